@@ -1,0 +1,137 @@
+"""Shared trading types: enums and small immutable records that cross module boundaries.
+
+Units everywhere: ``amount`` in base currency, ``price`` in quote per base, ``cost``/``fee``/``pnl``
+in quote currency, timestamps in UTC epoch milliseconds.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+EXTERNAL_ALGO = "External"
+"""Strategy name under which external signals (the Signals table) trade."""
+
+
+class Action(str, Enum):
+    """Order side for a spot long-only bot: ``buy`` opens a position, ``sell`` closes it."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class ExitReason(str, Enum):
+    """Why a position (or part of it) was closed; stored on the closing trade."""
+
+    SIGNAL = "signal"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    TIME_STOP = "time_stop"
+    EXTERNAL = "external"
+    FLATTEN = "flatten"
+
+
+class BotState(str, Enum):
+    """Lifecycle of the bot process, stored with a reason and shown on the dashboard."""
+
+    BOOTING = "BOOTING"
+    RUNNING = "RUNNING"
+    PAUSED_MANUAL = "PAUSED_MANUAL"
+    PAUSED_RISK_LIMIT = "PAUSED_RISK_LIMIT"
+    ERROR = "ERROR"
+    SHUTDOWN = "SHUTDOWN"
+
+
+class SignalStatus(str, Enum):
+    """Processing state of a row of the Signals table."""
+
+    NEW = "new"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A strategy's (or an external system's) wish to buy or sell, decided at a candle close.
+
+    ``timestamp`` is the close time of the deciding candle (ms). ``amount`` (base) overrides the
+    configured order size when given (external signals may carry one).
+    """
+
+    algo: str
+    symbol: str
+    action: Action
+    timestamp: int
+    reason: ExitReason | None = None
+    amount: float | None = None
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A market order that passed the risk check, waiting for its fill.
+
+    ``client_order_id`` is deterministic (see :func:`client_order_id`) so that a retried or
+    replayed decision never produces a second order or a second stored trade.
+    """
+
+    client_order_id: str
+    algo: str
+    symbol: str
+    action: Action
+    amount: float
+    decided_at: int
+    reason: ExitReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """The execution of an :class:`OrderRequest`: price after slippage, fee in quote currency."""
+
+    order: OrderRequest
+    timestamp: int
+    price: float
+    amount: float
+    fee: float
+
+    @property
+    def cost(self) -> float:
+        """Notional in quote currency: ``amount * price``."""
+        return self.amount * self.price
+
+
+@dataclass(slots=True)
+class Position:
+    """An open long position of one strategy on one symbol.
+
+    ``entry_fee`` is the part of the opening fee not yet charged to a closing trade (partial
+    exits consume it pro rata). ``high_watermark`` is the highest price seen since entry, kept
+    for trailing stops; ``stop_price`` is the current protective stop (``None``: no stop).
+    """
+
+    algo: str
+    symbol: str
+    amount: float
+    entry_price: float
+    entry_timestamp: int
+    entry_fee: float
+    entry_trade_id: str
+    high_watermark: float = 0.0
+    stop_price: float | None = None
+    partial_taken: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.algo, self.symbol)
+
+
+def client_order_id(algo: str, symbol: str, action: Action, decided_at: int, salt: str = "") -> str:
+    """Deterministic client order id: the same decision always yields the same id.
+
+    Binance accepts ``newClientOrderId`` matching ``^[a-zA-Z0-9-_]{1,36}$``; we use ``db-`` plus
+    32 hex characters of a SHA-256 over the decision's identity.
+    """
+    raw = f"{algo}|{symbol}|{action.value}|{decided_at}|{salt}".encode()
+    return "db-" + hashlib.sha256(raw).hexdigest()[:32]

@@ -1,0 +1,136 @@
+"""The storage interface shared by the SQLite (embedded) and DynamoDB (production) backends.
+
+Every write is idempotent: the same record written twice is stored once. Backend failures raise
+:class:`StorageError`. Records are the typed dataclasses of :mod:`storage.records`; no SQL row or
+boto3 item leaves a backend.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+from storage.records import (
+    ControlRecord,
+    EventRecord,
+    PositionRecord,
+    PriceRecord,
+    SignalRecord,
+    StatRecord,
+    StatusRecord,
+    TradeRecord,
+)
+
+
+class StorageError(RuntimeError):
+    """The store could not complete an operation (after its own retries)."""
+
+
+class Store(ABC):
+    """Abstract store. Thread-safe: the bot writes from its loop and a stats thread."""
+
+    # trades
+    @abstractmethod
+    def put_trade(self, trade: TradeRecord) -> bool:
+        """Store ``trade`` durably; return False (and change nothing) if its id is already stored."""
+
+    @abstractmethod
+    def list_trades(self, symbol: str | None = None, algo: str | None = None,
+                    since: int | None = None, limit: int | None = None, newest_first: bool = False) -> list[TradeRecord]:
+        """Trades in time order (oldest first unless ``newest_first``), optionally filtered."""
+
+    # stats
+    @abstractmethod
+    def put_stats(self, stats: Iterable[StatRecord]) -> None:
+        """Upsert stats by (stat_type, algo)."""
+
+    @abstractmethod
+    def list_stats(self) -> list[StatRecord]:
+        """All stats."""
+
+    # prices
+    @abstractmethod
+    def put_prices(self, prices: Iterable[PriceRecord]) -> None:
+        """Upsert prices by (symbol, timestamp)."""
+
+    @abstractmethod
+    def list_prices(self, symbol: str, since: int | None = None, until: int | None = None,
+                    limit: int | None = None) -> list[PriceRecord]:
+        """Prices of ``symbol`` in time order; with ``limit``, the newest ``limit`` of them."""
+
+    @abstractmethod
+    def price_symbols(self) -> list[str]:
+        """Symbols with stored prices."""
+
+    # signals (the external-signal inbox)
+    @abstractmethod
+    def put_signal(self, signal: SignalRecord) -> bool:
+        """Insert a new signal; False if that (signal_id, timestamp) exists already."""
+
+    @abstractmethod
+    def list_signals(self, status: str | None = None, until: int | None = None,
+                     limit: int | None = None) -> list[SignalRecord]:
+        """Signals in time order, optionally only one ``status`` and ``timestamp <= until``."""
+
+    @abstractmethod
+    def mark_signal(self, signal_id: str, timestamp: int, status: str, outcome: str, reason: str,
+                    processed_at: int) -> bool:
+        """Set the outcome of a ``new`` signal. Conditional: returns False and changes nothing if the
+        signal is not ``new`` any more (another process took it), so no signal runs twice."""
+
+    # positions
+    @abstractmethod
+    def put_position(self, position: PositionRecord) -> None:
+        """Upsert the open position of (algo, symbol)."""
+
+    @abstractmethod
+    def delete_position(self, algo: str, symbol: str) -> None:
+        """Forget the position of (algo, symbol) (it was closed)."""
+
+    @abstractmethod
+    def list_positions(self) -> list[PositionRecord]:
+        """All open positions."""
+
+    # events, controls, status, small state
+    @abstractmethod
+    def put_event(self, event: EventRecord) -> bool:
+        """Store an event; False if its id exists already."""
+
+    @abstractmethod
+    def list_events(self, kind: str | None = None, rule: str | None = None,
+                    limit: int = 200) -> list[EventRecord]:
+        """Newest events first."""
+
+    @abstractmethod
+    def put_control(self, control: ControlRecord) -> bool:
+        """Insert a control command; False if its id exists already."""
+
+    @abstractmethod
+    def list_controls(self, status: str | None = None, limit: int = 100) -> list[ControlRecord]:
+        """Controls oldest first (``status`` filters, e.g. ``pending``)."""
+
+    @abstractmethod
+    def ack_control(self, control_id: str, status: str, result: str, acked_at: int) -> bool:
+        """Acknowledge a ``pending`` control. Conditional like :meth:`mark_signal`."""
+
+    @abstractmethod
+    def put_status(self, status: StatusRecord) -> None:
+        """Replace the bot status row."""
+
+    @abstractmethod
+    def get_status(self) -> StatusRecord | None:
+        """The bot status row, or None before the first heartbeat."""
+
+    @abstractmethod
+    def get_state(self, key: str) -> str | None:
+        """A small piece of bot state (e.g. the per-symbol candle cursor)."""
+
+    @abstractmethod
+    def set_state(self, key: str, value: str) -> None:
+        """Upsert a small piece of bot state."""
+
+    def flush(self) -> None:
+        """Make every accepted write durable (backends with a write queue override this)."""
+
+    def close(self) -> None:
+        """Flush and release resources."""
+        self.flush()

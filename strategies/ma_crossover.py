@@ -1,0 +1,45 @@
+"""Simple moving average crossover."""
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import Field, model_validator
+from ta.trend import SMAIndicator
+
+from strategies.base import BaseStrategy, StrategyParams, crossed_above, crossed_below
+from strategies.registry import register
+
+
+class MACrossoverParams(StrategyParams):
+    short_period: int = Field(50, ge=2, le=1000, description="Short SMA window, candles")
+    long_period: int = Field(200, ge=3, le=5000, description="Long SMA window, candles")
+
+    @model_validator(mode="after")
+    def _order(self) -> "MACrossoverParams":
+        if self.short_period >= self.long_period:
+            raise ValueError(f"short_period ({self.short_period}) must be less than long_period ({self.long_period})")
+        return self
+
+
+@register
+class MACrossover(BaseStrategy):
+    """Buy when the short SMA of closes crosses above the long SMA; sell when it crosses below.
+
+    SMA(n)_t = mean(close_{t-n+1..t}) (``ta.trend.SMAIndicator``). A cross at row t means
+    SMA_s(t) > SMA_l(t) and SMA_s(t-1) <= SMA_l(t-1) (mirror for the sell). Both SMAs must be
+    defined on t-1, so the warm-up is ``long_period + 1`` candles.
+    """
+
+    name = "MA_Crossover"
+    params_model = MACrossoverParams
+
+    @property
+    def warmup(self) -> int:
+        return self.params.long_period + 1
+
+    def populate(self, candles: pd.DataFrame) -> pd.DataFrame:
+        out = candles.copy()
+        out["sma_short"] = SMAIndicator(out["close"], self.params.short_period).sma_indicator()
+        out["sma_long"] = SMAIndicator(out["close"], self.params.long_period).sma_indicator()
+        out["enter_long"] = crossed_above(out["sma_short"], out["sma_long"])
+        out["exit_long"] = crossed_below(out["sma_short"], out["sma_long"])
+        return out
