@@ -93,13 +93,9 @@ class BaseStrategy(ABC):
 
     def signal_at(self, frame: pd.DataFrame, row: int, symbol: str) -> Signal | None:
         """The :class:`Signal` of populated ``frame`` at position ``row`` (an exit wins a tie)."""
-        exit_ = bool(frame["exit_long"].iat[row])
-        enter = bool(frame["enter_long"].iat[row])
-        if not (exit_ or enter):
-            return None
         close_ts = int(frame["timestamp"].iat[row]) + timeframe_ms(self.timeframe)
-        action = Action.SELL if exit_ else Action.BUY
-        return Signal(self.name, symbol, action, close_ts, ExitReason.SIGNAL if exit_ else None)
+        return signal_from_flags(self.name, symbol, bool(frame["enter_long"].iat[row]),
+                                 bool(frame["exit_long"].iat[row]), close_ts)
 
     def last_signal(self, candles: pd.DataFrame, symbol: str) -> Signal | None:
         """Signal of the last row of ``candles`` (which must all be closed candles)."""
@@ -117,6 +113,15 @@ class BaseStrategy(ABC):
             "params_schema": self.params_model.model_json_schema(),
             "doc": (type(self).__doc__ or "").strip().splitlines()[0] if type(self).__doc__ else "",
         }
+
+
+def signal_from_flags(algo: str, symbol: str, enter: bool, exit_: bool, close_ts: int) -> Signal | None:
+    """The signal of one row's flags, decided at ``close_ts`` (ms); an exit wins a tie."""
+    if exit_:
+        return Signal(algo, symbol, Action.SELL, close_ts, ExitReason.SIGNAL)
+    if enter:
+        return Signal(algo, symbol, Action.BUY, close_ts)
+    return None
 
 
 def crossed_above(a: pd.Series, b: pd.Series) -> pd.Series:

@@ -1,0 +1,29 @@
+"""Wiring: build the store, engine and run context for a bot process from a config."""
+from __future__ import annotations
+
+from daybreak.engine import Broker, Engine, PaperBroker
+from daybreak.markets import MarketLimits, default_limits, load_snapshot
+from daybreak.runner import RunContext, StatsUpdater, StoreSink
+from daybreak.settings import Config
+from storage import open_store
+
+
+def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -> dict[str, MarketLimits]:
+    """Limits for every configured symbol: from the exchange when given, else the bundled snapshot,
+    else the documented conservative default."""
+    snapshot = load_snapshot(config.exchange)
+    source = live or {}
+    return {s: source.get(s) or snapshot.get(s) or default_limits(s) for s in config.symbols}
+
+
+def build_context(config_path, config: Config, broker: Broker | None = None,
+                  markets: dict[str, MarketLimits] | None = None) -> RunContext:
+    """A ready RunContext: store opened, engine restored from it (positions, cash, counters)."""
+    store = open_store(config.storage)
+    stats = StatsUpdater(store)
+    sink = StoreSink(store, stats)
+    broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
+    engine = Engine(config, markets or market_limits(config), broker, sink)
+    ctx = RunContext(config_path, config, store, engine, stats)
+    ctx.restore()
+    return ctx

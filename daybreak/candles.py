@@ -1,0 +1,107 @@
+"""Candle files (replay, backtest, download cache) and candle-frame checks.
+
+File format: CSV (``.csv`` or ``.csv.gz``) with header ``timestamp,open,high,low,close,volume``,
+``timestamp`` the UTC epoch ms of the candle open, one symbol per file, named like
+``BTC-USDT_1m.csv.gz`` (-> symbol ``BTC/USDT``, timeframe ``1m``). Rows ascending, no duplicates,
+``low <= min(open, close) <= max(open, close) <= high``, prices > 0, volume >= 0.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from daybreak.timeframes import timeframe_ms
+
+COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+_NAME = re.compile(r"^(?P<base>[A-Z0-9]+)-(?P<quote>[A-Z0-9]+)_(?P<tf>\d+[mhd])\.csv(\.gz)?$")
+
+
+class CandleFileError(ValueError):
+    """A candle file that cannot be used; the message names the file, row, field and value."""
+
+
+@dataclass(frozen=True, slots=True)
+class CandleFile:
+    """A loaded candle file: ``frame`` has the columns of :data:`COLUMNS` (int64 ms, float64)."""
+
+    path: Path
+    symbol: str
+    timeframe: str
+    frame: pd.DataFrame
+
+
+def parse_name(path: str | Path) -> tuple[str, str]:
+    """(symbol, timeframe) from a file name like ``BTC-USDT_1m.csv.gz``. Raises CandleFileError."""
+    m = _NAME.match(Path(path).name)
+    if not m:
+        raise CandleFileError(f"{path}: file name must look like BTC-USDT_1m.csv.gz (BASE-QUOTE_timeframe.csv[.gz])")
+    return f"{m['base']}/{m['quote']}", m["tf"]
+
+
+def file_name(symbol: str, timeframe: str, gz: bool = True) -> str:
+    """The file name for ``symbol`` and ``timeframe`` (inverse of :func:`parse_name`)."""
+    return f"{symbol.replace('/', '-')}_{timeframe}.csv" + (".gz" if gz else "")
+
+
+def read_candles(path: str | Path, start_ms: int | None = None, end_ms: int | None = None) -> CandleFile:
+    """Load and validate a candle file, optionally keeping candles opening in [start_ms, end_ms)."""
+    path = Path(path)
+    symbol, timeframe = parse_name(path)
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, EOFError) as err:
+        raise CandleFileError(f"{path}: cannot read as CSV: {err}") from None
+    if list(df.columns) != COLUMNS:
+        raise CandleFileError(f"{path}: header is {','.join(map(str, df.columns))}; expected {','.join(COLUMNS)}")
+    df = validate_frame(df, str(path), timeframe)
+    if start_ms is not None:
+        df = df[df["timestamp"] >= start_ms]
+    if end_ms is not None:
+        df = df[df["timestamp"] < end_ms]
+    return CandleFile(path, symbol, timeframe, df.reset_index(drop=True))
+
+
+def validate_frame(df: pd.DataFrame, source: str, timeframe: str) -> pd.DataFrame:
+    """Coerce dtypes and check the candle rules; raises CandleFileError naming row and field."""
+    out = pd.DataFrame(index=df.index)
+    for col in COLUMNS:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise CandleFileError(f"{source}: row {row + 2}: {col} = {df[col].iloc[row]!r} is not a number")
+        out[col] = values.astype(np.int64 if col == "timestamp" else np.float64)
+    ts = out["timestamp"].to_numpy()
+    step = timeframe_ms(timeframe)
+    _check(source, ts % step != 0, out, "timestamp", f"not on a {timeframe} boundary (ms of the candle open)")
+    if len(ts) > 1:
+        _check(source, np.r_[False, np.diff(ts) <= 0], out, "timestamp", "not after the previous row (sorted, no duplicates)")
+    for col in ("open", "high", "low", "close"):
+        _check(source, out[col].to_numpy() <= 0, out, col, "price must be > 0")
+    _check(source, out["volume"].to_numpy() < 0, out, "volume", "volume must be >= 0")
+    o, h, l, c = (out[k].to_numpy() for k in ("open", "high", "low", "close"))
+    _check(source, (l > np.minimum(o, c)) | (h < np.maximum(o, c)), out, "low/high",
+           "must satisfy low <= min(open, close) <= max(open, close) <= high")
+    return out
+
+
+def _check(source: str, bad: np.ndarray, df: pd.DataFrame, col: str, rule: str) -> None:
+    if bad.any():
+        row = int(np.argmax(bad))
+        shown = df[col].iloc[row] if col in df else {k: df[k].iloc[row] for k in ("open", "high", "low", "close")}
+        raise CandleFileError(f"{source}: row {row + 2}: {col} = {shown}: {rule}")
+
+
+def find_gaps(timestamps: np.ndarray, timeframe: str) -> list[tuple[int, int, int]]:
+    """Missing candles: ``(first missing open ms, last missing open ms, count)`` per gap."""
+    step = timeframe_ms(timeframe)
+    ts = np.asarray(timestamps, dtype=np.int64)
+    if len(ts) < 2:
+        return []
+    d = np.diff(ts)
+    idx = np.nonzero(d > step)[0]
+    return [(int(ts[i] + step), int(ts[i + 1] - step), int(d[i] // step - 1)) for i in idx]

@@ -1,0 +1,294 @@
+"""Command line of ``bot.py``. Each subcommand takes ``--config`` (default ``config.json``), which
+also names the store. Exit codes: 0 ok, 1 runtime failure, 2 bad input (config, file, argument).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import signal as os_signal
+import sys
+import time
+import uuid
+
+from daybreak.candles import CandleFileError
+from daybreak.settings import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+
+log = logging.getLogger("daybreak")
+
+
+class UsageError(ValueError):
+    """A bad command-line argument; the message names it and its value."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bot.py", description="Daybreak crypto spot day-trading bot")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.add_argument("--config", default=DEFAULT_CONFIG_PATH, help="config file (default: config.json)")
+        return sp
+
+    run = cmd("run", "run the bot: live polling, or --replay candle files on a simulated clock")
+    run.add_argument("--replay", nargs="+", metavar="FILE", help="candle files (BTC-USDT_1m.csv.gz ...)")
+    run.add_argument("--from", dest="start", help="replay: first candle (YYYY-MM-DD or ISO, UTC)")
+    run.add_argument("--to", dest="end", help="replay: end (exclusive)")
+    run.add_argument("--pace", type=float, default=0.0, help="replay: seconds to wait per candle (0 = fast)")
+
+    bt = cmd("backtest", "backtest the enabled strategies on candle files")
+    bt.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
+    bt.add_argument("--from", dest="start", help="first candle (YYYY-MM-DD or ISO, UTC)")
+    bt.add_argument("--to", dest="end", help="end (exclusive)")
+    bt.add_argument("--json", dest="json_out", metavar="OUT", help="write the JSON report here")
+    bt.add_argument("--html", dest="html_out", metavar="OUT", help="write the HTML report here")
+    bt.add_argument("--symbol", help="HTML: symbol of the candle chart (default: the first)")
+
+    try:
+        from daybreak.download import add_download_arguments
+    except ModuleNotFoundError:  # TEMP until the download module lands
+        add_download_arguments = None
+    if add_download_arguments:
+        add_download_arguments(cmd("download", "download candles through ccxt into data/candles/"))
+
+    sig = cmd("signal", "insert an external signal into the Signals table, as another system would")
+    sig.add_argument("symbol", help="e.g. BTC/USDT")
+    sig.add_argument("action", help="buy or sell")
+    sig.add_argument("--amount", type=float, help="base amount (default: the configured order size)")
+    sig.add_argument("--source", default="cli", help="name of the sending system")
+
+    tr = cmd("trades", "print stored trades")
+    tr.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    tr.add_argument("--symbol")
+    tr.add_argument("--algo")
+    tr.add_argument("--limit", type=int, help="only the newest N")
+
+    cmd("stats", "print P&L per strategy and in total")
+    st = cmd("strategies", "list registered strategies, their timeframe, warm-up and params schema")
+    st.add_argument("--format", choices=["table", "json"], default="table")
+    ctl = cmd("control", "pause or resume entries, or flatten every position")
+    ctl.add_argument("action", choices=["pause", "resume", "flatten"])
+    ctl.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the bot's acknowledgement")
+    cmd("init-db", "create missing storage tables (safe to run twice)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args, config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (CandleFileError, UsageError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _open_store(config: Config):
+    from storage import open_store
+
+    return open_store(config.storage)
+
+
+# -- run -----------------------------------------------------------------------------------------
+def cmd_run(args, config: Config) -> int:
+    from daybreak.app import build_context
+    from daybreak.logs import setup_logging
+
+    setup_logging(config.log.path, config.log.level)
+    stop = {"flag": False}
+
+    def _stop(signum, _frame):
+        stop["flag"] = True
+        log.info("signal %s received, shutting down", signum)
+
+    os_signal.signal(os_signal.SIGTERM, _stop)
+    os_signal.signal(os_signal.SIGINT, _stop)
+    if args.replay:
+        from daybreak.replay import load_files, run_replay
+
+        data = load_files(args.replay, config, parse_date(args.start), parse_date(args.end))
+        ctx = build_context(args.config, config)
+        log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
+                 ", ".join(config.enabled_algos()) or "no strategy")
+        try:
+            n = run_replay(ctx, data, args.pace, lambda: stop["flag"],
+                           int(config.storage.price_retention_days * 86_400_000))
+            trades = ctx.store.list_trades()
+            open_positions = ctx.store.list_positions()
+        finally:
+            ctx.shutdown()
+        print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
+        print(format_stats(trades), end="")
+        return 0
+    from daybreak.live import run_live
+
+    return run_live(args.config, config, lambda: stop["flag"])
+
+
+def parse_date(text: str | None) -> int | None:
+    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive = UTC). Raises UsageError."""
+    if not text:
+        return None
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise UsageError(f"date {text!r} is not YYYY-MM-DD or an ISO datetime") from None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+# -- signal, trades, stats ----------------------------------------------------------------------------
+def cmd_signal(args, config: Config) -> int:
+    from storage.records import SignalRecord
+
+    now = int(time.time() * 1000)
+    rec = SignalRecord(f"sig-{now}-{uuid.uuid4().hex[:8]}", now, args.symbol, args.action.lower(), args.source, args.amount)
+    store = _open_store(config)
+    try:
+        store.put_signal(rec)
+    finally:
+        store.close()
+    print(f"inserted signal {rec.signal_id}: {rec.action} {rec.symbol}"
+          + (f" amount {rec.amount}" if rec.amount else "") + f" from {rec.source}")
+    if not config.external_signals:
+        print("note: external_signals is off in the config; the bot will not execute it until it is on")
+    return 0
+
+
+TRADE_FIELDS = ["trade_id", "timestamp", "symbol", "action", "amount", "price", "fee", "pnl", "algo",
+                "exit_reason", "order_id", "mode"]
+
+
+def cmd_trades(args, config: Config) -> int:
+    store = _open_store(config)
+    try:
+        trades = store.list_trades(symbol=args.symbol, algo=args.algo, limit=args.limit, newest_first=bool(args.limit))
+    finally:
+        store.close()
+    trades.sort(key=lambda t: t.timestamp)
+    rows = [t.to_json() for t in trades]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, TRADE_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+        print(buf.getvalue(), end="")
+    else:
+        print(format_trades(trades))
+    return 0
+
+
+def format_trades(trades) -> str:
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("time (UTC)", "strategy", "symbol", "action", "amount", "price", "fee", "P&L", "reason")
+    for t in trades:
+        when = datetime.fromtimestamp(t.timestamp / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(when, t.algo, t.symbol, t.action, f"{t.amount:.8g}", f"{t.price:.8g}", f"{t.fee:.4f}",
+                      "" if t.pnl is None else f"{t.pnl:+.4f}", t.exit_reason or "")
+    return _render(table) + f"{len(trades)} trade(s)"
+
+
+def format_stats(trades) -> str:
+    from rich.table import Table
+
+    from daybreak.stats import TOTAL, summarize
+
+    table = Table("strategy", "P&L", "fees", "fills", "closed", "wins", "losses", "win rate")
+    summary = summarize(trades)
+    for algo in sorted(k for k in summary if k != TOTAL) + [TOTAL]:
+        r = summary[algo]
+        table.add_row(algo, f"{r['pnl']:+.4f}", f"{r['fees']:.4f}", f"{r['trades']:.0f}", f"{r['closed_trades']:.0f}",
+                      f"{r['wins']:.0f}", f"{r['losses']:.0f}", f"{r['win_rate']:.1%}")
+    return _render(table)
+
+
+def _render(table) -> str:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=160, color_system=None)
+    console.print(table)
+    return console.file.getvalue()
+
+
+def cmd_stats(args, config: Config) -> int:
+    store = _open_store(config)
+    try:
+        print(format_stats(store.list_trades()), end="")
+    finally:
+        store.close()
+    return 0
+
+
+# -- strategies, control, init-db, backtest, download -------------------------------------------------
+def cmd_strategies(args, config: Config) -> int:
+    from strategies.catalog import describe_all, format_table
+
+    rows = describe_all(config)
+    print(json.dumps(rows, indent=2) if args.format == "json" else format_table(rows))
+    return 0
+
+
+def cmd_control(args, config: Config) -> int:
+    from daybreak.runner import new_control
+
+    store = _open_store(config)
+    try:
+        ctl = new_control(args.action, "cli")
+        store.put_control(ctl)
+        print(f"{args.action} requested ({ctl.control_id}); the bot acts on it within one poll")
+        deadline = time.time() + args.wait
+        while time.time() < deadline:
+            done = [c for c in store.list_controls() if c.control_id == ctl.control_id and c.status != "pending"]
+            if done:
+                print(f"acknowledged: {done[0].status}: {done[0].result}")
+                return 0
+            time.sleep(0.5)
+        if args.wait:
+            print("not acknowledged yet (is the bot running?)")
+            return 1
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_init_db(args, config: Config) -> int:
+    from storage.init_db import init_db
+
+    for line in init_db(config.storage):
+        print(line)
+    return 0
+
+
+def cmd_backtest(args, config: Config) -> int:
+    from daybreak.backtest_cli import run_backtest_command
+
+    return run_backtest_command(args, config)
+
+
+def cmd_download(args, config: Config) -> int:
+    from daybreak.download import run_download
+
+    return run_download(args, config)
+
+
+COMMANDS = {"run": cmd_run, "backtest": cmd_backtest, "download": cmd_download, "signal": cmd_signal,
+            "trades": cmd_trades, "stats": cmd_stats, "strategies": cmd_strategies, "control": cmd_control,
+            "init-db": cmd_init_db}

@@ -1,0 +1,224 @@
+"""The trading engine: signal -> risk -> order -> fill -> trade/position, for one account.
+
+The same :class:`Engine` runs live, replay and backtest; the drivers only differ in how they feed
+it (polled ccxt candles, a simulated clock over files, or a fast-forward over arrays) and in the
+broker (paper fills or ccxt orders). Per base candle of a symbol the driver calls, in order:
+
+1. :meth:`Engine.fill_pending` at the candle's open (orders decided on the previous close);
+2. :meth:`Engine.check_exits` along the candle's intrabar path (see :mod:`daybreak.exits`);
+3. :meth:`Engine.on_signal` for each strategy / external signal decided at the candle's close.
+
+Outputs (trades, position changes, rejections) go to a :class:`Sink`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from daybreak.domain import EXTERNAL_ALGO, Action, ExitReason, Fill, OrderRequest, Position, Signal, client_order_id
+from daybreak.exits import ExitPlan, candle_path, make_plan, walk
+from daybreak.fills import simulate_fill
+from daybreak.ledger import Ledger
+from daybreak.markets import MarketLimits
+from daybreak.risk import Rejection, RiskGate
+from daybreak.settings import Config
+from storage.records import EventRecord, TradeRecord
+
+
+class Sink(Protocol):
+    """Where the engine reports what happened (storage in live/replay, lists in backtest)."""
+
+    def trade(self, trade: TradeRecord) -> None: ...
+    def position(self, key: tuple[str, str], position: Position | None) -> None: ...
+    def rejection(self, event: EventRecord) -> None: ...
+
+
+class Broker(Protocol):
+    """Executes market orders. ``reference_price`` is the open or trigger price (paper)."""
+
+    def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill | Rejection: ...
+
+
+class PaperBroker:
+    """Simulated fills (:mod:`daybreak.fills`)."""
+
+    def __init__(self, fee_rate: float, slippage_bps: float):
+        self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
+
+    def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill:
+        return simulate_fill(order, reference_price, timestamp, self.fee_rate, self.slippage_bps)
+
+
+class ListSink:
+    """Collects outputs in memory (backtest, tests)."""
+
+    def __init__(self):
+        self.trades: list[TradeRecord] = []
+        self.rejections: list[EventRecord] = []
+
+    def trade(self, trade):
+        self.trades.append(trade)
+
+    def position(self, key, position):
+        pass
+
+    def rejection(self, event):
+        self.rejections.append(event)
+
+
+class Engine:
+    """One account's trading state machine. Not thread-safe; one driver calls it."""
+
+    def __init__(self, config: Config, markets: dict[str, MarketLimits], broker: Broker, sink: Sink,
+                 ledger: Ledger | None = None, gate: RiskGate | None = None):
+        self.config = config
+        self.markets = markets
+        self.broker = broker
+        self.sink = sink
+        self.ledger = ledger or Ledger(config.paper.starting_balance, config.mode)
+        self.gate = gate or RiskGate(config, markets)
+        self.pending: dict[tuple[str, str], OrderRequest] = {}
+        self.plans: dict[tuple[str, str], ExitPlan] = {}
+        self.last_price: dict[str, float] = {}
+        self.atr: dict[str, float] = {}
+
+    # -- configuration ---------------------------------------------------------------------
+    def apply_config(self, config: Config) -> None:
+        """Use a new config from now on; open positions keep their plans, rebuilt for new risk."""
+        self.config = config
+        self.gate.config = config
+        for key, pos in self.ledger.positions.items():
+            self.plans[key] = self._plan_for(pos)
+
+    def _plan_for(self, pos: Position) -> ExitPlan:
+        risk = self.config.risk_for(pos.algo)
+        return make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr"))
+
+    def restore(self, trades: list[TradeRecord], positions) -> None:
+        """Rebuild cash, positions, exit plans and risk counters from storage."""
+        self.ledger.restore(trades, positions)
+        self.gate.replay_trades(trades)
+        self.plans = {k: self._plan_for(p) for k, p in self.ledger.positions.items()}
+
+    # -- step 1: fills ---------------------------------------------------------------------
+    def fill_pending(self, symbol: str, open_price: float, timestamp: int) -> None:
+        """Fill every pending order of ``symbol`` at ``open_price`` (candle open at ``timestamp``)."""
+        for key in [k for k in self.pending if k[1] == symbol]:
+            self._execute(self.pending.pop(key), open_price, timestamp)
+
+    def _execute(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
+        key = (order.algo, order.symbol)
+        pos = self.ledger.position(*key)
+        if order.action is Action.BUY:
+            if pos is not None:
+                return None
+            cost = order.amount * ref_price * (1 + self.config.paper.fee_rate + self.config.paper.slippage_bps / 1e4)
+            if cost > self.ledger.cash:
+                self._reject(order.algo, order.symbol, timestamp, Rejection(
+                    "insufficient_balance", f"needs {cost:.2f}, cash {self.ledger.cash:.2f}",
+                    {"cost": cost, "cash": self.ledger.cash}))
+                return None
+        elif pos is None:
+            return None
+        else:
+            order = _with_amount(order, min(order.amount, pos.amount))
+        result = self.broker.execute(order, ref_price, timestamp)
+        if isinstance(result, Rejection):
+            self._reject(order.algo, order.symbol, timestamp, result)
+            return None
+        trade_id = order.client_order_id
+        if order.action is Action.BUY:
+            trade = self.ledger.open(result, trade_id, {"atr": self.atr.get(order.symbol)})
+            self.plans[key] = self._plan_for(self.ledger.position(*key))
+        else:
+            trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL)
+        self.gate.record_trade(trade)
+        self.sink.trade(trade)
+        still = self.ledger.position(*key)
+        if still is None:
+            self.plans.pop(key, None)
+        self.sink.position(key, still)
+        return trade
+
+    # -- step 2: exits ---------------------------------------------------------------------
+    def check_exits(self, symbol: str, path, end_timestamp: int) -> None:
+        """Walk ``path`` (prices in time order) for every position on ``symbol`` with exit rules."""
+        if path:
+            self.last_price[symbol] = path[-1]
+        for pos in self.ledger.open_positions(symbol):
+            plan = self.plans.get(pos.key)
+            if plan is None or not plan.active:
+                continue
+            self.exit_along(pos, plan, path, end_timestamp)
+
+    def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
+        """:meth:`check_exits` along one candle's intrabar path."""
+        self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
+
+    def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int) -> None:
+        before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
+        for hit in walk(pos, plan, path, end_timestamp):
+            amount = pos.amount * hit.fraction
+            salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
+            order = OrderRequest(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt),
+                                 pos.algo, pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason)
+            self.pending.pop(pos.key, None)
+            self._execute(order, hit.price, hit.timestamp)
+            if self.ledger.position(*pos.key) is None:
+                return
+        if (pos.high_watermark, pos.stop_price, pos.partial_taken) != before:
+            self.sink.position(pos.key, pos)
+
+    # -- step 3: signals -------------------------------------------------------------------
+    def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> OrderRequest | None:
+        """Turn a signal decided at ``now_ms`` (a candle close, price ``price``) into a pending order.
+
+        A buy when flat opens, a sell when long closes; anything else is ignored. Entries pass the
+        risk gate; a refused entry is recorded as a rejection event. Returns the pending order.
+        """
+        key = (signal.algo, signal.symbol)
+        self.last_price.setdefault(signal.symbol, price)
+        pos = self.ledger.position(*key)
+        if signal.action is Action.SELL:
+            if pos is None or key in self.pending:
+                return None
+            reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
+            amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
+            order = OrderRequest(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
+                                 signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
+        else:
+            if pos is not None or key in self.pending:
+                return None
+            blocked = self.gate.blocking_rule(signal.algo, signal.symbol, now_ms, self.ledger, data_age_ms)
+            size = blocked or self.gate.size_entry(signal, price, self.atr.get(signal.symbol), self.ledger, self.last_price)
+            if isinstance(size, Rejection):
+                self._reject(signal.algo, signal.symbol, now_ms, size)
+                return None
+            order = OrderRequest(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
+                                 signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
+        self.pending[key] = order
+        return order
+
+    # -- manual ----------------------------------------------------------------------------
+    def flatten(self, price_of: dict[str, float], timestamp: int) -> int:
+        """Close every position at market now (``price_of[symbol]`` as reference). Returns count."""
+        self.pending.clear()
+        closed = 0
+        for pos in list(self.ledger.positions.values()):
+            price = price_of.get(pos.symbol)
+            if price is None or not math.isfinite(price):
+                continue
+            order = OrderRequest(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, "flatten|" + pos.entry_trade_id),
+                                 pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
+            if self._execute(order, price, timestamp) is not None:
+                closed += 1
+        return closed
+
+    def _reject(self, algo: str, symbol: str, timestamp: int, rej: Rejection) -> None:
+        event_id = client_order_id(algo, symbol, Action.BUY, timestamp, "reject|" + rej.rule)
+        self.sink.rejection(EventRecord(event_id, timestamp, "rejection", rej.message, algo, symbol, rej.rule, rej.data))
+
+
+def _with_amount(order: OrderRequest, amount: float) -> OrderRequest:
+    return OrderRequest(order.client_order_id, order.algo, order.symbol, order.action, amount,
+                        order.decided_at, order.reason)

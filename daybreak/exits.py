@@ -1,0 +1,193 @@
+"""Exit rules: stop-loss, take-profit (full or partial), trailing stops (ratio, ATR, break-even
+ladder, decaying callback) and the time stop. One implementation for live, replay and backtest.
+
+A position is checked along a *price path*:
+
+* live: each poll's latest price is a one-point path;
+* replay and backtest: each candle is the documented intrabar path
+  ``open -> low -> high -> close`` when it closed up (close >= open), and
+  ``open -> high -> low -> close`` otherwise (the convention of backtesting.py and Jesse).
+
+Walking the path: at the first point (the open) a stop at or above it, or a take-profit at or
+below it, fills at that point (a gap). On a falling segment, the protective stop fills at the stop
+price once the segment reaches it; on a rising segment the take-profit fills at its price once
+reached, then the high-water mark moves up (which raises trailing stops). The time stop fires at
+the end of the path whose time is at least ``entry + time_stop_seconds`` (a candle's close).
+
+Protective stop level = max(fixed stop, break-even, trailing, decaying trail), each armed as:
+
+* fixed: ``entry * (1 - stop_loss_ratio)`` or ``entry - stop_loss_atr_mult * ATR``;
+* break-even: ``entry`` once the high-water mark >= ``entry * (1 + breakeven_trigger_ratio)``;
+* trailing: once the high-water mark ``H >= entry * (1 + trailing_start_ratio)``,
+  ``H * (1 - trailing_ratio)`` or ``H - trailing_atr_mult * ATR``;
+* decaying trail: with gain ``g = H / entry - 1 >= trailing_min_gain_ratio``, the callback (the
+  share of the gain given back) is ``c(g) = min + (start - min) * exp(-rate * (g - g_min))`` and the
+  stop is ``entry * (1 + g * (1 - c(g)))``: it keeps more of the gain as the gain grows.
+
+ATR is Wilder's ATR(14) at the entry decision (``ta.volatility.AverageTrueRange``), kept with the
+position. Every level is non-decreasing in ``H``, which lets :func:`first_candidate` find the
+first candle that *may* exit with array operations before the exact walk confirms it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from daybreak.domain import ExitReason, Position
+from daybreak.risk_settings import RiskSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPlan:
+    """Absolute levels of one position's exit rules (quote per base); None = rule off."""
+
+    entry_price: float
+    entry_timestamp: int
+    fixed_stop: float | None = None
+    take_profit: float | None = None
+    take_profit_fraction: float | None = None
+    breakeven_trigger: float | None = None
+    trailing_start: float | None = None
+    trailing_ratio: float | None = None
+    trailing_distance: float | None = None
+    decay_start: float | None = None
+    decay_min: float | None = None
+    decay_rate: float = 0.0
+    decay_min_gain: float = 0.0
+    time_stop_ms: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.fixed_stop, self.take_profit, self.breakeven_trigger,
+                                           self.trailing_start, self.decay_start, self.time_stop_ms))
+
+    def stop_level(self, watermark):
+        """Protective stop for high-water mark ``watermark`` (float or ndarray); NaN when none.
+
+        Also returns which rule sets it: 0 fixed (stop_loss), 1 trailing/break-even.
+        """
+        wm = np.asarray(watermark, dtype=float)
+        fixed = np.full(wm.shape, np.nan if self.fixed_stop is None else self.fixed_stop)
+        trail = np.full(wm.shape, np.nan)
+        e = self.entry_price
+        if self.breakeven_trigger is not None:
+            trail = np.fmax(trail, np.where(wm >= self.breakeven_trigger, e, np.nan))
+        if self.trailing_start is not None:
+            if self.trailing_ratio is not None:
+                level = wm * (1.0 - self.trailing_ratio)
+            else:
+                level = wm - (self.trailing_distance or 0.0)
+            trail = np.fmax(trail, np.where(wm >= self.trailing_start, level, np.nan))
+        if self.decay_start is not None:
+            gain = wm / e - 1.0
+            callback = self.decay_min + (self.decay_start - self.decay_min) * np.exp(
+                -self.decay_rate * np.maximum(gain - self.decay_min_gain, 0.0))
+            level = e * (1.0 + gain * (1.0 - callback))
+            trail = np.fmax(trail, np.where(gain >= self.decay_min_gain, level, np.nan))
+        level = np.fmax(fixed, trail)
+        is_trail = np.nan_to_num(trail, nan=-np.inf) >= np.nan_to_num(fixed, nan=-np.inf)
+        return level, is_trail
+
+
+@dataclass(frozen=True, slots=True)
+class ExitHit:
+    """An exit to execute: ``fraction`` of the remaining position at ``price`` (before slippage)."""
+
+    price: float
+    reason: ExitReason
+    fraction: float = 1.0
+    timestamp: int = 0
+
+
+def make_plan(risk: RiskSettings, entry_price: float, entry_timestamp: int, atr: float | None) -> ExitPlan:
+    """The :class:`ExitPlan` of a position opened at ``entry_price`` under ``risk``.
+
+    ATR-based rules are skipped when ``atr`` is missing or not positive (not enough history).
+    """
+    e = entry_price
+    atr_ok = atr is not None and math.isfinite(atr) and atr > 0
+    stops = []
+    if risk.stop_loss_ratio is not None:
+        stops.append(e * (1.0 - risk.stop_loss_ratio))
+    if risk.stop_loss_atr_mult is not None and atr_ok:
+        stops.append(e - risk.stop_loss_atr_mult * atr)
+    trailing_armed = risk.trailing_ratio is not None or (risk.trailing_atr_mult is not None and atr_ok)
+    return ExitPlan(
+        entry_price=e,
+        entry_timestamp=entry_timestamp,
+        fixed_stop=max(stops) if stops else None,
+        take_profit=e * (1.0 + risk.take_profit_ratio) if risk.take_profit_ratio is not None else None,
+        take_profit_fraction=risk.take_profit_fraction,
+        breakeven_trigger=e * (1.0 + risk.breakeven_trigger_ratio) if risk.breakeven_trigger_ratio else None,
+        trailing_start=e * (1.0 + (risk.trailing_start_ratio or 0.0)) if trailing_armed else None,
+        trailing_ratio=risk.trailing_ratio,
+        trailing_distance=risk.trailing_atr_mult * atr if (risk.trailing_ratio is None and trailing_armed) else None,
+        decay_start=risk.trailing_decay_start,
+        decay_min=risk.trailing_decay_min,
+        decay_rate=risk.trailing_decay_rate or 0.0,
+        decay_min_gain=risk.trailing_min_gain_ratio or 0.0,
+        time_stop_ms=int(risk.time_stop_seconds * 1000) if risk.time_stop_seconds else None,
+    )
+
+
+def candle_path(o: float, h: float, l: float, c: float) -> tuple[float, float, float, float]:
+    """The intrabar path of one candle (see module docstring)."""
+    return (o, l, h, c) if c >= o else (o, h, l, c)
+
+
+def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[ExitHit]:
+    """Walk ``path`` (prices in order) for ``position``; return the exits it triggers, in order.
+
+    Updates ``position.high_watermark``, ``position.stop_price`` and ``position.partial_taken``.
+    ``end_timestamp`` is the time of the path's last point (candle close, or now in live).
+    After a full exit the walk stops; a partial take-profit continues with the remainder.
+    """
+    hits: list[ExitHit] = []
+    tp_live = plan.take_profit is not None and not position.partial_taken
+    prev = None
+    for i, p in enumerate(path):
+        level, is_trail = plan.stop_level(position.high_watermark)
+        stop = float(level)
+        reason = ExitReason.TRAILING_STOP if bool(is_trail) else ExitReason.STOP_LOSS
+        if (i == 0 or p < prev) and not math.isnan(stop) and p <= stop:
+            price = p if i == 0 or prev is None or prev <= stop else stop
+            hits.append(ExitHit(price, reason, 1.0, end_timestamp))
+            return hits
+        if tp_live and (i == 0 or p > prev) and p >= plan.take_profit:
+            price = p if i == 0 else plan.take_profit
+            fraction = plan.take_profit_fraction or 1.0
+            hits.append(ExitHit(price, ExitReason.TAKE_PROFIT, fraction, end_timestamp))
+            if fraction >= 1.0:
+                return hits
+            position.partial_taken = True
+            tp_live = False
+        if p > position.high_watermark:
+            position.high_watermark = p
+        prev = p
+    level, _ = plan.stop_level(position.high_watermark)
+    position.stop_price = None if math.isnan(float(level)) else float(level)
+    if plan.time_stop_ms is not None and end_timestamp >= plan.entry_timestamp + plan.time_stop_ms:
+        hits.append(ExitHit(path[-1], ExitReason.TIME_STOP, 1.0, end_timestamp))
+    return hits
+
+
+def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: np.ndarray,
+                    close_time: np.ndarray) -> int | None:
+    """Index of the first candle in the arrays where an exit *may* fire, or None.
+
+    Conservative: uses the high-water mark including the candle's own high, so a candle that is
+    not a candidate cannot exit; the caller confirms candidates with :func:`walk`.
+    """
+    if len(high) == 0 or not plan.active:
+        return None
+    wm = np.maximum.accumulate(np.maximum(high, position.high_watermark))
+    level, _ = plan.stop_level(wm)
+    cand = low <= np.nan_to_num(level, nan=-np.inf)
+    if plan.take_profit is not None and not position.partial_taken:
+        cand |= high >= plan.take_profit
+    if plan.time_stop_ms is not None:
+        cand |= close_time >= plan.entry_timestamp + plan.time_stop_ms
+    idx = int(np.argmax(cand))
+    return idx if cand[idx] else None

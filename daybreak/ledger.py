@@ -1,0 +1,92 @@
+"""Accounting: cash, open positions per (strategy, symbol), realized P&L.
+
+Positions are kept per strategy and symbol, so strategies sharing a symbol never close each
+other's positions; the cash balance is shared. Realized P&L of a closing fill:
+
+    pnl = (exit_price - entry_price) * amount - exit_fee - entry_fee * amount / position_amount
+
+i.e. both legs' fees are charged to the closing trade (the entry fee pro rata when a position is
+closed in parts). Cash: a buy pays ``cost + fee``; a sell receives ``cost - fee``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from daybreak.domain import Action, ExitReason, Fill, Position
+from storage.records import PositionRecord, TradeRecord
+
+DUST_RATIO = 1e-9
+"""A remainder below this fraction of the original amount counts as closed."""
+
+
+class Ledger:
+    """Cash and positions. ``cash`` in quote currency."""
+
+    def __init__(self, starting_balance: float, mode: str = "paper"):
+        self.starting_balance = starting_balance
+        self.cash = starting_balance
+        self.positions: dict[tuple[str, str], Position] = {}
+        self.mode = mode
+
+    # -- queries -------------------------------------------------------------------------------
+    def position(self, algo: str, symbol: str) -> Position | None:
+        return self.positions.get((algo, symbol))
+
+    def open_positions(self, symbol: str | None = None) -> list[Position]:
+        return [p for p in self.positions.values() if symbol is None or p.symbol == symbol]
+
+    def equity(self, prices: dict[str, float]) -> float:
+        """Cash plus open positions marked at ``prices`` (entry price where a symbol has none)."""
+        return self.cash + sum(p.amount * prices.get(p.symbol, p.entry_price) for p in self.positions.values())
+
+    def exposure(self, prices: dict[str, float]) -> float:
+        """Notional of open positions at ``prices``, quote currency."""
+        return sum(p.amount * prices.get(p.symbol, p.entry_price) for p in self.positions.values())
+
+    # -- changes -------------------------------------------------------------------------------
+    def open(self, fill: Fill, trade_id: str, extra: dict | None = None) -> TradeRecord:
+        """Book a buy fill as a new position; returns the trade record."""
+        o = fill.order
+        self.cash -= fill.cost + fill.fee
+        self.positions[(o.algo, o.symbol)] = Position(
+            o.algo, o.symbol, fill.amount, fill.price, fill.timestamp, fill.fee, trade_id,
+            high_watermark=fill.price, extra=dict(extra or {}))
+        return TradeRecord(trade_id, fill.timestamp, o.symbol, Action.BUY.value, fill.amount, fill.price,
+                           fill.fee, o.algo, None, o.client_order_id, None, self.mode)
+
+    def close(self, fill: Fill, trade_id: str, reason: ExitReason) -> TradeRecord:
+        """Book a sell fill against the position of (algo, symbol); returns the trade record
+        with realized ``pnl``. Raises KeyError when there is no such position."""
+        o = fill.order
+        pos = self.positions[(o.algo, o.symbol)]
+        amount = min(fill.amount, pos.amount)
+        share = amount / pos.amount
+        entry_fee = pos.entry_fee * share
+        pnl = (fill.price - pos.entry_price) * amount - fill.fee - entry_fee
+        self.cash += amount * fill.price - fill.fee
+        pos.amount -= amount
+        pos.entry_fee -= entry_fee
+        if pos.amount <= DUST_RATIO * (pos.amount + amount):
+            del self.positions[(o.algo, o.symbol)]
+        return TradeRecord(trade_id, fill.timestamp, o.symbol, Action.SELL.value, amount, fill.price,
+                           fill.fee, o.algo, pnl, o.client_order_id, reason.value, self.mode)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def restore(self, trades: Iterable[TradeRecord], positions: Iterable[PositionRecord]) -> None:
+        """Rebuild cash from stored trades and positions from stored position records."""
+        cash = self.starting_balance
+        for t in trades:
+            cost = t.amount * t.price
+            cash += (cost - t.fee) if t.action == Action.SELL.value else -(cost + t.fee)
+        self.cash = cash
+        self.positions = {(r.algo, r.symbol): to_position(r) for r in positions}
+
+
+def to_record(p: Position) -> PositionRecord:
+    return PositionRecord(p.algo, p.symbol, p.amount, p.entry_price, p.entry_timestamp, p.entry_fee,
+                          p.entry_trade_id, p.high_watermark, p.stop_price, p.partial_taken, dict(p.extra))
+
+
+def to_position(r: PositionRecord) -> Position:
+    return Position(r.algo, r.symbol, r.amount, r.entry_price, r.entry_timestamp, r.entry_fee,
+                    r.entry_trade_id, r.high_watermark, r.stop_price, r.partial_taken, dict(r.extra))

@@ -1,0 +1,272 @@
+"""What every driver of the bot loop shares: persistence of engine output, config hot-reload,
+manual controls, external signals, the heartbeat and the stats updater.
+
+The replay driver (:mod:`daybreak.replay`) and the live driver (:mod:`daybreak.live`) call these
+between candles; neither holds trading rules of its own.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from daybreak import external
+from daybreak.domain import Action, BotState, OrderRequest, Position, SignalStatus
+from daybreak.engine import Engine
+from daybreak.ledger import to_record
+from daybreak.settings import Config, ConfigError, load_config
+from daybreak.stats import stat_records
+from storage.base import StorageError, Store
+from storage.records import ControlRecord, EventRecord, StatusRecord, TradeRecord
+
+log = logging.getLogger("daybreak")
+
+
+class StoreSink:
+    """Engine outputs -> storage, one readable log line per trade and rejection."""
+
+    def __init__(self, store: Store, stats: "StatsUpdater"):
+        self.store, self.stats = store, stats
+        self.new_trades = 0
+
+    def trade(self, trade: TradeRecord) -> None:
+        if self.store.put_trade(trade):
+            self.new_trades += 1
+            pnl = "" if trade.pnl is None else f" pnl={trade.pnl:+.4f}"
+            why = f" ({trade.exit_reason})" if trade.exit_reason else ""
+            log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", trade.algo, trade.action.upper(), trade.symbol,
+                     trade.amount, trade.price, trade.fee, pnl, why, trade.trade_id)
+            self.stats.poke()
+
+    def position(self, key: tuple[str, str], position: Position | None) -> None:
+        if position is None:
+            self.store.delete_position(*key)
+        else:
+            self.store.put_position(to_record(position))
+
+    def rejection(self, event: EventRecord) -> None:
+        if self.store.put_event(event):
+            log.info("REJECTED %s %s: %s (%s)", event.algo, event.symbol, event.message, event.rule)
+
+
+class StatsUpdater:
+    """Recomputes the Stats table from stored trades in a background thread (never in the loop)."""
+
+    def __init__(self, store: Store, clock=lambda: int(time.time() * 1000)):
+        self.store, self.clock = store, clock
+        self._event = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="stats", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._event.set()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._event.wait()
+            self._event.clear()
+            try:
+                self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
+            except Exception as err:  # noqa: BLE001 - a stats failure must never stop trading
+                log.error("stats update failed: %s", err)
+
+    def close(self) -> None:
+        """Write the final stats synchronously and stop the thread."""
+        self._stop = True
+        self._event.set()
+        self._thread.join(timeout=10)
+        self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
+
+
+class RunContext:
+    """Services around the engine for one bot process."""
+
+    def __init__(self, config_path: str | os.PathLike, config: Config, store: Store, engine: Engine,
+                 stats: StatsUpdater):
+        self.config_path = Path(config_path)
+        self.config = config
+        self.store = store
+        self.engine = engine
+        self.stats = stats
+        self._mtime = self._stat()
+        self.state = BotState.BOOTING
+        self.reason = ""
+        self.last_error = ""
+        self.last_error_at: int | None = None
+        self.feed_status: dict[str, dict] = {}
+
+    # -- restart -------------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Load positions, cash, risk counters, pending orders and the manual pause from storage."""
+        self.engine.restore(self.store.list_trades(), self.store.list_positions())
+        raw = self.store.get_state("pending_orders")
+        for item in json.loads(raw) if raw else []:
+            order = OrderRequest(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
+                                 item["amount"], item["decided_at"], None)
+            self.engine.pending[(order.algo, order.symbol)] = order
+        pause = self.store.get_state("manual_pause")
+        self.engine.gate.manual_pause = pause or None
+
+    def save_pending(self) -> None:
+        data = [{"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
+                 "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at}
+                for o in self.engine.pending.values()]
+        self.store.set_state("pending_orders", json.dumps(data))
+
+    def cursor(self, symbol: str) -> int:
+        """Close time (ms) of the last candle of ``symbol`` the bot acted on (0: none)."""
+        raw = self.store.get_state(f"cursor:{symbol}")
+        return int(raw) if raw else 0
+
+    def set_cursor(self, symbol: str, close_ts: int) -> None:
+        self.store.set_state(f"cursor:{symbol}", str(close_ts))
+
+    # -- config --------------------------------------------------------------------------------
+    def _stat(self) -> float:
+        try:
+            return self.config_path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def reload_config(self) -> bool:
+        """Apply ``config.json`` if it changed and is valid; keep the last good one otherwise."""
+        mtime = self._stat()
+        if mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        try:
+            cfg = load_config(self.config_path)
+        except ConfigError as err:
+            log.error("config change refused, keeping the last good config: %s", err)
+            self.error(str(err))
+            return False
+        if cfg.storage != self.config.storage or cfg.mode != self.config.mode or cfg.exchange != self.config.exchange:
+            log.error("config change refused: storage, mode and exchange need a restart")
+            self.error("storage/mode/exchange changes need a restart")
+            return False
+        self.config = cfg
+        self.engine.apply_config(cfg)
+        log.info("config applied from %s", self.config_path)
+        return True
+
+    # -- controls ------------------------------------------------------------------------------
+    def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
+        """Act on pending pause/resume/flatten records and acknowledge them (idempotent)."""
+        for ctl in self.store.list_controls(status="pending"):
+            status, result = self._apply_control(ctl, now_ms, prices)
+            if status is None:
+                continue  # flatten waiting for prices / exchange: retried next cycle
+            if self.store.ack_control(ctl.control_id, status, result, now_ms):
+                log.info("CONTROL %s from %s: %s (%s)", ctl.action, ctl.source, status, result)
+
+    def _apply_control(self, ctl: ControlRecord, now_ms: int, prices: dict[str, float]):
+        gate = self.engine.gate
+        if ctl.action == "pause":
+            gate.manual_pause = ctl.source or "manual"
+            self.store.set_state("manual_pause", gate.manual_pause)
+            return "done", "entries paused"
+        if ctl.action == "resume":
+            gate.manual_pause = None
+            self.store.set_state("manual_pause", "")
+            blocked = gate.blocking_rule("", "", now_ms, self.engine.ledger)
+            if blocked is not None and blocked.rule not in ("position_open",):
+                return "done", f"manual pause lifted; entries still blocked by {blocked.rule}: {blocked.message}"
+            return "done", "entries resumed"
+        if ctl.action == "flatten":
+            missing = {p.symbol for p in self.engine.ledger.positions.values() if p.symbol not in prices}
+            if missing:
+                return None, ""
+            try:
+                n = self.engine.flatten(prices, now_ms)
+            except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
+                self.error(f"flatten failed, retrying: {err}")
+                return None, ""
+            if self.engine.ledger.positions:
+                return None, ""
+            return "done", f"closed {n} position(s)"
+        return "refused", f"unknown action {ctl.action!r}"
+
+    # -- external signals ------------------------------------------------------------------------
+    def process_external(self, now_ms: int, price_of: dict[str, float]) -> None:
+        """Validate and execute new Signals rows whose timestamp the clock has reached."""
+        if not self.config.external_signals:
+            return
+        for rec in self.store.list_signals(status=SignalStatus.NEW.value, until=now_ms):
+            result = external.validate(rec, self.config, now_ms)
+            order = None
+            if not isinstance(result, str):
+                price = price_of.get(rec.symbol)
+                if price is None:
+                    continue  # no price yet for this symbol: try again next cycle
+                before = set(self.engine.pending)
+                order = self.engine.on_signal(result, price, now_ms)
+                if order is None:
+                    result = self._why_not(rec, result)
+                elif (order.algo, order.symbol) in before:
+                    order, result = None, "an External order on this symbol is already pending"
+            if order is not None:
+                ok = self.store.mark_signal(rec.signal_id, rec.timestamp, SignalStatus.EXECUTED.value,
+                                            order.client_order_id, f"{order.action.value} {order.amount:.8g} {order.symbol}", now_ms)
+                if not ok:
+                    self.engine.pending.pop((order.algo, order.symbol), None)
+                    continue
+                log.info("EXTERNAL %s %s %s from %s accepted [%s]", rec.signal_id, rec.action, rec.symbol, rec.source,
+                         order.client_order_id)
+            else:
+                if self.store.mark_signal(rec.signal_id, rec.timestamp, SignalStatus.REJECTED.value, "rejected",
+                                          result, now_ms):
+                    log.info("EXTERNAL %s rejected: %s", rec.signal_id, result)
+
+    def _why_not(self, rec, signal) -> str:
+        events = self.store.list_events(kind="rejection", limit=1)
+        if events and events[0].symbol == rec.symbol and events[0].algo == signal.algo:
+            return f"{events[0].rule}: {events[0].message}"
+        if signal.action is Action.SELL:
+            return f"no open External position on {rec.symbol} to sell"
+        return f"External already holds {rec.symbol}"
+
+    # -- heartbeat -----------------------------------------------------------------------------
+    def error(self, message: str, now_ms: int | None = None) -> None:
+        self.last_error = message
+        self.last_error_at = now_ms or int(time.time() * 1000)
+
+    def heartbeat(self, now_ms: int) -> None:
+        gate = self.engine.gate
+        if self.state not in (BotState.SHUTDOWN, BotState.ERROR):
+            blocked = gate.blocking_rule("", "", now_ms, self.engine.ledger)
+            if gate.manual_pause:
+                self.state, self.reason = BotState.PAUSED_MANUAL, f"paused by {gate.manual_pause}"
+            elif blocked is not None and blocked.rule in ("daily_max_loss", "max_trades_per_day", "loss_streak_pause"):
+                self.state, self.reason = BotState.PAUSED_RISK_LIMIT, blocked.message
+            else:
+                self.state, self.reason = BotState.RUNNING, ""
+        detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
+                  "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
+                  "positions": len(self.engine.ledger.positions)}
+        try:
+            self.store.put_status(StatusRecord(now_ms, self.config.mode, self.state.value, self.reason,
+                                               self.last_error, self.last_error_at, detail))
+        except StorageError as err:
+            log.error("heartbeat not stored: %s", err)
+
+
+    def shutdown(self, now_ms: int | None = None) -> None:
+        """Final heartbeat (SHUTDOWN), final stats, flush and close the store."""
+        self.state, self.reason = BotState.SHUTDOWN, "stopped"
+        try:
+            self.save_pending()
+            self.heartbeat(now_ms or int(time.time() * 1000))
+            self.stats.close()
+        finally:
+            self.store.close()
+
+
+def new_control(action: str, source: str, now_ms: int | None = None) -> ControlRecord:
+    """A pending control record with a unique id (CLI and dashboard)."""
+    now_ms = now_ms or int(time.time() * 1000)
+    return ControlRecord(f"ctl-{now_ms}-{uuid.uuid4().hex[:8]}", now_ms, action, source)
