@@ -1,7 +1,8 @@
 """Timeframes (``"1m"``, ``"5m"``) and building coarser candles from closed finer ones.
 
 A coarser candle is *usable* only once every finer candle of its bucket has closed: that is the
-no-look-ahead rule used in live, replay and backtest alike.
+no-look-ahead rule used in live, replay and backtest alike. Candle frames have the shape described
+in :mod:`strategies.base` (``timestamp`` = UTC epoch ms of the candle open, sorted ascending).
 """
 from __future__ import annotations
 
@@ -9,59 +10,89 @@ import numpy as np
 import pandas as pd
 
 _UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
+CANDLE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
 
 
 def timeframe_ms(timeframe: str) -> int:
     """Length of ``timeframe`` in milliseconds (``"5m"`` -> 300000). Raises ValueError."""
     try:
-        return int(timeframe[:-1]) * _UNITS[timeframe[-1]]
-    except (KeyError, ValueError, IndexError):
+        value = int(timeframe[:-1]) * _UNITS[timeframe[-1]]
+    except (KeyError, ValueError, IndexError, TypeError):
         raise ValueError(f"timeframe {timeframe!r} is not like '1m', '5m', '1h' or '1d'") from None
+    if value <= 0:
+        raise ValueError(f"timeframe {timeframe!r} is not like '1m', '5m', '1h' or '1d'")
+    return value
+
+
+def _check_multiple(timeframe: str, base_timeframe: str) -> tuple[int, int]:
+    step, base = timeframe_ms(timeframe), timeframe_ms(base_timeframe)
+    if step % base:
+        raise ValueError(f"timeframe {timeframe!r} is not a multiple of base timeframe {base_timeframe!r}")
+    return step, base
 
 
 def resample(candles: pd.DataFrame, timeframe: str, base_timeframe: str = "1m") -> pd.DataFrame:
-    """Aggregate closed ``base_timeframe`` candles into complete ``timeframe`` candles.
+    """Aggregate closed ``base_timeframe`` candles into closed ``timeframe`` candles.
 
-    Input/output shape: the candle frame of :mod:`strategies.base`. A bucket is emitted only when
-    its last base candle (the one closing at the bucket's close) is present, so a bucket that is
-    still forming, or whose end fell into a data gap, never appears. Buckets with inner gaps keep
-    the candles they have (Binance aggregates the same way). OHLCV: first open, max high, min low,
-    last close, summed volume.
+    Input/output shape: the candle frame of :mod:`strategies.base` (RangeIndex, ``timestamp`` in
+    UTC epoch ms of the open, sorted ascending). Buckets start at multiples of the timeframe since
+    the epoch (Binance kline boundaries). OHLCV: first open, max high, min low, last close, summed
+    volume (base currency).
+
+    A bucket is emitted only once it has *closed*: its last base candle is present, or a later base
+    candle exists (the bucket's end fell into a data gap, e.g. exchange maintenance, and time moved
+    on). So the last bucket of a frame appears only when its final base candle is there: a bucket
+    still forming never appears. Buckets with inner gaps keep the candles they have (Binance
+    aggregates the same way). Raises ValueError when ``timeframe`` is not a multiple of
+    ``base_timeframe``.
     """
-    step, base = timeframe_ms(timeframe), timeframe_ms(base_timeframe)
+    step, base = _check_multiple(timeframe, base_timeframe)
     if step == base or candles.empty:
         return candles.reset_index(drop=True)
     ts = candles["timestamp"].to_numpy(np.int64)
     bucket = ts - ts % step
-    agg = (
-        candles.assign(_b=bucket)
-        .groupby("_b", sort=True)
-        .agg(open=("open", "first"), high=("high", "max"), low=("low", "min"), close=("close", "last"),
-             volume=("volume", "sum"), _last=("timestamp", "max"))
-    )
-    complete = agg["_last"].to_numpy() == agg.index.to_numpy() + step - base
-    out = agg.loc[complete].drop(columns="_last").reset_index(names="timestamp")
-    out["timestamp"] = out["timestamp"].astype(np.int64)
-    return out[["timestamp", "open", "high", "low", "close", "volume"]]
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:] - 1, len(ts) - 1]
+    out = pd.DataFrame({
+        "timestamp": bucket[starts],
+        "open": candles["open"].to_numpy(np.float64)[starts],
+        "high": np.maximum.reduceat(candles["high"].to_numpy(np.float64), starts),
+        "low": np.minimum.reduceat(candles["low"].to_numpy(np.float64), starts),
+        "close": candles["close"].to_numpy(np.float64)[ends],
+        "volume": np.add.reduceat(candles["volume"].to_numpy(np.float64), starts),
+    })
+    last_complete = ts[-1] == bucket[-1] + step - base
+    return out if last_complete else out.iloc[:-1].reset_index(drop=True)
 
 
-def context_frame(candles: pd.DataFrame, context: pd.DataFrame, timeframe: str) -> pd.DataFrame:
-    """Align columns of a coarser ``context`` frame onto the rows of ``candles`` without look-ahead.
+def context_frame(candles: pd.DataFrame, context: pd.DataFrame, timeframe: str,
+                  base_timeframe: str = "1m") -> pd.DataFrame:
+    """Align the columns of a coarser ``context`` frame onto the rows of ``candles``, no look-ahead.
 
-    Row ``i`` of the result carries the values of the newest context candle that had *closed* by
-    the close of ``candles`` row ``i`` (NaN before the first one). ``context`` must be indexed by
-    position with a ``timestamp`` column of candle opens; ``candles`` rows are finer candles.
+    Row ``i`` of the result carries the values of the newest ``timeframe`` context candle that had
+    *closed* by the close of ``candles`` row ``i`` (a ``base_timeframe`` candle closes at its open +
+    ``base_timeframe``). ``context`` has a ``timestamp`` column of candle opens, sorted ascending
+    (e.g. the output of :func:`resample` plus indicator columns); every other column is carried.
+
+    Returns a frame indexed like ``candles``: numeric columns as float64 with NaN before the first
+    closed context candle, boolean columns as bool with False there.
     """
-    step = timeframe_ms(timeframe)
-    ctx = context.copy()
-    ctx["_available"] = ctx["timestamp"].to_numpy(np.int64) + step
-    base_close = candles["timestamp"].to_numpy(np.int64)
-    # a finer candle closes at ts + base step; a context candle is usable once its close <= that
-    base_step = int(np.min(np.diff(base_close))) if len(base_close) > 1 else step
-    idx = np.searchsorted(ctx["_available"].to_numpy(), base_close + base_step, side="right") - 1
-    cols = [c for c in ctx.columns if c not in ("timestamp", "_available")]
-    values = ctx[cols].reset_index(drop=True)
-    out = values.reindex(np.where(idx >= 0, idx, -1)).reset_index(drop=True)
-    out.loc[idx < 0, :] = np.nan
-    out.index = candles.index
-    return out
+    step, base = _check_multiple(timeframe, base_timeframe)
+    available = context["timestamp"].to_numpy(np.int64) + step
+    base_close = candles["timestamp"].to_numpy(np.int64) + base
+    idx = np.searchsorted(available, base_close, side="right") - 1
+    missing = idx < 0
+    safe = np.where(missing, 0, idx)
+    data = {}
+    for col in context.columns:
+        if col == "timestamp":
+            continue
+        values = context[col].to_numpy()
+        if len(values) == 0:
+            taken = np.zeros(len(idx), bool) if values.dtype == bool else np.full(len(idx), np.nan)
+        elif values.dtype == bool:
+            taken = values[safe] & ~missing
+        else:
+            taken = np.where(missing, np.nan, values.astype(np.float64)[safe])
+        data[col] = taken
+    return pd.DataFrame(data, index=candles.index)
