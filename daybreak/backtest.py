@@ -1,0 +1,157 @@
+"""Backtest: the live rules on history, fast.
+
+Same strategy ``populate``, :class:`~daybreak.stepper.Stepper` step, engine, fill model, market
+limits, risk gate and accounting as replay and live; the only difference is that the driver
+fast-forwards over candles where nothing can happen. A candle of a symbol is processed when
+
+* a strategy flags a signal on it,
+* an order of that symbol is pending (it fills at this candle's open), or
+* an open position's exit rules may fire on it (:func:`daybreak.exits.first_candidate`, exact
+  and conservative, confirmed by the same walk replay uses).
+
+Between processed candles only the high-water mark of open positions moves; it is brought up to
+date (the max of the skipped highs) before the next step, exactly as walking them would.
+The parity test checks trade-for-trade equality with ``bot.py run --replay``.
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pandas as pd
+
+from daybreak.app import market_limits
+from daybreak.backtest_result import BacktestResult
+from daybreak.candles import find_gaps
+from daybreak.engine import Engine, ListSink, PaperBroker
+from daybreak.exits import first_candidate
+from daybreak.ledger import to_record
+from daybreak.replay import ReplayData, strategies_for
+from daybreak.settings import Config, ConfigError
+from daybreak.stepper import Stepper, build_arrays
+from daybreak.timeframes import timeframe_ms
+
+
+def run_backtest(config: Config, data: ReplayData, progress: bool | None = None) -> BacktestResult:
+    """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError."""
+    sink = ListSink()
+    engine = Engine(config, market_limits(config), PaperBroker(config.paper.fee_rate, config.paper.slippage_bps), sink)
+    strategies = strategies_for(config)
+    for s in strategies:
+        if timeframe_ms(s.timeframe) < timeframe_ms(data.timeframe):
+            raise ConfigError(f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})")
+    arrays = {sym: build_arrays(sym, df, data.timeframe, strategies) for sym, df in data.frames.items()}
+    stepper = Stepper(engine, arrays, [s.name for s in strategies])
+    _drive(stepper, progress)
+    return _result(config, data, engine, sink, [s.name for s in strategies])
+
+
+def _drive(stepper: Stepper, progress: bool | None) -> None:
+    engine, arrays = stepper.engine, stepper.arrays
+    signals = {s: stepper.signal_indices(s) for s in arrays}
+    last_seen = {s: -1 for s in arrays}
+    heap: list[tuple[int, int, str, int]] = []
+
+    def push(sym: str, k: int | None) -> None:
+        if k is not None and k < len(arrays[sym]):
+            heapq.heappush(heap, (int(arrays[sym].close_time[k]), stepper.order[sym], sym, k))
+
+    def next_event(sym: str, k: int) -> int | None:
+        a, sig = arrays[sym], signals[sym]
+        i = int(np.searchsorted(sig, k, side="right"))
+        nxt = int(sig[i]) if i < len(sig) else None
+        if any(key[1] == sym for key in engine.pending):
+            return k + 1
+        stop = (nxt if nxt is not None else len(a) - 1) + 1
+        for pos in engine.ledger.open_positions(sym):
+            plan = engine.plans.get(pos.key)
+            if plan is None or not plan.active:
+                continue
+            j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop])
+            if j is not None and (nxt is None or k + 1 + j < nxt):
+                nxt = k + 1 + j
+        return nxt
+
+    for sym in arrays:
+        sig = signals[sym]
+        push(sym, int(sig[0]) if len(sig) else None)
+    bar = _progress_bar(sum(len(a) for a in arrays.values()), progress)
+    while heap:
+        _, _, sym, k = heapq.heappop(heap)
+        a = arrays[sym]
+        if k - last_seen[sym] > 1:
+            skipped_high = float(a.high[last_seen[sym] + 1:k].max())
+            for pos in engine.ledger.open_positions(sym):
+                pos.high_watermark = max(pos.high_watermark, skipped_high)
+        stepper.step(sym, k)
+        if bar is not None:
+            bar.update(k - last_seen[sym])
+        last_seen[sym] = k
+        push(sym, next_event(sym, k))
+    if bar is not None:
+        bar.close()
+
+
+def _progress_bar(total: int, progress: bool | None):
+    import sys
+
+    if progress is False or (progress is None and not sys.stderr.isatty()) or total < 200_000:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="candle", unit_scale=True, desc="backtest", leave=False)
+
+
+def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
+    """Cash plus holdings marked at each close, on the union of base candle close times.
+
+    A trade counts from the first close at or after its timestamp. Columns: timestamp (ms), equity.
+    """
+    grid = np.unique(np.concatenate([a.close_time for a in arrays.values()]))
+    ts = np.array([t.timestamp for t in trades], dtype=np.int64)
+    sign = np.array([1.0 if t.action == "sell" else -1.0 for t in trades])
+    cash_delta = np.array([t.amount * t.price for t in trades]) * sign - np.array([t.fee for t in trades])
+    pos = np.searchsorted(grid, ts, side="left") if len(trades) else np.array([], dtype=np.int64)
+    cash = starting_balance + np.cumsum(np.bincount(pos, weights=cash_delta, minlength=len(grid))[:len(grid)])
+    equity = cash.copy()
+    for sym, a in arrays.items():
+        mask = np.array([t.symbol == sym for t in trades], dtype=bool)
+        if not mask.any():
+            continue
+        delta = np.array([t.amount for t in trades])[mask] * -sign[mask]
+        held = np.cumsum(np.bincount(pos[mask], weights=delta, minlength=len(grid))[:len(grid)])
+        idx = np.searchsorted(a.close_time, grid, side="right") - 1
+        price = np.where(idx >= 0, a.close[np.maximum(idx, 0)], 0.0)
+        equity += held * price
+    return pd.DataFrame({"timestamp": grid, "equity": equity})
+
+
+def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str]) -> BacktestResult:
+    step = timeframe_ms(data.timeframe)
+    arrays = {s: _CloseArrays(df, step) for s, df in data.frames.items()}
+    trades = sorted(sink.trades, key=lambda t: t.timestamp)
+    start = min(int(df["timestamp"].iat[0]) for df in data.frames.values() if len(df))
+    end = max(int(df["timestamp"].iat[-1]) for df in data.frames.values() if len(df)) + step
+    return BacktestResult(
+        trades=trades,
+        equity=equity_curve(trades, arrays, config.paper.starting_balance),
+        candles=data.frames,
+        rejections=sink.rejections,
+        gaps={s: find_gaps(df["timestamp"].to_numpy(), data.timeframe) for s, df in data.frames.items()},
+        open_positions=[to_record(p) for p in engine.ledger.positions.values()],
+        starting_balance=config.paper.starting_balance,
+        timeframe=data.timeframe,
+        start=start,
+        end=end,
+        algos=algos,
+        fee_rate=config.paper.fee_rate,
+        slippage_bps=config.paper.slippage_bps,
+    )
+
+
+class _CloseArrays:
+    """Close times and closes of one symbol, for the equity curve."""
+
+    def __init__(self, df: pd.DataFrame, step: int):
+        self.close_time = df["timestamp"].to_numpy(np.int64) + step
+        self.close = df["close"].to_numpy(float)
