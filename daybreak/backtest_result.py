@@ -1,0 +1,133 @@
+"""What a backtest returns (:class:`BacktestResult`) and its trades paired into round trips.
+
+The engine (:mod:`daybreak.backtest`) fills a :class:`BacktestResult`; the report
+(:mod:`daybreak.report_metrics`, :mod:`daybreak.report_render`) reads it and nothing else.
+Units: ``amount`` base currency, ``price`` quote per base, ``cost``/``fee``/``pnl`` quote,
+timestamps UTC epoch ms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from storage.records import EventRecord, PositionRecord, TradeRecord
+
+ROUND_TRIP_COLUMNS = (
+    "algo", "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "pnl",
+    "return_ratio", "duration_ms", "fees", "exit_reason",
+)
+
+_DTYPES = {"entry_time": "int64", "exit_time": "int64", "entry_price": "float64",
+           "exit_price": "float64", "amount": "float64", "pnl": "float64",
+           "return_ratio": "float64", "duration_ms": "int64", "fees": "float64"}
+
+_CLOSED_TOLERANCE = 1e-9
+"""A position counts as closed once the base amount still open is at most this fraction of the
+amount bought (partial sells of floats leave rounding dust)."""
+
+
+@dataclass
+class BacktestResult:
+    """Everything a backtest run produced, in the shapes the report reads.
+
+    ``trades``: every fill in time order; sells carry ``pnl`` (fees of both legs included) and
+    ``exit_reason`` (an :class:`~daybreak.domain.ExitReason` value); a position may close in
+    several sells (partial take-profit).
+    ``equity``: columns ``timestamp`` (int64 ms, candle *close*) and ``equity`` (float, quote: cash
+    plus open positions marked at that close), one row per base candle (union over symbols).
+    ``candles``: symbol -> base-timeframe candle frame (timestamp, open, high, low, close, volume)
+    used in the run. ``rejections``: events of kind ``rejection`` (``rule`` names the rule).
+    ``gaps``: symbol -> ``(first missing candle open ms, last missing candle open ms, count)``.
+    ``open_positions``: positions still open at the end. ``start``: first candle open (ms);
+    ``end``: last candle close (ms). ``fee_rate`` is a fraction of notional; ``slippage_bps``
+    basis points of price.
+    """
+
+    trades: list[TradeRecord]
+    equity: pd.DataFrame
+    candles: dict[str, pd.DataFrame]
+    rejections: list[EventRecord]
+    gaps: dict[str, list[tuple[int, int, int]]]
+    open_positions: list[PositionRecord]
+    starting_balance: float
+    timeframe: str
+    start: int
+    end: int
+    algos: list[str]
+    fee_rate: float
+    slippage_bps: float
+
+
+class _Open:
+    """A round trip being built: buys added, sells taken off, until the amount is back to zero."""
+
+    __slots__ = ("entry_time", "bought", "buy_cost", "sold", "sell_value", "pnl", "fees", "last")
+
+    def __init__(self, buy: TradeRecord):
+        self.entry_time = buy.timestamp
+        self.bought = self.buy_cost = self.sold = self.sell_value = self.pnl = self.fees = 0.0
+        self.last: TradeRecord = buy
+        self.add_buy(buy)
+
+    def add_buy(self, t: TradeRecord) -> None:
+        self.bought += t.amount
+        self.buy_cost += t.amount * t.price
+        self.fees += t.fee
+
+    def add_sell(self, t: TradeRecord) -> bool:
+        """Take a sell off the position; True once the position is closed."""
+        self.sold += t.amount
+        self.sell_value += t.amount * t.price
+        self.pnl += t.pnl or 0.0
+        self.fees += t.fee
+        self.last = t
+        return self.bought - self.sold <= _CLOSED_TOLERANCE * self.bought
+
+    def row(self) -> dict:
+        entry_price = self.buy_cost / self.bought
+        return {
+            "algo": self.last.algo, "symbol": self.last.symbol,
+            "entry_time": self.entry_time, "exit_time": self.last.timestamp,
+            "entry_price": entry_price, "exit_price": self.sell_value / self.sold,
+            "amount": self.bought, "pnl": self.pnl, "return_ratio": self.pnl / self.buy_cost,
+            "duration_ms": self.last.timestamp - self.entry_time, "fees": self.fees,
+            "exit_reason": self.last.exit_reason,
+        }
+
+
+def round_trips(trades: list[TradeRecord]) -> pd.DataFrame:
+    """Pair each buy with the sell(s) that close it, per ``(algo, symbol)``, in time order.
+
+    One row per *closed* round trip (positions still open at the end are not rows; they are in
+    :attr:`BacktestResult.open_positions`), columns :data:`ROUND_TRIP_COLUMNS`:
+    ``entry_time``/``exit_time`` (ms, first buy fill / last sell fill), ``entry_price`` and
+    ``exit_price`` (quote per base, amount-weighted over the buys / sells), ``amount`` (base,
+    bought), ``pnl`` (quote, sum of the sells' realized pnl, so fees of both legs included),
+    ``return_ratio`` = pnl / entry cost where entry cost = amount * entry_price (quote, fee
+    excluded), ``duration_ms`` = exit_time - entry_time, ``fees`` (quote, every leg),
+    ``exit_reason`` of the last sell. A buy while a position is open adds to it.
+
+    Raises ValueError for a sell of an ``(algo, symbol)`` that holds nothing (a backtest starts
+    flat, so that is a bug upstream).
+    """
+    open_: dict[tuple[str, str], _Open] = {}
+    rows: list[dict] = []
+    for t in sorted(trades, key=lambda t: t.timestamp):
+        key = (t.algo, t.symbol)
+        if t.action == "buy":
+            if key in open_:
+                open_[key].add_buy(t)
+            else:
+                open_[key] = _Open(t)
+        elif t.action == "sell":
+            if key not in open_:
+                raise ValueError(
+                    f"trade {t.trade_id!r}: sell of {t.symbol} by {t.algo} at {t.timestamp} "
+                    "closes no open position")
+            if open_[key].add_sell(t):
+                rows.append(open_.pop(key).row())
+        else:
+            raise ValueError(f"trade {t.trade_id!r}: action {t.action!r} is not 'buy' or 'sell'")
+    frame = pd.DataFrame(rows, columns=list(ROUND_TRIP_COLUMNS)).astype(_DTYPES)
+    return frame.sort_values(["exit_time", "entry_time"], kind="stable").reset_index(drop=True)
