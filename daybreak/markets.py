@@ -1,0 +1,244 @@
+"""Market limits: the exchange's order filters for one symbol, and the checks built on them.
+
+Binance (and Binance.US) publish three filters per spot symbol in ``GET /api/v3/exchangeInfo``
+(https://developers.binance.com/docs/binance-spot-api-docs/filters):
+
+* ``LOT_SIZE``: ``minQty``, ``maxQty``, ``stepSize`` on the order quantity (base currency);
+  an order passes when ``minQty <= qty <= maxQty`` and ``(qty - minQty) % stepSize == 0``.
+* ``PRICE_FILTER``: ``tickSize`` on prices (quote currency).
+* ``NOTIONAL`` (since 2023) or its predecessor ``MIN_NOTIONAL``: ``minNotional``, the smallest
+  ``qty * price`` (quote currency) an order may have; market orders are checked against the
+  average price of the last ``avgPriceMins`` minutes.
+
+:class:`MarketLimits` carries those numbers; live limits come from ccxt ``load_markets()``
+(:func:`from_ccxt_markets`), offline ones from the bundled snapshot (:func:`load_snapshot`, see
+``daybreak/data/README.md`` for where each number comes from), and :func:`default_limits` covers a
+symbol missing from both. All step arithmetic is done in :class:`~decimal.Decimal` on the
+shortest repr of each float, so ``0.3`` with a step of ``0.1`` stays ``0.3``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_EXCHANGE = "binanceus"
+
+#: Fraction of one step that still counts as "on the step": absorbs float noise such as
+#: ``0.0029999999999999996`` meaning ``0.003`` (ccxt would send the same digits).
+_STEP_TOLERANCE = Decimal("1e-9")
+
+# ccxt precision modes (ccxt.base.decimal_to_precision); duplicated as plain ints so this module
+# does not import ccxt (backtests and replays load limits without it).
+DECIMAL_PLACES = 2
+TICK_SIZE = 4
+
+
+def _dec(value: float) -> Decimal:
+    """Exact decimal of the shortest repr of ``value`` (``0.1`` -> ``Decimal('0.1')``)."""
+    return Decimal(repr(float(value)))
+
+
+def fmt_number(value: float) -> str:
+    """Plain decimal text without exponent or trailing zeros: ``1e-05`` -> ``'0.00001'``."""
+    if not math.isfinite(value):
+        return str(value)
+    text = format(_dec(value).normalize(), "f")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class MarketLimits:
+    """Order filters of one spot symbol.
+
+    ``amount_step`` (LOT_SIZE ``stepSize``, base), ``price_tick`` (PRICE_FILTER ``tickSize``,
+    quote), ``min_amount`` (LOT_SIZE ``minQty``, base), ``min_notional`` (NOTIONAL or MIN_NOTIONAL
+    ``minNotional``, quote), ``max_amount`` (LOT_SIZE ``maxQty``, base; ``None``: no limit known).
+    """
+
+    symbol: str
+    amount_step: float
+    price_tick: float
+    min_amount: float
+    min_notional: float
+    max_amount: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("amount_step", "price_tick", "min_amount", "min_notional"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"market {self.symbol}: {name} = {value!r}: must be a finite number >= 0")
+        if self.max_amount is not None and (not math.isfinite(self.max_amount) or self.max_amount <= 0):
+            raise ValueError(f"market {self.symbol}: max_amount = {self.max_amount!r}: must be > 0 or None")
+
+    def round_amount(self, amount: float) -> float:
+        """``amount`` (base) floored to a whole number of ``amount_step``; 0.0 for amount <= 0.
+
+        Decimal arithmetic on the shortest float repr, with a tolerance of 1e-9 step for float
+        noise: ``round_amount(0.0012345)`` with step 0.00001 is ``0.00123``; 0.3 with step 0.1
+        is 0.3 (plain float division would give 2.9999999999999996 steps). NaN raises ValueError.
+        """
+        if math.isnan(amount):
+            raise ValueError(f"market {self.symbol}: amount = nan: not a number")
+        if amount <= 0:
+            return 0.0
+        if math.isinf(amount):
+            raise ValueError(f"market {self.symbol}: amount = inf: not a finite number")
+        step = _dec(self.amount_step)
+        if step == 0:
+            return float(amount)
+        steps = (_dec(amount) / step + _STEP_TOLERANCE).to_integral_value(rounding=ROUND_FLOOR)
+        return float(steps * step)
+
+    def round_price(self, price: float) -> float:
+        """``price`` (quote) floored to a whole number of ``price_tick`` (same arithmetic)."""
+        tick = _dec(self.price_tick)
+        if tick == 0 or price <= 0:
+            return float(price)
+        ticks = (_dec(price) / tick + _STEP_TOLERANCE).to_integral_value(rounding=ROUND_FLOOR)
+        return float(ticks * tick)
+
+    def rejection(self, amount: float, price: float) -> str | None:
+        """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).
+
+        ``None`` when LOT_SIZE and NOTIONAL pass. Otherwise one line naming the rule and the
+        numbers, e.g. ``"amount 0.00001 below LOT_SIZE minQty 0.0001"`` or ``"notional 0.5 USDT
+        (amount 0.00001 x price 50000) below NOTIONAL minNotional 1"``. Checks, in Binance's
+        order: amount positive, ``minQty``, ``maxQty``, ``stepSize`` multiple, ``minNotional``.
+        """
+        if not math.isfinite(amount) or amount <= 0:
+            return f"amount {fmt_number(amount)} must be a positive number"
+        if not math.isfinite(price) or price <= 0:
+            return f"price {fmt_number(price)} must be a positive number"
+        if amount < self.min_amount:
+            return f"amount {fmt_number(amount)} below LOT_SIZE minQty {fmt_number(self.min_amount)}"
+        if self.max_amount is not None and amount > self.max_amount:
+            return f"amount {fmt_number(amount)} above LOT_SIZE maxQty {fmt_number(self.max_amount)}"
+        if self.amount_step > 0 and self.round_amount(amount) != amount:
+            return (f"amount {fmt_number(amount)} not a multiple of LOT_SIZE stepSize "
+                    f"{fmt_number(self.amount_step)} (round it down to {fmt_number(self.round_amount(amount))})")
+        notional = amount * price
+        if notional < self.min_notional:
+            quote = self.symbol.partition("/")[2]
+            return (f"notional {notional:.8g} {quote} (amount {fmt_number(amount)} x price {fmt_number(price)}) "
+                    f"below NOTIONAL minNotional {fmt_number(self.min_notional)}")
+        return None
+
+
+def default_limits(symbol: str) -> MarketLimits:
+    """Conservative limits for a symbol neither the exchange nor the snapshot describes.
+
+    * ``amount_step`` and ``price_tick`` 1e-8: Binance's finest precision (``baseAssetPrecision``
+      and ``quotePrecision`` are 8 for spot symbols); amounts are not coarsened by a guess.
+    * ``min_amount`` 1e-8: one step.
+    * ``min_notional`` 10 (quote): the highest minimum notional Binance has applied to USDT spot
+      pairs (``MIN_NOTIONAL`` 10 USDT before 2023; 5 on Binance global and 1 on Binance.US since),
+      so an order accepted here is not too small on either exchange.
+    """
+    return MarketLimits(symbol=symbol, amount_step=1e-8, price_tick=1e-8, min_amount=1e-8, min_notional=10.0)
+
+
+def limits_for(limits: dict[str, MarketLimits], symbol: str) -> MarketLimits:
+    """``limits[symbol]``, or :func:`default_limits` when the symbol is missing."""
+    found = limits.get(symbol)
+    return found if found is not None else default_limits(symbol)
+
+
+def snapshot_path(exchange_id: str = DEFAULT_EXCHANGE) -> Path:
+    """Bundled snapshot file for ``exchange_id``; the Binance.US one when there is none."""
+    candidate = DATA_DIR / f"markets_{exchange_id}.json"
+    return candidate if candidate.is_file() else DATA_DIR / f"markets_{DEFAULT_EXCHANGE}.json"
+
+
+def load_snapshot(exchange_id: str = DEFAULT_EXCHANGE) -> dict[str, MarketLimits]:
+    """Limits bundled with Daybreak, keyed by ccxt symbol (``"BTC/USDT"``).
+
+    File format (``daybreak/data/markets_<exchange>.json``): ``{"symbols": {"BTC/USDT":
+    {"amount_step": "0.00001", "price_tick": "0.01", "min_amount": "0.00001", "min_notional":
+    "1", "max_amount": "9000", "source": "..."}}}``; numbers are decimal strings. An exchange
+    without its own file gets the Binance.US snapshot (no KeyError). Symbols absent from the
+    snapshot are not invented here: use :func:`limits_for` / :func:`default_limits`.
+    """
+    path = snapshot_path(exchange_id)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out: dict[str, MarketLimits] = {}
+    for symbol, row in data["symbols"].items():
+        max_amount = row.get("max_amount")
+        out[symbol] = MarketLimits(
+            symbol=symbol,
+            amount_step=float(row["amount_step"]),
+            price_tick=float(row["price_tick"]),
+            min_amount=float(row["min_amount"]),
+            min_notional=float(row["min_notional"]),
+            max_amount=float(max_amount) if max_amount is not None else None,
+        )
+    return out
+
+
+def _num(value) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _step_from_precision(value, precision_mode: int) -> float | None:
+    number = _num(value)
+    if number is None:
+        return None
+    if precision_mode == DECIMAL_PLACES:
+        return float(Decimal(1).scaleb(-int(number)))
+    return number
+
+
+def from_ccxt_markets(markets: dict, precision_mode: int = TICK_SIZE) -> dict[str, MarketLimits]:
+    """Limits of every spot market in ccxt ``load_markets()`` output, keyed by ccxt symbol.
+
+    Binance's own filters in ``market["info"]["filters"]`` win (LOT_SIZE, PRICE_FILTER, NOTIONAL
+    or MIN_NOTIONAL); otherwise ccxt's unified ``precision`` and ``limits`` are used, read
+    according to ``precision_mode`` (ccxt ``TICK_SIZE`` = 4 for binance: precision is the step
+    itself; ``DECIMAL_PLACES`` = 2: precision is a number of decimals). Missing numbers fall
+    back to :func:`default_limits`. Derivative markets (``spot`` false) are skipped.
+    """
+    out: dict[str, MarketLimits] = {}
+    for symbol, market in markets.items():
+        if market.get("spot") is False:
+            continue
+        info = market.get("info") or {}
+        filters = {f.get("filterType"): f for f in info.get("filters") or [] if isinstance(f, dict)}
+        lot = filters.get("LOT_SIZE", {})
+        price_filter = filters.get("PRICE_FILTER", {})
+        notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {}
+        precision = market.get("precision") or {}
+        limits = market.get("limits") or {}
+        fallback = default_limits(symbol)
+
+        step = _num(lot.get("stepSize"))
+        if step is None:
+            step = _step_from_precision(precision.get("amount"), precision_mode)
+        tick = _num(price_filter.get("tickSize"))
+        if tick is None:
+            tick = _step_from_precision(precision.get("price"), precision_mode)
+        min_amount = _num(lot.get("minQty"))
+        if min_amount is None:
+            min_amount = _num((limits.get("amount") or {}).get("min"))
+        max_amount = _num(lot.get("maxQty"))
+        if max_amount is None:
+            max_amount = _num((limits.get("amount") or {}).get("max"))
+        min_notional = _num(notional.get("minNotional", notional.get("notional")))
+        if min_notional is None:
+            min_notional = _num((limits.get("cost") or {}).get("min"))
+
+        out[symbol] = MarketLimits(
+            symbol=symbol,
+            amount_step=step if step is not None else fallback.amount_step,
+            price_tick=tick if tick is not None else fallback.price_tick,
+            min_amount=min_amount if min_amount is not None else fallback.min_amount,
+            min_notional=min_notional if min_notional is not None else fallback.min_notional,
+            max_amount=max_amount if max_amount else None,
+        )
+    return out

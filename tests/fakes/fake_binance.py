@@ -1,0 +1,248 @@
+"""A threaded HTTP server on 127.0.0.1 speaking Binance's spot REST wire format, so real ccxt runs.
+
+Formats follow the Binance spot API (https://developers.binance.com/docs/binance-spot-api-docs/
+rest-api) as ccxt's ``binance.py`` parses them: klines are arrays of 12 with prices as strings,
+errors are ``{"code": -1013, "msg": "Filter failure: NOTIONAL"}`` with HTTP 400, signed endpoints
+need ``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature`` of the query string or form body. Served:
+
+* public: ``GET /api/v3/ping``, ``/time``, ``/exchangeInfo``, ``/klines``, ``/ticker/price``;
+* signed: ``POST /api/v3/order`` (MARKET only; LOT_SIZE and NOTIONAL filters; balances),
+  ``GET /api/v3/order`` (``origClientOrderId`` or ``orderId``), ``GET /api/v3/myTrades``,
+  ``GET /api/v3/account``.
+
+Exchange behaviour (candles, clock, filters, orders) lives in :class:`BinanceState`. Test hooks
+here: :meth:`FakeBinance.go_down` (HTTP 503 or dropped connections, optionally after N good
+requests), :meth:`~FakeBinance.refuse_connections` (nothing listens: connection refused),
+:meth:`~FakeBinance.rate_limit` (HTTP 429 + ``Retry-After``), :meth:`~FakeBinance.timeout_next_order`
+(the order is created, the reply comes too late), :meth:`~FakeBinance.drop_next_order` (the
+request is lost before it is processed). Every request that reaches the server is recorded in
+:attr:`FakeBinance.requests`.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from daybreak.markets import MarketLimits
+from tests.fakes.binance_state import BinanceError, BinanceState
+
+_SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades"}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server saw it: ``params`` merges query string and form body."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+
+
+@dataclass
+class _Fault:
+    mode: str            # "503" | "reset" | "429"
+    skip: int            # good requests to let through first
+    count: int | None    # failing requests, None = until come_back()
+    path: str | None
+    retry_after: int = 1
+
+
+class FakeBinance(BinanceState):
+    """The fake exchange over HTTP. Use as a context manager or call :meth:`start` / :meth:`stop`.
+
+    ``api_key`` / ``secret``: the credentials signed requests must carry. ``notional_filter``:
+    ``"NOTIONAL"`` (Binance since 2023) or ``"MIN_NOTIONAL"`` (older, still on some Binance.US
+    dumps). ``limits``: filters per symbol (default: Daybreak's Binance.US snapshot).
+    """
+
+    def __init__(self, api_key: str = "daybreak-test-key", secret: str = "daybreak-test-secret",
+                 notional_filter: str = "NOTIONAL", limits: dict[str, MarketLimits] | None = None):
+        super().__init__(notional_filter, limits)
+        self.api_key, self.secret = api_key, secret
+        self._faults: list[_Fault] = []
+        self._order_delay: float | None = None
+        self._drop_order = False
+        self.requests: list[RecordedRequest] = []
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> "FakeBinance":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                fake._handle(self, "GET")
+
+            def do_POST(self):  # noqa: N802
+                fake._handle(self, "POST")
+
+            def do_DELETE(self):  # noqa: N802
+                fake._handle(self, "DELETE")
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server, self.port = server, server.server_address[1]
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeBinance":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ccxt_urls(self) -> dict[str, str]:
+        """Overrides for ccxt's ``urls['api']`` pointing binance/binanceus at this server."""
+        return {"public": f"{self.url}/api/v3", "private": f"{self.url}/api/v3",
+                "v1": f"{self.url}/api/v1", "sapi": f"{self.url}/sapi/v1"}
+
+    # -- test hooks -----------------------------------------------------------------------------
+    def go_down(self, mode: str = "503", after: int = 0, count: int | None = None, path: str | None = None) -> None:
+        """Fail requests (to ``path`` if given) with HTTP 503 (``mode="503"``) or by closing the
+        connection without a reply (``"reset"``), after ``after`` good ones, ``count`` times
+        (``None``: until :meth:`come_back`)."""
+        with self._lock:
+            self._faults.append(_Fault(mode, after, count, path))
+
+    def rate_limit(self, count: int = 1, retry_after: int = 1, path: str | None = None) -> None:
+        """Answer the next ``count`` requests with HTTP 429, ``Retry-After: retry_after`` and
+        Binance's ``{"code": -1003, ...}`` body."""
+        with self._lock:
+            self._faults.append(_Fault("429", 0, count, path, retry_after))
+
+    def come_back(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def refuse_connections(self) -> None:
+        """Stop listening: clients get ECONNREFUSED until :meth:`accept_connections`."""
+        self.stop()
+
+    def accept_connections(self) -> None:
+        self.start()
+
+    def timeout_next_order(self, delay_seconds: float) -> None:
+        """The next POST /api/v3/order is executed, but its reply waits ``delay_seconds``."""
+        self._order_delay = delay_seconds
+
+    def drop_next_order(self) -> None:
+        """The next POST /api/v3/order is lost: connection closed, no order created."""
+        self._drop_order = True
+
+    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length).decode() if length else ""
+        raw = parts.query if method in ("GET", "DELETE") else body
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        params.update(parse_qsl(body, keep_blank_values=True))
+        with self._lock:
+            self.requests.append(RecordedRequest(method, parts.path, params))
+            fault = self._take_fault(parts.path)
+            drop = self._drop_order and method == "POST" and parts.path == "/api/v3/order"
+            if drop:
+                self._drop_order = False
+        if fault is not None or drop:
+            mode = "reset" if drop else fault.mode
+            if mode == "reset":
+                h.close_connection = True
+                return
+            if mode == "429":
+                return self._reply(h, 429, {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) "
+                                            "request weight is 1200 per 1 MINUTE."}, {"Retry-After": str(fault.retry_after)})
+            return self._reply(h, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
+        try:
+            if parts.path in _SIGNED:
+                self._authenticate(h, raw)
+            status, payload = 200, self._route(method, parts.path, params)
+        except BinanceError as err:
+            status, payload = err.status, {"code": err.code, "msg": err.msg}
+        if method == "POST" and parts.path == "/api/v3/order" and self._order_delay is not None:
+            delay, self._order_delay = self._order_delay, None
+            time.sleep(delay)
+        self._reply(h, status, payload)
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in list(self._faults):
+            if fault.path is not None and fault.path != path:
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
+                return None
+            if fault.count is not None:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._faults.remove(fault)
+            return fault
+        return None
+
+    @staticmethod
+    def _reply(h: BaseHTTPRequestHandler, status: int, payload, headers: dict | None = None) -> None:
+        is_text = isinstance(payload, str)
+        data = (payload if is_text else json.dumps(payload)).encode()
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "text/html" if is_text else "application/json;charset=UTF-8")
+            h.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                h.send_header(key, value)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (e.g. its timeout fired first)
+
+    def _authenticate(self, h: BaseHTTPRequestHandler, raw: str) -> None:
+        if h.headers.get("X-MBX-APIKEY") != self.api_key:
+            raise BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        payload, _, signature = raw.rpartition("&signature=")
+        expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            raise BinanceError(400, -1022, "Signature for this request is not valid.")
+
+    def _route(self, method: str, path: str, p: dict[str, str]):
+        routes = {
+            ("GET", "/api/v3/ping"): lambda: {},
+            ("GET", "/api/v3/time"): lambda: {"serverTime": self.now()},
+            ("GET", "/api/v3/exchangeInfo"): self.exchange_info,
+            ("GET", "/api/v3/klines"): lambda: self.klines(p),
+            ("GET", "/api/v3/ticker/price"): lambda: self.ticker_price(p),
+            ("POST", "/api/v3/order"): lambda: self.new_order(p),
+            ("GET", "/api/v3/order"): lambda: self.query_order(p),
+            ("GET", "/api/v3/myTrades"): lambda: self.my_trades(p),
+            ("GET", "/api/v3/account"): self.account,
+        }
+        handler = routes.get((method, path))
+        if handler is None:
+            raise BinanceError(404, -1000, f"Unknown endpoint {method} {path}")
+        with self._lock:
+            return handler()
+
+
+__all__ = ["BinanceError", "FakeBinance", "RecordedRequest"]
