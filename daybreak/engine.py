@@ -104,7 +104,12 @@ class Engine:
     def fill_pending(self, symbol: str, open_price: float, timestamp: int) -> None:
         """Fill every pending order of ``symbol`` at ``open_price`` (candle open at ``timestamp``)."""
         for key in [k for k in self.pending if k[1] == symbol]:
-            self._execute(self.pending.pop(key), open_price, timestamp)
+            order = self.pending.pop(key)
+            try:
+                self._execute(order, open_price, timestamp)
+            except Exception:
+                self.pending[key] = order  # broker unavailable: keep it for the next attempt
+                raise
 
     def _execute(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
         key = (order.algo, order.symbol)

@@ -12,6 +12,8 @@ if str(ROOT) not in sys.path:
 
 SAMPLE_DIR = ROOT / "data" / "sample"
 
+pytest_plugins = ["tests.fixtures_exchange", "tests.fixtures_dynamo"]
+
 
 @pytest.fixture
 def sample_files() -> list[Path]:
