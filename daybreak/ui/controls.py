@@ -1,0 +1,92 @@
+"""Manual controls: pause (no new entries), resume (the bot resumes only when its risk limits
+allow) and flatten (close every position at market; asks for confirmation first).
+
+Each button writes one :class:`storage.records.ControlRecord` with a fresh unique ``control_id``,
+``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
+``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
+their acknowledgements are listed below the buttons.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+import streamlit as st
+
+from daybreak.ui.fmt import utc
+from storage import Store
+from storage.records import ControlRecord
+
+ACTIONS = ("pause", "resume", "flatten")
+SOURCE = "dashboard"
+_CONFIRM = "controls_flatten_confirm"
+_NOTICE = "controls_notice"
+
+
+def new_control(action: str, now_ms: int | None = None) -> ControlRecord:
+    """A pending control record for ``action`` (one of :data:`ACTIONS`). Raises ValueError."""
+    if action not in ACTIONS:
+        raise ValueError(f"control action {action!r} is not one of {', '.join(ACTIONS)}")
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return ControlRecord(control_id=f"dash-{uuid.uuid4().hex}", timestamp=now_ms, action=action,
+                         source=SOURCE, status="pending")
+
+
+def controls_frame(controls: Iterable[ControlRecord]) -> pd.DataFrame:
+    """Controls in the order given: ``time``, ``action``, ``source``, ``status``, ``acked``, ``result``."""
+    rows = [{"time": utc(c.timestamp), "action": c.action, "source": c.source, "status": c.status,
+             "acked": utc(c.acked_at) if c.acked_at else "", "result": c.result, "control_id": c.control_id}
+            for c in controls]
+    return pd.DataFrame(rows, columns=["time", "action", "source", "status", "acked", "result", "control_id"])
+
+
+def _send(store: Store, action: str, on_sent: Callable[[], None]) -> None:
+    record = new_control(action)
+    store.put_control(record)
+    on_sent()
+    st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "
+                                 "the bot acts on it within one poll (see its status below).")
+
+
+def _set_confirm(on: bool) -> None:
+    st.session_state[_CONFIRM] = on
+    if not on:
+        st.session_state[_NOTICE] = "Flatten cancelled; nothing was sent."
+
+
+def _confirm_flatten(store: Store, on_sent: Callable[[], None]) -> None:
+    st.session_state[_CONFIRM] = False
+    _send(store, "flatten", on_sent)
+
+
+def render(store: Store, latest: Callable[[], list[ControlRecord]], open_positions: int,
+           on_sent: Callable[[], None]) -> None:
+    """Draw the buttons and the latest controls. ``on_sent`` runs after a write (cache reset).
+
+    Buttons act in ``on_click`` callbacks, which run before the page is redrawn, so the
+    confirmation and the list of controls are up to date in the same run.
+    """
+    st.subheader("Manual controls")
+    b1, b2, b3 = st.columns(3)
+    b1.button("Pause entries", key="control_pause", help="No new entries; exits and stops still work",
+              on_click=_send, args=(store, "pause", on_sent))
+    b2.button("Resume", key="control_resume", help="The bot resumes only if its risk limits allow",
+              on_click=_send, args=(store, "resume", on_sent))
+    b3.button("Flatten…", key="control_flatten", help="Close every position at market",
+              on_click=_set_confirm, args=(True,))
+    if st.session_state.get(_CONFIRM):
+        st.warning(f"Flatten closes every open position ({open_positions}) at market and cancels open "
+                   "orders. Are you sure?")
+        y, n = st.columns(2)
+        y.button("Yes, flatten now", key="control_flatten_confirm", type="primary",
+                 on_click=_confirm_flatten, args=(store, on_sent))
+        n.button("Cancel", key="control_flatten_cancel", on_click=_set_confirm, args=(False,))
+    if st.session_state.get(_NOTICE):
+        st.success(st.session_state.pop(_NOTICE))
+    rows = latest()
+    if rows:
+        st.dataframe(controls_frame(rows), hide_index=True, width="stretch")
+    else:
+        st.caption("No controls sent yet.")

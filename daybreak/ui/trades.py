@@ -1,0 +1,111 @@
+"""Trades section: P&L summary (from :func:`daybreak.stats.summarize`, the one stats
+implementation), the trades table newest first with symbol and strategy filters, and open
+positions.
+
+Frames shown (money in quote currency, amounts in base, times UTC):
+
+* trades: ``time``, ``symbol``, ``strategy``, ``action``, ``amount``, ``price``, ``fee``,
+  ``pnl`` (realized, on closing trades), ``exit_reason``, ``mode``, ``trade_id``;
+* P&L per strategy: ``strategy`` plus every key of ``summarize`` (``pnl``, ``fees``, ``trades``,
+  ``closed_trades``, ``wins``, ``losses``, ``win_rate``), the ``total`` row last;
+* positions: ``strategy``, ``symbol``, ``amount``, ``entry_price``, ``entry_time``,
+  ``stop_price``, ``high_watermark``, ``last_price`` (newest stored price).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+import streamlit as st
+
+from daybreak.stats import STAT_TYPES, TOTAL, summarize
+from daybreak.ui.fmt import utc
+from storage.records import PositionRecord, PriceRecord, TradeRecord
+
+ALL = "All"
+TRADE_COLUMNS = ["time", "symbol", "strategy", "action", "amount", "price", "fee", "pnl",
+                 "exit_reason", "mode", "trade_id"]
+
+
+def trades_frame(trades: Iterable[TradeRecord]) -> pd.DataFrame:
+    """The trades table, in the order given (the store returns newest first)."""
+    rows = [{
+        "time": utc(t.timestamp), "symbol": t.symbol, "strategy": t.algo, "action": t.action,
+        "amount": t.amount, "price": t.price, "fee": t.fee, "pnl": t.pnl,
+        "exit_reason": t.exit_reason or "", "mode": t.mode, "trade_id": t.trade_id,
+    } for t in trades]
+    return pd.DataFrame(rows, columns=TRADE_COLUMNS)
+
+
+def summary_frame(summary: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """``summarize()`` output as one row per strategy, ``total`` last."""
+    order = sorted(k for k in summary if k != TOTAL) + [TOTAL]
+    rows = [{"strategy": name, **{k: summary[name][k] for k in STAT_TYPES}} for name in order]
+    frame = pd.DataFrame(rows, columns=["strategy", *STAT_TYPES])
+    for col in ("trades", "closed_trades", "wins", "losses"):
+        frame[col] = frame[col].astype(int)
+    return frame
+
+
+def quote_currency(symbols: Iterable[str]) -> str:
+    """The common quote currency of ``symbols`` (``USDT`` for BTC/USDT), else ``"quote"``."""
+    quotes = {s.partition("/")[2] for s in symbols}
+    return quotes.pop() if len(quotes) == 1 else "quote"
+
+
+def positions_frame(positions: Iterable[PositionRecord],
+                    last_price: Callable[[str], PriceRecord | None]) -> pd.DataFrame:
+    """Open positions with the newest stored price of their symbol."""
+    rows = []
+    for p in positions:
+        last = last_price(p.symbol)
+        rows.append({
+            "strategy": p.algo, "symbol": p.symbol, "amount": p.amount, "entry_price": p.entry_price,
+            "entry_time": utc(p.entry_timestamp), "stop_price": p.stop_price,
+            "high_watermark": p.high_watermark or None, "last_price": last.price if last else None,
+        })
+    return pd.DataFrame(rows, columns=["strategy", "symbol", "amount", "entry_price", "entry_time",
+                                       "stop_price", "high_watermark", "last_price"])
+
+
+def render(load_trades: Callable[[str | None, str | None], list[TradeRecord]],
+           positions: list[PositionRecord], last_price: Callable[[str], PriceRecord | None]) -> None:
+    """Draw P&L, the filterable trades table and the open positions.
+
+    ``load_trades(symbol, algo)`` returns stored trades newest first (None = no filter).
+    """
+    everything = load_trades(None, None)
+    st.subheader("Trades and P&L")
+    f1, f2 = st.columns(2)
+    symbol = f1.selectbox("Symbol", [ALL, *sorted({t.symbol for t in everything})], key="trades_symbol")
+    algo = f2.selectbox("Strategy", [ALL, *sorted({t.algo for t in everything})], key="trades_algo")
+    chosen = load_trades(None if symbol == ALL else symbol, None if algo == ALL else algo)
+    summary = summarize(chosen)
+    total = summary[TOTAL]
+    quote = quote_currency(t.symbol for t in chosen) if chosen else quote_currency(t.symbol for t in everything)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(f"Total P&L ({quote})", f"{total['pnl']:,.2f}", help="Realized, fees of both legs included")
+    m2.metric("Closed trades", f"{int(total['closed_trades'])}")
+    m3.metric("Wins / losses", f"{int(total['wins'])} / {int(total['losses'])}")
+    m4.metric("Win rate", f"{total['win_rate']:.1%}")
+    if symbol != ALL or algo != ALL:
+        st.caption(f"Filtered: symbol {symbol}, strategy {algo}.")
+    st.markdown("**P&L per strategy**")
+    st.dataframe(summary_frame(summary), hide_index=True, width="stretch", column_config={
+        "pnl": st.column_config.NumberColumn(f"pnl ({quote})", format="%.2f"),
+        "fees": st.column_config.NumberColumn(f"fees ({quote})", format="%.2f"),
+        "win_rate": st.column_config.NumberColumn("win_rate", format="percent"),
+    })
+    st.markdown(f"**Trades** ({len(chosen)}, newest first)")
+    if chosen:
+        st.dataframe(trades_frame(chosen), hide_index=True, width="stretch", column_config={
+            "pnl": st.column_config.NumberColumn(f"pnl ({quote})", format="%.4f"),
+            "fee": st.column_config.NumberColumn(f"fee ({quote})", format="%.4f"),
+        })
+    else:
+        st.caption("No trades stored yet.")
+    st.markdown(f"**Open positions** ({len(positions)})")
+    if positions:
+        st.dataframe(positions_frame(positions, last_price), hide_index=True, width="stretch")
+    else:
+        st.caption("No open positions.")

@@ -1,0 +1,63 @@
+"""Pure pieces of the dashboard: config path precedence, limit distances, schema mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daybreak.risk_settings import RiskSettings
+from daybreak.ui.controls import new_control
+from daybreak.ui.launch import ENV_VAR, config_path
+from daybreak.ui.schema_inputs import field_specs, merge_changes
+from daybreak.ui.status import heartbeat_is_stale, limit_rows
+
+
+@pytest.mark.parametrize("argv, env, expected", [
+    ([], {}, "config.json"),
+    ([], {ENV_VAR: "/env/c.json"}, "/env/c.json"),
+    (["--config", "/cli/c.json"], {ENV_VAR: "/env/c.json"}, "/cli/c.json"),
+    (["--", "--config", "/cli/c.json"], {}, "/cli/c.json"),
+    (["tests/dashboard", "-q", "-x"], {ENV_VAR: "/env/c.json"}, "/env/c.json"),  # pytest's argv
+])
+def test_config_path_cli_over_env_over_default(argv, env, expected):
+    assert config_path(argv, env) == Path(expected)
+
+
+def test_limit_rows_give_distance_to_trigger_and_off_rules():
+    rows = {r["limit"]: r for r in limit_rows({
+        "daily_loss_used": 40.0, "daily_loss_limit": 150.0, "trades_today": 10, "max_trades_per_day": 10,
+        "loss_streak": 2, "max_consecutive_losses": None, "paused_until": None, "open_positions": 3})}
+    assert rows["Daily loss"]["left"] == 110.0
+    assert rows["Trades today"]["left"] == 0
+    assert rows["Loss streak"]["left"] is None  # rule off
+    assert rows["open_positions"]["used"] == 3  # unknown keys are still shown
+    assert "paused_until" not in rows
+
+
+def test_heartbeat_stale_after_three_polls():
+    assert not heartbeat_is_stale(15.0, 5.0)
+    assert heartbeat_is_stale(15.1, 5.0)
+
+
+def test_risk_schema_fields_map_to_inputs():
+    specs = {s.name: s for s in field_specs(RiskSettings)}
+    assert set(specs) == set(RiskSettings.model_fields)
+    assert specs["sizing"].kind == "choice" and specs["sizing"].nullable
+    assert specs["sizing"].options == ("amount", "stake", "equity_fraction", "risk")
+    assert specs["max_trades_per_day"].kind == "int" and specs["max_trades_per_day"].minimum == 1
+    assert specs["stop_loss_ratio"].kind == "float" and specs["stop_loss_ratio"].maximum == 1.0
+    assert specs["day_timezone"].kind == "text" and specs["day_timezone"].default == "UTC"
+
+
+def test_merge_changes_touches_only_changed_fields():
+    current = {"a": 1, "b": None, "keep": "x"}
+    shown = {"a": 1, "b": None, "c": None}
+    assert merge_changes(current, shown, {"a": 1, "b": None, "c": None}) == current
+    assert merge_changes(current, shown, {"a": None, "b": None, "c": 5}) == {"b": None, "keep": "x", "c": 5}
+
+
+def test_controls_have_unique_ids_and_known_actions():
+    a, b = new_control("pause", 1), new_control("pause", 1)
+    assert a.control_id != b.control_id and a.status == "pending" and a.source == "dashboard"
+    with pytest.raises(ValueError, match="'halt'"):
+        new_control("halt")
