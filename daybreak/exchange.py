@@ -2,20 +2,15 @@
 
 Nothing ccxt-shaped leaves this module: candles become DataFrames, markets become
 :class:`~daybreak.markets.MarketLimits`, orders become :class:`OrderResult`, and every ccxt
-exception is translated at its call site, by class (never by message text), into:
-
-* :class:`ExchangeUnavailable`: temporary (ccxt ``NetworkError`` family: network, timeout,
-  HTTP 5xx, 429 rate limit, maintenance; and ``OperationFailed``). Reads retry it with bounded
-  exponential back-off (tenacity) before raising.
-* :class:`OrderRejected`: the exchange refused the order (``InvalidOrder``, ``InsufficientFunds``,
-  ``OperationRejected``; ``BadRequest`` other than a bad symbol, which is how ccxt classifies
-  Binance's ``-1013 Filter failure: NOTIONAL``).
-* :class:`ExchangeFatal`: needs a person (``AuthenticationError``, ``PermissionDenied``,
-  ``BadSymbol``, ``NotSupported``, any other ``ExchangeError``).
+exception is translated at its call site (:func:`daybreak.exchange_errors.translate`, by class,
+never by message text) into :class:`ExchangeUnavailable` (temporary; reads retry it with bounded
+exponential back-off via tenacity, then raise it), :class:`OrderRejected` or
+:class:`ExchangeFatal`. The error classes are importable from here.
 
 Orders are never retried blindly (ccxt manual, "Error handling"): when ``create_order`` times out
 the outcome is unknown, so the order is looked up by its client order id and only reported as
-:class:`ExchangeUnavailable` when the exchange does not know it. One :class:`Exchange` is meant to
+:class:`ExchangeUnavailable` when the exchange does not know it (:class:`OrderOutcomeUnknown`
+when the look-up fails too). One :class:`Exchange` is meant to
 be used from one thread (ccxt's sync clients are not thread-safe).
 """
 from __future__ import annotations
@@ -31,38 +26,19 @@ import numpy as np
 import pandas as pd
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from daybreak.candles import COLUMNS
+from daybreak.exchange_errors import (ExchangeError, ExchangeFatal, ExchangeUnavailable, OrderOutcomeUnknown,
+                                      OrderRejected, translate)
 from daybreak.markets import MarketLimits, from_ccxt_markets
 from daybreak.timeframes import timeframe_ms
 
+__all__ = ["Exchange", "ExchangeError", "ExchangeFatal", "ExchangeUnavailable", "OrderOutcomeUnknown",
+           "OrderRejected", "OrderResult"]
+
 log = logging.getLogger(__name__)
 
-CANDLE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
 MAX_KLINES = 1000           # Binance GET /api/v3/klines: limit max 1000
 CLOCK_RESYNC_MS = 600_000   # re-read the exchange clock every 10 minutes
-
-
-class ExchangeError(Exception):
-    """Base of Daybreak's exchange errors. ``str()`` names exchange, symbol and what failed."""
-
-    def __init__(self, message: str, exchange: str = "", symbol: str | None = None, action: str = ""):
-        super().__init__(message)
-        self.exchange, self.symbol, self.action = exchange, symbol, action
-
-
-class ExchangeUnavailable(ExchangeError):
-    """Temporary: network, timeout, HTTP 5xx, rate limit. Try again later."""
-
-    def __init__(self, *args, retry_after: float | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.retry_after = retry_after
-
-
-class OrderRejected(ExchangeError):
-    """The exchange refused the order (filters, funds); it was not placed."""
-
-
-class ExchangeFatal(ExchangeError):
-    """Authentication failure, unknown symbol, unsupported request: needs a person."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +59,6 @@ class OrderResult:
     fee: float
     status: str
     timestamp: int
-
-
-_ORDER_REJECTED = (ccxt.InvalidOrder, ccxt.InsufficientFunds, ccxt.OperationRejected)
-_FATAL = (ccxt.AuthenticationError, ccxt.BadSymbol, ccxt.NotSupported)
 
 
 class Exchange:
@@ -141,20 +113,8 @@ class Exchange:
 
     # -- error handling -------------------------------------------------------------------------
     def _error(self, err: Exception, action: str, symbol: str | None, placing_order: bool = False) -> ExchangeError:
-        """Translate a ccxt exception (by class) into one of ours."""
-        where = f"{self.id} {symbol}" if symbol else self.id
-        detail = f"{type(err).__name__}: {err}"
-        if isinstance(err, (ccxt.NetworkError, ccxt.OperationFailed)):
-            retry_after = None
-            if isinstance(err, (ccxt.DDoSProtection, ccxt.RateLimitExceeded)):
-                retry_after = _retry_after_seconds(getattr(self.client, "last_response_headers", None))
-            return ExchangeUnavailable(f"{where}: {action} failed (temporary): {detail}", self.id, symbol, action,
-                                       retry_after=retry_after)
-        if isinstance(err, _FATAL):
-            return ExchangeFatal(f"{where}: {action} failed: {detail}", self.id, symbol, action)
-        if placing_order and isinstance(err, (*_ORDER_REJECTED, ccxt.BadRequest)):
-            return OrderRejected(f"{where}: {action} rejected by the exchange: {detail}", self.id, symbol, action)
-        return ExchangeFatal(f"{where}: {action} failed: {detail}", self.id, symbol, action)
+        headers = getattr(self.client, "last_response_headers", None)
+        return translate(err, self.id, action, symbol, placing_order=placing_order, response_headers=headers)
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (state.attempt_number - 1))
@@ -304,9 +264,10 @@ class Exchange:
     def create_market_order(self, symbol: str, side: str, amount: float, client_order_id: str) -> OrderResult:
         """Place a market order of ``amount`` (base) with ``client_order_id`` (sent as Binance's
         ``newClientOrderId``). Never retried blindly: on a timeout or network error the order is
-        looked up by its client id; if the exchange has it, that result is returned, otherwise
-        :class:`ExchangeUnavailable` says it was not placed (the caller may decide again later).
-        Raises :class:`OrderRejected` (filters, funds) or :class:`ExchangeFatal`.
+        looked up by its client id; if the exchange has it, that result is returned; if it does
+        not, :class:`ExchangeUnavailable` says it was not placed; if the look-up fails as well,
+        :class:`OrderOutcomeUnknown` (a subclass) says it may exist. Raises
+        :class:`OrderRejected` (filters, funds) or :class:`ExchangeFatal`.
         """
         if side not in ("buy", "sell"):
             raise ValueError(f"side = {side!r}: must be 'buy' or 'sell'")
@@ -321,7 +282,11 @@ class Exchange:
             if not isinstance(error, ExchangeUnavailable):
                 raise error from err
             log.warning("%s; outcome unknown, looking the order up by client id %s", error, client_order_id)
-            found = self.fetch_order_by_client_id(symbol, client_order_id)
+            try:
+                found = self.fetch_order_by_client_id(symbol, client_order_id)
+            except ExchangeUnavailable as lookup_err:
+                raise OrderOutcomeUnknown(f"{error}; looking up order {client_order_id} failed too ({lookup_err}): "
+                                          f"it may exist, reconcile by client id", self.id, symbol, action) from err
             if found is None:
                 raise ExchangeUnavailable(f"{error}; order {client_order_id} not found on the exchange, not placed",
                                           self.id, symbol, action) from err
@@ -385,23 +350,13 @@ class Exchange:
         return total
 
 
-def _retry_after_seconds(headers) -> float | None:
-    if not headers:
-        return None
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _closed_frame(rows: list, step_ms: int, now_ms: int) -> pd.DataFrame:
     """ccxt OHLCV rows -> candle frame of closed candles (open + step <= now), sorted, unique."""
     if rows:
         arr = np.asarray([r[:6] for r in rows], dtype=np.float64)
-        frame = pd.DataFrame(arr, columns=CANDLE_COLUMNS)
+        frame = pd.DataFrame(arr, columns=COLUMNS)
     else:
-        frame = pd.DataFrame({c: np.array([], dtype=np.float64) for c in CANDLE_COLUMNS})
+        frame = pd.DataFrame({c: np.array([], dtype=np.float64) for c in COLUMNS})
     frame["timestamp"] = frame["timestamp"].astype(np.int64)
     frame = frame[frame["timestamp"].to_numpy() + step_ms <= now_ms]
     frame = frame.drop_duplicates("timestamp").sort_values("timestamp").reset_index(drop=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from daybreak.exchange import Exchange, ExchangeFatal, ExchangeUnavailable, OrderRejected
+from daybreak.exchange import Exchange, ExchangeFatal, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
 from daybreak.markets import MarketLimits
 from tests.fakes.fake_binance import FakeBinance
 from tests.fixtures_exchange import exchange_for, fake_binance, fake_exchange, sample_candles  # noqa: F401
@@ -177,6 +177,19 @@ def test_lost_order_is_reported_unavailable_not_resent(fake_binance, fake_exchan
         fake_exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-lost-1")
     assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1
     assert fake_binance.orders == {}
+
+
+def test_timed_out_order_whose_lookup_fails_is_reported_as_unknown(fake_binance):
+    exchange = exchange_for(fake_binance, timeout_ms=300)
+    exchange.load_markets()
+    fake_binance.timeout_next_order(1.0)
+    fake_binance.go_down("503", after=1, path="/api/v3/order")      # the POST goes through, the look-ups fail
+    with pytest.raises(OrderOutcomeUnknown, match="db-unknown-1 failed too .* it may exist"):
+        exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-unknown-1")
+    assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1
+    assert len(fake_binance.requests_to("/api/v3/order", "GET")) == 3   # bounded read retries
+    fake_binance.come_back()
+    assert exchange.fetch_order_by_client_id("BTC/USDT", "db-unknown-1").amount == 0.01   # it did exist
 
 
 def test_order_lookup(fake_binance, fake_exchange):
