@@ -1,0 +1,192 @@
+"""The one codec between storage records and DynamoDB items (wire form, ``{"N": "0.1"}``).
+
+Numbers: a float crosses as ``Decimal(str(x))`` (Python's shortest repr, so ``0.1 + 0.2`` is stored
+as ``0.30000000000000004`` and reads back as the same float; ``1e-8`` as ``1E-8``), an int as its
+digits. NaN and infinities have no DynamoDB form and raise ``ValueError`` naming the field.
+Reading, each attribute becomes the type of its record field (``int`` fields via ``int``, ``float``
+fields via ``float`` of the stored digits, which is exact for every value we wrote).
+
+``None`` attributes are omitted (the record default comes back). Empty strings are stored, except
+in secondary-index key attributes, where DynamoDB rejects them (the item is then simply not in that
+index). The dict fields (``data``, ``extra``, ``detail``) are stored as JSON strings, so nested
+numbers keep their exact JSON form; a map written by another system is accepted on read.
+"""
+from __future__ import annotations
+
+import json
+import math
+import typing
+from dataclasses import MISSING, fields
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+JSON_FIELDS = ("data", "extra", "detail")
+
+
+def to_decimal(value: float | int, name: str = "value") -> Decimal:
+    """``value`` as the Decimal of its shortest repr. Raises ValueError for NaN and infinities."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is a bool, not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name}={value!r} cannot be stored in DynamoDB (not a finite number)")
+    return Decimal(str(value))
+
+
+def encode_value(value: Any, name: str = "value") -> dict[str, Any]:
+    """One Python value as a wire AttributeValue (``{"S": ..}``, ``{"N": ..}``, ``{"BOOL": ..}``,
+    ``{"SS": [..]}``). Dicts and lists become JSON strings."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, float)):
+        return {"N": str(to_decimal(value, name))}
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{name}={value!r} cannot be stored in DynamoDB (not a finite number)")
+        return {"N": str(value)}
+    if isinstance(value, (set, frozenset)):
+        return {"SS": sorted(str(v) for v in value)}
+    if isinstance(value, (dict, list, tuple)):
+        return {"S": json.dumps(value, allow_nan=False, sort_keys=True)}
+    raise ValueError(f"{name}={value!r}: type {type(value).__name__} cannot be stored in DynamoDB")
+
+
+def encode_item(values: dict[str, Any], index_keys: frozenset[str] = frozenset()) -> dict[str, dict]:
+    """A mapping as a wire item: None omitted, empty strings omitted for ``index_keys``."""
+    item = {}
+    for name, value in values.items():
+        if value is None or (value == "" and name in index_keys):
+            continue
+        item[name] = encode_value(value, name)
+    return item
+
+
+def record_item(record, extra: dict[str, Any] | None = None,
+                index_keys: frozenset[str] = frozenset()) -> dict[str, dict]:
+    """A record dataclass (plus ``extra`` attributes such as index buckets) as a wire item."""
+    values = {f.name: getattr(record, f.name) for f in fields(record)}
+    return encode_item({**values, **(extra or {})}, index_keys)
+
+
+def plain(av: dict[str, Any]) -> Any:
+    """A wire AttributeValue as a plain Python value (N as int when integral digits, else float)."""
+    (kind, raw), = av.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        return _number(raw)
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: plain(v) for k, v in raw.items()}
+    if kind == "L":
+        return [plain(v) for v in raw]
+    if kind in ("SS", "NS"):
+        return {_number(v) if kind == "NS" else v for v in raw}
+    raise ValueError(f"unsupported DynamoDB attribute type {kind!r}")
+
+
+def _number(raw: str) -> int | float:
+    if raw.lstrip("-").isdigit():
+        return int(raw)
+    return float(raw)
+
+
+def _as_int(av: dict[str, Any], name: str) -> int:
+    raw = _digits(av, name)
+    try:
+        return int(raw)
+    except ValueError:
+        try:
+            return int(Decimal(raw))
+        except ArithmeticError:
+            raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def _as_float(av: dict[str, Any], name: str) -> float:
+    raw = _digits(av, name)
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
+def _digits(av: dict[str, Any], name: str) -> str:
+    if "N" in av:
+        return av["N"]
+    if "S" in av:
+        return av["S"]
+    raise ValueError(f"{name}={plain(av)!r} is not a number")
+
+
+def _as_bool(av: dict[str, Any], name: str) -> bool:
+    if "BOOL" in av:
+        return bool(av["BOOL"])
+    if "N" in av:
+        return av["N"] not in ("0", "0.0")
+    raise ValueError(f"{name}={plain(av)!r} is not a boolean")
+
+
+def _as_str(av: dict[str, Any], name: str) -> str:
+    if "S" in av:
+        return av["S"]
+    if "N" in av:
+        return av["N"]
+    raise ValueError(f"{name}={plain(av)!r} is not a string")
+
+
+@lru_cache(maxsize=None)
+def _decoders(cls) -> dict[str, Any]:
+    """Per record field, a function ``(AttributeValue, name) -> value`` of the field's type."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in fields(cls):
+        kinds = set(typing.get_args(hints[f.name])) or {hints[f.name]}
+        kinds.discard(type(None))
+        if f.name in JSON_FIELDS:
+            out[f.name] = _decode_json
+        elif kinds == {bool}:
+            out[f.name] = _as_bool
+        elif kinds == {int}:
+            out[f.name] = _as_int
+        elif kinds == {float}:
+            out[f.name] = _as_float
+        else:
+            out[f.name] = _as_str
+    return out
+
+
+def _decode_json(av: dict[str, Any], name: str) -> dict:
+    if "M" in av:
+        return plain(av)
+    try:
+        return json.loads(av.get("S") or "{}")
+    except ValueError:
+        raise ValueError(f"{name}={av.get('S')!r} is not a JSON object") from None
+
+
+def decode_item(cls, item: dict[str, dict], index_keys: frozenset[str] = frozenset()):
+    """Build record ``cls`` from a wire item; unknown attributes (index buckets) are ignored and
+    a missing ``index_keys`` string attribute is the empty string it was written as.
+
+    Raises ValueError naming the field and value when an attribute cannot become its field type.
+    """
+    decoders = _decoders(cls)
+    kwargs = {}
+    for name, av in item.items():
+        decode = decoders.get(name)
+        if decode is not None and "NULL" not in av:
+            kwargs[name] = decode(av, name)
+    for name in index_keys:
+        if name not in kwargs and decoders.get(name) is _as_str:
+            kwargs[name] = ""
+    try:
+        return cls(**kwargs)
+    except TypeError:
+        missing = [f.name for f in fields(cls) if f.name not in kwargs
+                   and f.default is MISSING and f.default_factory is MISSING]
+        raise ValueError(f"{cls.__name__} item lacks required attribute(s) {missing}: {item}") from None

@@ -1,0 +1,398 @@
+"""DynamoDB store (production): the :class:`storage.base.Store` interface on the tables of
+:mod:`storage.dynamo_schema`, through the one codec of :mod:`storage.dynamo_codec`.
+
+Which writes wait for DynamoDB and which do not:
+
+* ``put_trade``, ``put_signal``, ``put_control`` (conditional PutItem) and ``mark_signal``,
+  ``ack_control`` (conditional UpdateItem) are synchronous: when they return, the write is stored
+  (or was refused because the item exists / is no longer ``new``/``pending``). Throttling and
+  transient errors are retried with back-off (:mod:`storage.dynamo_client`); a persistent failure
+  raises :class:`StorageError`.
+* Stats, prices, positions, events, status and state go through the background
+  :class:`~storage.dynamo_writer.BatchWriter`: they return at once and are retried until stored.
+  A read of a table first waits for that table's queued writes (read-your-writes, bounded by
+  ``read_wait_seconds``), so the store reads like SQLite. ``flush()`` drains the queue.
+
+Trade ids are unique on their own, not only per (trade_id, timestamp): ``put_trade`` first looks
+for any item with the id (consistent Query on the partition), then puts with
+``attribute_not_exists``. If an earlier attempt's outcome is unknown (a timeout, or botocore
+retried a put the server had already stored), an identical stored trade counts as this write
+(True), so a retry never turns a new trade into a "duplicate".
+
+Reads use Query/GetItem only. GSI reads (trades, stats, signals, events, controls) are eventually
+consistent on AWS (typically well under a second); base-table reads (prices, positions, status,
+state, the trade-id check) are strongly consistent.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from daybreak.domain import SignalStatus
+from storage.base import StorageError, Store
+from storage.dynamo_client import error_code, make_client, storage_error
+from storage.dynamo_codec import decode_item, encode_value, record_item
+from storage.dynamo_schema import BUCKET, TABLES
+from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
+from storage.records import (
+    ControlRecord,
+    EventRecord,
+    PositionRecord,
+    PriceRecord,
+    SignalRecord,
+    StatRecord,
+    StatusRecord,
+    TradeRecord,
+)
+
+log = logging.getLogger(__name__)
+
+PRICE_SYMBOLS_KEY = "storage:price_symbols"
+"""State-table item whose string set ``symbols`` lists the symbols with stored prices."""
+STATUS_ID = "bot"
+OPEN_BOOK = "open"
+SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
+_CCF = "ConditionalCheckFailedException"
+_SEEN_EVENTS_MAX = 100_000
+_KINDS = {TradeRecord: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
+          PositionRecord: "positions", EventRecord: "events", ControlRecord: "controls", StatusRecord: "status"}
+_METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query"}
+
+
+class DynamoStore(Store):
+    """DynamoDB backend on tables ``<table_prefix><Name>`` (create them with ``init-db``).
+
+    ``client`` is a boto3 DynamoDB client (see :func:`storage.dynamo_client.make_client`);
+    ``price_retention_days`` sets HistoricalPrices ``expiry`` = candle time + retention when a
+    price record has none; seconds for ``read_wait_seconds``, ``flush_timeout`` and ``max_backoff``.
+    """
+
+    def __init__(self, client, table_prefix: str = "Daybreak", price_retention_days: float = 30.0,
+                 read_wait_seconds: float = 30.0, flush_timeout: float = 60.0, max_backoff: float = 5.0):
+        self._client = client
+        self.tables = {kind: table_prefix + spec.suffix for kind, spec in TABLES.items()}
+        self._retention_s = price_retention_days * 86_400
+        self._read_wait = read_wait_seconds
+        self.flush_timeout = flush_timeout
+        self.writer = BatchWriter(client, {self.tables[k]: s.key_names for k, s in TABLES.items()},
+                                  max_backoff=max_backoff)
+        self._lock = threading.Lock()
+        self._uncertain: set[str] = set()
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._known_symbols: set[str] = set()
+
+    @classmethod
+    def from_settings(cls, settings, **kwargs) -> "DynamoStore":
+        """A store for ``StorageSettings`` (region, table_prefix, endpoint_url, retention)."""
+        client = make_client(settings.region, settings.endpoint_url)
+        return cls(client, settings.table_prefix, settings.price_retention_days, **kwargs)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _call(self, operation: str, kind: str, **kwargs) -> dict:
+        """Client call ``operation`` on table ``kind``; errors other than a failed condition
+        become StorageError (after botocore's retries)."""
+        try:
+            return getattr(self._client, _METHODS[operation])(TableName=self.tables[kind], **kwargs)
+        except (ClientError, BotoCoreError) as err:
+            if error_code(err) == _CCF:
+                raise
+            raise storage_error(err, operation, self.tables[kind]) from err
+
+    def _op(self, kind: str, item: dict, delete: bool = False) -> WriteOp:
+        table, spec = self.tables[kind], TABLES[kind]
+        key = key_tuple(item, spec.key_names)
+        request = {"DeleteRequest": {"Key": item}} if delete else {"PutRequest": {"Item": item}}
+        return WriteOp(table, key, request)
+
+    def _item(self, kind: str, record, **extra) -> dict:
+        return record_item(record, extra, TABLES[kind].index_keys)
+
+    def _decode(self, cls, item: dict):
+        kind = _KINDS[cls]
+        return decode_item(cls, item, TABLES[kind].index_keys)
+
+    def _barrier(self, kind: str) -> None:
+        """Wait until queued writes of ``kind`` are stored (read-your-writes)."""
+        table = self.tables[kind]
+        if not self.writer.wait(table, timeout=self._read_wait):
+            raise StorageError(f"dynamodb: {self.writer.pending(table)} write(s) to {table} not stored "
+                               f"after {self._read_wait:g} s: {self.writer.last_error}")
+
+    def _query(self, kind: str, hash_key: tuple[str, Any], index: str | None = None, lo=None, hi=None,
+               forward: bool = True, limit: int | None = None, filters: dict | None = None,
+               consistent: bool = False) -> list[dict]:
+        """Items of one partition (of the table or GSI ``index``), range key in [lo, hi]."""
+        spec = TABLES[kind]
+        range_key = spec.gsis[index][1] if index else spec.range_key
+        names, values = {"#h": hash_key[0]}, {":h": encode_value(hash_key[1], hash_key[0])}
+        cond = "#h = :h"
+        if lo is not None and hi is not None and lo > hi:
+            return []
+        for token, bound, op in ((":lo", lo, ">="), (":hi", hi, "<=")):
+            if bound is not None:
+                names["#r"] = range_key
+                values[token] = encode_value(bound, range_key)
+                cond += f" AND #r {op} {token}"
+        if lo is not None and hi is not None:
+            cond = "#h = :h AND #r BETWEEN :lo AND :hi"
+        args: dict[str, Any] = {"KeyConditionExpression": cond, "ScanIndexForward": forward}
+        if index:
+            args["IndexName"] = index
+        if consistent:
+            args["ConsistentRead"] = True
+        if filters:
+            parts = []
+            for i, (name, value) in enumerate(filters.items()):
+                names[f"#f{i}"], values[f":f{i}"] = name, encode_value(value, name)
+                parts.append(f"#f{i} = :f{i}")
+            args["FilterExpression"] = " AND ".join(parts)
+        args.update(ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        out: list[dict] = []
+        while True:
+            if limit and not filters:
+                args["Limit"] = limit - len(out)
+            page = self._call("Query", kind, **args)
+            out.extend(page.get("Items", []))
+            if limit and len(out) >= limit:
+                return out[:limit]
+            if not page.get("LastEvaluatedKey"):
+                return out
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _put_new(self, kind: str, record, item: dict) -> bool:
+        """Conditional PutItem: False if an item with this key exists, unless it is ``record``
+        stored by an earlier attempt of this very call (botocore retried after a lost answer)."""
+        name = TABLES[kind].hash_key
+        try:
+            self._call("PutItem", kind, Item=item, ConditionExpression="attribute_not_exists(#k)",
+                       ExpressionAttributeNames={"#k": name})
+        except ClientError as err:
+            return _retried(err) and self._stored_equals(kind, item, record)
+        return True
+
+    def _stored_equals(self, kind: str, item: dict, record) -> bool:
+        key = {n: item[n] for n in TABLES[kind].key_names}
+        stored = self._call("GetItem", kind, Key=key, ConsistentRead=True).get("Item")
+        return stored is not None and self._decode(type(record), stored) == record
+
+    def _update_if(self, kind: str, key: dict, values: dict, expect: str, may_be_absent: bool = False) -> bool:
+        """Conditional UpdateItem setting ``values`` where ``status`` equals ``expect`` (or, with
+        ``may_be_absent``, has no status yet). False if the condition fails, unless an earlier
+        attempt of this call (retried by botocore) already set exactly ``values``."""
+        names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status"}
+        vals = {f":a{i}": encode_value(v, n) for i, (n, v) in enumerate(values.items()) if v is not None}
+        sets = [f"#a{i} = :a{i}" for i in range(len(values)) if f":a{i}" in vals]
+        vals[":expect"] = encode_value(expect)
+        cond = "#s = :expect"
+        if may_be_absent:
+            names["#k"] = TABLES[kind].hash_key
+            cond += " OR (attribute_exists(#k) AND attribute_not_exists(#s))"
+        try:
+            self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression="SET " + ", ".join(sets),
+                       ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
+        except ClientError as err:
+            if not _retried(err):
+                return False
+            stored = self._call("GetItem", kind, Key=key, ConsistentRead=True).get("Item") or {}
+            return all(stored.get(names[t.split(" = ")[0]]) == vals[t.split(" = ")[1]] for t in sets)
+        return True
+
+    # -- trades ------------------------------------------------------------------------------
+    def put_trade(self, trade: TradeRecord) -> bool:
+        item = self._item("trades", trade, bucket=BUCKET)
+        stored = self._query("trades", ("trade_id", trade.trade_id), limit=1, consistent=True)
+        with self._lock:
+            uncertain = trade.trade_id in self._uncertain
+        if stored:  # the id exists; ours only if an earlier call of ours ended without an answer
+            ours = uncertain and self._decode(TradeRecord, stored[0]) == trade
+        else:
+            try:
+                ours = self._put_new("trades", trade, item)
+            except StorageError:
+                with self._lock:
+                    self._uncertain.add(trade.trade_id)
+                raise
+        if ours:
+            with self._lock:
+                self._uncertain.discard(trade.trade_id)
+        return ours
+
+    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
+        if symbol is not None:
+            index, key, filters = "by_symbol", ("symbol", symbol), {"algo": algo} if algo is not None else None
+        elif algo is not None:
+            index, key, filters = "by_algo", ("algo", algo), None
+        else:
+            index, key, filters = "by_time", ("bucket", BUCKET), None
+        items = self._query("trades", key, index, lo=since, forward=not newest_first, limit=limit, filters=filters)
+        return [self._decode(TradeRecord, it) for it in items]
+
+    # -- stats -------------------------------------------------------------------------------
+    def put_stats(self, stats: Iterable[StatRecord]) -> None:
+        self.writer.submit([self._op("stats", self._item("stats", s, bucket=BUCKET)) for s in stats])
+
+    def list_stats(self) -> list[StatRecord]:
+        self._barrier("stats")
+        rows = [self._decode(StatRecord, it) for it in self._query("stats", ("bucket", BUCKET), "by_bucket")]
+        return sorted(rows, key=lambda s: (s.algo, s.stat_type))
+
+    # -- prices ------------------------------------------------------------------------------
+    def put_prices(self, prices: Iterable[PriceRecord]) -> None:
+        ops, new_symbols = [], set()
+        for p in prices:
+            if p.expiry is None:
+                p = replace(p, expiry=int(p.timestamp // 1000 + self._retention_s))
+            ops.append(self._op("prices", self._item("prices", p)))
+            new_symbols.add(p.symbol)
+        with self._lock:
+            new_symbols -= self._known_symbols
+            self._known_symbols |= new_symbols
+        for symbol in sorted(new_symbols):
+            ops.append(WriteOp(self.tables["state"], (PRICE_SYMBOLS_KEY, symbol), {
+                "TableName": self.tables["state"], "Key": {"key": {"S": PRICE_SYMBOLS_KEY}},
+                "UpdateExpression": "ADD symbols :s", "ExpressionAttributeValues": {":s": {"SS": [symbol]}},
+            }, update=True))
+        self.writer.submit(ops)
+
+    def list_prices(self, symbol, since=None, until=None, limit=None):
+        self._barrier("prices")
+        items = self._query("prices", ("symbol", symbol), lo=since, hi=until, forward=not limit, limit=limit,
+                            consistent=True)
+        rows = [self._decode(PriceRecord, it) for it in items]
+        return rows[::-1] if limit else rows
+
+    def price_symbols(self) -> list[str]:
+        self._barrier("state")
+        item = self._call("GetItem", "state", Key={"key": {"S": PRICE_SYMBOLS_KEY}}, ConsistentRead=True).get("Item")
+        return sorted(item["symbols"]["SS"]) if item and "symbols" in item else []
+
+    # -- signals -----------------------------------------------------------------------------
+    def put_signal(self, signal: SignalRecord) -> bool:
+        return self._put_new("signals", signal, self._item("signals", signal))
+
+    def list_signals(self, status=None, until=None, limit=None):
+        rows = []
+        for st in ([status] if status is not None else SIGNAL_STATUSES):
+            for item in self._query("signals", ("status", st), "by_status", hi=until, limit=limit):
+                try:
+                    rows.append(self._decode(SignalRecord, item))
+                except ValueError as err:
+                    self._reject_malformed_signal(item, err)
+        rows.sort(key=lambda s: (s.timestamp, s.signal_id))
+        return rows[:limit] if limit else rows
+
+    def _reject_malformed_signal(self, item: dict, err: ValueError) -> None:
+        """A signal that cannot become a SignalRecord is marked ``rejected`` with the reason."""
+        key = {n: item[n] for n in TABLES["signals"].key_names}
+        log.error("signal %s is malformed, rejecting it: %s", key, err)
+        if item.get("status", {}).get("S", "new") == SignalStatus.NEW.value:
+            self._update_if("signals", key,
+                            {"status": SignalStatus.REJECTED.value, "outcome": "malformed", "reason": str(err)},
+                            SignalStatus.NEW.value, may_be_absent=True)
+
+    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at) -> bool:
+        if status not in SIGNAL_STATUSES:
+            raise ValueError(f"status={status!r} is not one of {SIGNAL_STATUSES}")
+        key = {"signal_id": {"S": signal_id}, "timestamp": encode_value(int(timestamp), "timestamp")}
+        return self._update_if("signals", key, {"status": status, "outcome": outcome, "reason": reason,
+                                                "processed_at": processed_at}, SignalStatus.NEW.value,
+                               may_be_absent=True)
+
+    # -- positions ---------------------------------------------------------------------------
+    def put_position(self, position: PositionRecord) -> None:
+        item = self._item("positions", position, book=OPEN_BOOK, position_key=f"{position.algo}|{position.symbol}")
+        self.writer.submit([self._op("positions", item)])
+
+    def delete_position(self, algo: str, symbol: str) -> None:
+        key = {"book": {"S": OPEN_BOOK}, "position_key": {"S": f"{algo}|{symbol}"}}
+        self.writer.submit([self._op("positions", key, delete=True)])
+
+    def list_positions(self) -> list[PositionRecord]:
+        self._barrier("positions")
+        rows = [self._decode(PositionRecord, it)
+                for it in self._query("positions", ("book", OPEN_BOOK), consistent=True)]
+        return sorted(rows, key=lambda p: (p.algo, p.symbol))
+
+    # -- events, controls, status, state -----------------------------------------------------
+    def put_event(self, event: EventRecord) -> bool:
+        item = self._item("events", event, bucket=BUCKET)
+        with self._lock:
+            if event.event_id in self._seen_events:
+                return False
+            self._seen_events[event.event_id] = None
+            if len(self._seen_events) > _SEEN_EVENTS_MAX:
+                self._seen_events.popitem(last=False)
+        self.writer.submit([self._op("events", item)])
+        return True
+
+    def list_events(self, kind=None, rule=None, limit=200):
+        self._barrier("events")
+        index, key = ("by_kind", ("kind", kind)) if kind is not None else ("by_time", ("bucket", BUCKET))
+        items = self._query("events", key, index, forward=False, limit=limit,
+                            filters={"rule": rule} if rule is not None else None)
+        return [self._decode(EventRecord, it) for it in items]
+
+    def put_control(self, control: ControlRecord) -> bool:
+        return self._put_new("controls", control, self._item("controls", control, bucket=BUCKET))
+
+    def list_controls(self, status=None, limit=100):
+        index, key = ("by_status", ("status", status)) if status is not None else ("by_time", ("bucket", BUCKET))
+        rows = [self._decode(ControlRecord, it) for it in self._query("controls", key, index, limit=limit)]
+        return sorted(rows, key=lambda c: (c.timestamp, c.control_id))
+
+    def ack_control(self, control_id, status, result, acked_at) -> bool:
+        return self._update_if("controls", {"control_id": {"S": control_id}},
+                               {"status": status, "result": result, "acked_at": acked_at}, "pending")
+
+    def put_status(self, status: StatusRecord) -> None:
+        self.writer.submit([self._op("status", self._item("status", status, id=STATUS_ID))])
+
+    def get_status(self) -> StatusRecord | None:
+        self._barrier("status")
+        item = self._call("GetItem", "status", Key={"id": {"S": STATUS_ID}}, ConsistentRead=True).get("Item")
+        return self._decode(StatusRecord, item) if item else None
+
+    def get_state(self, key: str) -> str | None:
+        self._barrier("state")
+        item = self._call("GetItem", "state", Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
+        return item["value"]["S"] if item and "value" in item else None
+
+    def set_state(self, key: str, value: str) -> None:
+        if key == PRICE_SYMBOLS_KEY:
+            raise ValueError(f"key={key!r} is reserved for the store's price-symbol registry")
+        self.writer.submit([self._op("state", {"key": {"S": key}, "value": {"S": value}})])
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """Write-queue health for the status row and dashboard: ``pending`` writes, ``rejected``
+        (invalid, set aside), ``last_error`` text and ``last_error_at`` (epoch s or None)."""
+        w = self.writer
+        return {"pending": w.pending(), "rejected": len(w.rejected), "last_error": w.last_error,
+                "last_error_at": w.last_error_at}
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every queued write is stored; StorageError after ``timeout`` s
+        (default ``flush_timeout``) with writes still pending (they stay queued)."""
+        timeout = self.flush_timeout if timeout is None else timeout
+        if not self.writer.wait(timeout=timeout):
+            raise StorageError(f"dynamodb: {self.writer.pending()} write(s) not stored after {timeout:g} s: "
+                               f"{self.writer.last_error}")
+
+    def close(self) -> None:
+        """Flush (up to ``flush_timeout`` s) and stop the writer; StorageError if writes were left."""
+        drained = self.writer.close(timeout=self.flush_timeout)
+        if not drained:
+            raise StorageError(f"dynamodb: closed with {self.writer.pending()} write(s) not stored: "
+                               f"{self.writer.last_error}")
+
+
+def _retried(err: ClientError) -> bool:
+    """True if botocore sent the request more than once before this (conditional) failure, so an
+    earlier attempt may have been applied without us seeing the answer."""
+    return err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
