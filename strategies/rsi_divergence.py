@@ -33,15 +33,20 @@ class RSIDivergenceParams(StrategyParams):
 def _divergence(price: pd.Series, rsi_values: pd.Series, strength: int, max_gap: int, bullish: bool) -> pd.Series:
     """True on the context candle that confirms a divergence between consecutive swing points.
 
-    A swing low at row s is low_s == min(low_{s-k..s+k}); it is known at row s + k (no look-ahead).
+    A swing low at row s is low_s == min(low_{s-k..s+k}) and low_s < min(low_{s-k..s-1}) (of equal
+    lows, the first one counts); it is known at row s + k, once the k candles after it closed.
     Bullish at row c = s + k: the swing low is lower than the previous swing low while RSI at the
     swing is higher, and the previous swing is at most ``max_gap`` rows earlier. Bearish mirrors it
     with swing highs (higher high, lower RSI).
     """
     window = 2 * strength + 1
-    extreme = price.rolling(window).min() if bullish else price.rolling(window).max()
     point, point_rsi = price.shift(strength), rsi_values.shift(strength)
-    is_swing = (point == extreme) & point_rsi.notna()
+    before = price.shift(strength + 1).rolling(strength)
+    if bullish:
+        is_extreme = (point == price.rolling(window).min()) & (point < before.min())
+    else:
+        is_extreme = (point == price.rolling(window).max()) & (point > before.max())
+    is_swing = is_extreme & point_rsi.notna()
     rows = pd.Series(np.arange(len(price), dtype=np.float64), index=price.index)
     prev_point = point.where(is_swing).ffill().shift(1)
     prev_rsi = point_rsi.where(is_swing).ffill().shift(1)
@@ -59,10 +64,11 @@ class RSIDivergence(BaseStrategy):
 
     Context (5m candles built from closed 1m candles by :func:`daybreak.timeframes.resample`,
     aligned by :func:`~daybreak.timeframes.context_frame`: usable only once all five 1m candles
-    closed): RSI(n) of 5m closes (``ta.momentum.RSIIndicator``, Wilder). Swing lows and highs with
-    ``swing_strength`` candles each side; bullish divergence = lower swing low with higher RSI than
-    the previous swing low (at most ``max_swing_gap`` 5m candles earlier); bearish = higher swing
-    high with lower RSI. Entry at 1m row t: a bullish divergence confirmed on one of the last
+    closed): RSI(n) of 5m closes (``ta.momentum.RSIIndicator``, Wilder). Swing lows and highs
+    with ``swing_strength`` candles each side (2: Bill Williams' fractal); bullish divergence =
+    a swing low below the previous swing low (at most ``max_swing_gap`` 5m candles earlier) with
+    a higher RSI at the swing; bearish = a higher swing high with a lower RSI (Murphy 1999).
+    Entry at 1m row t: a bullish divergence confirmed on one of the last
     ``signal_valid`` closed 5m candles, close_t > EMA_50(close)_t (``ta.trend.EMAIndicator``) and
     volume_t > volume_mult x mean(volume_{t-N..t-1}) (base currency). Exit: the newest closed 5m
     candle confirms a bearish divergence. Prices in quote per base, RSI 0..100.
