@@ -24,10 +24,12 @@ _UP, _DOWN = "#26a69a", "#ef5350"
 
 
 def chart_timeframe(base_timeframe: str, span_ms: int, max_points: int = MAX_CHART_POINTS) -> str:
-    """The finest timeframe, not finer than ``base_timeframe``, that shows ``span_ms`` in at most
-    ``max_points`` candles (the coarsest of :data:`CHART_TIMEFRAMES` when none does)."""
+    """``base_timeframe`` itself or, if that needs more than ``max_points`` candles for ``span_ms``,
+    the finest of :data:`CHART_TIMEFRAMES` that is a multiple of it and fits (the coarsest such
+    one when none fits)."""
     base = timeframe_ms(base_timeframe)
-    usable = [tf for tf in CHART_TIMEFRAMES if timeframe_ms(tf) >= base] or [base_timeframe]
+    usable = [base_timeframe] + [tf for tf in CHART_TIMEFRAMES
+                                 if timeframe_ms(tf) > base and timeframe_ms(tf) % base == 0]
     for tf in usable:
         if span_ms / timeframe_ms(tf) <= max_points:
             return tf

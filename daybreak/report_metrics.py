@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -43,9 +44,7 @@ def equity_curve(result: BacktestResult) -> pd.DataFrame:
     so that a loss on the very first candle counts as drawdown.
     """
     head = pd.DataFrame({"timestamp": [int(result.start)], "equity": [float(result.starting_balance)]})
-    rows = result.equity[["timestamp", "equity"]]
-    rows = rows[rows["timestamp"] > result.start]
-    out = pd.concat([head, rows], ignore_index=True)
+    out = pd.concat([head, result.equity[["timestamp", "equity"]]], ignore_index=True)
     return out.astype({"timestamp": "int64", "equity": "float64"})
 
 
@@ -210,7 +209,7 @@ def trade_metrics(trips: pd.DataFrame) -> dict:
     }
 
 
-def breakdown(trips: pd.DataFrame, by: str, keys: list[str] = ()) -> list[dict]:
+def breakdown(trips: pd.DataFrame, by: str, keys: Iterable[str] = ()) -> list[dict]:
     """One row per value of column ``by`` (``symbol``, ``algo`` or ``exit_reason``), listing
     ``keys`` even without trades: ``trades``, ``wins``, ``win_rate`` (wins / trades), ``pnl``
     (quote, sum), ``avg_return_ratio`` (mean return_ratio), ``fees`` (quote, sum)."""
@@ -290,7 +289,8 @@ def compute_metrics(result: BacktestResult) -> dict:
     m["by_strategy"] = breakdown(trips, "algo", m["algos"])
     m["by_exit_reason"] = breakdown(trips, "exit_reason")
     m["open_positions"] = open_position_rows(result)
-    m["rejections"] = dict(Counter(e.rule or e.kind for e in result.rejections).most_common())
+    counts = Counter(e.rule or e.kind for e in result.rejections)
+    m["rejections"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     m["gaps"] = [{"symbol": s, "first": int(a), "last": int(b), "missing": int(n)}
                  for s, spans in sorted(result.gaps.items()) for a, b, n in spans]
     return m

@@ -204,7 +204,8 @@ def test_buy_and_hold_is_equal_weight_over_the_run_span():
 
 
 def test_exposure_counts_overlapping_positions_once_and_open_ones_to_the_end():
-    assert exposure_ratio([(0, 10), (5, 15), (30, 40)], 0, 40) == pytest.approx(25 / 40)
+    assert exposure_ratio([(0, 10), (2, 4), (5, 15), (30, 40)], 0, 40) == pytest.approx(25 / 40)
+    assert exposure_ratio([(-10, 5), (35, 50)], 0, 40) == pytest.approx(10 / 40)  # clipped to the run
     trades = [fill(0, T0, "buy", 100.0, algo="a"), fill(1, T0 + 10 * MIN, "sell", 100.0, pnl=0.0, algo="a"),
               fill(2, T0 + 5 * MIN, "buy", 100.0, algo="b"), fill(3, T0 + 15 * MIN, "sell", 100.0, pnl=0.0, algo="b"),
               fill(4, T0 + 50 * MIN, "buy", 100.0, algo="a")]
@@ -301,6 +302,7 @@ def test_long_runs_are_thinned_for_charts_but_markers_stay_exact(tmp_path):
     trades = [fill(0, T0 + 12_345 * MIN, "buy", 111.0), fill(1, T0 + 20_001 * MIN, "sell", 120.5, pnl=9.5)]
     res = result(trades, frames={"BTC/USDT": frame})
     assert chart_timeframe("1m", 188_100 * MIN) == "15m" and chart_timeframe("1m", 4_320 * MIN) == "1m"
+    assert chart_timeframe("3m", 90_000 * MIN) == "15m" and chart_timeframe("5m", 119_752 * 5 * MIN) == "1h"
     write_html(res, compute_metrics(res), tmp_path / "r.html")
     specs = json.loads(re.search(r"const specs = (.*);\n", (tmp_path / "r.html").read_text()).group(1))
     bars = specs["candles"]["datasets"]["candles"]
