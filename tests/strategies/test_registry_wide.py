@@ -80,6 +80,17 @@ def test_every_numeric_param_has_both_bounds_and_a_description(cls):
     cls.params_model.model_validate({})  # defaults are valid
 
 
+@pytest.mark.parametrize("cls", CLASSES, ids=IDS)
+def test_every_param_gets_a_dashboard_widget(cls):
+    """The dashboard's config editor builds its inputs from the schema: no param may fall back to
+    a raw JSON box, so a new strategy is editable with no dashboard change."""
+    from daybreak.ui.schema_inputs import field_specs
+
+    specs = field_specs(cls.params_model)
+    assert {spec.name for spec in specs} == set(cls.params_model.model_fields)
+    assert all(spec.kind != "json" for spec in specs), [(s.name, s.kind) for s in specs]
+
+
 def _talib_cases():
     for cls in CLASSES:
         for ref in getattr(cls(), "talib_refs", lambda: [])():
@@ -151,6 +162,14 @@ def test_real_5m_zero_volume_halt_and_gap(cls):
         pytest.skip(f"{cls.name} does not run on 5m candles (its 1m run is covered above)")
     assert timeframe_ms(strategy.timeframe) == 300_000
     _check_clean(cls.name, strategy.populate(frame), len(frame))
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=IDS)
+def test_a_few_candles_of_history_give_no_error_and_no_signal(cls, real_1m):
+    strategy = cls()
+    for n in (0, 1, 2, 3, 7):
+        out = strategy.signals(real_1m.iloc[:n])
+        assert len(out) == n and not (out["enter_long"].any() or out["exit_long"].any()), (cls.name, n)
 
 
 def test_warmups_are_positive_integers():
