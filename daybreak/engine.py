@@ -126,7 +126,16 @@ class Engine:
         elif pos is None:
             return None
         else:
-            order = _with_amount(order, min(order.amount, pos.amount))
+            limits = self.markets[order.symbol]
+            amount = limits.round_amount(min(order.amount, pos.amount))
+            if pos.amount - amount < limits.min_amount:
+                amount = limits.round_amount(pos.amount)
+            if amount <= 0:
+                self.ledger.positions.pop(key, None)  # nothing sellable is left: dust
+                self.plans.pop(key, None)
+                self.sink.position(key, None)
+                return None
+            order = _with_amount(order, amount)
         result = self.broker.execute(order, ref_price, timestamp)
         if isinstance(result, Rejection):
             self._reject(order.algo, order.symbol, timestamp, result)
@@ -136,7 +145,8 @@ class Engine:
             trade = self.ledger.open(result, trade_id, {"atr": self.atr.get(order.symbol)})
             self.plans[key] = self._plan_for(self.ledger.position(*key))
         else:
-            trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL)
+            trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL,
+                                      dust=self.markets[order.symbol].min_amount)
         self.gate.record_trade(trade)
         self.sink.trade(trade)
         still = self.ledger.position(*key)
@@ -205,15 +215,17 @@ class Engine:
         return order
 
     # -- manual ----------------------------------------------------------------------------
-    def flatten(self, price_of: dict[str, float], timestamp: int) -> int:
-        """Close every position at market now (``price_of[symbol]`` as reference). Returns count."""
+    def flatten(self, price_of: dict[str, float], timestamp: int, ref: str = "") -> int:
+        """Close every position at market now (``price_of[symbol]`` as reference). Returns count.
+
+        ``ref`` (the control record's id) makes the client order ids the same on every retry."""
         self.pending.clear()
         closed = 0
         for pos in list(self.ledger.positions.values()):
             price = price_of.get(pos.symbol)
             if price is None or not math.isfinite(price):
                 continue
-            order = OrderRequest(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, "flatten|" + pos.entry_trade_id),
+            order = OrderRequest(client_order_id(pos.algo, pos.symbol, Action.SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
                                  pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
             if self._execute(order, price, timestamp) is not None:
                 closed += 1

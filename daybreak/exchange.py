@@ -46,7 +46,9 @@ class OrderResult:
     """An order as the exchange reports it.
 
     ``amount``: filled base amount; ``price``: average fill price (quote per base, 0.0 when
-    nothing filled); ``fee``: total fee converted to quote currency; ``status``: ``"closed"``
+    nothing filled); ``fee``: total fee converted to quote currency; ``fee_base``: the part of
+    the fee charged in base currency (Binance takes a buy's fee from the bought asset unless it
+    is paid in BNB), so the account holds ``amount - fee_base``; ``status``: ``"closed"``
     (done), ``"open"`` or ``"canceled"`` (also expired or rejected); ``timestamp``: UTC ms.
     """
 
@@ -59,6 +61,7 @@ class OrderResult:
     fee: float
     status: str
     timestamp: int
+    fee_base: float = 0.0
 
 
 class Exchange:
@@ -127,9 +130,9 @@ class Exchange:
     def _log_retry(self, state: RetryCallState) -> None:
         err = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("%s; retrying in %.2fs (attempt %d of %d)", err, wait, state.attempt_number, self.retries)
+        log.warning("%s; retrying in %.2fs (attempt %d failed)", err, wait, state.attempt_number)
 
-    def _read(self, action: str, symbol: str | None, fn: Callable, *args, **kwargs):
+    def _read(self, action: str, symbol: str | None, fn: Callable, *args, attempts: int | None = None, **kwargs):
         """Call ccxt ``fn`` with translation and bounded retries of temporary failures."""
         def once():
             try:
@@ -137,14 +140,15 @@ class Exchange:
             except ccxt.BaseError as err:
                 raise self._error(err, action, symbol) from err
 
-        retrying = Retrying(stop=stop_after_attempt(self.retries), wait=self._wait, sleep=self._sleep,
+        attempts = attempts or self.retries
+        retrying = Retrying(stop=stop_after_attempt(attempts), wait=self._wait, sleep=self._sleep,
                             retry=retry_if_exception_type(ExchangeUnavailable), before_sleep=self._log_retry,
                             reraise=True)
         try:
             return retrying(once)
         except ExchangeUnavailable as err:
-            if self.retries > 1:
-                raise ExchangeUnavailable(f"{err} (gave up after {self.retries} attempts)", self.id, symbol, action,
+            if attempts > 1:
+                raise ExchangeUnavailable(f"{err} (gave up after {attempts} attempts)", self.id, symbol, action,
                                           retry_after=err.retry_after) from err
             raise
 
@@ -155,10 +159,10 @@ class Exchange:
         self.limits = from_ccxt_markets(markets, self.client.precisionMode)
         return self.limits
 
-    def sync_clock(self) -> int:
+    def sync_clock(self, attempts: int | None = None) -> int:
         """Measure exchange time minus local time (ms), keep it, and return it."""
         t0 = time.time() * 1000
-        server = self._read("fetch_time", None, self.client.fetch_time)
+        server = self._read("fetch_time", None, self.client.fetch_time, attempts=attempts)
         t1 = time.time() * 1000
         self._clock_offset_ms = int(server - (t0 + t1) / 2)
         self._clock_synced_at = int(t1)
@@ -170,7 +174,7 @@ class Exchange:
         local = int(time.time() * 1000)
         if self._clock_synced_at is None or local - self._clock_synced_at > CLOCK_RESYNC_MS:
             try:
-                self.sync_clock()
+                self.sync_clock(attempts=1)   # best effort: the request that follows has the retries
             except ExchangeUnavailable as err:
                 log.warning("%s; using the local clock %+d ms", err, self._clock_offset_ms)
                 self._clock_synced_at = local
@@ -326,6 +330,7 @@ class Exchange:
             fee=self._fee_in_quote(order, symbol, float(average)),
             status=status,
             timestamp=int(order.get("timestamp") or order.get("lastTradeTimestamp") or self.now_ms()),
+            fee_base=_fee_in(order, symbol.partition("/")[0]),
         )
 
     def _fee_in_quote(self, order: dict, symbol: str, price: float) -> float:
@@ -348,6 +353,12 @@ class Exchange:
                 except ExchangeError as err:
                     log.error("%s: fee %s %s not converted to %s: %s", symbol, cost, currency, quote, err)
         return total
+
+
+def _fee_in(order: dict, currency: str) -> float:
+    """Sum of the order's fees charged in ``currency``."""
+    fees = order.get("fees") or ([order["fee"]] if order.get("fee") else [])
+    return sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == currency)
 
 
 def _closed_frame(rows: list, step_ms: int, now_ms: int) -> pd.DataFrame:

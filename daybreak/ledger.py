@@ -54,9 +54,13 @@ class Ledger:
         return TradeRecord(trade_id, fill.timestamp, o.symbol, Action.BUY.value, fill.amount, fill.price,
                            fill.fee, o.algo, None, o.client_order_id, None, self.mode)
 
-    def close(self, fill: Fill, trade_id: str, reason: ExitReason) -> TradeRecord:
+    def close(self, fill: Fill, trade_id: str, reason: ExitReason, dust: float = 0.0) -> TradeRecord:
         """Book a sell fill against the position of (algo, symbol); returns the trade record
-        with realized ``pnl``. Raises KeyError when there is no such position."""
+        with realized ``pnl``. Raises KeyError when there is no such position.
+
+        A remainder of at most ``dust`` (base; the market's minimum amount) cannot be sold: the
+        position is closed and the remainder written off at its entry cost in this trade's P&L
+        (it stays in the exchange account, outside the bot's books)."""
         o = fill.order
         pos = self.positions[(o.algo, o.symbol)]
         amount = min(fill.amount, pos.amount)
@@ -66,7 +70,9 @@ class Ledger:
         self.cash += amount * fill.price - fill.fee
         pos.amount -= amount
         pos.entry_fee -= entry_fee
-        if pos.amount <= DUST_RATIO * (pos.amount + amount):
+        if pos.amount <= max(DUST_RATIO * (pos.amount + amount), dust):
+            if pos.amount > DUST_RATIO * (pos.amount + amount):
+                pnl -= pos.amount * pos.entry_price + pos.entry_fee
             del self.positions[(o.algo, o.symbol)]
         return TradeRecord(trade_id, fill.timestamp, o.symbol, Action.SELL.value, amount, fill.price,
                            fill.fee, o.algo, pnl, o.client_order_id, reason.value, self.mode)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak.app import build_context, market_limits
-from daybreak.domain import Fill, OrderRequest
+from daybreak.domain import Action, Fill, OrderRequest
 from daybreak.exchange import Exchange, ExchangeError, ExchangeFatal, ExchangeUnavailable, OrderRejected
 from daybreak.replay import strategies_for
 from daybreak.risk import Rejection
@@ -43,17 +43,27 @@ MAX_BACKOFF_SECONDS = 300.0
 
 class LiveBroker:
     """Real market orders through ccxt. Temporary failures raise (the engine keeps the order
-    pending and the next poll tries again after looking it up by client order id)."""
+    pending); before sending an order id again, the broker looks it up on the exchange, so an
+    order whose first attempt did reach the exchange is never sent twice."""
 
     def __init__(self, exchange: Exchange):
         self.exchange = exchange
+        self._attempted: set[str] = set()
 
     def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill | Rejection:
-        try:
-            res = self.exchange.create_market_order(order.symbol, order.action.value, order.amount, order.client_order_id)
-        except OrderRejected as err:
-            return Rejection("exchange_rejected", str(err))
-        return Fill(order, res.timestamp or timestamp, res.price, res.amount, res.fee)
+        res = None
+        if order.client_order_id in self._attempted:
+            res = self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
+        if res is None:
+            self._attempted.add(order.client_order_id)
+            try:
+                res = self.exchange.create_market_order(order.symbol, order.action.value, order.amount,
+                                                        order.client_order_id)
+            except OrderRejected as err:
+                return Rejection("exchange_rejected", str(err))
+        # a buy's fee taken in base currency leaves less in the account than was bought
+        amount = res.amount - res.fee_base if order.action is Action.BUY else res.amount
+        return Fill(order, res.timestamp or timestamp, res.price, amount, res.fee)
 
 
 def history_needed(strategies: list[BaseStrategy]) -> int:

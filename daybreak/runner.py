@@ -182,7 +182,7 @@ class RunContext:
             if missing:
                 return None, ""
             try:
-                n = self.engine.flatten(prices, now_ms)
+                n = self.engine.flatten(prices, now_ms, ctl.control_id)
             except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
                 self.error(f"flatten failed, retrying: {err}")
                 return None, ""

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from ta.volatility import AverageTrueRange
 
 from daybreak.engine import Engine
 from daybreak.timeframes import resample, timeframe_ms
 from strategies.base import BaseStrategy, signal_from_flags
+from strategies.indicators import average_true_range
 
 ATR_WINDOW = 14
 
@@ -41,11 +41,12 @@ class SymbolArrays:
 
 
 def atr_series(frame: pd.DataFrame) -> np.ndarray:
-    """Wilder's ATR(14) (``ta.volatility.AverageTrueRange``); NaN until defined."""
+    """Wilder's ATR(14), the same recursion as ``ta.volatility.AverageTrueRange`` (vectorised in
+    :func:`strategies.indicators.average_true_range`); NaN until defined."""
     if len(frame) <= ATR_WINDOW:
         return np.full(len(frame), np.nan)
-    atr = AverageTrueRange(frame["high"], frame["low"], frame["close"], ATR_WINDOW).average_true_range()
-    out = atr.to_numpy(dtype=float, copy=True)
+    atr = average_true_range(frame["high"], frame["low"], frame["close"], ATR_WINDOW)
+    out = np.asarray(atr, dtype=float).copy()
     out[:ATR_WINDOW] = np.nan
     return out
 

@@ -1,0 +1,105 @@
+"""Manual controls: pause, resume and flatten round trips through storage, acknowledged and
+audit-logged; a flatten while the exchange is unreachable is retried until done."""
+from __future__ import annotations
+
+import pandas as pd
+
+from daybreak.live import run_live
+from daybreak.runner import new_control
+from daybreak.settings import load_config
+from storage.sqlite import SQLiteStore
+from tests.fixtures_exchange import exchange_for, sample_candles
+from tests.helpers import SAMPLE, bot, trades_json, write_config
+
+MINUTE = 60_000
+
+
+def _btc_config(tmp_path, **kw):
+    return write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}},
+                        params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, **kw)
+
+
+def test_pause_blocks_entries_and_resume_lifts_it(tmp_path):
+    cfg = _btc_config(tmp_path)
+    out = bot("control", "pause", "--config", str(cfg), check=True).stdout
+    assert "pause requested" in out
+    data = tmp_path / "first" / "BTC-USDT_1m.csv.gz"
+    data.parent.mkdir()
+    frame = pd.read_csv(SAMPLE[0])
+    frame.iloc[:600].to_csv(data, index=False, compression="gzip")
+    bot("run", "--replay", str(data), "--config", str(cfg), check=True)
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    assert trades_json(cfg) == [], "a paused bot opens nothing"
+    (ctl,) = store.list_controls()
+    assert (ctl.action, ctl.status, ctl.source) == ("pause", "done", "cli") and ctl.acked_at
+    assert {e.rule for e in store.list_events(kind="rejection")} == {"paused_manual"}
+    assert store.get_status().detail["limits"]["manual_pause"] == "cli"
+    assert "CONTROL pause from cli: done" in (tmp_path / "daybreak.log").read_text()
+
+    bot("control", "resume", "--config", str(cfg), check=True)
+    bot("run", "--replay", str(SAMPLE[0]), "--config", str(cfg), check=True)
+    trades = trades_json(cfg)
+    assert trades and trades[0]["timestamp"] > int(frame["timestamp"].iat[599]), "entries resumed after resume"
+    assert [c.status for c in store.list_controls()] == ["done", "done"]
+    store.close()
+
+
+def test_flatten_closes_every_position_once(tmp_path):
+    cfg = _btc_config(tmp_path, algos={"MA_Crossover": True, "RSI_Reversion": True})
+    frame = pd.read_csv(SAMPLE[0])
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    # run until a position is open
+    for cut in range(300, len(frame), 100):
+        part = tmp_path / f"p{cut}" / "BTC-USDT_1m.csv.gz"
+        part.parent.mkdir()
+        frame.iloc[:cut].to_csv(part, index=False, compression="gzip")
+        bot("run", "--replay", str(part), "--config", str(cfg), check=True)
+        if store.list_positions():
+            break
+    held = store.list_positions()
+    assert held
+    ctl = new_control("flatten", "test")
+    assert store.put_control(ctl) and not store.put_control(ctl), "the same control record is stored once"
+    bot("run", "--replay", str(SAMPLE[0]), "--config", str(cfg), check=True)
+    flat = [t for t in trades_json(cfg) if t["exit_reason"] == "flatten"]
+    assert sorted((t["algo"], t["symbol"]) for t in flat) == sorted((p.algo, p.symbol) for p in held)
+    (acked,) = [c for c in store.list_controls() if c.control_id == ctl.control_id]
+    assert acked.status == "done" and f"closed {len(held)} position(s)" in acked.result
+    store.close()
+
+
+def test_live_flatten_while_exchange_unreachable_is_retried_until_done(tmp_path, fake_binance, monkeypatch):
+    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
+    monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
+    monkeypatch.setenv("DAYBREAK_API_SECRET", fake_binance.secret)
+    cfg = _btc_config(tmp_path, mode="live")
+    fake_binance.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    state = {"phase": "wait", "ctl": None, "down_checks": []}
+
+    def sleep(_seconds):
+        if state["phase"] == "wait" and store.list_positions():
+            state["ctl"] = new_control("flatten", "dashboard")
+            store.put_control(state["ctl"])
+            fake_binance.refuse_connections()
+            state["phase"], state["down"] = "down", 0
+        elif state["phase"] == "down":
+            state["down"] += 1
+            state["down_checks"].append(store.list_controls(status="pending"))
+            if state["down"] == 3:
+                fake_binance.accept_connections()
+                state["phase"] = "up"
+        fake_binance.set_clock(fake_binance.now() + MINUTE)
+
+    config = load_config(cfg)
+    assert run_live(cfg, config, lambda: state["phase"] == "up" and not store.list_positions(),
+                    exchange=exchange_for(fake_binance), clock=fake_binance.now, sleep=sleep, max_cycles=200) == 0
+    assert state["ctl"] is not None, "a position was opened with a real (fake) order"
+    assert all(pending for pending in state["down_checks"]), "the flatten waits while the exchange is down"
+    (ctl,) = [c for c in store.list_controls() if c.control_id == state["ctl"].control_id]
+    assert ctl.status == "done"
+    sells = [t for t in store.list_trades() if t.exit_reason == "flatten"]
+    assert len(sells) == 1 and sells[0].mode == "live"
+    orders = [r for r in fake_binance.requests_to("/api/v3/order", "POST")]
+    assert sum("SELL" in str(r) for r in orders) == 1, "the flatten order reached the exchange once"
+    store.close()
