@@ -18,14 +18,17 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from daybreak.atomic_file import write_atomic
 from daybreak.candles import COLUMNS, file_name, find_gaps, read_candles
-from daybreak.exchange import Exchange, ExchangeError, ExchangeUnavailable
 from daybreak.timeframes import timeframe_ms
+
+if TYPE_CHECKING:  # ccxt is imported only when a download runs: bot.py's start-up stays fast
+    from daybreak.exchange import Exchange
 
 DEFAULT_DEST = Path("data/candles")
 CHUNK_ROWS = 50_000
@@ -188,6 +191,8 @@ def run_download(args: argparse.Namespace, config, exchange: Exchange | None = N
     ``config`` is :class:`daybreak.settings.Config` (its ``exchange`` is the default id);
     ``exchange`` replaces the client built from the id (tests pass one aimed at a fake).
     """
+    from daybreak.exchange import Exchange, ExchangeError, ExchangeUnavailable
+
     exchange_id = args.exchange or config.exchange
     try:
         client = exchange or Exchange(exchange_id)

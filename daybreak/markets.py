@@ -93,14 +93,6 @@ class MarketLimits:
         steps = (_dec(amount) / step + _STEP_TOLERANCE).to_integral_value(rounding=ROUND_FLOOR)
         return float(steps * step)
 
-    def round_price(self, price: float) -> float:
-        """``price`` (quote) floored to a whole number of ``price_tick`` (same arithmetic)."""
-        tick = _dec(self.price_tick)
-        if tick == 0 or price <= 0:
-            return float(price)
-        ticks = (_dec(price) / tick + _STEP_TOLERANCE).to_integral_value(rounding=ROUND_FLOOR)
-        return float(ticks * tick)
-
     def rejection(self, amount: float, price: float) -> str | None:
         """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,9 +14,10 @@ from daybreak.candles import read_candles
 from daybreak.download import add_download_arguments, download, parse_utc_date, run_download
 from daybreak.exchange import ExchangeUnavailable
 from daybreak.settings import Config
-from tests.fixtures_exchange import exchange_for, fake_binance, fake_exchange, sample_candles  # noqa: F401
+from tests.fixtures_exchange import exchange_for, sample_candles
 
 MINUTE = 60_000
+ROOT = Path(__file__).resolve().parent.parent
 BTC = sample_candles("BTC/USDT")
 ETH = sample_candles("ETH/USDT")
 T0 = int(BTC["timestamp"].iloc[0])
@@ -138,3 +142,11 @@ def test_dates_are_utc_unless_an_offset_is_given():
     assert parse_utc_date("2021-05-10") == T0
     assert parse_utc_date("2021-05-10T02:00+02:00") == T0
     assert parse_utc_date("2021-05-10T00:00:00Z") == T0
+
+
+def test_the_download_arguments_load_without_ccxt():
+    """bot.py builds every subcommand's parser at start-up; a backtest must not pay for ccxt."""
+    code = "import sys, daybreak.download; print('ccxt' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == "False"

@@ -7,7 +7,7 @@ import pytest
 from daybreak.exchange import Exchange, ExchangeFatal, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
 from daybreak.markets import MarketLimits
 from tests.fakes.fake_binance import FakeBinance
-from tests.fixtures_exchange import exchange_for, fake_binance, fake_exchange, sample_candles  # noqa: F401
+from tests.fixtures_exchange import exchange_for, sample_candles
 
 MINUTE = 60_000
 BTC = sample_candles("BTC/USDT")
@@ -73,8 +73,9 @@ def test_exchange_down_raises_unavailable_after_bounded_retries(fake_binance, fa
     fake_exchange.load_markets()
     fake_binance.go_down("503")
     with pytest.raises(ExchangeUnavailable, match=r"binanceus BTC/USDT: fetch_ohlcv failed .*after 3 attempts"):
-        fake_exchange.fetch_closed_candles("BTC/USDT", "1m", since=T0, now_ms=T0 + 10 * MINUTE)
+        fake_exchange.fetch_history("BTC/USDT", "1m", since=T0)
     assert len(fake_binance.requests_to("/api/v3/klines")) == 3
+    assert len(fake_binance.requests_to("/api/v3/time")) == 1      # the clock sync is best effort, not retried
     assert fake_exchange.sleeps == [0.25, 0.5]                     # exponential back-off between attempts
 
 

@@ -72,7 +72,7 @@ def test_bad_limits_are_refused_with_the_field_named():
         MarketLimits("X/USDT", amount_step=-1, price_tick=0.01, min_amount=0, min_notional=0)
 
 
-def test_snapshot_has_real_binance_us_filters_for_the_shipped_symbols():
+def test_snapshot_has_the_published_filters_of_the_sample_symbols():
     snap = load_snapshot()
     btc, eth = snap["BTC/USDT"], snap["ETH/USDT"]
     assert (btc.amount_step, btc.price_tick, btc.min_amount, btc.min_notional) == (0.00001, 0.01, 0.00001, 1.0)

@@ -60,6 +60,7 @@ class BinanceState:
         self.prices: dict[str, float] = {}
         self.balances: dict[str, Decimal] = {"USDT": Decimal("10000")}
         self.orders: dict[str, dict] = {}                      # clientOrderId -> order
+        self._kline_rows: dict[tuple[str, str], _Klines] = {}
 
     # -- data -----------------------------------------------------------------------------------
     def load_csv(self, path: str | Path, symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
@@ -74,9 +75,11 @@ class BinanceState:
         """Serve ``frame`` (columns timestamp, open, high, low, close, volume) as ``symbol`` klines."""
         base, quote = symbol.split("/")
         frame = frame.sort_values("timestamp").reset_index(drop=True)
+        rows = _Klines(frame, INTERVAL_MS[interval])
         with self._lock:
             self._markets[base + quote] = (base, quote)
             self._candles[(base + quote, interval)] = frame
+            self._kline_rows[(base + quote, interval)] = rows
 
     def add_market(self, symbol: str, limits: MarketLimits | None = None) -> None:
         """List ``symbol`` in exchangeInfo (with ``limits``) even without candles."""
@@ -157,19 +160,16 @@ class BinanceState:
         frame = self._candles.get((market_id, interval))
         if frame is None:
             raise BinanceError(400, -1120, "Invalid interval.")
-        step = INTERVAL_MS[interval]
         limit = min(int(p.get("limit", 500)), 1000)
         ts = frame["timestamp"].to_numpy(np.int64)
-        mask = ts <= self.now()                      # nothing opens after "now"; the last may be forming
+        hi = min(int(p["endTime"]), self.now()) if "endTime" in p else self.now()
+        lo = int(np.searchsorted(ts, int(p["startTime"]), side="left")) if "startTime" in p else 0
+        hi = int(np.searchsorted(ts, hi, side="right"))   # nothing opens after "now"; the last may be forming
         if "startTime" in p:
-            mask &= ts >= int(p["startTime"])
-        if "endTime" in p:
-            mask &= ts <= int(p["endTime"])
-        rows = frame[mask]
-        rows = rows.head(limit) if "startTime" in p else rows.tail(limit)
-        return [[int(r.timestamp), _s(r.open), _s(r.high), _s(r.low), _s(r.close), _s(r.volume),
-                 int(r.timestamp) + step - 1, _s(r.volume * r.close), 100, _s(r.volume / 2),
-                 _s(r.volume * r.close / 2), "0"] for r in rows.itertuples()]
+            hi = min(hi, lo + limit)
+        else:
+            lo = max(lo, hi - limit)
+        return self._kline_rows[(market_id, interval)].rows(lo, max(lo, hi))
 
     def ticker_price(self, p: dict[str, str]):
         if "symbol" in p:
@@ -258,3 +258,22 @@ class BinanceState:
                 "canTrade": True, "canWithdraw": True, "canDeposit": True, "updateTime": self.now(),
                 "accountType": "SPOT", "permissions": ["SPOT"],
                 "balances": [{"asset": a, "free": _s(v), "locked": "0.00000000"} for a, v in sorted(self.balances.items())]}
+
+
+class _Klines:
+    """Binance kline arrays of a candle frame, built per request. Row: ``[open time, "open",
+    "high", "low", "close", "volume", close time, "quote volume", trades, "taker buy base",
+    "taker buy quote", "0"]``. Numbers use 8 decimals like Binance (exact for recorded data: at
+    most 8 decimals, below 1e7); the quote volumes and trade counts are synthetic."""
+
+    def __init__(self, frame: pd.DataFrame, step: int):
+        self.ts = frame["timestamp"].to_numpy(np.int64)
+        self.step = step
+        self.values = [frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
+
+    def rows(self, lo: int, hi: int) -> list[list]:
+        ts = self.ts[lo:hi].tolist()
+        o, h, l, c, v = (col[lo:hi].tolist() for col in self.values)
+        return [[t, "%.8f" % o[i], "%.8f" % h[i], "%.8f" % l[i], "%.8f" % c[i], "%.8f" % v[i], t + self.step - 1,
+                 "%.8f" % (v[i] * c[i]), 100, "%.8f" % (v[i] / 2), "%.8f" % (v[i] * c[i] / 2), "0"]
+                for i, t in enumerate(ts)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class FakeBinance(BinanceState):
         self._drop_order = False
         self.requests: list[RecordedRequest] = []
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
         self.port = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -77,6 +79,19 @@ class FakeBinance(BinanceState):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"            # keep-alive, like Binance: fewer TCP handshakes
+            disable_nagle_algorithm = True           # headers and body go out at once (no 40 ms ACK wait)
+
+            def setup(self):
+                super().setup()
+                with fake._lock:
+                    fake._connections.add(self.connection)
+
+            def finish(self):
+                with fake._lock:
+                    fake._connections.discard(self.connection)
+                super().finish()
+
             def do_GET(self):  # noqa: N802 (http.server API)
                 fake._handle(self, "GET")
 
@@ -97,10 +112,18 @@ class FakeBinance(BinanceState):
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut the open keep-alive connections (clients see them drop)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> "FakeBinance":
         return self.start()
