@@ -137,7 +137,8 @@ def test_market_buy_fills_at_the_last_price_with_fee_in_quote(fake_binance, fake
     assert (result.client_order_id, result.symbol, result.side, result.status) == ("db-buy-1", "BTC/USDT", "buy", "closed")
     assert result.amount == 0.01 and result.price == price
     assert result.fee == pytest.approx(0.01 * 0.001 * price)       # 0.1 % taker, charged in BTC, reported in USDT
-    assert fake_exchange.fetch_balance_free("BTC") == pytest.approx(0.01 * 0.999)
+    assert result.fee_base == pytest.approx(0.01 * 0.001)          # ... so the account holds amount - fee_base
+    assert fake_exchange.fetch_balance_free("BTC") == pytest.approx(result.amount - result.fee_base)
     assert fake_exchange.fetch_balance_free("USDT") == pytest.approx(10_000 - 0.01 * price)
     sent = fake_binance.requests_to("/api/v3/order", "POST")[0].params
     assert (sent["type"], sent["side"], sent["quantity"], sent["newClientOrderId"]) == ("MARKET", "BUY", "0.01", "db-buy-1")
@@ -200,6 +201,7 @@ def test_order_lookup(fake_binance, fake_exchange):
     found = fake_exchange.fetch_order_by_client_id("ETH/USDT", "db-eth-sell")
     assert found == placed
     assert found.fee == pytest.approx(1.5 * found.price * 0.001)    # charged in USDT on a sell
+    assert found.fee_base == 0.0
 
 
 def test_bad_order_arguments_are_refused_before_sending(fake_binance, fake_exchange):
