@@ -41,18 +41,14 @@ def init_db(settings: StorageSettings, client=None, wait_timeout: float = 600.0)
 
 
 def _init_dynamo(client, prefix: str, wait_timeout: float) -> list[str]:
-    existing = set()
-    for page in client.get_paginator("list_tables").paginate():
-        existing.update(page["TableNames"])
-    done, created = [], []
+    done = []
     for definition in table_definitions(prefix):
-        name = definition["TableName"]
-        if name in existing:
-            done += _check_existing(client, definition)
+        table = _describe(client, definition["TableName"])
+        if table is not None:
+            done += _check_existing(client, definition, table)
         else:
             client.create_table(**create_table_args(definition))
-            created.append(name)
-            done.append(f"created {name}")
+            done.append(f"created {definition['TableName']}")
     for definition in table_definitions(prefix):
         _wait_active(client, definition["TableName"], wait_timeout)
         ttl = definition.get("TimeToLiveSpecification")
@@ -61,9 +57,19 @@ def _init_dynamo(client, prefix: str, wait_timeout: float) -> list[str]:
     return done
 
 
-def _check_existing(client, definition: dict) -> list[str]:
+def _describe(client, name: str) -> dict | None:
+    """DescribeTable, or None if the table does not exist. (Per table rather than ListTables, which
+    IAM can only grant on every table of the account.)"""
+    try:
+        return client.describe_table(TableName=name)["Table"]
+    except ClientError as err:
+        if error_code(err) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _check_existing(client, definition: dict, table: dict) -> list[str]:
     name = definition["TableName"]
-    table = client.describe_table(TableName=name)["Table"]
     if table["KeySchema"] != definition["KeySchema"]:
         raise StorageError(f"dynamodb init-db: table {name} has key schema {table['KeySchema']}, "
                            f"expected {definition['KeySchema']}; rename storage.table_prefix or migrate")

@@ -20,7 +20,6 @@ from storage.records import (
     StatusRecord,
     TradeRecord,
 )
-from tests.fixtures_dynamo import aws_env, backend, dynalite_shared, store_factory  # noqa: F401
 
 T0 = 1_617_321_600_000  # 2021-04-02 00:00 UTC, ms
 MIN = 60_000
