@@ -62,12 +62,16 @@ if command -v dnf >/dev/null; then
   [ -x "$CWA_CTL" ] || need+=(amazon-cloudwatch-agent)
   if [ ${#need[@]} -gt 0 ]; then say "dnf install ${need[*]}"; dnf install -y -q "${need[@]}"; fi
 elif command -v apt-get >/dev/null; then
-  python3 -c 'import sys, venv; assert sys.version_info >= (3, 11)' 2>/dev/null || need+=(python3 python3-venv)
+  /usr/bin/python3 -c 'import sys, ensurepip; assert sys.version_info >= (3, 11)' 2>/dev/null || need+=(python3 python3-venv)
   command -v git >/dev/null || need+=(git)
   if [ ${#need[@]} -gt 0 ]; then say "apt-get install ${need[*]}"; apt-get update -qq; apt-get install -y -qq "${need[@]}"; fi
 fi
-PY=$(command -v python3.11 || command -v python3) || die "no python3.11 found"
-"$PY" -c 'import sys; assert sys.version_info >= (3, 11)' || die "$PY is older than Python 3.11"
+# A system-wide interpreter: the venv links to it, and the service user must be able to run it.
+PY=""
+for cand in /usr/bin/python3.11 /usr/bin/python3 /usr/local/bin/python3.11; do
+  if [ -x "$cand" ] && "$cand" -c 'import sys, ensurepip; assert sys.version_info >= (3, 11)' 2>/dev/null; then PY=$cand; break; fi
+done
+[ -n "$PY" ] || die "no system-wide Python >= 3.11 with venv support (install python3.11)"
 
 # 2. Service user and directories --------------------------------------------------------------
 if ! id -u "$SVC_USER" >/dev/null 2>&1; then
@@ -100,7 +104,9 @@ if [ "$SRC" != "$APP" ]; then
 fi
 
 # 4. Virtualenv, reinstalled only when requirements.txt changed ---------------------------------
-[ -x "$VENV/bin/python" ] || { say "create venv $VENV"; "$PY" -m venv "$VENV"; }
+[ -x "$VENV/bin/python" ] || { say "create venv $VENV with $PY"; "$PY" -m venv "$VENV"; }
+runuser -u "$SVC_USER" -- "$VENV/bin/python" -c 'pass' \
+  || die "user $SVC_USER cannot run $VENV/bin/python; remove $VENV and run again"
 want=$(sha256sum "$APP/requirements.txt" | cut -d' ' -f1)
 have=$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
