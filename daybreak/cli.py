@@ -46,12 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--html", dest="html_out", metavar="OUT", help="write the HTML report here")
     bt.add_argument("--symbol", help="HTML: symbol of the candle chart (default: the first)")
 
-    try:
-        from daybreak.download import add_download_arguments
-    except ModuleNotFoundError:  # TEMP until the download module lands
-        add_download_arguments = None
-    if add_download_arguments:
-        add_download_arguments(cmd("download", "download candles through ccxt into data/candles/"))
+    from daybreak.download import add_download_arguments
+
+    add_download_arguments(cmd("download", "download candles through ccxt into data/candles/"))
 
     sig = cmd("signal", "insert an external signal into the Signals table, as another system would")
     sig.add_argument("symbol", help="e.g. BTC/USDT")
