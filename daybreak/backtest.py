@@ -107,7 +107,8 @@ def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
 
     A trade counts from the first close at or after its timestamp. Columns: timestamp (ms), equity.
     """
-    grid = np.unique(np.concatenate([a.close_time for a in arrays.values()]))
+    times = [a.close_time for a in arrays.values()]
+    grid = times[0] if len(times) == 1 else _sorted_union(times)
     ts = np.array([t.timestamp for t in trades], dtype=np.int64)
     sign = np.array([1.0 if t.action == "sell" else -1.0 for t in trades])
     cash_delta = np.array([t.amount * t.price for t in trades]) * sign - np.array([t.fee for t in trades])
@@ -147,6 +148,12 @@ def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, al
         fee_rate=config.paper.fee_rate,
         slippage_bps=config.paper.slippage_bps,
     )
+
+
+def _sorted_union(arrays: list[np.ndarray]) -> np.ndarray:
+    """Union of sorted int arrays (sorting beats np.unique's hashing on candle times)."""
+    a = np.sort(np.concatenate(arrays), kind="stable")
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
 
 
 class _CloseArrays:

@@ -12,7 +12,7 @@ reaches ``daily_max_loss_ratio * day_start_equity`` and resume the next day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from daybreak.domain import Action, Signal
@@ -54,10 +54,20 @@ class RiskGate:
         self.manual_pause: str | None = None
         self.c = _Counters()
         self._realized_total = 0.0
+        self._day_bounds: tuple[int, int, str, str] = (0, 0, "", "")
 
     # -- counters --------------------------------------------------------------------------
     def _day(self, ts: int, tz: str) -> str:
-        return datetime.fromtimestamp(ts / 1000, tz=ZoneInfo(tz)).strftime("%Y-%m-%d")
+        """The trading day of ``ts`` in ``tz`` (cached by the day's bounds in ms)."""
+        lo, hi, day, zone = self._day_bounds
+        if lo <= ts < hi and zone == tz:
+            return day
+        local = datetime.fromtimestamp(ts / 1000, tz=ZoneInfo(tz))
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = (start + timedelta(days=1, hours=3)).replace(hour=0)  # next midnight, DST-safe
+        day = start.strftime("%Y-%m-%d")
+        self._day_bounds = (int(start.timestamp() * 1000), int(end.timestamp() * 1000), day, tz)
+        return day
 
     def _roll_day(self, ts: int) -> None:
         day = self._day(ts, self.config.risk.day_timezone)
