@@ -53,7 +53,7 @@ def _live(config: Config) -> None:
     try:
         store = data.store(key)
         now_ms = int(time.time() * 1000)
-        status.render(data.status(key), config.poll_seconds, now_ms)
+        status.render(data.status(key), config.poll_seconds, now_ms, trades.quote_currency(config.symbols))
         open_positions = data.positions(key)
         controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear)
         tab_trades, tab_chart, tab_events = st.tabs(["Trades & P&L", "Price chart", "Events"])

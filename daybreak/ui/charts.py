@@ -1,8 +1,9 @@
 """Price chart: stored prices of one symbol as an Altair line, with buy and sell markers at the
 fill time and price of each stored trade.
 
-Frames: prices ``time`` (tz-aware UTC, candle open) and ``price`` (close, quote per base);
-markers ``time``, ``price``, ``action`` (``buy``|``sell``), ``strategy``, ``amount``, ``pnl``.
+Frames: prices ``time`` (tz-aware UTC, candle open), ``when`` (the same as UTC text, for
+tooltips whatever the browser's timezone) and ``price`` (close, quote per base); markers
+``time``, ``when``, ``price``, ``action`` (``buy``|``sell``), ``strategy``, ``amount``, ``pnl``.
 Long histories are thinned to at most :data:`MAX_POINTS` line points (the last price of each
 time bucket) so the browser stays fast; markers are never thinned.
 """
@@ -29,7 +30,8 @@ def price_frame(prices: Iterable[PriceRecord], max_points: int = MAX_POINTS) -> 
         bucket = (frame.index.to_series() * max_points // len(frame)).to_numpy()
         frame = frame.groupby(bucket).last().reset_index(drop=True)
     frame["time"] = pd.to_datetime(frame["timestamp"], unit="ms", utc=True)
-    return frame[["time", "price"]]
+    frame["when"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M")
+    return frame[["time", "when", "price"]]
 
 
 def marker_frame(trades: Iterable[TradeRecord], since: int | None = None) -> pd.DataFrame:
@@ -38,15 +40,17 @@ def marker_frame(trades: Iterable[TradeRecord], since: int | None = None) -> pd.
              "amount": t.amount, "pnl": t.pnl} for t in trades if since is None or t.timestamp >= since]
     frame = pd.DataFrame(rows, columns=["timestamp", "price", "action", "strategy", "amount", "pnl"])
     frame["time"] = pd.to_datetime(frame["timestamp"], unit="ms", utc=True)
+    frame["when"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M:%S")
     return frame.drop(columns="timestamp")
 
 
 def price_chart(prices: pd.DataFrame, markers: pd.DataFrame, symbol: str) -> alt.LayerChart:
     """The layered chart: price line plus buy (green up) and sell (red down) triangles."""
-    x = alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"))
+    x = alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"),
+              axis=alt.Axis(format="%b %d %H:%M", labelAngle=0, labelOverlap=True))  # utc scale: UTC labels
     y = alt.Y("price:Q", title=f"{symbol} price", scale=alt.Scale(zero=False))
     line = alt.Chart(prices).mark_line(strokeWidth=1.2, color="#4c78a8").encode(
-        x=x, y=y, tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M", title="time (UTC)"),
+        x=x, y=y, tooltip=[alt.Tooltip("when:N", title="time (UTC)"),
                            alt.Tooltip("price:Q", format=",.6g")])
     domain = list(COLORS)
     points = alt.Chart(markers).mark_point(filled=True, size=140, opacity=0.95).encode(
@@ -55,7 +59,7 @@ def price_chart(prices: pd.DataFrame, markers: pd.DataFrame, symbol: str) -> alt
                         legend=alt.Legend(title="trade")),
         shape=alt.Shape("action:N", scale=alt.Scale(domain=domain, range=[SHAPES[a] for a in domain]),
                         legend=None),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M:%S", title="time (UTC)"), "action:N",
+        tooltip=[alt.Tooltip("when:N", title="time (UTC)"), "action:N",
                  "strategy:N", alt.Tooltip("price:Q", format=",.6g"), alt.Tooltip("amount:Q", format=",.8g"),
                  alt.Tooltip("pnl:Q", format=",.4f")])
     return alt.layer(line, points).properties(height=380).interactive(bind_y=False)

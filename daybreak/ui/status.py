@@ -25,7 +25,7 @@ LIMIT_PAIRS = (
     ("Trades today", "trades_today", "max_trades_per_day"),
     ("Loss streak", "loss_streak", "max_consecutive_losses"),
 )
-_KNOWN_LIMIT_KEYS = {k for _, used, lim in LIMIT_PAIRS for k in (used, lim)} | {"paused_until"}
+_SHOWN_ELSEWHERE = {k for _, used, lim in LIMIT_PAIRS for k in (used, lim)} | {"paused_until"}
 
 
 def heartbeat_age_seconds(status: StatusRecord, now_ms: int) -> float:
@@ -39,8 +39,8 @@ def heartbeat_is_stale(age_seconds: float, poll_seconds: float) -> bool:
 
 
 def limit_rows(limits: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per risk limit: ``limit``, ``used``, ``max`` and ``left`` (``max - used``, the
-    distance to triggering; None when the rule is off). Unknown keys are listed as they are."""
+    """One row per risk limit the bot reports: ``limit``, ``used``, ``max`` and ``left``
+    (``max - used``, the distance to triggering; None when the rule is off)."""
     rows = []
     for label, used_key, max_key in LIMIT_PAIRS:
         if used_key not in limits and max_key not in limits:
@@ -48,10 +48,12 @@ def limit_rows(limits: dict[str, Any]) -> list[dict[str, Any]]:
         used, cap = limits.get(used_key), limits.get(max_key)
         left = None if cap is None or used is None else cap - used
         rows.append({"limit": label, "used": used, "max": cap, "left": left})
-    for key, value in limits.items():
-        if key not in _KNOWN_LIMIT_KEYS:
-            rows.append({"limit": key, "used": value, "max": None, "left": None})
     return rows
+
+
+def other_limit_facts(limits: dict[str, Any]) -> dict[str, Any]:
+    """The keys of ``limits`` not shown as a limit row (e.g. the trading ``day``), set ones only."""
+    return {k: v for k, v in limits.items() if k not in _SHOWN_ELSEWHERE and v not in (None, "")}
 
 
 def feed_rows(feed: dict[str, dict[str, Any]], now_ms: int) -> list[dict[str, Any]]:
@@ -68,18 +70,25 @@ def feed_rows(feed: dict[str, dict[str, Any]], now_ms: int) -> list[dict[str, An
     return rows
 
 
-def render(status: StatusRecord | None, poll_seconds: float, now_ms: int) -> None:
-    """Draw the status section."""
+def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote: str = "quote") -> None:
+    """Draw the status section. ``quote`` names the quote currency of equity and cash."""
     st.subheader("Bot status")
     if status is None:
         st.info("No heartbeat yet: the bot has not written to this store. Start it with "
                 "`python bot.py run --config <this config>`.")
         return
     heartbeat_age = heartbeat_age_seconds(status, now_ms)
-    c1, c2, c3 = st.columns(3)
+    detail = status.detail or {}
+    c1, c2, c3 = st.columns([2.2, 1, 1.4])
     c1.metric("State", status.state, help=status.reason or None)
     c2.metric("Mode", status.mode)
     c3.metric("Last heartbeat", f"{age(heartbeat_age)} ago", help=utc(status.timestamp))
+    money = [(f"Equity ({quote})", detail.get("equity"), "Cash plus open positions at the last price"),
+             (f"Cash ({quote})", detail.get("cash"), None)]
+    money = [m for m in money if isinstance(m[1], (int, float))]
+    if money:
+        for col, (label, value, help_) in zip(st.columns([2.2, 1, 1.4]), money):
+            col.metric(label, f"{value:,.2f}", help=help_)
     caption = f"Heartbeat at {utc(status.timestamp)}"
     if status.reason:
         caption += f" · reason: {status.reason}"
@@ -95,7 +104,6 @@ def render(status: StatusRecord | None, poll_seconds: float, now_ms: int) -> Non
     if status.last_error:
         st.error(f"Last error ({utc(status.last_error_at)}): {status.last_error}")
 
-    detail = status.detail or {}
     feed = feed_rows(detail.get("feed") or {}, now_ms)
     for row in feed:
         if row["error"]:
@@ -111,6 +119,9 @@ def render(status: StatusRecord | None, poll_seconds: float, now_ms: int) -> Non
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="status_limits")
         else:
             st.caption("The bot reports no risk limits.")
+        facts = other_limit_facts(limits)
+        if facts:
+            st.caption(" · ".join(f"{k}: {v}" for k, v in facts.items()))
     with right:
         st.markdown("**Market data feed**")
         if feed:

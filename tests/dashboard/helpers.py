@@ -23,9 +23,22 @@ SAMPLE = ROOT / "data" / "sample"
 FEE_RATE = 0.001
 
 
+BASE_CONFIG = {
+    "mode": "paper", "exchange": "binanceus", "symbols": ["BTC/USDT", "ETH/USDT"],
+    "algos": {"MA_Crossover": True},
+    "params": {"MA_Crossover": {"short_period": 50, "long_period": 200, "timeframe": "1m"}},
+    "external_signals": True, "poll_seconds": 5,
+    "order_size": {"default": {"stake": 100.0}, "BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
+    "paper": {"fee_rate": FEE_RATE, "slippage_bps": 5, "starting_balance": 10000},
+    "risk": {},
+}
+"""A fixed config (independent of the shipped ``config.json``, which evolves): no risk rules."""
+
+
 def write_config(directory: Path, db_path: Path, **overrides) -> Path:
-    """A valid ``config.json`` in ``directory`` using the SQLite store ``db_path``."""
-    data = json.loads((ROOT / "config.json").read_text())
+    """A valid ``config.json`` in ``directory`` using the SQLite store ``db_path``:
+    :data:`BASE_CONFIG` with ``overrides`` (top-level keys) on top."""
+    data = json.loads(json.dumps(BASE_CONFIG))
     data["storage"] = {"backend": "sqlite", "path": str(db_path)}
     data["log"] = {"path": str(directory / "daybreak.log"), "level": "INFO"}
     data.update(overrides)
@@ -86,7 +99,8 @@ def fill_store(db_path: Path, now_ms: int) -> SQLiteStore:
         last_error="binanceus GET /api/v3/klines: RequestTimeout", last_error_at=now_ms - 60_000,
         detail={"limits": {"daily_loss_used": 12.5, "daily_loss_limit": 150.0, "trades_today": 4,
                            "max_trades_per_day": 10, "loss_streak": 1, "max_consecutive_losses": 3,
-                           "paused_until": None},
+                           "paused_until": None, "day": "2021-05-12", "manual_pause": None},
+                "cash": 9_850.25, "equity": 10_000.12, "positions": 1,
                 "feed": {"BTC/USDT": {"last_candle": now_ms - 60_000, "error": ""},
                          "ETH/USDT": {"last_candle": now_ms - 300_000, "error": "NetworkError: exchange unreachable"}}},
     ))

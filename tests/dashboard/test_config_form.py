@@ -12,7 +12,7 @@ from pydantic import Field
 from daybreak.settings import load_config
 from strategies import registry
 from strategies.base import BaseStrategy, StrategyParams
-from tests.dashboard.helpers import dashboard_app
+from tests.dashboard.helpers import ROOT, dashboard_app
 
 
 def save(at):
@@ -136,3 +136,23 @@ def test_a_new_strategy_gets_inputs_from_its_schema(deployment, monkeypatch):
     assert saved["algos"]["Demo_Generated"] is True
     assert saved["params"]["Demo_Generated"] == {"mode": "fast", "sessions": ["us", "asia"], "confirm": True,
                                                  "band_ratio": 0.1}
+
+
+def test_shipped_config_round_trips_through_the_form(deployment, monkeypatch):
+    shipped = json.loads((ROOT / "config.json").read_text())
+    shipped["storage"] = {"backend": "sqlite", "path": str(deployment.db_path)}
+    deployment.config_path.write_text(json.dumps(shipped, indent=2))
+    original = deployment.config_path.read_bytes()
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    for name, value in shipped.get("risk", {}).items():
+        widget = next(w for w in [*at.number_input, *at.selectbox, *at.text_input] if w.key == f"cfg.risk.{name}")
+        assert widget.value == value, name
+    save(at)
+    assert any("Nothing changed" in i.value for i in at.info)  # every input shows what the file holds
+    assert deployment.config_path.read_bytes() == original
+
+    at.number_input(key="cfg.params.MA_Crossover.long_period").set_value(300)
+    save(at)
+    after = json.loads(deployment.config_path.read_text())
+    shipped["params"]["MA_Crossover"]["long_period"] = 300
+    assert after == shipped  # exactly one value changed, everything else kept

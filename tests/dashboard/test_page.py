@@ -53,6 +53,8 @@ def test_status_shows_heartbeat_errors_feed_and_limit_distances(deployment, monk
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     assert metric(at, "State") == "RUNNING"
     assert metric(at, "Mode") == "paper"
+    assert metric(at, "Equity (USDT)") == "10,000.12" and metric(at, "Cash (USDT)") == "9,850.25"
+    assert any("day: 2021-05-12" in c.value for c in at.caption)
     errors = " ".join(e.value for e in at.error)
     assert "RequestTimeout" in errors  # last error
     assert "ETH/USDT" in errors and "exchange unreachable" in errors  # feed error

@@ -9,7 +9,7 @@ from daybreak.risk_settings import RiskSettings
 from daybreak.ui.controls import new_control
 from daybreak.ui.launch import ENV_VAR, config_path
 from daybreak.ui.schema_inputs import field_specs, merge_changes
-from daybreak.ui.status import heartbeat_is_stale, limit_rows
+from daybreak.ui.status import heartbeat_is_stale, limit_rows, other_limit_facts
 
 
 @pytest.mark.parametrize("argv, env, expected", [
@@ -26,12 +26,13 @@ def test_config_path_cli_over_env_over_default(argv, env, expected):
 def test_limit_rows_give_distance_to_trigger_and_off_rules():
     rows = {r["limit"]: r for r in limit_rows({
         "daily_loss_used": 40.0, "daily_loss_limit": 150.0, "trades_today": 10, "max_trades_per_day": 10,
-        "loss_streak": 2, "max_consecutive_losses": None, "paused_until": None, "open_positions": 3})}
+        "loss_streak": 2, "max_consecutive_losses": None, "paused_until": None})}
     assert rows["Daily loss"]["left"] == 110.0
     assert rows["Trades today"]["left"] == 0
     assert rows["Loss streak"]["left"] is None  # rule off
-    assert rows["open_positions"]["used"] == 3  # unknown keys are still shown
-    assert "paused_until" not in rows
+    assert set(rows) == {"Daily loss", "Trades today", "Loss streak"}
+    facts = other_limit_facts({"day": "2021-05-12", "manual_pause": None, "paused_until": 5, "trades_today": 1})
+    assert facts == {"day": "2021-05-12"}  # unknown keys are still shown, unset ones are not
 
 
 def test_heartbeat_stale_after_three_polls():
