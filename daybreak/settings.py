@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from daybreak.atomic_file import write_atomic
 from daybreak.risk_settings import RiskSettings
 
 DEFAULT_CONFIG_PATH = "config.json"
@@ -221,16 +221,6 @@ def save_config_atomic(data: dict, path: str | os.PathLike = DEFAULT_CONFIG_PATH
     ``data`` is invalid.
     """
     cfg = parse_config(data, str(path))
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".json", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=2) + "\n"
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
     return cfg
