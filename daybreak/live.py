@@ -116,10 +116,21 @@ def evaluate(strategies: list[BaseStrategy], symbol: str, frame: pd.DataFrame, c
     return out
 
 
+def interruptible_sleep(should_stop: Callable[[], bool]) -> Callable[[float], None]:
+    """A sleep that wakes every half second to check ``should_stop`` (prompt SIGTERM handling
+    during long back-offs)."""
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not should_stop() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(0.5, left))
+    return sleep
+
+
 def run_live(config_path, config: Config, should_stop: Callable[[], bool], exchange: Exchange | None = None,
-             clock: Callable[[], int] | None = None, sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], int] | None = None, sleep: Callable[[float], None] | None = None,
              max_cycles: int | None = None) -> int:
     """Run until ``should_stop()``; returns the exit code (2: live trading not allowed, 1: fatal)."""
+    sleep = sleep or interruptible_sleep(should_stop)
     from daybreak.secrets import SecretsError, live_trading_allowed, load_api_keys
 
     keys = None
@@ -175,6 +186,7 @@ class LiveLoop:
         self.ctx, self.exchange, self.clock = ctx, exchange, clock
         self._setup()
         self.last_price_save = 0
+        self.pending_ids = {o.client_order_id for o in ctx.engine.pending.values()}
 
     def _setup(self) -> None:
         self.strategies = strategies_for(self.ctx.config)
@@ -202,7 +214,10 @@ class LiveLoop:
         ctx.process_external(now, prices)
         ctx.process_controls(now, prices)
         self._fill_and_exit_all(now)
-        ctx.save_pending()
+        ids = {o.client_order_id for o in ctx.engine.pending.values()}
+        if ids != self.pending_ids:
+            ctx.save_pending()
+            self.pending_ids = ids
         if now - self.last_price_save >= ctx.config.price_save_seconds * 1000:
             self._save_prices()
             self.last_price_save = now
