@@ -1,37 +1,27 @@
 """Manual controls: pause (no new entries), resume (the bot resumes only when its risk limits
 allow) and flatten (close every position at market; asks for confirmation first).
 
-Each button writes one :class:`storage.records.ControlRecord` with a fresh unique ``control_id``,
+Each button writes one :class:`storage.records.ControlRecord` (made by
+:func:`daybreak.runner.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
 ``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
 ``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
 their acknowledgements are listed below the buttons.
 """
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterable
 
 import pandas as pd
 import streamlit as st
 
+from daybreak.runner import new_control
 from daybreak.ui.fmt import utc
 from storage import Store
 from storage.records import ControlRecord
 
-ACTIONS = ("pause", "resume", "flatten")
 SOURCE = "dashboard"
 _CONFIRM = "controls_flatten_confirm"
 _NOTICE = "controls_notice"
-
-
-def new_control(action: str, now_ms: int | None = None) -> ControlRecord:
-    """A pending control record for ``action`` (one of :data:`ACTIONS`). Raises ValueError."""
-    if action not in ACTIONS:
-        raise ValueError(f"control action {action!r} is not one of {', '.join(ACTIONS)}")
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return ControlRecord(control_id=f"dash-{uuid.uuid4().hex}", timestamp=now_ms, action=action,
-                         source=SOURCE, status="pending")
 
 
 def controls_frame(controls: Iterable[ControlRecord]) -> pd.DataFrame:
@@ -43,7 +33,7 @@ def controls_frame(controls: Iterable[ControlRecord]) -> pd.DataFrame:
 
 
 def _send(store: Store, action: str, on_sent: Callable[[], None]) -> None:
-    record = new_control(action)
+    record = new_control(action, SOURCE)
     store.put_control(record)
     on_sent()
     st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "

@@ -93,7 +93,10 @@ def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote:
     if status.reason:
         caption += f" · reason: {status.reason}"
     st.caption(caption)
-    if heartbeat_is_stale(heartbeat_age, poll_seconds):
+    if status.state == BotState.SHUTDOWN.value:
+        st.info(f"The bot stopped at {utc(status.timestamp)} ({age(heartbeat_age)} ago); figures below are "
+                "from its last run. Controls are acted on when it runs again.")
+    elif heartbeat_is_stale(heartbeat_age, poll_seconds):
         st.warning(f"No heartbeat for {age(heartbeat_age)} (more than {STALE_FACTOR} × poll_seconds "
                    f"= {STALE_FACTOR * poll_seconds:g} s): the bot is stopped or stuck.")
     state_line = f"{status.state}: {status.reason}" if status.reason else status.state

@@ -158,3 +158,12 @@ def test_empty_store_says_so(tmp_path, monkeypatch):
     assert any("No heartbeat yet" in i.value for i in at.info)
     assert metric(at, "Total P&L") == "0.00"
     assert isinstance(frame_with(at, "strategy", "win_rate"), pd.DataFrame)
+
+
+def test_a_stopped_bot_is_shown_as_stopped_not_stuck(deployment, monkeypatch):
+    deployment.store.put_status(StatusRecord(timestamp=deployment.now_ms - 3_600_000, mode="paper",
+                                             state=BotState.SHUTDOWN.value, reason="stopped"))
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    assert metric(at, "State") == "SHUTDOWN"
+    assert any("The bot stopped at" in i.value for i in at.info)
+    assert not any("No heartbeat for" in w.value for w in at.warning)

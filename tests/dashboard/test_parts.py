@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from daybreak.risk_settings import RiskSettings
-from daybreak.ui.controls import new_control
 from daybreak.ui.launch import ENV_VAR, config_path
 from daybreak.ui.schema_inputs import field_specs, merge_changes
 from daybreak.ui.status import heartbeat_is_stale, limit_rows, other_limit_facts
@@ -56,9 +55,3 @@ def test_merge_changes_touches_only_changed_fields():
     assert merge_changes(current, shown, {"a": 1, "b": None, "c": None}) == current
     assert merge_changes(current, shown, {"a": None, "b": None, "c": 5}) == {"b": None, "keep": "x", "c": 5}
 
-
-def test_controls_have_unique_ids_and_known_actions():
-    a, b = new_control("pause", 1), new_control("pause", 1)
-    assert a.control_id != b.control_id and a.status == "pending" and a.source == "dashboard"
-    with pytest.raises(ValueError, match="'halt'"):
-        new_control("halt")
