@@ -34,7 +34,7 @@ browser:
 run: venv
 	@mkdir -p data logs
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true -- --config $(CONFIG) & \
+	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.fileWatcherType none -- --config $(CONFIG) & \
 	$(PY) bot.py run --config $(CONFIG); \
 	wait
 
@@ -42,7 +42,7 @@ bot: venv
 	$(PY) bot.py run --config $(CONFIG)
 
 dashboard: venv
-	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true -- --config $(CONFIG)
+	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.fileWatcherType none -- --config $(CONFIG)
 
 test: $(VENV)/.stamp-dev tools browser
 	$(PY) -m pytest -q -p no:cacheprovider tests

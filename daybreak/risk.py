@@ -119,7 +119,8 @@ class RiskGate:
             return Rejection("max_trades_per_day", f"{c.entries_today} entries today, limit {risk.max_trades_per_day}",
                              {"entries_today": c.entries_today, "limit": risk.max_trades_per_day})
         if c.paused_until is not None and now_ms < c.paused_until:
-            return Rejection("loss_streak_pause", f"paused after a loss streak until {c.paused_until}",
+            until = datetime.fromtimestamp(c.paused_until / 1000, tz=ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")
+            return Rejection("loss_streak_pause", f"paused after a loss streak until {until}",
                              {"paused_until": c.paused_until})
         last = c.last_trade.get(symbol)
         if risk.symbol_cooldown_seconds is not None and last is not None:
