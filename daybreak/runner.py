@@ -99,6 +99,7 @@ class RunContext:
         self.last_error = ""
         self.last_error_at: int | None = None
         self.feed_status: dict[str, dict] = {}
+        self.last_now: int | None = None
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -236,6 +237,7 @@ class RunContext:
         self.last_error_at = now_ms or int(time.time() * 1000)
 
     def heartbeat(self, now_ms: int) -> None:
+        self.last_now = now_ms
         gate = self.engine.gate
         if self.state not in (BotState.SHUTDOWN, BotState.ERROR):
             blocked = gate.blocking_rule("", "", now_ms, self.engine.ledger)
@@ -256,11 +258,12 @@ class RunContext:
 
 
     def shutdown(self, now_ms: int | None = None) -> None:
-        """Final heartbeat (SHUTDOWN), final stats, flush and close the store."""
+        """Final heartbeat (SHUTDOWN, at the last clock time the loop saw: simulated in replay),
+        final stats, flush and close the store."""
         self.state, self.reason = BotState.SHUTDOWN, "stopped"
         try:
             self.save_pending()
-            self.heartbeat(now_ms or int(time.time() * 1000))
+            self.heartbeat(now_ms or self.last_now or int(time.time() * 1000))
             self.stats.close()
         finally:
             self.store.close()
