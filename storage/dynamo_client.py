@@ -2,10 +2,12 @@
 
 Credentials come from the standard boto3 chain (environment, profile, EC2/ECS role), never from
 ``config.json``. Throttling (``ProvisionedThroughputExceededException``, ``ThrottlingException``),
-5xx answers and connection errors are retried by botocore's *standard* retry mode: exponential
-back-off with full jitter, capped at 20 s (botocore ``retries`` config, documented at
-https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html). What still fails
-after ``max_attempts`` becomes :class:`storage.base.StorageError`.
+5xx answers and connection errors are retried by :func:`call_with_retries` (tenacity: exponential
+back-off with full jitter, "Exponential Backoff And Jitter", AWS Architecture Blog, 2015) for a
+time budget rather than a number of attempts, so a server that is back within the budget costs
+the caller nothing but the wait. The store's client has botocore's own retries off
+(``max_attempts=1``): botocore's retry quota is shared by every thread of a client and runs dry
+during an outage, and one retry policy is easier to reason about than two.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from storage.base import StorageError
 
@@ -25,11 +28,12 @@ THROTTLE_CODES = frozenset({
 """Error codes that mean "try again later" (throttling and transient server errors)."""
 
 
-def make_client(region: str, endpoint_url: str | None = None, max_attempts: int = 6,
+def make_client(region: str, endpoint_url: str | None = None, max_attempts: int = 1,
                 connect_timeout: float = 3.0, read_timeout: float = 10.0):
     """A DynamoDB client for ``region`` (``endpoint_url``: a local DynamoDB-compatible server).
 
-    ``max_attempts`` counts the first call; connection and read timeouts are in seconds.
+    ``max_attempts`` (botocore standard retry mode) counts the first call: 1 for the store, which
+    retries with :func:`call_with_retries`; connection and read timeouts are in seconds.
     """
     config = Config(
         region_name=region,
@@ -66,14 +70,42 @@ def error_code(err: BaseException) -> str:
     return type(err).__name__
 
 
+def _status(err: ClientError) -> int:
+    return err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+
+
 def is_retryable(err: BaseException) -> bool:
-    """True for throttling, transient server errors, a missing table that ``init-db`` may still
-    create, and connection problems (``BotoCoreError``): the write queue keeps such writes."""
+    """True for throttling, transient server errors (5xx) and connection problems."""
     if isinstance(err, ClientError):
-        code = error_code(err)
-        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in THROTTLE_CODES or code == "ResourceNotFoundException" or status >= 500
+        return error_code(err) in THROTTLE_CODES or _status(err) >= 500
     return isinstance(err, BotoCoreError)
+
+
+def maybe_applied(err: BaseException) -> bool:
+    """True if the failed request may still have been applied: it was sent but the answer was
+    lost (read timeout, connection closed) or the server failed mid-way (5xx)."""
+    if isinstance(err, ClientError):
+        return _status(err) >= 500
+    return isinstance(err, (ReadTimeoutError, ConnectionClosedError))
+
+
+def call_with_retries(fn, retry_seconds: float, **kwargs) -> dict:
+    """``fn(**kwargs)``, retrying :func:`is_retryable` errors with exponential back-off and full
+    jitter (50 ms doubling, at most 2 s apart) for up to ``retry_seconds``; then the last error is
+    raised. An error raised after an attempt that :func:`maybe_applied` gets ``err.maybe_applied
+    = True``: a conditional write failing then may have failed on its own earlier success."""
+    unknown = False
+    retrying = Retrying(stop=stop_after_delay(retry_seconds), wait=wait_random_exponential(multiplier=0.05, max=2),
+                        retry=retry_if_exception(is_retryable), reraise=True)
+    for attempt in retrying:
+        with attempt:
+            try:
+                return fn(**kwargs)
+            except Exception as err:
+                err.maybe_applied = unknown
+                unknown = unknown or maybe_applied(err)
+                raise
+    raise AssertionError("unreachable: tenacity re-raises the last error")
 
 
 def storage_error(err: BaseException, operation: str, table: str) -> StorageError:

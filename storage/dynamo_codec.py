@@ -139,24 +139,29 @@ def _as_str(av: dict[str, Any], name: str) -> str:
     raise ValueError(f"{name}={plain(av)!r} is not a string")
 
 
+def _json_object(raw: str) -> dict:
+    return json.loads(raw or "{}")
+
+
 @lru_cache(maxsize=None)
-def _decoders(cls) -> dict[str, Any]:
-    """Per record field, a function ``(AttributeValue, name) -> value`` of the field's type."""
+def _decoders(cls) -> dict[str, tuple[str, Any, Any]]:
+    """Per record field: (the wire type we write, a fast cast of its raw value, the general
+    ``(AttributeValue, name) -> value`` decoder used for anything else or when the cast fails)."""
     hints = typing.get_type_hints(cls)
     out = {}
     for f in fields(cls):
         kinds = set(typing.get_args(hints[f.name])) or {hints[f.name]}
         kinds.discard(type(None))
         if f.name in JSON_FIELDS:
-            out[f.name] = _decode_json
+            out[f.name] = ("S", _json_object, _decode_json)
         elif kinds == {bool}:
-            out[f.name] = _as_bool
+            out[f.name] = ("BOOL", bool, _as_bool)
         elif kinds == {int}:
-            out[f.name] = _as_int
+            out[f.name] = ("N", int, _as_int)
         elif kinds == {float}:
-            out[f.name] = _as_float
+            out[f.name] = ("N", float, _as_float)
         else:
-            out[f.name] = _as_str
+            out[f.name] = ("S", str, _as_str)
     return out
 
 
@@ -178,11 +183,20 @@ def decode_item(cls, item: dict[str, dict], index_keys: frozenset[str] = frozens
     decoders = _decoders(cls)
     kwargs = {}
     for name, av in item.items():
-        decode = decoders.get(name)
-        if decode is not None and "NULL" not in av:
-            kwargs[name] = decode(av, name)
+        plan = decoders.get(name)
+        if plan is None:
+            continue
+        raw = av.get(plan[0])
+        if raw is not None:
+            try:
+                kwargs[name] = plan[1](raw)
+                continue
+            except ValueError:
+                pass
+        if "NULL" not in av:
+            kwargs[name] = plan[2](av, name)
     for name in index_keys:
-        if name not in kwargs and decoders.get(name) is _as_str:
+        if name not in kwargs and name in decoders and decoders[name][2] is _as_str:
             kwargs[name] = ""
     try:
         return cls(**kwargs)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 
 BUCKET = "all"
 """Value of the ``bucket`` attribute: the single partition of the ``by_time``/``by_bucket`` GSIs."""
@@ -55,7 +56,7 @@ class TableSpec:
     def key_names(self) -> tuple[str, ...]:
         return (self.hash_key,) + ((self.range_key,) if self.range_key else ())
 
-    @property
+    @cached_property
     def index_keys(self) -> frozenset[str]:
         """Attributes that are GSI keys (never stored as empty strings)."""
         return frozenset(a for pair in self.gsis.values() for a in pair if a)

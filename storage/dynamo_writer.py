@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from storage.dynamo_client import error_code, is_retryable
+from storage.dynamo_client import error_code
 
 log = logging.getLogger(__name__)
 

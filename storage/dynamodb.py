@@ -36,7 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from daybreak.domain import SignalStatus
 from storage.base import StorageError, Store
-from storage.dynamo_client import error_code, make_client, storage_error
+from storage.dynamo_client import call_with_retries, error_code, make_client, storage_error
 from storage.dynamo_codec import decode_item, encode_value, record_item
 from storage.dynamo_schema import BUCKET, TABLES
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
@@ -70,12 +70,17 @@ class DynamoStore(Store):
 
     ``client`` is a boto3 DynamoDB client (see :func:`storage.dynamo_client.make_client`);
     ``price_retention_days`` sets HistoricalPrices ``expiry`` = candle time + retention when a
-    price record has none; seconds for ``read_wait_seconds``, ``flush_timeout`` and ``max_backoff``.
+    price record has none. ``retry_seconds``: how long a synchronous call retries throttling,
+    5xx and connection errors before StorageError; ``read_wait_seconds``: how long a read waits
+    for queued writes of its table; ``flush_timeout``: ``flush``/``close``; ``max_backoff``: the
+    writer's longest pause between attempts. All in seconds.
     """
 
     def __init__(self, client, table_prefix: str = "Daybreak", price_retention_days: float = 30.0,
-                 read_wait_seconds: float = 30.0, flush_timeout: float = 60.0, max_backoff: float = 5.0):
+                 retry_seconds: float = 20.0, read_wait_seconds: float = 30.0, flush_timeout: float = 60.0,
+                 max_backoff: float = 5.0):
         self._client = client
+        self._retry_seconds = retry_seconds
         self.tables = {kind: table_prefix + spec.suffix for kind, spec in TABLES.items()}
         self._retention_s = price_retention_days * 86_400
         self._read_wait = read_wait_seconds
@@ -95,10 +100,11 @@ class DynamoStore(Store):
 
     # -- plumbing ----------------------------------------------------------------------------
     def _call(self, operation: str, kind: str, **kwargs) -> dict:
-        """Client call ``operation`` on table ``kind``; errors other than a failed condition
-        become StorageError (after botocore's retries)."""
+        """Client call ``operation`` on table ``kind``, retried for ``retry_seconds``; errors other
+        than a failed condition become StorageError."""
         try:
-            return getattr(self._client, _METHODS[operation])(TableName=self.tables[kind], **kwargs)
+            return call_with_retries(getattr(self._client, _METHODS[operation]), self._retry_seconds,
+                                     TableName=self.tables[kind], **kwargs)
         except (ClientError, BotoCoreError) as err:
             if error_code(err) == _CCF:
                 raise
@@ -393,6 +399,7 @@ class DynamoStore(Store):
 
 
 def _retried(err: ClientError) -> bool:
-    """True if botocore sent the request more than once before this (conditional) failure, so an
-    earlier attempt may have been applied without us seeing the answer."""
-    return err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+    """True if an earlier attempt of this request may have been applied without us seeing the
+    answer, so this conditional failure may be caused by our own write."""
+    return bool(getattr(err, "maybe_applied", False)) or \
+        err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0

@@ -33,7 +33,7 @@ def init_db(settings: StorageSettings, client=None, wait_timeout: float = 600.0)
 
         SQLiteStore(settings.path).close()
         return [f"sqlite schema ready in {settings.path}"]
-    client = client or make_client(settings.region, settings.endpoint_url)
+    client = client or make_client(settings.region, settings.endpoint_url, max_attempts=5)
     try:
         return _init_dynamo(client, settings.table_prefix, wait_timeout)
     except (ClientError, BotoCoreError) as err:

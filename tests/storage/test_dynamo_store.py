@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from storage.base import StorageError
 from storage.dynamo_client import make_client
@@ -25,6 +26,31 @@ from tests.fixtures_dynamo import dynamo_settings
 
 T0 = 1_617_321_600_000
 TRADE = TradeRecord("db-1", T0, "BTC/USDT", "buy", 0.001, 58_720.45, 0.0587, "MA_Crossover")
+
+
+def throttle(client, operation: str, times: int) -> list[int]:
+    """Make the next ``times`` calls of ``operation`` answer DynamoDB's HTTP 400 throttling error
+    (the real wire format, so botocore parses it as it would from AWS). Returns the counter."""
+    seen = [0]
+
+    def answer(request, **_):
+        if seen[0] >= times:
+            return None
+        seen[0] += 1
+        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",' \
+               b'"message":"The level of configured provisioned throughput for the table was exceeded."}'
+        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
+
+    client.meta.events.register_first(f"before-send.dynamodb.{operation}", answer)
+    return seen
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
 
 
 class AnswerDroppingProxy(ThreadingHTTPServer):
@@ -111,7 +137,7 @@ def test_price_expiry_is_candle_time_plus_retention(dynalite_settings):
 def test_a_trade_whose_answer_was_lost_counts_once(dynalite_shared, dynalite_settings):
     proxy = AnswerDroppingProxy(dynalite_shared.port, "PutItem")
     store = DynamoStore(make_client("us-east-1", proxy.endpoint_url, read_timeout=5), dynalite_settings.table_prefix)
-    assert store.put_trade(TRADE) is True  # botocore's retry met our own stored trade
+    assert store.put_trade(TRADE) is True  # the retry met our own stored trade
     assert proxy.dropped == 1
     assert store.put_trade(TRADE) is False  # a real duplicate later is still refused
     assert store.list_trades() == [TRADE]
@@ -134,14 +160,28 @@ def test_a_signal_mark_whose_answer_was_lost_still_succeeds_once(dynalite_shared
 def test_a_trade_put_while_the_server_is_down_raises_and_succeeds_when_retried(dynalite_server):
     settings = dynamo_settings(dynalite_server.endpoint_url)
     init_db(settings)
-    client = make_client("us-east-1", dynalite_server.endpoint_url, max_attempts=2, connect_timeout=0.5)
-    store = DynamoStore(client, settings.table_prefix)
+    client = make_client("us-east-1", dynalite_server.endpoint_url, connect_timeout=0.5)
+    store = DynamoStore(client, settings.table_prefix, retry_seconds=1)
     dynalite_server.kill()
     with pytest.raises(StorageError, match=rf"dynamodb Query on {settings.table_prefix}Trades: EndpointConnectionError"):
         store.put_trade(TRADE)
     dynalite_server.start()
     assert store.put_trade(TRADE) is True
     assert store.list_trades() == [TRADE]
+    store.close()
+
+
+def test_throttled_synchronous_calls_are_retried_then_reported(dynalite_settings):
+    store = DynamoStore.from_settings(dynalite_settings, retry_seconds=10)
+    seen = throttle(store._client, "PutItem", times=3)
+    assert store.put_trade(TRADE) is True and seen[0] == 3
+    assert store.list_trades() == [TRADE]
+    impatient = DynamoStore.from_settings(dynalite_settings, retry_seconds=0.3)
+    throttle(impatient._client, "UpdateItem", times=1_000_000)
+    impatient.put_signal(SignalRecord("s", T0, "BTC/USDT", "buy"))
+    with pytest.raises(StorageError, match="UpdateItem on .*Signals: ProvisionedThroughputExceededException"):
+        impatient.mark_signal("s", T0, "executed", "db-1", "", T0)
+    impatient.close()
     store.close()
 
 
