@@ -28,7 +28,7 @@ from daybreak.exits import first_candidate
 from daybreak.ledger import to_record
 from daybreak.replay import ReplayData, strategies_for
 from daybreak.settings import Config, ConfigError
-from daybreak.stepper import Stepper, build_arrays
+from daybreak.stepper import Stepper, build_arrays, needs_atr
 from daybreak.timeframes import timeframe_ms
 
 
@@ -40,7 +40,8 @@ def run_backtest(config: Config, data: ReplayData, progress: bool | None = None)
     for s in strategies:
         if timeframe_ms(s.timeframe) < timeframe_ms(data.timeframe):
             raise ConfigError(f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})")
-    arrays = {sym: build_arrays(sym, df, data.timeframe, strategies) for sym, df in data.frames.items()}
+    atr = needs_atr(config)
+    arrays = {sym: build_arrays(sym, df, data.timeframe, strategies, atr) for sym, df in data.frames.items()}
     stepper = Stepper(engine, arrays, [s.name for s in strategies])
     _drive(stepper, progress)
     return _result(config, data, engine, sink, [s.name for s in strategies])

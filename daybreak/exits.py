@@ -146,13 +146,11 @@ def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[E
     """
     hits: list[ExitHit] = []
     tp_live = plan.take_profit is not None and not position.partial_taken
+    stop, reason = _level(plan, position.high_watermark)
     prev = None
     for i, p in enumerate(path):
-        level, is_trail = plan.stop_level(position.high_watermark)
-        stop = float(level)
-        reason = ExitReason.TRAILING_STOP if bool(is_trail) else ExitReason.STOP_LOSS
-        if (i == 0 or p < prev) and not math.isnan(stop) and p <= stop:
-            price = p if i == 0 or prev is None or prev <= stop else stop
+        if (i == 0 or p < prev) and stop is not None and p <= stop:
+            price = p if i == 0 or prev <= stop else stop
             hits.append(ExitHit(price, reason, 1.0, end_timestamp))
             return hits
         if tp_live and (i == 0 or p > prev) and p >= plan.take_profit:
@@ -165,12 +163,22 @@ def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[E
             tp_live = False
         if p > position.high_watermark:
             position.high_watermark = p
+            stop, reason = _level(plan, p)  # the level only moves with the high-water mark
         prev = p
-    level, _ = plan.stop_level(position.high_watermark)
-    position.stop_price = None if math.isnan(float(level)) else float(level)
+    position.stop_price = stop
     if plan.time_stop_ms is not None and end_timestamp >= plan.entry_timestamp + plan.time_stop_ms:
         hits.append(ExitHit(path[-1], ExitReason.TIME_STOP, 1.0, end_timestamp))
     return hits
+
+
+def _level(plan: ExitPlan, watermark: float) -> tuple[float | None, ExitReason]:
+    """Scalar protective stop (None: no stop) and the reason an exit there would carry."""
+    if plan.fixed_stop is None and plan.breakeven_trigger is None and plan.trailing_start is None \
+            and plan.decay_start is None:
+        return None, ExitReason.STOP_LOSS
+    level, is_trail = plan.stop_level(watermark)
+    stop = float(level)
+    return (None if math.isnan(stop) else stop), (ExitReason.TRAILING_STOP if bool(is_trail) else ExitReason.STOP_LOSS)
 
 
 def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: np.ndarray,

@@ -18,7 +18,7 @@ import pandas as pd
 from daybreak.candles import CandleFile, read_candles
 from daybreak.runner import RunContext
 from daybreak.settings import Config, ConfigError
-from daybreak.stepper import Stepper, build_arrays
+from daybreak.stepper import Stepper, build_arrays, needs_atr
 from daybreak.timeframes import timeframe_ms
 from storage.records import PriceRecord
 from strategies import registry
@@ -64,7 +64,8 @@ def build_stepper(ctx: RunContext, data: ReplayData) -> Stepper:
     for s in strategies:
         if timeframe_ms(s.timeframe) < timeframe_ms(data.timeframe):
             raise ConfigError(f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})")
-    arrays = {sym: build_arrays(sym, df, data.timeframe, strategies) for sym, df in data.frames.items()}
+    atr = needs_atr(ctx.config)
+    arrays = {sym: build_arrays(sym, df, data.timeframe, strategies, atr) for sym, df in data.frames.items()}
     return Stepper(ctx.engine, arrays, [s.name for s in strategies])
 
 

@@ -69,12 +69,21 @@ def base_aligned_flags(strategy: BaseStrategy, frame: pd.DataFrame, base_tf: str
     return enter, exit_
 
 
-def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: list[BaseStrategy]) -> SymbolArrays:
+def needs_atr(config) -> bool:
+    """Whether any risk rule of ``config`` uses ATR (so it is computed only then)."""
+    sets = [config.risk, *config.risk_overrides.values()]
+    return any(r.stop_loss_atr_mult is not None or r.trailing_atr_mult is not None for r in sets)
+
+
+def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: list[BaseStrategy],
+                 with_atr: bool = True) -> SymbolArrays:
+    """Arrays of one symbol's base candles plus each strategy's base-aligned flags; ATR(14) only
+    ``with_atr`` (NaN otherwise: no rule reads it)."""
     ts = frame["timestamp"].to_numpy(np.int64)
     flags = {s.name: base_aligned_flags(s, frame, base_tf) for s in strategies}
     return SymbolArrays(
         symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
-        ts + timeframe_ms(base_tf), atr_series(frame),
+        ts + timeframe_ms(base_tf), atr_series(frame) if with_atr else np.full(len(frame), np.nan),
         {k: v[0] for k, v in flags.items()}, {k: v[1] for k, v in flags.items()})
 
 
