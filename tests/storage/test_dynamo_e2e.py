@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pandas as pd
 
 from tests.helpers import ROOT, SAMPLE, bot, trades_json, write_config
@@ -72,3 +73,28 @@ def test_server_killed_mid_replay_loses_and_duplicates_no_trade(tmp_path, dynali
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stdout + stderr
     assert trades_json(dynamo) == expected
+
+
+def test_a_signal_put_by_another_system_runs_once_tagged_external(tmp_path, dynalite_server):
+    frame = pd.read_csv(SAMPLE[0])  # BTC/USDT
+    t0 = int(frame["timestamp"].iat[0])
+    short = tmp_path / "candles" / SAMPLE[0].name
+    short.parent.mkdir()
+    frame[frame["timestamp"] < t0 + 8 * 3_600_000].to_csv(short, index=False, compression="gzip")
+    cfg = write_config(tmp_path, algos={"MA_Crossover": False}, storage={
+        "backend": "dynamodb", "region": "us-east-1", "table_prefix": "Ext", "endpoint_url": dynalite_server.endpoint_url})
+    bot("init-db", "--config", str(cfg), check=True)
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=dynalite_server.endpoint_url)
+    for sid, minute, action, amount in (("scr-1", 100, "buy", "0.002"), ("scr-2", 300, "sell", None)):
+        item = {"signal_id": {"S": sid}, "timestamp": {"N": str(t0 + minute * 60_000)}, "symbol": {"S": "BTC/USDT"},
+                "action": {"S": action}, "source": {"S": "screener"}, "status": {"S": "new"}}
+        if amount:
+            item["amount"] = {"N": amount}
+        client.put_item(TableName="ExtSignals", Item=item, ConditionExpression="attribute_not_exists(signal_id)")
+    bot("run", "--replay", str(short), "--config", str(cfg), check=True)
+    trades = trades_json(cfg)
+    assert [(t["action"], t["algo"], t["amount"]) for t in trades] == [("buy", "External", 0.002), ("sell", "External", 0.002)]
+    marked = client.get_item(TableName="ExtSignals", Key={"signal_id": {"S": "scr-1"}, "timestamp": {"N": str(t0 + 100 * 60_000)}})
+    assert marked["Item"]["status"] == {"S": "executed"} and marked["Item"]["outcome"] == {"S": trades[0]["order_id"]}
+    bot("run", "--replay", str(short), "--config", str(cfg), check=True)
+    assert trades_json(cfg) == trades
