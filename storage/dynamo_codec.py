@@ -2,9 +2,13 @@
 
 Numbers: a float crosses as ``Decimal(str(x))`` (Python's shortest repr, so ``0.1 + 0.2`` is stored
 as ``0.30000000000000004`` and reads back as the same float; ``1e-8`` as ``1E-8``), an int as its
-digits. NaN and infinities have no DynamoDB form and raise ``ValueError`` naming the field.
+digits. NaN and infinities have no DynamoDB form and are refused, naming the field.
 Reading, each attribute becomes the type of its record field (``int`` fields via ``int``, ``float``
 fields via ``float`` of the stored digits, which is exact for every value we wrote).
+
+A value that cannot be stored raises :class:`UnstorableValue`, an item that cannot become its
+record raises :class:`UnreadableItem`; both are a ``ValueError`` and a ``StorageError`` (so the
+bot's storage-error handling covers them) and name the field and the value.
 
 ``None`` attributes are omitted (the record default comes back). Empty strings are stored, except
 in secondary-index key attributes, where DynamoDB rejects them (the item is then simply not in that
@@ -21,15 +25,25 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from storage.base import StorageError
+
 JSON_FIELDS = ("data", "extra", "detail")
 
 
+class UnstorableValue(StorageError, ValueError):
+    """A record field holds a value DynamoDB cannot store (NaN, infinity, an unknown type)."""
+
+
+class UnreadableItem(StorageError, ValueError):
+    """A stored item cannot become its record (a missing or mistyped attribute)."""
+
+
 def to_decimal(value: float | int, name: str = "value") -> Decimal:
-    """``value`` as the Decimal of its shortest repr. Raises ValueError for NaN and infinities."""
+    """``value`` as the Decimal of its shortest repr. Raises UnstorableValue for NaN and infinities."""
     if isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} is a bool, not a number")
+        raise UnstorableValue(f"{name}={value!r} is a bool, not a number")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name}={value!r} cannot be stored in DynamoDB (not a finite number)")
+        raise UnstorableValue(f"{name}={value!r} cannot be stored in DynamoDB (not a finite number)")
     return Decimal(str(value))
 
 
@@ -44,13 +58,16 @@ def encode_value(value: Any, name: str = "value") -> dict[str, Any]:
         return {"N": str(to_decimal(value, name))}
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"{name}={value!r} cannot be stored in DynamoDB (not a finite number)")
+            raise UnstorableValue(f"{name}={value!r} cannot be stored in DynamoDB (not a finite number)")
         return {"N": str(value)}
     if isinstance(value, (set, frozenset)):
         return {"SS": sorted(str(v) for v in value)}
     if isinstance(value, (dict, list, tuple)):
-        return {"S": json.dumps(value, allow_nan=False, sort_keys=True)}
-    raise ValueError(f"{name}={value!r}: type {type(value).__name__} cannot be stored in DynamoDB")
+        try:  # NaN stays as JSON's NaN token, as in the SQLite store
+            return {"S": json.dumps(value, sort_keys=True)}
+        except (TypeError, ValueError) as err:
+            raise UnstorableValue(f"{name}={value!r} cannot be stored as JSON: {err}") from None
+    raise UnstorableValue(f"{name}={value!r}: type {type(value).__name__} cannot be stored in DynamoDB")
 
 
 def encode_item(values: dict[str, Any], index_keys: frozenset[str] = frozenset()) -> dict[str, dict]:
@@ -87,7 +104,7 @@ def plain(av: dict[str, Any]) -> Any:
         return [plain(v) for v in raw]
     if kind in ("SS", "NS"):
         return {_number(v) if kind == "NS" else v for v in raw}
-    raise ValueError(f"unsupported DynamoDB attribute type {kind!r}")
+    raise UnreadableItem(f"unsupported DynamoDB attribute type {kind!r}")
 
 
 def _number(raw: str) -> int | float:
@@ -104,7 +121,7 @@ def _as_int(av: dict[str, Any], name: str) -> int:
         try:
             return int(Decimal(raw))
         except ArithmeticError:
-            raise ValueError(f"{name}={raw!r} is not an integer") from None
+            raise UnreadableItem(f"{name}={raw!r} is not an integer") from None
 
 
 def _as_float(av: dict[str, Any], name: str) -> float:
@@ -112,7 +129,7 @@ def _as_float(av: dict[str, Any], name: str) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+        raise UnreadableItem(f"{name}={raw!r} is not a number") from None
 
 
 def _digits(av: dict[str, Any], name: str) -> str:
@@ -120,7 +137,7 @@ def _digits(av: dict[str, Any], name: str) -> str:
         return av["N"]
     if "S" in av:
         return av["S"]
-    raise ValueError(f"{name}={plain(av)!r} is not a number")
+    raise UnreadableItem(f"{name}={plain(av)!r} is not a number")
 
 
 def _as_bool(av: dict[str, Any], name: str) -> bool:
@@ -128,7 +145,7 @@ def _as_bool(av: dict[str, Any], name: str) -> bool:
         return bool(av["BOOL"])
     if "N" in av:
         return av["N"] not in ("0", "0.0")
-    raise ValueError(f"{name}={plain(av)!r} is not a boolean")
+    raise UnreadableItem(f"{name}={plain(av)!r} is not a boolean")
 
 
 def _as_str(av: dict[str, Any], name: str) -> str:
@@ -136,7 +153,7 @@ def _as_str(av: dict[str, Any], name: str) -> str:
         return av["S"]
     if "N" in av:
         return av["N"]
-    raise ValueError(f"{name}={plain(av)!r} is not a string")
+    raise UnreadableItem(f"{name}={plain(av)!r} is not a string")
 
 
 def _json_object(raw: str) -> dict:
@@ -171,14 +188,14 @@ def _decode_json(av: dict[str, Any], name: str) -> dict:
     try:
         return json.loads(av.get("S") or "{}")
     except ValueError:
-        raise ValueError(f"{name}={av.get('S')!r} is not a JSON object") from None
+        raise UnreadableItem(f"{name}={av.get('S')!r} is not a JSON object") from None
 
 
 def decode_item(cls, item: dict[str, dict], index_keys: frozenset[str] = frozenset()):
     """Build record ``cls`` from a wire item; unknown attributes (index buckets) are ignored and
     a missing ``index_keys`` string attribute is the empty string it was written as.
 
-    Raises ValueError naming the field and value when an attribute cannot become its field type.
+    Raises UnreadableItem naming the field and value when an attribute cannot become its field type.
     """
     decoders = _decoders(cls)
     kwargs = {}
@@ -203,4 +220,4 @@ def decode_item(cls, item: dict[str, dict], index_keys: frozenset[str] = frozens
     except TypeError:
         missing = [f.name for f in fields(cls) if f.name not in kwargs
                    and f.default is MISSING and f.default_factory is MISSING]
-        raise ValueError(f"{cls.__name__} item lacks required attribute(s) {missing}: {item}") from None
+        raise UnreadableItem(f"{cls.__name__} item lacks required attribute(s) {missing}: {item}") from None

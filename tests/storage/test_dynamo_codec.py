@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storage.base import StorageError
 from storage.dynamo_codec import decode_item, encode_value, record_item, to_decimal
-from storage.records import EventRecord, PositionRecord, SignalRecord, TradeRecord
+from storage.records import EventRecord, PositionRecord, SignalRecord, StatusRecord, TradeRecord
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
@@ -29,8 +30,13 @@ def test_numbers_are_stored_as_their_shortest_decimal(value, stored):
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_numbers_are_refused_with_the_field_name(bad):
-    with pytest.raises(ValueError, match=r"price=.*not a finite number"):
+    with pytest.raises(StorageError, match=r"price=.*not a finite number"):  # the bot handles StorageError
         record_item(TradeRecord("t", 1, "BTC/USDT", "buy", 1.0, bad, 0.0, "A"))
+
+
+def test_nan_inside_a_dict_field_is_kept_like_sqlite_keeps_it():
+    back = decode_item(StatusRecord, record_item(StatusRecord(1, "paper", "RUNNING", detail={"equity": math.nan})))
+    assert math.isnan(back.detail["equity"])
 
 
 def test_none_is_omitted_and_comes_back_as_the_default():
