@@ -33,6 +33,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
+
+from storage.dynamo_codec import encode_value
 
 BUCKET = "all"
 """Value of the ``bucket`` attribute: the single partition of the ``by_time``/``by_bucket`` GSIs."""
@@ -84,6 +87,35 @@ TABLES: dict[str, TableSpec] = {
     "status": TableSpec("Status", "id", None, {"id": "S"}),
     "state": TableSpec("State", "key", None, {"key": "S"}),
 }
+
+
+def query_args(spec: TableSpec, hash_key: tuple[str, Any], index: str | None = None, lo=None, hi=None,
+               forward: bool = True, filters: dict | None = None) -> dict:
+    """Query arguments (without TableName) for the partition ``hash_key`` = (name, value) of the
+    table or its GSI ``index``, range key in [lo, hi] (either may be None), and attribute
+    equality ``filters``. Every name goes through a placeholder (``timestamp``, ``status`` are
+    DynamoDB reserved words)."""
+    range_key = spec.gsis[index][1] if index else spec.range_key
+    names, values = {"#h": hash_key[0]}, {":h": encode_value(hash_key[1], hash_key[0])}
+    cond = "#h = :h"
+    if lo is not None or hi is not None:
+        names["#r"] = range_key
+        for token, bound in ((":lo", lo), (":hi", hi)):
+            if bound is not None:
+                values[token] = encode_value(bound, range_key)
+        cond += (" AND #r BETWEEN :lo AND :hi" if lo is not None and hi is not None
+                 else " AND #r >= :lo" if lo is not None else " AND #r <= :hi")
+    args: dict[str, Any] = {"KeyConditionExpression": cond, "ScanIndexForward": forward}
+    if index:
+        args["IndexName"] = index
+    if filters:
+        parts = []
+        for i, (name, value) in enumerate(filters.items()):
+            names[f"#f{i}"], values[f":f{i}"] = name, encode_value(value, name)
+            parts.append(f"#f{i} = :f{i}")
+        args["FilterExpression"] = " AND ".join(parts)
+    args.update(ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+    return args
 
 
 def _key_schema(hash_key: str, range_key: str | None) -> list[dict]:

@@ -15,9 +15,10 @@ Which writes wait for DynamoDB and which do not:
 
 Trade ids are unique on their own, not only per (trade_id, timestamp): ``put_trade`` first looks
 for any item with the id (consistent Query on the partition), then puts with
-``attribute_not_exists``. If an earlier attempt's outcome is unknown (a timeout, or botocore
-retried a put the server had already stored), an identical stored trade counts as this write
-(True), so a retry never turns a new trade into a "duplicate".
+``attribute_not_exists``. If an earlier attempt's outcome is unknown (the answer was lost, or an
+earlier ``put_trade`` of the same trade raised StorageError), an identical stored trade counts
+as this write (True), so a retry never turns a new trade into a "duplicate". ``put_signal``,
+``put_control``, ``mark_signal`` and ``ack_control`` treat a lost answer the same way.
 
 Reads use Query/GetItem only. GSI reads (trades, stats, signals, events, controls) are eventually
 consistent on AWS (typically well under a second); base-table reads (prices, positions, status,
@@ -38,7 +39,7 @@ from daybreak.domain import SignalStatus
 from storage.base import StorageError, Store
 from storage.dynamo_client import call_with_retries, error_code, make_client, storage_error
 from storage.dynamo_codec import decode_item, encode_value, record_item
-from storage.dynamo_schema import BUCKET, TABLES
+from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
 from storage.records import (
     ControlRecord,
@@ -134,31 +135,11 @@ class DynamoStore(Store):
                forward: bool = True, limit: int | None = None, filters: dict | None = None,
                consistent: bool = False) -> list[dict]:
         """Items of one partition (of the table or GSI ``index``), range key in [lo, hi]."""
-        spec = TABLES[kind]
-        range_key = spec.gsis[index][1] if index else spec.range_key
-        names, values = {"#h": hash_key[0]}, {":h": encode_value(hash_key[1], hash_key[0])}
-        cond = "#h = :h"
         if lo is not None and hi is not None and lo > hi:
             return []
-        for token, bound, op in ((":lo", lo, ">="), (":hi", hi, "<=")):
-            if bound is not None:
-                names["#r"] = range_key
-                values[token] = encode_value(bound, range_key)
-                cond += f" AND #r {op} {token}"
-        if lo is not None and hi is not None:
-            cond = "#h = :h AND #r BETWEEN :lo AND :hi"
-        args: dict[str, Any] = {"KeyConditionExpression": cond, "ScanIndexForward": forward}
-        if index:
-            args["IndexName"] = index
+        args = query_args(TABLES[kind], hash_key, index, lo, hi, forward, filters)
         if consistent:
             args["ConsistentRead"] = True
-        if filters:
-            parts = []
-            for i, (name, value) in enumerate(filters.items()):
-                names[f"#f{i}"], values[f":f{i}"] = name, encode_value(value, name)
-                parts.append(f"#f{i} = :f{i}")
-            args["FilterExpression"] = " AND ".join(parts)
-        args.update(ExpressionAttributeNames=names, ExpressionAttributeValues=values)
         out: list[dict] = []
         while True:
             if limit and not filters:
@@ -173,7 +154,7 @@ class DynamoStore(Store):
 
     def _put_new(self, kind: str, record, item: dict) -> bool:
         """Conditional PutItem: False if an item with this key exists, unless it is ``record``
-        stored by an earlier attempt of this very call (botocore retried after a lost answer)."""
+        stored by an earlier attempt of this very call (retried after a lost answer)."""
         name = TABLES[kind].hash_key
         try:
             self._call("PutItem", kind, Item=item, ConditionExpression="attribute_not_exists(#k)",
@@ -190,7 +171,7 @@ class DynamoStore(Store):
     def _update_if(self, kind: str, key: dict, values: dict, expect: str, may_be_absent: bool = False) -> bool:
         """Conditional UpdateItem setting ``values`` where ``status`` equals ``expect`` (or, with
         ``may_be_absent``, has no status yet). False if the condition fails, unless an earlier
-        attempt of this call (retried by botocore) already set exactly ``values``."""
+        attempt of this call (retried after a lost answer) already set exactly ``values``."""
         names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status"}
         vals = {f":a{i}": encode_value(v, n) for i, (n, v) in enumerate(values.items()) if v is not None}
         sets = [f"#a{i} = :a{i}" for i in range(len(values)) if f":a{i}" in vals]

@@ -56,7 +56,7 @@ class _Raw:
 class AnswerDroppingProxy(ThreadingHTTPServer):
     """HTTP proxy to a DynamoDB-compatible server that forwards a request of operation ``drop``
     (e.g. ``PutItem``) but hangs up instead of answering, ``times`` times: the server applied the
-    write, the client never heard back, and botocore retries it."""
+    write, the client never heard back, and the store retries it."""
 
     daemon_threads = True
 
