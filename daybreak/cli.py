@@ -101,6 +101,13 @@ def cmd_run(args, config: Config) -> int:
     from daybreak.app import build_context
     from daybreak.logs import setup_logging
 
+    from daybreak.run_lock import AlreadyRunning, acquire
+
+    try:
+        lock = acquire(config.storage)  # noqa: F841 - held until the process exits
+    except AlreadyRunning as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     setup_logging(config.log.path, config.log.level)
     stop = {"flag": False}
 

@@ -75,3 +75,20 @@ def _wait_for(path, needle: str, seconds: float) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{needle!r} not in {path} after {seconds} s")
+
+
+def test_a_second_bot_on_the_same_store_is_refused(tmp_path):
+    data = tmp_path / "BTC-USDT_1m.csv.gz"
+    pd.read_csv(SAMPLE[0]).iloc[:400].to_csv(data, index=False, compression="gzip")
+    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}})
+    first = subprocess.Popen([sys.executable, "bot.py", "run", "--replay", str(data), "--config", str(cfg),
+                              "--pace", "0.05"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(tmp_path / "daybreak.log", "replay of BTC/USDT", 60)
+        second = bot("run", "--replay", str(data), "--config", str(cfg))
+        assert second.returncode == 2
+        assert "another bot process" in second.stderr and f"pid {first.pid}" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+    assert bot("run", "--replay", str(data), "--config", str(cfg)).returncode == 0, "the lock dies with its process"
