@@ -50,6 +50,10 @@ class LiveBroker:
         self.exchange = exchange
         self._attempted: set[str] = set()
 
+    def seen(self, client_order_ids) -> None:
+        """Mark ids that may already exist on the exchange (restored after a restart)."""
+        self._attempted.update(client_order_ids)
+
     def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill | Rejection:
         res = None
         if order.client_order_id in self._attempted:
@@ -154,6 +158,8 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
         markets = market_limits(config)
     broker = LiveBroker(exchange) if config.mode == "live" else None
     ctx = build_context(config_path, config, broker, markets)
+    if broker is not None:  # orders restored from storage may have reached the exchange: look them up first
+        broker.seen(o.client_order_id for o in ctx.engine.pending.values())
     clock = clock or exchange.now_ms
     loop = LiveLoop(ctx, exchange, clock)
     cycles, failures = 0, 0
@@ -213,16 +219,20 @@ class LiveLoop:
         prices = ctx.engine.last_price
         ctx.process_external(now, prices)
         ctx.process_controls(now, prices)
+        self._save_pending_if_changed()  # an order's id is stored before it is sent
         self._fill_and_exit_all(now)
-        ids = {o.client_order_id for o in ctx.engine.pending.values()}
-        if ids != self.pending_ids:
-            ctx.save_pending()
-            self.pending_ids = ids
+        self._save_pending_if_changed()
         if now - self.last_price_save >= ctx.config.price_save_seconds * 1000:
             self._save_prices()
             self.last_price_save = now
         ctx.heartbeat(now)
         return ok
+
+    def _save_pending_if_changed(self) -> None:
+        ids = {o.client_order_id for o in self.ctx.engine.pending.values()}
+        if ids != self.pending_ids:
+            self.ctx.save_pending()
+            self.pending_ids = ids
 
     def _last_close(self, symbol: str) -> int | None:
         f = self.feed.frames.get(symbol)

@@ -3,6 +3,7 @@ audit-logged; a flatten while the exchange is unreachable is retried until done.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from daybreak.live import run_live
 from daybreak.runner import new_control
@@ -103,3 +104,39 @@ def test_live_flatten_while_exchange_unreachable_is_retried_until_done(tmp_path,
     orders = [r for r in fake_binance.requests_to("/api/v3/order", "POST")]
     assert sum("SELL" in str(r) for r in orders) == 1, "the flatten order reached the exchange once"
     store.close()
+
+
+def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path, fake_binance, monkeypatch):
+    """A pending order restored from storage is looked up by its client id, not sent again."""
+    from daybreak.domain import Action, OrderRequest, client_order_id
+    from daybreak.runner import RunContext
+
+    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
+    monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
+    monkeypatch.setenv("DAYBREAK_API_SECRET", fake_binance.secret)
+    cfg = _btc_config(tmp_path, mode="live", algos={"MA_Crossover": False})
+    fake_binance.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
+    oid = client_order_id("MA_Crossover", "BTC/USDT", Action.BUY, fake_binance.now() - 1000)
+    # the crashed process stored the order, sent it, and died before recording the fill
+    exchange = exchange_for(fake_binance)
+    exchange.load_markets()
+    exchange.create_market_order("BTC/USDT", "buy", 0.001, oid)
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    order = OrderRequest(oid, "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, fake_binance.now() - 1000)
+    ctx = RunContext.__new__(RunContext)
+    ctx.store, ctx.engine = store, type("E", (), {"pending": {("MA_Crossover", "BTC/USDT"): order}})()
+    RunContext.save_pending(ctx)
+    run_live(cfg, load_config(cfg), lambda: False, exchange=exchange_for(fake_binance), clock=fake_binance.now,
+             sleep=lambda _s: fake_binance.set_clock(fake_binance.now() + MINUTE), max_cycles=2)
+    posts = [r for r in fake_binance.requests_to("/api/v3/order", "POST")]
+    assert len(posts) == 1, "the order was not sent a second time"
+    (trade,) = store.list_trades()
+    assert trade.order_id == oid and trade.action == "buy" and trade.mode == "live"
+    assert store.list_positions()[0].amount == pytest.approx(0.001 - trade_fee_base(fake_binance, oid))
+    store.close()
+
+
+def trade_fee_base(fake, oid) -> float:
+    """The base-currency fee the fake charged on order ``oid`` (Binance takes a buy's fee in base)."""
+    fill = fake.orders[oid]["_fill"]
+    return float(fill["commission"]) if fill["commissionAsset"] == "BTC" else 0.0
