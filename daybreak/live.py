@@ -33,6 +33,7 @@ from daybreak.runner import RunContext
 from daybreak.settings import Config
 from daybreak.stepper import atr_series
 from daybreak.timeframes import resample, timeframe_ms
+from storage.base import StorageError
 from storage.records import PriceRecord
 from strategies.base import BaseStrategy
 
@@ -170,6 +171,10 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
             cycles += 1
             try:
                 ok = loop.cycle()
+            except StorageError as err:  # trades are kept by the sink; the rest is retried next cycle
+                log.error("storage unavailable this cycle: %s", err)
+                ctx.error(str(err))
+                ok = False
             except ExchangeFatal as err:
                 log.error("fatal exchange error, stopping: %s", err)
                 ctx.state = ctx.state.ERROR
@@ -207,6 +212,7 @@ class LiveLoop:
             self.feed.frames = {s: f for s, f in old.items() if s in ctx.config.symbols}
         now = self.clock()
         ok = True
+        ctx.engine.sink.retry_backlog()
         for symbol in ctx.config.symbols:
             try:
                 self._poll_symbol(symbol, now)

@@ -98,6 +98,7 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         if ctx.reload_config():
             stepper = build_stepper(ctx, data)
         a = stepper.arrays[sym]
+        ctx.engine.sink.retry_backlog()
         stepper.step(sym, k)
         prices = ctx.engine.last_price
         ctx.process_external(close_ts, prices)

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 from daybreak import external
@@ -27,30 +28,78 @@ log = logging.getLogger("daybreak")
 
 
 class StoreSink:
-    """Engine outputs -> storage, one readable log line per trade and rejection."""
+    """Engine outputs -> storage, one readable log line per trade and rejection.
+
+    A write the store refuses (:class:`StorageError`, after the backend's own retries) is kept
+    in order and retried by :meth:`retry_backlog` every cycle, never dropped; what is still
+    unsaved at shutdown is written to a JSON-lines file beside the log (:meth:`dump_backlog`).
+    """
 
     def __init__(self, store: Store, stats: "StatsUpdater"):
         self.store, self.stats = store, stats
         self.new_trades = 0
+        self.backlog: list[tuple[str, object]] = []
 
     def trade(self, trade: TradeRecord) -> None:
-        if self.store.put_trade(trade):
-            self.new_trades += 1
-            pnl = "" if trade.pnl is None else f" pnl={trade.pnl:+.4f}"
-            why = f" ({trade.exit_reason})" if trade.exit_reason else ""
-            log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", trade.algo, trade.action.upper(), trade.symbol,
-                     trade.amount, trade.price, trade.fee, pnl, why, trade.trade_id)
-            self.stats.poke()
+        self._write("trade", trade)
 
     def position(self, key: tuple[str, str], position: Position | None) -> None:
-        if position is None:
-            self.store.delete_position(*key)
-        else:
-            self.store.put_position(to_record(position))
+        self._write("position", (key, None if position is None else to_record(position)))
 
     def rejection(self, event: EventRecord) -> None:
-        if self.store.put_event(event):
-            log.info("REJECTED %s %s: %s (%s)", event.algo, event.symbol, event.message, event.rule)
+        self._write("event", event)
+
+    def _write(self, kind: str, item) -> None:
+        if self.backlog:  # keep the order: nothing overtakes an unsaved write
+            self.backlog.append((kind, item))
+            return
+        try:
+            self._apply(kind, item)
+        except StorageError as err:
+            log.error("storage write failed, kept and retried every cycle: %s (%s)", err, kind)
+            self.backlog.append((kind, item))
+
+    def _apply(self, kind: str, item) -> None:
+        if kind == "trade":
+            if self.store.put_trade(item):
+                self.new_trades += 1
+                t = item
+                pnl = "" if t.pnl is None else f" pnl={t.pnl:+.4f}"
+                why = f" ({t.exit_reason})" if t.exit_reason else ""
+                log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", t.algo, t.action.upper(), t.symbol,
+                         t.amount, t.price, t.fee, pnl, why, t.trade_id)
+                self.stats.poke()
+        elif kind == "position":
+            key, record = item
+            if record is None:
+                self.store.delete_position(*key)
+            else:
+                self.store.put_position(record)
+        elif self.store.put_event(item):
+            log.info("REJECTED %s %s: %s (%s)", item.algo, item.symbol, item.message, item.rule)
+
+    def retry_backlog(self) -> bool:
+        """Write what is pending, in order; True when nothing is left."""
+        while self.backlog:
+            kind, item = self.backlog[0]
+            try:
+                self._apply(kind, item)
+            except StorageError:
+                return False
+            self.backlog.pop(0)
+        return True
+
+    def dump_backlog(self, path: Path) -> None:
+        """Last resort at shutdown: unsaved writes as JSON lines, for a person to re-import."""
+        if not self.backlog:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            for kind, item in self.backlog:
+                body = {"key": item[0], "position": None if item[1] is None else asdict(item[1])} \
+                    if kind == "position" else asdict(item)
+                fh.write(json.dumps({"kind": kind, "record": body}) + "\n")
+        log.error("%d storage write(s) could not be saved; written to %s", len(self.backlog), path)
 
 
 class StatsUpdater:
@@ -247,6 +296,9 @@ class RunContext:
                 self.state, self.reason = BotState.PAUSED_RISK_LIMIT, blocked.message
             else:
                 self.state, self.reason = BotState.RUNNING, ""
+        sink = self.engine.sink
+        if isinstance(sink, StoreSink) and sink.backlog:
+            self.error(f"{len(sink.backlog)} storage write(s) waiting to be saved (retried every cycle)", now_ms)
         detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
                   "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
                   "positions": len(self.engine.ledger.positions)}
@@ -262,6 +314,9 @@ class RunContext:
         final stats, flush and close the store."""
         self.state, self.reason = BotState.SHUTDOWN, "stopped"
         try:
+            sink = self.engine.sink
+            if isinstance(sink, StoreSink) and not sink.retry_backlog():
+                sink.dump_backlog(Path(self.config.log.path).with_name("unsaved-writes.jsonl"))
             self.save_pending()
             self.heartbeat(now_ms or self.last_now or int(time.time() * 1000))
             self.stats.close()

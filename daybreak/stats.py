@@ -43,3 +43,12 @@ def stat_records(trades: Iterable[TradeRecord], now_ms: int | None = None) -> li
     day = datetime.fromtimestamp((now_ms or 0) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
     return [StatRecord(stat, algo, float(value), day)
             for algo, row in sorted(summarize(trades).items()) for stat, value in row.items()]
+
+
+def from_records(stats: Iterable[StatRecord]) -> dict[str, dict[str, float]]:
+    """Stats-table records back into :func:`summarize`'s shape (the inverse of :func:`stat_records`)."""
+    out: dict[str, dict[str, float]] = {}
+    for rec in stats:
+        if rec.stat_type in STAT_TYPES:
+            out.setdefault(rec.algo, dict.fromkeys(STAT_TYPES, 0.0))[rec.stat_type] = rec.value
+    return out

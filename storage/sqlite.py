@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
+_TRADE_COLS = ", ".join(f.name for f in fields(TradeRecord))
+
+
 def _cols(cls) -> list[str]:
     return [f.name for f in fields(cls)]
 
@@ -135,12 +138,17 @@ class SQLiteStore(Store):
         if since is not None:
             where.append("timestamp >= ?")
             params.append(since)
-        sql = "SELECT * FROM trades" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {_TRADE_COLS} FROM trades" + (" WHERE " + " AND ".join(where) if where else "")
         order = "DESC" if newest_first else "ASC"
         sql += f" ORDER BY timestamp {order}, rowid {order}"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return self._select(TradeRecord, sql, params)
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as err:
+                raise StorageError(f"sqlite {self.path}: {err}") from err
+        return [TradeRecord(*row) for row in rows]  # columns in field order: no per-row dict
 
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:

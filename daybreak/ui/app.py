@@ -58,7 +58,8 @@ def _live(config: Config) -> None:
         controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear)
         tab_trades, tab_chart, tab_events = st.tabs(["Trades & P&L", "Price chart", "Events"])
         with tab_trades:
-            trades.render(lambda symbol, algo: data.trades(key, symbol, algo), open_positions,
+            trades.render(lambda symbol, algo, limit: data.trades(key, symbol, algo, limit), lambda: data.summary(key),
+                          sorted(set(config.symbols) | set(data.price_symbols(key))), open_positions,
                           lambda symbol: data.last_price(key, symbol))
         with tab_chart:
             charts.render(data.price_symbols(key), lambda symbol, since: data.prices(key, symbol, since),

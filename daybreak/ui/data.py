@@ -42,9 +42,20 @@ def status(store_key: str) -> StatusRecord | None:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def trades(store_key: str, symbol: str | None = None, algo: str | None = None) -> list[TradeRecord]:
-    """Stored trades, newest first, optionally of one symbol and/or one strategy."""
-    return store(store_key).list_trades(symbol=symbol, algo=algo, newest_first=True)
+def trades(store_key: str, symbol: str | None = None, algo: str | None = None,
+           limit: int | None = None) -> list[TradeRecord]:
+    """Stored trades, newest first, optionally of one symbol and/or one strategy, at most ``limit``."""
+    return store(store_key).list_trades(symbol=symbol, algo=algo, newest_first=True, limit=limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def summary(store_key: str) -> dict[str, dict[str, float]]:
+    """P&L per strategy and ``total`` as the bot keeps it in the Stats table (the same
+    :func:`daybreak.stats.stat_records` computation); from the trades when the table is empty."""
+    from daybreak.stats import from_records, summarize
+
+    kept = from_records(store(store_key).list_stats())
+    return kept or summarize(store(store_key).list_trades())
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -68,21 +68,33 @@ def positions_frame(positions: Iterable[PositionRecord],
                                        "stop_price", "high_watermark", "last_price"])
 
 
-def render(load_trades: Callable[[str | None, str | None], list[TradeRecord]],
+PAGE = 500
+"""Trades shown in the table (newest first); P&L figures always cover every trade."""
+
+
+def render(load_trades: Callable[[str | None, str | None, int | None], list[TradeRecord]],
+           load_summary: Callable[[], dict[str, dict[str, float]]], symbols: list[str],
            positions: list[PositionRecord], last_price: Callable[[str], PriceRecord | None]) -> None:
     """Draw P&L, the filterable trades table and the open positions.
 
-    ``load_trades(symbol, algo)`` returns stored trades newest first (None = no filter).
+    ``load_trades(symbol, algo, limit)`` returns stored trades newest first (None = no filter or
+    no limit); ``load_summary()`` the per-strategy P&L of every trade (the Stats table). Without a
+    symbol filter the figures come from that summary, so the page reads one page of trades however
+    long the history; with one, from that symbol's trades.
     """
-    everything = load_trades(None, None)
+    everything = load_summary()
     st.subheader("Trades and P&L")
     f1, f2 = st.columns(2)
-    symbol = f1.selectbox("Symbol", [ALL, *sorted({t.symbol for t in everything})], key="trades_symbol")
-    algo = f2.selectbox("Strategy", [ALL, *sorted({t.algo for t in everything})], key="trades_algo")
-    chosen = load_trades(None if symbol == ALL else symbol, None if algo == ALL else algo)
-    summary = summarize(chosen)
+    symbol = f1.selectbox("Symbol", [ALL, *symbols], key="trades_symbol")
+    algo = f2.selectbox("Strategy", [ALL, *sorted(k for k in everything if k != TOTAL)], key="trades_algo")
+    sym, alg = (None if symbol == ALL else symbol), (None if algo == ALL else algo)
+    if sym is None:
+        summary = everything if alg is None else {alg: everything[alg], TOTAL: everything[alg]}
+    else:
+        summary = summarize(load_trades(sym, alg, None))
+    chosen = load_trades(sym, alg, PAGE)
     total = summary[TOTAL]
-    quote = quote_currency(t.symbol for t in chosen) if chosen else quote_currency(t.symbol for t in everything)
+    quote = quote_currency([sym] if sym else symbols)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(f"Total P&L ({quote})", f"{total['pnl']:,.2f}", help="Realized, fees of both legs included")
     m2.metric("Closed trades", f"{int(total['closed_trades'])}")
@@ -96,7 +108,8 @@ def render(load_trades: Callable[[str | None, str | None], list[TradeRecord]],
         "fees": st.column_config.NumberColumn(f"fees ({quote})", format="%.2f"),
         "win_rate": st.column_config.NumberColumn("win_rate", format="percent"),
     })
-    st.markdown(f"**Trades** ({len(chosen)}, newest first)")
+    shown = f"newest {len(chosen)} of {int(total['trades'])}" if total["trades"] > len(chosen) else f"{len(chosen)}, newest first"
+    st.markdown(f"**Trades** ({shown})")
     if chosen:
         st.dataframe(trades_frame(chosen), hide_index=True, width="stretch", column_config={
             "pnl": st.column_config.NumberColumn(f"pnl ({quote})", format="%.4f"),
