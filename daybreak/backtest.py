@@ -9,13 +9,16 @@ fast-forwards over candles where nothing can happen. A candle of a symbol is pro
 * an open position's exit rules may fire on it (:func:`daybreak.exits.first_candidate`, exact
   and conservative, confirmed by the same walk replay uses).
 
-Between processed candles only the high-water mark of open positions moves; it is brought up to
-date (the max of the skipped highs) before the next step, exactly as walking them would.
+Between processed candles only the high-water mark of open positions with exit rules moves; it
+is brought up to date (the max of the skipped highs) before the next step, exactly as walking them
+would. A signal that cannot do anything (a buy while the strategy holds the symbol, a sell while
+it is flat) is skipped too: the state that decides this only changes in the steps of that symbol.
 The parity test checks trade-for-trade equality with ``bot.py run --replay``.
 """
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 
 import numpy as np
 import pandas as pd
@@ -49,23 +52,31 @@ def run_backtest(config: Config, data: ReplayData, progress: bool | None = None)
 
 def _drive(stepper: Stepper, progress: bool | None) -> None:
     engine, arrays = stepper.engine, stepper.arrays
-    signals = {s: stepper.signal_indices(s) for s in arrays}
+    positions, pending, plans = engine.ledger.positions, engine.pending, engine.plans
     last_seen = {s: -1 for s in arrays}
     heap: list[tuple[int, int, str, int]] = []
 
     def push(sym: str, k: int | None) -> None:
         if k is not None and k < len(arrays[sym]):
-            heapq.heappush(heap, (int(arrays[sym].close_time[k]), stepper.order[sym], sym, k))
+            heapq.heappush(heap, (arrays[sym].close_time.item(k), stepper.order[sym], sym, k))
 
     def next_event(sym: str, k: int) -> int | None:
-        a, sig = arrays[sym], signals[sym]
-        i = int(np.searchsorted(sig, k, side="right"))
-        nxt = int(sig[i]) if i < len(sig) else None
-        if any(key[1] == sym for key in engine.pending):
+        """The next candle after ``k`` where something can happen, given the state after ``k``
+        (which only changes in the steps of ``sym``): a pending fill, a signal that is not a
+        no-op (a buy while flat, a sell while holding), or an exit candidate."""
+        if pending and any(key[1] == sym for key in pending):
             return k + 1
+        a, nxt = arrays[sym], None
+        for algo in a.algos:
+            idx = a.sells[algo] if (algo, sym) in positions else a.buys[algo]
+            i = bisect_right(idx, k)
+            if i < len(idx) and (nxt is None or idx[i] < nxt):
+                nxt = idx[i]
+        if not plans:
+            return nxt
         stop = (nxt if nxt is not None else len(a) - 1) + 1
         for pos in engine.ledger.open_positions(sym):
-            plan = engine.plans.get(pos.key)
+            plan = plans.get(pos.key)
             if plan is None or not plan.active:
                 continue
             j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop])
@@ -74,16 +85,17 @@ def _drive(stepper: Stepper, progress: bool | None) -> None:
         return nxt
 
     for sym in arrays:
-        sig = signals[sym]
-        push(sym, int(sig[0]) if len(sig) else None)
+        push(sym, next_event(sym, -1))
     bar = _progress_bar(sum(len(a) for a in arrays.values()), progress)
     while heap:
         _, _, sym, k = heapq.heappop(heap)
         a = arrays[sym]
-        if k - last_seen[sym] > 1:
-            skipped_high = float(a.high[last_seen[sym] + 1:k].max())
-            for pos in engine.ledger.open_positions(sym):
-                pos.high_watermark = max(pos.high_watermark, skipped_high)
+        if k - last_seen[sym] > 1 and plans:
+            held = [p for p in engine.ledger.open_positions(sym) if p.key in plans and plans[p.key].active]
+            if held:  # what walking the skipped candles would have done to them
+                skipped_high = a.high[last_seen[sym] + 1:k].max().item()
+                for pos in held:
+                    pos.high_watermark = max(pos.high_watermark, skipped_high)
         stepper.step(sym, k)
         if bar is not None:
             bar.update(k - last_seen[sym])

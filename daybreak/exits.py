@@ -31,7 +31,7 @@ first candle that *may* exit with array operations before the exact walk confirm
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,7 +41,10 @@ from daybreak.risk_settings import RiskSettings
 
 @dataclass(frozen=True, slots=True)
 class ExitPlan:
-    """Absolute levels of one position's exit rules (quote per base); None = rule off."""
+    """Absolute levels of one position's exit rules (quote per base); None = rule off.
+
+    ``active``: whether any rule is on (derived, not an argument).
+    """
 
     entry_price: float
     entry_timestamp: int
@@ -57,38 +60,73 @@ class ExitPlan:
     decay_rate: float = 0.0
     decay_min_gain: float = 0.0
     time_stop_ms: int | None = None
+    active: bool = field(init=False, repr=False, compare=False)
+    has_stop: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def active(self) -> bool:
-        return any(v is not None for v in (self.fixed_stop, self.take_profit, self.breakeven_trigger,
-                                           self.trailing_start, self.decay_start, self.time_stop_ms))
+    def __post_init__(self) -> None:
+        has_stop = any(v is not None for v in (self.fixed_stop, self.breakeven_trigger, self.trailing_start,
+                                               self.decay_start))
+        object.__setattr__(self, "has_stop", has_stop)
+        object.__setattr__(self, "active", has_stop or self.take_profit is not None or self.time_stop_ms is not None)
 
-    def stop_level(self, watermark):
-        """Protective stop for high-water mark ``watermark`` (float or ndarray); NaN when none.
 
-        Also returns which rule sets it: 0 fixed (stop_loss), 1 trailing/break-even.
-        """
-        wm = np.asarray(watermark, dtype=float)
-        fixed = np.full(wm.shape, np.nan if self.fixed_stop is None else self.fixed_stop)
-        trail = np.full(wm.shape, np.nan)
-        e = self.entry_price
-        if self.breakeven_trigger is not None:
-            trail = np.fmax(trail, np.where(wm >= self.breakeven_trigger, e, np.nan))
-        if self.trailing_start is not None:
-            if self.trailing_ratio is not None:
-                level = wm * (1.0 - self.trailing_ratio)
-            else:
-                level = wm - (self.trailing_distance or 0.0)
-            trail = np.fmax(trail, np.where(wm >= self.trailing_start, level, np.nan))
-        if self.decay_start is not None:
-            gain = wm / e - 1.0
-            callback = self.decay_min + (self.decay_start - self.decay_min) * np.exp(
-                -self.decay_rate * np.maximum(gain - self.decay_min_gain, 0.0))
-            level = e * (1.0 + gain * (1.0 - callback))
-            trail = np.fmax(trail, np.where(gain >= self.decay_min_gain, level, np.nan))
-        level = np.fmax(fixed, trail)
-        is_trail = np.nan_to_num(trail, nan=-np.inf) >= np.nan_to_num(fixed, nan=-np.inf)
-        return level, is_trail
+class _ArrayOps:
+    """Element-wise operations of :func:`_trail_level` on arrays (NaN: rule not armed)."""
+
+    @staticmethod
+    def where(cond, value):
+        return np.where(cond, value, np.nan)
+
+    @staticmethod
+    def fmax(a, b):
+        return b if a is None else np.fmax(a, b)
+
+    exp = staticmethod(np.exp)
+    maximum = staticmethod(np.maximum)
+
+
+class _ScalarOps:
+    """The same operations on one float (None: rule not armed), bit-identical to :class:`_ArrayOps`
+    (IEEE arithmetic is the same in Python and NumPy; ``exp`` is NumPy's)."""
+
+    @staticmethod
+    def where(cond, value):
+        return value if cond else None
+
+    @staticmethod
+    def fmax(a, b):
+        return b if a is None else a if b is None or a >= b else b
+
+    @staticmethod
+    def exp(x):
+        return float(np.exp(x))
+
+    maximum = staticmethod(max)
+
+
+_ARRAY, _SCALAR = _ArrayOps(), _ScalarOps()
+
+
+def _trail_level(plan: ExitPlan, wm, ops):
+    """The highest armed trailing-type level (break-even, trailing, decaying trail) for high-water
+    mark ``wm`` (float with :data:`_SCALAR`, ndarray with :data:`_ARRAY`); None when no such rule
+    is configured. The formulas are in the module docstring."""
+    e, trail = plan.entry_price, None
+    if plan.breakeven_trigger is not None:
+        trail = ops.fmax(trail, ops.where(wm >= plan.breakeven_trigger, e))
+    if plan.trailing_start is not None:
+        if plan.trailing_ratio is not None:
+            level = wm * (1.0 - plan.trailing_ratio)
+        else:
+            level = wm - (plan.trailing_distance or 0.0)
+        trail = ops.fmax(trail, ops.where(wm >= plan.trailing_start, level))
+    if plan.decay_start is not None:
+        gain = wm / e - 1.0
+        callback = plan.decay_min + (plan.decay_start - plan.decay_min) * ops.exp(
+            -plan.decay_rate * ops.maximum(gain - plan.decay_min_gain, 0.0))
+        level = e * (1.0 + gain * (1.0 - callback))
+        trail = ops.fmax(trail, ops.where(gain >= plan.decay_min_gain, level))
+    return trail
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +211,15 @@ def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[E
 
 def _level(plan: ExitPlan, watermark: float) -> tuple[float | None, ExitReason]:
     """Scalar protective stop (None: no stop) and the reason an exit there would carry."""
-    if plan.fixed_stop is None and plan.breakeven_trigger is None and plan.trailing_start is None \
-            and plan.decay_start is None:
+    if not plan.has_stop:
         return None, ExitReason.STOP_LOSS
-    level, is_trail = plan.stop_level(watermark)
-    stop = float(level)
-    return (None if math.isnan(stop) else stop), (ExitReason.TRAILING_STOP if bool(is_trail) else ExitReason.STOP_LOSS)
+    trail = _trail_level(plan, watermark, _SCALAR)
+    fixed = plan.fixed_stop
+    if trail is None:
+        return fixed, ExitReason.TRAILING_STOP if fixed is None else ExitReason.STOP_LOSS
+    if fixed is None or trail >= fixed:
+        return trail, ExitReason.TRAILING_STOP
+    return fixed, ExitReason.STOP_LOSS
 
 
 def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: np.ndarray,
@@ -190,12 +231,23 @@ def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: n
     """
     if len(high) == 0 or not plan.active:
         return None
-    wm = np.maximum.accumulate(np.maximum(high, position.high_watermark))
-    level, _ = plan.stop_level(wm)
-    cand = low <= np.nan_to_num(level, nan=-np.inf)
+    cand = None
+    if plan.has_stop:
+        trail = None
+        if plan.breakeven_trigger is not None or plan.trailing_start is not None or plan.decay_start is not None:
+            wm = np.maximum.accumulate(np.maximum(high, position.high_watermark))
+            trail = _trail_level(plan, wm, _ARRAY)
+        level = plan.fixed_stop
+        if trail is not None:
+            level = trail if level is None else np.fmax(level, trail)
+        cand = low <= level  # NaN (no stop armed yet) compares False
     if plan.take_profit is not None and not position.partial_taken:
-        cand |= high >= plan.take_profit
+        hit = high >= plan.take_profit
+        cand = hit if cand is None else cand | hit
     if plan.time_stop_ms is not None:
-        cand |= close_time >= plan.entry_timestamp + plan.time_stop_ms
+        hit = close_time >= plan.entry_timestamp + plan.time_stop_ms
+        cand = hit if cand is None else cand | hit
+    if cand is None:
+        return None
     idx = int(np.argmax(cand))
     return idx if cand[idx] else None

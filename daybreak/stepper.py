@@ -23,7 +23,14 @@ ATR_WINDOW = 14
 
 @dataclass
 class SymbolArrays:
-    """Base candles of one symbol as arrays (ms, quote per base)."""
+    """Base candles of one symbol as arrays (ms, quote per base) and the strategies' flags.
+
+    ``atr``: Wilder's ATR(14) per candle, or None when no risk rule reads it.
+    ``codes``: per candle, bit ``2 i`` set when strategy ``i`` (in ``algos`` order) flags
+    ``enter_long`` and bit ``2 i + 1`` when it flags ``exit_long`` (0: no flag).
+    ``buys`` / ``sells``: per strategy, the candle indices (ascending) whose flags make a buy signal
+    (enter without exit) / a sell signal (exit; an exit wins a tie).
+    """
 
     symbol: str
     timestamp: np.ndarray
@@ -32,12 +39,21 @@ class SymbolArrays:
     low: np.ndarray
     close: np.ndarray
     close_time: np.ndarray
-    atr: np.ndarray
-    enter: dict[str, np.ndarray]
-    exit: dict[str, np.ndarray]
+    atr: np.ndarray | None
+    algos: list[str]
+    codes: np.ndarray
+    buys: dict[str, list[int]]
+    sells: dict[str, list[int]]
 
     def __len__(self) -> int:
         return len(self.timestamp)
+
+    def atr_at(self, k: int) -> float | None:
+        """ATR of candle ``k`` (None: not computed, or not defined yet)."""
+        if self.atr is None:
+            return None
+        value = self.atr.item(k)
+        return None if value != value else value
 
 
 def atr_series(frame: pd.DataFrame) -> np.ndarray:
@@ -78,13 +94,25 @@ def needs_atr(config) -> bool:
 def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: list[BaseStrategy],
                  with_atr: bool = True) -> SymbolArrays:
     """Arrays of one symbol's base candles plus each strategy's base-aligned flags; ATR(14) only
-    ``with_atr`` (NaN otherwise: no rule reads it)."""
+    ``with_atr`` (no rule reads it otherwise)."""
     ts = frame["timestamp"].to_numpy(np.int64)
-    flags = {s.name: base_aligned_flags(s, frame, base_tf) for s in strategies}
+    n = len(ts)
+    dtype = next((t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if 2 * len(strategies) <= np.iinfo(t).bits), object)
+    codes = np.zeros(n, dtype)
+    buys, sells = {}, {}
+    for i, s in enumerate(strategies):
+        enter, exit_ = base_aligned_flags(s, frame, base_tf)
+        if dtype is object:  # more than 32 strategies: Python ints
+            codes[enter] += 1 << 2 * i
+            codes[exit_] += 2 << 2 * i
+        else:
+            codes |= (enter.astype(dtype) << dtype(2 * i)) | (exit_.astype(dtype) << dtype(2 * i + 1))
+        buys[s.name] = np.flatnonzero(enter & ~exit_).tolist()
+        sells[s.name] = np.flatnonzero(exit_).tolist()
     return SymbolArrays(
         symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
-        ts + timeframe_ms(base_tf), atr_series(frame) if with_atr else np.full(len(frame), np.nan),
-        {k: v[0] for k, v in flags.items()}, {k: v[1] for k, v in flags.items()})
+        ts + timeframe_ms(base_tf), atr_series(frame) if with_atr else None,
+        [s.name for s in strategies], codes, buys, sells)
 
 
 class Stepper:
@@ -95,19 +123,35 @@ class Stepper:
         self.arrays = arrays
         self.algos = algos
         self.order = {sym: i for i, sym in enumerate(sorted(arrays))}
+        self._decoded: dict[int, tuple[tuple[str, bool, bool], ...]] = {}
+        for a in arrays.values():
+            if a.algos != algos:
+                raise ValueError(f"{a.symbol}: arrays built for strategies {a.algos}, stepper runs {algos}")
 
     def step(self, symbol: str, k: int, data_age_ms: int = 0) -> None:
         a, eng = self.arrays[symbol], self.engine
-        eng.fill_pending(symbol, float(a.open[k]), int(a.timestamp[k]))
-        atr = a.atr[k]
-        eng.atr[symbol] = None if np.isnan(atr) else float(atr)
-        close_ts = int(a.close_time[k])
-        eng.check_candle_exits(symbol, float(a.open[k]), float(a.high[k]), float(a.low[k]), float(a.close[k]), close_ts)
-        for algo in self.algos:
-            sig = signal_from_flags(algo, symbol, bool(a.enter[algo][k]), bool(a.exit[algo][k]), close_ts)
-            if sig is not None:
-                self.mark_prices(symbol, close_ts)
-                eng.on_signal(sig, float(a.close[k]), close_ts, data_age_ms)
+        o = a.open.item(k)
+        eng.fill_pending(symbol, o, a.timestamp.item(k))
+        eng.atr[symbol] = a.atr_at(k)
+        close_ts, c = a.close_time.item(k), a.close.item(k)
+        eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), c, close_ts)
+        code = a.codes.item(k)
+        if code:
+            for algo, enter, exit_ in self.flags_of(a, code):
+                sig = signal_from_flags(algo, symbol, enter, exit_, close_ts)
+                if sig is not None:
+                    self.mark_prices(symbol, close_ts)
+                    eng.on_signal(sig, c, close_ts, data_age_ms)
+
+    def flags_of(self, a: SymbolArrays, code: int) -> tuple[tuple[str, bool, bool], ...]:
+        """(strategy, enter, exit) of the strategies flagging in ``code`` (see :class:`SymbolArrays`),
+        in strategy order; each distinct code is decoded once."""
+        found = self._decoded.get(code)
+        if found is None:
+            found = tuple((algo, bool(code >> 2 * i & 1), bool(code >> 2 * i + 1 & 1))
+                          for i, algo in enumerate(a.algos) if code >> 2 * i & 3)
+            self._decoded[code] = found
+        return found
 
     def mark_prices(self, symbol: str, close_ts: int) -> None:
         """Mark other symbols' open positions at their last close processed before this step
@@ -122,11 +166,3 @@ class Stepper:
             i = int(np.searchsorted(b.close_time, close_ts, side=side)) - 1
             if i >= 0:
                 self.engine.last_price[other] = float(b.close[i])
-
-    def signal_indices(self, symbol: str) -> np.ndarray:
-        """Base indices of ``symbol`` where any enabled strategy flags a signal."""
-        a = self.arrays[symbol]
-        mask = np.zeros(len(a), bool)
-        for algo in self.algos:
-            mask |= a.enter[algo] | a.exit[algo]
-        return np.flatnonzero(mask)
