@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak.candles import CandleFile, read_candles
-from daybreak.runner import RunContext
+from daybreak.runner import INBOX_SECONDS, RunContext
 from daybreak.settings import Config, ConfigError
 from daybreak.stepper import Stepper, build_arrays, needs_atr
 from daybreak.timeframes import timeframe_ms
@@ -83,6 +83,7 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
                retention_ms: int | None = None) -> int:
     """Replay ``data`` through the bot. Returns the number of candles acted on."""
     stepper = build_stepper(ctx, data)
+    ctx.inbox_seconds = INBOX_SECONDS
     syms = sorted(stepper.arrays)
     cursors = {s: ctx.cursor(s) for s in syms}
     close, sym_idx, ks = event_order(stepper)

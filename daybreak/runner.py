@@ -25,6 +25,9 @@ from storage.base import StorageError, Store
 from storage.records import ControlRecord, EventRecord, StatusRecord, TradeRecord
 
 log = logging.getLogger("daybreak")
+INBOX_SECONDS = 1.0
+"""Replay: wall-clock seconds between reads of the Signals and Controls inboxes (live reads
+them every poll)."""
 
 
 class StoreSink:
@@ -149,6 +152,8 @@ class RunContext:
         self.last_error_at: int | None = None
         self.feed_status: dict[str, dict] = {}
         self.last_now: int | None = None
+        self._inbox: dict[str, tuple[float, list]] = {}
+        self.inbox_seconds = 0.0
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -207,12 +212,24 @@ class RunContext:
     # -- controls ------------------------------------------------------------------------------
     def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
         """Act on pending pause/resume/flatten records and acknowledge them (idempotent)."""
-        for ctl in self.store.list_controls(status="pending"):
+        for ctl in self._pending_rows("controls", lambda: self.store.list_controls(status="pending")):
             status, result = self._apply_control(ctl, now_ms, prices)
             if status is None:
                 continue  # flatten waiting for prices / exchange: retried next cycle
+            self._inbox["controls"][1].remove(ctl)
             if self.store.ack_control(ctl.control_id, status, result, now_ms):
                 log.info("CONTROL %s from %s: %s (%s)", ctl.action, ctl.source, status, result)
+
+    def _pending_rows(self, kind: str, fetch) -> list:
+        """New signals / pending controls, read from the store at most once per
+        ``inbox_seconds`` of wall time (replay sets :data:`INBOX_SECONDS`: it runs many candles a
+        second); rows acted on leave the cache, rows inserted meanwhile are seen at the next read."""
+        now = time.monotonic()
+        cached = self._inbox.get(kind)
+        if cached is None or now - cached[0] >= self.inbox_seconds:
+            cached = (now, list(fetch()))
+            self._inbox[kind] = cached
+        return list(cached[1])
 
     def _apply_control(self, ctl: ControlRecord, now_ms: int, prices: dict[str, float]):
         gate = self.engine.gate
@@ -246,19 +263,21 @@ class RunContext:
         """Validate and execute new Signals rows whose timestamp the clock has reached."""
         if not self.config.external_signals:
             return
-        for rec in self.store.list_signals(status=SignalStatus.NEW.value, until=now_ms):
+        rows = self._pending_rows("signals", lambda: self.store.list_signals(status=SignalStatus.NEW.value))
+        for rec in [r for r in rows if r.timestamp <= now_ms]:
             result = external.validate(rec, self.config, now_ms)
             order = None
             if not isinstance(result, str):
                 price = price_of.get(rec.symbol)
                 if price is None:
                     continue  # no price yet for this symbol: try again next cycle
-                before = set(self.engine.pending)
-                order = self.engine.on_signal(result, price, now_ms)
-                if order is None:
-                    result = self._why_not(rec, result)
-                elif (order.algo, order.symbol) in before:
-                    order, result = None, "an External order on this symbol is already pending"
+                if (result.algo, result.symbol) in self.engine.pending:
+                    result = f"an External order on {rec.symbol} is already pending"
+                else:
+                    order = self.engine.on_signal(result, price, now_ms)
+                    if order is None:
+                        result = self._why_not(rec, result)
+            self._inbox["signals"][1].remove(rec)  # decided: executed or rejected below
             if order is not None:
                 ok = self.store.mark_signal(rec.signal_id, rec.timestamp, SignalStatus.EXECUTED.value,
                                             order.client_order_id, f"{order.action.value} {order.amount:.8g} {order.symbol}", now_ms)
