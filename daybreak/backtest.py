@@ -134,8 +134,11 @@ def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
             continue
         delta = np.array([t.amount for t in trades])[mask] * -sign[mask]
         held = np.cumsum(np.bincount(pos[mask], weights=delta, minlength=len(grid))[:len(grid)])
-        idx = np.searchsorted(a.close_time, grid, side="right") - 1
-        price = np.where(idx >= 0, a.close[np.maximum(idx, 0)], 0.0)
+        if grid is a.close_time:  # one symbol: the grid is its own close times
+            price = a.close
+        else:
+            idx = np.searchsorted(a.close_time, grid, side="right") - 1
+            price = np.where(idx >= 0, a.close[np.maximum(idx, 0)], 0.0)
         equity += held * price
     return pd.DataFrame({"timestamp": grid, "equity": equity})
 

@@ -88,21 +88,29 @@ class Engine:
         self.config = config
         self.gate.config = config
         for key, pos in self.ledger.positions.items():
-            self.plans[key] = self._plan_for(pos)
+            self._set_plan(key, pos)
 
-    def _plan_for(self, pos: Position) -> ExitPlan:
-        risk = self.config.risk_for(pos.algo)
-        return make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr"))
+    def _set_plan(self, key: tuple[str, str], pos: Position) -> None:
+        """Keep the exit plan of ``pos`` when it has any exit rule (``plans`` holds active plans only)."""
+        plan = make_plan(self.gate.risk_for(pos.algo), pos.entry_price, pos.entry_timestamp, pos.extra.get("atr"))
+        if plan.active:
+            self.plans[key] = plan
+        else:
+            self.plans.pop(key, None)
 
     def restore(self, trades: list[TradeRecord], positions) -> None:
         """Rebuild cash, positions, exit plans and risk counters from storage."""
         self.ledger.restore(trades, positions)
         self.gate.replay_trades(trades)
-        self.plans = {k: self._plan_for(p) for k, p in self.ledger.positions.items()}
+        self.plans = {}
+        for key, pos in self.ledger.positions.items():
+            self._set_plan(key, pos)
 
     # -- step 1: fills ---------------------------------------------------------------------
     def fill_pending(self, symbol: str, open_price: float, timestamp: int) -> None:
         """Fill every pending order of ``symbol`` at ``open_price`` (candle open at ``timestamp``)."""
+        if not self.pending:
+            return
         for key in [k for k in self.pending if k[1] == symbol]:
             order = self.pending.pop(key)
             try:
@@ -113,11 +121,12 @@ class Engine:
 
     def _execute(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
         key = (order.algo, order.symbol)
-        pos = self.ledger.position(*key)
+        pos = self.ledger.positions.get(key)
         if order.action is Action.BUY:
             if pos is not None:
                 return None
-            cost = order.amount * ref_price * (1 + self.config.paper.fee_rate + self.config.paper.slippage_bps / 1e4)
+            paper = self.config.paper
+            cost = order.amount * ref_price * (1 + paper.fee_rate + paper.slippage_bps / 1e4)
             if cost > self.ledger.cash:
                 self._reject(order.algo, order.symbol, timestamp, Rejection(
                     "insufficient_balance", f"needs {cost:.2f}, cash {self.ledger.cash:.2f}",
@@ -143,13 +152,13 @@ class Engine:
         trade_id = order.client_order_id
         if order.action is Action.BUY:
             trade = self.ledger.open(result, trade_id, {"atr": self.atr.get(order.symbol)})
-            self.plans[key] = self._plan_for(self.ledger.position(*key))
+            self._set_plan(key, self.ledger.positions[key])
         else:
             trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL,
                                       dust=self.markets[order.symbol].min_amount)
         self.gate.record_trade(trade)
         self.sink.trade(trade)
-        still = self.ledger.position(*key)
+        still = self.ledger.positions.get(key)
         if still is None:
             self.plans.pop(key, None)
         self.sink.position(key, still)
@@ -160,15 +169,24 @@ class Engine:
         """Walk ``path`` (prices in time order) for every position on ``symbol`` with exit rules."""
         if path:
             self.last_price[symbol] = path[-1]
-        for pos in self.ledger.open_positions(symbol):
-            plan = self.plans.get(pos.key)
-            if plan is None or not plan.active:
-                continue
+        for pos, plan in self._planned(symbol):
             self.exit_along(pos, plan, path, end_timestamp)
 
     def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
-        self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
+        self.last_price[symbol] = c
+        planned = self._planned(symbol)
+        if planned:
+            path = candle_path(o, h, l, c)
+            for pos, plan in planned:
+                self.exit_along(pos, plan, path, close_ts)
+
+    def _planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
+        """Open positions on ``symbol`` that have exit rules, with their plans (ledger order)."""
+        if not self.plans:
+            return []
+        plans = self.plans
+        return [(p, plans[p.key]) for p in self.ledger.positions.values() if p.symbol == symbol and p.key in plans]
 
     def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int) -> None:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
@@ -179,7 +197,7 @@ class Engine:
                                  pos.algo, pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason)
             self.pending.pop(pos.key, None)
             self._execute(order, hit.price, hit.timestamp)
-            if self.ledger.position(*pos.key) is None:
+            if pos.key not in self.ledger.positions:
                 return
         if (pos.high_watermark, pos.stop_price, pos.partial_taken) != before:
             self.sink.position(pos.key, pos)
@@ -193,7 +211,7 @@ class Engine:
         """
         key = (signal.algo, signal.symbol)
         self.last_price.setdefault(signal.symbol, price)
-        pos = self.ledger.position(*key)
+        pos = self.ledger.positions.get(key)
         if signal.action is Action.SELL:
             if pos is None or key in self.pending:
                 return None

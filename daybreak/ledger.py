@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from daybreak.domain import Action, ExitReason, Fill, Position
 from storage.records import PositionRecord, TradeRecord
 
+_BUY, _SELL = Action.BUY.value, Action.SELL.value
+
 DUST_RATIO = 1e-9
 """A remainder below this fraction of the original amount counts as closed."""
 
@@ -51,7 +53,7 @@ class Ledger:
         self.positions[(o.algo, o.symbol)] = Position(
             o.algo, o.symbol, fill.amount, fill.price, fill.timestamp, fill.fee, trade_id,
             high_watermark=fill.price, extra=dict(extra or {}))
-        return TradeRecord(trade_id, fill.timestamp, o.symbol, Action.BUY.value, fill.amount, fill.price,
+        return TradeRecord(trade_id, fill.timestamp, o.symbol, _BUY, fill.amount, fill.price,
                            fill.fee, o.algo, None, o.client_order_id, None, self.mode)
 
     def close(self, fill: Fill, trade_id: str, reason: ExitReason, dust: float = 0.0) -> TradeRecord:
@@ -74,7 +76,7 @@ class Ledger:
             if pos.amount > DUST_RATIO * (pos.amount + amount):
                 pnl -= pos.amount * pos.entry_price + pos.entry_fee
             del self.positions[(o.algo, o.symbol)]
-        return TradeRecord(trade_id, fill.timestamp, o.symbol, Action.SELL.value, amount, fill.price,
+        return TradeRecord(trade_id, fill.timestamp, o.symbol, _SELL, amount, fill.price,
                            fill.fee, o.algo, pnl, o.client_order_id, reason.value, self.mode)
 
     # -- persistence ---------------------------------------------------------------------------

@@ -13,8 +13,9 @@ Binance (and Binance.US) publish three filters per spot symbol in ``GET /api/v3/
 :class:`MarketLimits` carries those numbers; live limits come from ccxt ``load_markets()``
 (:func:`from_ccxt_markets`), offline ones from the bundled snapshot (:func:`load_snapshot`, see
 ``daybreak/data/README.md`` for where each number comes from), and :func:`default_limits` covers a
-symbol missing from both. All step arithmetic is done in :class:`~decimal.Decimal` on the
-shortest repr of each float, so ``0.3`` with a step of ``0.1`` stays ``0.3``.
+symbol missing from both. Step arithmetic follows :class:`~decimal.Decimal` on the shortest repr
+of each float, so ``0.3`` with a step of ``0.1`` stays ``0.3``; :meth:`MarketLimits.round_amount`
+takes a float shortcut where it provably gives the same result (:func:`_floor_steps_fast`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import json
 import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -40,6 +42,44 @@ TICK_SIZE = 4
 def _dec(value: float) -> Decimal:
     """Exact decimal of the shortest repr of ``value`` (``0.1`` -> ``Decimal('0.1')``)."""
     return Decimal(repr(float(value)))
+
+
+def _floor_to_step_decimal(amount: float, step: float) -> float:
+    """The rule of :meth:`MarketLimits.round_amount` in Decimal (``amount`` > 0, ``step`` > 0)."""
+    d_step = _dec(step)
+    steps = (_dec(amount) / d_step + _STEP_TOLERANCE).to_integral_value(rounding=ROUND_FLOOR)
+    return float(steps * d_step)
+
+
+@lru_cache(maxsize=256)
+def _step_parts(step: float) -> tuple[int, int]:
+    """``(m, e)`` with ``_dec(step) == m * 10**e`` exactly (integers)."""
+    _sign, digits, exponent = _dec(step).as_tuple()
+    return int("".join(map(str, digits))), exponent
+
+
+def _floor_steps_fast(amount: float, step: float) -> int | None:
+    """``floor(A / S + 1e-9)`` for the decimals A, S of ``amount`` and ``step`` (as the Decimal
+    rule computes it) from float arithmetic, or None when floats cannot decide it.
+
+    Error bound: the float quotient ``q`` is within ``5e-16 q`` of A / S (each of ``amount``,
+    ``step`` is within half an ulp of its shortest repr, and the division rounds once); adding
+    1e-9 rounds once more, and Decimal's 28-digit rounding moves its sum by at most ``2e-27 (q + 1)``.
+    So when ``x = q + 1e-9`` lies farther than ``1e-15 (q + 1)`` from every integer, both floor to
+    the same integer. Otherwise (on or near a step boundary beyond the tolerance, or q >= 1e15)
+    the caller uses Decimal.
+    """
+    if step < 1e-290:  # subnormal steps lose relative precision
+        return None
+    q = amount / step
+    if not q < 1e15:
+        return None
+    x = q + 1e-9
+    n = math.floor(x)
+    margin = 1e-15 * (q + 1.0)
+    if x - n <= margin or n + 1 - x <= margin:
+        return None
+    return n if n * _step_parts(step)[0] < 10 ** 28 else None  # Decimal's product stays exact
 
 
 def fmt_number(value: float) -> str:
@@ -87,11 +127,13 @@ class MarketLimits:
             return 0.0
         if math.isinf(amount):
             raise ValueError(f"market {self.symbol}: amount = inf: not a finite number")
-        step = _dec(self.amount_step)
-        if step == 0:
+        if self.amount_step == 0:
             return float(amount)
-        steps = (_dec(amount) / step + _STEP_TOLERANCE).to_integral_value(rounding=ROUND_FLOOR)
-        return float(steps * step)
+        steps = _floor_steps_fast(amount, self.amount_step)
+        if steps is None:
+            return _floor_to_step_decimal(amount, self.amount_step)
+        m, e = _step_parts(self.amount_step)
+        return float(steps * m * 10 ** e) if e >= 0 else steps * m / 10 ** -e
 
     def rejection(self, amount: float, price: float) -> str | None:
         """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).

@@ -23,6 +23,8 @@ from daybreak.risk_settings import RiskSettings
 from daybreak.settings import Config, OrderSize
 from storage.records import TradeRecord
 
+_BUY = Action.BUY.value
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -56,6 +58,22 @@ class RiskGate:
         self._realized_total = 0.0
         self._day_bounds: tuple[int, int, str, str] = (0, 0, "", "")
 
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self._config = config
+        self._risk: dict[str, RiskSettings] = {}
+
+    def risk_for(self, algo: str) -> RiskSettings:
+        """``config.risk_for(algo)``, merged once per config (a config is replaced, not mutated)."""
+        risk = self._risk.get(algo)
+        if risk is None:
+            risk = self._risk[algo] = self._config.risk_for(algo)
+        return risk
+
     # -- counters --------------------------------------------------------------------------
     def _day(self, ts: int, tz: str) -> str:
         """The trading day of ``ts`` in ``tz`` (cached by the day's bounds in ms)."""
@@ -82,13 +100,13 @@ class RiskGate:
         """Update the counters with a stored or new trade (in time order)."""
         self._roll_day(trade.timestamp)
         self.c.last_trade[trade.symbol] = trade.timestamp
-        if trade.action == Action.BUY.value:
+        if trade.action == _BUY:
             self.c.entries_today += 1
             return
         pnl = trade.pnl or 0.0
         self._realized_total += pnl
         self.c.realized_today += pnl
-        risk = self.config.risk_for(trade.algo)
+        risk = self.risk_for(trade.algo)
         self.c.loss_streak = self.c.loss_streak + 1 if pnl <= 0 else 0
         if risk.max_consecutive_losses and self.c.loss_streak >= risk.max_consecutive_losses:
             self.c.paused_until = trade.timestamp + int((risk.loss_pause_minutes or 0) * 60_000)
@@ -105,7 +123,7 @@ class RiskGate:
     def blocking_rule(self, algo: str, symbol: str, now_ms: int, ledger: Ledger,
                       data_age_ms: int = 0) -> Rejection | None:
         """The first protection that blocks a new entry of ``algo`` on ``symbol``, or None."""
-        risk = self.config.risk_for(algo)
+        risk = self.risk_for(algo)
         self._roll_day(now_ms)
         c = self.c
         if self.manual_pause:
@@ -128,7 +146,7 @@ class RiskGate:
             if wait > 0:
                 return Rejection("symbol_cooldown", f"{symbol} cooling down for {wait / 1000:.0f} s more",
                                  {"seconds_left": wait / 1000})
-        if ledger.position(algo, symbol) is not None:
+        if (algo, symbol) in ledger.positions:
             return Rejection("position_open", f"{algo} already holds {symbol}")
         if risk.max_positions_per_symbol is not None:
             n = len(ledger.open_positions(symbol))
@@ -146,7 +164,7 @@ class RiskGate:
     def size_entry(self, signal: Signal, price: float, atr: float | None, ledger: Ledger,
                    prices: dict[str, float]) -> float | Rejection:
         """Base amount for an entry at about ``price``, capped and rounded to the market step."""
-        risk = self.config.risk_for(signal.algo)
+        risk = self.risk_for(signal.algo)
         equity = ledger.equity(prices)
         amount = signal.amount if signal.amount is not None else self._raw_size(risk, signal, price, atr, equity)
         if isinstance(amount, Rejection):

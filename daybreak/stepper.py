@@ -76,6 +76,8 @@ def base_aligned_flags(strategy: BaseStrategy, frame: pd.DataFrame, base_tf: str
     if tf_frame.empty:
         return enter, exit_
     populated = strategy.signals(tf_frame)
+    if timeframe_ms(strategy.timeframe) == timeframe_ms(base_tf):  # the same candles: row i is base candle i
+        return populated["enter_long"].to_numpy(bool), populated["exit_long"].to_numpy(bool)
     tf_close = tf_frame["timestamp"].to_numpy(np.int64) + timeframe_ms(strategy.timeframe)
     base_close = frame["timestamp"].to_numpy(np.int64) + timeframe_ms(base_tf)
     pos = np.searchsorted(base_close, tf_close)

@@ -37,7 +37,7 @@ class MACrossover(BaseStrategy):
         return self.params.long_period + 1
 
     def populate(self, candles: pd.DataFrame) -> pd.DataFrame:
-        out = candles.copy()
+        out = candles.copy(deep=False)  # new columns only; copy-on-write keeps ``candles`` as it is
         out["sma_short"] = SMAIndicator(out["close"], self.params.short_period).sma_indicator()
         out["sma_long"] = SMAIndicator(out["close"], self.params.long_period).sma_indicator()
         out["enter_long"] = crossed_above(out["sma_short"], out["sma_long"])
