@@ -31,7 +31,7 @@ from daybreak.exits import first_candidate
 from daybreak.ledger import to_record
 from daybreak.replay import ReplayData, strategies_for
 from daybreak.settings import Config, ConfigError
-from daybreak.stepper import Stepper, build_arrays, needs_atr
+from daybreak.stepper import Stepper, SymbolArrays, build_arrays, needs_atr
 from daybreak.timeframes import timeframe_ms
 
 
@@ -47,62 +47,77 @@ def run_backtest(config: Config, data: ReplayData, progress: bool | None = None)
     arrays = {sym: build_arrays(sym, df, data.timeframe, strategies, atr) for sym, df in data.frames.items()}
     stepper = Stepper(engine, arrays, [s.name for s in strategies])
     _drive(stepper, progress)
-    return _result(config, data, engine, sink, [s.name for s in strategies])
+    return _result(config, data, engine, sink, [s.name for s in strategies], arrays)
 
 
 def _drive(stepper: Stepper, progress: bool | None) -> None:
-    engine, arrays = stepper.engine, stepper.arrays
-    positions, pending, plans = engine.ledger.positions, engine.pending, engine.plans
+    """Step every symbol's event candles in processing order: close time, then symbol order."""
+    engine, arrays, rank = stepper.engine, stepper.arrays, stepper.order
+    plans = engine.plans
     last_seen = {s: -1 for s in arrays}
-    heap: list[tuple[int, int, str, int]] = []
-
-    def push(sym: str, k: int | None) -> None:
-        if k is not None and k < len(arrays[sym]):
-            heapq.heappush(heap, (arrays[sym].close_time.item(k), stepper.order[sym], sym, k))
-
-    def next_event(sym: str, k: int) -> int | None:
-        """The next candle after ``k`` where something can happen, given the state after ``k``
-        (which only changes in the steps of ``sym``): a pending fill, a signal that is not a
-        no-op (a buy while flat, a sell while holding), or an exit candidate."""
-        if pending and any(key[1] == sym for key in pending):
-            return k + 1
-        a, nxt = arrays[sym], None
-        for algo in a.algos:
-            idx = a.sells[algo] if (algo, sym) in positions else a.buys[algo]
-            i = bisect_right(idx, k)
-            if i < len(idx) and (nxt is None or idx[i] < nxt):
-                nxt = idx[i]
-        if not plans:
-            return nxt
-        stop = (nxt if nxt is not None else len(a) - 1) + 1
-        for pos in engine.ledger.open_positions(sym):
-            plan = plans.get(pos.key)
-            if plan is None or not plan.active:
-                continue
-            j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop])
-            if j is not None and (nxt is None or k + 1 + j < nxt):
-                nxt = k + 1 + j
-        return nxt
-
-    for sym in arrays:
-        push(sym, next_event(sym, -1))
+    heap = []
+    for sym, a in arrays.items():
+        k = _next_event(engine, a, -1)
+        if k is not None:
+            heap.append((a.close_time.item(k), rank[sym], sym, k))
+    heapq.heapify(heap)
     bar = _progress_bar(sum(len(a) for a in arrays.values()), progress)
     while heap:
-        _, _, sym, k = heapq.heappop(heap)
-        a = arrays[sym]
-        if k - last_seen[sym] > 1 and plans:
-            held = [p for p in engine.ledger.open_positions(sym) if p.key in plans and plans[p.key].active]
-            if held:  # what walking the skipped candles would have done to them
-                skipped_high = a.high[last_seen[sym] + 1:k].max().item()
-                for pos in held:
-                    pos.high_watermark = max(pos.high_watermark, skipped_high)
-        stepper.step(sym, k)
-        if bar is not None:
-            bar.update(k - last_seen[sym])
-        last_seen[sym] = k
-        push(sym, next_event(sym, k))
+        _, r, sym, k = heapq.heappop(heap)
+        a, last = arrays[sym], last_seen[sym]
+        while True:  # this symbol's events until another symbol's event comes first
+            if k - last > 1 and plans:
+                _catch_up(engine, a, last + 1, k)
+            stepper.step(sym, k)
+            if bar is not None:
+                bar.update(k - last)
+            last = k
+            k = _next_event(engine, a, k)
+            if k is None:
+                break
+            t = a.close_time.item(k)
+            if heap and heap[0] < (t, r):
+                heapq.heappush(heap, (t, r, sym, k))
+                break
+        last_seen[sym] = last
     if bar is not None:
         bar.close()
+
+
+def _catch_up(engine: Engine, a: SymbolArrays, start: int, stop: int) -> None:
+    """Raise the high-water mark of ``a.symbol``'s positions with exit rules to the highest high of
+    the skipped candles ``start .. stop - 1``: what walking them would have done (they cannot exit
+    there, :func:`~daybreak.exits.first_candidate`)."""
+    plans = engine.plans
+    held = [p for p in engine.ledger.open_positions(a.symbol) if p.key in plans]
+    if held:
+        skipped_high = a.high[start:stop].max().item()
+        for pos in held:
+            pos.high_watermark = max(pos.high_watermark, skipped_high)
+
+
+def _next_event(engine: Engine, a: SymbolArrays, k: int) -> int | None:
+    """The next candle of ``a.symbol`` after ``k`` where something can happen, given the state
+    after candle ``k`` (which only changes in this symbol's steps): a pending order's fill, a
+    signal that is not a no-op (a buy while flat, a sell while holding), or an exit candidate.
+    None when there is none."""
+    sym, n = a.symbol, len(a)
+    if engine.pending and any(key[1] == sym for key in engine.pending):
+        return k + 1 if k + 1 < n else None
+    positions, nxt = engine.ledger.positions, None
+    for algo in a.algos:
+        idx = a.sells[algo] if (algo, sym) in positions else a.buys[algo]
+        i = bisect_right(idx, k)
+        if i < len(idx) and (nxt is None or idx[i] < nxt):
+            nxt = idx[i]
+    if not engine.plans:
+        return nxt
+    stop = (nxt if nxt is not None else n - 1) + 1
+    for pos, plan in engine.planned(sym):
+        j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop])
+        if j is not None and (nxt is None or k + 1 + j < nxt):
+            nxt = k + 1 + j
+    return nxt
 
 
 def _progress_bar(total: int, progress: bool | None):
@@ -118,34 +133,43 @@ def _progress_bar(total: int, progress: bool | None):
 def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
     """Cash plus holdings marked at each close, on the union of base candle close times.
 
-    A trade counts from the first close at or after its timestamp. Columns: timestamp (ms), equity.
+    ``arrays``: symbol -> object with ``close_time`` (ms, ascending) and ``close`` arrays (e.g.
+    :class:`~daybreak.stepper.SymbolArrays`). A trade counts from the first close at or after its
+    timestamp. Columns: timestamp (ms), equity.
     """
     times = [a.close_time for a in arrays.values()]
     grid = times[0] if len(times) == 1 else _sorted_union(times)
+    n = len(grid)
     ts = np.array([t.timestamp for t in trades], dtype=np.int64)
     sign = np.array([1.0 if t.action == "sell" else -1.0 for t in trades])
     cash_delta = np.array([t.amount * t.price for t in trades]) * sign - np.array([t.fee for t in trades])
     pos = np.searchsorted(grid, ts, side="left") if len(trades) else np.array([], dtype=np.int64)
-    cash = starting_balance + np.cumsum(np.bincount(pos, weights=cash_delta, minlength=len(grid))[:len(grid)])
-    equity = cash.copy()
+    equity = _running_sum(pos, cash_delta, n)  # cash, in place from here on
+    equity += starting_balance
     for sym, a in arrays.items():
         mask = np.array([t.symbol == sym for t in trades], dtype=bool)
         if not mask.any():
             continue
         delta = np.array([t.amount for t in trades])[mask] * -sign[mask]
-        held = np.cumsum(np.bincount(pos[mask], weights=delta, minlength=len(grid))[:len(grid)])
+        held = _running_sum(pos[mask], delta, n)
         if grid is a.close_time:  # one symbol: the grid is its own close times
-            price = a.close
+            held *= a.close
         else:
             idx = np.searchsorted(a.close_time, grid, side="right") - 1
-            price = np.where(idx >= 0, a.close[np.maximum(idx, 0)], 0.0)
-        equity += held * price
-    return pd.DataFrame({"timestamp": grid, "equity": equity})
+            held *= np.where(idx >= 0, a.close[np.maximum(idx, 0)], 0.0)
+        equity += held
+    return pd.DataFrame({"timestamp": grid, "equity": equity}, copy=False)
 
 
-def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str]) -> BacktestResult:
+def _running_sum(pos: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Cumulative sum over ``n`` grid points of ``weights`` added at grid positions ``pos``."""
+    out = np.bincount(pos, weights=weights, minlength=n)[:n]
+    return np.cumsum(out, out=out)
+
+
+def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str],
+            arrays: dict[str, SymbolArrays]) -> BacktestResult:
     step = timeframe_ms(data.timeframe)
-    arrays = {s: _CloseArrays(df, step) for s, df in data.frames.items()}
     trades = sorted(sink.trades, key=lambda t: t.timestamp)
     start = min(int(df["timestamp"].iat[0]) for df in data.frames.values() if len(df))
     end = max(int(df["timestamp"].iat[-1]) for df in data.frames.values() if len(df)) + step
@@ -154,7 +178,7 @@ def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, al
         equity=equity_curve(trades, arrays, config.paper.starting_balance),
         candles=data.frames,
         rejections=sink.rejections,
-        gaps={s: find_gaps(df["timestamp"].to_numpy(), data.timeframe) for s, df in data.frames.items()},
+        gaps={s: find_gaps(a.timestamp, data.timeframe) for s, a in arrays.items()},
         open_positions=[to_record(p) for p in engine.ledger.positions.values()],
         starting_balance=config.paper.starting_balance,
         timeframe=data.timeframe,
@@ -170,11 +194,3 @@ def _sorted_union(arrays: list[np.ndarray]) -> np.ndarray:
     """Union of sorted int arrays (sorting beats np.unique's hashing on candle times)."""
     a = np.sort(np.concatenate(arrays), kind="stable")
     return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
-
-
-class _CloseArrays:
-    """Close times and closes of one symbol, for the equity curve."""
-
-    def __init__(self, df: pd.DataFrame, step: int):
-        self.close_time = df["timestamp"].to_numpy(np.int64) + step
-        self.close = df["close"].to_numpy(float)

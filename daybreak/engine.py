@@ -81,19 +81,25 @@ class Engine:
         self.plans: dict[tuple[str, str], ExitPlan] = {}
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float] = {}
+        self._exit_rules: dict[str, bool] = {}
 
     # -- configuration ---------------------------------------------------------------------
     def apply_config(self, config: Config) -> None:
         """Use a new config from now on; open positions keep their plans, rebuilt for new risk."""
         self.config = config
         self.gate.config = config
+        self._exit_rules = {}
         for key, pos in self.ledger.positions.items():
             self._set_plan(key, pos)
 
     def _set_plan(self, key: tuple[str, str], pos: Position) -> None:
         """Keep the exit plan of ``pos`` when it has any exit rule (``plans`` holds active plans only)."""
-        plan = make_plan(self.gate.risk_for(pos.algo), pos.entry_price, pos.entry_timestamp, pos.extra.get("atr"))
-        if plan.active:
+        risk = self.gate.risk_for(pos.algo)
+        may_exit = self._exit_rules.get(pos.algo)
+        if may_exit is None:  # with an ATR known every configured rule is armed
+            may_exit = self._exit_rules[pos.algo] = make_plan(risk, 1.0, 0, 1.0).active
+        plan = make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr")) if may_exit else None
+        if plan is not None and plan.active:
             self.plans[key] = plan
         else:
             self.plans.pop(key, None)
@@ -144,7 +150,8 @@ class Engine:
                 self.plans.pop(key, None)
                 self.sink.position(key, None)
                 return None
-            order = _with_amount(order, amount)
+            if amount != order.amount:
+                order = _with_amount(order, amount)
         result = self.broker.execute(order, ref_price, timestamp)
         if isinstance(result, Rejection):
             self._reject(order.algo, order.symbol, timestamp, result)
@@ -169,19 +176,19 @@ class Engine:
         """Walk ``path`` (prices in time order) for every position on ``symbol`` with exit rules."""
         if path:
             self.last_price[symbol] = path[-1]
-        for pos, plan in self._planned(symbol):
+        for pos, plan in self.planned(symbol):
             self.exit_along(pos, plan, path, end_timestamp)
 
     def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
         self.last_price[symbol] = c
-        planned = self._planned(symbol)
+        planned = self.planned(symbol)
         if planned:
             path = candle_path(o, h, l, c)
             for pos, plan in planned:
                 self.exit_along(pos, plan, path, close_ts)
 
-    def _planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
+    def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
         """Open positions on ``symbol`` that have exit rules, with their plans (ledger order)."""
         if not self.plans:
             return []

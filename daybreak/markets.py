@@ -15,7 +15,7 @@ Binance (and Binance.US) publish three filters per spot symbol in ``GET /api/v3/
 ``daybreak/data/README.md`` for where each number comes from), and :func:`default_limits` covers a
 symbol missing from both. Step arithmetic follows :class:`~decimal.Decimal` on the shortest repr
 of each float, so ``0.3`` with a step of ``0.1`` stays ``0.3``; :meth:`MarketLimits.round_amount`
-takes a float shortcut where it provably gives the same result (:func:`_floor_steps_fast`).
+takes a float shortcut where it provably gives the same result (:func:`_round_fast`).
 """
 from __future__ import annotations
 
@@ -58,16 +58,18 @@ def _step_parts(step: float) -> tuple[int, int]:
     return int("".join(map(str, digits))), exponent
 
 
-def _floor_steps_fast(amount: float, step: float) -> int | None:
-    """``floor(A / S + 1e-9)`` for the decimals A, S of ``amount`` and ``step`` (as the Decimal
-    rule computes it) from float arithmetic, or None when floats cannot decide it.
+def _round_fast(amount: float, step: float) -> float | None:
+    """The result of :func:`_floor_to_step_decimal` from float and integer arithmetic, or None
+    when floats cannot decide it (then the caller uses Decimal).
 
-    Error bound: the float quotient ``q`` is within ``5e-16 q`` of A / S (each of ``amount``,
-    ``step`` is within half an ulp of its shortest repr, and the division rounds once); adding
-    1e-9 rounds once more, and Decimal's 28-digit rounding moves its sum by at most ``2e-27 (q + 1)``.
-    So when ``x = q + 1e-9`` lies farther than ``1e-15 (q + 1)`` from every integer, both floor to
-    the same integer. Otherwise (on or near a step boundary beyond the tolerance, or q >= 1e15)
-    the caller uses Decimal.
+    The Decimal rule is ``floor(A / S + 1e-9) * S`` for the decimals A, S of ``amount`` and
+    ``step`` (their shortest reprs). Error bound: the float quotient ``q`` is within ``5e-16 q``
+    of A / S (each of ``amount``, ``step`` is within half an ulp of its shortest repr, and the
+    division rounds once); adding 1e-9 rounds once more, and Decimal's 28-digit rounding moves its
+    sum by at most ``2e-27 (q + 1)``. So when ``x = q + 1e-9`` lies farther than ``1e-15 (q + 1)``
+    from every integer, both floor to the same ``n``. With ``S = m * 10**e`` (integers), ``n * S``
+    is then the exact integer ``n * m`` scaled by a power of ten, which Python rounds to float
+    correctly (as ``float(Decimal)`` does) while ``n * m`` stays within Decimal's 28 digits.
     """
     if step < 1e-290:  # subnormal steps lose relative precision
         return None
@@ -79,7 +81,11 @@ def _floor_steps_fast(amount: float, step: float) -> int | None:
     margin = 1e-15 * (q + 1.0)
     if x - n <= margin or n + 1 - x <= margin:
         return None
-    return n if n * _step_parts(step)[0] < 10 ** 28 else None  # Decimal's product stays exact
+    m, e = _step_parts(step)
+    units = n * m
+    if units >= 10 ** 28:
+        return None
+    return float(units * 10 ** e) if e >= 0 else units / 10 ** -e
 
 
 def fmt_number(value: float) -> str:
@@ -121,19 +127,17 @@ class MarketLimits:
         noise: ``round_amount(0.0012345)`` with step 0.00001 is ``0.00123``; 0.3 with step 0.1
         is 0.3 (plain float division would give 2.9999999999999996 steps). NaN raises ValueError.
         """
-        if math.isnan(amount):
-            raise ValueError(f"market {self.symbol}: amount = nan: not a number")
-        if amount <= 0:
-            return 0.0
-        if math.isinf(amount):
+        if not 0 < amount < math.inf:
+            if math.isnan(amount):
+                raise ValueError(f"market {self.symbol}: amount = nan: not a number")
+            if amount <= 0:
+                return 0.0
             raise ValueError(f"market {self.symbol}: amount = inf: not a finite number")
-        if self.amount_step == 0:
+        step = self.amount_step
+        if step == 0:
             return float(amount)
-        steps = _floor_steps_fast(amount, self.amount_step)
-        if steps is None:
-            return _floor_to_step_decimal(amount, self.amount_step)
-        m, e = _step_parts(self.amount_step)
-        return float(steps * m * 10 ** e) if e >= 0 else steps * m / 10 ** -e
+        rounded = _round_fast(amount, step)
+        return _floor_to_step_decimal(amount, step) if rounded is None else rounded
 
     def rejection(self, amount: float, price: float) -> str | None:
         """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).

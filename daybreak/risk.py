@@ -88,7 +88,7 @@ class RiskGate:
         return day
 
     def _roll_day(self, ts: int) -> None:
-        day = self._day(ts, self.config.risk.day_timezone)
+        day = self._day(ts, self._config.risk.day_timezone)
         if day != self.c.day:
             self.c.day = day
             self.c.realized_before_day = self._realized_total
