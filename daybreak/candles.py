@@ -7,6 +7,7 @@ File format: CSV (``.csv`` or ``.csv.gz``) with header ``timestamp,open,high,low
 """
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 from daybreak.timeframes import timeframe_ms
 
 COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+_DTYPES = {c: np.int64 if c == "timestamp" else np.float64 for c in COLUMNS}
+_CHUNK_ROWS = 1 << 16
 _NAME = re.compile(r"^(?P<base>[A-Z0-9]+)-(?P<quote>[A-Z0-9]+)_(?P<tf>\d+[mhd])\.csv(\.gz)?$")
 
 
@@ -51,12 +54,9 @@ def read_candles(path: str | Path, start_ms: int | None = None, end_ms: int | No
     """Load and validate a candle file, optionally keeping candles opening in [start_ms, end_ms)."""
     path = Path(path)
     symbol, timeframe = parse_name(path)
-    try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError, EOFError) as err:
-        raise CandleFileError(f"{path}: cannot read as CSV: {err}") from None
-    if list(df.columns) != COLUMNS:
-        raise CandleFileError(f"{path}: header is {','.join(map(str, df.columns))}; expected {','.join(COLUMNS)}")
+    df = _read_typed(path)
+    if df is None:  # a value or row the typed reader refuses: the general reader names it
+        df = _read_any(path)
     df = validate_frame(df, str(path), timeframe)
     if start_ms is not None:
         df = df[df["timestamp"] >= start_ms]
@@ -65,21 +65,70 @@ def read_candles(path: str | Path, start_ms: int | None = None, end_ms: int | No
     return CandleFile(path, symbol, timeframe, df.reset_index(drop=True))
 
 
+def _read_any(path: Path) -> pd.DataFrame:
+    """The file as pandas reads it untyped; raises CandleFileError when it is no CSV or its
+    header is not :data:`COLUMNS`."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, EOFError) as err:
+        raise CandleFileError(f"{path}: cannot read as CSV: {err}") from None
+    if list(df.columns) != COLUMNS:
+        raise CandleFileError(f"{path}: header is {','.join(map(str, df.columns))}; expected {','.join(COLUMNS)}")
+    return df
+
+
+def _read_typed(path: Path) -> pd.DataFrame | None:
+    """The file parsed straight into int64 / float64 columns, ``_CHUNK_ROWS`` rows at a time into
+    arrays sized by the file's line count, so memory peaks at the result plus one chunk (one
+    untyped read holds every chunk and their concatenation). None when the header, a value or
+    a row does not fit (or the file cannot be read): :func:`_read_any` then reports it."""
+    try:
+        if list(pd.read_csv(path, nrows=0).columns) != COLUMNS:
+            return None
+        capacity = _count_lines(path)  # at least the number of data rows
+        out = {c: np.empty(capacity, _DTYPES[c]) for c in COLUMNS}  # pages are used as filled
+        n = 0
+        with pd.read_csv(path, dtype=_DTYPES, chunksize=_CHUNK_ROWS) as reader:
+            for chunk in reader:
+                k = len(chunk)
+                for c in COLUMNS:
+                    out[c][n:n + k] = chunk[c].to_numpy()
+                n += k
+    except (OSError, ValueError, EOFError):
+        return None
+    return pd.DataFrame({c: a[:n] for c, a in out.items()}, copy=False)
+
+
+def _count_lines(path: Path) -> int:
+    """Newlines in the (decompressed) file."""
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+
+
 def validate_frame(df: pd.DataFrame, source: str, timeframe: str) -> pd.DataFrame:
-    """Coerce dtypes and check the candle rules; raises CandleFileError naming row and field."""
-    out = pd.DataFrame(index=df.index)
+    """Coerce dtypes and check the candle rules; raises CandleFileError naming row and field.
+
+    Returns ``df`` itself when its columns are already :data:`COLUMNS` as int64 / float64 with
+    finite values (no copy), else a coerced copy."""
+    columns, coerced = {}, False
     for col in COLUMNS:
-        values = pd.to_numeric(df[col], errors="coerce")
+        series = df[col]
+        if series.dtype == _DTYPES[col] and (col == "timestamp" or np.isfinite(series.to_numpy()).all()):
+            columns[col] = series
+            continue
+        coerced = True
+        values = pd.to_numeric(series, errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise CandleFileError(f"{source}: row {row + 2}: {col} = {df[col].iloc[row]!r} is not a number")
-        out[col] = values.astype(np.int64 if col == "timestamp" else np.float64)
+            raise CandleFileError(f"{source}: row {row + 2}: {col} = {series.iloc[row]!r} is not a number")
+        columns[col] = values.astype(_DTYPES[col])
+    out = df if not coerced and list(df.columns) == COLUMNS else pd.DataFrame(columns, index=df.index)
     ts = out["timestamp"].to_numpy()
     step = timeframe_ms(timeframe)
     _check(source, ts % step != 0, out, "timestamp", f"not on a {timeframe} boundary (ms of the candle open)")
     if len(ts) > 1:
-        _check(source, np.r_[False, np.diff(ts) <= 0], out, "timestamp", "not after the previous row (sorted, no duplicates)")
+        _check(source, np.r_[False, ts[1:] <= ts[:-1]], out, "timestamp", "not after the previous row (sorted, no duplicates)")
     for col in ("open", "high", "low", "close"):
         _check(source, out[col].to_numpy() <= 0, out, col, "price must be > 0")
     _check(source, out["volume"].to_numpy() < 0, out, "volume", "volume must be >= 0")
