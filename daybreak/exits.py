@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -129,8 +130,7 @@ def _trail_level(plan: ExitPlan, wm, ops):
     return trail
 
 
-@dataclass(frozen=True, slots=True)
-class ExitHit:
+class ExitHit(NamedTuple):
     """An exit to execute: ``fraction`` of the remaining position at ``price`` (before slippage)."""
 
     price: float
