@@ -9,7 +9,7 @@ in quote currency, timestamps in UTC epoch milliseconds.
 """
 from __future__ import annotations
 
-import hashlib
+from hashlib import sha256
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
@@ -136,4 +136,4 @@ def client_order_id(algo: str, symbol: str, action: Action, decided_at: int, sal
     32 hex characters of a SHA-256 over the decision's identity.
     """
     raw = f"{algo}|{symbol}|{action.value}|{decided_at}|{salt}".encode()
-    return "db-" + hashlib.sha256(raw).hexdigest()[:32]
+    return "db-" + sha256(raw).hexdigest()[:32]

@@ -39,6 +39,8 @@ class Ledger:
 
     def equity(self, prices: dict[str, float]) -> float:
         """Cash plus open positions marked at ``prices`` (entry price where a symbol has none)."""
+        if not self.positions:
+            return self.cash
         return self.cash + sum(p.amount * prices.get(p.symbol, p.entry_price) for p in self.positions.values())
 
     def exposure(self, prices: dict[str, float]) -> float:

@@ -58,6 +58,15 @@ def _step_parts(step: float) -> tuple[int, int]:
     return int("".join(map(str, digits))), exponent
 
 
+@lru_cache(maxsize=4096)
+def _round_to_step(amount: float, step: float) -> float:
+    """The Decimal rule of :meth:`MarketLimits.round_amount` (``amount``, ``step`` > 0, finite),
+    by its float shortcut when that decides it; remembered, as sizes repeat (fixed order sizes,
+    re-checks of rounded amounts, full sells)."""
+    rounded = _round_fast(amount, step)
+    return _floor_to_step_decimal(amount, step) if rounded is None else rounded
+
+
 def _round_fast(amount: float, step: float) -> float | None:
     """The result of :func:`_floor_to_step_decimal` from float and integer arithmetic, or None
     when floats cannot decide it (then the caller uses Decimal).
@@ -133,11 +142,9 @@ class MarketLimits:
             if amount <= 0:
                 return 0.0
             raise ValueError(f"market {self.symbol}: amount = inf: not a finite number")
-        step = self.amount_step
-        if step == 0:
+        if self.amount_step == 0:
             return float(amount)
-        rounded = _round_fast(amount, step)
-        return _floor_to_step_decimal(amount, step) if rounded is None else rounded
+        return _round_to_step(amount, self.amount_step)
 
     def rejection(self, amount: float, price: float) -> str | None:
         """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).

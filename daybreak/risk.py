@@ -88,13 +88,14 @@ class RiskGate:
         return day
 
     def _roll_day(self, ts: int) -> None:
+        c = self.c
         day = self._day(ts, self._config.risk.day_timezone)
-        if day != self.c.day:
-            self.c.day = day
-            self.c.realized_before_day = self._realized_total
-            self.c.realized_today = 0.0
-            self.c.entries_today = 0
-        self.c.day_start_equity = self.config.paper.starting_balance + self.c.realized_before_day
+        if day != c.day:
+            c.day = day
+            c.realized_before_day = self._realized_total
+            c.realized_today = 0.0
+            c.entries_today = 0
+        c.day_start_equity = self._config.paper.starting_balance + c.realized_before_day
 
     def record_trade(self, trade: TradeRecord) -> None:
         """Update the counters with a stored or new trade (in time order)."""
