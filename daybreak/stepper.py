@@ -139,11 +139,9 @@ class Stepper:
         eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), c, close_ts)
         code = a.codes.item(k)
         if code:
+            self.mark_prices(symbol, close_ts)  # signals never move positions: once per step
             for algo, enter, exit_ in self.flags_of(a, code):
-                sig = signal_from_flags(algo, symbol, enter, exit_, close_ts)
-                if sig is not None:
-                    self.mark_prices(symbol, close_ts)
-                    eng.on_signal(sig, c, close_ts, data_age_ms)
+                eng.on_signal(signal_from_flags(algo, symbol, enter, exit_, close_ts), c, close_ts, data_age_ms)
 
     def flags_of(self, a: SymbolArrays, code: int) -> tuple[tuple[str, bool, bool], ...]:
         """(strategy, enter, exit) of the strategies flagging in ``code`` (see :class:`SymbolArrays`),
@@ -165,6 +163,6 @@ class Stepper:
                 continue
             b = self.arrays[other]
             side = "right" if self.order[other] < mine else "left"
-            i = int(np.searchsorted(b.close_time, close_ts, side=side)) - 1
+            i = int(b.close_time.searchsorted(close_ts, side=side)) - 1
             if i >= 0:
-                self.engine.last_price[other] = float(b.close[i])
+                self.engine.last_price[other] = b.close.item(i)

@@ -87,8 +87,7 @@ class BaseStrategy(ABC):
                 raise ValueError(f"{self.name}.populate did not set column {col!r}")
             values = out[col]
             if values.dtype != bool:
-                values = values.fillna(False).astype(bool)
-            out[col] = values
+                out[col] = values.fillna(False).astype(bool)
         return out
 
     def signal_at(self, frame: pd.DataFrame, row: int, symbol: str) -> Signal | None:
