@@ -101,6 +101,7 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
     n = len(ts)
     dtype = next((t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if 2 * len(strategies) <= np.iinfo(t).bits), object)
     codes = np.zeros(n, dtype)
+    bits = np.empty(n, dtype)  # one scratch array: fresh long arrays cost page faults
     buys, sells = {}, {}
     for i, s in enumerate(strategies):
         enter, exit_ = base_aligned_flags(s, frame, base_tf)
@@ -108,8 +109,10 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
             codes[enter] += 1 << 2 * i
             codes[exit_] += 2 << 2 * i
         else:
-            codes |= (enter.astype(dtype) << dtype(2 * i)) | (exit_.astype(dtype) << dtype(2 * i + 1))
-        buys[s.name] = np.flatnonzero(enter & ~exit_).tolist()
+            for flag, shift in ((enter, 2 * i), (exit_, 2 * i + 1)):
+                np.left_shift(flag.view(np.uint8), shift, out=bits, dtype=dtype)
+                codes |= bits
+        buys[s.name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
         sells[s.name] = np.flatnonzero(exit_).tolist()
     return SymbolArrays(
         symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
