@@ -181,12 +181,10 @@ class Engine:
 
     def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
-        self.last_price[symbol] = c
-        planned = self.planned(symbol)
-        if planned:
-            path = candle_path(o, h, l, c)
-            for pos, plan in planned:
-                self.exit_along(pos, plan, path, close_ts)
+        if self.plans:
+            self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
+        else:  # no position has exit rules: only the price moves
+            self.last_price[symbol] = c
 
     def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
         """Open positions on ``symbol`` that have exit rules, with their plans (ledger order)."""
