@@ -199,7 +199,6 @@ def cmd_trades(args, config: Config) -> int:
 def format_trades(trades) -> str:
     from datetime import datetime, timezone
 
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("time (UTC)", "strategy", "symbol", "action", "amount", "price", "fee", "P&L", "reason")
