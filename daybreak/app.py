@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from daybreak.engine import Broker, Engine, PaperBroker
-from daybreak.markets import MarketLimits, default_limits, load_snapshot
+from daybreak.markets import MarketLimits, limits_for, load_snapshot
 from daybreak.runner import RunContext, StatsUpdater, StoreSink
 from daybreak.settings import Config
 from storage import open_store
@@ -13,7 +13,7 @@ def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -
     else the documented conservative default."""
     snapshot = load_snapshot(config.exchange)
     source = live or {}
-    return {s: source.get(s) or snapshot.get(s) or default_limits(s) for s in config.symbols}
+    return {s: source.get(s) or limits_for(snapshot, s) for s in config.symbols}
 
 
 def build_context(config_path, config: Config, broker: Broker | None = None,

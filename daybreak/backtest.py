@@ -29,9 +29,9 @@ from daybreak.candles import find_gaps
 from daybreak.engine import Engine, ListSink, PaperBroker
 from daybreak.exits import first_candidate
 from daybreak.ledger import to_record
-from daybreak.replay import ReplayData, strategies_for
-from daybreak.settings import Config, ConfigError
-from daybreak.stepper import Stepper, SymbolArrays, build_arrays, needs_atr
+from daybreak.replay import ReplayData, make_stepper
+from daybreak.settings import Config
+from daybreak.stepper import Stepper, SymbolArrays
 from daybreak.timeframes import timeframe_ms
 
 
@@ -39,15 +39,9 @@ def run_backtest(config: Config, data: ReplayData, progress: bool | None = None)
     """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError."""
     sink = ListSink()
     engine = Engine(config, market_limits(config), PaperBroker(config.paper.fee_rate, config.paper.slippage_bps), sink)
-    strategies = strategies_for(config)
-    for s in strategies:
-        if timeframe_ms(s.timeframe) < timeframe_ms(data.timeframe):
-            raise ConfigError(f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})")
-    atr = needs_atr(config)
-    arrays = {sym: build_arrays(sym, df, data.timeframe, strategies, atr) for sym, df in data.frames.items()}
-    stepper = Stepper(engine, arrays, [s.name for s in strategies])
+    stepper = make_stepper(engine, config, data)
     _drive(stepper, progress)
-    return _result(config, data, engine, sink, [s.name for s in strategies], arrays)
+    return _result(config, data, engine, sink, stepper.algos, stepper.arrays)
 
 
 def _drive(stepper: Stepper, progress: bool | None) -> None:

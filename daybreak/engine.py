@@ -151,7 +151,7 @@ class Engine:
                 self.sink.position(key, None)
                 return None
             if amount != order.amount:
-                order = _with_amount(order, amount)
+                order = order._replace(amount=amount)
         result = self.broker.execute(order, ref_price, timestamp)
         if isinstance(result, Rejection):
             self._reject(order.algo, order.symbol, timestamp, result)
@@ -258,7 +258,3 @@ class Engine:
         event_id = client_order_id(algo, symbol, Action.BUY, timestamp, "reject|" + rej.rule)
         self.sink.rejection(EventRecord(event_id, timestamp, "rejection", rej.message, algo, symbol, rej.rule, rej.data))
 
-
-def _with_amount(order: OrderRequest, amount: float) -> OrderRequest:
-    return OrderRequest(order.client_order_id, order.algo, order.symbol, order.action, amount,
-                        order.decided_at, order.reason)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak.candles import CandleFile, read_candles
+from daybreak.engine import Engine
 from daybreak.runner import INBOX_SECONDS, RunContext
 from daybreak.settings import Config, ConfigError
 from daybreak.stepper import Stepper, build_arrays, needs_atr
@@ -59,14 +60,21 @@ def strategies_for(config: Config):
     return [registry.get(name)(config.strategy_params(name)) for name in config.enabled_algos()]
 
 
-def build_stepper(ctx: RunContext, data: ReplayData) -> Stepper:
-    strategies = strategies_for(ctx.config)
+def make_stepper(engine: Engine, config: Config, data: ReplayData) -> Stepper:
+    """The stepper of ``config``'s enabled strategies over ``data`` (replay and backtest alike).
+
+    Raises ConfigError when a strategy's timeframe is finer than the candle files'."""
+    strategies = strategies_for(config)
     for s in strategies:
         if timeframe_ms(s.timeframe) < timeframe_ms(data.timeframe):
             raise ConfigError(f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})")
-    atr = needs_atr(ctx.config)
+    atr = needs_atr(config)
     arrays = {sym: build_arrays(sym, df, data.timeframe, strategies, atr) for sym, df in data.frames.items()}
-    return Stepper(ctx.engine, arrays, [s.name for s in strategies])
+    return Stepper(engine, arrays, [s.name for s in strategies])
+
+
+def build_stepper(ctx: RunContext, data: ReplayData) -> Stepper:
+    return make_stepper(ctx.engine, ctx.config, data)
 
 
 def event_order(stepper: Stepper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -40,7 +40,6 @@ class StoreSink:
 
     def __init__(self, store: Store, stats: "StatsUpdater"):
         self.store, self.stats = store, stats
-        self.new_trades = 0
         self.backlog: list[tuple[str, object]] = []
 
     def trade(self, trade: TradeRecord) -> None:
@@ -65,7 +64,6 @@ class StoreSink:
     def _apply(self, kind: str, item) -> None:
         if kind == "trade":
             if self.store.put_trade(item):
-                self.new_trades += 1
                 t = item
                 pnl = "" if t.pnl is None else f" pnl={t.pnl:+.4f}"
                 why = f" ({t.exit_reason})" if t.exit_reason else ""
