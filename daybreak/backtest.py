@@ -28,6 +28,7 @@ from daybreak.backtest_result import BacktestResult
 from daybreak.candles import find_gaps
 from daybreak.engine import Engine, ListSink, PaperBroker
 from daybreak.exits import first_candidate
+from daybreak.heap import keep_freed_memory
 from daybreak.ledger import to_record
 from daybreak.replay import ReplayData, make_stepper
 from daybreak.settings import Config
@@ -37,6 +38,7 @@ from daybreak.timeframes import timeframe_ms
 
 def run_backtest(config: Config, data: ReplayData, progress: bool | None = None) -> BacktestResult:
     """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError."""
+    keep_freed_memory()  # array-heavy: reuse freed pages rather than fault in fresh ones
     sink = ListSink()
     engine = Engine(config, market_limits(config), PaperBroker(config.paper.fee_rate, config.paper.slippage_bps), sink)
     stepper = make_stepper(engine, config, data)
@@ -69,8 +71,7 @@ def _drive(stepper: Stepper, progress: bool | None) -> None:
             k = _next_event(engine, a, k)
             if k is None:
                 break
-            t = a.close_time.item(k)
-            if heap and heap[0] < (t, r):
+            if heap and heap[0] < (t := a.close_time.item(k), r):
                 heapq.heappush(heap, (t, r, sym, k))
                 break
         last_seen[sym] = last
@@ -95,9 +96,10 @@ def _next_event(engine: Engine, a: SymbolArrays, k: int) -> int | None:
     after candle ``k`` (which only changes in this symbol's steps): a pending order's fill, a
     signal that is not a no-op (a buy while flat, a sell while holding), or an exit candidate.
     None when there is none."""
-    sym, n = a.symbol, len(a)
-    if engine.pending and any(key[1] == sym for key in engine.pending):
-        return k + 1 if k + 1 < n else None
+    sym, n = a.symbol, len(a.timestamp)
+    for key in engine.pending:
+        if key[1] == sym:
+            return k + 1 if k + 1 < n else None
     positions, nxt = engine.ledger.positions, None
     for algo in a.algos:
         idx = a.sells[algo] if (algo, sym) in positions else a.buys[algo]
@@ -156,9 +158,16 @@ def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
 
 
 def _running_sum(pos: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """Cumulative sum over ``n`` grid points of ``weights`` added at grid positions ``pos``."""
-    out = np.bincount(pos, weights=weights, minlength=n)[:n]
-    return np.cumsum(out, out=out)
+    """Cumulative sum over ``n`` grid points of ``weights`` added at grid positions ``pos``.
+
+    Summed per distinct position in input order, then cumulated over the distinct positions and
+    spread over the grid: the same float additions as a cumulative sum over the whole grid (adding
+    the zeros in between changes nothing), with work in the number of trades, not of candles."""
+    at, inverse = np.unique(pos, return_inverse=True)
+    values = np.cumsum(np.bincount(inverse, weights=weights, minlength=len(at)))
+    at = at[at < n]  # grid positions past the end (none: trades fall on the grid) are dropped
+    lengths = np.diff(at, prepend=0, append=n)
+    return np.repeat(np.concatenate(([0.0], values[:len(at)])), lengths)
 
 
 def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str],

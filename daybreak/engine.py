@@ -24,6 +24,8 @@ from daybreak.risk import Rejection, RiskGate
 from daybreak.settings import Config
 from storage.records import EventRecord, TradeRecord
 
+_BUY, _SELL = Action.BUY, Action.SELL
+
 
 class Sink(Protocol):
     """Where the engine reports what happened (storage in live/replay, lists in backtest)."""
@@ -128,7 +130,7 @@ class Engine:
     def _execute(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
         key = (order.algo, order.symbol)
         pos = self.ledger.positions.get(key)
-        if order.action is Action.BUY:
+        if order.action is _BUY:
             if pos is not None:
                 return None
             paper = self.config.paper
@@ -157,7 +159,7 @@ class Engine:
             self._reject(order.algo, order.symbol, timestamp, result)
             return None
         trade_id = order.client_order_id
-        if order.action is Action.BUY:
+        if order.action is _BUY:
             trade = self.ledger.open(result, trade_id, {"atr": self.atr.get(order.symbol)})
             self._set_plan(key, self.ledger.positions[key])
         else:
@@ -181,10 +183,7 @@ class Engine:
 
     def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
-        if self.plans:
-            self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
-        else:  # no position has exit rules: only the price moves
-            self.last_price[symbol] = c
+        self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
 
     def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
         """Open positions on ``symbol`` that have exit rules, with their plans (ledger order)."""
@@ -197,9 +196,9 @@ class Engine:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
         for hit in walk(pos, plan, path, end_timestamp):
             amount = pos.amount * hit.fraction
-            salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
-            order = OrderRequest(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt),
-                                 pos.algo, pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason)
+            salt = f"{hit.reason._value_}|{pos.entry_trade_id}|{pos.amount:.12g}"
+            order = OrderRequest(client_order_id(pos.algo, pos.symbol, _SELL, hit.timestamp, salt),
+                                 pos.algo, pos.symbol, _SELL, amount, hit.timestamp, hit.reason)
             self.pending.pop(pos.key, None)
             self._execute(order, hit.price, hit.timestamp)
             if pos.key not in self.ledger.positions:
@@ -217,13 +216,13 @@ class Engine:
         key = (signal.algo, signal.symbol)
         self.last_price.setdefault(signal.symbol, price)
         pos = self.ledger.positions.get(key)
-        if signal.action is Action.SELL:
+        if signal.action is _SELL:
             if pos is None or key in self.pending:
                 return None
             reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
-            order = OrderRequest(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
-                                 signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
+            order = OrderRequest(client_order_id(*key, _SELL, signal.timestamp, signal.ref),
+                                 signal.algo, signal.symbol, _SELL, amount, signal.timestamp, reason)
         else:
             if pos is not None or key in self.pending:
                 return None
@@ -232,8 +231,8 @@ class Engine:
             if isinstance(size, Rejection):
                 self._reject(signal.algo, signal.symbol, now_ms, size)
                 return None
-            order = OrderRequest(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
-                                 signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
+            order = OrderRequest(client_order_id(*key, _BUY, signal.timestamp, signal.ref),
+                                 signal.algo, signal.symbol, _BUY, size, signal.timestamp)
         self.pending[key] = order
         return order
 
@@ -248,13 +247,13 @@ class Engine:
             price = price_of.get(pos.symbol)
             if price is None or not math.isfinite(price):
                 continue
-            order = OrderRequest(client_order_id(pos.algo, pos.symbol, Action.SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
-                                 pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
+            order = OrderRequest(client_order_id(pos.algo, pos.symbol, _SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
+                                 pos.algo, pos.symbol, _SELL, pos.amount, timestamp, ExitReason.FLATTEN)
             if self._execute(order, price, timestamp) is not None:
                 closed += 1
         return closed
 
     def _reject(self, algo: str, symbol: str, timestamp: int, rej: Rejection) -> None:
-        event_id = client_order_id(algo, symbol, Action.BUY, timestamp, "reject|" + rej.rule)
+        event_id = client_order_id(algo, symbol, _BUY, timestamp, "reject|" + rej.rule)
         self.sink.rejection(EventRecord(event_id, timestamp, "rejection", rej.message, algo, symbol, rej.rule, rej.data))
 

@@ -13,19 +13,16 @@ from __future__ import annotations
 from daybreak.domain import Action, Fill, OrderRequest
 
 
-def slipped_price(price: float, action: Action, slippage_bps: float) -> float:
-    """``price`` moved against the trader by ``slippage_bps`` (quote per base)."""
-    move = slippage_bps / 10_000.0
-    return price * (1.0 + move) if action is Action.BUY else price * (1.0 - move)
-
-
-def fee_for(amount: float, price: float, fee_rate: float) -> float:
-    """Fee in quote currency: ``fee_rate * amount * price``."""
-    return fee_rate * amount * price
+_BUY = Action.BUY
 
 
 def simulate_fill(order: OrderRequest, reference_price: float, timestamp: int,
                   fee_rate: float, slippage_bps: float) -> Fill:
-    """Fill ``order`` in full at ``reference_price`` (open or trigger price) after slippage."""
-    price = slipped_price(reference_price, order.action, slippage_bps)
-    return Fill(order, timestamp, price, order.amount, fee_for(order.amount, price, fee_rate))
+    """Fill ``order`` in full at ``reference_price`` (open or trigger price) after slippage.
+
+    Price: ``reference_price * (1 + bps / 10_000)`` for a buy, ``* (1 - bps / 10_000)`` for a
+    sell (quote per base). Fee: ``fee_rate * amount * price`` (quote)."""
+    move = slippage_bps / 10_000.0
+    price = reference_price * (1.0 + move) if order.action is _BUY else reference_price * (1.0 - move)
+    amount = order.amount
+    return Fill(order, timestamp, price, amount, fee_rate * amount * price)

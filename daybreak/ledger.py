@@ -50,13 +50,13 @@ class Ledger:
     # -- changes -------------------------------------------------------------------------------
     def open(self, fill: Fill, trade_id: str, extra: dict | None = None) -> TradeRecord:
         """Book a buy fill as a new position; returns the trade record."""
-        o = fill.order
-        self.cash -= fill.cost + fill.fee
+        o, price, amount, fee = fill.order, fill.price, fill.amount, fill.fee
+        self.cash -= amount * price + fee
         self.positions[(o.algo, o.symbol)] = Position(
-            o.algo, o.symbol, fill.amount, fill.price, fill.timestamp, fill.fee, trade_id,
-            high_watermark=fill.price, extra=dict(extra or {}))
-        return TradeRecord(trade_id, fill.timestamp, o.symbol, _BUY, fill.amount, fill.price,
-                           fill.fee, o.algo, None, o.client_order_id, None, self.mode)
+            o.algo, o.symbol, amount, price, fill.timestamp, fee, trade_id, price, None, False,
+            {} if extra is None else dict(extra))
+        return TradeRecord(trade_id, fill.timestamp, o.symbol, _BUY, amount, price,
+                           fee, o.algo, None, o.client_order_id, None, self.mode)
 
     def close(self, fill: Fill, trade_id: str, reason: ExitReason, dust: float = 0.0) -> TradeRecord:
         """Book a sell fill against the position of (algo, symbol); returns the trade record
@@ -79,7 +79,7 @@ class Ledger:
                 pnl -= pos.amount * pos.entry_price + pos.entry_fee
             del self.positions[(o.algo, o.symbol)]
         return TradeRecord(trade_id, fill.timestamp, o.symbol, _SELL, amount, fill.price,
-                           fill.fee, o.algo, pnl, o.client_order_id, reason.value, self.mode)
+                           fill.fee, o.algo, pnl, o.client_order_id, reason._value_, self.mode)
 
     # -- persistence ---------------------------------------------------------------------------
     def restore(self, trades: Iterable[TradeRecord], positions: Iterable[PositionRecord]) -> None:

@@ -11,6 +11,7 @@ reaches ``daily_max_loss_ratio * day_start_equity`` and resume the next day.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from daybreak.settings import Config, OrderSize
 from storage.records import TradeRecord
 
 _BUY = Action.BUY.value
+_DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,11 @@ class RiskGate:
         lo, hi, day, zone = self._day_bounds
         if lo <= ts < hi and zone == tz:
             return day
+        if tz == "UTC":  # the default; the same bounds by integer arithmetic (no datetime objects)
+            lo = ts - ts % _DAY_MS
+            day = time.strftime("%Y-%m-%d", time.gmtime(lo // 1000))
+            self._day_bounds = (lo, lo + _DAY_MS, day, tz)
+            return day
         local = datetime.fromtimestamp(ts / 1000, tz=ZoneInfo(tz))
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         end = (start + timedelta(days=1, hours=3)).replace(hour=0)  # next midnight, DST-safe
@@ -89,7 +96,10 @@ class RiskGate:
 
     def _roll_day(self, ts: int) -> None:
         c = self.c
-        day = self._day(ts, self._config.risk.day_timezone)
+        lo, hi, day, zone = self._day_bounds
+        tz = self._config.risk.day_timezone
+        if not (lo <= ts < hi and zone == tz):
+            day = self._day(ts, tz)
         if day != c.day:
             c.day = day
             c.realized_before_day = self._realized_total
@@ -166,17 +176,16 @@ class RiskGate:
                    prices: dict[str, float]) -> float | Rejection:
         """Base amount for an entry at about ``price``, capped and rounded to the market step."""
         risk = self.risk_for(signal.algo)
-        equity = ledger.equity(prices)
+        reads_equity = risk.max_trade_equity_ratio is not None or (
+            signal.amount is None and risk.sizing in ("equity_fraction", "risk"))
+        equity = ledger.equity(prices) if reads_equity else None
         amount = signal.amount if signal.amount is not None else self._raw_size(risk, signal, price, atr, equity)
         if isinstance(amount, Rejection):
             return amount
-        caps = []
         if risk.max_notional is not None:
-            caps.append(("max_notional", risk.max_notional))
+            amount = min(amount, risk.max_notional / price)
         if risk.max_trade_equity_ratio is not None:
-            caps.append(("max_trade_equity_ratio", risk.max_trade_equity_ratio * equity))
-        for _name, cap in caps:
-            amount = min(amount, cap / price)
+            amount = min(amount, risk.max_trade_equity_ratio * equity / price)
         limits = self.markets[signal.symbol]
         amount = limits.round_amount(amount)
         reason = limits.rejection(amount, price)
@@ -185,7 +194,8 @@ class RiskGate:
         return amount
 
     def _raw_size(self, risk: RiskSettings, signal: Signal, price: float, atr: float | None,
-                  equity: float) -> float | Rejection:
+                  equity: float | None) -> float | Rejection:
+        """Amount before caps; ``equity`` (quote) is given for the sizings that read it."""
         if risk.sizing == "equity_fraction":
             return risk.equity_fraction * equity / price
         if risk.sizing == "risk":

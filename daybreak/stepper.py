@@ -129,6 +129,7 @@ class Stepper:
         self.algos = algos
         self.order = {sym: i for i, sym in enumerate(sorted(arrays))}
         self._decoded: dict[int, tuple[tuple[str, bool, bool], ...]] = {}
+        self._several = len(arrays) > 1  # other symbols' prices to mark
         for a in arrays.values():
             if a.algos != algos:
                 raise ValueError(f"{a.symbol}: arrays built for strategies {a.algos}, stepper runs {algos}")
@@ -136,14 +137,20 @@ class Stepper:
     def step(self, symbol: str, k: int, data_age_ms: int = 0) -> None:
         a, eng = self.arrays[symbol], self.engine
         o = a.open.item(k)
-        eng.fill_pending(symbol, o, a.timestamp.item(k))
-        eng.atr[symbol] = a.atr_at(k)
+        if eng.pending:
+            eng.fill_pending(symbol, o, a.timestamp.item(k))
+        if a.atr is not None:  # None: no rule of this run reads ATR
+            eng.atr[symbol] = a.atr_at(k)
         close_ts, c = a.close_time.item(k), a.close.item(k)
-        eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), c, close_ts)
+        if eng.plans:
+            eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), c, close_ts)
+        else:  # no position has exit rules: only the price moves (what check_exits does then)
+            eng.last_price[symbol] = c
         code = a.codes.item(k)
         if code:
-            self.mark_prices(symbol, close_ts)  # signals never move positions: once per step
-            for algo, enter, exit_ in self.flags_of(a, code):
+            if self._several:  # signals never move positions: once per step
+                self.mark_prices(symbol, close_ts)
+            for algo, enter, exit_ in self._decoded.get(code) or self.flags_of(a, code):
                 eng.on_signal(signal_from_flags(algo, symbol, enter, exit_, close_ts), c, close_ts, data_age_ms)
 
     def flags_of(self, a: SymbolArrays, code: int) -> tuple[tuple[str, bool, bool], ...]:

@@ -10,12 +10,16 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TradeRecord:
     """One fill. Table Trades: key ``trade_id`` + ``timestamp``.
 
     ``pnl`` is the realized P&L of a closing (sell) trade, fees of both legs included; ``None``
     on an opening trade. ``exit_reason`` is set on closing trades (see ExitReason).
+
+    A value like the other records, but not declared frozen: the engine makes one per fill, and
+    a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) costs eight times as
+    much. Nothing assigns to a TradeRecord's fields; use ``dataclasses.replace``.
     """
 
     trade_id: str

@@ -126,11 +126,15 @@ def signal_from_flags(algo: str, symbol: str, enter: bool, exit_: bool, close_ts
 def crossed_above(a: pd.Series, b: pd.Series) -> pd.Series:
     """True where ``a`` closes above ``b`` after being at or below it on the previous row.
 
-    NaN on either row gives False.
+    NaN on either row gives False (IEEE comparisons with NaN are false). ``a`` and ``b`` share
+    one index; the result has it.
     """
-    prev_a, prev_b = a.shift(1), b.shift(1)
-    out = (a > b) & (prev_a <= prev_b)
-    return out.fillna(False).astype(bool)
+    if not a.index.equals(b.index):
+        raise ValueError("crossed_above: a and b must have the same index")
+    x, y = a.to_numpy(float, na_value=np.nan), b.to_numpy(float, na_value=np.nan)
+    out = np.zeros(len(x), bool)
+    np.logical_and(x[1:] > y[1:], x[:-1] <= y[:-1], out=out[1:])
+    return pd.Series(out, index=a.index, copy=False)
 
 
 def crossed_below(a: pd.Series, b: pd.Series) -> pd.Series:
