@@ -260,7 +260,8 @@ def same(a: list, b: list) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="1m candle file named like BTC-USDT_1m.csv.gz")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of Daybreak, vectorbt and NumPy; the best counts")
+    parser.add_argument("--repeat", type=int, default=20,
+                        help="timed runs of Daybreak, vectorbt and NumPy; the best counts (runs of 30-60 ms vary by a third on a shared VM)")
     parser.add_argument("--peer-repeat", type=int, default=1, help="timed runs of backtesting.py (slow); the best counts")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="also print the N costliest functions (cProfile) of one Daybreak run")

@@ -206,8 +206,13 @@ def load_snapshot(exchange_id: str = DEFAULT_EXCHANGE) -> dict[str, MarketLimits
     "1", "max_amount": "9000", "source": "..."}}}``; numbers are decimal strings. An exchange
     without its own file gets the Binance.US snapshot (no KeyError). Symbols absent from the
     snapshot are not invented here: use :func:`limits_for` / :func:`default_limits`.
+    The file is read once per process (it ships with the code); each call returns a new dict.
     """
-    path = snapshot_path(exchange_id)
+    return dict(_read_snapshot(snapshot_path(exchange_id)))
+
+
+@lru_cache(maxsize=8)
+def _read_snapshot(path: Path) -> dict[str, MarketLimits]:
     data = json.loads(path.read_text(encoding="utf-8"))
     out: dict[str, MarketLimits] = {}
     for symbol, row in data["symbols"].items():

@@ -11,9 +11,8 @@ reaches ``daily_max_loss_ratio * day_start_equity`` and resume the next day.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from daybreak.domain import Action, Signal
@@ -26,6 +25,7 @@ from storage.records import TradeRecord
 
 _BUY = Action.BUY.value
 _DAY_MS = 86_400_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class RiskGate:
             return day
         if tz == "UTC":  # the default; the same bounds by integer arithmetic (no datetime objects)
             lo = ts - ts % _DAY_MS
-            day = time.strftime("%Y-%m-%d", time.gmtime(lo // 1000))
+            day = date.fromordinal(_EPOCH_ORDINAL + lo // _DAY_MS).isoformat()
             self._day_bounds = (lo, lo + _DAY_MS, day, tz)
             return day
         local = datetime.fromtimestamp(ts / 1000, tz=ZoneInfo(tz))
