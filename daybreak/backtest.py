@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -136,17 +137,21 @@ def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
     times = [a.close_time for a in arrays.values()]
     grid = times[0] if len(times) == 1 else _sorted_union(times)
     n = len(grid)
-    ts = np.array([t.timestamp for t in trades], dtype=np.int64)
-    sign = np.array([1.0 if t.action == "sell" else -1.0 for t in trades])
-    cash_delta = np.array([t.amount * t.price for t in trades]) * sign - np.array([t.fee for t in trades])
-    pos = np.searchsorted(grid, ts, side="left") if len(trades) else np.array([], dtype=np.int64)
+    # one pass over the trades; timestamps (ms < 2**53) are exact as floats
+    rows = np.array([x for t in trades for x in (t.timestamp, t.amount, t.price, t.fee, t.action == "sell")],
+                    dtype=float).reshape(-1, 5)
+    ts, amount, price, fee = rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2], rows[:, 3]
+    sign = np.where(rows[:, 4] == 1.0, 1.0, -1.0)
+    cash_delta = amount * price * sign - fee
+    pos = np.searchsorted(grid, ts, side="left")
     equity = _running_sum(pos, cash_delta, n)  # cash, in place from here on
     equity += starting_balance
+    symbols = np.array([t.symbol for t in trades], dtype=object) if len(arrays) > 1 else None
     for sym, a in arrays.items():
-        mask = np.array([t.symbol == sym for t in trades], dtype=bool)
+        mask = np.ones(len(trades), bool) if symbols is None else symbols == sym
         if not mask.any():
             continue
-        delta = np.array([t.amount for t in trades])[mask] * -sign[mask]
+        delta = amount[mask] * -sign[mask]
         held = _running_sum(pos[mask], delta, n)
         if grid is a.close_time:  # one symbol: the grid is its own close times
             held *= a.close
@@ -173,7 +178,7 @@ def _running_sum(pos: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
 def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str],
             arrays: dict[str, SymbolArrays]) -> BacktestResult:
     step = timeframe_ms(data.timeframe)
-    trades = sorted(sink.trades, key=lambda t: t.timestamp)
+    trades = sorted(sink.trades, key=attrgetter("timestamp"))
     start = min(int(df["timestamp"].iat[0]) for df in data.frames.values() if len(df))
     end = max(int(df["timestamp"].iat[-1]) for df in data.frames.values() if len(df)) + step
     return BacktestResult(

@@ -96,8 +96,11 @@ class Engine:
 
     def _set_plan(self, key: tuple[str, str], pos: Position) -> None:
         """Keep the exit plan of ``pos`` when it has any exit rule (``plans`` holds active plans only)."""
-        risk = self.gate.risk_for(pos.algo)
         may_exit = self._exit_rules.get(pos.algo)
+        if may_exit is False:  # no exit rule configured for this strategy
+            self.plans.pop(key, None)
+            return
+        risk = self.gate.risk_for(pos.algo)
         if may_exit is None:  # with an ATR known every configured rule is armed
             may_exit = self._exit_rules[pos.algo] = make_plan(risk, 1.0, 0, 1.0).active
         plan = make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr")) if may_exit else None
@@ -164,7 +167,7 @@ class Engine:
             self._set_plan(key, self.ledger.positions[key])
         else:
             trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL,
-                                      dust=self.markets[order.symbol].min_amount)
+                                      self.markets[order.symbol].min_amount)
         self.gate.record_trade(trade)
         self.sink.trade(trade)
         still = self.ledger.positions.get(key)

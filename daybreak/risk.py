@@ -68,6 +68,10 @@ class RiskGate:
     def config(self, config: Config) -> None:
         self._config = config
         self._risk: dict[str, RiskSettings] = {}
+        self._sizes: dict[str, OrderSize] = {}
+        # read per trade and per entry signal: plain attributes rather than model lookups
+        self._day_timezone = config.risk.day_timezone
+        self._starting_balance = config.paper.starting_balance
 
     def risk_for(self, algo: str) -> RiskSettings:
         """``config.risk_for(algo)``, merged once per config (a config is replaced, not mutated)."""
@@ -97,7 +101,7 @@ class RiskGate:
     def _roll_day(self, ts: int) -> None:
         c = self.c
         lo, hi, day, zone = self._day_bounds
-        tz = self._config.risk.day_timezone
+        tz = self._day_timezone
         if not (lo <= ts < hi and zone == tz):
             day = self._day(ts, tz)
         if day != c.day:
@@ -105,7 +109,7 @@ class RiskGate:
             c.realized_before_day = self._realized_total
             c.realized_today = 0.0
             c.entries_today = 0
-        c.day_start_equity = self._config.paper.starting_balance + c.realized_before_day
+        c.day_start_equity = self._starting_balance + c.realized_before_day
 
     def record_trade(self, trade: TradeRecord) -> None:
         """Update the counters with a stored or new trade (in time order)."""
@@ -203,7 +207,9 @@ class RiskGate:
             if plan.fixed_stop is None or plan.fixed_stop >= price:
                 return Rejection("sizing", "risk sizing needs a stop below the price (ATR not ready?)")
             return risk.risk_per_trade_ratio * equity / (price - plan.fixed_stop)
-        size: OrderSize = self.config.size_for(signal.symbol)
+        size = self._sizes.get(signal.symbol)
+        if size is None:
+            size = self._sizes[signal.symbol] = self._config.size_for(signal.symbol)
         return size.amount if size.amount is not None else size.stake / price
 
     def limits_snapshot(self, now_ms: int) -> dict:

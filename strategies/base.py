@@ -131,10 +131,15 @@ def crossed_above(a: pd.Series, b: pd.Series) -> pd.Series:
     """
     if not a.index.equals(b.index):
         raise ValueError("crossed_above: a and b must have the same index")
-    x, y = a.to_numpy(float, na_value=np.nan), b.to_numpy(float, na_value=np.nan)
+    x, y = _floats(a), _floats(b)
     out = np.zeros(len(x), bool)
     np.logical_and(x[1:] > y[1:], x[:-1] <= y[:-1], out=out[1:])
     return pd.Series(out, index=a.index, copy=False)
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    """``s`` as float64 values, missing as NaN (a view when ``s`` already is float64)."""
+    return s.to_numpy() if s.dtype == np.float64 else s.to_numpy(float, na_value=np.nan)
 
 
 def crossed_below(a: pd.Series, b: pd.Series) -> pd.Series:
