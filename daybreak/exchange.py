@@ -72,13 +72,14 @@ class Exchange:
     ``backoff_base_seconds * 2**n`` capped at ``backoff_max_seconds`` (longer when the exchange
     sent ``Retry-After``, within the same cap). ``timeout_ms`` is ccxt's per-request timeout;
     ``rate_limit_ms`` overrides ccxt's spacing between requests (the rate limiter stays on).
-    ``sleep`` is the back-off sleep (tests record it instead of waiting).
+    ``sleep`` is the back-off sleep (tests record it instead of waiting). ``password`` is the API
+    passphrase some exchanges require with the key (ccxt's ``password``: OKX, KuCoin, Bitget).
     """
 
     def __init__(self, exchange_id: str = "binanceus", api_key: str | None = None, secret: str | None = None,
                  urls: dict | None = None, retries: int = 5, backoff_max_seconds: float = 30.0, *,
                  backoff_base_seconds: float = 0.5, timeout_ms: int = 10_000, rate_limit_ms: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, password: str | None = None):
         if retries < 1:
             raise ValueError(f"retries = {retries!r}: must be >= 1")
         klass = getattr(ccxt, exchange_id, None)
@@ -96,6 +97,8 @@ class Exchange:
             config["apiKey"] = api_key
         if secret:
             config["secret"] = secret
+        if password:
+            config["password"] = password
         if rate_limit_ms is not None:
             config["rateLimit"] = rate_limit_ms
         self.id = exchange_id

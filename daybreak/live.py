@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ from daybreak.timeframes import resample, timeframe_ms
 from storage.base import StorageError
 from storage.records import PriceRecord
 from strategies.base import BaseStrategy
+
+if TYPE_CHECKING:
+    from daybreak.secrets import ApiKeys
 
 log = logging.getLogger("daybreak")
 BASE_TF = "1m"
@@ -131,6 +135,14 @@ def interruptible_sleep(should_stop: Callable[[], bool]) -> Callable[[float], No
     return sleep
 
 
+def connect(config: Config, keys: ApiKeys | None) -> Exchange:
+    """The ccxt client of ``config.exchange``: signed with ``keys`` (key, secret and, where the
+    exchange needs one, the passphrase) in live mode, public only in paper mode (``keys`` None)."""
+    if keys is None:
+        return Exchange(config.exchange)
+    return Exchange(config.exchange, keys.api_key, keys.secret, password=keys.password)
+
+
 def run_live(config_path, config: Config, should_stop: Callable[[], bool], exchange: Exchange | None = None,
              clock: Callable[[], int] | None = None, sleep: Callable[[float], None] | None = None,
              max_cycles: int | None = None) -> int:
@@ -151,7 +163,7 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
             log.error("%s", err)
             return 2
         log.warning("LIVE TRADING on %s with keys from %s", config.exchange, keys.source)
-    exchange = exchange or Exchange(config.exchange, keys.api_key if keys else None, keys.secret if keys else None)
+    exchange = exchange or connect(config, keys)
     try:
         markets = market_limits(config, exchange.load_markets())
     except ExchangeUnavailable as err:

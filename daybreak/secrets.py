@@ -64,13 +64,6 @@ class ApiKeys:
 
     __str__ = __repr__
 
-    def ccxt_config(self) -> dict[str, str]:
-        """The keys as ccxt's exchange constructor takes them: ``apiKey``, ``secret``, ``password``."""
-        out = {"apiKey": self.api_key, "secret": self.secret}
-        if self.password:
-            out["password"] = self.password
-        return out
-
 
 def _needs_password(exchange_id: str) -> bool:
     """ccxt's ``requiredCredentials['password']`` for ``exchange_id`` (e.g. True for okx, kucoin)."""

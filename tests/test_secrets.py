@@ -42,7 +42,7 @@ def _assert_no_secret_in(text: str) -> None:
 def test_keys_from_environment():
     keys = load_api_keys("binanceus", env={"DAYBREAK_API_KEY": KEY, "DAYBREAK_API_SECRET": SECRET})
     assert (keys.api_key, keys.secret, keys.source) == (KEY, SECRET, "environment")
-    assert keys.ccxt_config() == {"apiKey": KEY, "secret": SECRET}
+    assert keys.password is None  # binanceus needs no passphrase
 
 
 def test_no_keys_anywhere_is_none_so_paper_mode_needs_nothing():
@@ -65,7 +65,7 @@ def test_exchange_needing_a_passphrase_says_so():
     with pytest.raises(SecretsError, match="DAYBREAK_API_PASSWORD.*'okx'"):
         load_api_keys("okx", env=env)
     keys = load_api_keys("okx", env={**env, "DAYBREAK_API_PASSWORD": "pass-phrase-1"})
-    assert keys.ccxt_config()["password"] == "pass-phrase-1"
+    assert keys.password == "pass-phrase-1"
 
 
 def test_unknown_exchange_id_is_named():
@@ -178,3 +178,21 @@ def test_live_gate_uses_the_real_config_model():
     cfg = parse_config({"mode": "live", "exchange": "binanceus"})
     assert live_trading_allowed(cfg, env=FULL_ENV)[0] is True
     assert live_trading_allowed(parse_config({}), env=FULL_ENV)[0] is False
+
+
+def test_the_live_client_is_signed_with_the_passphrase_the_exchange_requires():
+    """OKX needs key, secret and passphrase on every signed request; ccxt refuses to sign
+    without all three (check_required_credentials is what it runs before each private call)."""
+    import ccxt
+
+    from daybreak.live import connect
+    from daybreak.settings import Config
+
+    config = Config.model_validate({"exchange": "okx"})
+    signed = connect(config, ApiKeys(api_key="k", secret="s", source="environment", password="p"))
+    assert (signed.client.apiKey, signed.client.secret, signed.client.password) == ("k", "s", "p")
+    signed.client.check_required_credentials()
+    unsigned = connect(config, ApiKeys(api_key="k", secret="s", source="environment"))
+    with pytest.raises(ccxt.AuthenticationError, match="password"):
+        unsigned.client.check_required_credentials()
+    assert not connect(config, None).client.apiKey  # paper mode: public endpoints only
