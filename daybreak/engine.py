@@ -13,6 +13,7 @@ Outputs (trades, position changes, rejections) go to a :class:`Sink`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 from daybreak.domain import EXTERNAL_ALGO, Action, ExitReason, Fill, OrderRequest, Position, Signal, client_order_id
@@ -84,6 +85,10 @@ class Engine:
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float] = {}
         self._exit_rules: dict[str, bool] = {}
+        self.before_send: Callable[[], None] | None = None
+        """Called when an exit or flatten order is about to go to the broker, with the order in
+        :attr:`pending` (live: stores its client id first, so that after a crash it is looked up
+        on the exchange rather than decided and sent again)."""
 
     # -- configuration ---------------------------------------------------------------------
     def apply_config(self, config: Config) -> None:
@@ -202,8 +207,7 @@ class Engine:
             salt = f"{hit.reason._value_}|{pos.entry_trade_id}|{pos.amount:.12g}"
             order = OrderRequest(client_order_id(pos.algo, pos.symbol, _SELL, hit.timestamp, salt),
                                  pos.algo, pos.symbol, _SELL, amount, hit.timestamp, hit.reason)
-            self.pending.pop(pos.key, None)
-            self._execute(order, hit.price, hit.timestamp)
+            self._send_now(order, hit.price, hit.timestamp)  # replaces a pending signal order
             if pos.key not in self.ledger.positions:
                 return
         if (pos.high_watermark, pos.stop_price, pos.partial_taken) != before:
@@ -252,9 +256,21 @@ class Engine:
                 continue
             order = OrderRequest(client_order_id(pos.algo, pos.symbol, _SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
                                  pos.algo, pos.symbol, _SELL, pos.amount, timestamp, ExitReason.FLATTEN)
-            if self._execute(order, price, timestamp) is not None:
+            if self._send_now(order, price, timestamp) is not None:
                 closed += 1
         return closed
+
+    def _send_now(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
+        """Execute ``order`` at once. It is pending while in flight: announced to
+        :attr:`before_send` first, and left pending when the broker raises, so the next attempt
+        (:meth:`fill_pending`) reuses its client id instead of a new decision making a new order."""
+        key = (order.algo, order.symbol)
+        self.pending[key] = order
+        if self.before_send is not None:
+            self.before_send()
+        trade = self._execute(order, ref_price, timestamp)
+        self.pending.pop(key, None)
+        return trade
 
     def _reject(self, algo: str, symbol: str, timestamp: int, rej: Rejection) -> None:
         event_id = client_order_id(algo, symbol, _BUY, timestamp, "reject|" + rej.rule)

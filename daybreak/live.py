@@ -210,6 +210,7 @@ class LiveLoop:
         self._setup()
         self.last_price_save = 0
         self.pending_ids = {o.client_order_id for o in ctx.engine.pending.values()}
+        ctx.engine.before_send = self._store_exit_before_send
 
     def _setup(self) -> None:
         self.strategies = strategies_for(self.ctx.config)
@@ -245,6 +246,14 @@ class LiveLoop:
             self.last_price_save = now
         ctx.heartbeat(now)
         return ok
+
+    def _store_exit_before_send(self) -> None:
+        """Store an exit's client id before it is sent. With storage down it is sent anyway: a
+        stop must not wait for the database (the broker still never resends an id it tried)."""
+        try:
+            self._save_pending_if_changed()
+        except StorageError as err:
+            log.error("exit order not stored before sending (%s); sending it anyway", err)
 
     def _save_pending_if_changed(self) -> None:
         ids = {o.client_order_id for o in self.ctx.engine.pending.values()}

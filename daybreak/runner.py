@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from daybreak import external
-from daybreak.domain import Action, BotState, OrderRequest, Position, SignalStatus
+from daybreak.domain import Action, BotState, ExitReason, OrderRequest, Position, SignalStatus
 from daybreak.engine import Engine
 from daybreak.ledger import to_record
 from daybreak.settings import Config, ConfigError, load_config
@@ -159,15 +159,17 @@ class RunContext:
         self.engine.restore(self.store.list_trades(), self.store.list_positions())
         raw = self.store.get_state("pending_orders")
         for item in json.loads(raw) if raw else []:
+            reason = item.get("reason")  # exits of risk rules and flattens carry theirs
             order = OrderRequest(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
-                                 item["amount"], item["decided_at"], None)
+                                 item["amount"], item["decided_at"], ExitReason(reason) if reason else None)
             self.engine.pending[(order.algo, order.symbol)] = order
         pause = self.store.get_state("manual_pause")
         self.engine.gate.manual_pause = pause or None
 
     def save_pending(self) -> None:
         data = [{"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
-                 "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at}
+                 "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
+                 "reason": o.reason.value if o.reason else None}
                 for o in self.engine.pending.values()]
         self.store.set_state("pending_orders", json.dumps(data))
 

@@ -2,6 +2,8 @@
 audit-logged; a flatten while the exchange is unreachable is retried until done."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -140,3 +142,43 @@ def trade_fee_base(fake, oid) -> float:
     """The base-currency fee the fake charged on order ``oid`` (Binance takes a buy's fee in base)."""
     fill = fake.orders[oid]["_fill"]
     return float(fill["commission"]) if fill["commissionAsset"] == "BTC" else 0.0
+
+
+def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_again(tmp_path, fake_binance, monkeypatch):
+    """A time-stop sell reaches the exchange, but its reply and the look-ups that follow fail. The
+    exit stays pending under its own client id (stored before it was sent), so the next poll looks
+    it up and books it, rather than deciding the exit again and selling a second time (stop-loss,
+    take-profit and trailing exits take the same path)."""
+    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
+    monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
+    monkeypatch.setenv("DAYBREAK_API_SECRET", fake_binance.secret)
+    cfg = _btc_config(tmp_path, mode="live", risk={"time_stop_seconds": 60})
+    fake_binance.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    state = {"phase": "wait", "stored_exit": None}
+
+    def sleep(_seconds):
+        if state["phase"] == "wait" and store.list_positions():
+            fake_binance.timeout_next_order(1.0)                            # the sell executes, its reply is late
+            fake_binance.go_down("503", after=1, path="/api/v3/order")  # and the look-ups fail
+            state["phase"] = "armed"
+        elif state["phase"] == "armed" and fake_binance.requests_to("/api/v3/order", "GET"):
+            raw = store.get_state("pending_orders")
+            state["stored_exit"] = json.loads(raw) if raw else []
+            fake_binance.come_back()
+            state["phase"] = "back"
+        fake_binance.set_clock(fake_binance.now() + MINUTE)
+
+    run_live(cfg, load_config(cfg), lambda: state["phase"] == "back" and not store.list_positions(),
+             exchange=exchange_for(fake_binance, timeout_ms=300), clock=fake_binance.now, sleep=sleep,
+             max_cycles=120)
+    assert state["phase"] == "back", "a position was opened and its time-stop sell was sent"
+    sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST") if r.params.get("side") == "SELL"]
+    assert len(sells) == 1, "the exit reached the exchange once"
+    (pending,) = state["stored_exit"]
+    assert (pending["action"], pending["reason"]) == ("sell", "time_stop"), "the exit was stored before sending"
+    closing = [t for t in store.list_trades() if t.action == "sell"]
+    assert len(closing) == 1 and closing[0].exit_reason == "time_stop" and closing[0].mode == "live"
+    assert closing[0].order_id == sells[0].params["newClientOrderId"] == pending["client_order_id"]
+    assert not store.list_positions()
+    store.close()
