@@ -182,3 +182,40 @@ def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_agai
     assert closing[0].order_id == sells[0].params["newClientOrderId"] == pending["client_order_id"]
     assert not store.list_positions()
     store.close()
+
+
+def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fake_binance, monkeypatch):
+    """An exit does not wait for the database: when its client id cannot be stored, it is sent
+    anyway (once), and the trade is recorded when storage takes writes again."""
+    from storage.base import StorageError
+
+    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
+    monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
+    monkeypatch.setenv("DAYBREAK_API_SECRET", fake_binance.secret)
+    cfg = _btc_config(tmp_path, mode="live", risk={"time_stop_seconds": 60})
+    fake_binance.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    state = {"down": False, "refused": 0}
+    set_state = SQLiteStore.set_state
+
+    def refusing_set_state(self, key, value):
+        if state["down"] and key == "pending_orders":
+            state["refused"] += 1
+            raise StorageError("database is locked")
+        return set_state(self, key, value)
+
+    monkeypatch.setattr(SQLiteStore, "set_state", refusing_set_state)
+
+    def sleep(_seconds):
+        state["down"] = bool(store.list_positions())  # storage refuses while a position is open
+        fake_binance.set_clock(fake_binance.now() + MINUTE)
+
+    run_live(cfg, load_config(cfg), lambda: state["refused"] > 0 and not store.list_positions(),
+             exchange=exchange_for(fake_binance), clock=fake_binance.now, sleep=sleep, max_cycles=120)
+    assert state["refused"] > 0, "storing the exit's id was refused"
+    sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST") if r.params.get("side") == "SELL"]
+    assert len(sells) == 1, "the exit was sent anyway, once"
+    closing = [t for t in store.list_trades() if t.action == "sell"]
+    assert len(closing) == 1 and closing[0].exit_reason == "time_stop"
+    assert closing[0].order_id == sells[0].params["newClientOrderId"]
+    store.close()
