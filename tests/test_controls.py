@@ -144,17 +144,23 @@ def trade_fee_base(fake, oid) -> float:
     return float(fill["commission"]) if fill["commissionAsset"] == "BTC" else 0.0
 
 
+def _live_with_time_stop(tmp_path, fake, monkeypatch):
+    """Live mode on the fake with its keys, MA 5/20 on BTC/USDT, every position closed by a
+    60 s time stop; the clock 100 minutes into the sample. Returns (config path, store)."""
+    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
+    monkeypatch.setenv("DAYBREAK_API_KEY", fake.api_key)
+    monkeypatch.setenv("DAYBREAK_API_SECRET", fake.secret)
+    cfg = _btc_config(tmp_path, mode="live", risk={"time_stop_seconds": 60})
+    fake.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
+    return cfg, SQLiteStore(tmp_path / "daybreak.db")
+
+
 def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_again(tmp_path, fake_binance, monkeypatch):
     """A time-stop sell reaches the exchange, but its reply and the look-ups that follow fail. The
     exit stays pending under its own client id (stored before it was sent), so the next poll looks
     it up and books it, rather than deciding the exit again and selling a second time (stop-loss,
     take-profit and trailing exits take the same path)."""
-    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
-    monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
-    monkeypatch.setenv("DAYBREAK_API_SECRET", fake_binance.secret)
-    cfg = _btc_config(tmp_path, mode="live", risk={"time_stop_seconds": 60})
-    fake_binance.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
-    store = SQLiteStore(tmp_path / "daybreak.db")
+    cfg, store = _live_with_time_stop(tmp_path, fake_binance, monkeypatch)
     state = {"phase": "wait", "stored_exit": None}
 
     def sleep(_seconds):
@@ -189,12 +195,7 @@ def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fak
     anyway (once), and the trade is recorded when storage takes writes again."""
     from storage.base import StorageError
 
-    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
-    monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
-    monkeypatch.setenv("DAYBREAK_API_SECRET", fake_binance.secret)
-    cfg = _btc_config(tmp_path, mode="live", risk={"time_stop_seconds": 60})
-    fake_binance.set_clock(int(sample_candles()["timestamp"].iat[0]) + 100 * MINUTE + 1000)
-    store = SQLiteStore(tmp_path / "daybreak.db")
+    cfg, store = _live_with_time_stop(tmp_path, fake_binance, monkeypatch)
     state = {"down": False, "refused": 0}
     set_state = SQLiteStore.set_state
 
