@@ -81,11 +81,9 @@ class RiskGate:
         return risk
 
     # -- counters --------------------------------------------------------------------------
-    def _day(self, ts: int, tz: str) -> str:
-        """The trading day of ``ts`` in ``tz`` (cached by the day's bounds in ms)."""
-        lo, hi, day, zone = self._day_bounds
-        if lo <= ts < hi and zone == tz:
-            return day
+    def _enter_day(self, ts: int, tz: str) -> str:
+        """The trading day of ``ts`` in ``tz``; its bounds (ms) are kept in ``_day_bounds``, which
+        :meth:`_roll_day` checks before calling this."""
         if tz == "UTC":  # the default; the same bounds by integer arithmetic (no datetime objects)
             lo = ts - ts % _DAY_MS
             day = date.fromordinal(_EPOCH_ORDINAL + lo // _DAY_MS).isoformat()
@@ -103,7 +101,7 @@ class RiskGate:
         lo, hi, day, zone = self._day_bounds
         tz = self._day_timezone
         if not (lo <= ts < hi and zone == tz):
-            day = self._day(ts, tz)
+            day = self._enter_day(ts, tz)
         if day != c.day:
             c.day = day
             c.realized_before_day = self._realized_total
@@ -180,9 +178,7 @@ class RiskGate:
                    prices: dict[str, float]) -> float | Rejection:
         """Base amount for an entry at about ``price``, capped and rounded to the market step."""
         risk = self.risk_for(signal.algo)
-        reads_equity = risk.max_trade_equity_ratio is not None or (
-            signal.amount is None and risk.sizing in ("equity_fraction", "risk"))
-        equity = ledger.equity(prices) if reads_equity else None
+        equity = ledger.equity(prices)
         amount = signal.amount if signal.amount is not None else self._raw_size(risk, signal, price, atr, equity)
         if isinstance(amount, Rejection):
             return amount
@@ -198,8 +194,8 @@ class RiskGate:
         return amount
 
     def _raw_size(self, risk: RiskSettings, signal: Signal, price: float, atr: float | None,
-                  equity: float | None) -> float | Rejection:
-        """Amount before caps; ``equity`` (quote) is given for the sizings that read it."""
+                  equity: float) -> float | Rejection:
+        """Amount before caps; ``equity`` in quote currency."""
         if risk.sizing == "equity_fraction":
             return risk.equity_fraction * equity / price
         if risk.sizing == "risk":

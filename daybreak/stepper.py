@@ -150,17 +150,14 @@ class Stepper:
         if code:
             if self._several:  # signals never move positions: once per step
                 self.mark_prices(symbol, close_ts)
-            for algo, enter, exit_ in self._decoded.get(code) or self.flags_of(a, code):
+            for algo, enter, exit_ in self._decoded.get(code) or self._decode(a, code):
                 eng.on_signal(signal_from_flags(algo, symbol, enter, exit_, close_ts), c, close_ts, data_age_ms)
 
-    def flags_of(self, a: SymbolArrays, code: int) -> tuple[tuple[str, bool, bool], ...]:
+    def _decode(self, a: SymbolArrays, code: int) -> tuple[tuple[str, bool, bool], ...]:
         """(strategy, enter, exit) of the strategies flagging in ``code`` (see :class:`SymbolArrays`),
-        in strategy order; each distinct code is decoded once."""
-        found = self._decoded.get(code)
-        if found is None:
-            found = tuple((algo, bool(code >> 2 * i & 1), bool(code >> 2 * i + 1 & 1))
-                          for i, algo in enumerate(a.algos) if code >> 2 * i & 3)
-            self._decoded[code] = found
+        in strategy order; remembered in ``_decoded``, so each distinct code is decoded once."""
+        found = self._decoded[code] = tuple((algo, bool(code >> 2 * i & 1), bool(code >> 2 * i + 1 & 1))
+                                            for i, algo in enumerate(a.algos) if code >> 2 * i & 3)
         return found
 
     def mark_prices(self, symbol: str, close_ts: int) -> None:
