@@ -48,10 +48,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.strategies import best_of, year_of_candles  # noqa: E402
-from daybreak.backtest import run_backtest  # noqa: E402
-from daybreak.backtest_result import round_trips  # noqa: E402
-from daybreak.replay import ReplayData, load_files  # noqa: E402
-from daybreak.settings import Config, parse_config  # noqa: E402
+from daybreak.core.config import Config  # noqa: E402
+from daybreak.drivers.backtest import run_backtest  # noqa: E402
+from daybreak.drivers.replay import ReplayData, load_files  # noqa: E402
+from daybreak.ops.config_file import parse_config  # noqa: E402
+from daybreak.reporting.result import round_trips  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "extra" / "2026-03_to_2026-07" / "BTC-USDT_1m.csv.gz"
 SHORT, LONG = 50, 200

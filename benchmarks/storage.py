@@ -31,12 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daybreak.stats import stat_records, summarize  # noqa: E402
+from daybreak.core.domain import (
+    Event,
+    Trade,  # noqa: E402
+)
+from daybreak.reporting.stats import stat_records, summarize  # noqa: E402
 from daybreak.ui.trades import trades_frame  # noqa: E402
 from storage.dynamo_schema import BUCKET  # noqa: E402
 from storage.dynamodb import DynamoStore  # noqa: E402
 from storage.init_db import init_db  # noqa: E402
-from storage.records import EventRecord, PriceRecord, TradeRecord  # noqa: E402
+from storage.records import PriceRecord  # noqa: E402
 from storage.sqlite import SQLiteStore  # noqa: E402
 from tests.fixtures_dynamo import DUMMY_AWS_ENV, DynaliteServer, dynamo_settings  # noqa: E402
 
@@ -44,10 +48,10 @@ T0 = 1_617_321_600_000
 TARGETS = {"sqlite": 1.0, "dynalite": 3.0}
 
 
-def trade(i: int) -> TradeRecord:
+def trade(i: int) -> Trade:
     """Realistic fills: two symbols, three strategies, a closing sell with P&L after each buy."""
     closing = i % 2 == 1
-    return TradeRecord(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i // 2 % 2],
+    return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i // 2 % 2],
                        "sell" if closing else "buy", 0.0017, 58_720.45 + (i % 977) * 0.01, 0.0998,
                        ("MA_Crossover", "RSI_Divergence", "External")[i // 2 % 3],
                        pnl=((i % 13) - 6) * 0.731 if closing else None, order_id=f"db-{i:032x}",
@@ -72,7 +76,7 @@ def writes(store, n_trades: int, n_prices: int, n_events: int, offset: int) -> d
     out["prices"] = rate(n_prices, time.perf_counter() - t)
     t = time.perf_counter()
     for i in range(n_events):
-        store.put_event(EventRecord(f"ev-{i}", T0 + i, "rejection", "order below min notional", "MA_Crossover",
+        store.put_event(Event(f"ev-{i}", T0 + i, "rejection", "order below min notional", "MA_Crossover",
                                     "BTC/USDT", "min_notional", {"notional": 4.99, "min": 5.0}))
     store.flush()
     out["events"] = rate(n_events, time.perf_counter() - t)

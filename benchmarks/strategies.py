@@ -54,7 +54,7 @@ def talib_peer(strategy, candles: pd.DataFrame):
     """A callable computing the strategy's TA-Lib reference indicators, or None without any."""
     import talib
 
-    from daybreak.timeframes import resample
+    from daybreak.core.timeframes import resample
 
     refs = getattr(strategy, "talib_refs", lambda: [])()
     if not refs:

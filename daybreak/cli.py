@@ -12,9 +12,30 @@ import signal as os_signal
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 
-from daybreak.candles import CandleFileError
-from daybreak.settings import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
+from daybreak.core.domain import new_control
+from daybreak.drivers.backtest import run_backtest
+from daybreak.drivers.replay import load_files, run_replay
+from daybreak.drivers.wiring import build_context
+from daybreak.exchange.candle_files import CandleFileError
+from daybreak.exchange.download import add_download_arguments, run_download
+from daybreak.ops.config_file import load_config
+from daybreak.ops.heap import keep_freed_memory
+from daybreak.ops.logs import setup_logging
+from daybreak.ops.run_lock import AlreadyRunning, acquire
+from daybreak.reporting.metrics import compute_metrics
+from daybreak.reporting.render import print_report, write_html, write_json
+from daybreak.reporting.stats import TOTAL, summarize
+from storage import open_store
+from storage.init_db import init_db
+from storage.records import SignalRecord
+from strategies.catalog import describe_all, format_table
 
 log = logging.getLogger("daybreak")
 
@@ -45,8 +66,6 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", dest="json_out", metavar="OUT", help="write the JSON report here")
     bt.add_argument("--html", dest="html_out", metavar="OUT", help="write the HTML report here")
     bt.add_argument("--symbol", help="HTML: symbol of the candle chart (default: the first)")
-
-    from daybreak.download import add_download_arguments
 
     add_download_arguments(cmd("download", "download candles through ccxt into data/candles/"))
 
@@ -91,18 +110,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_store(config: Config):
-    from storage import open_store
-
     return open_store(config.storage)
 
 
 # -- run -----------------------------------------------------------------------------------------
 def cmd_run(args, config: Config) -> int:
-    from daybreak.app import build_context
-    from daybreak.logs import setup_logging
-
-    from daybreak.run_lock import AlreadyRunning, acquire
-
     try:
         lock = acquire(config.storage)  # noqa: F841 - held until the process exits
     except AlreadyRunning as err:
@@ -118,8 +130,6 @@ def cmd_run(args, config: Config) -> int:
     os_signal.signal(os_signal.SIGTERM, _stop)
     os_signal.signal(os_signal.SIGINT, _stop)
     if args.replay:
-        from daybreak.replay import load_files, run_replay
-
         data = load_files(args.replay, config, parse_date(args.start), parse_date(args.end))
         ctx = build_context(args.config, config)
         log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
@@ -134,7 +144,9 @@ def cmd_run(args, config: Config) -> int:
         print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
         print(format_stats(trades), end="")
         return 0
-    from daybreak.live import run_live
+    from daybreak.drivers.live import (
+        run_live,  # lazy: loads ccxt, which replay and the other commands never need
+    )
 
     return run_live(args.config, config, lambda: stop["flag"])
 
@@ -143,8 +155,6 @@ def parse_date(text: str | None) -> int | None:
     """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive = UTC). Raises UsageError."""
     if not text:
         return None
-    import pandas as pd
-
     try:
         ts = pd.Timestamp(text)
     except ValueError:
@@ -155,8 +165,6 @@ def parse_date(text: str | None) -> int | None:
 
 # -- signal, trades, stats ----------------------------------------------------------------------------
 def cmd_signal(args, config: Config) -> int:
-    from storage.records import SignalRecord
-
     now = int(time.time() * 1000)
     rec = SignalRecord(f"sig-{now}-{uuid.uuid4().hex[:8]}", now, args.symbol, args.action.lower(), args.source, args.amount)
     store = _open_store(config)
@@ -197,10 +205,6 @@ def cmd_trades(args, config: Config) -> int:
 
 
 def format_trades(trades) -> str:
-    from datetime import datetime, timezone
-
-    from rich.table import Table
-
     table = Table("time (UTC)", "strategy", "symbol", "action", "amount", "price", "fee", "P&L", "reason")
     for t in trades:
         when = datetime.fromtimestamp(t.timestamp / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
@@ -210,10 +214,6 @@ def format_trades(trades) -> str:
 
 
 def format_stats(trades) -> str:
-    from rich.table import Table
-
-    from daybreak.stats import TOTAL, summarize
-
     table = Table("strategy", "P&L", "fees", "fills", "closed", "wins", "losses", "win rate")
     summary = summarize(trades)
     for algo in sorted(k for k in summary if k != TOTAL) + [TOTAL]:
@@ -224,8 +224,6 @@ def format_stats(trades) -> str:
 
 
 def _render(table) -> str:
-    from rich.console import Console
-
     console = Console(file=io.StringIO(), width=160, color_system=None)
     console.print(table)
     return console.file.getvalue()
@@ -242,19 +240,15 @@ def cmd_stats(args, config: Config) -> int:
 
 # -- strategies, control, init-db, backtest, download -------------------------------------------------
 def cmd_strategies(args, config: Config) -> int:
-    from strategies.catalog import describe_all, format_table
-
     rows = describe_all(config)
     print(json.dumps(rows, indent=2) if args.format == "json" else format_table(rows))
     return 0
 
 
 def cmd_control(args, config: Config) -> int:
-    from daybreak.runner import new_control
-
     store = _open_store(config)
     try:
-        ctl = new_control(args.action, "cli")
+        ctl = new_control(args.action, "cli", int(time.time() * 1000))
         store.put_control(ctl)
         print(f"{args.action} requested ({ctl.control_id}); the bot acts on it within one poll")
         deadline = time.time() + args.wait
@@ -273,22 +267,31 @@ def cmd_control(args, config: Config) -> int:
 
 
 def cmd_init_db(args, config: Config) -> int:
-    from storage.init_db import init_db
-
     for line in init_db(config.storage):
         print(line)
     return 0
 
 
 def cmd_backtest(args, config: Config) -> int:
-    from daybreak.backtest_cli import run_backtest_command
-
-    return run_backtest_command(args, config)
+    """Print the terminal report; write ``--json`` / ``--html`` when asked. Returns the exit code."""
+    data = load_files(args.data, config, parse_date(args.start), parse_date(args.end))
+    if not any(len(df) for df in data.frames.values()):
+        print("error: no candles in the selected span")
+        return 2
+    keep_freed_memory()  # a one-off array-heavy process: reuse freed pages (daybreak/ops/heap.py)
+    result = run_backtest(config, data)
+    metrics = compute_metrics(result)
+    print_report(result, metrics)
+    if args.json_out:
+        write_json(result, metrics, args.json_out)
+        print(f"JSON report: {args.json_out}")
+    if args.html_out:
+        write_html(result, metrics, args.html_out, args.symbol)
+        print(f"HTML report: {args.html_out}")
+    return 0
 
 
 def cmd_download(args, config: Config) -> int:
-    from daybreak.download import run_download
-
     return run_download(args, config)
 
 

@@ -144,7 +144,7 @@ if [ ! -e "$STATE/config.json" ]; then
   (cd "$APP" && runuser -u "$SVC_USER" -- "$VENV/bin/python" - "$APP/config.json" "$STATE/config.json" \
       "$AWS_DEFAULT_REGION" "$DAYBREAK_TABLE_PREFIX" <<'EOF'
 import json, sys
-from daybreak.settings import save_config_atomic
+from daybreak.core.config import save_config_atomic
 src, dst, region, prefix = sys.argv[1:5]
 with open(src, encoding="utf-8") as fh:
     data = json.load(fh)

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daybreak.heartbeat_metric import HEARTBEAT_METRIC
-from daybreak.secrets import SECRET_PLACEHOLDER
+from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC
+from daybreak.exchange.secrets import SECRET_PLACEHOLDER
 from storage.dynamo_schema import cloudformation_resources
 
 TEMPLATE_PATH = Path(__file__).with_name("cloudformation.json")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from storage.base import StorageError, Store  # noqa: F401
 
 if TYPE_CHECKING:
-    from daybreak.settings import StorageSettings
+    from daybreak.core.config import StorageSettings
 
 
 def open_store(settings: "StorageSettings") -> Store:

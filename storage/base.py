@@ -9,16 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
-from storage.records import (
-    ControlRecord,
-    EventRecord,
-    PositionRecord,
-    PriceRecord,
-    SignalRecord,
-    StatRecord,
-    StatusRecord,
-    TradeRecord,
-)
+from daybreak.core.domain import Control, Event, Position, Trade
+from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 
 class StorageError(RuntimeError):
@@ -30,12 +22,12 @@ class Store(ABC):
 
     # trades
     @abstractmethod
-    def put_trade(self, trade: TradeRecord) -> bool:
+    def put_trade(self, trade: Trade) -> bool:
         """Store ``trade`` durably; return False (and change nothing) if its id is already stored."""
 
     @abstractmethod
     def list_trades(self, symbol: str | None = None, algo: str | None = None,
-                    since: int | None = None, limit: int | None = None, newest_first: bool = False) -> list[TradeRecord]:
+                    since: int | None = None, limit: int | None = None, newest_first: bool = False) -> list[Trade]:
         """Trades in time order (oldest first unless ``newest_first``), optionally filtered."""
 
     # stats
@@ -79,7 +71,7 @@ class Store(ABC):
 
     # positions
     @abstractmethod
-    def put_position(self, position: PositionRecord) -> None:
+    def put_position(self, position: Position) -> None:
         """Upsert the open position of (algo, symbol)."""
 
     @abstractmethod
@@ -87,25 +79,25 @@ class Store(ABC):
         """Forget the position of (algo, symbol) (it was closed)."""
 
     @abstractmethod
-    def list_positions(self) -> list[PositionRecord]:
+    def list_positions(self) -> list[Position]:
         """All open positions."""
 
     # events, controls, status, small state
     @abstractmethod
-    def put_event(self, event: EventRecord) -> bool:
+    def put_event(self, event: Event) -> bool:
         """Store an event; False if its id exists already."""
 
     @abstractmethod
     def list_events(self, kind: str | None = None, rule: str | None = None,
-                    limit: int = 200) -> list[EventRecord]:
+                    limit: int = 200) -> list[Event]:
         """Newest events first."""
 
     @abstractmethod
-    def put_control(self, control: ControlRecord) -> bool:
+    def put_control(self, control: Control) -> bool:
         """Insert a control command; False if its id exists already."""
 
     @abstractmethod
-    def list_controls(self, status: str | None = None, limit: int = 100) -> list[ControlRecord]:
+    def list_controls(self, status: str | None = None, limit: int = 100) -> list[Control]:
         """Controls oldest first (``status`` filters, e.g. ``pending``)."""
 
     @abstractmethod

@@ -22,10 +22,12 @@ import math
 import typing
 from dataclasses import MISSING, fields
 from decimal import Decimal
+from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 from storage.base import StorageError
+from storage.records import to_row
 
 JSON_FIELDS = ("data", "extra", "detail")
 
@@ -83,7 +85,7 @@ def encode_item(values: dict[str, Any], index_keys: frozenset[str] = frozenset()
 def record_item(record, extra: dict[str, Any] | None = None,
                 index_keys: frozenset[str] = frozenset()) -> dict[str, dict]:
     """A record dataclass (plus ``extra`` attributes such as index buckets) as a wire item."""
-    values = {f.name: getattr(record, f.name) for f in fields(record)}
+    values = to_row(record)
     return encode_item({**values, **(extra or {})}, index_keys)
 
 
@@ -169,7 +171,10 @@ def _decoders(cls) -> dict[str, tuple[str, Any, Any]]:
     for f in fields(cls):
         kinds = set(typing.get_args(hints[f.name])) or {hints[f.name]}
         kinds.discard(type(None))
-        if f.name in JSON_FIELDS:
+        enums = [k for k in kinds if isinstance(k, type) and issubclass(k, Enum)]
+        if enums:
+            out[f.name] = ("S", enums[0], _enum_decoder(enums[0]))
+        elif f.name in JSON_FIELDS:
             out[f.name] = ("S", _json_object, _decode_json)
         elif kinds == {bool}:
             out[f.name] = ("BOOL", bool, _as_bool)
@@ -180,6 +185,16 @@ def _decoders(cls) -> dict[str, tuple[str, Any, Any]]:
         else:
             out[f.name] = ("S", str, _as_str)
     return out
+
+
+def _enum_decoder(enum: type[Enum]):
+    def decode(av: dict[str, Any], name: str):
+        raw = _as_str(av, name)
+        try:
+            return enum(raw)
+        except ValueError:
+            raise UnreadableItem(f"{name}={raw!r} is not one of {[e.value for e in enum]}") from None
+    return decode
 
 
 def _decode_json(av: dict[str, Any], name: str) -> dict:

@@ -35,22 +35,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from daybreak.domain import SignalStatus
+from daybreak.core.domain import Control, Event, Position, SignalStatus, Trade
 from storage.base import StorageError, Store
-from storage.dynamo_client import call_with_retries, error_code, make_client, storage_error
+from storage.dynamo_client import (
+    call_with_retries,
+    error_code,
+    make_client,
+    storage_error,
+)
 from storage.dynamo_codec import decode_item, encode_value, record_item
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
-from storage.records import (
-    ControlRecord,
-    EventRecord,
-    PositionRecord,
-    PriceRecord,
-    SignalRecord,
-    StatRecord,
-    StatusRecord,
-    TradeRecord,
-)
+from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +57,8 @@ OPEN_BOOK = "open"
 SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
 _CCF = "ConditionalCheckFailedException"
 _SEEN_EVENTS_MAX = 100_000
-_KINDS = {TradeRecord: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
-          PositionRecord: "positions", EventRecord: "events", ControlRecord: "controls", StatusRecord: "status"}
+_KINDS = {Trade: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
+          Position: "positions", Event: "events", Control: "controls", StatusRecord: "status"}
 _METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query"}
 
 
@@ -191,13 +187,13 @@ class DynamoStore(Store):
         return True
 
     # -- trades ------------------------------------------------------------------------------
-    def put_trade(self, trade: TradeRecord) -> bool:
+    def put_trade(self, trade: Trade) -> bool:
         item = self._item("trades", trade, bucket=BUCKET)
         stored = self._query("trades", ("trade_id", trade.trade_id), limit=1, consistent=True)
         with self._lock:
             uncertain = trade.trade_id in self._uncertain
         if stored:  # the id exists; ours only if an earlier call of ours ended without an answer
-            ours = uncertain and self._decode(TradeRecord, stored[0]) == trade
+            ours = uncertain and self._decode(Trade, stored[0]) == trade
         else:
             try:
                 ours = self._put_new("trades", trade, item)
@@ -218,7 +214,7 @@ class DynamoStore(Store):
         else:
             index, key, filters = "by_time", ("bucket", BUCKET), None
         items = self._query("trades", key, index, lo=since, forward=not newest_first, limit=limit, filters=filters)
-        return [self._decode(TradeRecord, it) for it in items]
+        return [self._decode(Trade, it) for it in items]
 
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:
@@ -292,7 +288,7 @@ class DynamoStore(Store):
                                may_be_absent=True)
 
     # -- positions ---------------------------------------------------------------------------
-    def put_position(self, position: PositionRecord) -> None:
+    def put_position(self, position: Position) -> None:
         item = self._item("positions", position, book=OPEN_BOOK, position_key=f"{position.algo}|{position.symbol}")
         self.writer.submit([self._op("positions", item)])
 
@@ -300,14 +296,14 @@ class DynamoStore(Store):
         key = {"book": {"S": OPEN_BOOK}, "position_key": {"S": f"{algo}|{symbol}"}}
         self.writer.submit([self._op("positions", key, delete=True)])
 
-    def list_positions(self) -> list[PositionRecord]:
+    def list_positions(self) -> list[Position]:
         self._barrier("positions")
-        rows = [self._decode(PositionRecord, it)
+        rows = [self._decode(Position, it)
                 for it in self._query("positions", ("book", OPEN_BOOK), consistent=True)]
         return sorted(rows, key=lambda p: (p.algo, p.symbol))
 
     # -- events, controls, status, state -----------------------------------------------------
-    def put_event(self, event: EventRecord) -> bool:
+    def put_event(self, event: Event) -> bool:
         item = self._item("events", event, bucket=BUCKET)
         with self._lock:
             if event.event_id in self._seen_events:
@@ -323,14 +319,14 @@ class DynamoStore(Store):
         index, key = ("by_kind", ("kind", kind)) if kind is not None else ("by_time", ("bucket", BUCKET))
         items = self._query("events", key, index, forward=False, limit=limit,
                             filters={"rule": rule} if rule is not None else None)
-        return [self._decode(EventRecord, it) for it in items]
+        return [self._decode(Event, it) for it in items]
 
-    def put_control(self, control: ControlRecord) -> bool:
+    def put_control(self, control: Control) -> bool:
         return self._put_new("controls", control, self._item("controls", control, bucket=BUCKET))
 
     def list_controls(self, status=None, limit=100):
         index, key = ("by_status", ("status", status)) if status is not None else ("by_time", ("bucket", BUCKET))
-        rows = [self._decode(ControlRecord, it) for it in self._query("controls", key, index, limit=limit)]
+        rows = [self._decode(Control, it) for it in self._query("controls", key, index, limit=limit)]
         return sorted(rows, key=lambda c: (c.timestamp, c.control_id))
 
     def ack_control(self, control_id, status, result, acked_at) -> bool:

@@ -14,7 +14,7 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from daybreak.settings import StorageSettings
+from daybreak.core.config import StorageSettings
 from storage.base import StorageError
 from storage.dynamo_client import error_code, make_client
 from storage.dynamo_schema import create_table_args, table_definitions

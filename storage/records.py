@@ -1,4 +1,6 @@
-"""Typed storage records. Table shapes follow the DynamoDB design (README "Storage").
+"""Storage rows: the storage-only records (stats, prices, signals, status) and the mapping of
+the domain types (:mod:`daybreak.core.domain`: Trade, Position, Event, Control) to and from
+table rows. Table shapes follow the DynamoDB design (README "Storage").
 
 All timestamps are UTC epoch milliseconds; ``expiry`` is epoch *seconds* (DynamoDB TTL).
 Amounts are base currency; price, fee, pnl, value (for money stats) are quote currency.
@@ -6,37 +8,19 @@ Amounts are base currency; price, fee, pnl, value (for money stats) are quote cu
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any
 
-
-@dataclass(slots=True)
-class TradeRecord:
-    """One fill. Table Trades: key ``trade_id`` + ``timestamp``.
-
-    ``pnl`` is the realized P&L of a closing (sell) trade, fees of both legs included; ``None``
-    on an opening trade. ``exit_reason`` is set on closing trades (see ExitReason).
-
-    A value like the other records, but not declared frozen: the engine makes one per fill, and
-    a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) costs eight times as
-    much. Nothing assigns to a TradeRecord's fields; use ``dataclasses.replace``.
-    """
-
-    trade_id: str
-    timestamp: int
-    symbol: str
-    action: str
-    amount: float
-    price: float
-    fee: float
-    algo: str
-    pnl: float | None = None
-    order_id: str = ""
-    exit_reason: str | None = None
-    mode: str = "paper"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+from daybreak.core.domain import (
+    Action,
+    Control,
+    Event,
+    ExitReason,
+    Mode,
+    Position,
+    Trade,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,53 +73,6 @@ class SignalRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class PositionRecord:
-    """An open position, kept so that a restart resumes it. Key ``algo`` + ``symbol``."""
-
-    algo: str
-    symbol: str
-    amount: float
-    entry_price: float
-    entry_timestamp: int
-    entry_fee: float
-    entry_trade_id: str
-    high_watermark: float = 0.0
-    stop_price: float | None = None
-    partial_taken: bool = False
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """Something the trader should be able to see later: a rejected order or signal (``kind``
-    ``rejection``), a control acknowledgement, an error. ``rule`` names the rule that fired;
-    ``data`` holds its numbers."""
-
-    event_id: str
-    timestamp: int
-    kind: str
-    message: str
-    algo: str = ""
-    symbol: str = ""
-    rule: str = ""
-    data: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ControlRecord:
-    """A manual command for the bot (``pause``, ``resume``, ``flatten``) written by the CLI or
-    the dashboard. The bot sets ``status`` to ``done`` or ``refused`` and ``acked_at``."""
-
-    control_id: str
-    timestamp: int
-    action: str
-    source: str
-    status: str = "pending"
-    acked_at: int | None = None
-    result: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class StatusRecord:
     """The bot's heartbeat and state (one row). ``state`` is a BotState value."""
 
@@ -148,11 +85,41 @@ class StatusRecord:
     detail: dict = field(default_factory=dict)
 
 
+DOMAIN_ROWS = (Trade, Position, Event, Control)
+"""Domain types stored as rows of their own table."""
+
+_ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {
+    Trade: {"action": Action, "exit_reason": ExitReason, "mode": Mode},
+}
+
+
+def to_row(record) -> dict[str, Any]:
+    """A record (domain or storage type) as a flat dict of plain values: enums become their
+    string values; dict fields stay dicts (each backend encodes them)."""
+    out = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        out[f.name] = value.value if isinstance(value, Enum) else value
+    return out
+
+
 def record_from_dict(cls, data: dict[str, Any]):
-    """Build record ``cls`` from a mapping, ignoring unknown keys and decoding JSON dict fields."""
+    """Build record ``cls`` from a row mapping: unknown keys ignored, JSON dict fields decoded,
+    enum fields of domain types parsed (``"buy"`` -> ``Action.BUY``). Raises ValueError for a
+    value that is not one of the enum's."""
     names = {f.name for f in fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
     for k in ("data", "extra", "detail"):
         if k in kwargs and isinstance(kwargs[k], str):
             kwargs[k] = json.loads(kwargs[k] or "{}")
+    for k, enum in _ENUM_FIELDS.get(cls, {}).items():
+        if kwargs.get(k) is not None:
+            kwargs[k] = enum(kwargs[k])
     return cls(**kwargs)
+
+
+def trade_from_row(row: tuple) -> Trade:
+    """A Trade from a tuple of its columns in field order (SQLite reads them so)."""
+    tid, ts, symbol, action, amount, price, fee, algo, pnl, order_id, reason, mode = row
+    return Trade(tid, ts, symbol, Action(action), amount, price, fee, algo, pnl, order_id,
+                 None if reason is None else ExitReason(reason), Mode(mode))

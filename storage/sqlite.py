@@ -10,20 +10,19 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import asdict, fields
+from dataclasses import fields, replace
 from pathlib import Path
 
+from daybreak.core.domain import Control, Event, Position, Trade
 from storage.base import StorageError, Store
 from storage.records import (
-    ControlRecord,
-    EventRecord,
-    PositionRecord,
     PriceRecord,
     SignalRecord,
     StatRecord,
     StatusRecord,
-    TradeRecord,
     record_from_dict,
+    to_row,
+    trade_from_row,
 )
 
 SCHEMA = """
@@ -64,7 +63,7 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
-_TRADE_COLS = ", ".join(f.name for f in fields(TradeRecord))
+_TRADE_COLS = ", ".join(f.name for f in fields(Trade))
 
 
 def _cols(cls) -> list[str]:
@@ -72,7 +71,7 @@ def _cols(cls) -> list[str]:
 
 
 def _row(record) -> dict:
-    data = asdict(record)
+    data = to_row(record)
     for k in ("data", "extra", "detail"):
         if k in data:
             data[k] = json.dumps(data[k])
@@ -126,7 +125,7 @@ class SQLiteStore(Store):
         return [record_from_dict(cls, dict(r)) for r in self._exec(sql, params).fetchall()]
 
     # -- trades ------------------------------------------------------------------------------
-    def put_trade(self, trade: TradeRecord) -> bool:
+    def put_trade(self, trade: Trade) -> bool:
         return self._insert("trades", trade)
 
     def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
@@ -148,7 +147,7 @@ class SQLiteStore(Store):
                 rows = self._db.execute(sql, params).fetchall()
             except sqlite3.Error as err:
                 raise StorageError(f"sqlite {self.path}: {err}") from err
-        return [TradeRecord(*row) for row in rows]  # columns in field order: no per-row dict
+        return [trade_from_row(row) for row in rows]  # columns in field order: no per-row dict
 
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:
@@ -205,18 +204,18 @@ class SQLiteStore(Store):
         return cur.rowcount == 1
 
     # -- positions ---------------------------------------------------------------------------
-    def put_position(self, position: PositionRecord) -> None:
+    def put_position(self, position: Position) -> None:
         self._insert("positions", position, mode="OR REPLACE")
 
     def delete_position(self, algo: str, symbol: str) -> None:
         self._exec("DELETE FROM positions WHERE algo = ? AND symbol = ?", (algo, symbol))
 
-    def list_positions(self) -> list[PositionRecord]:
-        rows = self._select(PositionRecord, "SELECT * FROM positions ORDER BY algo, symbol")
-        return [PositionRecord(**{**asdict(r), "partial_taken": bool(r.partial_taken)}) for r in rows]
+    def list_positions(self) -> list[Position]:
+        rows = self._select(Position, "SELECT * FROM positions ORDER BY algo, symbol")
+        return [replace(r, partial_taken=bool(r.partial_taken)) for r in rows]
 
     # -- events, controls, status, state -----------------------------------------------------
-    def put_event(self, event: EventRecord) -> bool:
+    def put_event(self, event: Event) -> bool:
         return self._insert("events", event)
 
     def list_events(self, kind=None, rule=None, limit=200):
@@ -225,9 +224,9 @@ class SQLiteStore(Store):
             if val is not None:
                 sql += f" AND {col} = ?"
                 params.append(val)
-        return self._select(EventRecord, sql + f" ORDER BY timestamp DESC, rowid DESC LIMIT {int(limit)}", params)
+        return self._select(Event, sql + f" ORDER BY timestamp DESC, rowid DESC LIMIT {int(limit)}", params)
 
-    def put_control(self, control: ControlRecord) -> bool:
+    def put_control(self, control: Control) -> bool:
         return self._insert("controls", control)
 
     def list_controls(self, status=None, limit=100):
@@ -235,7 +234,7 @@ class SQLiteStore(Store):
         if status is not None:
             sql += " WHERE status = ?"
             params.append(status)
-        return self._select(ControlRecord, sql + f" ORDER BY timestamp, control_id LIMIT {int(limit)}", params)
+        return self._select(Control, sql + f" ORDER BY timestamp, control_id LIMIT {int(limit)}", params)
 
     def ack_control(self, control_id, status, result, acked_at) -> bool:
         cur = self._exec("UPDATE controls SET status = ?, result = ?, acked_at = ? "

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from daybreak.domain import Action, ExitReason, Signal
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.domain import Action, ExitReason, Signal
+from daybreak.core.timeframes import timeframe_ms
 
 SIGNAL_COLUMNS = ("enter_long", "exit_long")
 

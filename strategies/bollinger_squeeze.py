@@ -4,7 +4,14 @@ from __future__ import annotations
 import pandas as pd
 
 from strategies.base import BaseStrategy, StrategyParams
-from strategies.conditions import at_least, bollinger, seen_within, shared_field, squeeze, volume_ratio
+from strategies.conditions import (
+    at_least,
+    bollinger,
+    seen_within,
+    shared_field,
+    squeeze,
+    volume_ratio,
+)
 from strategies.indicators import TalibRef
 from strategies.registry import register
 

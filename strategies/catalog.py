@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from strategies import registry
 
 if TYPE_CHECKING:
-    from daybreak.settings import Config
+    from daybreak.core.config import Config
 
 TABLE_COLUMNS = ("name", "enabled", "timeframe", "context_timeframe", "warmup", "params")
 
@@ -25,7 +25,7 @@ def describe_all(config: "Config") -> list[dict[str, Any]]:
     """
     rows = []
     for cls in registry.all_classes():
-        params = config.strategy_params(cls.name)
+        params = registry.params_for(cls.name, config.params.get(cls.name))
         strategy = cls(params)
         row = strategy.describe()
         rows.append({

@@ -19,7 +19,7 @@ from ta.momentum import RSIIndicator
 from ta.trend import EMAIndicator, SMAIndicator
 from ta.volatility import BollingerBands, DonchianChannel
 
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.timeframes import timeframe_ms
 from strategies.base import crossed_above, safe_ratio
 from strategies.indicators import average_true_range
 

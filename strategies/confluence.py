@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.timeframes import timeframe_ms
 from strategies import conditions as c
 from strategies.base import BaseStrategy, StrategyParams, crossed_above, crossed_below
 from strategies.conditions import shared_field

@@ -5,7 +5,13 @@ import pandas as pd
 from pydantic import model_validator
 
 from strategies.base import BaseStrategy, StrategyParams, crossed_above, crossed_below
-from strategies.conditions import at_least, check_ema_pair, ema, shared_field, volume_ratio
+from strategies.conditions import (
+    at_least,
+    check_ema_pair,
+    ema,
+    shared_field,
+    volume_ratio,
+)
 from strategies.indicators import TalibRef, ema_settle
 from strategies.registry import register
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 import pandas as pd
 from pydantic import Field, model_validator
 
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.timeframes import timeframe_ms
 from strategies.base import BaseStrategy, StrategyParams, crossed_below
-from strategies.conditions import at_least, change_over, check_lookback_minutes, ema, shared_field
+from strategies.conditions import (
+    at_least,
+    change_over,
+    check_lookback_minutes,
+    ema,
+    shared_field,
+)
 from strategies.indicators import TalibRef, ema_settle
 from strategies.registry import register
 

@@ -36,5 +36,21 @@ def get(name: str) -> type["BaseStrategy"]:
         raise KeyError(f"unknown strategy {name!r}; registered: {', '.join(names())}") from None
 
 
+def params_model(name: str):
+    """The params model (pydantic) of strategy ``name``. Raises KeyError."""
+    return get(name).params_model
+
+
+def params_for(name: str, raw: dict | None):
+    """Strategy ``name``'s validated params from a config's ``params[name]`` (defaults where it
+    is silent). Raises KeyError for an unknown name, pydantic's ValidationError for bad params."""
+    return get(name).params_model.model_validate(raw or {})
+
+
+def build(name: str, raw: dict | None):
+    """An instance of strategy ``name`` with its params from ``raw``."""
+    return get(name)(params_for(name, raw))
+
+
 def all_classes() -> list[type["BaseStrategy"]]:
     return [_REGISTRY[n] for n in names()]

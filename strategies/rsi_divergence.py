@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from daybreak.timeframes import context_frame, resample, timeframe_ms
+from daybreak.core.timeframes import context_frame, resample, timeframe_ms
 from strategies.base import BaseStrategy, StrategyParams
 from strategies.conditions import ema, rsi, shared_field, volume_ratio
 from strategies.indicators import TalibRef, ema_settle, wilder_settle

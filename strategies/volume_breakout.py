@@ -5,7 +5,13 @@ import pandas as pd
 from pydantic import Field
 
 from strategies.base import BaseStrategy, StrategyParams
-from strategies.conditions import at_least, donchian, prior_high, shared_field, volume_ratio
+from strategies.conditions import (
+    at_least,
+    donchian,
+    prior_high,
+    shared_field,
+    volume_ratio,
+)
 from strategies.indicators import TalibRef
 from strategies.registry import register
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.settings import StorageSettings
+from daybreak.core.config import StorageSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE = ROOT / ".tools" / "node_modules" / ".bin" / "dynalite"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from daybreak.exchange import Exchange
+from daybreak.exchange.client import Exchange
 from tests.fakes.fake_binance import FakeBinance
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"

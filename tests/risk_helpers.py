@@ -1,10 +1,10 @@
 """Hand-written candle scenarios through the real engine (no fees or slippage unless asked)."""
 from __future__ import annotations
 
-from daybreak.domain import Action, Signal
-from daybreak.engine import Engine, ListSink, PaperBroker
-from daybreak.markets import MarketLimits
-from daybreak.settings import parse_config
+from daybreak.core.domain import Action, Signal
+from daybreak.core.engine import Engine, ListSink, PaperBroker
+from daybreak.core.markets import MarketLimits
+from daybreak.ops.config_file import parse_config
 
 SYM = "BTC/USDT"
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000  # a UTC midnight

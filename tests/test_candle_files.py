@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.candles import CandleFileError, read_candles
+from daybreak.exchange.candle_files import CandleFileError, read_candles
 
 HEADER = "timestamp,open,high,low,close,volume"
 GOOD = [HEADER] + [f"{1700000040000 + 60000 * i},{100 + i},{101 + i},{99 + i},{100.5 + i},1.5" for i in range(10)]

@@ -3,13 +3,14 @@ audit-logged; a flatten while the exchange is unreachable is retried until done.
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 import pytest
 
-from daybreak.live import run_live
-from daybreak.runner import new_control
-from daybreak.settings import load_config
+from daybreak.core.domain import new_control
+from daybreak.drivers.live import run_live
+from daybreak.ops.config_file import load_config
 from storage.sqlite import SQLiteStore
 from tests.fixtures_exchange import exchange_for, sample_candles
 from tests.helpers import SAMPLE, bot, trades_json, write_config
@@ -61,7 +62,7 @@ def test_flatten_closes_every_position_once(tmp_path):
             break
     held = store.list_positions()
     assert held
-    ctl = new_control("flatten", "test")
+    ctl = new_control("flatten", "test", int(time.time() * 1000))
     assert store.put_control(ctl) and not store.put_control(ctl), "the same control record is stored once"
     bot("run", "--replay", str(SAMPLE[0]), "--config", str(cfg), check=True)
     flat = [t for t in trades_json(cfg) if t["exit_reason"] == "flatten"]
@@ -82,7 +83,7 @@ def test_live_flatten_while_exchange_unreachable_is_retried_until_done(tmp_path,
 
     def sleep(_seconds):
         if state["phase"] == "wait" and store.list_positions():
-            state["ctl"] = new_control("flatten", "dashboard")
+            state["ctl"] = new_control("flatten", "dashboard", int(time.time() * 1000))
             store.put_control(state["ctl"])
             fake_binance.refuse_connections()
             state["phase"], state["down"] = "down", 0
@@ -110,8 +111,8 @@ def test_live_flatten_while_exchange_unreachable_is_retried_until_done(tmp_path,
 
 def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path, fake_binance, monkeypatch):
     """A pending order restored from storage is looked up by its client id, not sent again."""
-    from daybreak.domain import Action, OrderRequest, client_order_id
-    from daybreak.runner import RunContext
+    from daybreak.core.domain import Action, Order, client_order_id
+    from daybreak.drivers.services import RunContext
 
     monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
     monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
@@ -124,7 +125,7 @@ def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path,
     exchange.load_markets()
     exchange.create_market_order("BTC/USDT", "buy", 0.001, oid)
     store = SQLiteStore(tmp_path / "daybreak.db")
-    order = OrderRequest(oid, "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, fake_binance.now() - 1000)
+    order = Order(oid, "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, fake_binance.now() - 1000)
     ctx = RunContext.__new__(RunContext)
     ctx.store, ctx.engine = store, type("E", (), {"pending": {("MA_Crossover", "BTC/USDT"): order}})()
     RunContext.save_pending(ctx)

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from daybreak.heartbeat_metric import HEARTBEAT_METRIC
-from daybreak.settings import StorageSettings
+from daybreak.core.config import StorageSettings
+from daybreak.core.domain import Control, Event, Position, Trade
+from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC
 from deploy import render_template
 from storage.dynamo_schema import cloudformation_resources
-from storage.records import (ControlRecord, EventRecord, PositionRecord, PriceRecord, SignalRecord,
-                             StatRecord, StatusRecord, TradeRecord)
+from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "cloudformation.json"
@@ -83,7 +83,7 @@ def test_instance_is_small_imdsv2_and_cannot_run_up_a_cpu_bill(template):
 
 
 def test_secret_starts_as_the_placeholder_the_loader_recognises(template):
-    from daybreak.secrets import SECRET_PLACEHOLDER
+    from daybreak.exchange.secrets import SECRET_PLACEHOLDER
 
     secret = template["Resources"]["ApiKeysSecret"]["Properties"]
     assert json.loads(secret["SecretString"]) == SECRET_PLACEHOLDER
@@ -208,17 +208,17 @@ def aws_env(monkeypatch):
 def _exercise_store(store) -> None:
     """Every Store method the bot and dashboard use, once."""
     now = 1_700_000_000_000
-    store.put_trade(TradeRecord(f"t-{uuid.uuid4()}", now, "BTC/USDT", "buy", 0.001, 60_000.0, 0.06, "MA_Crossover"))
+    store.put_trade(Trade(f"t-{uuid.uuid4()}", now, "BTC/USDT", "buy", 0.001, 60_000.0, 0.06, "MA_Crossover"))
     store.list_trades(), store.list_trades(symbol="BTC/USDT"), store.list_trades(algo="MA_Crossover", newest_first=True)
     store.put_stats([StatRecord("pnl", "total", 1.5, "2024-01-01")]), store.list_stats()
     store.put_prices([PriceRecord("BTC/USDT", now, 60_000.0)])
     store.list_prices("BTC/USDT", limit=10), store.price_symbols()
     store.put_signal(SignalRecord("s1", now, "BTC/USDT", "buy", "test"))
     store.list_signals(status="new"), store.mark_signal("s1", now, "executed", "t1", "ok", now + 1)
-    store.put_position(PositionRecord("MA_Crossover", "BTC/USDT", 0.001, 60_000.0, now, 0.06, "t1"))
+    store.put_position(Position("MA_Crossover", "BTC/USDT", 0.001, 60_000.0, now, 0.06, "t1"))
     store.list_positions(), store.delete_position("MA_Crossover", "BTC/USDT")
-    store.put_event(EventRecord("e1", now, "rejection", "too small")), store.list_events(kind="rejection"), store.list_events()
-    store.put_control(ControlRecord("c1", now, "pause", "test")), store.list_controls(status="pending"), store.list_controls()
+    store.put_event(Event("e1", now, "rejection", "too small")), store.list_events(kind="rejection"), store.list_events()
+    store.put_control(Control("c1", now, "pause", "test")), store.list_controls(status="pending"), store.list_controls()
     store.ack_control("c1", "done", "paused", now + 1)
     store.put_status(StatusRecord(now, "paper", "RUNNING")), store.get_status()
     store.set_state("cursor", "1"), store.get_state("cursor")

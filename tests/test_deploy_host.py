@@ -12,8 +12,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from daybreak.logs import FORMAT
-from daybreak.settings import Config
+from daybreak.core.config import Config
+from daybreak.ops.logs import FORMAT
 from deploy import render_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def test_only_the_bot_and_heartbeat_commands_the_stack_expects():
     assert f"--server.port {render_template.DASHBOARD_PORT}" in dash and f"{APP}/dashboard.py" in dash
     hb = parse_unit(UNITS / "daybreak-heartbeat.service")
     assert one(hb, "Service", "Type") == "oneshot"
-    assert "-m daybreak.heartbeat_metric" in one(hb, "Service", "ExecStart")
+    assert "-m daybreak.ops.heartbeat_metric" in one(hb, "Service", "ExecStart")
     assert f"PYTHONPATH={APP}" in one(hb, "Service", "Environment").split()
     timer = parse_unit(UNITS / "daybreak-heartbeat.timer")
     assert one(timer, "Timer", "OnUnitActiveSec") == "5min"  # the heartbeat alarm's period is 300 s
@@ -129,7 +129,7 @@ def test_agent_ships_the_bot_log_file_to_the_stack_log_group():
 def test_error_filter_and_multiline_pattern_fit_the_bots_log_format():
     conf = json.loads((DEPLOY / "cloudwatch-agent.json").read_text())
     start = re.compile(conf["logs"]["logs_collected"]["files"]["collect_list"][0]["multi_line_start_pattern"])
-    from daybreak import logs
+    from daybreak.ops import logs
 
     fmt = logging.Formatter(FORMAT, "%Y-%m-%dT%H:%M:%SZ")
     fmt.converter = logs.time.gmtime

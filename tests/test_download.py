@@ -10,10 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from daybreak.candles import read_candles
-from daybreak.download import add_download_arguments, download, parse_utc_date, run_download
-from daybreak.exchange import ExchangeUnavailable
-from daybreak.settings import Config
+from daybreak.core.config import Config
+from daybreak.exchange.candle_files import read_candles
+from daybreak.exchange.client import ExchangeUnavailable
+from daybreak.exchange.download import (
+    add_download_arguments,
+    download,
+    parse_utc_date,
+    run_download,
+)
 from tests.fixtures_exchange import exchange_for, sample_candles
 
 MINUTE = 60_000
@@ -146,7 +151,7 @@ def test_dates_are_utc_unless_an_offset_is_given():
 
 def test_the_download_arguments_load_without_ccxt():
     """bot.py builds every subcommand's parser at start-up; a backtest must not pay for ccxt."""
-    code = "import sys, daybreak.download; print('ccxt' in sys.modules)"
+    code = "import sys, daybreak.exchange.download; print('ccxt' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT)
     assert out.stdout.strip() == "False"

@@ -4,8 +4,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from daybreak.exchange import Exchange, ExchangeFatal, ExchangeUnavailable, OrderOutcomeUnknown, OrderRejected
-from daybreak.markets import MarketLimits
+from daybreak.core.markets import MarketLimits
+from daybreak.exchange.client import (
+    Exchange,
+    ExchangeFatal,
+    ExchangeUnavailable,
+    OrderOutcomeUnknown,
+    OrderRejected,
+)
 from tests.fakes.fake_binance import FakeBinance
 from tests.fixtures_exchange import exchange_for, sample_candles
 

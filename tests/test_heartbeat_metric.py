@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from daybreak.heartbeat_metric import HEARTBEAT_METRIC, main
+from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC, main
 from storage.records import StatusRecord
 from storage.sqlite import SQLiteStore
 

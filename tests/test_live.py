@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from daybreak.live import run_live
-from daybreak.settings import load_config
+from daybreak.drivers.live import run_live
+from daybreak.ops.config_file import load_config
 from storage.sqlite import SQLiteStore
 from tests.fixtures_exchange import exchange_for, sample_candles
 from tests.helpers import write_config

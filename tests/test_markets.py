@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daybreak.markets import (DECIMAL_PLACES, MarketLimits, default_limits, from_ccxt_markets, limits_for,
-                              load_snapshot)
+from daybreak.core.markets import (
+    DECIMAL_PLACES,
+    MarketLimits,
+    default_limits,
+    from_ccxt_markets,
+    limits_for,
+    load_snapshot,
+)
 from tests.fakes.binance_state import BinanceState
 
 BTC = MarketLimits("BTC/USDT", amount_step=0.00001, price_tick=0.01, min_amount=0.0001, min_notional=10.0,

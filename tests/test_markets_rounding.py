@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from daybreak.markets import MarketLimits, _floor_to_step_decimal
+from daybreak.core.markets import MarketLimits, _floor_to_step_decimal
 
 STEPS = [1e-8, 1e-5, 0.00001, 0.0001, 0.001, 0.01, 0.1, 1.0, 10.0, 0.5, 0.25, 0.0005, 3e-7, 100.0, 1e-2 * 3, 0.07]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from daybreak.domain import Action, client_order_id
+from daybreak.core.domain import Action, client_order_id
 
 BINANCE_CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")  # newClientOrderId filter
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from daybreak.app import build_context
-from daybreak.backtest import run_backtest
-from daybreak.replay import load_files, run_replay
-from daybreak.settings import load_config
+from daybreak.drivers.backtest import run_backtest
+from daybreak.drivers.replay import load_files, run_replay
+from daybreak.drivers.wiring import build_context
+from daybreak.ops.config_file import load_config
 from strategies import registry
 from tests.helpers import SAMPLE, write_config
 

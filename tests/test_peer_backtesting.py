@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("backtesting")
-from daybreak.backtest import run_backtest  # noqa: E402
-from daybreak.backtest_result import round_trips  # noqa: E402
-from daybreak.replay import load_files  # noqa: E402
-from daybreak.settings import parse_config  # noqa: E402
+from daybreak.drivers.backtest import run_backtest  # noqa: E402
+from daybreak.drivers.replay import load_files  # noqa: E402
+from daybreak.ops.config_file import parse_config  # noqa: E402
+from daybreak.reporting.result import round_trips  # noqa: E402
 from tests.helpers import SAMPLE  # noqa: E402
 from tests.peers import closed_trades, ohlcv_frame, open_trades, run_peer  # noqa: E402
 

@@ -13,14 +13,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.backtest_result import BacktestResult, round_trips
-from daybreak.report_charts import chart_timeframe
-from daybreak.report_metrics import (
-    DAY_MS, YEAR_MS, compute_metrics, daily_returns, equity_curve, exposure_ratio, max_drawdown,
-    sharpe_ratio, sortino_ratio,
+from daybreak.core.domain import Event, Position, Trade
+from daybreak.reporting.charts import chart_timeframe
+from daybreak.reporting.metrics import (
+    DAY_MS,
+    compute_metrics,
+    daily_returns,
+    equity_curve,
+    exposure_ratio,
+    max_drawdown,
+    sharpe_ratio,
+    sortino_ratio,
 )
-from daybreak.report_render import print_report, write_html, write_json
-from storage.records import EventRecord, PositionRecord, TradeRecord
+from daybreak.reporting.render import print_report, write_html, write_json
+from daybreak.reporting.result import BacktestResult, round_trips
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_617_321_600_000  # 2021-04-02 00:00 UTC
@@ -29,8 +35,8 @@ MIN = 60_000
 
 def fill(i: int, ts: int, action: str, price: float, amount: float = 1.0, fee: float = 0.0,
          pnl: float | None = None, reason: str | None = None, algo: str = "ma_crossover",
-         symbol: str = "BTC/USDT") -> TradeRecord:
-    return TradeRecord(f"t{i}", ts, symbol, action, amount, price, fee, algo, pnl=pnl, exit_reason=reason)
+         symbol: str = "BTC/USDT") -> Trade:
+    return Trade(f"t{i}", ts, symbol, action, amount, price, fee, algo, pnl=pnl, exit_reason=reason)
 
 
 def candles(n: int, start: int = T0, step: int = MIN, price: float = 100.0, drift: float = 0.0) -> pd.DataFrame:
@@ -54,7 +60,7 @@ def result(trades=(), equity=None, *, n=60, step=MIN, timeframe="1m", balance=10
         end=int(ts[-1]), algos=list(algos), fee_rate=0.001, slippage_bps=5.0)
 
 
-def three_trades() -> list[TradeRecord]:
+def three_trades() -> list[Trade]:
     """+10, -5, +20 on 100 of cost each; 1 of fee per leg, already inside pnl."""
     out, i = [], 0
     for k, (pnl, reason) in enumerate([(10.0, "take_profit"), (-5.0, "stop_loss"), (20.0, "signal")]):
@@ -209,15 +215,15 @@ def test_exposure_counts_overlapping_positions_once_and_open_ones_to_the_end():
     trades = [fill(0, T0, "buy", 100.0, algo="a"), fill(1, T0 + 10 * MIN, "sell", 100.0, pnl=0.0, algo="a"),
               fill(2, T0 + 5 * MIN, "buy", 100.0, algo="b"), fill(3, T0 + 15 * MIN, "sell", 100.0, pnl=0.0, algo="b"),
               fill(4, T0 + 50 * MIN, "buy", 100.0, algo="a")]
-    pos = PositionRecord("a", "BTC/USDT", 1.0, 100.0, T0 + 50 * MIN, 0.1, "t4")
+    pos = Position("a", "BTC/USDT", 1.0, 100.0, T0 + 50 * MIN, 0.1, "t4")
     m = compute_metrics(result(trades, open_positions=[pos], algos=("a", "b")))
     assert m["exposure_ratio"] == pytest.approx(25 / 60)
     assert [row["trades"] for row in m["by_strategy"]] == [1, 1]
 
 
 def test_open_positions_rejections_and_gaps_are_reported():
-    pos = PositionRecord("ma_crossover", "BTC/USDT", 2.0, 90.0, T0 + 50 * MIN, 0.5, "t0")
-    rej = [EventRecord(f"e{i}", T0, "rejection", "no", rule=rule)
+    pos = Position("ma_crossover", "BTC/USDT", 2.0, 90.0, T0 + 50 * MIN, 0.5, "t0")
+    rej = [Event(f"e{i}", T0, "rejection", "no", rule=rule)
            for i, rule in enumerate(["max_open_positions", "min_notional", "max_open_positions"])]
     m = compute_metrics(result([fill(0, T0 + 50 * MIN, "buy", 90.0, amount=2.0, fee=0.5)], open_positions=[pos],
                                rejections=rej, gaps={"BTC/USDT": [(T0 + 5 * MIN, T0 + 7 * MIN, 3)]}))
@@ -254,7 +260,7 @@ def test_json_is_strict_and_carries_trades_and_metrics(tmp_path):
 def test_terminal_report_shows_values(tmp_path):
     from rich.console import Console
 
-    res = result(three_trades(), equity=np.full(60, 1025.0), rejections=[EventRecord("e", T0, "rejection", "x", rule="cooldown")])
+    res = result(three_trades(), equity=np.full(60, 1025.0), rejections=[Event("e", T0, "rejection", "x", rule="cooldown")])
     console = Console(file=io.StringIO(), width=140, record=True)
     print_report(res, compute_metrics(res), console=console)
     text = console.export_text()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daybreak.domain import Action, Signal
+from daybreak.core.domain import Action, Signal
 from tests.risk_helpers import MINUTE, SYM, T0, make_engine
 
 DAY = 86_400_000

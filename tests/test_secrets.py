@@ -8,7 +8,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from daybreak.secrets import SECRET_PLACEHOLDER, ApiKeys, SecretsError, live_trading_allowed, load_api_keys
+from daybreak.exchange.secrets import (
+    SECRET_PLACEHOLDER,
+    ApiKeys,
+    SecretsError,
+    live_trading_allowed,
+    load_api_keys,
+)
 
 REGION = "us-east-1"
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -173,7 +179,7 @@ def test_live_gate_reads_the_secret_and_reports_its_placeholder(aws):
 
 
 def test_live_gate_uses_the_real_config_model():
-    from daybreak.settings import parse_config
+    from daybreak.ops.config_file import parse_config
 
     cfg = parse_config({"mode": "live", "exchange": "binanceus"})
     assert live_trading_allowed(cfg, env=FULL_ENV)[0] is True
@@ -185,8 +191,8 @@ def test_the_live_client_is_signed_with_the_passphrase_the_exchange_requires():
     without all three (check_required_credentials is what it runs before each private call)."""
     import ccxt
 
-    from daybreak.live import connect
-    from daybreak.settings import Config
+    from daybreak.core.config import Config
+    from daybreak.drivers.live import connect
 
     config = Config.model_validate({"exchange": "okx"})
     signed = connect(config, ApiKeys(api_key="k", secret="s", source="environment", password="p"))

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from daybreak.settings import ConfigError, load_config, parse_config, save_config_atomic
+from daybreak.core.config import ConfigError
+from daybreak.ops.config_file import load_config, parse_config, save_config_atomic
+from strategies import registry
 
 
 @pytest.mark.parametrize(
@@ -38,7 +40,7 @@ def test_shipped_config_is_valid():
     cfg = load_config("config.json")
     assert cfg.mode == "paper"
     assert cfg.symbols == ["BTC/USDT", "ETH/USDT"]
-    p = cfg.strategy_params("MA_Crossover")
+    p = registry.params_for("MA_Crossover", cfg.params.get("MA_Crossover"))
     assert (p.short_period, p.long_period, p.timeframe) == (50, 200, "1m")
 
 

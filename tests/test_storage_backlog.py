@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from daybreak.app import build_context
-from daybreak.replay import load_files, run_replay
-from daybreak.settings import load_config
+from daybreak.drivers.replay import load_files, run_replay
+from daybreak.drivers.wiring import build_context
+from daybreak.ops.config_file import load_config
 from storage.base import StorageError
 from storage.sqlite import SQLiteStore
 from tests.helpers import SAMPLE, write_config

@@ -2,5 +2,5 @@
 
 The dashboard reads storage only (never the exchange), edits ``config.json`` through
 :func:`daybreak.settings.save_config_atomic` and asks the bot for actions by writing
-:class:`storage.records.ControlRecord` rows.
+:class:`storage.records.Control` rows.
 """

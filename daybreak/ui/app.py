@@ -12,7 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from daybreak.settings import Config, ConfigError, load_config
+from daybreak.core.config import Config, ConfigError
+from daybreak.ops.config_file import load_config
 from daybreak.ui import charts, config_form, controls, data, events, status, trades
 from storage import StorageError
 

@@ -15,7 +15,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from storage.records import PriceRecord, TradeRecord
+from daybreak.core.domain import Trade
+from storage.records import PriceRecord
 
 MAX_POINTS = 2000
 WINDOWS = {"6 h": 6 * 3600_000, "24 h": 86_400_000, "3 d": 3 * 86_400_000, "7 d": 7 * 86_400_000, "All": None}
@@ -34,7 +35,7 @@ def price_frame(prices: Iterable[PriceRecord], max_points: int = MAX_POINTS) -> 
     return frame[["time", "when", "price"]]
 
 
-def marker_frame(trades: Iterable[TradeRecord], since: int | None = None) -> pd.DataFrame:
+def marker_frame(trades: Iterable[Trade], since: int | None = None) -> pd.DataFrame:
     """Buy and sell markers of ``trades`` at or after ``since`` (ms)."""
     rows = [{"timestamp": t.timestamp, "price": t.price, "action": t.action, "strategy": t.algo,
              "amount": t.amount, "pnl": t.pnl} for t in trades if since is None or t.timestamp >= since]

@@ -20,9 +20,15 @@ from typing import Any
 
 import streamlit as st
 
-from daybreak.risk_settings import RiskSettings
-from daybreak.settings import Config, ConfigError, save_config_atomic
-from daybreak.ui.schema_inputs import FieldSpec, field_specs, merge_changes, render_field
+from daybreak.core.config import Config, ConfigError
+from daybreak.core.risk_settings import RiskSettings
+from daybreak.ops.config_file import save_config_atomic
+from daybreak.ui.schema_inputs import (
+    FieldSpec,
+    field_specs,
+    merge_changes,
+    render_field,
+)
 from strategies import registry
 
 PREFIX = "cfg."

@@ -1,30 +1,30 @@
 """Manual controls: pause (no new entries), resume (the bot resumes only when its risk limits
 allow) and flatten (close every position at market; asks for confirmation first).
 
-Each button writes one :class:`storage.records.ControlRecord` (made by
-:func:`daybreak.runner.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
+Each button writes one :class:`storage.records.Control` (made by
+:func:`daybreak.core.domain.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
 ``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
 ``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
 their acknowledgements are listed below the buttons.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 import pandas as pd
 import streamlit as st
 
-from daybreak.runner import new_control
+from daybreak.core.domain import Control, new_control
 from daybreak.ui.fmt import utc
 from storage import Store
-from storage.records import ControlRecord
 
 SOURCE = "dashboard"
 _CONFIRM = "controls_flatten_confirm"
 _NOTICE = "controls_notice"
 
 
-def controls_frame(controls: Iterable[ControlRecord]) -> pd.DataFrame:
+def controls_frame(controls: Iterable[Control]) -> pd.DataFrame:
     """Controls in the order given: ``time``, ``action``, ``source``, ``status``, ``acked``, ``result``."""
     rows = [{"time": utc(c.timestamp), "action": c.action, "source": c.source, "status": c.status,
              "acked": utc(c.acked_at) if c.acked_at else "", "result": c.result, "control_id": c.control_id}
@@ -33,7 +33,7 @@ def controls_frame(controls: Iterable[ControlRecord]) -> pd.DataFrame:
 
 
 def _send(store: Store, action: str, on_sent: Callable[[], None]) -> None:
-    record = new_control(action, SOURCE)
+    record = new_control(action, SOURCE, int(time.time() * 1000))
     store.put_control(record)
     on_sent()
     st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "
@@ -51,7 +51,7 @@ def _confirm_flatten(store: Store, on_sent: Callable[[], None]) -> None:
     _send(store, "flatten", on_sent)
 
 
-def render(store: Store, latest: Callable[[], list[ControlRecord]], open_positions: int,
+def render(store: Store, latest: Callable[[], list[Control]], open_positions: int,
            on_sent: Callable[[], None]) -> None:
     """Draw the buttons and the latest controls. ``on_sent`` runs after a write (cache reset).
 

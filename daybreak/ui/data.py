@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from daybreak.settings import Config, StorageSettings
+from daybreak.core.config import Config, StorageSettings
+from daybreak.core.domain import Control, Event, Position, Trade
 from storage import Store, open_store
-from storage.records import (
-    ControlRecord,
-    EventRecord,
-    PositionRecord,
-    PriceRecord,
-    StatusRecord,
-    TradeRecord,
-)
+from storage.records import PriceRecord, StatusRecord
 
 TTL_SECONDS = 5
 
@@ -43,7 +37,7 @@ def status(store_key: str) -> StatusRecord | None:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def trades(store_key: str, symbol: str | None = None, algo: str | None = None,
-           limit: int | None = None) -> list[TradeRecord]:
+           limit: int | None = None) -> list[Trade]:
     """Stored trades, newest first, optionally of one symbol and/or one strategy, at most ``limit``."""
     return store(store_key).list_trades(symbol=symbol, algo=algo, newest_first=True, limit=limit)
 
@@ -52,14 +46,14 @@ def trades(store_key: str, symbol: str | None = None, algo: str | None = None,
 def summary(store_key: str) -> dict[str, dict[str, float]]:
     """P&L per strategy and ``total`` as the bot keeps it in the Stats table (the same
     :func:`daybreak.stats.stat_records` computation); from the trades when the table is empty."""
-    from daybreak.stats import from_records, summarize
+    from daybreak.reporting.stats import from_records, summarize
 
     kept = from_records(store(store_key).list_stats())
     return kept or summarize(store(store_key).list_trades())
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def positions(store_key: str) -> list[PositionRecord]:
+def positions(store_key: str) -> list[Position]:
     """Open positions (one per strategy and symbol)."""
     return store(store_key).list_positions()
 
@@ -84,13 +78,13 @@ def prices(store_key: str, symbol: str, since: int | None = None) -> list[PriceR
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def events(store_key: str, rule: str | None = None, limit: int = 200) -> list[EventRecord]:
+def events(store_key: str, rule: str | None = None, limit: int = 200) -> list[Event]:
     """Recent events, newest first, optionally only those of one ``rule``."""
     return store(store_key).list_events(rule=rule, limit=limit)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def controls(store_key: str, last: int = 20) -> list[ControlRecord]:
+def controls(store_key: str, last: int = 20) -> list[Control]:
     """The ``last`` control commands, newest first, with their acknowledgement status."""
     rows = store(store_key).list_controls(limit=1_000_000)
     return list(reversed(rows[-last:]))

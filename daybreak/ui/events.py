@@ -12,22 +12,22 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 import streamlit as st
 
+from daybreak.core.domain import Event
 from daybreak.ui.fmt import utc
-from storage.records import EventRecord
 
 ALL = "All"
 SCAN = 1000
 """How many recent events are scanned for the list of rules to filter by."""
 
 
-def events_frame(events: Iterable[EventRecord]) -> pd.DataFrame:
+def events_frame(events: Iterable[Event]) -> pd.DataFrame:
     """Events in the order given (the store returns newest first)."""
     rows = [{"time": utc(e.timestamp), "kind": e.kind, "rule": e.rule, "strategy": e.algo, "symbol": e.symbol,
              "message": e.message, "data": json.dumps(e.data, default=str) if e.data else ""} for e in events]
     return pd.DataFrame(rows, columns=["time", "kind", "rule", "strategy", "symbol", "message", "data"])
 
 
-def render(load_events: Callable[[str | None, int], list[EventRecord]]) -> None:
+def render(load_events: Callable[[str | None, int], list[Event]]) -> None:
     """Draw the events section. ``load_events(rule, limit)`` returns newest first."""
     st.subheader("Recent events: why it didn't trade")
     recent = load_events(None, SCAN)

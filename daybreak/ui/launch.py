@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from daybreak.settings import DEFAULT_CONFIG_PATH
+from daybreak.core.config import DEFAULT_CONFIG_PATH
 
 ENV_VAR = "DAYBREAK_CONFIG"
 

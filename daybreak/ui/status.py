@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from daybreak.domain import BotState
+from daybreak.core.domain import BotState
 from daybreak.ui.fmt import age, utc
 from storage.records import StatusRecord
 

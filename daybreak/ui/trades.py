@@ -18,16 +18,17 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 import streamlit as st
 
-from daybreak.stats import STAT_TYPES, TOTAL, summarize
+from daybreak.core.domain import Position, Trade
+from daybreak.reporting.stats import STAT_TYPES, TOTAL, summarize
 from daybreak.ui.fmt import utc
-from storage.records import PositionRecord, PriceRecord, TradeRecord
+from storage.records import PriceRecord
 
 ALL = "All"
 TRADE_COLUMNS = ["time", "symbol", "strategy", "action", "amount", "price", "fee", "pnl",
                  "exit_reason", "mode", "trade_id"]
 
 
-def trades_frame(trades: Iterable[TradeRecord]) -> pd.DataFrame:
+def trades_frame(trades: Iterable[Trade]) -> pd.DataFrame:
     """The trades table, in the order given (the store returns newest first)."""
     rows = [{
         "time": utc(t.timestamp), "symbol": t.symbol, "strategy": t.algo, "action": t.action,
@@ -53,7 +54,7 @@ def quote_currency(symbols: Iterable[str]) -> str:
     return quotes.pop() if len(quotes) == 1 else "quote"
 
 
-def positions_frame(positions: Iterable[PositionRecord],
+def positions_frame(positions: Iterable[Position],
                     last_price: Callable[[str], PriceRecord | None]) -> pd.DataFrame:
     """Open positions with the newest stored price of their symbol."""
     rows = []
@@ -72,9 +73,9 @@ PAGE = 500
 """Trades shown in the table (newest first); P&L figures always cover every trade."""
 
 
-def render(load_trades: Callable[[str | None, str | None, int | None], list[TradeRecord]],
+def render(load_trades: Callable[[str | None, str | None, int | None], list[Trade]],
            load_summary: Callable[[], dict[str, dict[str, float]]], symbols: list[str],
-           positions: list[PositionRecord], last_price: Callable[[str], PriceRecord | None]) -> None:
+           positions: list[Position], last_price: Callable[[str], PriceRecord | None]) -> None:
     """Draw P&L, the filterable trades table and the open positions.
 
     ``load_trades(symbol, algo, limit)`` returns stored trades newest first (None = no filter or

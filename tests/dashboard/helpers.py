@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from daybreak.domain import BotState
+from daybreak.core.domain import BotState, Event, Position, Trade
 from daybreak.ui.launch import ENV_VAR
-from storage.records import EventRecord, PositionRecord, PriceRecord, StatusRecord, TradeRecord
+from storage.records import PriceRecord, StatusRecord
 from storage.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def sample_candles(symbol: str = "BTC/USDT") -> pd.DataFrame:
 
 
 def round_trips(symbol: str, algo: str, candles: pd.DataFrame, every: int, hold: int,
-                amount: float) -> list[TradeRecord]:
+                amount: float) -> list[Trade]:
     """Buy at a candle's open, sell ``hold`` candles later; P&L = proceeds - cost - both fees."""
     out = []
     for n, start in enumerate(range(10, len(candles) - hold - 1, every)):
@@ -68,9 +68,9 @@ def round_trips(symbol: str, algo: str, candles: pd.DataFrame, every: int, hold:
         sell_fee = amount * sell.open * FEE_RATE
         pnl = amount * (sell.open - buy.open) - buy_fee - sell_fee
         tag = f"{algo}-{symbol}-{n}"
-        out.append(TradeRecord(f"{tag}-b", int(buy.timestamp), symbol, "buy", amount, float(buy.open),
+        out.append(Trade(f"{tag}-b", int(buy.timestamp), symbol, "buy", amount, float(buy.open),
                                buy_fee, algo))
-        out.append(TradeRecord(f"{tag}-s", int(sell.timestamp), symbol, "sell", amount, float(sell.open),
+        out.append(Trade(f"{tag}-s", int(sell.timestamp), symbol, "sell", amount, float(sell.open),
                                sell_fee, algo, pnl=pnl, exit_reason="signal"))
     return out
 
@@ -89,10 +89,10 @@ def fill_store(db_path: Path, now_ms: int) -> SQLiteStore:
     for t in trades:
         store.put_trade(t)
     last = sample_candles("BTC/USDT").iloc[-5]
-    store.put_position(PositionRecord("MA_Crossover", "BTC/USDT", 0.001, float(last.open), int(last.timestamp),
+    store.put_position(Position("MA_Crossover", "BTC/USDT", 0.001, float(last.open), int(last.timestamp),
                                       0.001 * float(last.open) * FEE_RATE, "open-1", stop_price=float(last.open) * 0.99))
     for i, rule in enumerate(["max_trades_per_day", "symbol_cooldown", "min_notional", "symbol_cooldown"]):
-        store.put_event(EventRecord(f"ev-{i}", int(last.timestamp) + i, "rejection", f"blocked by {rule}",
+        store.put_event(Event(f"ev-{i}", int(last.timestamp) + i, "rejection", f"blocked by {rule}",
                                     "MA_Crossover", "ETH/USDT", rule, {"value": i}))
     store.put_status(StatusRecord(
         timestamp=now_ms, mode="paper", state=BotState.RUNNING.value, reason="trading",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.stats import TOTAL, summarize
+from daybreak.reporting.stats import TOTAL, summarize
 from tests.dashboard.helpers import DASHBOARD, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import Field
 
-from daybreak.settings import load_config
+from daybreak.ops.config_file import load_config
 from strategies import registry
 from strategies.base import BaseStrategy, StrategyParams
 from tests.dashboard.helpers import ROOT, dashboard_app
@@ -33,8 +33,8 @@ def test_valid_change_is_saved_and_reloads(deployment, monkeypatch):
 
     assert any("applies it on its next cycle" in s.value for s in at.success)
     cfg = load_config(deployment.config_path)
-    assert cfg.strategy_params("MA_Crossover").short_period == 20
-    assert cfg.strategy_params("MA_Crossover").long_period == 200
+    assert registry.params_for("MA_Crossover", cfg.params.get("MA_Crossover")).short_period == 20
+    assert registry.params_for("MA_Crossover", cfg.params.get("MA_Crossover")).long_period == 200
     assert cfg.external_signals is False
     assert cfg.symbols == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
     assert cfg.risk.stop_loss_ratio == 0.01

@@ -1,5 +1,5 @@
 """The dashboard page (Streamlit AppTest) over a real SQLite store: what a trader reads there
-must equal what storage and daybreak.stats say."""
+must equal what storage and daybreak.reporting.stats say."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
-from daybreak.domain import BotState
-from daybreak.stats import TOTAL, summarize
+from daybreak.core.domain import BotState
+from daybreak.reporting.stats import TOTAL, summarize
 from storage.records import StatusRecord
 from tests.dashboard.helpers import dashboard_app, frame_with, metric
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.risk_settings import RiskSettings
+from daybreak.core.risk_settings import RiskSettings
 from daybreak.ui.launch import ENV_VAR, config_path
 from daybreak.ui.schema_inputs import field_specs, merge_changes
 from daybreak.ui.status import heartbeat_is_stale, limit_rows, other_limit_facts

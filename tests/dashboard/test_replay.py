@@ -6,9 +6,16 @@ import sys
 
 import pytest
 
-from daybreak.stats import TOTAL, summarize
+from daybreak.reporting.stats import TOTAL, summarize
 from storage.sqlite import SQLiteStore
-from tests.dashboard.helpers import ROOT, SAMPLE, dashboard_app, frame_with, metric, write_config
+from tests.dashboard.helpers import (
+    ROOT,
+    SAMPLE,
+    dashboard_app,
+    frame_with,
+    metric,
+    write_config,
+)
 
 
 def test_replayed_trades_and_pnl_are_shown(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from daybreak.markets import MarketLimits, default_limits, load_snapshot
+from daybreak.core.markets import MarketLimits, default_limits, load_snapshot
 
 TAKER_FEE = Decimal("0.001")
 INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from daybreak.markets import MarketLimits
+from daybreak.core.markets import MarketLimits
 from tests.fakes.binance_state import BinanceError, BinanceState
 
 _SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades"}

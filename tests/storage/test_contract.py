@@ -10,27 +10,19 @@ from dataclasses import replace
 
 import pytest
 
-from storage.records import (
-    ControlRecord,
-    EventRecord,
-    PositionRecord,
-    PriceRecord,
-    SignalRecord,
-    StatRecord,
-    StatusRecord,
-    TradeRecord,
-)
+from daybreak.core.domain import Control, Event, Position, Trade
+from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 T0 = 1_617_321_600_000  # 2021-04-02 00:00 UTC, ms
 MIN = 60_000
 
 
-def trade(i: int, symbol="BTC/USDT", algo="MA_Crossover", ts=None, **kw) -> TradeRecord:
+def trade(i: int, symbol="BTC/USDT", algo="MA_Crossover", ts=None, **kw) -> Trade:
     values = dict(trade_id=f"db-{i:032x}", timestamp=ts if ts is not None else T0 + i * MIN, symbol=symbol,
                   action="buy" if i % 2 == 0 else "sell", amount=0.0017, price=58720.45, fee=0.0998,
                   algo=algo, pnl=None if i % 2 == 0 else 1.25, order_id=f"o{i}",
                   exit_reason=None if i % 2 == 0 else "signal")
-    return TradeRecord(**{**values, **kw})
+    return Trade(**{**values, **kw})
 
 
 # -- numbers ---------------------------------------------------------------------------------
@@ -185,9 +177,9 @@ def test_a_signal_is_marked_once(store_factory):
 # -- positions -------------------------------------------------------------------------------
 def test_positions_upsert_delete_and_keep_every_field(store_factory):
     store = store_factory()
-    pos = PositionRecord("A", "BTC/USDT", 0.0017, 58720.45, T0, 0.0998, "db-1", high_watermark=59000.0,
+    pos = Position("A", "BTC/USDT", 0.0017, 58720.45, T0, 0.0998, "db-1", high_watermark=59000.0,
                          stop_price=None, partial_taken=True, extra={"entries": [1, 2.5], "note": "x"})
-    other = PositionRecord("AB", "ETH/USDT", 1e-8, 2000.0, T0, 0.0, "db-2")
+    other = Position("AB", "ETH/USDT", 1e-8, 2000.0, T0, 0.0, "db-2")
     store.put_position(other)
     store.put_position(replace(pos, amount=1.0))
     store.put_position(pos)
@@ -200,7 +192,7 @@ def test_positions_upsert_delete_and_keep_every_field(store_factory):
 # -- events ----------------------------------------------------------------------------------
 def test_events_are_listed_newest_first_with_filters(store_factory):
     store = store_factory()
-    events = [EventRecord(f"ev-{i}", T0 + i, ("rejection", "error")[i % 2], f"message {i}", algo="A",
+    events = [Event(f"ev-{i}", T0 + i, ("rejection", "error")[i % 2], f"message {i}", algo="A",
                           symbol="BTC/USDT", rule=("max_positions", "daily_loss", "")[i % 3],
                           data={"limit": 0.1 + 0.2, "i": i}) for i in range(9)]
     for e in events:
@@ -216,8 +208,8 @@ def test_events_are_listed_newest_first_with_filters(store_factory):
 # -- controls, status, state -----------------------------------------------------------------
 def test_controls_are_acknowledged_once(store_factory):
     store = store_factory()
-    pause = ControlRecord("c-1", T0, "pause", "dashboard")
-    flat = ControlRecord("c-2", T0 + 1, "flatten", "cli")
+    pause = Control("c-1", T0, "pause", "dashboard")
+    flat = Control("c-2", T0 + 1, "flatten", "cli")
     assert store.put_control(flat) and store.put_control(pause)
     assert store.put_control(pause) is False
     assert store.list_controls(status="pending") == [pause, flat]

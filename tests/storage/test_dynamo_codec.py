@@ -8,15 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from daybreak.core.domain import Event, Position, Trade
 from storage.base import StorageError
 from storage.dynamo_codec import decode_item, encode_value, record_item, to_decimal
-from storage.records import EventRecord, PositionRecord, SignalRecord, StatusRecord, TradeRecord
+from storage.records import SignalRecord, StatusRecord
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_any_finite_float_crosses_as_decimal_and_back_unchanged(x):
     assert to_decimal(x) == Decimal(str(x))
-    back = decode_item(PositionRecord, record_item(PositionRecord("A", "S", x, x, 0, x, "t")))
+    back = decode_item(Position, record_item(Position("A", "S", x, x, 0, x, "t")))
     assert back.amount == x and back.entry_price == x
 
 
@@ -31,7 +32,7 @@ def test_numbers_are_stored_as_their_shortest_decimal(value, stored):
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_numbers_are_refused_with_the_field_name(bad):
     with pytest.raises(StorageError, match=r"price=.*not a finite number"):  # the bot handles StorageError
-        record_item(TradeRecord("t", 1, "BTC/USDT", "buy", 1.0, bad, 0.0, "A"))
+        record_item(Trade("t", 1, "BTC/USDT", "buy", 1.0, bad, 0.0, "A"))
 
 
 def test_nan_inside_a_dict_field_is_kept_like_sqlite_keeps_it():
@@ -40,27 +41,27 @@ def test_nan_inside_a_dict_field_is_kept_like_sqlite_keeps_it():
 
 
 def test_none_is_omitted_and_comes_back_as_the_default():
-    item = record_item(TradeRecord("t", 1, "BTC/USDT", "buy", 1.0, 2.0, 0.0, "A"))
+    item = record_item(Trade("t", 1, "BTC/USDT", "buy", 1.0, 2.0, 0.0, "A"))
     assert "pnl" not in item and "exit_reason" not in item
-    assert decode_item(TradeRecord, item).pnl is None
+    assert decode_item(Trade, item).pnl is None
 
 
 def test_index_keys_never_carry_empty_strings():
-    item = record_item(EventRecord("e", 1, "", "m"), {"bucket": "all"}, frozenset({"kind", "bucket"}))
+    item = record_item(Event("e", 1, "", "m"), {"bucket": "all"}, frozenset({"kind", "bucket"}))
     assert "kind" not in item and item["bucket"] == {"S": "all"}
-    assert decode_item(EventRecord, item, frozenset({"kind", "bucket"})).kind == ""
+    assert decode_item(Event, item, frozenset({"kind", "bucket"})).kind == ""
 
 
 def test_dict_fields_round_trip_with_exact_nested_numbers():
     data = {"ratio": 0.1 + 0.2, "tiny": 1e-8, "nested": {"list": [1, 2.5, None]}}
-    back = decode_item(EventRecord, record_item(EventRecord("e", 1, "error", "m", data=data)))
+    back = decode_item(Event, record_item(Event("e", 1, "error", "m", data=data)))
     assert back.data == data
 
 
 def test_a_map_written_by_another_system_is_accepted():
     item = {"event_id": {"S": "e"}, "timestamp": {"N": "5"}, "kind": {"S": "k"}, "message": {"S": "m"},
             "data": {"M": {"price": {"N": "100000.5"}, "n": {"N": "3"}}}}
-    assert decode_item(EventRecord, item).data == {"price": 100000.5, "n": 3}
+    assert decode_item(Event, item).data == {"price": 100000.5, "n": 3}
 
 
 def test_another_systems_numbers_as_strings_are_read_and_bad_ones_named():

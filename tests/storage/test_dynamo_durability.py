@@ -5,18 +5,19 @@ import signal
 import threading
 import time
 
+from daybreak.core.domain import Event, Trade
 from storage.base import StorageError
 from storage.dynamo_client import make_client
 from storage.dynamodb import DynamoStore
 from storage.init_db import init_db
-from storage.records import EventRecord, PriceRecord, TradeRecord
+from storage.records import PriceRecord
 from tests.fixtures_dynamo import dynamo_settings
 
 T0 = 1_617_321_600_000
 
 
-def trade(i: int) -> TradeRecord:
-    return TradeRecord(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i % 2], ("buy", "sell")[i % 2],
+def trade(i: int) -> Trade:
+    return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i % 2], ("buy", "sell")[i % 2],
                        0.001 + i * 1e-8, 58_720.45 + i, 0.0587, "MA_Crossover", pnl=None if i % 2 == 0 else -0.1 * i)
 
 
@@ -62,7 +63,7 @@ def test_server_down_mid_stream_loses_and_duplicates_nothing(dynalite_server):
                     errors.append(str(err))
                     time.sleep(0.05)
             store.put_prices([PriceRecord("BTC/USDT", T0 + i * 60_000, 50_000.0 + i, expiry=2_000_000_000)])
-            store.put_event(EventRecord(f"ev-{i}", T0 + i, "rejection", f"event {i}"))
+            store.put_event(Event(f"ev-{i}", T0 + i, "rejection", f"event {i}"))
             if i == n // 3:
                 stored.set()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from daybreak.settings import StorageSettings
+from daybreak.core.config import StorageSettings
 from storage.base import StorageError
 from storage.dynamo_schema import table_definitions
 from storage.init_db import init_db

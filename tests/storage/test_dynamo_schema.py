@@ -1,7 +1,11 @@
 """Table definitions: the documented keys, on-demand, encrypted, TTL; CloudFormation from the same source."""
 from __future__ import annotations
 
-from storage.dynamo_schema import cloudformation_resources, create_table_args, table_definitions
+from storage.dynamo_schema import (
+    cloudformation_resources,
+    create_table_args,
+    table_definitions,
+)
 
 
 def by_name(prefix="Daybreak"):

@@ -8,24 +8,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from daybreak.core.domain import Control, Event, Position, Trade
 from storage.base import StorageError
 from storage.dynamo_client import make_client
 from storage.dynamodb import DynamoStore
 from storage.init_db import init_db
-from storage.records import (
-    ControlRecord,
-    EventRecord,
-    PositionRecord,
-    PriceRecord,
-    SignalRecord,
-    StatRecord,
-    StatusRecord,
-    TradeRecord,
-)
+from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 from tests.fixtures_dynamo import dynamo_settings
 
 T0 = 1_617_321_600_000
-TRADE = TradeRecord("db-1", T0, "BTC/USDT", "buy", 0.001, 58_720.45, 0.0587, "MA_Crossover")
+TRADE = Trade("db-1", T0, "BTC/USDT", "buy", 0.001, 58_720.45, 0.0587, "MA_Crossover")
 
 
 def throttle(client, operation: str, times: int) -> list[int]:
@@ -110,9 +102,9 @@ def test_every_read_is_a_query_or_get_never_a_scan(dynalite_settings):
     store.put_stats([StatRecord("pnl", "total", 1.0, "2021-04-02")])
     store.put_prices([PriceRecord("BTC/USDT", T0, 1.0)])
     store.put_signal(SignalRecord("s", T0, "BTC/USDT", "buy"))
-    store.put_position(PositionRecord("A", "BTC/USDT", 1.0, 1.0, T0, 0.0, "db-1"))
-    store.put_event(EventRecord("e", T0, "error", "m"))
-    store.put_control(ControlRecord("c", T0, "pause", "cli"))
+    store.put_position(Position("A", "BTC/USDT", 1.0, 1.0, T0, 0.0, "db-1"))
+    store.put_event(Event("e", T0, "error", "m"))
+    store.put_control(Control("c", T0, "pause", "cli"))
     store.put_status(StatusRecord(T0, "paper", "RUNNING"))
     store.set_state("k", "v")
     store.flush()

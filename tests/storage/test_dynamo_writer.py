@@ -6,11 +6,12 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from daybreak.core.domain import Event
 from storage.base import StorageError
 from storage.dynamo_client import make_client
 from storage.dynamodb import DynamoStore
 from storage.init_db import init_db
-from storage.records import EventRecord, PriceRecord, StatRecord
+from storage.records import PriceRecord, StatRecord
 from tests.fixtures_dynamo import dynamo_settings
 
 T0 = 1_617_321_600_000
@@ -98,8 +99,8 @@ def test_an_invalid_item_is_set_aside_without_blocking_the_others(dynalite_share
     settings = dynamo_settings(dynalite_shared.endpoint_url)
     init_db(settings)
     store = DynamoStore.from_settings(settings)
-    huge = EventRecord("ev-huge", T0, "error", "x" * 500_000)  # over DynamoDB's 400 KB item limit
-    fine = [EventRecord(f"ev-{i}", T0 + i, "error", "ok") for i in range(3)]
+    huge = Event("ev-huge", T0, "error", "x" * 500_000)  # over DynamoDB's 400 KB item limit
+    fine = [Event(f"ev-{i}", T0 + i, "error", "ok") for i in range(3)]
     for e in [fine[0], huge, *fine[1:]]:
         store.put_event(e)
     store.flush()
@@ -136,7 +137,7 @@ def test_close_flushes_the_queue(moto_store):
     settings, client = moto_store
     store = DynamoStore(client, settings.table_prefix)
     store.put_prices(prices(80))
-    store.put_event(EventRecord("ev-1", T0, "error", "last words"))
+    store.put_event(Event("ev-1", T0, "error", "last words"))
     store.close()
     again = DynamoStore(client, settings.table_prefix)
     assert len(again.list_prices("BTC/USDT")) == 80 and again.list_events()[0].message == "last words"

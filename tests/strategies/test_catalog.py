@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from daybreak.settings import parse_config
+from daybreak.ops.config_file import parse_config
 from strategies import registry
 from strategies.catalog import describe_all, format_table
 

@@ -14,7 +14,7 @@ import talib
 from pydantic import ValidationError
 
 import strategies  # noqa: F401  (registers every strategy)
-from daybreak.timeframes import context_frame, resample, timeframe_ms
+from daybreak.core.timeframes import context_frame, resample, timeframe_ms
 from strategies import registry
 from strategies.base import SIGNAL_COLUMNS
 from tests.strategies.candles import load_episode

@@ -1,11 +1,11 @@
-"""daybreak.timeframes: 5m candles from closed 1m candles, aligned back with no look-ahead."""
+"""daybreak.core.timeframes: 5m candles from closed 1m candles, aligned back with no look-ahead."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak.timeframes import context_frame, resample, timeframe_ms
+from daybreak.core.timeframes import context_frame, resample, timeframe_ms
 from tests.strategies.candles import load_episode, make_candles, utc_ms
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.timeframes import timeframe_ms
 
 COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
 _DTYPES = {c: np.int64 if c == "timestamp" else np.float64 for c in COLUMNS}

@@ -24,13 +24,24 @@ from dataclasses import dataclass
 import ccxt
 import numpy as np
 import pandas as pd
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
-from daybreak.candles import COLUMNS
-from daybreak.exchange_errors import (ExchangeError, ExchangeFatal, ExchangeUnavailable, OrderOutcomeUnknown,
-                                      OrderRejected, translate)
-from daybreak.markets import MarketLimits, from_ccxt_markets
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.markets import MarketLimits, from_ccxt_markets
+from daybreak.core.timeframes import timeframe_ms
+from daybreak.exchange.candle_files import COLUMNS
+from daybreak.exchange.errors import (
+    ExchangeError,
+    ExchangeFatal,
+    ExchangeUnavailable,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    translate,
+)
 
 __all__ = ["Exchange", "ExchangeError", "ExchangeFatal", "ExchangeUnavailable", "OrderOutcomeUnknown",
            "OrderRejected", "OrderResult"]

@@ -1,7 +1,7 @@
 """What a backtest returns (:class:`BacktestResult`) and its trades paired into round trips.
 
-The engine (:mod:`daybreak.backtest`) fills a :class:`BacktestResult`; the report
-(:mod:`daybreak.report_metrics`, :mod:`daybreak.report_render`) reads it and nothing else.
+The engine (:mod:`daybreak.drivers.backtest`) fills a :class:`BacktestResult`; the report
+(:mod:`daybreak.reporting.metrics`, :mod:`daybreak.reporting.render`) reads it and nothing else.
 Units: ``amount`` base currency, ``price`` quote per base, ``cost``/``fee``/``pnl`` quote,
 timestamps UTC epoch ms.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from storage.records import EventRecord, PositionRecord, TradeRecord
+from daybreak.core.domain import Event, Position, Trade
 
 ROUND_TRIP_COLUMNS = (
     "algo", "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "pnl",
@@ -44,12 +44,12 @@ class BacktestResult:
     basis points of price.
     """
 
-    trades: list[TradeRecord]
+    trades: list[Trade]
     equity: pd.DataFrame
     candles: dict[str, pd.DataFrame]
-    rejections: list[EventRecord]
+    rejections: list[Event]
     gaps: dict[str, list[tuple[int, int, int]]]
-    open_positions: list[PositionRecord]
+    open_positions: list[Position]
     starting_balance: float
     timeframe: str
     start: int
@@ -64,18 +64,18 @@ class _Open:
 
     __slots__ = ("entry_time", "bought", "buy_cost", "sold", "sell_value", "pnl", "fees", "last")
 
-    def __init__(self, buy: TradeRecord):
+    def __init__(self, buy: Trade):
         self.entry_time = buy.timestamp
         self.bought = self.buy_cost = self.sold = self.sell_value = self.pnl = self.fees = 0.0
-        self.last: TradeRecord = buy
+        self.last: Trade = buy
         self.add_buy(buy)
 
-    def add_buy(self, t: TradeRecord) -> None:
+    def add_buy(self, t: Trade) -> None:
         self.bought += t.amount
         self.buy_cost += t.amount * t.price
         self.fees += t.fee
 
-    def add_sell(self, t: TradeRecord) -> bool:
+    def add_sell(self, t: Trade) -> bool:
         """Take a sell off the position; True once the position is closed."""
         self.sold += t.amount
         self.sell_value += t.amount * t.price
@@ -96,7 +96,7 @@ class _Open:
         }
 
 
-def round_trips(trades: list[TradeRecord]) -> pd.DataFrame:
+def round_trips(trades: list[Trade]) -> pd.DataFrame:
     """Pair each buy with the sell(s) that close it, per ``(algo, symbol)``, in time order.
 
     One row per *closed* round trip (positions still open at the end are not rows; they are in

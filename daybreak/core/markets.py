@@ -26,7 +26,7 @@ from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_EXCHANGE = "binanceus"
 
 #: Fraction of one step that still counts as "on the step": absorbs float noise such as

@@ -8,7 +8,7 @@ Each cycle (every ``poll_seconds``), per symbol:
 2. fetch the last price; pending orders fill now (paper: at that price, the new candle's open
    seen at most one poll late, with slippage and fee; live: a ccxt market order with a
    deterministic client order id);
-3. check exits against that price (see :mod:`daybreak.exits`).
+3. check exits against that price (see :mod:`daybreak.core.exits`).
 
 Then external signals and controls, prices every ``price_save_seconds``, and the heartbeat. When
 the exchange cannot be reached the loop logs it, shows it on the dashboard (status row) and
@@ -25,21 +25,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from daybreak.app import build_context, market_limits
-from daybreak.domain import Action, Fill, OrderRequest
-from daybreak.exchange import Exchange, ExchangeError, ExchangeFatal, ExchangeUnavailable, OrderRejected
-from daybreak.replay import strategies_for
-from daybreak.risk import Rejection
-from daybreak.runner import RunContext
-from daybreak.settings import Config
-from daybreak.stepper import atr_series
-from daybreak.timeframes import resample, timeframe_ms
+from daybreak.core.config import Config
+from daybreak.core.domain import Action, Fill, Order
+from daybreak.core.risk import Rejection
+from daybreak.core.timeframes import resample, timeframe_ms
+from daybreak.drivers.replay import strategies_for
+from daybreak.drivers.services import RunContext
+from daybreak.drivers.stepper import atr_series
+from daybreak.drivers.wiring import build_context, market_limits
+from daybreak.exchange.client import (
+    Exchange,
+    ExchangeError,
+    ExchangeFatal,
+    ExchangeUnavailable,
+    OrderRejected,
+)
 from storage.base import StorageError
 from storage.records import PriceRecord
 from strategies.base import BaseStrategy
 
 if TYPE_CHECKING:
-    from daybreak.secrets import ApiKeys
+    from daybreak.exchange.secrets import ApiKeys
 
 log = logging.getLogger("daybreak")
 BASE_TF = "1m"
@@ -59,7 +65,7 @@ class LiveBroker:
         """Mark ids that may already exist on the exchange (restored after a restart)."""
         self._attempted.update(client_order_ids)
 
-    def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill | Rejection:
+    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection:
         res = None
         if order.client_order_id in self._attempted:
             res = self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
@@ -148,7 +154,11 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
              max_cycles: int | None = None) -> int:
     """Run until ``should_stop()``; returns the exit code (2: live trading not allowed, 1: fatal)."""
     sleep = sleep or interruptible_sleep(should_stop)
-    from daybreak.secrets import SecretsError, live_trading_allowed, load_api_keys
+    from daybreak.exchange.secrets import (
+        SecretsError,
+        live_trading_allowed,
+        load_api_keys,
+    )
 
     keys = None
     if config.mode == "live":

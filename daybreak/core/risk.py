@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from daybreak.domain import Action, Signal
-from daybreak.exits import make_plan
-from daybreak.ledger import Ledger
-from daybreak.markets import MarketLimits
-from daybreak.risk_settings import RiskSettings
-from daybreak.settings import Config, OrderSize
-from storage.records import TradeRecord
+from daybreak.core.config import Config, OrderSize
+from daybreak.core.domain import Action, Signal, Trade
+from daybreak.core.exits import make_plan
+from daybreak.core.ledger import Ledger
+from daybreak.core.markets import MarketLimits
+from daybreak.core.risk_settings import RiskSettings
 
-_BUY = Action.BUY.value
 _DAY_MS = 86_400_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -109,11 +107,11 @@ class RiskGate:
             c.entries_today = 0
         c.day_start_equity = self._starting_balance + c.realized_before_day
 
-    def record_trade(self, trade: TradeRecord) -> None:
+    def record_trade(self, trade: Trade) -> None:
         """Update the counters with a stored or new trade (in time order)."""
         self._roll_day(trade.timestamp)
         self.c.last_trade[trade.symbol] = trade.timestamp
-        if trade.action == _BUY:
+        if trade.action == Action.BUY:
             self.c.entries_today += 1
             return
         pnl = trade.pnl or 0.0
@@ -125,7 +123,7 @@ class RiskGate:
             self.c.paused_until = trade.timestamp + int((risk.loss_pause_minutes or 0) * 60_000)
             self.c.loss_streak = 0
 
-    def replay_trades(self, trades: list[TradeRecord]) -> None:
+    def replay_trades(self, trades: list[Trade]) -> None:
         """Rebuild the counters from stored trades (after a restart)."""
         self.c = _Counters()
         self._realized_total = 0.0

@@ -1,14 +1,14 @@
 """``bot.py download``: fetch closed candles through ccxt into the local candle cache, resumably.
 
 Files: ``<dest_dir>/<BASE>-<QUOTE>_<timeframe>.csv.gz`` in the replay format of
-:mod:`daybreak.candles` (header ``timestamp,open,high,low,close,volume``, UTC ms of the candle
+:mod:`daybreak.exchange.candle_files` (header ``timestamp,open,high,low,close,volume``, UTC ms of the candle
 open, ascending, unique), so ``run --replay`` and ``backtest`` read them directly. Only closed
 candles are stored (:meth:`daybreak.exchange.Exchange.iter_history`).
 
 Resumable: candles already in the file are not fetched again; a run continues after the last
 stored candle (and fills in before the first one when ``since`` is earlier). Pages are buffered
 and written every ``chunk_rows`` candles, and whatever was fetched is written before an error
-propagates. Every write replaces the whole file atomically (:mod:`daybreak.atomic_file`), so
+propagates. Every write replaces the whole file atomically (:mod:`daybreak.ops.atomic_file`), so
 the file is always either the old or the new complete version.
 """
 from __future__ import annotations
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from daybreak.atomic_file import write_atomic
-from daybreak.candles import COLUMNS, file_name, find_gaps, read_candles
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.timeframes import timeframe_ms
+from daybreak.exchange.candle_files import COLUMNS, file_name, find_gaps, read_candles
+from daybreak.ops.atomic_file import write_atomic
 
 if TYPE_CHECKING:  # ccxt is imported only when a download runs: bot.py's start-up stays fast
-    from daybreak.exchange import Exchange
+    from daybreak.exchange.client import Exchange
 
 DEFAULT_DEST = Path("data/candles")
 CHUNK_ROWS = 50_000
@@ -191,7 +191,7 @@ def run_download(args: argparse.Namespace, config, exchange: Exchange | None = N
     ``config`` is :class:`daybreak.settings.Config` (its ``exchange`` is the default id);
     ``exchange`` replaces the client built from the id (tests pass one aimed at a fake).
     """
-    from daybreak.exchange import Exchange, ExchangeError, ExchangeUnavailable
+    from daybreak.exchange.client import Exchange, ExchangeError, ExchangeUnavailable
 
     exchange_id = args.exchange or config.exchange
     try:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from daybreak.domain import EXTERNAL_ALGO, Action, Signal
-from daybreak.settings import Config
+from daybreak.core.config import Config
+from daybreak.core.domain import EXTERNAL_ALGO, Action, Signal
 from storage.records import SignalRecord
 
 FUTURE_TOLERANCE_MS = 60_000

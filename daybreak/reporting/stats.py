@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-from storage.records import StatRecord, TradeRecord
+from daybreak.core.domain import Trade
+from storage.records import StatRecord
 
 STAT_TYPES = ("pnl", "fees", "trades", "closed_trades", "wins", "losses", "win_rate")
 TOTAL = "total"
 
 
-def summarize(trades: Iterable[TradeRecord]) -> dict[str, dict[str, float]]:
+def summarize(trades: Iterable[Trade]) -> dict[str, dict[str, float]]:
     """P&L and counts per strategy plus ``total``: ``{algo: {stat_type: value}}``.
 
     ``pnl`` and ``fees`` in quote currency; ``trades`` counts fills (buys and sells);
@@ -38,7 +39,7 @@ def summarize(trades: Iterable[TradeRecord]) -> dict[str, dict[str, float]]:
     return dict(acc)
 
 
-def stat_records(trades: Iterable[TradeRecord], now_ms: int | None = None) -> list[StatRecord]:
+def stat_records(trades: Iterable[Trade], now_ms: int | None = None) -> list[StatRecord]:
     """:func:`summarize` as Stats-table records dated ``now_ms`` (UTC day)."""
     day = datetime.fromtimestamp((now_ms or 0) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
     return [StatRecord(stat, algo, float(value), day)

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from daybreak.candles import CandleFile, read_candles
-from daybreak.engine import Engine
-from daybreak.runner import INBOX_SECONDS, RunContext
-from daybreak.settings import Config, ConfigError
-from daybreak.stepper import Stepper, build_arrays, needs_atr
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.config import Config, ConfigError
+from daybreak.core.engine import Engine
+from daybreak.core.timeframes import timeframe_ms
+from daybreak.drivers.services import INBOX_SECONDS, RunContext
+from daybreak.drivers.stepper import Stepper, build_arrays, needs_atr
+from daybreak.exchange.candle_files import CandleFile, read_candles
 from storage.records import PriceRecord
 from strategies import registry
 
@@ -57,7 +57,7 @@ def load_files(paths: list[str | Path], config: Config, start_ms: int | None = N
 
 def strategies_for(config: Config):
     """Instances of the enabled strategies with their configured params."""
-    return [registry.get(name)(config.strategy_params(name)) for name in config.enabled_algos()]
+    return [registry.get(name)(registry.params_for(name, config.params.get(name))) for name in config.enabled_algos()]
 
 
 def make_stepper(engine: Engine, config: Config, data: ReplayData) -> Stepper:

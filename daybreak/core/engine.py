@@ -5,7 +5,7 @@ it (polled ccxt candles, a simulated clock over files, or a fast-forward over ar
 broker (paper fills or ccxt orders). Per base candle of a symbol the driver calls, in order:
 
 1. :meth:`Engine.fill_pending` at the candle's open (orders decided on the previous close);
-2. :meth:`Engine.check_exits` along the candle's intrabar path (see :mod:`daybreak.exits`);
+2. :meth:`Engine.check_exits` along the candle's intrabar path (see :mod:`daybreak.core.exits`);
 3. :meth:`Engine.on_signal` for each strategy / external signal decided at the candle's close.
 
 Outputs (trades, position changes, rejections) go to a :class:`Sink`.
@@ -14,41 +14,50 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
-from daybreak.domain import EXTERNAL_ALGO, Action, ExitReason, Fill, OrderRequest, Position, Signal, client_order_id
-from daybreak.exits import ExitPlan, candle_path, make_plan, walk
-from daybreak.fills import simulate_fill
-from daybreak.ledger import Ledger
-from daybreak.markets import MarketLimits
-from daybreak.risk import Rejection, RiskGate
-from daybreak.settings import Config
-from storage.records import EventRecord, TradeRecord
-
-_BUY, _SELL = Action.BUY, Action.SELL
+from daybreak.core.config import Config
+from daybreak.core.domain import (
+    EXTERNAL_ALGO,
+    Action,
+    Event,
+    ExitReason,
+    Fill,
+    Order,
+    Position,
+    Signal,
+    Trade,
+    client_order_id,
+)
+from daybreak.core.exits import ExitPlan, candle_path, make_plan, walk
+from daybreak.core.fills import simulate_fill
+from daybreak.core.ledger import Ledger
+from daybreak.core.markets import MarketLimits
+from daybreak.core.risk import Rejection, RiskGate
 
 
 class Sink(Protocol):
     """Where the engine reports what happened (storage in live/replay, lists in backtest)."""
 
-    def trade(self, trade: TradeRecord) -> None: ...
+    def trade(self, trade: Trade) -> None: ...
     def position(self, key: tuple[str, str], position: Position | None) -> None: ...
-    def rejection(self, event: EventRecord) -> None: ...
+    def rejection(self, event: Event) -> None: ...
 
 
 class Broker(Protocol):
     """Executes market orders. ``reference_price`` is the open or trigger price (paper)."""
 
-    def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill | Rejection: ...
+    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection: ...
 
 
 class PaperBroker:
-    """Simulated fills (:mod:`daybreak.fills`)."""
+    """Simulated fills (:mod:`daybreak.core.fills`)."""
 
     def __init__(self, fee_rate: float, slippage_bps: float):
         self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
 
-    def execute(self, order: OrderRequest, reference_price: float, timestamp: int) -> Fill:
+    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill:
         return simulate_fill(order, reference_price, timestamp, self.fee_rate, self.slippage_bps)
 
 
@@ -56,8 +65,8 @@ class ListSink:
     """Collects outputs in memory (backtest, tests)."""
 
     def __init__(self):
-        self.trades: list[TradeRecord] = []
-        self.rejections: list[EventRecord] = []
+        self.trades: list[Trade] = []
+        self.rejections: list[Event] = []
 
     def trade(self, trade):
         self.trades.append(trade)
@@ -80,7 +89,7 @@ class Engine:
         self.sink = sink
         self.ledger = ledger or Ledger(config.paper.starting_balance, config.mode)
         self.gate = gate or RiskGate(config, markets)
-        self.pending: dict[tuple[str, str], OrderRequest] = {}
+        self.pending: dict[tuple[str, str], Order] = {}
         self.plans: dict[tuple[str, str], ExitPlan] = {}
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float] = {}
@@ -114,7 +123,7 @@ class Engine:
         else:
             self.plans.pop(key, None)
 
-    def restore(self, trades: list[TradeRecord], positions) -> None:
+    def restore(self, trades: list[Trade], positions) -> None:
         """Rebuild cash, positions, exit plans and risk counters from storage."""
         self.ledger.restore(trades, positions)
         self.gate.replay_trades(trades)
@@ -135,10 +144,10 @@ class Engine:
                 self.pending[key] = order  # broker unavailable: keep it for the next attempt
                 raise
 
-    def _execute(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
+    def _execute(self, order: Order, ref_price: float, timestamp: int) -> Trade | None:
         key = (order.algo, order.symbol)
         pos = self.ledger.positions.get(key)
-        if order.action is _BUY:
+        if order.action is Action.BUY:
             if pos is not None:
                 return None
             paper = self.config.paper
@@ -161,13 +170,13 @@ class Engine:
                 self.sink.position(key, None)
                 return None
             if amount != order.amount:
-                order = order._replace(amount=amount)
+                order = replace(order, amount=amount)
         result = self.broker.execute(order, ref_price, timestamp)
         if isinstance(result, Rejection):
             self._reject(order.algo, order.symbol, timestamp, result)
             return None
         trade_id = order.client_order_id
-        if order.action is _BUY:
+        if order.action is Action.BUY:
             trade = self.ledger.open(result, trade_id, {"atr": self.atr.get(order.symbol)})
             self._set_plan(key, self.ledger.positions[key])
         else:
@@ -204,9 +213,9 @@ class Engine:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
         for hit in walk(pos, plan, path, end_timestamp):
             amount = pos.amount * hit.fraction
-            salt = f"{hit.reason._value_}|{pos.entry_trade_id}|{pos.amount:.12g}"
-            order = OrderRequest(client_order_id(pos.algo, pos.symbol, _SELL, hit.timestamp, salt),
-                                 pos.algo, pos.symbol, _SELL, amount, hit.timestamp, hit.reason)
+            salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
+            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt),
+                                 pos.algo, pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason)
             self._send_now(order, hit.price, hit.timestamp)  # replaces a pending signal order
             if pos.key not in self.ledger.positions:
                 return
@@ -214,7 +223,7 @@ class Engine:
             self.sink.position(pos.key, pos)
 
     # -- step 3: signals -------------------------------------------------------------------
-    def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> OrderRequest | None:
+    def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> Order | None:
         """Turn a signal decided at ``now_ms`` (a candle close, price ``price``) into a pending order.
 
         A buy when flat opens, a sell when long closes; anything else is ignored. Entries pass the
@@ -223,13 +232,13 @@ class Engine:
         key = (signal.algo, signal.symbol)
         self.last_price.setdefault(signal.symbol, price)
         pos = self.ledger.positions.get(key)
-        if signal.action is _SELL:
+        if signal.action is Action.SELL:
             if pos is None or key in self.pending:
                 return None
             reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
-            order = OrderRequest(client_order_id(*key, _SELL, signal.timestamp, signal.ref),
-                                 signal.algo, signal.symbol, _SELL, amount, signal.timestamp, reason)
+            order = Order(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
+                                 signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
         else:
             if pos is not None or key in self.pending:
                 return None
@@ -238,8 +247,8 @@ class Engine:
             if isinstance(size, Rejection):
                 self._reject(signal.algo, signal.symbol, now_ms, size)
                 return None
-            order = OrderRequest(client_order_id(*key, _BUY, signal.timestamp, signal.ref),
-                                 signal.algo, signal.symbol, _BUY, size, signal.timestamp)
+            order = Order(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
+                                 signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
         self.pending[key] = order
         return order
 
@@ -254,13 +263,13 @@ class Engine:
             price = price_of.get(pos.symbol)
             if price is None or not math.isfinite(price):
                 continue
-            order = OrderRequest(client_order_id(pos.algo, pos.symbol, _SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
-                                 pos.algo, pos.symbol, _SELL, pos.amount, timestamp, ExitReason.FLATTEN)
+            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
+                                 pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
             if self._send_now(order, price, timestamp) is not None:
                 closed += 1
         return closed
 
-    def _send_now(self, order: OrderRequest, ref_price: float, timestamp: int) -> TradeRecord | None:
+    def _send_now(self, order: Order, ref_price: float, timestamp: int) -> Trade | None:
         """Execute ``order`` at once. It is pending while in flight: announced to
         :attr:`before_send` first, and left pending when the broker raises, so the next attempt
         (:meth:`fill_pending`) reuses its client id instead of a new decision making a new order."""
@@ -273,6 +282,6 @@ class Engine:
         return trade
 
     def _reject(self, algo: str, symbol: str, timestamp: int, rej: Rejection) -> None:
-        event_id = client_order_id(algo, symbol, _BUY, timestamp, "reject|" + rej.rule)
-        self.sink.rejection(EventRecord(event_id, timestamp, "rejection", rej.message, algo, symbol, rej.rule, rej.data))
+        event_id = client_order_id(algo, symbol, Action.BUY, timestamp, "reject|" + rej.rule)
+        self.sink.rejection(Event(event_id, timestamp, "rejection", rej.message, algo, symbol, rej.rule, rej.data))
 

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from daybreak.domain import Action, ExitReason, Fill, Position
-from storage.records import PositionRecord, TradeRecord
-
-_BUY, _SELL = Action.BUY.value, Action.SELL.value
+from daybreak.core.domain import Action, ExitReason, Fill, Mode, Position, Trade
 
 DUST_RATIO = 1e-9
 """A remainder below this fraction of the original amount counts as closed."""
@@ -24,11 +21,11 @@ DUST_RATIO = 1e-9
 class Ledger:
     """Cash and positions. ``cash`` in quote currency."""
 
-    def __init__(self, starting_balance: float, mode: str = "paper"):
+    def __init__(self, starting_balance: float, mode: Mode | str = Mode.PAPER):
         self.starting_balance = starting_balance
         self.cash = starting_balance
         self.positions: dict[tuple[str, str], Position] = {}
-        self.mode = mode
+        self.mode = Mode(mode)
 
     # -- queries -------------------------------------------------------------------------------
     def position(self, algo: str, symbol: str) -> Position | None:
@@ -48,17 +45,17 @@ class Ledger:
         return sum(p.amount * prices.get(p.symbol, p.entry_price) for p in self.positions.values())
 
     # -- changes -------------------------------------------------------------------------------
-    def open(self, fill: Fill, trade_id: str, extra: dict | None = None) -> TradeRecord:
+    def open(self, fill: Fill, trade_id: str, extra: dict | None = None) -> Trade:
         """Book a buy fill as a new position; returns the trade record."""
         o, price, amount, fee = fill.order, fill.price, fill.amount, fill.fee
         self.cash -= amount * price + fee
         self.positions[(o.algo, o.symbol)] = Position(
             o.algo, o.symbol, amount, price, fill.timestamp, fee, trade_id, price, None, False,
             {} if extra is None else dict(extra))
-        return TradeRecord(trade_id, fill.timestamp, o.symbol, _BUY, amount, price,
+        return Trade(trade_id, fill.timestamp, o.symbol, Action.BUY, amount, price,
                            fee, o.algo, None, o.client_order_id, None, self.mode)
 
-    def close(self, fill: Fill, trade_id: str, reason: ExitReason, dust: float = 0.0) -> TradeRecord:
+    def close(self, fill: Fill, trade_id: str, reason: ExitReason, dust: float = 0.0) -> Trade:
         """Book a sell fill against the position of (algo, symbol); returns the trade record
         with realized ``pnl``. Raises KeyError when there is no such position.
 
@@ -78,25 +75,15 @@ class Ledger:
             if pos.amount > DUST_RATIO * (pos.amount + amount):
                 pnl -= pos.amount * pos.entry_price + pos.entry_fee
             del self.positions[(o.algo, o.symbol)]
-        return TradeRecord(trade_id, fill.timestamp, o.symbol, _SELL, amount, fill.price,
-                           fill.fee, o.algo, pnl, o.client_order_id, reason._value_, self.mode)
+        return Trade(trade_id, fill.timestamp, o.symbol, Action.SELL, amount, fill.price,
+                           fill.fee, o.algo, pnl, o.client_order_id, reason, self.mode)
 
     # -- persistence ---------------------------------------------------------------------------
-    def restore(self, trades: Iterable[TradeRecord], positions: Iterable[PositionRecord]) -> None:
+    def restore(self, trades: Iterable[Trade], positions: Iterable[Position]) -> None:
         """Rebuild cash from stored trades and positions from stored position records."""
         cash = self.starting_balance
         for t in trades:
             cost = t.amount * t.price
             cash += (cost - t.fee) if t.action == Action.SELL.value else -(cost + t.fee)
         self.cash = cash
-        self.positions = {(r.algo, r.symbol): to_position(r) for r in positions}
-
-
-def to_record(p: Position) -> PositionRecord:
-    return PositionRecord(p.algo, p.symbol, p.amount, p.entry_price, p.entry_timestamp, p.entry_fee,
-                          p.entry_trade_id, p.high_watermark, p.stop_price, p.partial_taken, dict(p.extra))
-
-
-def to_position(r: PositionRecord) -> Position:
-    return Position(r.algo, r.symbol, r.amount, r.entry_price, r.entry_timestamp, r.entry_fee,
-                    r.entry_trade_id, r.high_watermark, r.stop_price, r.partial_taken, dict(r.extra))
+        self.positions = {(r.algo, r.symbol): r.copy() for r in positions}

@@ -3,21 +3,38 @@
 Unknown keys are rejected everywhere (``extra="forbid"``); each strategy's ``params`` are validated
 by that strategy's own params model from the registry. Errors surface as :class:`ConfigError` with
 one message naming the field and the offending value. API keys never live here (see
-:mod:`daybreak.secrets`).
+:mod:`daybreak.exchange.secrets`).
 """
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from daybreak.atomic_file import write_atomic
-from daybreak.risk_settings import RiskSettings
+from daybreak.core.risk_settings import RiskSettings
 
 DEFAULT_CONFIG_PATH = "config.json"
+
+
+class StrategyCatalog(Protocol):
+    """What the config model needs of the strategy registry: its names and each strategy's
+    params model (``strategies.registry`` is one)."""
+
+    def names(self) -> list[str]: ...
+    def params_model(self, name: str) -> type[BaseModel]: ...
+
+
+CATALOG = "strategies"
+"""Validation-context key under which :func:`parse_config` hands the catalog to the model."""
 
 
 class ConfigError(ValueError):
@@ -100,29 +117,29 @@ class Config(_Strict):
 
     @field_validator("algos")
     @classmethod
-    def _algos(cls, value: dict[str, bool]) -> dict[str, bool]:
-        from strategies import registry
-
+    def _algos(cls, value: dict[str, bool], info: ValidationInfo) -> dict[str, bool]:
+        catalog = _catalog(info)
         for name in value:
-            if name not in registry.names():
-                raise ValueError(f"unknown strategy {name!r}; registered: {', '.join(registry.names())}")
+            if catalog is not None and name not in catalog.names():
+                raise ValueError(f"unknown strategy {name!r}; registered: {', '.join(catalog.names())}")
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "Config":
-        from strategies import registry
-
-        for name, raw in self.params.items():
-            if name not in registry.names():
-                raise _FieldError(("params", name), name, f"unknown strategy; registered: {', '.join(registry.names())}")
-            try:
-                registry.get(name).params_model.model_validate(raw)
-            except ValidationError as err:
-                loc, value, msg = _first_error(err)
-                raise _FieldError(("params", name, *loc), value, msg) from None
-        for name in self.risk_overrides:
-            if name not in registry.names():
-                raise _FieldError(("risk_overrides", name), name, "unknown strategy")
+    def _cross_checks(self, info: ValidationInfo) -> "Config":
+        catalog = _catalog(info)
+        if catalog is not None:
+            known = catalog.names()
+            for name, raw in self.params.items():
+                if name not in known:
+                    raise _FieldError(("params", name), name, f"unknown strategy; registered: {', '.join(known)}")
+                try:
+                    catalog.params_model(name).model_validate(raw)
+                except ValidationError as err:
+                    loc, value, msg = _first_error(err)
+                    raise _FieldError(("params", name, *loc), value, msg) from None
+            for name in self.risk_overrides:
+                if name not in known:
+                    raise _FieldError(("risk_overrides", name), name, "unknown strategy")
         for key in self.order_size:
             if key != "default" and key not in self.symbols:
                 raise _FieldError(("order_size", key), key, "not one of 'symbols' (or 'default')")
@@ -134,12 +151,6 @@ class Config(_Strict):
     def enabled_algos(self) -> list[str]:
         """Names of the enabled strategies, in config order."""
         return [name for name, on in self.algos.items() if on]
-
-    def strategy_params(self, name: str) -> BaseModel:
-        """The validated params model of strategy ``name`` (defaults where config is silent)."""
-        from strategies import registry
-
-        return registry.get(name).params_model.model_validate(self.params.get(name, {}))
 
     def size_for(self, symbol: str) -> OrderSize:
         """Order size for ``symbol``: its own entry, else ``default``."""
@@ -153,6 +164,12 @@ class Config(_Strict):
         merged = self.risk.model_dump()
         merged.update(override.model_dump(exclude_unset=True))
         return RiskSettings.model_validate(merged)
+
+
+def _catalog(info: ValidationInfo) -> StrategyCatalog | None:
+    """The catalog :func:`parse_config` passed; ``None`` for a Config built in code, whose
+    strategy names and params are then checked where the strategies are built."""
+    return (info.context or {}).get(CATALOG)
 
 
 class _FieldError(ValueError):
@@ -180,28 +197,15 @@ def describe_error(err: ValidationError, source: str = "config") -> str:
     return f"{source}: {field} = {shown}: {msg}"
 
 
-def parse_config(data: Any, source: str = "config") -> Config:
-    """Validate a decoded JSON object. Raises :class:`ConfigError`."""
+def parse_config(data: Any, catalog: StrategyCatalog, source: str = "config") -> Config:
+    """Validate a decoded JSON object, strategy names and params against ``catalog``.
+    Raises :class:`ConfigError`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: (root) = {type(data).__name__}: must be a JSON object")
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={CATALOG: catalog})
     except ValidationError as err:
         raise ConfigError(describe_error(err, source)) from None
-
-
-def load_config(path: str | os.PathLike = DEFAULT_CONFIG_PATH) -> Config:
-    """Read and validate ``path``. Raises :class:`ConfigError` (missing file, bad JSON, bad value)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{p}: cannot read: {err.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{p}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    return parse_config(data, str(p))
 
 
 def config_to_json(cfg: Config) -> dict:
@@ -211,16 +215,3 @@ def config_to_json(cfg: Config) -> dict:
     data["risk"] = cfg.risk.model_dump(mode="json", exclude_unset=True) if cfg.risk.model_fields_set else data["risk"]
     data["risk_overrides"] = {k: v.model_dump(mode="json", exclude_unset=True) for k, v in cfg.risk_overrides.items()}
     return data
-
-
-def save_config_atomic(data: dict, path: str | os.PathLike = DEFAULT_CONFIG_PATH) -> Config:
-    """Validate ``data`` with the same model the bot uses, then replace ``path`` atomically.
-
-    The file is written to a temporary sibling, fsynced and renamed over the target, so the bot
-    never reads half a file. Raises :class:`ConfigError` and leaves ``path`` untouched when
-    ``data`` is invalid.
-    """
-    cfg = parse_config(data, str(path))
-    text = json.dumps(data, indent=2) + "\n"
-    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
-    return cfg

@@ -6,7 +6,7 @@ epoch ms, durations ms. A value that is undefined (no trades, fewer than two dai
 is ``nan``; a positive number divided by zero (profit factor with no losing trade, Calmar with no
 drawdown) is ``inf``. The JSON writer turns ``nan`` into ``null`` and ``inf`` into ``"inf"``.
 A trade is a closed round trip (:func:`daybreak.backtest_result.round_trips`); a win is a round
-trip with ``pnl > 0``, a loss one with ``pnl <= 0`` (the rule of :mod:`daybreak.stats`).
+trip with ``pnl > 0``, a loss one with ``pnl <= 0`` (the rule of :mod:`daybreak.reporting.stats`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from daybreak.backtest_result import BacktestResult, round_trips
+from daybreak.reporting.result import BacktestResult, round_trips
 
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS

@@ -10,19 +10,16 @@
 """
 from __future__ import annotations
 
-from daybreak.domain import Action, Fill, OrderRequest
+from daybreak.core.domain import Action, Fill, Order
 
 
-_BUY = Action.BUY
-
-
-def simulate_fill(order: OrderRequest, reference_price: float, timestamp: int,
+def simulate_fill(order: Order, reference_price: float, timestamp: int,
                   fee_rate: float, slippage_bps: float) -> Fill:
     """Fill ``order`` in full at ``reference_price`` (open or trigger price) after slippage.
 
     Price: ``reference_price * (1 + bps / 10_000)`` for a buy, ``* (1 - bps / 10_000)`` for a
     sell (quote per base). Fee: ``fee_rate * amount * price`` (quote)."""
     move = slippage_bps / 10_000.0
-    price = reference_price * (1.0 + move) if order.action is _BUY else reference_price * (1.0 - move)
+    price = reference_price * (1.0 + move) if order.action is Action.BUY else reference_price * (1.0 - move)
     amount = order.amount
     return Fill(order, timestamp, price, amount, fee_rate * amount * price)

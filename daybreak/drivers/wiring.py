@@ -1,10 +1,10 @@
 """Wiring: build the store, engine and run context for a bot process from a config."""
 from __future__ import annotations
 
-from daybreak.engine import Broker, Engine, PaperBroker
-from daybreak.markets import MarketLimits, limits_for, load_snapshot
-from daybreak.runner import RunContext, StatsUpdater, StoreSink
-from daybreak.settings import Config
+from daybreak.core.config import Config
+from daybreak.core.engine import Broker, Engine, PaperBroker
+from daybreak.core.markets import MarketLimits, limits_for, load_snapshot
+from daybreak.drivers.services import RunContext, StatsUpdater, StoreSink
 from storage import open_store
 
 

@@ -1,7 +1,7 @@
 """What every driver of the bot loop shares: persistence of engine output, config hot-reload,
 manual controls, external signals, the heartbeat and the stats updater.
 
-The replay driver (:mod:`daybreak.replay`) and the live driver (:mod:`daybreak.live`) call these
+The replay driver (:mod:`daybreak.drivers.replay`) and the live driver (:mod:`daybreak.drivers.live`) call these
 between candles; neither holds trading rules of its own.
 """
 from __future__ import annotations
@@ -11,18 +11,27 @@ import logging
 import os
 import threading
 import time
-import uuid
 from dataclasses import asdict
 from pathlib import Path
 
-from daybreak import external
-from daybreak.domain import Action, BotState, ExitReason, OrderRequest, Position, SignalStatus
-from daybreak.engine import Engine
-from daybreak.ledger import to_record
-from daybreak.settings import Config, ConfigError, load_config
-from daybreak.stats import stat_records
+from daybreak.core import external
+from daybreak.core.config import Config, ConfigError
+from daybreak.core.domain import (
+    Action,
+    BotState,
+    Control,
+    Event,
+    ExitReason,
+    Order,
+    Position,
+    SignalStatus,
+    Trade,
+)
+from daybreak.core.engine import Engine
+from daybreak.ops.config_file import load_config
+from daybreak.reporting.stats import stat_records
 from storage.base import StorageError, Store
-from storage.records import ControlRecord, EventRecord, StatusRecord, TradeRecord
+from storage.records import StatusRecord
 
 log = logging.getLogger("daybreak")
 INBOX_SECONDS = 1.0
@@ -42,13 +51,13 @@ class StoreSink:
         self.store, self.stats = store, stats
         self.backlog: list[tuple[str, object]] = []
 
-    def trade(self, trade: TradeRecord) -> None:
+    def trade(self, trade: Trade) -> None:
         self._write("trade", trade)
 
     def position(self, key: tuple[str, str], position: Position | None) -> None:
-        self._write("position", (key, None if position is None else to_record(position)))
+        self._write("position", (key, None if position is None else position.copy()))
 
-    def rejection(self, event: EventRecord) -> None:
+    def rejection(self, event: Event) -> None:
         self._write("event", event)
 
     def _write(self, kind: str, item) -> None:
@@ -160,7 +169,7 @@ class RunContext:
         raw = self.store.get_state("pending_orders")
         for item in json.loads(raw) if raw else []:
             reason = item.get("reason")  # exits of risk rules and flattens carry theirs
-            order = OrderRequest(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
+            order = Order(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
                                  item["amount"], item["decided_at"], ExitReason(reason) if reason else None)
             self.engine.pending[(order.algo, order.symbol)] = order
         pause = self.store.get_state("manual_pause")
@@ -231,7 +240,7 @@ class RunContext:
             self._inbox[kind] = cached
         return list(cached[1])
 
-    def _apply_control(self, ctl: ControlRecord, now_ms: int, prices: dict[str, float]):
+    def _apply_control(self, ctl: Control, now_ms: int, prices: dict[str, float]):
         gate = self.engine.gate
         if ctl.action == "pause":
             gate.manual_pause = ctl.source or "manual"
@@ -341,9 +350,3 @@ class RunContext:
             self.stats.close()
         finally:
             self.store.close()
-
-
-def new_control(action: str, source: str, now_ms: int | None = None) -> ControlRecord:
-    """A pending control record with a unique id (CLI and dashboard)."""
-    now_ms = now_ms or int(time.time() * 1000)
-    return ControlRecord(f"ctl-{now_ms}-{uuid.uuid4().hex[:8]}", now_ms, action, source)

@@ -3,7 +3,7 @@
 All three show the same metrics from :func:`daybreak.report_metrics.compute_metrics`; the
 terminal and the HTML page share :func:`report_tables`, so a value reads the same in both.
 JSON: ``{"metrics": {...}, "trades": [...], "round_trips": [...]}`` where ``trades`` has the
-fields of :meth:`storage.records.TradeRecord.to_json` (``exit_reason`` included); ``nan`` becomes
+fields of :meth:`storage.records.Trade.to_json` (``exit_reason`` included); ``nan`` becomes
 ``null``, ``inf``/``-inf`` the strings ``"inf"``/``"-inf"``, so the file is strict JSON.
 The HTML page is self-contained: the Vega, Vega-Lite and vega-embed JavaScript is inlined
 (from ``vl-convert-python``), so it opens offline and loads nothing from a CDN.
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from daybreak.backtest_result import BacktestResult, round_trips
+from daybreak.reporting.result import BacktestResult, round_trips
 
 DASH = "—"
 
@@ -208,7 +208,7 @@ def write_html(result: BacktestResult, metrics: dict, path: str | Path, symbol: 
 
     Raises ValueError when ``symbol`` is not one of the backtest's symbols.
     """
-    from daybreak.report_charts import chart_specs, vega_javascript
+    from daybreak.reporting.charts import chart_specs, vega_javascript
 
     symbols = sorted(result.candles)
     if not symbols:

@@ -3,7 +3,7 @@
 Run every 5 minutes by ``deploy/systemd/daybreak-heartbeat.timer`` (a process separate from the
 bot, so a hung or crashed bot cannot hide itself)::
 
-    python -m daybreak.heartbeat_metric --config /var/lib/daybreak/config.json
+    python -m daybreak.ops.heartbeat_metric --config /var/lib/daybreak/config.json
 
 It reads the status row (:meth:`storage.base.Store.get_status`, ``timestamp`` in UTC epoch ms)
 and puts one datapoint ``HeartbeatAgeSeconds`` (seconds since that heartbeat) in the namespace
@@ -19,6 +19,10 @@ import os
 import sys
 import time
 from typing import Any
+
+from daybreak.core.config import ConfigError
+from daybreak.ops.config_file import load_config
+from storage import open_store
 
 HEARTBEAT_METRIC = "HeartbeatAgeSeconds"
 ENV_NAMESPACE = "DAYBREAK_METRIC_NAMESPACE"
@@ -47,9 +51,6 @@ def main(argv: list[str] | None = None, cloudwatch: Any | None = None, now_ms: i
     if not args.namespace:
         print(f"heartbeat: no namespace; set {ENV_NAMESPACE} or --namespace", file=sys.stderr)
         return 2
-
-    from daybreak.settings import ConfigError, load_config
-    from storage import open_store
 
     try:
         config = load_config(args.config)

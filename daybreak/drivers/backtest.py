@@ -24,22 +24,19 @@ from operator import attrgetter
 import numpy as np
 import pandas as pd
 
-from daybreak.app import market_limits
-from daybreak.backtest_result import BacktestResult
-from daybreak.candles import find_gaps
-from daybreak.engine import Engine, ListSink, PaperBroker
-from daybreak.exits import first_candidate
-from daybreak.heap import keep_freed_memory
-from daybreak.ledger import to_record
-from daybreak.replay import ReplayData, make_stepper
-from daybreak.settings import Config
-from daybreak.stepper import Stepper, SymbolArrays
-from daybreak.timeframes import timeframe_ms
+from daybreak.core.config import Config
+from daybreak.core.engine import Engine, ListSink, PaperBroker
+from daybreak.core.exits import first_candidate
+from daybreak.core.timeframes import timeframe_ms
+from daybreak.drivers.replay import ReplayData, make_stepper
+from daybreak.drivers.stepper import Stepper, SymbolArrays
+from daybreak.drivers.wiring import market_limits
+from daybreak.exchange.candle_files import find_gaps
+from daybreak.reporting.result import BacktestResult
 
 
 def run_backtest(config: Config, data: ReplayData, progress: bool | None = None) -> BacktestResult:
     """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError."""
-    keep_freed_memory()  # array-heavy: reuse freed pages rather than fault in fresh ones
     sink = ListSink()
     engine = Engine(config, market_limits(config), PaperBroker(config.paper.fee_rate, config.paper.slippage_bps), sink)
     stepper = make_stepper(engine, config, data)
@@ -187,7 +184,7 @@ def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, al
         candles=data.frames,
         rejections=sink.rejections,
         gaps={s: find_gaps(a.timestamp, data.timeframe) for s, a in arrays.items()},
-        open_positions=[to_record(p) for p in engine.ledger.positions.values()],
+        open_positions=[p.copy() for p in engine.ledger.positions.values()],
         starting_balance=config.paper.starting_balance,
         timeframe=data.timeframe,
         start=start,

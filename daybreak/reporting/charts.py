@@ -14,9 +14,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from daybreak.backtest_result import BacktestResult
-from daybreak.report_metrics import drawdown_series, equity_curve
-from daybreak.timeframes import resample, timeframe_ms
+from daybreak.core.timeframes import resample, timeframe_ms
+from daybreak.reporting.metrics import drawdown_series, equity_curve
+from daybreak.reporting.result import BacktestResult
 
 MAX_CHART_POINTS = 20_000
 CHART_TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")

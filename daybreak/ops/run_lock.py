@@ -9,7 +9,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from daybreak.settings import StorageSettings
+from daybreak.core.config import StorageSettings
 
 
 class AlreadyRunning(RuntimeError):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from daybreak.engine import Engine
-from daybreak.timeframes import resample, timeframe_ms
+from daybreak.core.engine import Engine
+from daybreak.core.timeframes import resample, timeframe_ms
 from strategies.base import BaseStrategy, signal_from_flags
 from strategies.indicators import average_true_range
 

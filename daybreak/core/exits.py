@@ -36,8 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from daybreak.domain import ExitReason, Position
-from daybreak.risk_settings import RiskSettings
+from daybreak.core.domain import ExitReason, Position
+from daybreak.core.risk_settings import RiskSettings
 
 
 @dataclass(frozen=True, slots=True)

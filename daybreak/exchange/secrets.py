@@ -94,7 +94,12 @@ def _from_env(env: Mapping[str, str], exchange_id: str) -> ApiKeys | None:
 
 def _fetch_secret_string(secret_id: str, region: str | None, client: Any | None) -> str:
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     try:
         sm = client or boto3.client("secretsmanager", region_name=region)
