@@ -1,12 +1,10 @@
 """Alerts to the operator through apprise (Telegram, Slack, Discord, e-mail, Amazon SNS, json://, form:// ...).
 
-Targets are apprise URLs: from ``DAYBREAK_NOTIFY_URLS`` (:func:`urls_from_env`) or passed in by the caller
-(e.g. the Secrets Manager ``notify_urls`` key), never from ``config.json``, since they hold tokens.
-:class:`Notifier` never blocks the trading loop: :meth:`Notifier.notify` only puts the event on a bounded
-queue; its own daemon thread de-duplicates, rate limits per :class:`EventKind`, and sends to each URL
-with retries (tenacity, exponential back-off). The ``*_message`` functions build the texts; they are
-pure. Money (quote currency: PnL, equity) shows 2 decimals; amounts and prices up to 8 significant
-digits. This module imports nothing else from Daybreak.
+Targets are apprise URLs from ``DAYBREAK_NOTIFY_URLS`` (:func:`urls_from_env`) or the caller (the Secrets
+Manager ``notify_urls`` key), never ``config.json``: they hold tokens. :meth:`Notifier.notify` only queues;
+a daemon thread de-duplicates, rate limits per :class:`EventKind` and sends with tenacity retries. The pure
+``*_message`` functions build texts: money (quote currency) with 2 decimals, amounts and prices with up to
+8 significant digits. Imports nothing else from Daybreak.
 """
 from __future__ import annotations
 
@@ -19,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
@@ -28,9 +26,9 @@ import apprise
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator
 from tenacity import Retrying, stop_after_attempt, stop_any, stop_when_event_set, wait_exponential
 
-__all__ = ["ENV_VAR", "EventKind", "Message", "NotifySettings", "NotifyStatus", "Notifier", "control_message",
-           "daily_summary_message", "fill_message", "problem_message", "reconciliation_message", "redact_url",
-           "risk_limit_message", "send_test", "stop_message", "ping_message", "urls_from_env"]
+__all__ = ["ENV_VAR", "EventKind", "Message", "Notifier", "NotifySettings", "NotifyStatus", "control_message",
+           "daily_summary_message", "fill_message", "ping_message", "problem_message", "reconciliation_message",
+           "redact_url", "risk_limit_message", "send_test", "stop_message", "urls_from_env"]
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +52,12 @@ class EventKind(StrEnum):
     TEST = "test"
 
 
-_NOTIFY_TYPE = {  # apprise's message type: the "type" field of json://, the colour/icon elsewhere
-    EventKind.FILL_ENTRY: apprise.NotifyType.INFO, EventKind.FILL_EXIT: apprise.NotifyType.SUCCESS,
-    EventKind.STOP_HIT: apprise.NotifyType.WARNING, EventKind.RISK_LIMIT_TRIPPED: apprise.NotifyType.WARNING,
-    EventKind.RISK_LIMIT_LIFTED: apprise.NotifyType.INFO, EventKind.CONTROL: apprise.NotifyType.INFO,
-    EventKind.STATE_ERROR: apprise.NotifyType.FAILURE, EventKind.EXCHANGE_DOWN: apprise.NotifyType.FAILURE,
-    EventKind.STORAGE_TROUBLE: apprise.NotifyType.FAILURE,
-    EventKind.RECONCILIATION_MISMATCH: apprise.NotifyType.FAILURE,
-    EventKind.DAILY_SUMMARY: apprise.NotifyType.INFO, EventKind.TEST: apprise.NotifyType.INFO,
-}
+# apprise's message type: the "type" field of json:// and form://, the colour or icon elsewhere
+_WARN, _FAIL = apprise.NotifyType.WARNING, apprise.NotifyType.FAILURE
+_NOTIFY_TYPE = {kind: apprise.NotifyType.INFO for kind in EventKind} | {
+    EventKind.FILL_EXIT: apprise.NotifyType.SUCCESS, EventKind.STOP_HIT: _WARN, EventKind.RISK_LIMIT_TRIPPED: _WARN,
+    EventKind.STATE_ERROR: _FAIL, EventKind.EXCHANGE_DOWN: _FAIL, EventKind.STORAGE_TROUBLE: _FAIL,
+    EventKind.RECONCILIATION_MISMATCH: _FAIL}
 
 
 class NotifySettings(BaseModel):
@@ -132,7 +127,7 @@ def redact_url(url: str) -> str:
     string; for a URL apprise cannot parse, only its scheme (``"tgram://…"``)."""
     try:
         service = apprise.Apprise.instantiate(url)
-    except Exception:  # noqa: BLE001 - a bad URL must not break the caller
+    except Exception:  # a bad URL must not break the caller
         service = None
     if service is not None:
         return service.url(privacy=True).split("?", 1)[0]
@@ -145,17 +140,14 @@ def _service(url: str) -> apprise.Apprise | None:
     return target if target.add(url) else None
 
 
-def _result_error(result) -> str:
+def _result_error(result: apprise.AppriseResult) -> str:
     """The last warning or error apprise logged for one ``notify()`` call."""
-    try:
-        problems = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
-    except Exception:  # noqa: BLE001
-        problems = []
+    problems = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
     return problems[-1] if problems else "apprise reported failure"
 
 
 class _SendFailed(Exception):
-    pass
+    """apprise reported a failed delivery; the text is its last warning."""
 
 
 def send_test(urls: Iterable[str], title: str = "Daybreak: test",
@@ -167,24 +159,21 @@ def send_test(urls: Iterable[str], title: str = "Daybreak: test",
         shown = redact_url(url)
         try:
             target = _service(url)
-            if target is None:
-                report.append((shown, False, "not a valid apprise URL"))
-                continue
-            result = target.notify(body=body, title=title, notify_type=_NOTIFY_TYPE[EventKind.TEST])
-            report.append((shown, True, None) if result else (shown, False, _result_error(result)))
-        except Exception as err:  # noqa: BLE001
+            result = target and target.notify(body=body, title=title, notify_type=apprise.NotifyType.INFO)
+            report.append((shown, True, None) if result else
+                          (shown, False, _result_error(result) if target else "not a valid apprise URL"))
+        except Exception as err:
             report.append((shown, False, f"{type(err).__name__}: {err}"))
     return report
 
 
 # -- the notifier ----------------------------------------------------------------------------------
-@dataclass
-class _Event:
+class _Event(NamedTuple):
     kind: EventKind
     title: str
     body: str
-    key: str | None
-    at: float
+    key: str | None  # None: de-duplicate on title and body
+    at: float  # clock() when queued
 
 
 @dataclass
@@ -208,18 +197,16 @@ class Notifier:
 
     def __init__(self, urls: Iterable[str], settings: NotifySettings | None = None,
                  clock: Callable[[], float] = time.time, *, retries: int = 3, backoff_seconds: float = 1.0,
-                 backoff_max_seconds: float = 30.0, queue_size: int = 1000, poll_seconds: float = 0.1) -> None:
+                 backoff_max_seconds: float = 30.0, queue_size: int = 1000, poll_seconds: float = 0.25) -> None:
         self.settings = settings or NotifySettings()
         self._clock = clock
         self._retries, self._backoff, self._backoff_max = retries, backoff_seconds, backoff_max_seconds
         self._poll = poll_seconds
-        urls = list(urls)
         targets = [(redact_url(url), _service(url)) for url in urls]
         bad = [shown for shown, target in targets if target is None]
         if bad:
             raise ValueError(f"not valid apprise URLs: {', '.join(bad)}")
         self._targets: list[tuple[str, apprise.Apprise]] = targets  # type: ignore[assignment]
-        self._events = frozenset(self.settings.events)
         self._queue: queue.Queue[_Event] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(("sent", "failed", "retried", "suppressed", "dropped"), 0)
@@ -233,7 +220,6 @@ class Notifier:
             self._thread = threading.Thread(target=self._run, name="daybreak-notify", daemon=True)
             self._thread.start()
 
-    # -- caller side --------------------------------------------------------------------------------
     def notify(self, kind: EventKind | str, title: str, body: str, key: str | None = None,
                market_time_ms: int | None = None) -> bool:
         """Queue one alert and return at once; never raises. ``key`` identifies the event for
@@ -242,18 +228,16 @@ class Notifier:
         configured kind, closed, or the queue is full (counted as ``dropped``)."""
         try:
             kind = EventKind(kind)
-            if self._thread is None or self._closing.is_set() or kind not in self._events:
+            if self._thread is None or self._closing.is_set() or kind not in self.settings.events:
                 return False
-            text = str(body)
-            if market_time_ms is not None:
-                text += f"\nMarket time: {_iso_ms(market_time_ms)}"
+            text = _lines(str(body), market_time_ms is not None and f"Market time: {_iso_ms(market_time_ms)}")
             self._queue.put_nowait(_Event(kind, str(title), text, None if key is None else str(key), self._clock()))
             return True
         except queue.Full:
             dropped = self._bump("dropped")
             if dropped == 1 or dropped % 100 == 0:
                 log.warning("notify: queue full, %d alert(s) dropped so far", dropped)
-        except Exception:  # noqa: BLE001 - alerts must never break trading
+        except Exception:  # alerts must never break trading
             log.exception("notify: could not queue a %r alert", kind)
         return False
 
@@ -274,10 +258,8 @@ class Notifier:
         if self._thread.is_alive():
             self._abort.set()
             self._thread.join(1.0)
-            return False
         return not self._abort.is_set()
 
-    # -- worker side --------------------------------------------------------------------------------
     def _bump(self, counter: str, n: int = 1, error: str | None = None) -> int:
         with self._lock:
             self._counts[counter] += n
@@ -291,8 +273,11 @@ class Notifier:
                 event = self._queue.get(timeout=self._poll)
             except queue.Empty:
                 event = None
-            if self._abort.is_set():
-                self._drop_rest(event)
+            if self._abort.is_set():  # close() ran out of time: what is left is dropped
+                lost = int(event is not None) + self._queue.qsize()
+                if lost:
+                    self._bump("dropped", lost)
+                    log.warning("notify: closed before %d alert(s) were sent", lost)
                 return
             try:
                 if event is not None:
@@ -301,20 +286,8 @@ class Notifier:
                 if event is None and self._closing.is_set() and self._queue.empty():
                     self._flush_windows(self._clock(), force=True)
                     return
-            except Exception:  # noqa: BLE001 - the thread must outlive any one alert
+            except Exception:  # the thread must outlive any one alert
                 log.exception("notify: worker error")
-
-    def _drop_rest(self, event: _Event | None) -> None:
-        lost = int(event is not None)
-        while True:
-            try:
-                self._queue.get_nowait()
-                lost += 1
-            except queue.Empty:
-                break
-        if lost:
-            self._bump("dropped", lost)
-            log.warning("notify: closed before %d alert(s) were sent", lost)
 
     def _handle(self, event: _Event) -> None:
         cfg = self.settings
@@ -329,8 +302,7 @@ class Notifier:
                 self._seen = {k: t for k, t in self._seen.items() if event.at - t < cfg.dedupe_seconds}
         window = self._windows.get(event.kind)
         if window is None or event.at >= window.start + cfg.rate_window_seconds:
-            if window is not None and window.suppressed:
-                self._summarise(event.kind, window)
+            self._flush_windows(event.at, force=False)  # the ended window's summary goes first
             window = self._windows[event.kind] = _Window(event.at)
         if window.sent >= cfg.rate_limit_per_kind:
             window.suppressed += 1
@@ -340,16 +312,14 @@ class Notifier:
         self._deliver(event.kind, event.title, event.body)
 
     def _flush_windows(self, now: float, force: bool) -> None:
-        for kind, window in self._windows.items():
-            if window.suppressed and (force or now >= window.start + self.settings.rate_window_seconds):
-                self._summarise(kind, window)
-
-    def _summarise(self, kind: EventKind, window: _Window) -> None:
-        n, window.suppressed = window.suppressed, 0
+        """Send "N more <kind> events suppressed" for each window that ended (all when ``force``)."""
         cfg = self.settings
-        self._deliver(kind, f"Daybreak: {n} more {kind.value} events suppressed",
-                      f"{n} more {kind.value} events suppressed (rate limit: {cfg.rate_limit_per_kind} "
-                      f"per {cfg.rate_window_seconds:g} s).")
+        for kind, window in self._windows.items():
+            if window.suppressed and (force or now >= window.start + cfg.rate_window_seconds):
+                n, window.suppressed = window.suppressed, 0
+                self._deliver(kind, f"Daybreak: {n} more {kind.value} events suppressed",
+                              f"{n} more {kind.value} events suppressed (rate limit: {cfg.rate_limit_per_kind} "
+                              f"per {cfg.rate_window_seconds:g} s).")
 
     def _deliver(self, kind: EventKind, title: str, body: str) -> None:
         for shown, target in self._targets:
@@ -366,13 +336,12 @@ class Notifier:
             log.info("notify: %s attempt %d failed (%s); retrying", shown, state.attempt_number,
                      state.outcome.exception())
 
-        retrying = Retrying(stop=stop_any(stop_after_attempt(self._retries + 1), stop_when_event_set(self._abort)),
-                            wait=wait_exponential(multiplier=self._backoff, max=self._backoff_max),
-                            sleep=self._abort.wait, before_sleep=before_sleep, reraise=True)
         try:
-            retrying(attempt)
-        except Exception as err:  # noqa: BLE001
-            error = f"{shown}: {err}" if isinstance(err, _SendFailed) else f"{shown}: {type(err).__name__}: {err}"
+            Retrying(stop=stop_any(stop_after_attempt(self._retries + 1), stop_when_event_set(self._abort)),
+                     wait=wait_exponential(multiplier=self._backoff, max=self._backoff_max),
+                     sleep=self._abort.wait, before_sleep=before_sleep, reraise=True)(attempt)
+        except Exception as err:
+            error = f"{shown}: {err}" if isinstance(err, _SendFailed) else f"{shown}: {err!r}"
             self._bump("failed", error=error)
             log.warning("notify: giving up on %r: %s", title, error)
         else:
@@ -382,7 +351,7 @@ class Notifier:
 # -- messages --------------------------------------------------------------------------------------
 def _iso_ms(ms: int) -> str:
     """UTC ISO 8601 of epoch milliseconds, e.g. ``2024-03-01T12:00:00Z`` (milliseconds when not 0)."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
 
 
@@ -398,42 +367,39 @@ def _money(x: float, quote: str, signed: bool = False) -> str:
     return f"{x:+,.2f} {quote}" if signed else f"{x:,.2f} {quote}"
 
 
-def _quote(symbol: str) -> str:
-    return symbol.partition("/")[2].split(":")[0] or "quote"
+def _lines(*lines: str | None) -> str:
+    return "\n".join(line for line in lines if line)
 
 
 def fill_message(strategy: str, symbol: str, side: str, amount: float, price: float, pnl: float | None = None,
                  reason: str | None = None) -> Message:
-    """A filled order. ``amount`` base units, ``price`` quote per base, ``pnl`` realized PnL in quote
-    currency (None for an entry). The kind is ``fill_exit`` when ``pnl`` is given, else ``fill_entry``."""
-    kind = EventKind.FILL_ENTRY if pnl is None else EventKind.FILL_EXIT
-    quote = _quote(symbol)
-    title = f"Daybreak: {side.upper()} {_amount(amount)} {symbol} @ {_amount(price)}"
-    lines = [f"Strategy: {strategy}", f"{'Entry' if pnl is None else 'Exit'}: {side.lower()} {_amount(amount)} "
-             f"{symbol} at {_amount(price)} {quote} (notional {_money(amount * price, quote)})"]
-    if pnl is not None:
-        lines.append(f"PnL: {_money(pnl, quote, signed=True)}")
-    if reason:
-        lines.append(f"Reason: {reason}")
-    return Message(kind, title, "\n".join(lines))
+    """A filled order: ``amount`` base units at ``price`` (quote per base); ``pnl``: realized, quote
+    currency, None for an entry. The kind is ``fill_exit`` when ``pnl`` is given, else ``fill_entry``."""
+    quote = symbol.partition("/")[2].split(":")[0] or "quote"
+    return Message(EventKind.FILL_ENTRY if pnl is None else EventKind.FILL_EXIT,
+                   f"Daybreak: {side.upper()} {_amount(amount)} {symbol} @ {_amount(price)}",
+                   _lines(f"Strategy: {strategy}", f"{'Entry' if pnl is None else 'Exit'}: {side.lower()} "
+                          f"{_amount(amount)} {symbol} at {_amount(price)} {quote} "
+                          f"(notional {_money(amount * price, quote)})",
+                          None if pnl is None else f"PnL: {_money(pnl, quote, signed=True)}",
+                          reason and f"Reason: {reason}"))
 
 
-def stop_message(strategy: str, symbol: str, amount: float, price: float, pnl: float, rule: str = "stop_loss") -> Message:
+def stop_message(strategy: str, symbol: str, amount: float, price: float, pnl: float,
+                 rule: str = "stop_loss") -> Message:
     """A protective exit (``rule``: stop_loss, trailing, time_stop ...) sold ``amount`` base at ``price``."""
-    quote = _quote(symbol)
+    quote = symbol.partition("/")[2].split(":")[0] or "quote"
     return Message(EventKind.STOP_HIT, f"Daybreak: {rule} hit on {symbol} ({strategy})",
-                   f"Strategy: {strategy}\nSold {_amount(amount)} {symbol} at {_amount(price)} {quote}\n"
-                   f"PnL: {_money(pnl, quote, signed=True)}")
+                   _lines(f"Strategy: {strategy}", f"Sold {_amount(amount)} {symbol} at {_amount(price)} {quote}",
+                          f"PnL: {_money(pnl, quote, signed=True)}"))
 
 
 def risk_limit_message(rule: str, detail: str, tripped: bool = True, strategy: str | None = None) -> Message:
     """A risk protection (``rule``, e.g. daily_max_loss_ratio) started (``tripped``) or stopped blocking entries."""
     scope = f" ({strategy})" if strategy else ""
-    if tripped:
-        return Message(EventKind.RISK_LIMIT_TRIPPED, f"Daybreak: risk limit {rule} tripped{scope}",
-                       f"New entries are blocked: {detail}")
-    return Message(EventKind.RISK_LIMIT_LIFTED, f"Daybreak: risk limit {rule} lifted{scope}",
-                   f"Entries are allowed again: {detail}")
+    return Message(EventKind.RISK_LIMIT_TRIPPED if tripped else EventKind.RISK_LIMIT_LIFTED,
+                   f"Daybreak: risk limit {rule} {'tripped' if tripped else 'lifted'}{scope}",
+                   f"{'New entries are blocked' if tripped else 'Entries are allowed again'}: {detail}")
 
 
 def control_message(action: str, who: str, scope: str | None = None, detail: str | None = None) -> Message:
@@ -442,8 +408,8 @@ def control_message(action: str, who: str, scope: str | None = None, detail: str
     if action not in ("pause", "resume", "flatten"):
         raise ValueError(f"control action {action!r} is not pause, resume or flatten")
     target = scope or "all strategies"
-    body = f"{action.capitalize()} of {target}, asked by {who}" + (f"\n{detail}" if detail else "")
-    return Message(EventKind.CONTROL, f"Daybreak: {action} ({target}) by {who}", body)
+    return Message(EventKind.CONTROL, f"Daybreak: {action} ({target}) by {who}",
+                   _lines(f"{action.capitalize()} of {target}, asked by {who}", detail))
 
 
 _PROBLEMS = {EventKind.STATE_ERROR: "state error", EventKind.EXCHANGE_DOWN: "exchange unreachable",
@@ -455,16 +421,16 @@ def problem_message(kind: EventKind | str, summary: str, detail: str | None = No
     e.g. the exception text. Raises ``ValueError`` for another kind."""
     kind = EventKind(kind)
     if kind not in _PROBLEMS:
-        raise ValueError(f"{kind.value} is not a problem kind ({', '.join(k.value for k in _PROBLEMS)})")
-    return Message(kind, f"Daybreak: {_PROBLEMS[kind]}", summary + (f"\n{detail}" if detail else ""))
+        raise ValueError(f"{kind.value} is not a problem kind ({', '.join(_PROBLEMS)})")
+    return Message(kind, f"Daybreak: {_PROBLEMS[kind]}", _lines(summary, detail))
 
 
 def reconciliation_message(symbol: str, expected: float, actual: float, detail: str | None = None) -> Message:
     """The exchange holds ``actual`` base units of ``symbol`` where Daybreak's books say ``expected``."""
     base = symbol.partition("/")[0]
-    body = (f"{symbol}: books {_amount(expected)} {base}, exchange {_amount(actual)} {base} "
-            f"(difference {_amount(actual - expected)})" + (f"\n{detail}" if detail else ""))
-    return Message(EventKind.RECONCILIATION_MISMATCH, f"Daybreak: balance mismatch on {symbol}", body)
+    return Message(EventKind.RECONCILIATION_MISMATCH, f"Daybreak: balance mismatch on {symbol}",
+                   _lines(f"{symbol}: books {_amount(expected)} {base}, exchange {_amount(actual)} {base} "
+                          f"(difference {_amount(actual - expected)})", detail))
 
 
 def daily_summary_message(day: object, pnl: float, trades: int, win_rate_ratio: float | None, open_positions: int,
@@ -473,11 +439,10 @@ def daily_summary_message(day: object, pnl: float, trades: int, win_rate_ratio: 
     ``win_rate_ratio`` (0-1, None when no trades), positions still open, and ``limits_used``: risk
     limit name -> fraction of it used (0.4 = 40 %)."""
     win = "n/a" if win_rate_ratio is None else f"{win_rate_ratio * 100:.1f} %"
-    lines = [f"PnL: {_money(pnl, quote, signed=True)}", f"Trades: {trades} (win rate {win})",
-             f"Open positions: {open_positions}"]
-    if limits_used:
-        lines.append("Limits used: " + ", ".join(f"{name} {used * 100:.0f} %" for name, used in limits_used.items()))
-    return Message(EventKind.DAILY_SUMMARY, f"Daybreak: daily summary {day}", "\n".join(lines))
+    used = ", ".join(f"{name} {ratio * 100:.0f} %" for name, ratio in (limits_used or {}).items())
+    return Message(EventKind.DAILY_SUMMARY, f"Daybreak: daily summary {day}",
+                   _lines(f"PnL: {_money(pnl, quote, signed=True)}", f"Trades: {trades} (win rate {win})",
+                          f"Open positions: {open_positions}", used and f"Limits used: {used}"))
 
 
 def ping_message() -> Message:
