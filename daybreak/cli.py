@@ -20,6 +20,7 @@ from rich.table import Table
 
 from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
 from daybreak.core.domain import new_control
+from daybreak.core.timeframes import parse_utc_date
 from daybreak.drivers.backtest import run_backtest
 from daybreak.drivers.replay import load_files, run_replay
 from daybreak.drivers.wiring import build_context
@@ -152,15 +153,14 @@ def cmd_run(args, config: Config) -> int:
 
 
 def parse_date(text: str | None) -> int | None:
-    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive = UTC). Raises UsageError."""
+    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive = UTC); None for no text.
+    Raises UsageError."""
     if not text:
         return None
     try:
-        ts = pd.Timestamp(text)
-    except ValueError:
-        raise UsageError(f"date {text!r} is not YYYY-MM-DD or an ISO datetime") from None
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)
+        return parse_utc_date(text)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 # -- signal, trades, stats ----------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_cli_rejects_a_bad_date_naming_it(capsys):
     with pytest.raises(SystemExit) as exit_info:
         _cli(["BTC/USDT", "--since", "2021-13-01"])
     assert exit_info.value.code == 2
-    assert "--since: '2021-13-01' is not a date" in capsys.readouterr().err
+    assert "--since: date '2021-13-01' is not YYYY-MM-DD or an ISO datetime" in capsys.readouterr().err
 
 
 def test_dates_are_utc_unless_an_offset_is_given():

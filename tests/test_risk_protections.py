@@ -13,7 +13,7 @@ DAY = 86_400_000
 
 
 def buy(eng, ts, algo="T", price=100.0):
-    return eng.on_signal(Signal(algo, SYM, Action.BUY, ts), price, ts)
+    return eng.on_signal(Signal(algo, SYM, Action.BUY, ts), price, ts).order
 
 
 def round_trip(eng, ts, entry=100.0, exit_=99.0, algo="T"):
@@ -85,7 +85,8 @@ def test_position_caps_per_symbol_and_global():
 
 def test_stale_data_pauses_entries():
     eng = make_engine({"stale_data_seconds": 10}, amount=0.1)
-    assert eng.on_signal(Signal("T", SYM, Action.BUY, T0), 100, T0, data_age_ms=11_000) is None
+    outcome = eng.on_signal(Signal("T", SYM, Action.BUY, T0), 100, T0, data_age_ms=11_000)
+    assert outcome.order is None and outcome.rejection.rule == "stale_data"
     assert rules(eng) == ["stale_data"]
 
 

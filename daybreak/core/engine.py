@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Protocol
 
 from daybreak.core.config import Config
@@ -35,6 +36,40 @@ from daybreak.core.fills import simulate_fill
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
+
+
+class Declined(str, Enum):
+    """Why a signal made no order (:attr:`SignalOutcome.declined`)."""
+
+    ALREADY_PENDING = "already_pending"  # an order of this strategy on this symbol is in flight
+    NOT_HELD = "not_held"                # a sell with no open position
+    ALREADY_HELD = "already_held"        # a buy while the position is open
+    BLOCKED = "blocked"                  # a protection refused the entry (see ``rejection``)
+    NO_SIZE = "no_size"                  # sizing or the market's limits gave no valid amount
+
+
+@dataclass(frozen=True, slots=True)
+class SignalOutcome:
+    """What :meth:`Engine.on_signal` did: ``order`` (now pending), or ``declined`` with, for
+    ``BLOCKED`` and ``NO_SIZE``, the gate's :class:`~daybreak.core.risk.Rejection` (rule, message,
+    numbers)."""
+
+    order: Order | None = None
+    declined: Declined | None = None
+    rejection: Rejection | None = None
+
+    def describe(self, signal: Signal) -> str:
+        """One line for a person: the order, or why there is none."""
+        if self.order is not None:
+            o = self.order
+            return f"{o.action.value} {o.amount:.8g} {o.symbol} [{o.client_order_id}]"
+        if self.rejection is not None:
+            return f"{self.rejection.rule}: {self.rejection.message}"
+        return {
+            Declined.ALREADY_PENDING: f"an {signal.algo} order on {signal.symbol} is already pending",
+            Declined.NOT_HELD: f"no open {signal.algo} position on {signal.symbol} to sell",
+            Declined.ALREADY_HELD: f"{signal.algo} already holds {signal.symbol}",
+        }[self.declined]
 
 
 class Sink(Protocol):
@@ -223,34 +258,40 @@ class Engine:
             self.sink.position(pos.key, pos)
 
     # -- step 3: signals -------------------------------------------------------------------
-    def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> Order | None:
+    def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> SignalOutcome:
         """Turn a signal decided at ``now_ms`` (a candle close, price ``price``) into a pending order.
 
-        A buy when flat opens, a sell when long closes; anything else is ignored. Entries pass the
-        risk gate; a refused entry is recorded as a rejection event. Returns the pending order.
+        A buy when flat opens, a sell when long closes. Entries pass the risk gate; a refused
+        entry is recorded as a rejection event. Returns the outcome: the pending order, or why
+        there is none (:class:`Declined`, with the rule and its numbers when the gate refused).
         """
         key = (signal.algo, signal.symbol)
         self.last_price.setdefault(signal.symbol, price)
+        if key in self.pending:
+            return SignalOutcome(declined=Declined.ALREADY_PENDING)
         pos = self.ledger.positions.get(key)
         if signal.action is Action.SELL:
-            if pos is None or key in self.pending:
-                return None
+            if pos is None:
+                return SignalOutcome(declined=Declined.NOT_HELD)
             reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
             order = Order(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
-                                 signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
+                          signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
         else:
-            if pos is not None or key in self.pending:
-                return None
+            if pos is not None:
+                return SignalOutcome(declined=Declined.ALREADY_HELD)
             blocked = self.gate.blocking_rule(signal.algo, signal.symbol, now_ms, self.ledger, data_age_ms)
-            size = blocked or self.gate.size_entry(signal, price, self.atr.get(signal.symbol), self.ledger, self.last_price)
+            if blocked is not None:
+                self._reject(signal.algo, signal.symbol, now_ms, blocked)
+                return SignalOutcome(declined=Declined.BLOCKED, rejection=blocked)
+            size = self.gate.size_entry(signal, price, self.atr.get(signal.symbol), self.ledger, self.last_price)
             if isinstance(size, Rejection):
                 self._reject(signal.algo, signal.symbol, now_ms, size)
-                return None
+                return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
             order = Order(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
-                                 signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
+                          signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
         self.pending[key] = order
-        return order
+        return SignalOutcome(order=order)
 
     # -- manual ----------------------------------------------------------------------------
     def flatten(self, price_of: dict[str, float], timestamp: int, ref: str = "") -> int:

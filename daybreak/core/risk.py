@@ -12,7 +12,7 @@ reaches ``daily_max_loss_ratio * day_start_equity`` and resume the next day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from daybreak.core.config import Config, OrderSize
@@ -21,9 +21,8 @@ from daybreak.core.exits import make_plan
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk_settings import RiskSettings
+from daybreak.core.timeframes import trading_day
 
-_DAY_MS = 86_400_000
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +79,10 @@ class RiskGate:
 
     # -- counters --------------------------------------------------------------------------
     def _enter_day(self, ts: int, tz: str) -> str:
-        """The trading day of ``ts`` in ``tz``; its bounds (ms) are kept in ``_day_bounds``, which
-        :meth:`_roll_day` checks before calling this."""
-        if tz == "UTC":  # the default; the same bounds by integer arithmetic (no datetime objects)
-            lo = ts - ts % _DAY_MS
-            day = date.fromordinal(_EPOCH_ORDINAL + lo // _DAY_MS).isoformat()
-            self._day_bounds = (lo, lo + _DAY_MS, day, tz)
-            return day
-        local = datetime.fromtimestamp(ts / 1000, tz=ZoneInfo(tz))
-        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=1, hours=3)).replace(hour=0)  # next midnight, DST-safe
-        day = start.strftime("%Y-%m-%d")
-        self._day_bounds = (int(start.timestamp() * 1000), int(end.timestamp() * 1000), day, tz)
+        """The trading day of ``ts`` in ``tz`` (:func:`~daybreak.core.timeframes.trading_day`);
+        its bounds are kept in ``_day_bounds``, which :meth:`_roll_day` checks first."""
+        day, start, end = trading_day(ts, tz)
+        self._day_bounds = (start, end, day, tz)
         return day
 
     def _roll_day(self, ts: int) -> None:
@@ -131,10 +122,23 @@ class RiskGate:
             self.record_trade(t)
 
     # -- the checks ------------------------------------------------------------------------
+    def account_block(self, now_ms: int) -> Rejection | None:
+        """The account-wide protection that blocks every new entry now (manual pause, daily
+        loss, entries per day, loss-streak pause, with the account's ``risk`` thresholds), or None."""
+        return self._account_rules(self.config.risk, now_ms)
+
     def blocking_rule(self, algo: str, symbol: str, now_ms: int, ledger: Ledger,
                       data_age_ms: int = 0) -> Rejection | None:
-        """The first protection that blocks a new entry of ``algo`` on ``symbol``, or None."""
+        """The first protection that blocks a new entry of ``algo`` on ``symbol``, or None:
+        the account rules with ``algo``'s thresholds, then cooldown, open-position caps and stale data."""
         risk = self.risk_for(algo)
+        blocked = self._account_rules(risk, now_ms)
+        if blocked is not None:
+            return blocked
+        c = self.c
+        return self._symbol_rules(risk, algo, symbol, now_ms, ledger, data_age_ms, c)
+
+    def _account_rules(self, risk: RiskSettings, now_ms: int) -> Rejection | None:
         self._roll_day(now_ms)
         c = self.c
         if self.manual_pause:
@@ -151,6 +155,10 @@ class RiskGate:
             until = datetime.fromtimestamp(c.paused_until / 1000, tz=ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")
             return Rejection("loss_streak_pause", f"paused after a loss streak until {until}",
                              {"paused_until": c.paused_until})
+        return None
+
+    def _symbol_rules(self, risk: RiskSettings, algo: str, symbol: str, now_ms: int, ledger: Ledger,
+                      data_age_ms: int, c: "_Counters") -> Rejection | None:
         last = c.last_trade.get(symbol)
         if risk.symbol_cooldown_seconds is not None and last is not None:
             wait = last + int(risk.symbol_cooldown_seconds * 1000) - now_ms

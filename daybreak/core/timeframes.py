@@ -6,6 +6,9 @@ in :mod:`strategies.base` (``timestamp`` = UTC epoch ms of the candle open, sort
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 
@@ -96,3 +99,28 @@ def context_frame(candles: pd.DataFrame, context: pd.DataFrame, timeframe: str,
             taken = np.where(missing, np.nan, values.astype(np.float64)[safe])
         data[col] = taken
     return pd.DataFrame(data, index=candles.index)
+
+
+def trading_day(ts_ms: int, tz: str) -> tuple[str, int, int]:
+    """The trading day containing ``ts_ms`` (UTC epoch ms) in IANA timezone ``tz``: its label
+    ``YYYY-MM-DD`` and its bounds ``[start_ms, end_ms)`` from local midnight to the next local
+    midnight (23 or 25 hours long across a DST change). The one definition of the day boundary
+    (daily loss limit, entries per day, daily stats). Raises ``ZoneInfoNotFoundError`` for an
+    unknown zone."""
+    local = datetime.fromtimestamp(ts_ms / 1000, tz=ZoneInfo(tz))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=1, hours=3)).replace(hour=0)  # next local midnight, DST-safe
+    return start.strftime("%Y-%m-%d"), int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def parse_utc_date(text: str) -> int:
+    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive means UTC; an offset is
+    converted). The one date parser of the command line. Raises ValueError naming the text."""
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"date {text!r} is not YYYY-MM-DD or an ISO datetime") from None
+    if ts is pd.NaT:
+        raise ValueError(f"date {text!r} is not YYYY-MM-DD or an ISO datetime")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)

@@ -249,8 +249,8 @@ class RunContext:
         if ctl.action == "resume":
             gate.manual_pause = None
             self.store.set_state("manual_pause", "")
-            blocked = gate.blocking_rule("", "", now_ms, self.engine.ledger)
-            if blocked is not None and blocked.rule not in ("position_open",):
+            blocked = gate.account_block(now_ms)
+            if blocked is not None:
                 return "done", f"manual pause lifted; entries still blocked by {blocked.rule}: {blocked.message}"
             return "done", "entries resumed"
         if ctl.action == "flatten":
@@ -280,12 +280,10 @@ class RunContext:
                 price = price_of.get(rec.symbol)
                 if price is None:
                     continue  # no price yet for this symbol: try again next cycle
-                if (result.algo, result.symbol) in self.engine.pending:
-                    result = f"an External order on {rec.symbol} is already pending"
-                else:
-                    order = self.engine.on_signal(result, price, now_ms)
-                    if order is None:
-                        result = self._why_not(rec, result)
+                outcome = self.engine.on_signal(result, price, now_ms)
+                order = outcome.order
+                if order is None:
+                    result = outcome.describe(result)
             self._inbox["signals"][1].remove(rec)  # decided: executed or rejected below
             if order is not None:
                 ok = self.store.mark_signal(rec.signal_id, rec.timestamp, SignalStatus.EXECUTED.value,
@@ -300,14 +298,6 @@ class RunContext:
                                           result, now_ms):
                     log.info("EXTERNAL %s rejected: %s", rec.signal_id, result)
 
-    def _why_not(self, rec, signal) -> str:
-        events = self.store.list_events(kind="rejection", limit=1)
-        if events and events[0].symbol == rec.symbol and events[0].algo == signal.algo:
-            return f"{events[0].rule}: {events[0].message}"
-        if signal.action is Action.SELL:
-            return f"no open External position on {rec.symbol} to sell"
-        return f"External already holds {rec.symbol}"
-
     # -- heartbeat -----------------------------------------------------------------------------
     def error(self, message: str, now_ms: int | None = None) -> None:
         self.last_error = message
@@ -317,7 +307,7 @@ class RunContext:
         self.last_now = now_ms
         gate = self.engine.gate
         if self.state not in (BotState.SHUTDOWN, BotState.ERROR):
-            blocked = gate.blocking_rule("", "", now_ms, self.engine.ledger)
+            blocked = gate.account_block(now_ms)
             if gate.manual_pause:
                 self.state, self.reason = BotState.PAUSED_MANUAL, f"paused by {gate.manual_pause}"
             elif blocked is not None and blocked.rule in ("daily_max_loss", "max_trades_per_day", "loss_streak_pause"):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from daybreak.core.domain import Signal
 from daybreak.core.engine import Engine
 from daybreak.core.timeframes import resample, timeframe_ms
 from strategies.base import BaseStrategy, signal_from_flags
@@ -26,8 +27,8 @@ class SymbolArrays:
     """Base candles of one symbol as arrays (ms, quote per base) and the strategies' flags.
 
     ``atr``: Wilder's ATR(14) per candle, or None when no risk rule reads it.
-    ``codes``: per candle, bit ``2 i`` set when strategy ``i`` (in ``algos`` order) flags
-    ``enter_long`` and bit ``2 i + 1`` when it flags ``exit_long`` (0: no flag).
+    ``signals``: candle index -> the signals decided at that candle's close, in ``algos`` order
+    (candles without a signal are absent).
     ``buys`` / ``sells``: per strategy, the candle indices (ascending) whose flags make a buy signal
     (enter without exit) / a sell signal (exit; an exit wins a tie).
     """
@@ -41,7 +42,7 @@ class SymbolArrays:
     close_time: np.ndarray
     atr: np.ndarray | None
     algos: list[str]
-    codes: np.ndarray
+    signals: dict[int, list[Signal]]
     buys: dict[str, list[int]]
     sells: dict[str, list[int]]
 
@@ -98,26 +99,20 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
     """Arrays of one symbol's base candles plus each strategy's base-aligned flags; ATR(14) only
     ``with_atr`` (no rule reads it otherwise)."""
     ts = frame["timestamp"].to_numpy(np.int64)
-    n = len(ts)
-    dtype = next((t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if 2 * len(strategies) <= np.iinfo(t).bits), object)
-    codes = np.zeros(n, dtype)
-    bits = np.empty(n, dtype)  # one scratch array: fresh long arrays cost page faults
+    close_time = ts + timeframe_ms(base_tf)
+    signals: dict[int, list[Signal]] = {}
     buys, sells = {}, {}
-    for i, s in enumerate(strategies):
+    for s in strategies:
         enter, exit_ = base_aligned_flags(s, frame, base_tf)
-        if dtype is object:  # more than 32 strategies: Python ints
-            codes[enter] += 1 << 2 * i
-            codes[exit_] += 2 << 2 * i
-        else:
-            for flag, shift in ((enter, 2 * i), (exit_, 2 * i + 1)):
-                np.left_shift(flag.view(np.uint8), shift, out=bits, dtype=dtype)
-                codes |= bits
         buys[s.name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
         sells[s.name] = np.flatnonzero(exit_).tolist()
+        for k in np.flatnonzero(enter | exit_).tolist():
+            signal = signal_from_flags(s.name, symbol, bool(enter[k]), bool(exit_[k]), close_time.item(k))
+            signals.setdefault(k, []).append(signal)
     return SymbolArrays(
         symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
-        ts + timeframe_ms(base_tf), atr_series(frame) if with_atr else None,
-        [s.name for s in strategies], codes, buys, sells)
+        close_time, atr_series(frame) if with_atr else None,
+        [s.name for s in strategies], signals, buys, sells)
 
 
 class Stepper:
@@ -128,7 +123,6 @@ class Stepper:
         self.arrays = arrays
         self.algos = algos
         self.order = {sym: i for i, sym in enumerate(sorted(arrays))}
-        self._decoded: dict[int, tuple[tuple[str, bool, bool], ...]] = {}
         self._several = len(arrays) > 1  # other symbols' prices to mark
         for a in arrays.values():
             if a.algos != algos:
@@ -146,19 +140,12 @@ class Stepper:
             eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), c, close_ts)
         else:  # no position has exit rules: only the price moves (what check_exits does then)
             eng.last_price[symbol] = c
-        code = a.codes.item(k)
-        if code:
+        signals = a.signals.get(k)
+        if signals:
             if self._several:  # signals never move positions: once per step
                 self.mark_prices(symbol, close_ts)
-            for algo, enter, exit_ in self._decoded.get(code) or self._decode(a, code):
-                eng.on_signal(signal_from_flags(algo, symbol, enter, exit_, close_ts), c, close_ts, data_age_ms)
-
-    def _decode(self, a: SymbolArrays, code: int) -> tuple[tuple[str, bool, bool], ...]:
-        """(strategy, enter, exit) of the strategies flagging in ``code`` (see :class:`SymbolArrays`),
-        in strategy order; remembered in ``_decoded``, so each distinct code is decoded once."""
-        found = self._decoded[code] = tuple((algo, bool(code >> 2 * i & 1), bool(code >> 2 * i + 1 & 1))
-                                            for i, algo in enumerate(a.algos) if code >> 2 * i & 3)
-        return found
+            for signal in signals:
+                eng.on_signal(signal, c, close_ts, data_age_ms)
 
     def mark_prices(self, symbol: str, close_ts: int) -> None:
         """Mark other symbols' open positions at their last close processed before this step

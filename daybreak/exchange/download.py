@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from daybreak.core.timeframes import timeframe_ms
+from daybreak.core.timeframes import parse_utc_date, timeframe_ms
 from daybreak.exchange.candle_files import COLUMNS, file_name, find_gaps, read_candles
 from daybreak.ops.atomic_file import write_atomic
 
@@ -157,16 +157,12 @@ def _iso(ms: int | None) -> str:
 
 
 # -- command line -------------------------------------------------------------------------------
-def parse_utc_date(text: str) -> int:
-    """``YYYY-MM-DD`` or an ISO datetime (UTC unless it names an offset) -> UTC epoch ms."""
+def _date_arg(text: str) -> int:
+    """argparse type: :func:`~daybreak.core.timeframes.parse_utc_date`, refused as a usage error."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD or an ISO datetime "
-                                         f"such as 2021-05-10T12:00 (UTC)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
+        return parse_utc_date(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{err} (UTC), e.g. 2021-05-10 or 2021-05-10T12:00") from None
 
 
 def add_download_arguments(parser: argparse.ArgumentParser) -> None:
@@ -174,9 +170,9 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
     [--exchange ID] [--dest DIR]``."""
     parser.add_argument("symbols", nargs="+", metavar="SYMBOL", help="ccxt symbols, e.g. BTC/USDT ETH/USDT")
     parser.add_argument("--timeframe", default="1m", help="candle timeframe, e.g. 1m, 5m, 1h (default 1m)")
-    parser.add_argument("--since", required=True, type=parse_utc_date,
+    parser.add_argument("--since", required=True, type=_date_arg,
                         help="first candle open, YYYY-MM-DD or ISO datetime, UTC")
-    parser.add_argument("--until", type=parse_utc_date, default=None,
+    parser.add_argument("--until", type=_date_arg, default=None,
                         help="end (exclusive), YYYY-MM-DD or ISO datetime, UTC (default: now)")
     parser.add_argument("--exchange", default=None, help="ccxt exchange id (default: config 'exchange')")
     parser.add_argument("--dest", default=str(DEFAULT_DEST), help=f"cache directory (default {DEFAULT_DEST})")
@@ -191,7 +187,7 @@ def run_download(args: argparse.Namespace, config, exchange: Exchange | None = N
     ``config`` is :class:`daybreak.settings.Config` (its ``exchange`` is the default id);
     ``exchange`` replaces the client built from the id (tests pass one aimed at a fake).
     """
-    from daybreak.exchange.client import Exchange, ExchangeError, ExchangeUnavailable
+    from daybreak.exchange.client import Exchange, ExchangeError, ExchangeUnavailable  # lazy: loads ccxt
 
     exchange_id = args.exchange or config.exchange
     try:
