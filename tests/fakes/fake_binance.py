@@ -223,9 +223,14 @@ class FakeBinance(BinanceState):
         """Request weight Binance would have counted (per :attr:`weights`), over every recorded
         request (to ``path`` if given; in the last ``last_seconds`` of wall-clock time if given)."""
         since = time.time() - last_seconds if last_seconds is not None else None
+        total = 0
         with self._lock:
-            return sum(r.weight for r in self.requests
-                       if (path is None or r.path == path) and (since is None or r.at >= since))
+            for r in reversed(self.requests):
+                if since is not None and r.at < since:
+                    break
+                if path is None or r.path == path:
+                    total += r.weight
+        return total
 
     def ccxt(self, exchange_id: str = "binanceus", **config):
         """A real ccxt client (``binanceus`` / ``binance``) with this server's keys and URLs, no
@@ -300,7 +305,7 @@ class FakeBinance(BinanceState):
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, payload, headers: dict | None = None) -> None:
         is_text = isinstance(payload, str)
-        data = (payload if is_text else json.dumps(payload)).encode()
+        data = (payload if is_text else json.dumps(payload, separators=(",", ":"))).encode()   # compact, like Binance
         try:
             h.send_response(status)
             h.send_header("Content-Type", "text/html" if is_text else "application/json;charset=UTF-8")
