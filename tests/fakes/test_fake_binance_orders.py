@@ -107,6 +107,30 @@ def test_partial_fills_leave_a_gtc_order_open_until_a_later_move(fake, client):
     assert [f.amount for f in fake.ledger()] == [Decimal("0.004"), Decimal("0.006")]
 
 
+def test_marketable_partial_fill_releases_the_price_improvement(fake, client):
+    fake.set_spread("BTC/USDT", "0.001")
+    ask = fake.book("BTCUSDT")[1]
+    limit = ask + 100
+    fake.partial_fill_next("0.5")
+    order = client.create_order("BTC/USDT", "limit", "buy", 0.01, float(limit))
+    assert (order["status"], order["filled"], order["average"]) == ("open", 0.005, float(ask))
+    assert free_locked(fake, "USDT") == (Decimal("10000") - ask * Decimal("0.005") - limit * Decimal("0.005"),
+                                         limit * Decimal("0.005"))       # the rest keeps its limit price locked
+
+
+def test_one_gap_fills_resting_orders_in_the_order_the_price_reaches_them(fake, client):
+    now = last(fake)
+    for offset in (300, 100, 200):
+        client.create_order("BTC/USDT", "limit", "buy", 0.001, round(now - offset, 2), {"newClientOrderId": f"db-{offset}"})
+    client.create_order("BTC/USDT", "limit", "sell", 0.001, round(now - 500, 2),
+                        {"stopPrice": round(now - 150, 2), "newClientOrderId": "db-stop"})
+    client.create_order("BTC/USDT", "limit", "sell", 0.001, round(now + 50, 2), {"newClientOrderId": "db-above"})
+    fake.set_price("BTC/USDT", now - 400)
+    assert [f.client_order_id for f in fake.ledger()] == ["db-100", "db-200", "db-300", "db-stop"]
+    assert fake.ledger()[-1].price == Decimal(str(round(now - 500, 2)))     # triggered at now - 400, sells at its limit
+    assert [o["clientOrderId"] for o in client.fetch_open_orders("BTC/USDT")] == ["db-above"]
+
+
 # -- LIMIT_MAKER -----------------------------------------------------------------------------------
 def test_post_only_that_would_take_is_rejected(fake, client):
     with pytest.raises(ccxt.OrderImmediatelyFillable, match="Order would immediately match and take."):
@@ -267,3 +291,108 @@ def test_lost_order_reply_the_order_exists(fake, client):
     with pytest.raises(ccxt.NetworkError):
         client.create_order("BTC/USDT", "limit", "buy", 0.01, round(last(fake) - 100, 2), {"newClientOrderId": "db-lost"})
     assert by_cid(client, "db-lost")["status"] == "open"
+
+
+# -- OCO ---------------------------------------------------------------------------------------------
+def test_oco_sell_take_profit_fills_and_the_stop_leg_expires(fake, client):
+    now = last(fake)
+    tp, sl = round(now + 200, 2), round(now - 200, 2)
+    reply = client.privatePostOrderOco({"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "price": str(tp),
+                                        "stopPrice": str(sl), "stopLimitPrice": str(sl - 10), "stopLimitTimeInForce": "GTC",
+                                        "listClientOrderId": "db-oco", "limitClientOrderId": "db-tp",
+                                        "stopClientOrderId": "db-sl"})
+    assert (reply["contingencyType"], reply["listStatusType"], reply["listOrderStatus"]) == ("OCO", "EXEC_STARTED", "EXECUTING")
+    assert [(r["clientOrderId"], r["type"], r["status"]) for r in reply["orderReports"]] == [
+        ("db-sl", "STOP_LOSS_LIMIT", "NEW"), ("db-tp", "LIMIT_MAKER", "NEW")]
+    assert [o["clientOrderId"] for o in reply["orders"]] == ["db-sl", "db-tp"]
+    assert free_locked(fake, "BTC") == (Decimal("0.99"), Decimal("0.01"))          # one lock for both legs
+    assert {o["info"]["orderListId"] for o in client.fetch_open_orders("BTC/USDT")} == {reply["orderListId"]}
+    fake.set_price("BTC/USDT", tp + 1)
+    assert (by_cid(client, "db-tp")["status"], by_cid(client, "db-sl")["status"]) == ("closed", "expired")
+    assert free_locked(fake, "BTC") == (Decimal("0.99"), 0)
+    fill = fake.ledger()[0]
+    assert (fill.client_order_id, fill.price, fill.maker) == ("db-tp", Decimal(str(tp)), True)
+    assert free_locked(fake, "USDT")[0] == Decimal("10000") + fill.quote - fill.fee
+    assert fake.order_lists[reply["orderListId"]]["listOrderStatus"] == "ALL_DONE"
+
+
+def test_order_list_oco_buy_stop_triggers_and_the_limit_maker_expires(fake, client):
+    now = last(fake)
+    stop, limit, below = round(now + 100, 2), round(now + 110, 2), round(now - 300, 2)
+    client.privatePostOrderListOco({"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01",
+                                    "aboveType": "STOP_LOSS_LIMIT", "aboveStopPrice": str(stop), "abovePrice": str(limit),
+                                    "aboveTimeInForce": "GTC", "aboveClientOrderId": "db-up",
+                                    "belowType": "LIMIT_MAKER", "belowPrice": str(below), "belowClientOrderId": "db-down"})
+    locked = Decimal(str(limit)) / 100                                              # the dearer leg
+    assert free_locked(fake, "USDT") == (Decimal("10000") - locked, locked)
+    fake.set_price("BTC/USDT", now + 105)                                            # gap past the stop
+    assert (by_cid(client, "db-up")["status"], by_cid(client, "db-down")["status"]) == ("closed", "expired")
+    assert fake.ledger()[0].price == Decimal(str(limit))
+    assert free_locked(fake, "USDT") == (Decimal("10000") - locked, 0)
+    with pytest.raises(ccxt.InvalidOrder, match="The relationship of the prices for the orders is not correct."):
+        client.privatePostOrderOco({"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "price": str(round(now - 50, 2)),
+                                    "stopPrice": str(round(now - 100, 2))})
+
+
+def test_cancelling_one_oco_leg_cancels_the_list(fake, client):
+    now = last(fake)
+    client.privatePostOrderOco({"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.02", "price": str(round(now + 50, 2)),
+                                "stopPrice": str(round(now - 50, 2)), "limitClientOrderId": "db-a", "stopClientOrderId": "db-b"})
+    assert client.cancel_order(None, "BTC/USDT", {"origClientOrderId": "db-a"})["status"] == "canceled"
+    assert by_cid(client, "db-b")["status"] == "canceled"
+    assert free_locked(fake, "BTC") == (Decimal("1"), 0)
+
+
+# -- cancelReplace -------------------------------------------------------------------------------
+def test_edit_order_is_cancel_replace(fake, client):
+    p1, p2 = round(last(fake) - 100, 2), round(last(fake) - 150, 2)
+    placed = client.create_order("BTC/USDT", "limit", "buy", 0.01, p1, {"newClientOrderId": "db-r1"})
+    edited = client.edit_order(placed["id"], "BTC/USDT", "limit", "buy", 0.02, p2, {"newClientOrderId": "db-r2"})
+    assert (edited["clientOrderId"], edited["status"], edited["amount"], edited["price"]) == ("db-r2", "open", 0.02, p2)
+    sent = fake.requests_to("/api/v3/order/cancelReplace")[-1].params
+    assert (sent["cancelReplaceMode"], sent["cancelOrderId"]) == ("STOP_ON_FAILURE", placed["id"])
+    assert by_cid(client, "db-r1")["status"] == "canceled"
+    assert free_locked(fake, "USDT")[1] == Decimal(str(p2)) * 2 / 100
+    reply = client.privatePostOrderCancelReplace({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                                                  "quantity": "0.01", "price": str(p1), "cancelReplaceMode": "STOP_ON_FAILURE",
+                                                  "cancelOrigClientOrderId": "db-r2", "newClientOrderId": "db-r3"})
+    assert (reply["cancelResult"], reply["newOrderResult"]) == ("SUCCESS", "SUCCESS")
+    assert (reply["cancelResponse"]["origClientOrderId"], reply["cancelResponse"]["status"]) == ("db-r2", "CANCELED")
+    assert (reply["newOrderResponse"]["clientOrderId"], reply["newOrderResponse"]["status"]) == ("db-r3", "NEW")
+
+
+def test_cancel_replace_failures_carry_binance_data(fake, client):
+    with pytest.raises(ccxt.ExchangeError, match='"code":-2022.*"cancelResult":"FAILURE","newOrderResult":"NOT_ATTEMPTED"'):
+        client.edit_order("999999", "BTC/USDT", "limit", "buy", 0.01, round(last(fake) - 100, 2))
+    placed = client.create_order("BTC/USDT", "limit", "buy", 0.01, round(last(fake) - 100, 2))
+    with pytest.raises(ccxt.ExchangeError, match='"code":-2021.*"newOrderResponse":{"code":-2010,"msg":"Account has'):
+        client.edit_order(placed["id"], "BTC/USDT", "limit", "buy", 1, round(last(fake) - 100, 2))
+    assert client.fetch_order(placed["id"], "BTC/USDT")["status"] == "canceled"     # the cancel half stands
+    assert len(fake.orders) == 1 and free_locked(fake, "USDT") == (Decimal("10000"), 0)
+
+
+# -- reconciliation ------------------------------------------------------------------------------
+def test_ledger_and_balances_reconcile_with_the_trades_ccxt_sees(fake, client):
+    client.create_order("BTC/USDT", "market", "buy", 0.02, None, {"newClientOrderId": "db-1"})
+    client.create_order("BTC/USDT", "limit", "sell", 0.015, round(last(fake) + 30, 2), {"newClientOrderId": "db-2"})
+    fake.partial_fill_next("0.5")
+    client.create_order("BTC/USDT", "limit", "buy", 0.01, round(last(fake) - 30, 2), {"newClientOrderId": "db-3"})
+    fake.set_price("BTC/USDT", last(fake) + 40)
+    fake.set_price("BTC/USDT", last(fake) - 80)
+    assert client.cancel_order(None, "BTC/USDT", {"origClientOrderId": "db-3"})["filled"] == 0.005   # the rest
+    ledger = fake.ledger()
+    assert [(f.client_order_id, f.side) for f in ledger] == [("db-1", "buy"), ("db-2", "sell"), ("db-3", "buy")]
+    assert ledger[2].amount == Decimal("0.005")
+    btc, usdt = Decimal("1"), Decimal("10000")
+    for f in ledger:
+        sign = 1 if f.side == "buy" else -1
+        btc += sign * f.amount - (f.fee if f.fee_asset == "BTC" else 0)
+        usdt -= sign * f.quote + (f.fee if f.fee_asset == "USDT" else 0)
+    balances = fake.balances()
+    assert (balances["BTC"]["total"], balances["USDT"]["total"]) == (btc, usdt)
+    assert balances["BTC"]["locked"] == balances["USDT"]["locked"] == 0
+    trades = client.fetch_my_trades("BTC/USDT")
+    assert [(t["order"], t["price"], t["amount"], t["fee"]["cost"], t["fee"]["currency"]) for t in trades] == [
+        (str(f.order_id), float(f.price), float(f.amount), float(f.fee), f.fee_asset) for f in ledger]
+    account = client.fetch_balance()
+    assert (account["BTC"]["total"], account["USDT"]["total"]) == (float(btc), float(usdt))
