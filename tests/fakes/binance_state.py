@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from daybreak.markets import MarketLimits, default_limits, load_snapshot
-from tests.fakes.binance_errors import BinanceError, d as _d, s as _s
+from tests.fakes.binance_errors import BinanceError
+from tests.fakes.binance_errors import d as _d
+from tests.fakes.binance_errors import s as _s
 from tests.fakes.binance_orders import Fill
 from tests.fakes.binance_trading import TradingEndpoints
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.fakes.binance_errors import BinanceError, s
-from tests.fakes.binance_orders import OPEN, STOPS, OrderEngine, _mandatory
+from tests.fakes.binance_matching import PriceWalk
+from tests.fakes.binance_orders import OPEN, STOPS, _mandatory
 
 _INSUFFICIENT = "Account has insufficient balance for requested action."
 _TP_GROUP = ("LIMIT_MAKER", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
@@ -21,7 +22,7 @@ def _public(order: dict) -> dict:
     return {k: v for k, v in order.items() if not k.startswith("_")}
 
 
-class TradingEndpoints(OrderEngine):
+class TradingEndpoints(PriceWalk):
     """The endpoint methods: each takes the request params and returns Binance's reply."""
 
     # -- replies ------------------------------------------------------------------------------------

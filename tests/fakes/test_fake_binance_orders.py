@@ -10,7 +10,6 @@ from decimal import Decimal
 import ccxt
 import pytest
 
-from tests.fakes.fake_binance import FakeBinance
 from tests.fixtures_exchange import sample_candles
 
 MINUTE = 60_000
