@@ -5,18 +5,25 @@ rest-api) as ccxt's ``binance.py`` parses them: klines are arrays of 12 with pri
 errors are ``{"code": -1013, "msg": "Filter failure: NOTIONAL"}`` with HTTP 400, signed endpoints
 need ``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature`` of the query string or form body. Served:
 
-* public: ``GET /api/v3/ping``, ``/time``, ``/exchangeInfo``, ``/klines``, ``/ticker/price``;
-* signed: ``POST /api/v3/order`` (MARKET only; LOT_SIZE and NOTIONAL filters; balances),
-  ``GET /api/v3/order`` (``origClientOrderId`` or ``orderId``), ``GET /api/v3/myTrades``,
-  ``GET /api/v3/account``.
+* public: ``GET /api/v3/ping``, ``/time``, ``/exchangeInfo``, ``/klines``, ``/ticker/price``,
+  ``/ticker/bookTicker``, ``/ticker/24hr`` (each: ``symbol``, ``symbols=["A","B"]`` or all),
+  ``/depth``;
+* signed: ``POST /api/v3/order`` (MARKET, LIMIT, LIMIT_MAKER, STOP_LOSS(_LIMIT),
+  TAKE_PROFIT(_LIMIT); filters; balances and locks), ``GET`` / ``DELETE /api/v3/order``
+  (``origClientOrderId`` or ``orderId``), ``GET`` / ``DELETE /api/v3/openOrders``,
+  ``POST /api/v3/order/oco``, ``POST /api/v3/orderList/oco``, ``DELETE /api/v3/orderList``,
+  ``POST /api/v3/order/cancelReplace``, ``GET /api/v3/myTrades``, ``GET /api/v3/account``.
 
-Exchange behaviour (candles, clock, filters, orders) lives in :class:`BinanceState`. Test hooks
-here: :meth:`FakeBinance.go_down` (HTTP 503 or dropped connections, optionally after N good
+Exchange behaviour (candles, clock, prices, filters, orders) lives in :class:`BinanceState`. Test
+hooks here: :meth:`FakeBinance.go_down` (HTTP 503 or dropped connections, optionally after N good
 requests), :meth:`~FakeBinance.refuse_connections` (nothing listens: connection refused),
 :meth:`~FakeBinance.rate_limit` (HTTP 429 + ``Retry-After``), :meth:`~FakeBinance.timeout_next_order`
 (the order is created, the reply comes too late), :meth:`~FakeBinance.drop_next_order` (the
-request is lost before it is processed). Every request that reaches the server is recorded in
-:attr:`FakeBinance.requests`.
+request is lost before it is processed), :meth:`~FakeBinance.lose_next_reply` /
+:meth:`~FakeBinance.lose_next_cancel_reply` (processed, then the connection drops without a reply).
+Every request that reaches the server is recorded in :attr:`FakeBinance.requests` with the weight
+Binance charges for it (:meth:`~FakeBinance.weight_used`, :meth:`~FakeBinance.request_counts`;
+replies carry ``X-MBX-USED-WEIGHT-1M``).
 """
 from __future__ import annotations
 
@@ -26,14 +33,17 @@ import json
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from daybreak.core.markets import MarketLimits
-from tests.fakes.binance_state import BinanceError, BinanceState
+from tests.fakes.binance_state import BinanceError, BinanceState, Fill
+from tests.fakes.binance_weights import request_weight
 
-_SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades"}
+_SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades", "/api/v3/openOrders", "/api/v3/order/oco",
+           "/api/v3/orderList/oco", "/api/v3/orderList", "/api/v3/order/cancelReplace"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,15 @@ class RecordedRequest:
     method: str
     path: str
     params: dict[str, str]
+    weight: int = 0                   # what Binance charges for it (0: failed by a test hook)
+    at: float = field(default=0.0, compare=False)    # wall-clock time it arrived
+
+
+@dataclass
+class _ReplyFault:
+    method: str
+    path: str
+    delay: float | None   # seconds to hold the reply; None: drop the connection instead
 
 
 @dataclass
@@ -59,16 +78,18 @@ class FakeBinance(BinanceState):
 
     ``api_key`` / ``secret``: the credentials signed requests must carry. ``notional_filter``:
     ``"NOTIONAL"`` (Binance since 2023) or ``"MIN_NOTIONAL"`` (older, still on some Binance.US
-    dumps). ``limits``: filters per symbol (default: Daybreak's Binance.US snapshot).
+    dumps). ``limits``: filters per symbol (default: Daybreak's Binance.US snapshot). ``weights``:
+    ``"binanceus"`` or ``"binance"``, whose request weights to charge.
     """
 
     def __init__(self, api_key: str = "daybreak-test-key", secret: str = "daybreak-test-secret",
-                 notional_filter: str = "NOTIONAL", limits: dict[str, MarketLimits] | None = None):
-        super().__init__(notional_filter, limits)
+                 notional_filter: str = "NOTIONAL", limits: dict[str, MarketLimits] | None = None,
+                 weights: str = "binanceus"):
+        super().__init__(notional_filter, limits, weights)
         self.api_key, self.secret = api_key, secret
         self._faults: list[_Fault] = []
-        self._order_delay: float | None = None
-        self._drop_order = False
+        self._reply_faults: list[_ReplyFault] = []
+        self._drops: list[tuple[str, str]] = []
         self.requests: list[RecordedRequest] = []
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
@@ -166,17 +187,63 @@ class FakeBinance(BinanceState):
     def accept_connections(self) -> None:
         self.start()
 
-    def timeout_next_order(self, delay_seconds: float) -> None:
-        """The next POST /api/v3/order is executed, but its reply waits ``delay_seconds``."""
-        self._order_delay = delay_seconds
+    def timeout_next_order(self, delay_seconds: float, method: str = "POST", path: str = "/api/v3/order") -> None:
+        """The next POST /api/v3/order (or ``method`` ``path``) is executed, but its reply waits
+        ``delay_seconds``."""
+        with self._lock:
+            self._reply_faults.append(_ReplyFault(method, path, delay_seconds))
 
-    def drop_next_order(self) -> None:
-        """The next POST /api/v3/order is lost: connection closed, no order created."""
-        self._drop_order = True
+    def drop_next_order(self, method: str = "POST", path: str = "/api/v3/order") -> None:
+        """The next POST /api/v3/order (or ``method`` ``path``) is lost: connection closed before
+        it is processed, no order created."""
+        with self._lock:
+            self._drops.append((method, path))
+
+    def lose_next_reply(self, method: str = "POST", path: str = "/api/v3/order") -> None:
+        """The next ``method`` ``path`` request is executed, then the connection drops without a
+        reply (the client sees a network error; the order exists / the cancel happened)."""
+        with self._lock:
+            self._reply_faults.append(_ReplyFault(method, path, None))
+
+    def lose_next_cancel_reply(self) -> None:
+        """:meth:`lose_next_reply` for ``DELETE /api/v3/order``: the order is canceled, the client
+        never hears so."""
+        self.lose_next_reply("DELETE", "/api/v3/order")
 
     def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+
+    def request_counts(self, method: str | None = None) -> dict[str, int]:
+        """Requests that reached the server, per path (``method`` given: of that method only)."""
+        with self._lock:
+            return dict(Counter(r.path for r in self.requests if method is None or r.method == method))
+
+    def weight_used(self, path: str | None = None, last_seconds: float | None = None) -> int:
+        """Request weight Binance would have counted (per :attr:`weights`), over every recorded
+        request (to ``path`` if given; in the last ``last_seconds`` of wall-clock time if given)."""
+        since = time.time() - last_seconds if last_seconds is not None else None
+        total = 0
+        with self._lock:
+            for r in reversed(self.requests):
+                if since is not None and r.at < since:
+                    break
+                if path is None or r.path == path:
+                    total += r.weight
+        return total
+
+    def ccxt(self, exchange_id: str = "binanceus", **config):
+        """A real ccxt client (``binanceus`` / ``binance``) with this server's keys and URLs, no
+        rate-limit spacing, spot only; ``config`` extends ccxt's constructor config."""
+        import ccxt
+
+        options = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False,
+                   "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False}
+        options.update(config.pop("options", {}))
+        client = getattr(ccxt, exchange_id)({"apiKey": self.api_key, "secret": self.secret, "enableRateLimit": False,
+                                             "timeout": 5000, "options": options, **config})
+        client.urls["api"].update(self.ccxt_urls)
+        return client
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
@@ -186,12 +253,19 @@ class FakeBinance(BinanceState):
         raw = parts.query if method in ("GET", "DELETE") else body
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         params.update(parse_qsl(body, keep_blank_values=True))
+        path = parts.path
         with self._lock:
-            self.requests.append(RecordedRequest(method, parts.path, params))
-            fault = self._take_fault(parts.path)
-            drop = self._drop_order and method == "POST" and parts.path == "/api/v3/order"
+            fault = self._take_fault(path)
+            drop = (method, path) in self._drops
             if drop:
-                self._drop_order = False
+                self._drops.remove((method, path))
+            reply_fault = next((f for f in self._reply_faults if (f.method, f.path) == (method, path)), None)
+            if reply_fault is not None and fault is None and not drop:
+                self._reply_faults.remove(reply_fault)
+            else:
+                reply_fault = None
+            weight = 0 if fault is not None or drop else request_weight(self.weights, method, path, params)
+            self.requests.append(RecordedRequest(method, path, params, weight, time.time()))
         if fault is not None or drop:
             mode = "reset" if drop else fault.mode
             if mode == "reset":
@@ -202,15 +276,17 @@ class FakeBinance(BinanceState):
                                             "request weight is 1200 per 1 MINUTE."}, {"Retry-After": str(fault.retry_after)})
             return self._reply(h, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
         try:
-            if parts.path in _SIGNED:
+            if path in _SIGNED:
                 self._authenticate(h, raw)
-            status, payload = 200, self._route(method, parts.path, params)
+            status, payload = 200, self._route(method, path, params)
         except BinanceError as err:
-            status, payload = err.status, {"code": err.code, "msg": err.msg}
-        if method == "POST" and parts.path == "/api/v3/order" and self._order_delay is not None:
-            delay, self._order_delay = self._order_delay, None
-            time.sleep(delay)
-        self._reply(h, status, payload)
+            status, payload = err.status, err.payload()
+        if reply_fault is not None:
+            if reply_fault.delay is None:
+                h.close_connection = True
+                return
+            time.sleep(reply_fault.delay)
+        self._reply(h, status, payload, {"X-MBX-USED-WEIGHT-1M": str(self.weight_used(last_seconds=60))})
 
     def _take_fault(self, path: str) -> _Fault | None:
         for fault in list(self._faults):
@@ -229,7 +305,7 @@ class FakeBinance(BinanceState):
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, payload, headers: dict | None = None) -> None:
         is_text = isinstance(payload, str)
-        data = (payload if is_text else json.dumps(payload)).encode()
+        data = (payload if is_text else json.dumps(payload, separators=(",", ":"))).encode()   # compact, like Binance
         try:
             h.send_response(status)
             h.send_header("Content-Type", "text/html" if is_text else "application/json;charset=UTF-8")
@@ -256,8 +332,18 @@ class FakeBinance(BinanceState):
             ("GET", "/api/v3/exchangeInfo"): self.exchange_info,
             ("GET", "/api/v3/klines"): lambda: self.klines(p),
             ("GET", "/api/v3/ticker/price"): lambda: self.ticker_price(p),
+            ("GET", "/api/v3/ticker/bookTicker"): lambda: self.book_ticker(p),
+            ("GET", "/api/v3/ticker/24hr"): lambda: self.ticker_24hr(p),
+            ("GET", "/api/v3/depth"): lambda: self.depth(p),
             ("POST", "/api/v3/order"): lambda: self.new_order(p),
             ("GET", "/api/v3/order"): lambda: self.query_order(p),
+            ("DELETE", "/api/v3/order"): lambda: self.cancel_order(p),
+            ("GET", "/api/v3/openOrders"): lambda: self.open_orders(p),
+            ("DELETE", "/api/v3/openOrders"): lambda: self.cancel_open_orders(p),
+            ("POST", "/api/v3/order/oco"): lambda: self.new_oco(p),
+            ("POST", "/api/v3/orderList/oco"): lambda: self.new_order_list_oco(p),
+            ("DELETE", "/api/v3/orderList"): lambda: self.cancel_order_list(p),
+            ("POST", "/api/v3/order/cancelReplace"): lambda: self.cancel_replace(p),
             ("GET", "/api/v3/myTrades"): lambda: self.my_trades(p),
             ("GET", "/api/v3/account"): self.account,
         }
@@ -268,4 +354,4 @@ class FakeBinance(BinanceState):
             return handler()
 
 
-__all__ = ["BinanceError", "FakeBinance", "RecordedRequest"]
+__all__ = ["BinanceError", "FakeBinance", "Fill", "RecordedRequest"]
