@@ -24,11 +24,12 @@ venv: $(VENV)/.stamp
 
 tools: .tools/node_modules/.bin/dynalite
 
-# Debian's Chromium for the one real-browser dashboard test (never `playwright install`).
+# Debian's Chromium for the real-browser dashboard tests (never `playwright install`), and
+# shellcheck for the deploy script's lint test.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+	@{ command -v chromium && command -v shellcheck; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium shellcheck >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium shellcheck >/dev/null; fi; }
 
 # Paper bot and dashboard together; Ctrl-C stops both.
 run: venv
@@ -45,7 +46,8 @@ dashboard: venv
 	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.fileWatcherType none -- --config $(CONFIG)
 
 test: $(VENV)/.stamp-dev tools browser
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(VENV)/bin/lint-imports --no-cache
+	DAYBREAK_REQUIRE_TOOLS=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests
 
 bench: $(VENV)/.stamp-dev tools
 	$(PY) benchmarks/strategies.py

@@ -145,9 +145,7 @@ def cmd_run(args, config: Config) -> int:
         print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
         print(format_stats(trades), end="")
         return 0
-    from daybreak.drivers.live import (
-        run_live,  # lazy: loads ccxt, which replay and the other commands never need
-    )
+    from daybreak.drivers.live import run_live  # lazy: loads ccxt, which replay and the other commands never need
 
     return run_live(args.config, config, lambda: stop["flag"])
 

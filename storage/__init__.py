@@ -1,22 +1,19 @@
 """Storage backends behind one interface (:class:`storage.base.Store`)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from daybreak.core.config import StorageSettings
+from storage.base import StorageError, Store
+from storage.sqlite import SQLiteStore
 
-from storage.base import StorageError, Store  # noqa: F401
-
-if TYPE_CHECKING:
-    from daybreak.core.config import StorageSettings
+__all__ = ["StorageError", "Store", "open_store"]
 
 
-def open_store(settings: "StorageSettings") -> Store:
+def open_store(settings: StorageSettings) -> Store:
     """Open the backend named by ``settings.backend`` (``sqlite`` or ``dynamodb``)."""
     if settings.backend == "sqlite":
-        from storage.sqlite import SQLiteStore
-
         return SQLiteStore(settings.path)
     if settings.backend == "dynamodb":
-        from storage.dynamodb import DynamoStore
+        from storage.dynamodb import DynamoStore  # lazy: boto3 takes a second to load; SQLite never needs it
 
         return DynamoStore.from_settings(settings)
     raise ValueError(f"storage.backend {settings.backend!r} is not 'sqlite' or 'dynamodb'")

@@ -18,6 +18,7 @@ from daybreak.core.config import StorageSettings
 from storage.base import StorageError
 from storage.dynamo_client import error_code, make_client
 from storage.dynamo_schema import create_table_args, table_definitions
+from storage.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ def init_db(settings: StorageSettings, client=None, wait_timeout: float = 600.0)
     when the server refuses (credentials, permissions, a table with another key schema).
     """
     if settings.backend == "sqlite":
-        from storage.sqlite import SQLiteStore
-
         SQLiteStore(settings.path).close()
         return [f"sqlite schema ready in {settings.path}"]
     client = client or make_client(settings.region, settings.endpoint_url, max_attempts=5)

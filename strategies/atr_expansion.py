@@ -15,7 +15,7 @@ class ATRExpansionParams(StrategyParams):
 
 
 @register
-class ATRExpansion(BaseStrategy):
+class ATRExpansion(BaseStrategy[ATRExpansionParams]):
     """Buy on an up candle whose range is at least m x ATR; sell on such a down candle.
 
     ATR(n): Wilder's average of the true range max(high - low, |high - prev close|,

@@ -22,7 +22,7 @@ Every row is a closed candle of the strategy's timeframe; gaps (missing candles)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,10 @@ class StrategyParams(BaseModel):
     timeframe: Literal["1m", "5m"] = Field("1m", description="Candle timeframe the strategy evaluates")
 
 
-class BaseStrategy(ABC):
+P = TypeVar("P", bound=StrategyParams)
+
+
+class BaseStrategy(ABC, Generic[P]):
     """Subclass, set ``name`` and ``params_model``, implement :attr:`warmup` and :meth:`populate`,
     and decorate with :func:`strategies.registry.register`.
 
@@ -54,10 +57,10 @@ class BaseStrategy(ABC):
     params_model: ClassVar[type[StrategyParams]] = StrategyParams
     context_timeframe: ClassVar[str | None] = None
 
-    def __init__(self, params: StrategyParams | dict[str, Any] | None = None):
+    def __init__(self, params: P | dict[str, Any] | None = None):
         if params is None or isinstance(params, dict):
-            params = self.params_model.model_validate(params or {})
-        self.params = params
+            params = cast(P, self.params_model.model_validate(params or {}))
+        self.params: P = params
 
     @property
     def timeframe(self) -> str:

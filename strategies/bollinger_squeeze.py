@@ -27,7 +27,7 @@ class BollingerSqueezeParams(StrategyParams):
 
 
 @register
-class BollingerSqueeze(BaseStrategy):
+class BollingerSqueeze(BaseStrategy[BollingerSqueezeParams]):
     """Buy on a close above the upper Bollinger Band with a volume surge shortly after a squeeze.
 
     Bands (Bollinger 2001; ``ta.volatility.BollingerBands``): middle = SMA_n(close), upper/lower

@@ -53,7 +53,7 @@ class ConfluenceParams(StrategyParams):
 
 
 @register
-class Confluence(BaseStrategy):
+class Confluence(BaseStrategy[ConfluenceParams]):
     """Buy when at least ``min_count`` of the named ``conditions`` hold on the same closed candle.
 
     Conditions (row t; prices in quote per base, volume in base currency; same definitions as the

@@ -21,7 +21,7 @@ class DonchianBreakoutParams(StrategyParams):
 
 
 @register
-class DonchianBreakout(BaseStrategy):
+class DonchianBreakout(BaseStrategy[DonchianBreakoutParams]):
     """Buy on a close above the Donchian upper band; after that, re-entry only once price has come
     back to the mid-channel and crossed over again.
 

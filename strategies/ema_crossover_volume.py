@@ -29,7 +29,7 @@ class EMACrossoverVolumeParams(StrategyParams):
 
 
 @register
-class EMACrossoverVolume(BaseStrategy):
+class EMACrossoverVolume(BaseStrategy[EMACrossoverVolumeParams]):
     """Buy when EMA(fast) crosses above EMA(slow) on a candle whose volume is a surge; sell on the cross below.
 
     EMA = ewm(span, adjust=False) of closes (``ta.trend.EMAIndicator``), quote per base. Surge:

@@ -21,7 +21,7 @@ class MACrossoverParams(StrategyParams):
 
 
 @register
-class MACrossover(BaseStrategy):
+class MACrossover(BaseStrategy[MACrossoverParams]):
     """Buy when the short SMA of closes crosses above the long SMA; sell when it crosses below.
 
     SMA(n)_t = mean(close_{t-n+1..t}) (``ta.trend.SMAIndicator``). A cross at row t means

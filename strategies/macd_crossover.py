@@ -23,7 +23,7 @@ class MACDCrossoverParams(StrategyParams):
 
 
 @register
-class MACDCrossover(BaseStrategy):
+class MACDCrossover(BaseStrategy[MACDCrossoverParams]):
     """Buy when MACD crosses above its signal line; sell when it crosses below.
 
     MACD = EMA_fast(close) - EMA_slow(close), signal = EMA_signal(MACD), in quote per base

@@ -29,7 +29,7 @@ class MomentumChaseParams(StrategyParams):
 
 
 @register
-class MomentumChase(BaseStrategy):
+class MomentumChase(BaseStrategy[MomentumChaseParams]):
     """Buy on the first candle whose close is up ``rise_ratio`` or more over ``lookback_minutes``.
 
     Change_t = close_t / close_{t - lookback} - 1 (a fraction), where the reference is the candle

@@ -59,7 +59,7 @@ def _divergence(price: pd.Series, rsi_values: pd.Series, strength: int, max_gap:
 
 
 @register
-class RSIDivergence(BaseStrategy):
+class RSIDivergence(BaseStrategy[RSIDivergenceParams]):
     """Buy on a 5m bullish RSI divergence confirmed on 1m by a close above EMA(50) on above-average volume.
 
     Context (5m candles built from closed 1m candles by :func:`daybreak.timeframes.resample`,

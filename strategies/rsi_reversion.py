@@ -23,7 +23,7 @@ class RSIReversionParams(StrategyParams):
 
 
 @register
-class RSIReversion(BaseStrategy):
+class RSIReversion(BaseStrategy[RSIReversionParams]):
     """Buy on RSI crossing back above oversold; sell while RSI is above overbought.
 
     RSI(n) = 100 - 100 / (1 + avg gain / avg loss), gains and losses of close-to-close changes

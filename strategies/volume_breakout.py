@@ -24,7 +24,7 @@ class VolumeBreakoutParams(StrategyParams):
 
 
 @register
-class VolumeBreakout(BaseStrategy):
+class VolumeBreakout(BaseStrategy[VolumeBreakoutParams]):
     """Buy on a close above the highest high of the previous N candles with a volume surge.
 
     Entry at row t: close_t > max(high_{t-N..t-1}) (Donchian upper band shifted one candle,

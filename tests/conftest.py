@@ -1,6 +1,7 @@
 """Shared pytest fixtures. Backend-specific fixtures live in their own modules (pytest_plugins)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,20 @@ if str(ROOT) not in sys.path:
 SAMPLE_DIR = ROOT / "data" / "sample"
 
 pytest_plugins = ["tests.fixtures_exchange", "tests.fixtures_dynamo"]
+
+REQUIRE_TOOLS = os.environ.get("DAYBREAK_REQUIRE_TOOLS") == "1"
+"""Set by ``make test``, which installs dynalite and Debian's chromium: a test that needs one of
+them then fails with the reason instead of being skipped."""
+
+
+def require_tool(path: Path | str, how: str) -> None:
+    """Skip (plain pytest) or fail (``make test``) when the external tool ``path`` is missing."""
+    if Path(path).exists():
+        return
+    message = f"{path} is missing: {how}"
+    if REQUIRE_TOOLS:
+        pytest.fail(message + " (make test installs it; the install step failed)", pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture

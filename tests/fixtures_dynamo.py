@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_tool
+
 from daybreak.core.config import StorageSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +42,7 @@ class DynaliteServer:
     """A dynalite process on ``port`` storing its LevelDB files in ``path``."""
 
     def __init__(self, path: Path, port: int | None = None):
-        if not DYNALITE.exists():
-            pytest.skip(f"{DYNALITE} is missing: run `make tools` (npm install of dynalite)")
+        require_tool(DYNALITE, "run `make tools` (npm install of dynalite)")
         self.path, self.port = Path(path), port or free_port()
         self.proc: subprocess.Popen | None = None
 

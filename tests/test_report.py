@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import require_tool
+
 from daybreak.core.domain import Event, Position, Trade
 from daybreak.reporting.charts import chart_timeframe
 from daybreak.reporting.metrics import (
@@ -324,8 +326,8 @@ def test_html_refuses_unknown_symbol(tmp_path):
         write_html(res, compute_metrics(res), tmp_path / "r.html", symbol="ETH/USDT")
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (make browser)")
 def test_html_renders_charts_offline_in_a_real_browser(tmp_path):
+    require_tool("/usr/bin/chromium", "needs Debian's chromium (make browser)")
     from playwright.sync_api import sync_playwright
 
     res = _real_run()

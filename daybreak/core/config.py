@@ -140,6 +140,11 @@ class Config(_Strict):
             for name in self.risk_overrides:
                 if name not in known:
                     raise _FieldError(("risk_overrides", name), name, "unknown strategy")
+        for name, override in self.risk_overrides.items():
+            if "day_timezone" in override.model_fields_set and override.day_timezone != self.risk.day_timezone:
+                raise _FieldError(("risk_overrides", name, "day_timezone"), override.day_timezone,
+                                  "the trading day is account-wide (its counters are shared by every "
+                                  f"strategy): set it in risk.day_timezone (now {self.risk.day_timezone!r})")
         for key in self.order_size:
             if key != "default" and key not in self.symbols:
                 raise _FieldError(("order_size", key), key, "not one of 'symbols' (or 'default')")

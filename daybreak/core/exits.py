@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -130,7 +129,8 @@ def _trail_level(plan: ExitPlan, wm, ops):
     return trail
 
 
-class ExitHit(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ExitHit:
     """An exit to execute: ``fraction`` of the remaining position at ``price`` (before slippage)."""
 
     price: float

@@ -8,15 +8,25 @@ and reason through a conditional update, so a row runs at most once, across rest
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 from daybreak.core.config import Config
 from daybreak.core.domain import EXTERNAL_ALGO, Action, Signal
-from storage.records import SignalRecord
 
 FUTURE_TOLERANCE_MS = 60_000
 
 
-def validate(rec: SignalRecord, config: Config, now_ms: int) -> Signal | str:
+class SignalRow(Protocol):
+    """What the validator reads of a Signals-table row (``storage.records.SignalRecord`` is one)."""
+
+    signal_id: str
+    timestamp: int
+    symbol: str
+    action: str
+    amount: float | None
+
+
+def validate(rec: SignalRow, config: Config, now_ms: int) -> Signal | str:
     """The :class:`Signal` of a valid row, or the reason it is rejected (naming field and value)."""
     if rec.symbol not in config.symbols:
         return f"symbol {rec.symbol!r} is not traded (config symbols: {', '.join(config.symbols)})"

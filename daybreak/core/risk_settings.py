@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def _ratio(desc: str, le: float = 1.0):
@@ -52,8 +53,6 @@ class RiskSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "RiskSettings":
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(self.day_timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -18,11 +18,13 @@ The parity test checks trade-for-trade equality with ``bot.py run --replay``.
 from __future__ import annotations
 
 import heapq
+import sys
 from bisect import bisect_right
 from operator import attrgetter
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from daybreak.core.config import Config
 from daybreak.core.engine import Engine, ListSink, PaperBroker
@@ -115,12 +117,8 @@ def _next_event(engine: Engine, a: SymbolArrays, k: int) -> int | None:
 
 
 def _progress_bar(total: int, progress: bool | None):
-    import sys
-
     if progress is False or (progress is None and not sys.stderr.isatty()) or total < 200_000:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="candle", unit_scale=True, desc="backtest", leave=False)
 
 

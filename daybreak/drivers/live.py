@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,12 +39,10 @@ from daybreak.exchange.client import (
     ExchangeUnavailable,
     OrderRejected,
 )
+from daybreak.exchange.secrets import ApiKeys, SecretsError, live_trading_allowed, load_api_keys
 from storage.base import StorageError
 from storage.records import PriceRecord
 from strategies.base import BaseStrategy
-
-if TYPE_CHECKING:
-    from daybreak.exchange.secrets import ApiKeys
 
 log = logging.getLogger("daybreak")
 BASE_TF = "1m"
@@ -154,12 +151,6 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
              max_cycles: int | None = None) -> int:
     """Run until ``should_stop()``; returns the exit code (2: live trading not allowed, 1: fatal)."""
     sleep = sleep or interruptible_sleep(should_stop)
-    from daybreak.exchange.secrets import (
-        SecretsError,
-        live_trading_allowed,
-        load_api_keys,
-    )
-
     keys = None
     if config.mode == "live":
         allowed, reason = live_trading_allowed(config)

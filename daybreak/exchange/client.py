@@ -42,6 +42,7 @@ from daybreak.exchange.errors import (
     OrderRejected,
     translate,
 )
+from tqdm import tqdm
 
 __all__ = ["Exchange", "ExchangeError", "ExchangeFatal", "ExchangeUnavailable", "OrderOutcomeUnknown",
            "OrderRejected", "OrderResult"]
@@ -245,8 +246,6 @@ class Exchange:
         pages = self.iter_history(symbol, timeframe, since, until)
         bar = None
         if progress:
-            from tqdm import tqdm
-
             total = max(0, ((until or self.now_ms()) - since) // timeframe_ms(timeframe))
             bar = tqdm(total=total, unit="candle", desc=symbol, leave=False)
         frames = []

@@ -26,6 +26,7 @@ import pandas as pd
 from daybreak.core.timeframes import parse_utc_date, timeframe_ms
 from daybreak.exchange.candle_files import COLUMNS, file_name, find_gaps, read_candles
 from daybreak.ops.atomic_file import write_atomic
+from tqdm import tqdm
 
 if TYPE_CHECKING:  # ccxt is imported only when a download runs: bot.py's start-up stays fast
     from daybreak.exchange.client import Exchange
@@ -145,8 +146,6 @@ def _write(path: Path, stored: pd.DataFrame, pages: list[pd.DataFrame]) -> pd.Da
 
 
 def _bar(symbol: str, total: int):
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="candle", desc=symbol, leave=False, file=sys.stderr)
 
 

@@ -67,7 +67,7 @@ class ApiKeys:
 
 def _needs_password(exchange_id: str) -> bool:
     """ccxt's ``requiredCredentials['password']`` for ``exchange_id`` (e.g. True for okx, kucoin)."""
-    import ccxt
+    import ccxt  # lazy: ccxt takes a second to load; only live start-up needs this check
 
     cls = getattr(ccxt, exchange_id, None) if exchange_id in ccxt.exchanges else None
     if cls is None:
@@ -93,13 +93,8 @@ def _from_env(env: Mapping[str, str], exchange_id: str) -> ApiKeys | None:
 
 
 def _fetch_secret_string(secret_id: str, region: str | None, client: Any | None) -> str:
-    import boto3
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        NoCredentialsError,
-        NoRegionError,
-    )
+    import boto3  # lazy: boto3 is needed only when keys come from Secrets Manager
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError  # lazy: with boto3
 
     try:
         sm = client or boto3.client("secretsmanager", region_name=region)

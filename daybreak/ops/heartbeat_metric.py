@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None, cloudwatch: Any | None = None, now_ms: i
         return 0
     try:
         if cloudwatch is None:
-            import boto3
+            import boto3  # lazy: only the metric push needs boto3; the --dry-run path never loads it
 
             cloudwatch = boto3.client("cloudwatch")
         publish_age(cloudwatch, args.namespace, age)

@@ -128,7 +128,7 @@ def chart_specs(result: BacktestResult, symbol: str, quote: str) -> dict[str, di
 def vega_javascript() -> str:
     """The vega + vega-lite + vega-embed bundle matching Altair's Vega-Lite version, from the
     ``vl-convert-python`` package (the same bundle Altair inlines for ``save(..., inline=True)``)."""
-    import vl_convert  # imported here: only the HTML report needs it
+    import vl_convert  # lazy: a large native module, only the HTML report needs it
 
     version = "_".join(alt.SCHEMA_VERSION.split(".")[:2])
     return vl_convert.javascript_bundle(vl_version=version)

@@ -21,6 +21,12 @@ from typing import Any
 import numpy as np
 
 from daybreak.reporting.result import BacktestResult, round_trips
+from rich import box
+from rich.columns import Columns
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from daybreak.reporting.charts import chart_specs, vega_javascript
 
 DASH = "—"
 
@@ -131,11 +137,6 @@ def _title(metrics: dict) -> str:
 def print_report(result: BacktestResult, metrics: dict, console=None) -> None:
     """Print every report table to ``console`` (a ``rich.console.Console``; stdout by default).
     Empty tables print a one-line "none" instead of an empty grid."""
-    from rich import box
-    from rich.columns import Columns
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
     def grid(table: Table) -> RichTable:
         out = RichTable(title=table.title, title_justify="left", title_style="bold",
                         box=box.SIMPLE_HEAD, pad_edge=False)
@@ -208,8 +209,6 @@ def write_html(result: BacktestResult, metrics: dict, path: str | Path, symbol: 
 
     Raises ValueError when ``symbol`` is not one of the backtest's symbols.
     """
-    from daybreak.reporting.charts import chart_specs, vega_javascript
-
     symbols = sorted(result.candles)
     if not symbols:
         raise ValueError("result.candles is empty: the report needs the candles of at least one symbol")

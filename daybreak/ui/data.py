@@ -14,6 +14,7 @@ from daybreak.core.config import Config, StorageSettings
 from daybreak.core.domain import Control, Event, Position, Trade
 from storage import Store, open_store
 from storage.records import PriceRecord, StatusRecord
+from daybreak.reporting.stats import from_records, summarize
 
 TTL_SECONDS = 5
 
@@ -46,8 +47,6 @@ def trades(store_key: str, symbol: str | None = None, algo: str | None = None,
 def summary(store_key: str) -> dict[str, dict[str, float]]:
     """P&L per strategy and ``total`` as the bot keeps it in the Stats table (the same
     :func:`daybreak.stats.stat_records` computation); from the trades when the table is empty."""
-    from daybreak.reporting.stats import from_records, summarize
-
     kept = from_records(store(store_key).list_stats())
     return kept or summarize(store(store_key).list_trades())
 

@@ -14,13 +14,18 @@ from pathlib import Path
 import pytest
 
 from daybreak.reporting.stats import TOTAL, summarize
+from tests.conftest import require_tool
 from tests.dashboard.helpers import DASHBOARD, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make browser)")
+
+
+@pytest.fixture(autouse=True)
+def _chromium():
+    require_tool(CHROMIUM, "needs Debian's chromium (make browser)")
 
 
 def _free_port() -> int:
