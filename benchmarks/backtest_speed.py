@@ -3,7 +3,7 @@
 What it runs, in one process and on the same candles (``../shared/data/extra/2026-03_to_2026-07/
 BTC-USDT_1m.csv.gz``, 188,100 candles; override with ``--data``):
 
-* MA crossover 50/200 in Daybreak (:func:`daybreak.backtest.run_backtest`), in backtesting.py
+* MA crossover 50/200 in Daybreak (:func:`daybreak.drivers.backtest.run_backtest`), in backtesting.py
   (the setup of :mod:`tests.peers`, which the peer test checks trade for trade) and in vectorbt
   (``vbt.MA`` crossings, ``Portfolio.from_signals`` filling at the next open; timed warm, after a
   first run that compiles its Numba code). All three: fill at the open of the candle after the
@@ -52,6 +52,7 @@ from daybreak.core.config import Config  # noqa: E402
 from daybreak.drivers.backtest import run_backtest  # noqa: E402
 from daybreak.drivers.replay import ReplayData, load_files  # noqa: E402
 from daybreak.ops.config_file import parse_config  # noqa: E402
+from daybreak.ops.heap import keep_freed_memory  # noqa: E402
 from daybreak.reporting.result import round_trips  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "extra" / "2026-03_to_2026-07" / "BTC-USDT_1m.csv.gz"
@@ -262,6 +263,7 @@ def same(a: list, b: list) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # what `bot.py backtest` applies to its own process (daybreak/ops/heap.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="1m candle file named like BTC-USDT_1m.csv.gz")
     parser.add_argument("--repeat", type=int, default=20,
