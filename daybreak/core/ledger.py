@@ -18,6 +18,14 @@ DUST_RATIO = 1e-9
 """A remainder below this fraction of the original amount counts as closed."""
 
 
+def cash_flow(action: Action, amount: float, price: float, fee: float) -> float:
+    """Quote currency into the account from one fill: a buy pays ``amount * price + fee``, a sell
+    receives ``amount * price - fee``. The one cash rule of booking and restoring (the backtest's vectorised equity curve is
+    pinned to it by tests/test_equity_curve.py)."""
+    cost = amount * price
+    return cost - fee if action is Action.SELL else -(cost + fee)
+
+
 class Ledger:
     """Cash and positions. ``cash`` in quote currency."""
 
@@ -48,7 +56,7 @@ class Ledger:
     def open(self, fill: Fill, trade_id: str, extra: dict | None = None) -> Trade:
         """Book a buy fill as a new position; returns the trade record."""
         o, price, amount, fee = fill.order, fill.price, fill.amount, fill.fee
-        self.cash -= amount * price + fee
+        self.cash += cash_flow(Action.BUY, amount, price, fee)
         self.positions[(o.algo, o.symbol)] = Position(
             o.algo, o.symbol, amount, price, fill.timestamp, fee, trade_id, price, None, False,
             {} if extra is None else dict(extra))
@@ -68,7 +76,7 @@ class Ledger:
         share = amount / pos.amount
         entry_fee = pos.entry_fee * share
         pnl = (fill.price - pos.entry_price) * amount - fill.fee - entry_fee
-        self.cash += amount * fill.price - fill.fee
+        self.cash += cash_flow(Action.SELL, amount, fill.price, fill.fee)
         pos.amount -= amount
         pos.entry_fee -= entry_fee
         if pos.amount <= max(DUST_RATIO * (pos.amount + amount), dust):
@@ -82,8 +90,7 @@ class Ledger:
     def restore(self, trades: Iterable[Trade], positions: Iterable[Position]) -> None:
         """Rebuild cash from stored trades and positions from stored position records."""
         cash = self.starting_balance
-        for t in trades:
-            cost = t.amount * t.price
-            cash += (cost - t.fee) if t.action == Action.SELL.value else -(cost + t.fee)
+        for t in trades:  # in booking order: the same float additions as the live run made
+            cash += cash_flow(t.action, t.amount, t.price, t.fee)
         self.cash = cash
         self.positions = {(r.algo, r.symbol): r.copy() for r in positions}
