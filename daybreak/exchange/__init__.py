@@ -1,1 +1,1 @@
-"""exchange"""
+"""Exchange access (ccxt) and error translation, API keys, candle files and downloads."""

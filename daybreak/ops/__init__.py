@@ -1,1 +1,1 @@
-"""ops"""
+"""Process concerns: config file I/O, run lock, logging, heartbeat metric, atomic files, alerts."""

@@ -1,1 +1,1 @@
-"""reporting"""
+"""Backtest results, metrics, charts, report rendering and per-strategy stats."""
