@@ -222,9 +222,9 @@ def format_stats(trades) -> str:
 
 
 def _render(table) -> str:
-    console = Console(file=io.StringIO(), width=160, color_system=None)
-    console.print(table)
-    return console.file.getvalue()
+    buf = io.StringIO()
+    Console(file=buf, width=160, color_system=None).print(table)
+    return buf.getvalue()
 
 
 def cmd_stats(args, config: Config) -> int:

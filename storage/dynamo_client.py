@@ -112,7 +112,7 @@ def call_with_retries(fn, retry_seconds: float, **kwargs) -> dict:
             try:
                 return fn(**kwargs)
             except Exception as err:
-                err.maybe_applied = unknown
+                err.maybe_applied = unknown  # type: ignore[attr-defined]  # read by storage_error
                 unknown = unknown or maybe_applied(err)
                 raise
     raise AssertionError("unreachable: tenacity re-raises the last error")

@@ -167,7 +167,7 @@ def _decoders(cls) -> dict[str, tuple[str, Any, Any]]:
     """Per record field: (the wire type we write, a fast cast of its raw value, the general
     ``(AttributeValue, name) -> value`` decoder used for anything else or when the cast fails)."""
     hints = typing.get_type_hints(cls)
-    out = {}
+    out: dict[str, tuple[str, Any, Any]] = {}
     for f in fields(cls):
         kinds = set(typing.get_args(hints[f.name])) or {hints[f.name]}
         kinds.discard(type(None))

@@ -99,6 +99,7 @@ def query_args(spec: TableSpec, hash_key: tuple[str, Any], index: str | None = N
     names, values = {"#h": hash_key[0]}, {":h": encode_value(hash_key[1], hash_key[0])}
     cond = "#h = :h"
     if lo is not None or hi is not None:
+        assert range_key is not None, f"{spec.suffix}: a range condition needs a range key"
         names["#r"] = range_key
         for token, bound in ((":lo", lo), (":hi", hi)):
             if bound is not None:

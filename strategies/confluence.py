@@ -1,6 +1,7 @@
 """Confluence: buy only when at least k of the chosen named conditions hold on the same closed candle."""
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
 import numpy as np
@@ -16,12 +17,12 @@ from strategies.registry import register
 
 Condition = Literal["squeeze", "volume_surge", "ema_cross", "ema_trend", "bb_breakout", "price_breakout",
                     "rsi_rebound", "atr_expansion", "momentum"]
-CONDITIONS: tuple[str, ...] = Condition.__args__
+CONDITIONS: tuple[str, ...] = typing.get_args(Condition)
 
 
 class ConfluenceParams(StrategyParams):
     conditions: list[Condition] = Field(
-        default_factory=lambda: ["squeeze", "volume_surge", "ema_cross"], min_length=1, max_length=len(CONDITIONS),
+        default_factory=lambda: list[Condition](["squeeze", "volume_surge", "ema_cross"]), min_length=1, max_length=len(CONDITIONS),
         description="Named conditions to combine (each at most once): " + ", ".join(CONDITIONS))
     min_count: int = Field(2, ge=1, le=len(CONDITIONS), description="Buy when at least this many of the conditions hold on one candle")
     ema_fast: int = shared_field("ema_fast", 9)

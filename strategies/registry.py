@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from strategies.base import BaseStrategy
 
 _REGISTRY: dict[str, type["BaseStrategy"]] = {}
-T = TypeVar("T", bound=type)
+T = TypeVar("T", bound="type[BaseStrategy]")
 
 
 def register(cls: T) -> T:

@@ -65,6 +65,7 @@ class SignalOutcome:
             return f"{o.action.value} {o.amount:.8g} {o.symbol} [{o.client_order_id}]"
         if self.rejection is not None:
             return f"{self.rejection.rule}: {self.rejection.message}"
+        assert self.declined is not None  # an outcome is an order or a reason
         return {
             Declined.ALREADY_PENDING: f"an {signal.algo} order on {signal.symbol} is already pending",
             Declined.NOT_HELD: f"no open {signal.algo} position on {signal.symbol} to sell",
@@ -127,7 +128,7 @@ class Engine:
         self.pending: dict[tuple[str, str], Order] = {}
         self.plans: dict[tuple[str, str], ExitPlan] = {}
         self.last_price: dict[str, float] = {}
-        self.atr: dict[str, float] = {}
+        self.atr: dict[str, float | None] = {}
         self._exit_rules: dict[str, bool] = {}
         self.before_send: Callable[[], None] | None = None
         """Called when an exit or flatten order is about to go to the broker, with the order in

@@ -120,7 +120,7 @@ def _trail_level(plan: ExitPlan, wm, ops):
         else:
             level = wm - (plan.trailing_distance or 0.0)
         trail = ops.fmax(trail, ops.where(wm >= plan.trailing_start, level))
-    if plan.decay_start is not None:
+    if plan.decay_start is not None and plan.decay_min is not None:  # validated together (RiskSettings)
         gain = wm / e - 1.0
         callback = plan.decay_min + (plan.decay_start - plan.decay_min) * ops.exp(
             -plan.decay_rate * ops.maximum(gain - plan.decay_min_gain, 0.0))
@@ -150,7 +150,7 @@ def make_plan(risk: RiskSettings, entry_price: float, entry_timestamp: int, atr:
     if risk.stop_loss_ratio is not None:
         stops.append(e * (1.0 - risk.stop_loss_ratio))
     if risk.stop_loss_atr_mult is not None and atr_ok:
-        stops.append(e - risk.stop_loss_atr_mult * atr)
+        stops.append(e - risk.stop_loss_atr_mult * atr)  # type: ignore[operator]  # atr_ok: a positive float
     trailing_armed = risk.trailing_ratio is not None or (risk.trailing_atr_mult is not None and atr_ok)
     return ExitPlan(
         entry_price=e,
@@ -161,7 +161,7 @@ def make_plan(risk: RiskSettings, entry_price: float, entry_timestamp: int, atr:
         breakeven_trigger=e * (1.0 + risk.breakeven_trigger_ratio) if risk.breakeven_trigger_ratio else None,
         trailing_start=e * (1.0 + (risk.trailing_start_ratio or 0.0)) if trailing_armed else None,
         trailing_ratio=risk.trailing_ratio,
-        trailing_distance=risk.trailing_atr_mult * atr if (risk.trailing_ratio is None and trailing_armed) else None,
+        trailing_distance=risk.trailing_atr_mult * atr if (risk.trailing_ratio is None and trailing_armed) else None,  # type: ignore[operator]
         decay_start=risk.trailing_decay_start,
         decay_min=risk.trailing_decay_min,
         decay_rate=risk.trailing_decay_rate or 0.0,
@@ -185,13 +185,13 @@ def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[E
     hits: list[ExitHit] = []
     tp_live = plan.take_profit is not None and not position.partial_taken
     stop, reason = _level(plan, position.high_watermark)
-    prev = None
+    prev = math.nan  # read only from the second point on
     for i, p in enumerate(path):
         if (i == 0 or p < prev) and stop is not None and p <= stop:
             price = p if i == 0 or prev <= stop else stop
             hits.append(ExitHit(price, reason, 1.0, end_timestamp))
             return hits
-        if tp_live and (i == 0 or p > prev) and p >= plan.take_profit:
+        if tp_live and plan.take_profit is not None and (i == 0 or p > prev) and p >= plan.take_profit:
             price = p if i == 0 else plan.take_profit
             fraction = plan.take_profit_fraction or 1.0
             hits.append(ExitHit(price, ExitReason.TAKE_PROFIT, fraction, end_timestamp))

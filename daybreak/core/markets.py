@@ -55,6 +55,7 @@ def _floor_to_step_decimal(amount: float, step: float) -> float:
 def _step_parts(step: float) -> tuple[int, int]:
     """``(m, e)`` with ``_dec(step) == m * 10**e`` exactly (integers)."""
     _sign, digits, exponent = _dec(step).as_tuple()
+    assert isinstance(exponent, int)  # a finite step (MarketLimits checks it)
     return int("".join(map(str, digits))), exponent
 
 

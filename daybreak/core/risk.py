@@ -202,9 +202,9 @@ class RiskGate:
     def _raw_size(self, risk: RiskSettings, signal: Signal, price: float, atr: float | None,
                   equity: float) -> float | Rejection:
         """Amount before caps; ``equity`` in quote currency."""
-        if risk.sizing == "equity_fraction":
+        if risk.sizing == "equity_fraction" and risk.equity_fraction is not None:  # validated together
             return risk.equity_fraction * equity / price
-        if risk.sizing == "risk":
+        if risk.sizing == "risk" and risk.risk_per_trade_ratio is not None:
             plan = make_plan(risk, price, signal.timestamp, atr)
             if plan.fixed_stop is None or plan.fixed_stop >= price:
                 return Rejection("sizing", "risk sizing needs a stop below the price (ATR not ready?)")
@@ -212,7 +212,10 @@ class RiskGate:
         size = self._sizes.get(signal.symbol)
         if size is None:
             size = self._sizes[signal.symbol] = self._config.size_for(signal.symbol)
-        return size.amount if size.amount is not None else size.stake / price
+        if size.amount is not None:
+            return size.amount
+        assert size.stake is not None  # OrderSize holds exactly one of the two
+        return size.stake / price
 
     def limits_snapshot(self, now_ms: int) -> dict:
         """Distances to each account limit, for the status row and the dashboard."""

@@ -108,10 +108,11 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
         sells[s.name] = np.flatnonzero(exit_).tolist()
         for k in np.flatnonzero(enter | exit_).tolist():
             signal = signal_from_flags(s.name, symbol, bool(enter[k]), bool(exit_[k]), close_time.item(k))
-            signals.setdefault(k, []).append(signal)
+            if signal is not None:  # k has a flag, so there is a signal
+                signals.setdefault(k, []).append(signal)
+    o, h, l, c = (frame[col].to_numpy(float) for col in ("open", "high", "low", "close"))
     return SymbolArrays(
-        symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
-        close_time, atr_series(frame) if with_atr else None,
+        symbol, ts, o, h, l, c, close_time, atr_series(frame) if with_atr else None,
         [s.name for s in strategies], signals, buys, sells)
 
 
@@ -156,7 +157,9 @@ class Stepper:
             if other == symbol or other not in self.arrays:
                 continue
             b = self.arrays[other]
-            side = "right" if self.order[other] < mine else "left"
-            i = int(b.close_time.searchsorted(close_ts, side=side)) - 1
+            if self.order[other] < mine:
+                i = int(b.close_time.searchsorted(close_ts, side="right")) - 1
+            else:
+                i = int(b.close_time.searchsorted(close_ts, side="left")) - 1
             if i >= 0:
                 self.engine.last_price[other] = b.close.item(i)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from daybreak.core import config as model
 from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
@@ -46,5 +46,9 @@ def save_config_atomic(data: dict, path: str | os.PathLike = DEFAULT_CONFIG_PATH
     """
     cfg = parse_config(data, str(path))
     text = json.dumps(data, indent=2) + "\n"
-    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+    write_atomic(path, lambda fh: _write(fh, text.encode("utf-8")))
     return cfg
+
+
+def _write(fh: BinaryIO, data: bytes) -> None:
+    fh.write(data)

@@ -131,4 +131,4 @@ def vega_javascript() -> str:
     import vl_convert  # lazy: a large native module, only the HTML report needs it
 
     version = "_".join(alt.SCHEMA_VERSION.split(".")[:2])
-    return vl_convert.javascript_bundle(vl_version=version)
+    return vl_convert.javascript_bundle(vl_version=version)  # type: ignore[call-arg]  # snippet is optional at run time
