@@ -29,6 +29,7 @@ from daybreak.core.domain import (
 )
 from daybreak.core.engine import Engine
 from daybreak.drivers.alerts import Alerts
+from daybreak.ops import config_versions
 from daybreak.ops.config_file import load_config
 from daybreak.reporting.stats import stat_records
 from storage.base import StorageError, Store
@@ -228,7 +229,20 @@ class RunContext:
         if self.alerts.notifier is not None:
             self.alerts.notifier.settings = cfg.notify
         log.info("config applied from %s", self.config_path)
+        self.track_config()
         return True
+
+    def track_config(self) -> None:
+        """Store the config in force as a version (``file edit``, unless the dashboard or the CLI
+        stored it before writing the file) and log its number. Never raises."""
+        try:
+            doc = config_versions.read_document(self.config_path)
+            rec = config_versions.track(self.store, doc, config_versions.FILE_EDIT, int(time.time() * 1000))
+        except (ConfigError, StorageError, RuntimeError) as err:
+            log.error("config version not recorded: %s", err)
+            return
+        self.config_version = rec.version
+        log.info("config version %d in force (by %s%s)", rec.version, rec.author, f", {rec.note}" if rec.note else "")
 
     # -- controls ------------------------------------------------------------------------------
     def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:

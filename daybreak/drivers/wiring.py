@@ -28,4 +28,5 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
     engine = Engine(config, markets or market_limits(config), broker, sink)
     ctx = RunContext(config_path, config, store, engine, stats, alerts)
     ctx.restore()
+    ctx.track_config()
     return ctx
