@@ -166,6 +166,8 @@ def _run(args, config: Config, alerts) -> int:
         print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
         print(format_stats(trades), end="")
         return 0
+    if config.mode == "live" and (code := cli_ops.preflight(config, alerts)) is not None:
+        return code
     from daybreak.drivers.live import (
         run_live,  # lazy: loads ccxt, which replay and the other commands never need
     )

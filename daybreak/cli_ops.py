@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import io
 import json
+import logging
 import sys
 import time
 
@@ -15,12 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from daybreak.core.config import Config, ConfigError
+from daybreak.core.domain import BotState
 from daybreak.ops import config_versions
 from daybreak.ops.notify import ENV_VAR as ENV_NOTIFY_URLS
 from daybreak.ops.notify import send_test
 from daybreak.ops.operator_secrets import ENV_PASSWORD_HASH, SECRET_NOTIFY_URLS, OperatorSecretError, notify_urls
 from daybreak.ops.passwords import hash_password
 from storage import StorageError, open_store
+from storage.records import StatusRecord
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -34,6 +37,9 @@ def add_parsers(cmd) -> None:
     cv.add_argument("action", choices=["versions", "show", "rollback"])
     cv.add_argument("number", nargs="?", type=int, help="version number (show, rollback)")
     cv.add_argument("--diff", action="store_true", help="show: the diff to the version before instead")
+    doc = cmd("doctor", "check exchange, keys, permissions, balance, storage, lock, alerts and config before "
+                        "going live; one line per check with the fix")
+    doc.add_argument("--send-test", action="store_true", help="also send a test alert to every notification URL")
 
 
 def cmd_notify_test(args, config: Config) -> int:
@@ -138,4 +144,54 @@ def _config_action(args, store) -> int:
     return 0
 
 
-COMMANDS = {"notify-test": cmd_notify_test, "dashboard-password": cmd_dashboard_password, "config": cmd_config}
+def cmd_doctor(args, config: Config) -> int:
+    """Print one line per check and a summary; exit 1 when a check failed."""
+    from daybreak.drivers import doctor  # lazy: loads ccxt, which the other commands here never need
+
+    logging.getLogger("daybreak").addHandler(logging.NullHandler())  # retries are in the report, not on stderr
+    checks = doctor.run_checks(config, send=args.send_test)
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if c.failed]
+    print(f"{len(checks)} checks: {len(failed)} failed" + (f" ({', '.join(c.name for c in failed)})" if failed else ""))
+    doctor.store_report(config, checks, int(time.time() * 1000))
+    return 1 if failed else 0
+
+
+def preflight(config: Config, alerts) -> int | None:
+    """``bot.py run`` in live mode: the doctor's checks (lock and send left out) before any order.
+    None when every check passed (or live trading is not allowed at all: ``run_live`` refuses that
+    with its own message, exit 2); else the exit code 1, with state ERROR stored, its reason naming
+    the failing checks, and an alert."""
+    from daybreak.drivers import doctor  # lazy: loads ccxt
+    from daybreak.exchange.secrets import live_trading_allowed
+
+    if not live_trading_allowed(config)[0]:
+        return None
+    log = logging.getLogger("daybreak")
+    checks = doctor.run_checks(config, check_lock=False)
+    failed = [c for c in checks if c.failed]
+    for check in checks:
+        (log.error if check.failed else log.info)("DOCTOR %s", check.line())
+    now = int(time.time() * 1000)
+    doctor.store_report(config, checks, now)
+    if not failed:
+        return None
+    reason = f"health check failed: {', '.join(c.name for c in failed)}; not trading"
+    try:
+        store = open_store(config.storage)
+        try:
+            store.put_status(StatusRecord(now, config.mode, BotState.ERROR.value, reason, failed[0].line(), now,
+                                          {"doctor": [c.line() for c in checks]}))
+        finally:
+            store.close()
+    except StorageError as err:
+        log.error("ERROR state not stored: %s", err)
+    alerts.state_error(reason + "\n" + "\n".join(c.line() for c in failed), now)
+    print(f"error: {reason}", file=sys.stderr)
+    for check in failed:
+        print(f"  {check.line()}", file=sys.stderr)
+    return 1
+
+
+COMMANDS = {"notify-test": cmd_notify_test, "doctor": cmd_doctor, "dashboard-password": cmd_dashboard_password, "config": cmd_config}

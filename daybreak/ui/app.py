@@ -14,7 +14,7 @@ import streamlit as st
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.ops.config_file import load_config
-from daybreak.ui import auth, charts, config_form, config_versions, controls, data, events, status, trades
+from daybreak.ui import auth, charts, config_form, config_versions, controls, data, doctor, events, status, trades
 from storage import StorageError
 from storage.records import StatusRecord
 
@@ -46,6 +46,8 @@ def main(config_path: Path) -> None:
         if store is not None:
             running = _safe(lambda: (data.status(key) or StatusRecord(0, "", "")).detail.get("config_version"), None)
             _safe(lambda: config_versions.render(store, config_path, who, running), None)
+    with st.expander("Health check", expanded=False):
+        _safe(lambda: doctor.render(config_path, store), None)
 
 
 def _safe(read, fallback):

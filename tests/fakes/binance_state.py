@@ -60,6 +60,8 @@ class BinanceState:
         self.prices: dict[str, float] = {}
         self.balances: dict[str, Decimal] = {"USDT": Decimal("10000")}
         self.orders: dict[str, dict] = {}                      # clientOrderId -> order
+        self.key_permissions = {"enableSpotAndMarginTrading": True, "enableWithdrawals": False}
+        """What the API key may do (``GET /sapi/v1/account/apiRestrictions``); tests flip these."""
         self._kline_rows: dict[tuple[str, str], _Klines] = {}
 
     # -- data -----------------------------------------------------------------------------------
@@ -258,6 +260,14 @@ class BinanceState:
                 "canTrade": True, "canWithdraw": True, "canDeposit": True, "updateTime": self.now(),
                 "accountType": "SPOT", "permissions": ["SPOT"],
                 "balances": [{"asset": a, "free": _s(v), "locked": "0.00000000"} for a, v in sorted(self.balances.items())]}
+
+
+    def api_restrictions(self) -> dict:
+        """Binance's "Get API Key Permission" reply (field set as documented, 2024)."""
+        return {"ipRestrict": False, "createTime": 1698645219000, "enableReading": True,
+                "enableInternalTransfer": False, "enableMargin": False, "enableFutures": False,
+                "permitsUniversalTransfer": False, "enableVanillaOptions": False, "enableFixApiTrade": False,
+                "enableFixReadOnly": False, "enablePortfolioMarginTrading": False, **self.key_permissions}
 
 
 class _Klines:

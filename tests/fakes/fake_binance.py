@@ -8,7 +8,7 @@ need ``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature`` of the query string or fo
 * public: ``GET /api/v3/ping``, ``/time``, ``/exchangeInfo``, ``/klines``, ``/ticker/price``;
 * signed: ``POST /api/v3/order`` (MARKET only; LOT_SIZE and NOTIONAL filters; balances),
   ``GET /api/v3/order`` (``origClientOrderId`` or ``orderId``), ``GET /api/v3/myTrades``,
-  ``GET /api/v3/account``.
+  ``GET /api/v3/account``, ``GET /sapi/v1/account/apiRestrictions`` (the key's permissions).
 
 Exchange behaviour (candles, clock, filters, orders) lives in :class:`BinanceState`. Test hooks
 here: :meth:`FakeBinance.go_down` (HTTP 503 or dropped connections, optionally after N good
@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 from daybreak.core.markets import MarketLimits
 from tests.fakes.binance_state import BinanceError, BinanceState
 
-_SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades"}
+_SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades", "/sapi/v1/account/apiRestrictions"}
 
 
 @dataclass(frozen=True)
@@ -260,6 +260,7 @@ class FakeBinance(BinanceState):
             ("GET", "/api/v3/order"): lambda: self.query_order(p),
             ("GET", "/api/v3/myTrades"): lambda: self.my_trades(p),
             ("GET", "/api/v3/account"): self.account,
+            ("GET", "/sapi/v1/account/apiRestrictions"): self.api_restrictions,
         }
         handler = routes.get((method, path))
         if handler is None:
