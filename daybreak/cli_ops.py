@@ -194,4 +194,5 @@ def preflight(config: Config, alerts) -> int | None:
     return 1
 
 
-COMMANDS = {"notify-test": cmd_notify_test, "doctor": cmd_doctor, "dashboard-password": cmd_dashboard_password, "config": cmd_config}
+COMMANDS = {"notify-test": cmd_notify_test, "doctor": cmd_doctor, "dashboard-password": cmd_dashboard_password,
+            "config": cmd_config}

@@ -362,8 +362,8 @@ class DynamoStore(Store):
         return [self._decode(ConfigVersionRecord, it) for it in items]
 
     def get_config_version(self, version: int) -> ConfigVersionRecord | None:
-        item = self._call("GetItem", "config_versions", Key={"book": {"S": CONFIG_BOOK}, "version": {"N": str(int(version))}},
-                          ConsistentRead=True).get("Item")
+        key = {"book": {"S": CONFIG_BOOK}, "version": {"N": str(int(version))}}
+        item = self._call("GetItem", "config_versions", Key=key, ConsistentRead=True).get("Item")
         return self._decode(ConfigVersionRecord, item) if item else None
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -88,7 +88,8 @@ def test_clock_skew_bad_key_low_balance_and_trading_off_fail(tmp_path, fake_bina
 
 def test_run_lock_free_live_or_stuck(tmp_path, fake_binance, live_env):
     cfg = load_config(_live_config(tmp_path))
-    assert _by_name(doctor.run_checks(cfg, env=live_env, exchange=exchange_for(fake_binance)))["run lock"].status == "PASS"
+    by = _by_name(doctor.run_checks(cfg, env=live_env, exchange=exchange_for(fake_binance)))
+    assert by["run lock"].status == "PASS"
     lock = acquire(cfg.storage)  # another "bot" holds the lock
     try:
         store = SQLiteStore(cfg.storage.path)
@@ -106,7 +107,8 @@ def test_run_lock_free_live_or_stuck(tmp_path, fake_binance, live_env):
 def test_dynamodb_tables_missing_says_init_db(tmp_path, aws_env):
     from moto import mock_aws
 
-    cfg = load_config(write_config(tmp_path, storage={"backend": "dynamodb", "table_prefix": "Doc", "region": "us-east-1"}))
+    storage = {"backend": "dynamodb", "table_prefix": "Doc", "region": "us-east-1"}
+    cfg = load_config(write_config(tmp_path, storage=storage))
     with mock_aws():
         (check,) = [c for c in doctor._storage_checks(cfg, time.time) if c.name == "storage"]
     assert check.failed and "DocTrades" in check.detail and check.fix == "run: bot.py init-db"

@@ -66,6 +66,8 @@ class StoreSink:
     def _write(self, kind: str, item) -> None:
         if self.backlog:  # keep the order: nothing overtakes an unsaved write
             self.backlog.append((kind, item))
+            if kind == "trade":
+                self.alerts.fill(item)  # announced now; not again when the backlog is written
             return
         try:
             self._apply(kind, item)
