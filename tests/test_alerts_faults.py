@@ -103,3 +103,18 @@ def test_stale_market_data_trips_and_lifts_once_in_a_live_paper_run(tmp_path, fa
     assert titles.count("Daybreak: risk limit stale_data lifted") == 1
     (trip,) = [b["message"] for b in receiver.delivered() if b["title"].endswith("stale_data tripped")]
     assert "BTC/USDT" in trip and "s late" in trip
+
+
+def test_state_error_at_shutdown_and_a_reconciliation_mismatch_are_sent(tmp_path, receiver):
+    from daybreak.core.domain import BotState
+
+    cfg = _cfg(tmp_path)
+    config = load_config(cfg)
+    ctx = build_context(cfg, config, alerts=Alerts(Notifier([receiver.url()], config.notify, **FAST)))
+    ctx.alerts.reconciliation("BTC/USDT", 0.05, 0.0493, "fills missing from the books?")
+    ctx.state = BotState.ERROR
+    ctx.error("binanceus: fetch_ohlcv failed: AuthenticationError: key revoked")
+    ctx.shutdown()
+    recon, error = receiver.delivered()
+    assert recon["title"] == "Daybreak: balance mismatch on BTC/USDT" and "exchange 0.0493 BTC (difference -0.0007)" in recon["message"]
+    assert error["title"] == "Daybreak: state error" and "key revoked" in error["message"]
