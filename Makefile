@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CONFIG ?= config.json
+# The dashboard listens on loopback only. Serving the network is explicit: DASHBOARD_ADDRESS=0.0.0.0
+# (the page then requires DAYBREAK_DASHBOARD_PASSWORD_HASH; see README "Dashboard").
+DASHBOARD_ADDRESS ?= 127.0.0.1
+STREAMLIT = $(PY) -m streamlit run dashboard.py --server.port 8501 --server.address $(DASHBOARD_ADDRESS) \
+	--server.headless true --browser.gatherUsageStats false --server.fileWatcherType none
 
 .PHONY: run bot dashboard test venv tools browser bench clean
 
@@ -35,7 +40,7 @@ browser:
 run: venv
 	@mkdir -p data logs
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.fileWatcherType none -- --config $(CONFIG) & \
+	$(STREAMLIT) -- --config $(CONFIG) & \
 	$(PY) bot.py run --config $(CONFIG); \
 	wait
 
@@ -43,7 +48,7 @@ bot: venv
 	$(PY) bot.py run --config $(CONFIG)
 
 dashboard: venv
-	$(PY) -m streamlit run dashboard.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.fileWatcherType none -- --config $(CONFIG)
+	$(STREAMLIT) -- --config $(CONFIG)
 
 test: $(VENV)/.stamp-dev tools browser
 	$(VENV)/bin/lint-imports --no-cache

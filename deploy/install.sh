@@ -59,11 +59,13 @@ need=()
 if command -v dnf >/dev/null; then
   command -v python3.11 >/dev/null || need+=(python3.11 python3.11-pip)
   command -v git >/dev/null || need+=(git)
+  command -v openssl >/dev/null || need+=(openssl)
   [ -x "$CWA_CTL" ] || need+=(amazon-cloudwatch-agent)
   if [ ${#need[@]} -gt 0 ]; then say "dnf install ${need[*]}"; dnf install -y -q "${need[@]}"; fi
 elif command -v apt-get >/dev/null; then
   /usr/bin/python3 -c 'import sys, ensurepip; assert sys.version_info >= (3, 11)' 2>/dev/null || need+=(python3 python3-venv)
   command -v git >/dev/null || need+=(git)
+  command -v openssl >/dev/null || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then say "apt-get install ${need[*]}"; apt-get update -qq; apt-get install -y -qq "${need[@]}"; fi
 fi
 # A system-wide interpreter: the venv links to it, and the service user must be able to run it.
@@ -135,6 +137,11 @@ if [ ! -e "$ETC/daybreak.env" ]; then
 # Live orders need ALL of: "mode": "live" in /var/lib/daybreak/config.json, keys in the
 # Secrets Manager secret (DAYBREAK_SECRET_ID in stack.env), and this line uncommented:
 #DAYBREAK_LIVE_CONFIRM=yes
+# The dashboard shows nothing until you log in with the password whose hash is here (or in the
+# secret's "dashboard_password_hash"): bot.py dashboard-password prints one. Keep the single quotes.
+#DAYBREAK_DASHBOARD_PASSWORD_HASH='$argon2id$v=19$...'
+# Alerts (apprise URLs, space separated), unless they are in the secret's "notify_urls":
+#DAYBREAK_NOTIFY_URLS=tgram://BOT_TOKEN/CHAT_ID
 EOF
 fi
 
@@ -144,7 +151,7 @@ if [ ! -e "$STATE/config.json" ]; then
   (cd "$APP" && runuser -u "$SVC_USER" -- "$VENV/bin/python" - "$APP/config.json" "$STATE/config.json" \
       "$AWS_DEFAULT_REGION" "$DAYBREAK_TABLE_PREFIX" <<'EOF'
 import json, sys
-from daybreak.core.config import save_config_atomic
+from daybreak.ops.config_file import save_config_atomic
 src, dst, region, prefix = sys.argv[1:5]
 with open(src, encoding="utf-8") as fh:
     data = json.load(fh)
@@ -157,6 +164,19 @@ EOF
   chmod 0640 "$STATE/config.json"
 else
   say "keep existing $STATE/config.json"
+fi
+
+# 6b. TLS for the dashboard: a self-signed certificate Streamlit serves (replace both files with
+# your own certificate to get rid of the browser warning; install.sh keeps existing ones) ---------
+TLS=$STATE/tls
+if [ ! -s "$TLS/dashboard.crt" ] || [ ! -s "$TLS/dashboard.key" ]; then
+  say "create a self-signed TLS certificate for the dashboard in $TLS"
+  install -d -o "$SVC_USER" -g "$SVC_USER" -m 0700 "$TLS"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=daybreak-dashboard" \
+    -keyout "$TLS/dashboard.key" -out "$TLS/dashboard.crt" 2>/dev/null
+  chown "$SVC_USER:$SVC_USER" "$TLS/dashboard.key" "$TLS/dashboard.crt"
+  chmod 0600 "$TLS/dashboard.key"
+  openssl x509 -in "$TLS/dashboard.crt" -noout -fingerprint -sha256 | sed 's/^/==> dashboard certificate /'
 fi
 
 # 7. Swap: 1 GiB when RAM is under 1.5 GiB (t4g.nano has 0.5 GiB) -------------------------------

@@ -93,6 +93,11 @@ def parameters() -> dict[str, Any]:
             "Type": "Number", "Default": 300, "MinValue": 60, "MaxValue": 3600,
             "Description": "Alarm when the bot's last heartbeat is older than this, seconds",
         },
+        "DashboardAccess": {
+            "Type": "String", "Default": "tls", "AllowedValues": ["tls", "ssm"],
+            "Description": "tls: the dashboard on https://<ip>:8501 from TraderCidr, behind its login; ssm: no "
+                           "inbound dashboard port at all, reach it through AWS SSM port forwarding",
+        },
         "EnablePointInTimeRecovery": {
             "Type": "String", "Default": "false", "AllowedValues": ["true", "false"],
             "Description": "DynamoDB PITR backups (about $0.20 per GB-month of table data)",
@@ -107,6 +112,7 @@ def conditions() -> dict[str, Any]:
     return {
         "HasKeyName": nonempty("KeyName"),
         "PitrOn": {"Fn::Equals": [_ref("EnablePointInTimeRecovery"), "true"]},
+        "DashboardOpen": {"Fn::Equals": [_ref("DashboardAccess"), "tls"]},
     }
 
 
@@ -133,6 +139,11 @@ def table_ids(tables: dict[str, Any]) -> list[str]:
     return [name for name, res in tables.items() if res.get("Type") == "AWS::DynamoDB::Table"]
 
 
+SESSION_MANAGER_ACTIONS = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
+                           "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+                           "ssmmessages:OpenDataChannel"]
+
+
 def instance_policy(tables: dict[str, Any]) -> dict[str, Any]:
     """The role's only policy: these tables and indexes, this secret, this log group, this namespace."""
     table_arns: list[Any] = []
@@ -149,6 +160,9 @@ def instance_policy(tables: dict[str, Any]) -> dict[str, Any]:
              "Resource": [{"Fn::GetAtt": ["LogGroup", "Arn"]}]},
             {"Sid": "BotMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
              "Condition": {"StringEquals": {"cloudwatch:namespace": _sub(NAMESPACE)}}},
+            # SSM Session Manager (port forwarding to the dashboard with no inbound port): the minimal
+            # instance policy of the Session Manager guide; these actions have no resource-level permissions
+            {"Sid": "SessionManager", "Effect": "Allow", "Action": SESSION_MANAGER_ACTIONS, "Resource": "*"},
         ],
     }
 
@@ -219,8 +233,10 @@ def alarms() -> dict[str, Any]:
 
 def resources() -> dict[str, Any]:
     tables = table_resources()
-    ingress = [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": _ref("TraderCidr"), "Description": what}
-               for port, what in ((22, "SSH from the trader"), (DASHBOARD_PORT, "Dashboard from the trader"))]
+    ssh, dashboard = ({"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": _ref("TraderCidr"),
+                       "Description": what}
+                      for port, what in ((22, "SSH from the trader"), (DASHBOARD_PORT, "Dashboard (HTTPS) from the trader")))
+    ingress = [ssh, {"Fn::If": ["DashboardOpen", dashboard, _ref("AWS::NoValue")]}]
     out: dict[str, Any] = {
         "SecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
             "GroupDescription": "Daybreak: SSH and dashboard from the trader only; HTTPS out",
@@ -273,8 +289,13 @@ def resources() -> dict[str, Any]:
 
 def outputs() -> dict[str, Any]:
     return {
-        "DashboardUrl": {"Description": "The dashboard (only from TraderCidr)",
-                         "Value": _sub(f"http://${{Instance.PublicIp}}:{DASHBOARD_PORT}")},
+        "DashboardUrl": {"Description": "The dashboard (HTTPS, only from TraderCidr; with DashboardAccess=ssm see "
+                                        "deploy/README.md 'Dashboard over SSM')",
+                         "Value": _sub(f"https://${{Instance.PublicIp}}:{DASHBOARD_PORT}")},
+        "SsmPortForward": {"Description": "Dashboard without any open port: run this, then open https://localhost:8501",
+                           "Value": _sub("aws ssm start-session --region ${AWS::Region} --target ${Instance} "
+                                         "--document-name AWS-StartPortForwardingSession "
+                                         f"--parameters portNumber={DASHBOARD_PORT},localPortNumber={DASHBOARD_PORT}")},
         "SshCommand": {"Description": "Log in (with KeyName set)", "Value": _sub("ssh ec2-user@${Instance.PublicIp}")},
         "InstanceId": {"Value": _ref("Instance")},
         "SecretId": {"Description": "Put the exchange keys here (deploy/README.md)", "Value": _ref("ApiKeysSecret")},

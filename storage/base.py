@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 from daybreak.core.domain import Control, Event, Position, Trade
-from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 
 class StorageError(RuntimeError):
@@ -119,6 +119,20 @@ class Store(ABC):
     @abstractmethod
     def set_state(self, key: str, value: str) -> None:
         """Upsert a small piece of bot state."""
+
+    # config versions
+    @abstractmethod
+    def put_config_version(self, record: ConfigVersionRecord) -> bool:
+        """Store a config version; False (nothing changed) if that version number exists already,
+        so two writers racing for the next number never overwrite each other."""
+
+    @abstractmethod
+    def list_config_versions(self, limit: int = 100) -> list[ConfigVersionRecord]:
+        """The newest ``limit`` config versions, newest first."""
+
+    @abstractmethod
+    def get_config_version(self, version: int) -> ConfigVersionRecord | None:
+        """Config version ``version``, or None."""
 
     def flush(self) -> None:
         """Make every accepted write durable (backends with a write queue override this)."""

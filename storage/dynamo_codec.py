@@ -29,7 +29,7 @@ from typing import Any
 from storage.base import StorageError
 from storage.records import to_row
 
-JSON_FIELDS = ("data", "extra", "detail")
+JSON_FIELDS = ("data", "extra", "detail", "document")
 
 
 class UnstorableValue(StorageError, ValueError):

@@ -21,6 +21,8 @@ Controls          control_id S                 by_status (status, timestamp), by
                                                timestamp)
 Status            id S (always ``bot``)        (none)
 State             key S                        (none); also holds the price-symbol registry
+ConfigVersions    book S, version N            (none): ``book`` is ``config``; every accepted
+                                               config, listed by a consistent Query
 ================  ===========================  ============================================
 
 ``bucket`` is the constant ``all``: one GSI partition per table that lists everything in time
@@ -86,6 +88,7 @@ TABLES: dict[str, TableSpec] = {
                           {"by_status": ("status", "timestamp"), "by_time": ("bucket", "timestamp")}),
     "status": TableSpec("Status", "id", None, {"id": "S"}),
     "state": TableSpec("State", "key", None, {"key": "S"}),
+    "config_versions": TableSpec("ConfigVersions", "book", "version", {"book": "S", "version": "N"}),
 }
 
 

@@ -46,19 +46,21 @@ from storage.dynamo_client import (
 from storage.dynamo_codec import decode_item, encode_value, record_item
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
-from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
 PRICE_SYMBOLS_KEY = "storage:price_symbols"
 """State-table item whose string set ``symbols`` lists the symbols with stored prices."""
 STATUS_ID = "bot"
+CONFIG_BOOK = "config"
 OPEN_BOOK = "open"
 SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
 _CCF = "ConditionalCheckFailedException"
 _SEEN_EVENTS_MAX = 100_000
 _KINDS = {Trade: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
-          Position: "positions", Event: "events", Control: "controls", StatusRecord: "status"}
+          Position: "positions", Event: "events", Control: "controls", StatusRecord: "status",
+          ConfigVersionRecord: "config_versions"}
 _METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query"}
 
 
@@ -350,6 +352,19 @@ class DynamoStore(Store):
         if key == PRICE_SYMBOLS_KEY:
             raise ValueError(f"key={key!r} is reserved for the store's price-symbol registry")
         self.writer.submit([self._op("state", {"key": {"S": key}, "value": {"S": value}})])
+
+    # -- config versions -----------------------------------------------------------------------
+    def put_config_version(self, record: ConfigVersionRecord) -> bool:
+        return self._put_new("config_versions", record, self._item("config_versions", record, book=CONFIG_BOOK))
+
+    def list_config_versions(self, limit: int = 100) -> list[ConfigVersionRecord]:
+        items = self._query("config_versions", ("book", CONFIG_BOOK), forward=False, limit=limit, consistent=True)
+        return [self._decode(ConfigVersionRecord, it) for it in items]
+
+    def get_config_version(self, version: int) -> ConfigVersionRecord | None:
+        key = {"book": {"S": CONFIG_BOOK}, "version": {"N": str(int(version))}}
+        item = self._call("GetItem", "config_versions", Key=key, ConsistentRead=True).get("Item")
+        return self._decode(ConfigVersionRecord, item) if item else None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

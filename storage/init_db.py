@@ -39,6 +39,23 @@ def init_db(settings: StorageSettings, client=None, wait_timeout: float = 600.0)
         raise StorageError(f"dynamodb init-db: {error_code(err)}: {err}") from err
 
 
+def missing_tables(settings: StorageSettings, client=None) -> list[str]:
+    """Names of the tables ``settings`` needs that do not exist (or are not ACTIVE) yet; SQLite
+    creates its tables when opened, so ``[]``. Raises StorageError when the server refuses."""
+    if settings.backend == "sqlite":
+        return []
+    client = client or make_client(settings.region, settings.endpoint_url, max_attempts=3)
+    missing = []
+    try:
+        for definition in table_definitions(settings.table_prefix):
+            table = _describe(client, definition["TableName"])
+            if table is None or table.get("TableStatus") != "ACTIVE":
+                missing.append(definition["TableName"])
+    except (ClientError, BotoCoreError) as err:
+        raise StorageError(f"dynamodb: {error_code(err)}: {err}") from err
+    return missing
+
+
 def _init_dynamo(client, prefix: str, wait_timeout: float) -> list[str]:
     done = []
     for definition in table_definitions(prefix):

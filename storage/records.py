@@ -85,8 +85,25 @@ class StatusRecord:
     detail: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigVersionRecord:
+    """Table ConfigVersions: key ``version`` (1, 2, ... in the order accepted). ``document`` is the
+    whole ``config.json`` as accepted (a JSON object); ``timestamp`` UTC epoch ms; ``author`` who:
+    ``dashboard:<user>``, ``cli``, or ``file edit`` (a change the running bot picked up);
+    ``note`` e.g. ``rollback to version 3``."""
+
+    version: int
+    timestamp: int
+    author: str
+    document: dict = field(default_factory=dict)
+    note: str = ""
+
+
 DOMAIN_ROWS = (Trade, Position, Event, Control)
 """Domain types stored as rows of their own table."""
+
+JSON_FIELDS = ("data", "extra", "detail", "document")
+"""Dict fields of records, stored as JSON text."""
 
 _ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {
     Trade: {"action": Action, "exit_reason": ExitReason, "mode": Mode},
@@ -109,7 +126,7 @@ def record_from_dict(cls, data: dict[str, Any]):
     value that is not one of the enum's."""
     names = {f.name for f in fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
-    for k in ("data", "extra", "detail"):
+    for k in JSON_FIELDS:
         if k in kwargs and isinstance(kwargs[k], str):
             kwargs[k] = json.loads(kwargs[k] or "{}")
     for k, enum in _ENUM_FIELDS.get(cls, {}).items():

@@ -16,6 +16,8 @@ from pathlib import Path
 from daybreak.core.domain import Control, Event, Position, Trade
 from storage.base import StorageError, Store
 from storage.records import (
+    JSON_FIELDS,
+    ConfigVersionRecord,
     PriceRecord,
     SignalRecord,
     StatRecord,
@@ -60,6 +62,9 @@ CREATE TABLE IF NOT EXISTS status (
   id INTEGER PRIMARY KEY CHECK (id = 1), timestamp INTEGER, mode TEXT, state TEXT, reason TEXT,
   last_error TEXT, last_error_at INTEGER, detail TEXT);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS config_versions (
+  version INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, author TEXT NOT NULL, document TEXT NOT NULL,
+  note TEXT);
 """
 
 
@@ -72,7 +77,7 @@ def _cols(cls) -> list[str]:
 
 def _row(record) -> dict:
     data = to_row(record)
-    for k in ("data", "extra", "detail"):
+    for k in JSON_FIELDS:
         if k in data:
             data[k] = json.dumps(data[k])
     return data
@@ -256,6 +261,18 @@ class SQLiteStore(Store):
 
     def set_state(self, key: str, value: str) -> None:
         self._exec("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
+
+    # -- config versions -----------------------------------------------------------------------
+    def put_config_version(self, record: ConfigVersionRecord) -> bool:
+        return self._insert("config_versions", record)
+
+    def list_config_versions(self, limit: int = 100) -> list[ConfigVersionRecord]:
+        return self._select(ConfigVersionRecord, f"SELECT * FROM config_versions ORDER BY version DESC "
+                                                 f"LIMIT {int(limit)}")
+
+    def get_config_version(self, version: int) -> ConfigVersionRecord | None:
+        rows = self._select(ConfigVersionRecord, "SELECT * FROM config_versions WHERE version = ?", (int(version),))
+        return rows[0] if rows else None
 
     def close(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from daybreak.core.domain import Control, Event, Position, Trade
 from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC
 from deploy import render_template
 from storage.dynamo_schema import cloudformation_resources
-from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "cloudformation.json"
@@ -65,7 +65,10 @@ def test_tables_are_the_storage_schema_with_retention(template):
 
 def test_network_is_closed_except_ssh_and_dashboard_from_the_trader(template):
     sg = template["Resources"]["SecurityGroup"]["Properties"]
-    assert sorted((r["FromPort"], r["ToPort"], r["CidrIp"]["Ref"]) for r in sg["SecurityGroupIngress"]) == \
+    ssh, dashboard = sg["SecurityGroupIngress"]
+    condition, rule, otherwise = dashboard["Fn::If"]  # DashboardAccess=ssm: no dashboard port at all
+    assert (condition, otherwise) == ("DashboardOpen", {"Ref": "AWS::NoValue"})
+    assert sorted((r["FromPort"], r["ToPort"], r["CidrIp"]["Ref"]) for r in (ssh, rule)) == \
         [(22, 22, "TraderCidr"), (8501, 8501, "TraderCidr")]
     assert "Default" not in template["Parameters"]["TraderCidr"]  # no "open to the world" default
     assert [(r["FromPort"], r["ToPort"]) for r in sg["SecurityGroupEgress"]] == [(443, 443)]
@@ -169,7 +172,10 @@ def test_role_has_no_wildcard_actions_and_star_resource_only_for_namespaced_metr
     for st in policy:
         assert st["Effect"] == "Allow"
         assert all("*" not in a for a in st["Action"]), st
-        if st["Resource"] == "*":  # PutMetricData has no resource-level permissions
+        if st["Resource"] == "*" and st["Sid"] == "SessionManager":  # no resource-level permissions
+            assert st["Action"] == render_template.SESSION_MANAGER_ACTIONS and "Condition" not in st
+            assert all(a.startswith(("ssm:UpdateInstanceInformation", "ssmmessages:")) for a in st["Action"])
+        elif st["Resource"] == "*":  # PutMetricData has no resource-level permissions
             assert st["Action"] == ["cloudwatch:PutMetricData"]
             assert st["Condition"] == {"StringEquals": {"cloudwatch:namespace": f"Daybreak/{STACK}"}}
     assert allowed(policy, "secretsmanager:GetSecretValue", SECRET_ARN)
@@ -222,6 +228,8 @@ def _exercise_store(store) -> None:
     store.ack_control("c1", "done", "paused", now + 1)
     store.put_status(StatusRecord(now, "paper", "RUNNING")), store.get_status()
     store.set_state("cursor", "1"), store.get_state("cursor")
+    store.put_config_version(ConfigVersionRecord(1, now, "cli", {"mode": "paper"}))
+    store.list_config_versions(), store.get_config_version(1)
     store.flush()
 
 

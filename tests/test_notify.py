@@ -1,11 +1,9 @@
 """daybreak.ops.notify: alerts through apprise to a local HTTP receiver (json:// and form://)."""
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -14,53 +12,16 @@ from pydantic import ValidationError
 from daybreak.ops.notify import (EventKind, Notifier, NotifySettings, control_message, daily_summary_message,
                                  fill_message, ping_message, problem_message, reconciliation_message, redact_url,
                                  risk_limit_message, send_test, stop_message, urls_from_env)
+from tests.fakes.alert_receiver import Receiver
 
 FAST = {"retries": 2, "backoff_seconds": 0.01, "backoff_max_seconds": 0.02, "poll_seconds": 0.02}
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records each POST; ``codes`` are answered first, then 200.
-    ``hold`` (an Event), when set up, makes each request wait for it (at most 3 s)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.codes: list[int] = []
-        self.hold: threading.Event | None = None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if receiver.hold is not None:
-                    receiver.hold.wait(3)
-                code = receiver.codes.pop(0) if receiver.codes else 200
-                receiver.requests.append({"path": self.path, "code": code, "raw": raw,
-                                          "type": self.headers.get("Content-Type", "")})
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def url(self, path: str = "/hook", scheme: str = "json") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    def delivered(self) -> list[dict]:
-        """The JSON bodies answered with 200."""
-        return [json.loads(r["raw"]) for r in self.requests if r["code"] == 200]
 
 
 @pytest.fixture
 def receiver():
     rec = Receiver()
     yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+    rec.close()
 
 
 @pytest.fixture

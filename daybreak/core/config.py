@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from daybreak.core.alert_settings import NotifySettings
 from daybreak.core.risk_settings import RiskSettings
 
 DEFAULT_CONFIG_PATH = "config.json"
@@ -103,6 +104,7 @@ class Config(_Strict):
     log: LogSettings = Field(default_factory=LogSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     risk_overrides: dict[str, RiskSettings] = Field(default_factory=dict)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("symbols")
     @classmethod

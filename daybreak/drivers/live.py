@@ -28,6 +28,7 @@ from daybreak.core.config import Config
 from daybreak.core.domain import Action, Fill, Order
 from daybreak.core.risk import Rejection
 from daybreak.core.timeframes import resample, timeframe_ms
+from daybreak.drivers.alerts import Alerts
 from daybreak.drivers.replay import strategies_for
 from daybreak.drivers.services import RunContext
 from daybreak.drivers.stepper import atr_series
@@ -148,8 +149,9 @@ def connect(config: Config, keys: ApiKeys | None) -> Exchange:
 
 def run_live(config_path, config: Config, should_stop: Callable[[], bool], exchange: Exchange | None = None,
              clock: Callable[[], int] | None = None, sleep: Callable[[float], None] | None = None,
-             max_cycles: int | None = None) -> int:
-    """Run until ``should_stop()``; returns the exit code (2: live trading not allowed, 1: fatal)."""
+             max_cycles: int | None = None, alerts: Alerts | None = None) -> int:
+    """Run until ``should_stop()``; returns the exit code (2: live trading not allowed, 1: fatal).
+    ``alerts``: the process's operator alerts (:mod:`daybreak.drivers.alerts`)."""
     sleep = sleep or interruptible_sleep(should_stop)
     keys = None
     if config.mode == "live":
@@ -171,7 +173,7 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
         log.error("%s; using the bundled market limits until the exchange answers", err)
         markets = market_limits(config)
     broker = LiveBroker(exchange) if config.mode == "live" else None
-    ctx = build_context(config_path, config, broker, markets)
+    ctx = build_context(config_path, config, broker, markets, alerts)
     if broker is not None:  # orders restored from storage may have reached the exchange: look them up first
         broker.seen(o.client_order_id for o in ctx.engine.pending.values())
     clock = clock or exchange.now_ms

@@ -112,6 +112,8 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         prices = ctx.engine.last_price
         ctx.process_external(close_ts, prices)
         ctx.process_controls(close_ts, prices)
+        if ctx.alerts.on:
+            ctx.watch(close_ts)
         expiry = (close_ts + retention_ms) // 1000 if retention_ms else None
         ctx.store.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
                                           float(a.high[k]), float(a.low[k]), None, expiry)])

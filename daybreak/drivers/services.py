@@ -28,6 +28,8 @@ from daybreak.core.domain import (
     Trade,
 )
 from daybreak.core.engine import Engine
+from daybreak.drivers.alerts import Alerts
+from daybreak.ops import config_versions
 from daybreak.ops.config_file import load_config
 from daybreak.reporting.stats import stat_records
 from storage.base import StorageError, Store
@@ -47,8 +49,9 @@ class StoreSink:
     unsaved at shutdown is written to a JSON-lines file beside the log (:meth:`dump_backlog`).
     """
 
-    def __init__(self, store: Store, stats: "StatsUpdater"):
+    def __init__(self, store: Store, stats: "StatsUpdater", alerts: Alerts | None = None):
         self.store, self.stats = store, stats
+        self.alerts = alerts or Alerts(None)
         self.backlog: list[tuple[str, object]] = []
 
     def trade(self, trade: Trade) -> None:
@@ -63,16 +66,23 @@ class StoreSink:
     def _write(self, kind: str, item) -> None:
         if self.backlog:  # keep the order: nothing overtakes an unsaved write
             self.backlog.append((kind, item))
+            if kind == "trade":
+                self.alerts.fill(item)  # announced now; not again when the backlog is written
             return
         try:
             self._apply(kind, item)
         except StorageError as err:
             log.error("storage write failed, kept and retried every cycle: %s (%s)", err, kind)
             self.backlog.append((kind, item))
+            self.alerts.storage_failed(f"{kind} not stored: {err}")
+            if kind == "trade":
+                self.alerts.fill(item)  # the trader hears of the fill now, not when storage is back
 
-    def _apply(self, kind: str, item) -> None:
+    def _apply(self, kind: str, item, announce: bool = True) -> None:
         if kind == "trade":
             if self.store.put_trade(item):
+                if announce:
+                    self.alerts.fill(item)
                 t = item
                 pnl = "" if t.pnl is None else f" pnl={t.pnl:+.4f}"
                 why = f" ({t.exit_reason})" if t.exit_reason else ""
@@ -93,7 +103,7 @@ class StoreSink:
         while self.backlog:
             kind, item = self.backlog[0]
             try:
-                self._apply(kind, item)
+                self._apply(kind, item, announce=False)
             except StorageError:
                 return False
             self.backlog.pop(0)
@@ -146,12 +156,13 @@ class RunContext:
     """Services around the engine for one bot process."""
 
     def __init__(self, config_path: str | os.PathLike, config: Config, store: Store, engine: Engine,
-                 stats: StatsUpdater):
+                 stats: StatsUpdater, alerts: Alerts | None = None):
         self.config_path = Path(config_path)
         self.config = config
         self.store = store
         self.engine = engine
         self.stats = stats
+        self.alerts = alerts or Alerts(None)
         self._mtime = self._stat()
         self.state = BotState.BOOTING
         self.reason = ""
@@ -161,6 +172,8 @@ class RunContext:
         self.last_now: int | None = None
         self._inbox: dict[str, tuple[float, list]] = {}
         self.inbox_seconds = 0.0
+        self.config_version: int | None = None
+        """Number of the stored config version in force (:mod:`daybreak.ops.config_versions`)."""
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -215,8 +228,23 @@ class RunContext:
             return False
         self.config = cfg
         self.engine.apply_config(cfg)
+        if self.alerts.notifier is not None:
+            self.alerts.notifier.settings = cfg.notify
         log.info("config applied from %s", self.config_path)
+        self.track_config()
         return True
+
+    def track_config(self) -> None:
+        """Store the config in force as a version (``file edit``, unless the dashboard or the CLI
+        stored it before writing the file) and log its number. Never raises."""
+        try:
+            doc = config_versions.read_document(self.config_path)
+            rec = config_versions.track(self.store, doc, config_versions.FILE_EDIT, int(time.time() * 1000))
+        except (ConfigError, StorageError, RuntimeError) as err:
+            log.error("config version not recorded: %s", err)
+            return
+        self.config_version = rec.version
+        log.info("config version %d in force (by %s%s)", rec.version, rec.author, f", {rec.note}" if rec.note else "")
 
     # -- controls ------------------------------------------------------------------------------
     def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
@@ -228,6 +256,7 @@ class RunContext:
             self._inbox["controls"][1].remove(ctl)
             if self.store.ack_control(ctl.control_id, status, result, now_ms):
                 log.info("CONTROL %s from %s: %s (%s)", ctl.action, ctl.source, status, result)
+                self.alerts.control(ctl, status, result, now_ms)
 
     def _pending_rows(self, kind: str, fetch) -> list:
         """New signals / pending controls, read from the store at most once per
@@ -315,21 +344,36 @@ class RunContext:
             else:
                 self.state, self.reason = BotState.RUNNING, ""
         sink = self.engine.sink
-        if isinstance(sink, StoreSink) and sink.backlog:
+        backlog = isinstance(sink, StoreSink) and sink.backlog
+        if backlog:
             self.error(f"{len(sink.backlog)} storage write(s) waiting to be saved (retried every cycle)", now_ms)
+        self.watch(now_ms)
         detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
                   "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
-                  "positions": len(self.engine.ledger.positions)}
+                  "positions": len(self.engine.ledger.positions), "notify": self.alerts.status()}
+        if self.config_version is not None:
+            detail["config_version"] = self.config_version
         try:
             self.store.put_status(StatusRecord(now_ms, self.config.mode, self.state.value, self.reason,
                                                self.last_error, self.last_error_at, detail))
         except StorageError as err:
             log.error("heartbeat not stored: %s", err)
+            self.alerts.storage_failed(f"heartbeat not stored: {err}", now_ms)
+        else:
+            if not backlog:
+                self.alerts.storage_ok(now_ms)
+
+    def watch(self, now_ms: int) -> None:
+        """Alerts for risk limits, the feed and the day boundary (every heartbeat; replay: every candle)."""
+        if self.alerts.on:
+            self.alerts.watch(now_ms, self.engine, self.store, self.feed_status)
 
 
     def shutdown(self, now_ms: int | None = None) -> None:
         """Final heartbeat (SHUTDOWN, at the last clock time the loop saw: simulated in replay),
         final stats, flush and close the store."""
+        if self.state is BotState.ERROR:
+            self.alerts.state_error(self.last_error or self.reason or "fatal error", now_ms)
         self.state, self.reason = BotState.SHUTDOWN, "stopped"
         try:
             sink = self.engine.sink
@@ -339,4 +383,5 @@ class RunContext:
             self.heartbeat(now_ms or self.last_now or int(time.time() * 1000))
             self.stats.close()
         finally:
+            self.alerts.close()
             self.store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from daybreak.core.config import Config
 from daybreak.core.engine import Broker, Engine, PaperBroker
 from daybreak.core.markets import MarketLimits, limits_for, load_snapshot
+from daybreak.drivers.alerts import Alerts
 from daybreak.drivers.services import RunContext, StatsUpdater, StoreSink
 from storage import open_store
 
@@ -17,13 +18,15 @@ def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -
 
 
 def build_context(config_path, config: Config, broker: Broker | None = None,
-                  markets: dict[str, MarketLimits] | None = None) -> RunContext:
-    """A ready RunContext: store opened, engine restored from it (positions, cash, counters)."""
+                  markets: dict[str, MarketLimits] | None = None, alerts: Alerts | None = None) -> RunContext:
+    """A ready RunContext: store opened, engine restored from it (positions, cash, counters).
+    ``alerts``: operator alerts of this process (default: none)."""
     store = open_store(config.storage)
     stats = StatsUpdater(store)
-    sink = StoreSink(store, stats)
+    sink = StoreSink(store, stats, alerts)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)
-    ctx = RunContext(config_path, config, store, engine, stats)
+    ctx = RunContext(config_path, config, store, engine, stats, alerts)
     ctx.restore()
+    ctx.track_config()
     return ctx

@@ -4,7 +4,7 @@ Targets are apprise URLs from ``DAYBREAK_NOTIFY_URLS`` (:func:`urls_from_env`) o
 Manager ``notify_urls`` key), never ``config.json``: they hold tokens. :meth:`Notifier.notify` only queues;
 a daemon thread de-duplicates, rate limits per :class:`EventKind` and sends with tenacity retries. The pure
 ``*_message`` functions build texts: money (quote currency) with 2 decimals, amounts and prices with up to
-8 significant digits. Imports nothing else from Daybreak.
+8 significant digits. The settings and event kinds are :mod:`daybreak.core.alert_settings` (re-exported here).
 """
 from __future__ import annotations
 
@@ -19,37 +19,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import NamedTuple
 
 import apprise
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator
 from tenacity import Retrying, stop_after_attempt, stop_any, stop_when_event_set, wait_exponential
+
+from daybreak.core.alert_settings import EventKind, NotifySettings
 
 __all__ = ["ENV_VAR", "EventKind", "Message", "Notifier", "NotifySettings", "NotifyStatus", "control_message",
            "daily_summary_message", "fill_message", "ping_message", "problem_message", "reconciliation_message",
-           "redact_url", "risk_limit_message", "send_test", "stop_message", "urls_from_env"]
+           "recovered_message", "redact_url", "risk_limit_message", "send_test", "stop_message", "urls_from_env"]
 
 log = logging.getLogger(__name__)
 
 ENV_VAR = "DAYBREAK_NOTIFY_URLS"
-
-
-class EventKind(StrEnum):
-    """What happened. The value is the name used in config (``notify.events``) and in messages."""
-
-    FILL_ENTRY = "fill_entry"
-    FILL_EXIT = "fill_exit"
-    STOP_HIT = "stop_hit"
-    RISK_LIMIT_TRIPPED = "risk_limit_tripped"
-    RISK_LIMIT_LIFTED = "risk_limit_lifted"
-    CONTROL = "control"
-    STATE_ERROR = "state_error"
-    EXCHANGE_DOWN = "exchange_down"
-    STORAGE_TROUBLE = "storage_trouble"
-    RECONCILIATION_MISMATCH = "reconciliation_mismatch"
-    DAILY_SUMMARY = "daily_summary"
-    TEST = "test"
 
 
 # apprise's message type: the "type" field of json:// and form://, the colour or icon elsewhere
@@ -58,30 +41,6 @@ _NOTIFY_TYPE = {kind: apprise.NotifyType.INFO for kind in EventKind} | {
     EventKind.FILL_EXIT: apprise.NotifyType.SUCCESS, EventKind.STOP_HIT: _WARN, EventKind.RISK_LIMIT_TRIPPED: _WARN,
     EventKind.STATE_ERROR: _FAIL, EventKind.EXCHANGE_DOWN: _FAIL, EventKind.STORAGE_TROUBLE: _FAIL,
     EventKind.RECONCILIATION_MISMATCH: _FAIL}
-
-
-class NotifySettings(BaseModel):
-    """The ``notify`` section of ``config.json`` (targets are not here: see :func:`urls_from_env`).
-
-    Types are strict: ``"true"`` or ``1`` is not a bool, ``True`` or ``"5"`` not a number (an int is
-    accepted for a float field). Unknown keys are rejected. Raises ``pydantic.ValidationError``.
-    """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    enabled: StrictBool = Field(True, description="Send alerts at all")
-    events: list[EventKind] = Field(default_factory=lambda: list(EventKind), description="Kinds that are sent")
-    rate_limit_per_kind: StrictInt = Field(5, ge=1, le=1000, description="Messages of one kind per window")
-    rate_window_seconds: StrictFloat = Field(60.0, gt=0, le=86_400, description="Rate-limit window, seconds")
-    dedupe_seconds: StrictFloat = Field(300.0, ge=0, le=86_400,
-                                        description="Same kind and key within this many seconds sends once; 0 = off")
-
-    @field_validator("events")
-    @classmethod
-    def _unique(cls, value: list[EventKind]) -> list[EventKind]:
-        if len(set(value)) != len(value):
-            raise ValueError("an event kind is listed twice")
-        return value
 
 
 @dataclass(frozen=True)
@@ -240,6 +199,11 @@ class Notifier:
         except Exception:  # alerts must never break trading
             log.exception("notify: could not queue a %r alert", kind)
         return False
+
+    @property
+    def targets(self) -> list[str]:
+        """The configured URLs, redacted (fit to show)."""
+        return [shown for shown, _ in self._targets]
 
     def status(self) -> NotifyStatus:
         """A snapshot of the counters (see :class:`NotifyStatus`)."""
@@ -423,6 +387,15 @@ def problem_message(kind: EventKind | str, summary: str, detail: str | None = No
     if kind not in _PROBLEMS:
         raise ValueError(f"{kind.value} is not a problem kind ({', '.join(_PROBLEMS)})")
     return Message(kind, f"Daybreak: {_PROBLEMS[kind]}", _lines(summary, detail))
+
+
+def recovered_message(kind: EventKind | str, summary: str) -> Message:
+    """The end of a fault reported by :func:`problem_message` (same ``kind``): e.g. the exchange
+    answers again. Raises ``ValueError`` for a kind that is not a problem kind."""
+    kind = EventKind(kind)
+    if kind not in _PROBLEMS:
+        raise ValueError(f"{kind.value} is not a problem kind ({', '.join(_PROBLEMS)})")
+    return Message(kind, f"Daybreak: {_PROBLEMS[kind]} over", summary)
 
 
 def reconciliation_message(symbol: str, expected: float, actual: float, detail: str | None = None) -> Message:

@@ -14,8 +14,9 @@ import streamlit as st
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.ops.config_file import load_config
-from daybreak.ui import charts, config_form, controls, data, events, status, trades
+from daybreak.ui import auth, charts, config_form, config_versions, controls, data, doctor, events, status, trades
 from storage import StorageError
+from storage.records import StatusRecord
 
 REFRESH_SECONDS = 5
 
@@ -23,21 +24,30 @@ REFRESH_SECONDS = 5
 def main(config_path: Path) -> None:
     """Render the whole page for ``config_path``."""
     st.set_page_config(page_title="Daybreak", page_icon="📈", layout="wide")
+    who = f"dashboard:{auth.require_login()}"  # nothing below runs before the trader has logged in
     st.title("Daybreak")
     try:
         config = load_config(config_path)
     except ConfigError as err:
         st.error(f"{err}\n\nThe bot refuses this file and keeps its last good config. Fix it below or by hand.")
-        config_form.render(config_path)
+        config_form.render(config_path, author=who)
         return
     st.sidebar.markdown(f"**Config** `{config_path}`  \n**Store** {config.storage.backend} "
                         f"`{config.storage.path if config.storage.backend == 'sqlite' else config.storage.table_prefix}`")
     auto = st.sidebar.toggle("Auto-refresh", value=True, key="auto_refresh",
                              help="Re-read storage every few seconds")
     every = max(REFRESH_SECONDS, config.poll_seconds) if auto else None
-    st.fragment(run_every=every)(_live)(config)
+    st.fragment(run_every=every)(_live)(config, who)
+    key = data.store_key(config)
+    store = _safe(lambda: data.store(key), None)
     with st.expander("Configuration editor", expanded=False):
-        config_form.render(config_path, _safe(lambda: data.price_symbols(data.store_key(config)), []))
+        config_form.render(config_path, _safe(lambda: data.price_symbols(key), []), author=who, store=store)
+    with st.expander("Config versions", expanded=False):
+        if store is not None:
+            running = _safe(lambda: (data.status(key) or StatusRecord(0, "", "")).detail.get("config_version"), None)
+            _safe(lambda: config_versions.render(store, config_path, who, running), None)
+    with st.expander("Health check", expanded=False):
+        _safe(lambda: doctor.render(config_path, store), None)
 
 
 def _safe(read, fallback):
@@ -48,7 +58,7 @@ def _safe(read, fallback):
         return fallback
 
 
-def _live(config: Config) -> None:
+def _live(config: Config, who: str) -> None:
     """Status, controls, trades, chart and events: everything read from storage."""
     key = data.store_key(config)
     try:
@@ -56,7 +66,8 @@ def _live(config: Config) -> None:
         now_ms = int(time.time() * 1000)
         status.render(data.status(key), config.poll_seconds, now_ms, trades.quote_currency(config.symbols))
         open_positions = data.positions(key)
-        controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear)
+        controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear,
+                        source=who)
         tab_trades, tab_chart, tab_events = st.tabs(["Trades & P&L", "Price chart", "Events"])
         with tab_trades:
             trades.render(lambda symbol, algo, limit: data.trades(key, symbol, algo, limit), lambda: data.summary(key),

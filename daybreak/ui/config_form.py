@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import streamlit as st
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.core.risk_settings import RiskSettings
+from daybreak.ops import config_versions
 from daybreak.ops.config_file import save_config_atomic
 from daybreak.ui.schema_inputs import (
     FieldSpec,
@@ -29,6 +31,7 @@ from daybreak.ui.schema_inputs import (
     merge_changes,
     render_field,
 )
+from storage import StorageError, Store
 from strategies import registry
 
 PREFIX = "cfg."
@@ -137,8 +140,10 @@ def _reset_if_file_changed(digest: str) -> None:
         st.session_state[PREFIX + "digest"] = digest
 
 
-def render(path: Path, stored_symbols: list[str] = ()) -> None:
-    """Draw the editor for the config file at ``path``. ``stored_symbols`` are offered too."""
+def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard", store: Store | None = None) -> None:
+    """Draw the editor for the config file at ``path``. ``stored_symbols`` are offered too. A save
+    is stored as a config version by ``author`` in ``store`` first (:func:`config_versions.save`);
+    without a store (the config on disk is unreadable, so its store is unknown) only the file is written."""
     st.subheader("Configuration")
     try:
         text = path.read_text(encoding="utf-8")
@@ -183,12 +188,29 @@ def render(path: Path, stored_symbols: list[str] = ()) -> None:
         st.info("Nothing changed; the file was not written.")
         return
     try:
-        save_config_atomic(data, path)
+        saved = None if store is None else config_versions.save(data, path, store, author, int(time.time() * 1000))
+        if store is None:
+            save_config_atomic(data, path)
     except ConfigError as err:
         st.error(f"Not saved: {err}")
         return
+    except StorageError as err:
+        st.error(f"Not saved: the config version could not be stored ({err}); the file is unchanged.")
+        return
     extra = f" ({'; '.join(notes)})" if notes else ""
-    st.success(f"Saved {path}{extra}. The bot applies it on its next cycle.")
+    show_saved(saved, f"Saved {path}{extra}")
+
+
+def show_saved(saved: config_versions.Saved | None, what: str) -> None:
+    """Tell the trader what a save or rollback did, and whether the bot applies it now."""
+    if saved is not None:
+        what += f" as config version {saved.version.version}"
+    if saved is not None and saved.restart_keys:
+        st.warning(f"{what}. It changes {', '.join(saved.restart_keys)}, which the running bot applies only "
+                   "at a restart: until you restart it, the bot keeps its whole previous config (none of this "
+                   "change is applied).")
+    else:
+        st.success(f"{what}. The bot applies it on its next cycle.")
 
 
 def _field_grid(specs: list[FieldSpec], shown: dict, key: str, hint: str) -> dict:

@@ -3,7 +3,7 @@ allow) and flatten (close every position at market; asks for confirmation first)
 
 Each button writes one :class:`storage.records.Control` (made by
 :func:`daybreak.core.domain.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
-``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
+``source="dashboard:<user>"`` (the logged-in user; ``local`` without a login) and ``status="pending"``; the bot acts on it within one poll and sets
 ``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
 their acknowledgements are listed below the buttons.
 """
@@ -32,8 +32,8 @@ def controls_frame(controls: Iterable[Control]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "action", "source", "status", "acked", "result", "control_id"])
 
 
-def _send(store: Store, action: str, on_sent: Callable[[], None]) -> None:
-    record = new_control(action, SOURCE, int(time.time() * 1000))
+def _send(store: Store, action: str, on_sent: Callable[[], None], source: str = SOURCE) -> None:
+    record = new_control(action, source, int(time.time() * 1000))
     store.put_control(record)
     on_sent()
     st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "
@@ -46,14 +46,15 @@ def _set_confirm(on: bool) -> None:
         st.session_state[_NOTICE] = "Flatten cancelled; nothing was sent."
 
 
-def _confirm_flatten(store: Store, on_sent: Callable[[], None]) -> None:
+def _confirm_flatten(store: Store, on_sent: Callable[[], None], source: str = SOURCE) -> None:
     st.session_state[_CONFIRM] = False
-    _send(store, "flatten", on_sent)
+    _send(store, "flatten", on_sent, source)
 
 
 def render(store: Store, latest: Callable[[], list[Control]], open_positions: int,
-           on_sent: Callable[[], None]) -> None:
-    """Draw the buttons and the latest controls. ``on_sent`` runs after a write (cache reset).
+           on_sent: Callable[[], None], source: str = SOURCE) -> None:
+    """Draw the buttons and the latest controls. ``on_sent`` runs after a write (cache reset);
+    ``source`` is who asked, stored on each control (``dashboard:<user>``).
 
     Buttons act in ``on_click`` callbacks, which run before the page is redrawn, so the
     confirmation and the list of controls are up to date in the same run.
@@ -61,9 +62,9 @@ def render(store: Store, latest: Callable[[], list[Control]], open_positions: in
     st.subheader("Manual controls")
     b1, b2, b3 = st.columns(3)
     b1.button("Pause entries", key="control_pause", help="No new entries; exits and stops still work",
-              on_click=_send, args=(store, "pause", on_sent))
+              on_click=_send, args=(store, "pause", on_sent, source))
     b2.button("Resume", key="control_resume", help="The bot resumes only if its risk limits allow",
-              on_click=_send, args=(store, "resume", on_sent))
+              on_click=_send, args=(store, "resume", on_sent, source))
     b3.button("Flatten…", key="control_flatten", help="Close every position at market",
               on_click=_set_confirm, args=(True,))
     if st.session_state.get(_CONFIRM):
@@ -71,7 +72,7 @@ def render(store: Store, latest: Callable[[], list[Control]], open_positions: in
                    "orders. Are you sure?")
         y, n = st.columns(2)
         y.button("Yes, flatten now", key="control_flatten_confirm", type="primary",
-                 on_click=_confirm_flatten, args=(store, on_sent))
+                 on_click=_confirm_flatten, args=(store, on_sent, source))
         n.button("Cancel", key="control_flatten_cancel", on_click=_set_confirm, args=(False,))
     if st.session_state.get(_NOTICE):
         st.success(st.session_state.pop(_NOTICE))

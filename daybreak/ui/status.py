@@ -1,5 +1,6 @@
 """Bot status section: heartbeat (with age), mode, state and reason, last error, market-data feed
-errors and the risk limits with their distance to triggering.
+errors, the risk limits with their distance to triggering, alert deliveries (failures stand out)
+and the config version the bot runs.
 
 Reads the bot's :class:`storage.records.StatusRecord`. ``detail["limits"]`` (written by the bot)
 holds ``daily_loss_used``/``daily_loss_limit``, ``trades_today``/``max_trades_per_day``,
@@ -70,6 +71,27 @@ def feed_rows(feed: dict[str, dict[str, Any]], now_ms: int) -> list[dict[str, An
     return rows
 
 
+def alerts_line(notify: dict | None) -> tuple[bool, str]:
+    """(trouble, text) for the bot's alert counters (``detail["notify"]``, None: alerts off)."""
+    if not notify:
+        return False, "Alerts: off (no notification URLs configured, or notify.enabled is false)"
+    text = (f"Alerts: {notify.get('sent', 0)} sent to {notify.get('targets', 0)} target(s), "
+            f"{notify.get('suppressed', 0)} held back by de-duplication or rate limit")
+    failed, dropped = notify.get("failed", 0), notify.get("dropped", 0)
+    if not failed and not dropped:
+        return False, text
+    when = notify.get("last_error_at")
+    last = f"; last error ({utc(int(when * 1000))}): {notify.get('last_error')}" if when else ""
+    return True, f"{text}; {failed} delivery(ies) failed, {dropped} dropped{last}"
+
+
+def _alerts(notify: dict | None, config_version: int | None) -> None:
+    trouble, text = alerts_line(notify)
+    if config_version is not None:
+        text += f" · running config version {config_version}"
+    (st.warning if trouble else st.caption)(text)
+
+
 def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote: str = "quote") -> None:
     """Draw the status section. ``quote`` names the quote currency of equity and cash."""
     st.subheader("Bot status")
@@ -106,6 +128,7 @@ def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote:
         st.warning(state_line)
     if status.last_error:
         st.error(f"Last error ({utc(status.last_error_at)}): {status.last_error}")
+    _alerts(detail.get("notify"), detail.get("config_version"))
 
     feed = feed_rows(detail.get("feed") or {}, now_ms)
     for row in feed:

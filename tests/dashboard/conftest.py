@@ -26,3 +26,15 @@ def deployment(tmp_path) -> Deployment:
     store = fill_store(db, now_ms)
     yield Deployment(write_config(tmp_path, db), db, store, now_ms)
     store.close()
+
+
+@pytest.fixture(autouse=True)
+def loopback_server():
+    """Serve 127.0.0.1, as ``make dashboard`` does: without a password hash the page refuses any
+    other address (tests/dashboard/test_auth.py sets its own)."""
+    from streamlit import config as st_config
+
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "127.0.0.1")
+    yield
+    st_config.set_option("server.address", before)

@@ -115,7 +115,7 @@ def test_pause_and_flatten_buttons_write_pending_controls(deployment, monkeypatc
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     at.button(key="control_pause").click().run()
     (pause,) = deployment.store.list_controls()
-    assert (pause.action, pause.source, pause.status) == ("pause", "dashboard", "pending")
+    assert (pause.action, pause.source, pause.status) == ("pause", "dashboard:local", "pending")  # no login: loopback
 
     at.button(key="control_flatten").click().run()
     assert len(deployment.store.list_controls()) == 1  # asks first, writes nothing yet

@@ -55,3 +55,15 @@ def test_merge_changes_touches_only_changed_fields():
     assert merge_changes(current, shown, {"a": 1, "b": None, "c": None}) == current
     assert merge_changes(current, shown, {"a": None, "b": None, "c": 5}) == {"b": None, "keep": "x", "c": 5}
 
+
+
+def test_alert_counters_line_flags_failures():
+    from daybreak.ui.status import alerts_line
+
+    assert alerts_line(None) == (False, "Alerts: off (no notification URLs configured, or notify.enabled is false)")
+    trouble, text = alerts_line({"sent": 7, "targets": 2, "suppressed": 1, "failed": 0, "dropped": 0})
+    assert not trouble and text.startswith("Alerts: 7 sent to 2 target(s)")
+    trouble, text = alerts_line({"sent": 7, "targets": 2, "suppressed": 0, "failed": 3, "dropped": 1,
+                                 "last_error": "json://h/x: HTTP 500", "last_error_at": 1_620_000_000.0})
+    assert trouble and "3 delivery(ies) failed, 1 dropped" in text
+    assert "last error (2021-05-03 00:00:00 UTC): json://h/x: HTTP 500" in text

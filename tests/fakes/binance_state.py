@@ -60,6 +60,8 @@ class BinanceState(TradingEndpoints):
         self.spreads: dict[str, Decimal] = {}                 # symbol -> (ask - bid) / last
         self.depth_qty = Decimal("10")                        # quantity shown at each book level
         self.order_lists: dict[int, dict] = {}
+        self.key_permissions = {"enableSpotAndMarginTrading": True, "enableWithdrawals": False}
+        """What the API key may do (``GET /sapi/v1/account/apiRestrictions``); tests flip these."""
         self._init_orders()
         self._kline_rows: dict[tuple[str, str], _Klines] = {}
 

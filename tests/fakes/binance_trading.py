@@ -252,6 +252,14 @@ class TradingEndpoints(PriceWalk):
                         "isMaker": f.maker, "isBestMatch": True})
         return out[-int(p.get("limit") or 500):]
 
+    def api_restrictions(self) -> dict:
+        """Binance's "Get API Key Permission" reply (field set as documented, 2024); tests flip
+        ``key_permissions``."""
+        return {"ipRestrict": False, "createTime": 1698645219000, "enableReading": True,
+                "enableInternalTransfer": False, "enableMargin": False, "enableFutures": False,
+                "permitsUniversalTransfer": False, "enableVanillaOptions": False, "enableFixApiTrade": False,
+                "enableFixReadOnly": False, "enablePortfolioMarginTrading": False, **self.key_permissions}
+
     def account(self) -> dict:
         return {"makerCommission": int(self.maker_fee * 10_000), "takerCommission": int(self.taker_fee * 10_000),
                 "buyerCommission": 0, "sellerCommission": 0,

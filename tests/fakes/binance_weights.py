@@ -27,6 +27,7 @@ _FIXED = {
     ("POST", "/api/v3/orderList/oco"): (1, 1),
     ("DELETE", "/api/v3/orderList"): (1, 1),
     ("GET", "/api/v3/account"): (20, 10),
+    ("GET", "/sapi/v1/account/apiRestrictions"): (1, 1),
 }
 _DEPTH = {"binance": ((100, 5), (500, 25), (1000, 50), (5000, 250)),
           "binanceus": ((100, 1), (500, 5), (1000, 10), (5000, 50))}

@@ -12,7 +12,8 @@ need ``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature`` of the query string or fo
   TAKE_PROFIT(_LIMIT); filters; balances and locks), ``GET`` / ``DELETE /api/v3/order``
   (``origClientOrderId`` or ``orderId``), ``GET`` / ``DELETE /api/v3/openOrders``,
   ``POST /api/v3/order/oco``, ``POST /api/v3/orderList/oco``, ``DELETE /api/v3/orderList``,
-  ``POST /api/v3/order/cancelReplace``, ``GET /api/v3/myTrades``, ``GET /api/v3/account``.
+  ``POST /api/v3/order/cancelReplace``, ``GET /api/v3/myTrades``, ``GET /api/v3/account``,
+  ``GET /sapi/v1/account/apiRestrictions`` (the key's permissions).
 
 Exchange behaviour (candles, clock, prices, filters, orders) lives in :class:`BinanceState`. Test
 hooks here: :meth:`FakeBinance.go_down` (HTTP 503 or dropped connections, optionally after N good
@@ -42,7 +43,7 @@ from daybreak.core.markets import MarketLimits
 from tests.fakes.binance_state import BinanceError, BinanceState, Fill
 from tests.fakes.binance_weights import request_weight
 
-_SIGNED = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades", "/api/v3/openOrders", "/api/v3/order/oco",
+_SIGNED = {"/api/v3/order", "/api/v3/account", "/sapi/v1/account/apiRestrictions", "/api/v3/myTrades", "/api/v3/openOrders", "/api/v3/order/oco",
            "/api/v3/orderList/oco", "/api/v3/orderList", "/api/v3/order/cancelReplace"}
 
 
@@ -346,6 +347,7 @@ class FakeBinance(BinanceState):
             ("POST", "/api/v3/order/cancelReplace"): lambda: self.cancel_replace(p),
             ("GET", "/api/v3/myTrades"): lambda: self.my_trades(p),
             ("GET", "/api/v3/account"): self.account,
+            ("GET", "/sapi/v1/account/apiRestrictions"): self.api_restrictions,
         }
         handler = routes.get((method, path))
         if handler is None:

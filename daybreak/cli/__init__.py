@@ -20,7 +20,9 @@ from rich.table import Table
 
 from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
 from daybreak.core.domain import new_control
+from daybreak.cli import operator as cli_ops
 from daybreak.core.timeframes import parse_utc_date
+from daybreak.drivers.alerts import make_alerts
 from daybreak.drivers.backtest import run_backtest
 from daybreak.drivers.replay import load_files, run_replay
 from daybreak.drivers.wiring import build_context
@@ -29,6 +31,8 @@ from daybreak.exchange.download import add_download_arguments, run_download
 from daybreak.ops.config_file import load_config
 from daybreak.ops.heap import keep_freed_memory
 from daybreak.ops.logs import setup_logging
+from daybreak.ops.notify import ENV_VAR as ENV_NOTIFY_URLS
+from daybreak.ops.operator_secrets import OperatorSecretError
 from daybreak.ops.run_lock import AlreadyRunning, acquire
 from daybreak.reporting.metrics import compute_metrics
 from daybreak.reporting.render import print_report, write_html, write_json
@@ -59,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="start", help="replay: first candle (YYYY-MM-DD or ISO, UTC)")
     run.add_argument("--to", dest="end", help="replay: end (exclusive)")
     run.add_argument("--pace", type=float, default=0.0, help="replay: seconds to wait per candle (0 = fast)")
+    run.add_argument("--notify", action="store_true",
+                     help="replay: send operator alerts too, with the market time (live and paper runs always do)")
 
     bt = cmd("backtest", "backtest the enabled strategies on candle files")
     bt.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
@@ -89,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     ctl.add_argument("action", choices=["pause", "resume", "flatten"])
     ctl.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the bot's acknowledgement")
     cmd("init-db", "create missing storage tables (safe to run twice)")
+    cli_ops.add_parsers(cmd)
     return p
 
 
@@ -122,6 +129,21 @@ def cmd_run(args, config: Config) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     setup_logging(config.log.path, config.log.level)
+    try:
+        alerts = make_alerts(config, send=not args.replay or args.notify, market_time=bool(args.replay))
+    except ValueError as err:
+        print(f"error: {ENV_NOTIFY_URLS}: {err}", file=sys.stderr)
+        return 2
+    except OperatorSecretError as err:
+        print(f"error: notification URLs: {err}", file=sys.stderr)
+        return 1
+    try:
+        return _run(args, config, alerts)
+    finally:
+        alerts.close()
+
+
+def _run(args, config: Config, alerts) -> int:
     stop = {"flag": False}
 
     def _stop(signum, _frame):
@@ -132,7 +154,7 @@ def cmd_run(args, config: Config) -> int:
     os_signal.signal(os_signal.SIGINT, _stop)
     if args.replay:
         data = load_files(args.replay, config, parse_date(args.start), parse_date(args.end))
-        ctx = build_context(args.config, config)
+        ctx = build_context(args.config, config, alerts=alerts)
         log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
                  ", ".join(config.enabled_algos()) or "no strategy")
         try:
@@ -145,9 +167,11 @@ def cmd_run(args, config: Config) -> int:
         print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
         print(format_stats(trades), end="")
         return 0
+    if config.mode == "live" and (code := cli_ops.preflight(config, alerts)) is not None:
+        return code
     from daybreak.drivers.live import run_live  # lazy: loads ccxt, which replay and the other commands never need
 
-    return run_live(args.config, config, lambda: stop["flag"])
+    return run_live(args.config, config, lambda: stop["flag"], alerts=alerts)
 
 
 def parse_date(text: str | None) -> int | None:
@@ -295,4 +319,4 @@ def cmd_download(args, config: Config) -> int:
 
 COMMANDS = {"run": cmd_run, "backtest": cmd_backtest, "download": cmd_download, "signal": cmd_signal,
             "trades": cmd_trades, "stats": cmd_stats, "strategies": cmd_strategies, "control": cmd_control,
-            "init-db": cmd_init_db}
+            "init-db": cmd_init_db, **cli_ops.COMMANDS}
