@@ -8,6 +8,7 @@ to every closed candle, without the O(n^2) cost.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,14 +98,22 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
                  with_atr: bool = True) -> SymbolArrays:
     """Arrays of one symbol's base candles plus each strategy's base-aligned flags; ATR(14) only
     ``with_atr`` (no rule reads it otherwise)."""
+    flags = [base_aligned_flags(s, frame, base_tf) for s in strategies]
+    return arrays_from_flags(symbol, frame, base_tf, [s.name for s in strategies], flags,
+                             atr_series(frame) if with_atr else None)
+
+
+def arrays_from_flags(symbol: str, frame: pd.DataFrame, base_tf: str, names: list[str],
+                      flags: list[tuple[np.ndarray, np.ndarray]], atr: np.ndarray | None) -> SymbolArrays:
+    """:class:`SymbolArrays` of ``frame`` (base candles) with the strategies ``names`` and their
+    base-aligned ``(enter_long, exit_long)`` flags (:func:`base_aligned_flags`), in that order."""
     ts = frame["timestamp"].to_numpy(np.int64)
     n = len(ts)
-    dtype = next((t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if 2 * len(strategies) <= np.iinfo(t).bits), object)
+    dtype = next((t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if 2 * len(names) <= np.iinfo(t).bits), object)
     codes = np.zeros(n, dtype)
     bits = np.empty(n, dtype)  # one scratch array: fresh long arrays cost page faults
     buys, sells = {}, {}
-    for i, s in enumerate(strategies):
-        enter, exit_ = base_aligned_flags(s, frame, base_tf)
+    for i, (name, (enter, exit_)) in enumerate(zip(names, flags)):
         if dtype is object:  # more than 32 strategies: Python ints
             codes[enter] += 1 << 2 * i
             codes[exit_] += 2 << 2 * i
@@ -112,12 +121,26 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
             for flag, shift in ((enter, 2 * i), (exit_, 2 * i + 1)):
                 np.left_shift(flag.view(np.uint8), shift, out=bits, dtype=dtype)
                 codes |= bits
-        buys[s.name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
-        sells[s.name] = np.flatnonzero(exit_).tolist()
+        buys[name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
+        sells[name] = np.flatnonzero(exit_).tolist()
     return SymbolArrays(
         symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
-        ts + timeframe_ms(base_tf), atr_series(frame) if with_atr else None,
-        [s.name for s in strategies], codes, buys, sells)
+        ts + timeframe_ms(base_tf), atr, list(names), codes, buys, sells)
+
+
+def window_arrays(a: SymbolArrays, start: int, stop: int) -> SymbolArrays:
+    """The candles ``start .. stop - 1`` of ``a`` (views), signal indices renumbered from 0.
+
+    Flags and ATR were computed on the whole history, so the window's first candles have the
+    warm-up a live bot would have had (row t depends only on rows <= t: the no-look-ahead rule)."""
+    def cut(idx: list[int]) -> list[int]:
+        lo, hi = bisect_left(idx, start), bisect_left(idx, stop)
+        return [i - start for i in idx[lo:hi]]
+
+    part = slice(start, stop)
+    return SymbolArrays(a.symbol, a.timestamp[part], a.open[part], a.high[part], a.low[part], a.close[part],
+                        a.close_time[part], None if a.atr is None else a.atr[part], list(a.algos),
+                        a.codes[part], {k: cut(v) for k, v in a.buys.items()}, {k: cut(v) for k, v in a.sells.items()})
 
 
 class Stepper:
