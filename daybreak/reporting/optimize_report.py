@@ -21,8 +21,8 @@ from daybreak.reporting.charts import vega_javascript
 from daybreak.reporting.render import _CSS, Table, _html_table, _script_json, fmt, to_jsonable
 
 METRIC_COLUMNS = (("trades", "int"), ("total_return_ratio", "ratio"), ("sharpe", "num"),
-                  ("max_drawdown_ratio", "ratio"), ("win_rate", "ratio"), ("profit_factor", "num"))
-"""Metrics shown per window in the best-trials and fold tables."""
+                  ("max_drawdown_ratio", "ratio"))
+"""Metrics shown per window in the best-trials and fold tables (the JSON has them all)."""
 _SHORT = {"trades": "trades", "total_return_ratio": "return", "sharpe": "sharpe", "max_drawdown_ratio": "max DD",
           "win_rate": "win rate", "profit_factor": "PF"}
 
@@ -113,7 +113,8 @@ def _mc_table(mc: dict, title: str) -> Table:
 
 
 def print_optimize_report(report: dict, console: Console | None = None) -> None:
-    console = console or Console()
+    """Print the tables (at least 160 columns wide, so that the trial rows stay readable) and the patch."""
+    console = console or Console(width=max(160, Console().width))
     for t in optimize_tables(report):
         if not t.rows:
             console.print(f"[bold]{t.title}[/bold]: none")
