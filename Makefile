@@ -12,8 +12,12 @@ $(VENV)/.stamp: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.stamp-dev: $(VENV)/.stamp requirements-dev.txt
+$(VENV)/.stamp-dev: $(VENV)/.stamp requirements-dev.txt requirements-ray.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.stamp-bench: $(VENV)/.stamp-dev requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
 venv: $(VENV)/.stamp
@@ -47,10 +51,11 @@ dashboard: venv
 test: $(VENV)/.stamp-dev tools browser
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
-bench: $(VENV)/.stamp-dev tools
+bench: $(VENV)/.stamp-bench tools
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
 	$(PY) benchmarks/backtest_speed.py
+	$(PY) benchmarks/optimize_speed.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -206,10 +207,13 @@ def rank_trials(study: optuna.Study, settings: SearchSettings) -> list:
 
 
 def importances(study: optuna.Study) -> dict[str, float]:
-    """Optuna's parameter importances for the first objective (PED-ANOVA); {} with too few
-    complete trials or a parameter that never varied."""
+    """Optuna's parameter importances for the first objective (PED-ANOVA, which ranks by low
+    values: a maximised objective is negated); {} with too few complete trials."""
+    sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
     try:
-        return dict(optuna.importance.get_param_importances(study, target=lambda t: t.values[0]))
+        with warnings.catch_warnings():  # it warns that it ranks low values, which the sign takes care of
+            warnings.simplefilter("ignore", UserWarning)
+            return dict(optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0]))
     except (RuntimeError, ValueError, ZeroDivisionError):
         return {}
 

@@ -39,15 +39,15 @@ def monte_carlo(pnls: np.ndarray, starting_balance: float, runs: int = 1000, see
     Returns ``{"trades", "runs", "original": {"return_ratio", "max_drawdown_ratio"},
     "shuffle" / "bootstrap": {"return_ratio": {"p5", "p50", "p95"}, "max_drawdown_ratio": {...},
     "loss_probability"}}``: percentiles over the runs (numpy's linear interpolation) and the
-    fraction of runs that ended below the starting balance. Fewer than 2 trades: ``runs`` is 0 and
-    the distributions are empty.
+    fraction of runs that ended below the starting balance. Fewer than 2 trades or no runs: the
+    distributions are empty.
     """
     pnls = np.asarray(pnls, dtype=float)
     n = len(pnls)
     original = _paths(pnls[None, :], starting_balance)
     out = {"trades": n, "runs": runs if n >= 2 else 0,
            "original": {"return_ratio": float(original[0][0]), "max_drawdown_ratio": float(original[1][0])}}
-    if n < 2:
+    if n < 2 or runs < 1:
         out["shuffle"] = out["bootstrap"] = {}
         return out
     rng = np.random.default_rng(seed)
