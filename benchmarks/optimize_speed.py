@@ -135,8 +135,8 @@ def child_vectorbt(quick: bool) -> dict:
         exits = (fast < slow) & prev
         entries = np.vstack([np.zeros((1, len(pairs)), bool), entries[:-1]])  # fill at the next open
         exits = np.vstack([np.zeros((1, len(pairs)), bool), exits[:-1]])
-        pf = vbt.Portfolio.from_signals(open_, entries, exits, size=1.0, init_cash=1_000_000.0, fees=0.0,
-                                        close=close)
+        pf = vbt.Portfolio.from_signals(close=close[:, None], entries=entries, exits=exits, price=open_[:, None], size=1.0,
+                                        init_cash=1_000_000.0, fees=0.0)
         return pf.final_value().to_numpy() if hasattr(pf.final_value(), "to_numpy") else np.asarray(pf.final_value())
 
     run()  # compiles vectorbt's Numba code
@@ -162,7 +162,7 @@ def child_backtesting(quick: bool) -> dict:
         stats = bt.optimize(short=shorts, long=list(LONGS), constraint=lambda p: p.short < p.long,
                             maximize="Equity Final [$]")
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "trials": len(combos(quick)), "best": [stats._strategy.short, stats._strategy.long],
+    return {"seconds": seconds, "trials": len(combos(quick)), "best": [int(stats._strategy.short), int(stats._strategy.long)],
             "profit": float(stats["Equity Final [$]"] - 10_000_000)}
 
 
