@@ -17,8 +17,12 @@ $(VENV)/.stamp: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.stamp-dev: $(VENV)/.stamp requirements-dev.txt
+$(VENV)/.stamp-dev: $(VENV)/.stamp requirements-dev.txt requirements-ray.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.stamp-bench: $(VENV)/.stamp-dev requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
 venv: $(VENV)/.stamp
@@ -54,10 +58,11 @@ test: $(VENV)/.stamp-dev tools browser
 	$(VENV)/bin/lint-imports --no-cache
 	DAYBREAK_REQUIRE_TOOLS=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests
 
-bench: $(VENV)/.stamp-dev tools
+bench: $(VENV)/.stamp-bench tools
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
 	$(PY) benchmarks/backtest_speed.py
+	$(PY) benchmarks/optimize_speed.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules

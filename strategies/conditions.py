@@ -22,24 +22,25 @@ from ta.volatility import BollingerBands, DonchianChannel
 from daybreak.core.timeframes import timeframe_ms
 from strategies.base import crossed_above, safe_ratio
 from strategies.indicators import average_true_range
+from strategies.memo import memoized
 
 _SHARED: dict[str, dict[str, Any]] = {
-    "ema_fast": dict(ge=2, le=500, description="Fast EMA span, candles"),
-    "ema_slow": dict(ge=3, le=2000, description="Slow EMA span, candles (greater than ema_fast)"),
-    "volume_window": dict(ge=2, le=1000, description="Candles before the current one whose mean volume is the baseline"),
-    "volume_mult": dict(gt=0, le=100, description="Volume surge: current volume at least this multiple of the baseline mean"),
-    "bb_window": dict(ge=2, le=500, description="Bollinger Bands window (SMA and standard deviation), candles"),
-    "bb_std": dict(gt=0, le=10, description="Bollinger Bands half-width, standard deviations"),
-    "squeeze_lookback": dict(ge=10, le=5000, description="Candles over which the band width is ranked for the squeeze"),
-    "squeeze_quantile": dict(gt=0, lt=1, description="Squeeze: band width at or below this quantile of its lookback (fraction)"),
-    "squeeze_memory": dict(ge=1, le=500, description="A squeeze counts for this many candles after it was seen"),
-    "breakout_window": dict(ge=1, le=2000, description="Breakout: close above the highest high of this many previous candles"),
-    "rsi_period": dict(ge=2, le=200, description="RSI window (Wilder smoothing), candles"),
-    "rsi_oversold": dict(gt=0, lt=100, description="RSI oversold level; a cross back above it is a rebound"),
-    "atr_period": dict(ge=1, le=500, description="ATR window (Wilder smoothing), candles"),
-    "range_mult": dict(gt=0, le=50, description="Range expansion: candle high - low at least this multiple of the previous ATR"),
-    "lookback_minutes": dict(ge=1, le=1440, description="Momentum: minutes between the reference close and the current close"),
-    "rise_ratio": dict(gt=0, le=10, description="Momentum: minimum rise of the close over lookback_minutes, fraction (0.03 = 3 %)"),
+    "ema_fast": dict(ge=2, le=500, json_schema_extra={"search": {"low": 3, "high": 50}}, description="Fast EMA span, candles"),
+    "ema_slow": dict(ge=3, le=2000, json_schema_extra={"search": {"low": 10, "high": 200}}, description="Slow EMA span, candles (greater than ema_fast)"),
+    "volume_window": dict(ge=2, le=1000, json_schema_extra={"search": {"low": 5, "high": 100}}, description="Candles before the current one whose mean volume is the baseline"),
+    "volume_mult": dict(gt=0, le=100, json_schema_extra={"search": {"low": 1.0, "high": 10.0}}, description="Volume surge: current volume at least this multiple of the baseline mean"),
+    "bb_window": dict(ge=2, le=500, json_schema_extra={"search": {"low": 10, "high": 100}}, description="Bollinger Bands window (SMA and standard deviation), candles"),
+    "bb_std": dict(gt=0, le=10, json_schema_extra={"search": {"low": 1.0, "high": 4.0}}, description="Bollinger Bands half-width, standard deviations"),
+    "squeeze_lookback": dict(ge=10, le=5000, json_schema_extra={"search": {"low": 30, "high": 1000}}, description="Candles over which the band width is ranked for the squeeze"),
+    "squeeze_quantile": dict(gt=0, lt=1, json_schema_extra={"search": {"low": 0.05, "high": 0.5}}, description="Squeeze: band width at or below this quantile of its lookback (fraction)"),
+    "squeeze_memory": dict(ge=1, le=500, json_schema_extra={"search": {"low": 1, "high": 50}}, description="A squeeze counts for this many candles after it was seen"),
+    "breakout_window": dict(ge=1, le=2000, json_schema_extra={"search": {"low": 5, "high": 200}}, description="Breakout: close above the highest high of this many previous candles"),
+    "rsi_period": dict(ge=2, le=200, json_schema_extra={"search": {"low": 5, "high": 50}}, description="RSI window (Wilder smoothing), candles"),
+    "rsi_oversold": dict(gt=0, lt=100, json_schema_extra={"search": {"low": 10.0, "high": 45.0}}, description="RSI oversold level; a cross back above it is a rebound"),
+    "atr_period": dict(ge=1, le=500, json_schema_extra={"search": {"low": 5, "high": 50}}, description="ATR window (Wilder smoothing), candles"),
+    "range_mult": dict(gt=0, le=50, json_schema_extra={"search": {"low": 1.0, "high": 6.0}}, description="Range expansion: candle high - low at least this multiple of the previous ATR"),
+    "lookback_minutes": dict(ge=1, le=1440, json_schema_extra={"search": {"low": 1, "high": 60}}, description="Momentum: minutes between the reference close and the current close"),
+    "rise_ratio": dict(gt=0, le=10, json_schema_extra={"search": {"low": 0.005, "high": 0.08}}, description="Momentum: minimum rise of the close over lookback_minutes, fraction (0.03 = 3 %)"),
 }
 
 
@@ -61,16 +62,26 @@ def check_lookback_minutes(minutes: int, timeframe: str) -> None:
 
 
 # -- indicators ---------------------------------------------------------------------------------
+@memoized
+def sma(values: pd.Series, window: int) -> pd.Series:
+    """Simple moving average of ``values`` over ``window`` rows (``ta.trend.SMAIndicator``; first
+    ``window-1`` NaN)."""
+    return SMAIndicator(values, window).sma_indicator()
+
+
+@memoized
 def ema(close: pd.Series, span: int) -> pd.Series:
     """EMA of ``close`` (``ta.trend.EMAIndicator``: ewm span, adjust=False, first ``span-1`` NaN)."""
     return EMAIndicator(close, span).ema_indicator()
 
 
+@memoized
 def rsi(close: pd.Series, period: int) -> pd.Series:
     """RSI 0..100 (``ta.momentum.RSIIndicator``, Wilder smoothing ewm(alpha=1/period))."""
     return RSIIndicator(close, period).rsi()
 
 
+@memoized
 def volume_ratio(volume: pd.Series, window: int) -> pd.Series:
     """Volume / mean volume of the previous ``window`` candles (``ta.trend.SMAIndicator``).
 
@@ -80,6 +91,7 @@ def volume_ratio(volume: pd.Series, window: int) -> pd.Series:
     return safe_ratio(volume, baseline)
 
 
+@memoized
 def bollinger(close: pd.Series, window: int, std: float) -> dict[str, pd.Series]:
     """Bollinger Bands (``ta.volatility.BollingerBands``: SMA +- std * population stdev).
 
@@ -92,6 +104,7 @@ def bollinger(close: pd.Series, window: int, std: float) -> dict[str, pd.Series]
             "bb_width": safe_ratio(upper - lower, middle)}
 
 
+@memoized
 def donchian(high: pd.Series, low: pd.Series, close: pd.Series, window: int, shift: int) -> dict[str, pd.Series]:
     """Donchian channel of the ``window`` candles ending ``shift`` candles ago (``ta.volatility.DonchianChannel``).
 
@@ -102,17 +115,20 @@ def donchian(high: pd.Series, low: pd.Series, close: pd.Series, window: int, shi
             "lower": channel.donchian_channel_lband()}
 
 
+@memoized
 def prior_high(high: pd.Series, low: pd.Series, close: pd.Series, window: int) -> pd.Series:
     """Highest high of the ``window`` candles before the current one (Donchian upper, shift 1)."""
     return DonchianChannel(high, low, close, window=window, offset=1).donchian_channel_hband()
 
 
+@memoized
 def range_ratio(candles: pd.DataFrame, atr_period: int) -> tuple[pd.Series, pd.Series]:
     """``(atr, (high - low) / atr of the previous candle)``; the ratio is NaN where ATR is 0."""
     atr = average_true_range(candles["high"], candles["low"], candles["close"], atr_period)
     return atr, safe_ratio(candles["high"] - candles["low"], atr.shift(1))
 
 
+@memoized
 def change_over(candles: pd.DataFrame, minutes: int) -> pd.Series:
     """``close / close(minutes earlier) - 1`` as a fraction, by timestamp, not by row.
 
@@ -135,6 +151,7 @@ def seen_within(mask: pd.Series, candles: int) -> pd.Series:
     return (prev.rolling(candles, min_periods=1).max() > 0).astype(bool)
 
 
+@memoized
 def squeeze(width: pd.Series, lookback: int, quantile: float) -> pd.Series:
     """True where the band width is at or below its ``quantile`` over the last ``lookback`` candles."""
     threshold = width.rolling(lookback).quantile(quantile)

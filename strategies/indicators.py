@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from strategies.memo import memoized
+
 SETTLE_TOLERANCE = 1e-8
 """Exponential smoothers count as settled once their seed weighs less than this fraction."""
 
@@ -56,6 +58,7 @@ def true_range(high: pd.Series, low: pd.Series, close: pd.Series) -> pd.Series:
     return pd.Series(np.nanmax(ranges, axis=1), index=close.index, name="true_range")
 
 
+@memoized
 def average_true_range(high: pd.Series, low: pd.Series, close: pd.Series, window: int = 14) -> pd.Series:
     """Wilder's ATR in quote per base, equal to ``ta.volatility.AverageTrueRange(...).average_true_range()``.
 

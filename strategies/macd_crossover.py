@@ -12,9 +12,9 @@ from strategies.registry import register
 
 
 class MACDCrossoverParams(StrategyParams):
-    fast: int = Field(12, ge=2, le=500, description="Fast EMA span of the MACD line, candles")
-    slow: int = Field(26, ge=3, le=2000, description="Slow EMA span of the MACD line, candles (greater than fast)")
-    signal: int = Field(9, ge=2, le=500, description="EMA span of the signal line (EMA of the MACD line), candles")
+    fast: int = Field(12, ge=2, le=500, json_schema_extra={"search": {"low": 4, "high": 50}}, description="Fast EMA span of the MACD line, candles")
+    slow: int = Field(26, ge=3, le=2000, json_schema_extra={"search": {"low": 10, "high": 200}}, description="Slow EMA span of the MACD line, candles (greater than fast)")
+    signal: int = Field(9, ge=2, le=500, json_schema_extra={"search": {"low": 3, "high": 50}}, description="EMA span of the signal line (EMA of the MACD line), candles")
 
     @model_validator(mode="after")
     def _order(self) -> "MACDCrossoverParams":

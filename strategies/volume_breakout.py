@@ -20,7 +20,7 @@ class VolumeBreakoutParams(StrategyParams):
     breakout_window: int = shared_field("breakout_window", 20)
     volume_window: int = shared_field("volume_window", 20)
     volume_mult: float = shared_field("volume_mult", 3.0)
-    exit_window: int = Field(10, ge=1, le=2000, description="Sell on a close below the lowest low of this many previous candles")
+    exit_window: int = Field(10, ge=1, le=2000, json_schema_extra={"search": {"low": 5, "high": 200}}, description="Sell on a close below the lowest low of this many previous candles")
 
 
 @register

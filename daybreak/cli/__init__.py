@@ -25,6 +25,7 @@ from daybreak.core.timeframes import parse_utc_date
 from daybreak.drivers.alerts import make_alerts
 from daybreak.drivers.backtest import run_backtest
 from daybreak.drivers.replay import load_files, run_replay
+from daybreak.drivers.research_cli import add_lookahead_arguments, add_optimize_arguments, run_lookahead, run_optimize
 from daybreak.drivers.wiring import build_context
 from daybreak.exchange.candle_files import CandleFileError
 from daybreak.exchange.download import add_download_arguments, run_download
@@ -75,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--symbol", help="HTML: symbol of the candle chart (default: the first)")
 
     add_download_arguments(cmd("download", "download candles through ccxt into data/candles/"))
+    add_optimize_arguments(cmd("optimize", "search a strategy's parameters (Optuna), validated out of sample"))
+    add_lookahead_arguments(cmd("lookahead", "check a strategy for look-ahead and a too short warm-up"))
 
     sig = cmd("signal", "insert an external signal into the Signals table, as another system would")
     sig.add_argument("symbol", help="e.g. BTC/USDT")
@@ -317,6 +320,10 @@ def cmd_download(args, config: Config) -> int:
     return run_download(args, config)
 
 
+def cmd_optimize(args, config: Config) -> int:
+    return run_optimize(args, config, parse_date(args.train_until), parse_date(args.start), parse_date(args.end))
+
+
 COMMANDS = {"run": cmd_run, "backtest": cmd_backtest, "download": cmd_download, "signal": cmd_signal,
             "trades": cmd_trades, "stats": cmd_stats, "strategies": cmd_strategies, "control": cmd_control,
-            "init-db": cmd_init_db, **cli_ops.COMMANDS}
+            "init-db": cmd_init_db, "optimize": cmd_optimize, "lookahead": run_lookahead, **cli_ops.COMMANDS}

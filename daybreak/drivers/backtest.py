@@ -37,11 +37,16 @@ from daybreak.exchange.candle_files import find_gaps
 from daybreak.reporting.result import BacktestResult
 
 
-def run_backtest(config: Config, data: ReplayData, progress: bool | None = None) -> BacktestResult:
-    """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError."""
+def run_backtest(config: Config, data: ReplayData, progress: bool | None = None,
+                 arrays: dict[str, SymbolArrays] | None = None) -> BacktestResult:
+    """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError.
+
+    ``arrays``: the symbols' candles and signals already built for exactly these strategies and
+    candles (a parameter search reuses them across trials, :mod:`daybreak.drivers.trials`); built
+    from ``data`` when None."""
     sink = ListSink()
     engine = Engine(config, market_limits(config), PaperBroker(config.paper.fee_rate, config.paper.slippage_bps), sink)
-    stepper = make_stepper(engine, config, data)
+    stepper = make_stepper(engine, config, data) if arrays is None else Stepper(engine, arrays, config.enabled_algos())
     _drive(stepper, progress)
     return _result(config, data, engine, sink, stepper.algos, stepper.arrays)
 

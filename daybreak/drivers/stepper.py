@@ -8,6 +8,7 @@ to every closed candle, without the O(n^2) cost.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,22 +99,44 @@ def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: lis
                  with_atr: bool = True) -> SymbolArrays:
     """Arrays of one symbol's base candles plus each strategy's base-aligned flags; ATR(14) only
     ``with_atr`` (no rule reads it otherwise)."""
+    flags = [base_aligned_flags(s, frame, base_tf) for s in strategies]
+    return arrays_from_flags(symbol, frame, base_tf, [s.name for s in strategies], flags,
+                             atr_series(frame) if with_atr else None)
+
+
+def arrays_from_flags(symbol: str, frame: pd.DataFrame, base_tf: str, names: list[str],
+                      flags: list[tuple[np.ndarray, np.ndarray]], atr: np.ndarray | None) -> SymbolArrays:
+    """:class:`SymbolArrays` of ``frame`` (base candles) with the strategies ``names`` and their
+    base-aligned ``(enter_long, exit_long)`` flags (:func:`base_aligned_flags`), in that order."""
     ts = frame["timestamp"].to_numpy(np.int64)
     close_time = ts + timeframe_ms(base_tf)
     signals: dict[int, list[Signal]] = {}
     buys, sells = {}, {}
-    for s in strategies:
-        enter, exit_ = base_aligned_flags(s, frame, base_tf)
-        buys[s.name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
-        sells[s.name] = np.flatnonzero(exit_).tolist()
+    for name, (enter, exit_) in zip(names, flags):
+        buys[name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
+        sells[name] = np.flatnonzero(exit_).tolist()
         for k in np.flatnonzero(enter | exit_).tolist():
-            signal = signal_from_flags(s.name, symbol, bool(enter[k]), bool(exit_[k]), close_time.item(k))
+            signal = signal_from_flags(name, symbol, bool(enter[k]), bool(exit_[k]), close_time.item(k))
             if signal is not None:  # k has a flag, so there is a signal
                 signals.setdefault(k, []).append(signal)
     o, h, l, c = (frame[col].to_numpy(float) for col in ("open", "high", "low", "close"))
-    return SymbolArrays(
-        symbol, ts, o, h, l, c, close_time, atr_series(frame) if with_atr else None,
-        [s.name for s in strategies], signals, buys, sells)
+    return SymbolArrays(symbol, ts, o, h, l, c, close_time, atr, list(names), signals, buys, sells)
+
+
+def window_arrays(a: SymbolArrays, start: int, stop: int) -> SymbolArrays:
+    """The candles ``start .. stop - 1`` of ``a`` (views), signal indices renumbered from 0.
+
+    Flags and ATR were computed on the whole history, so the window's first candles have the
+    warm-up a live bot would have had (row t depends only on rows <= t: the no-look-ahead rule)."""
+    def cut(idx: list[int]) -> list[int]:
+        lo, hi = bisect_left(idx, start), bisect_left(idx, stop)
+        return [i - start for i in idx[lo:hi]]
+
+    part = slice(start, stop)
+    signals = {k - start: v for k, v in a.signals.items() if start <= k < stop}
+    return SymbolArrays(a.symbol, a.timestamp[part], a.open[part], a.high[part], a.low[part], a.close[part],
+                        a.close_time[part], None if a.atr is None else a.atr[part], list(a.algos),
+                        signals, {k: cut(v) for k, v in a.buys.items()}, {k: cut(v) for k, v in a.sells.items()})
 
 
 class Stepper:

@@ -241,22 +241,11 @@ def open_position_rows(result: BacktestResult) -> list[dict]:
     return rows
 
 
-def compute_metrics(result: BacktestResult) -> dict:
-    """All report metrics of a backtest as a JSON-friendly dict (keys in docs/backtest-metrics.md).
-
-    Scalars: run facts (``start``, ``end``, ``timeframe``, ``symbols``, ``algos``,
-    ``starting_balance``, ``final_equity``, ``fee_rate``, ``slippage_bps``, ``candles``),
-    returns (``profit`` = final - starting equity, ``total_return_ratio`` = final / starting - 1,
-    ``cagr_ratio``, ``buy_and_hold_return_ratio`` = equal-weight mean over symbols of
-    :func:`buy_and_hold_returns`, ``realized_pnl`` = sum of every sell's pnl), :func:`trade_metrics`,
-    :func:`max_drawdown`, ``sharpe``/``sortino`` (:func:`daily_returns`), ``calmar`` =
-    cagr_ratio / max_drawdown_ratio, ``exposure_ratio`` (:func:`exposure_ratio`), ``fees_paid``
-    (quote, every fill) and ``fees_to_gross_profit_ratio`` = fees_paid / gross_profit.
-    Tables (lists of dicts): ``by_symbol``, ``by_strategy``, ``by_exit_reason``
-    (:func:`breakdown`), ``open_positions`` (:func:`open_position_rows`); ``rejections``
-    {rule: count}; ``gaps`` [{symbol, first, last, missing}].
-    """
-    trips = round_trips(result.trades)
+def scalar_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) -> dict:
+    """The scalar metrics of :func:`compute_metrics` (no tables): what a parameter search scores
+    each trial with, so a trial costs no breakdown it never reads. ``trips``: the result's
+    :func:`~daybreak.reporting.result.round_trips` when already computed."""
+    trips = round_trips(result.trades) if trips is None else trips
     curve = equity_curve(result)
     final = float(curve["equity"].iloc[-1])
     span = int(result.end - result.start)
@@ -278,11 +267,34 @@ def compute_metrics(result: BacktestResult) -> dict:
     days = daily_returns(curve)
     m["sharpe"], m["sortino"] = sharpe_ratio(days), sortino_ratio(days)
     m["calmar"] = safe_ratio(m["cagr_ratio"], m["max_drawdown_ratio"])
+    m["recovery_factor"] = safe_ratio(m["total_return_ratio"], m["max_drawdown_ratio"])
     held = list(zip(trips["entry_time"].tolist(), trips["exit_time"].tolist()))
     held += [(p.entry_timestamp, result.end) for p in result.open_positions]
     m["exposure_ratio"] = exposure_ratio(held, result.start, result.end)
     m["fees_paid"] = float(sum(t.fee for t in result.trades))
     m["fees_to_gross_profit_ratio"] = safe_ratio(m["fees_paid"], m["gross_profit"])
+    return m
+
+
+def compute_metrics(result: BacktestResult) -> dict:
+    """All report metrics of a backtest as a JSON-friendly dict (keys in docs/backtest-metrics.md).
+
+    Scalars (:func:`scalar_metrics`): run facts (``start``, ``end``, ``timeframe``, ``symbols``,
+    ``algos``, ``starting_balance``, ``final_equity``, ``fee_rate``, ``slippage_bps``, ``candles``),
+    returns (``profit`` = final - starting equity, ``total_return_ratio`` = final / starting - 1,
+    ``cagr_ratio``, ``buy_and_hold_return_ratio`` = equal-weight mean over symbols of
+    :func:`buy_and_hold_returns`, ``realized_pnl`` = sum of every sell's pnl), :func:`trade_metrics`,
+    :func:`max_drawdown`, ``sharpe``/``sortino`` (:func:`daily_returns`), ``calmar`` =
+    cagr_ratio / max_drawdown_ratio, ``recovery_factor`` = total_return_ratio / max_drawdown_ratio,
+    ``exposure_ratio`` (:func:`exposure_ratio`), ``fees_paid`` (quote, every fill) and
+    ``fees_to_gross_profit_ratio`` = fees_paid / gross_profit.
+    Tables (lists of dicts): ``by_symbol``, ``by_strategy``, ``by_exit_reason``
+    (:func:`breakdown`), ``open_positions`` (:func:`open_position_rows`); ``rejections``
+    {rule: count}; ``gaps`` [{symbol, first, last, missing}].
+    """
+    trips = round_trips(result.trades)
+    m = scalar_metrics(result, trips)
+    bh = buy_and_hold_returns(result.candles, result.start, result.end)
     m["by_symbol"] = breakdown(trips, "symbol", m["symbols"])
     for row in m["by_symbol"]:
         row["buy_and_hold_return_ratio"] = bh.get(row["symbol"], math.nan)

@@ -84,16 +84,12 @@ class _Open:
         self.last = t
         return self.bought - self.sold <= _CLOSED_TOLERANCE * self.bought
 
-    def row(self) -> dict:
-        entry_price = self.buy_cost / self.bought
-        return {
-            "algo": self.last.algo, "symbol": self.last.symbol,
-            "entry_time": self.entry_time, "exit_time": self.last.timestamp,
-            "entry_price": entry_price, "exit_price": self.sell_value / self.sold,
-            "amount": self.bought, "pnl": self.pnl, "return_ratio": self.pnl / self.buy_cost,
-            "duration_ms": self.last.timestamp - self.entry_time, "fees": self.fees,
-            "exit_reason": self.last.exit_reason,
-        }
+    def row(self) -> tuple:
+        """The round trip's values in :data:`ROUND_TRIP_COLUMNS` order."""
+        last = self.last
+        return (last.algo, last.symbol, self.entry_time, last.timestamp, self.buy_cost / self.bought,
+                self.sell_value / self.sold, self.bought, self.pnl, self.pnl / self.buy_cost,
+                last.timestamp - self.entry_time, self.fees, last.exit_reason)
 
 
 def round_trips(trades: list[Trade]) -> pd.DataFrame:
@@ -112,7 +108,7 @@ def round_trips(trades: list[Trade]) -> pd.DataFrame:
     flat, so that is a bug upstream).
     """
     open_: dict[tuple[str, str], _Open] = {}
-    rows: list[dict] = []
+    rows: list[tuple] = []
     for t in sorted(trades, key=lambda t: t.timestamp):
         key = (t.algo, t.symbol)
         if t.action == "buy":
