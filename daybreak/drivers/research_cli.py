@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from daybreak.core.config import Config, ConfigError
@@ -19,9 +20,10 @@ from daybreak.drivers.optimize_ray import RayUnavailable
 from daybreak.drivers.replay import ReplayData, load_files
 from daybreak.drivers.research import Research
 from daybreak.exchange.candle_files import parse_name
-from daybreak.ops.config_file import save_config_atomic
+from daybreak.ops import config_versions
 from daybreak.ops.heap import keep_freed_memory
 from daybreak.reporting.optimize_report import print_optimize_report, write_optimize_html, write_optimize_json
+from storage import open_store
 from strategies import registry
 
 
@@ -105,9 +107,14 @@ def run_optimize(args, config: Config, train_until: int | None, start: int | Non
             print("error: --apply: no complete trial, nothing to apply", file=sys.stderr)
             return 1
         fresh = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        save_config_atomic(apply_patch(fresh, report["patch"]), args.config)
         keys = [f"{section}.{name}" for section, names in report["patch"].items() for name in names]
-        print(f"applied to {args.config}: {', '.join(keys)}")
+        store = open_store(config.storage)
+        try:
+            saved = config_versions.save(apply_patch(fresh, report["patch"]), args.config, store, "optimize",
+                                         int(time.time() * 1000), f"bot.py optimize --strategy {args.strategy}")
+        finally:
+            store.close()
+        print(f"applied to {args.config} as config version {saved.version.version}: {', '.join(keys)}")
     return 0
 
 

@@ -7,6 +7,8 @@ import math
 import optuna
 import pytest
 
+from storage import open_store
+
 from daybreak.cli import main
 from daybreak.ops.config_file import load_config
 from tests.conftest import ROOT, SAMPLE_DIR
@@ -98,8 +100,14 @@ def test_apply_writes_a_validated_patch(cfg, tmp_path, capsys):
     args = ["optimize", "--config", str(cfg), *MA, "--trials", "6", "--objective", "profit",
             "--space", "short_period=5:40", "long_period=50:200", "risk.stop_loss_ratio=0.004,0.008", "--apply"]
     assert main(args) == 0
-    assert "applied to" in capsys.readouterr().out
+    assert "as config version" in capsys.readouterr().out
     config = load_config(cfg)
+    store = open_store(config.storage)
+    try:
+        newest = store.list_config_versions()[0]
+    finally:
+        store.close()
+    assert newest.author == "optimize" and newest.document["params"] == json.loads(cfg.read_text())["params"]
     assert config.risk_overrides["MA_Crossover"].stop_loss_ratio in (0.004, 0.008)
     assert config.risk_overrides["Momentum_Chase"].take_profit_ratio == 0.06  # the rest is untouched
     assert 5 <= config.params["MA_Crossover"]["short_period"] <= 40
