@@ -31,10 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daybreak.core.domain import (
-    Event,
-    Trade,  # noqa: E402
-)
+from daybreak.core.domain import Action, Event, ExitReason, Trade  # noqa: E402
 from daybreak.reporting.stats import stat_records, summarize  # noqa: E402
 from daybreak.ui.trades import trades_frame  # noqa: E402
 from storage.dynamo_schema import BUCKET  # noqa: E402
@@ -52,10 +49,10 @@ def trade(i: int) -> Trade:
     """Realistic fills: two symbols, three strategies, a closing sell with P&L after each buy."""
     closing = i % 2 == 1
     return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i // 2 % 2],
-                       "sell" if closing else "buy", 0.0017, 58_720.45 + (i % 977) * 0.01, 0.0998,
+                       Action.SELL if closing else Action.BUY, 0.0017, 58_720.45 + (i % 977) * 0.01, 0.0998,
                        ("MA_Crossover", "RSI_Divergence", "External")[i // 2 % 3],
                        pnl=((i % 13) - 6) * 0.731 if closing else None, order_id=f"db-{i:032x}",
-                       exit_reason="signal" if closing else None)
+                       exit_reason=ExitReason.SIGNAL if closing else None)
 
 
 def rate(n: int, seconds: float) -> str:

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from daybreak.core.config import StorageSettings
-from daybreak.core.domain import Control, Event, Position, Trade
+from daybreak.core.domain import Action, Control, Event, Position, Trade
 from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC
 from deploy import render_template
 from storage.dynamo_schema import cloudformation_resources
@@ -214,7 +214,7 @@ def aws_env(monkeypatch):
 def _exercise_store(store) -> None:
     """Every Store method the bot and dashboard use, once."""
     now = 1_700_000_000_000
-    store.put_trade(Trade(f"t-{uuid.uuid4()}", now, "BTC/USDT", "buy", 0.001, 60_000.0, 0.06, "MA_Crossover"))
+    store.put_trade(Trade(f"t-{uuid.uuid4()}", now, "BTC/USDT", Action.BUY, 0.001, 60_000.0, 0.06, "MA_Crossover"))
     store.list_trades(), store.list_trades(symbol="BTC/USDT"), store.list_trades(algo="MA_Crossover", newest_first=True)
     store.put_stats([StatRecord("pnl", "total", 1.5, "2024-01-01")]), store.list_stats()
     store.put_prices([PriceRecord("BTC/USDT", now, 60_000.0)])

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import require_tool
 
-from daybreak.core.domain import Event, Position, Trade
+from daybreak.core.domain import Action, Event, ExitReason, Position, Trade
 from daybreak.reporting.charts import chart_timeframe
 from daybreak.reporting.metrics import (
     DAY_MS,
@@ -38,7 +38,8 @@ MIN = 60_000
 def fill(i: int, ts: int, action: str, price: float, amount: float = 1.0, fee: float = 0.0,
          pnl: float | None = None, reason: str | None = None, algo: str = "ma_crossover",
          symbol: str = "BTC/USDT") -> Trade:
-    return Trade(f"t{i}", ts, symbol, action, amount, price, fee, algo, pnl=pnl, exit_reason=reason)
+    return Trade(f"t{i}", ts, symbol, Action(action), amount, price, fee, algo, pnl=pnl,
+                 exit_reason=None if reason is None else ExitReason(reason))
 
 
 def candles(n: int, start: int = T0, step: int = MIN, price: float = 100.0, drift: float = 0.0) -> pd.DataFrame:

@@ -137,16 +137,6 @@ class Trade:
     exit_reason: ExitReason | None = None
     mode: Mode = Mode.PAPER
 
-    def __post_init__(self) -> None:
-        """Enum fields given as their strings (``"buy"``) become the enum; raises ValueError for
-        a string that is none of its values."""
-        if type(self.action) is not Action:
-            object.__setattr__(self, "action", Action(self.action))
-        if self.exit_reason is not None and type(self.exit_reason) is not ExitReason:
-            object.__setattr__(self, "exit_reason", ExitReason(self.exit_reason))
-        if type(self.mode) is not Mode:
-            object.__setattr__(self, "mode", Mode(self.mode))
-
     @property
     def cost(self) -> float:
         """Notional in quote currency: ``amount * price``."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from daybreak.core.domain import BotState, Event, Position, Trade
+from daybreak.core.domain import Action, BotState, Event, ExitReason, Position, Trade
 from daybreak.ui.launch import ENV_VAR
 from storage.records import PriceRecord, StatusRecord
 from storage.sqlite import SQLiteStore
@@ -68,10 +68,10 @@ def round_trips(symbol: str, algo: str, candles: pd.DataFrame, every: int, hold:
         sell_fee = amount * sell.open * FEE_RATE
         pnl = amount * (sell.open - buy.open) - buy_fee - sell_fee
         tag = f"{algo}-{symbol}-{n}"
-        out.append(Trade(f"{tag}-b", int(buy.timestamp), symbol, "buy", amount, float(buy.open),
+        out.append(Trade(f"{tag}-b", int(buy.timestamp), symbol, Action.BUY, amount, float(buy.open),
                                buy_fee, algo))
-        out.append(Trade(f"{tag}-s", int(sell.timestamp), symbol, "sell", amount, float(sell.open),
-                               sell_fee, algo, pnl=pnl, exit_reason="signal"))
+        out.append(Trade(f"{tag}-s", int(sell.timestamp), symbol, Action.SELL, amount, float(sell.open),
+                               sell_fee, algo, pnl=pnl, exit_reason=ExitReason.SIGNAL))
     return out
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from daybreak.core.domain import Control, Event, Position, Trade
+from daybreak.core.domain import Action, Control, Event, ExitReason, Mode, Position, Trade
 from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 T0 = 1_617_321_600_000  # 2021-04-02 00:00 UTC, ms
@@ -19,9 +19,9 @@ MIN = 60_000
 
 def trade(i: int, symbol="BTC/USDT", algo="MA_Crossover", ts=None, **kw) -> Trade:
     values = dict(trade_id=f"db-{i:032x}", timestamp=ts if ts is not None else T0 + i * MIN, symbol=symbol,
-                  action="buy" if i % 2 == 0 else "sell", amount=0.0017, price=58720.45, fee=0.0998,
+                  action=Action.BUY if i % 2 == 0 else Action.SELL, amount=0.0017, price=58720.45, fee=0.0998,
                   algo=algo, pnl=None if i % 2 == 0 else 1.25, order_id=f"o{i}",
-                  exit_reason=None if i % 2 == 0 else "signal")
+                  exit_reason=None if i % 2 == 0 else ExitReason.SIGNAL)
     return Trade(**{**values, **kw})
 
 
@@ -42,10 +42,12 @@ def test_numbers_round_trip_to_the_same_float(store_factory, field, value):
 def test_every_trade_field_round_trips(store_factory):
     store = store_factory()
     opening = trade(0)  # pnl None, exit_reason None
-    closing = trade(1, pnl=-3.75, exit_reason="stop_loss", mode="live", order_id="")
+    closing = trade(1, pnl=-3.75, exit_reason=ExitReason.STOP_LOSS, mode=Mode.LIVE, order_id="")
     assert store.put_trade(opening) and store.put_trade(closing)
     assert store.list_trades() == [opening, closing]
     assert isinstance(store.list_trades()[0].timestamp, int)
+    back = store.list_trades()[1]  # the enums come back as enums, not their strings
+    assert (type(back.action), type(back.exit_reason), type(back.mode)) == (Action, ExitReason, Mode)
 
 
 # -- trades ----------------------------------------------------------------------------------

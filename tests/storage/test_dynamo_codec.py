@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daybreak.core.domain import Event, Position, Trade
+from daybreak.core.domain import Action, Event, Position, Trade
 from storage.base import StorageError
 from storage.dynamo_codec import decode_item, encode_value, record_item, to_decimal
 from storage.records import SignalRecord, StatusRecord
@@ -32,7 +32,7 @@ def test_numbers_are_stored_as_their_shortest_decimal(value, stored):
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_numbers_are_refused_with_the_field_name(bad):
     with pytest.raises(StorageError, match=r"price=.*not a finite number"):  # the bot handles StorageError
-        record_item(Trade("t", 1, "BTC/USDT", "buy", 1.0, bad, 0.0, "A"))
+        record_item(Trade("t", 1, "BTC/USDT", Action.BUY, 1.0, bad, 0.0, "A"))
 
 
 def test_nan_inside_a_dict_field_is_kept_like_sqlite_keeps_it():
@@ -41,7 +41,7 @@ def test_nan_inside_a_dict_field_is_kept_like_sqlite_keeps_it():
 
 
 def test_none_is_omitted_and_comes_back_as_the_default():
-    item = record_item(Trade("t", 1, "BTC/USDT", "buy", 1.0, 2.0, 0.0, "A"))
+    item = record_item(Trade("t", 1, "BTC/USDT", Action.BUY, 1.0, 2.0, 0.0, "A"))
     assert "pnl" not in item and "exit_reason" not in item
     assert decode_item(Trade, item).pnl is None
 

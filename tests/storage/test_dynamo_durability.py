@@ -5,7 +5,7 @@ import signal
 import threading
 import time
 
-from daybreak.core.domain import Event, Trade
+from daybreak.core.domain import Action, Event, Trade
 from storage.base import StorageError
 from storage.dynamo_client import make_client
 from storage.dynamodb import DynamoStore
@@ -17,7 +17,7 @@ T0 = 1_617_321_600_000
 
 
 def trade(i: int) -> Trade:
-    return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i % 2], ("buy", "sell")[i % 2],
+    return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i % 2], (Action.BUY, Action.SELL)[i % 2],
                        0.001 + i * 1e-8, 58_720.45 + i, 0.0587, "MA_Crossover", pnl=None if i % 2 == 0 else -0.1 * i)
 
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from daybreak.core.domain import Control, Event, Position, Trade
+from daybreak.core.domain import Action, Control, Event, Position, Trade
 from storage.base import StorageError
 from storage.dynamo_client import make_client
 from storage.dynamodb import DynamoStore
@@ -17,7 +17,7 @@ from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
 from tests.fixtures_dynamo import dynamo_settings
 
 T0 = 1_617_321_600_000
-TRADE = Trade("db-1", T0, "BTC/USDT", "buy", 0.001, 58_720.45, 0.0587, "MA_Crossover")
+TRADE = Trade("db-1", T0, "BTC/USDT", Action.BUY, 0.001, 58_720.45, 0.0587, "MA_Crossover")
 
 
 def throttle(client, operation: str, times: int) -> list[int]:
