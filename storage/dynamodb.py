@@ -20,9 +20,17 @@ earlier ``put_trade`` of the same trade raised StorageError), an identical store
 as this write (True), so a retry never turns a new trade into a "duplicate". ``put_signal``,
 ``put_control``, ``mark_signal`` and ``ack_control`` treat a lost answer the same way.
 
-Reads use Query/GetItem only. GSI reads (trades, stats, signals, events, controls) are eventually
-consistent on AWS (typically well under a second); base-table reads (prices, positions, status,
-state, the trade-id check) are strongly consistent.
+Reads use Query/GetItem, plus one filtered Scan of the Signals table in :meth:`DynamoStore.inbox`
+(rows another system wrote without a status are in no index; finished rows expire through the
+table's TTL, which keeps that Scan small: docs/dynamodb.md, "The inbox contract"). GSI reads
+(trades, stats, signals, events, controls) are eventually consistent on AWS (typically well under
+a second); base-table reads (prices, positions, status, state, the trade-id check) are strongly
+consistent.
+
+``claim_signal`` holds a signal_id for good with a conditional PutItem of the State item
+``signal-claim:<signal_id>`` (value: the claiming row's timestamp) before its conditional
+UpdateItem of the row; a crash between the two is resumed by the next attempt (the holder is
+the same row), and no second row of that id can take it.
 """
 from __future__ import annotations
 
@@ -35,18 +43,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from daybreak.core.domain import Control, Event, Position, SignalStatus, Trade
-from storage.base import StorageError, Store
+from daybreak.core.domain import FINAL_SIGNAL_STATUSES, Control, Event, Position, SignalStatus, Trade
+from storage.base import Claim, StorageError, Store, clip
 from storage.dynamo_client import (
     call_with_retries,
     error_code,
     make_client,
     storage_error,
 )
-from storage.dynamo_codec import decode_item, encode_value, record_item
+from storage.dynamo_codec import decode_item, encode_value, raw_value, record_item
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
-from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import InboxRow, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +63,14 @@ PRICE_SYMBOLS_KEY = "storage:price_symbols"
 STATUS_ID = "bot"
 OPEN_BOOK = "open"
 SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
+CLAIM_PREFIX = "signal-claim:"
+"""State-table items ``signal-claim:<signal_id>`` hold each claimed signal_id (value: timestamp)."""
 _CCF = "ConditionalCheckFailedException"
 _SEEN_EVENTS_MAX = 100_000
 _KINDS = {Trade: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
           Position: "positions", Event: "events", Control: "controls", StatusRecord: "status"}
-_METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query"}
+_METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query",
+            "Scan": "scan"}
 
 
 class DynamoStore(Store):
@@ -75,11 +86,12 @@ class DynamoStore(Store):
 
     def __init__(self, client, table_prefix: str = "Daybreak", price_retention_days: float = 30.0,
                  retry_seconds: float = 20.0, read_wait_seconds: float = 30.0, flush_timeout: float = 60.0,
-                 max_backoff: float = 5.0):
+                 max_backoff: float = 5.0, signal_retention_days: float = 7.0):
         self._client = client
         self._retry_seconds = retry_seconds
         self.tables = {kind: table_prefix + spec.suffix for kind, spec in TABLES.items()}
         self._retention_s = price_retention_days * 86_400
+        self._signal_retention_s = int(signal_retention_days * 86_400)
         self._read_wait = read_wait_seconds
         self.flush_timeout = flush_timeout
         self.writer = BatchWriter(client, {self.tables[k]: s.key_names for k, s in TABLES.items()},
@@ -93,6 +105,7 @@ class DynamoStore(Store):
     def from_settings(cls, settings, **kwargs) -> "DynamoStore":
         """A store for ``StorageSettings`` (region, table_prefix, endpoint_url, retention)."""
         client = make_client(settings.region, settings.endpoint_url)
+        kwargs.setdefault("signal_retention_days", settings.signal_retention_days)
         return cls(client, settings.table_prefix, settings.price_retention_days, **kwargs)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -164,18 +177,22 @@ class DynamoStore(Store):
         stored = self._call("GetItem", kind, Key=key, ConsistentRead=True).get("Item")
         return stored is not None and self._decode(type(record), stored) == record
 
-    def _update_if(self, kind: str, key: dict, values: dict, expect: str, may_be_absent: bool = False) -> bool:
-        """Conditional UpdateItem setting ``values`` where ``status`` equals ``expect`` (or, with
-        ``may_be_absent``, has no status yet). False if the condition fails, unless an earlier
-        attempt of this call (retried after a lost answer) already set exactly ``values``."""
-        names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status"}
+    def _update_if(self, kind: str, key: dict, values: dict, expect: str | None, may_be_absent: bool = False) -> bool:
+        """Conditional UpdateItem setting ``values`` where ``status`` equals ``expect`` (``None``:
+        the item has no status; with ``may_be_absent`` either). False if the condition fails,
+        unless an earlier attempt of this call (retried after a lost answer) already set exactly
+        ``values``."""
+        names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status", "#k": TABLES[kind].hash_key}
         vals = {f":a{i}": encode_value(v, n) for i, (n, v) in enumerate(values.items()) if v is not None}
         sets = [f"#a{i} = :a{i}" for i in range(len(values)) if f":a{i}" in vals]
-        vals[":expect"] = encode_value(expect)
-        cond = "#s = :expect"
-        if may_be_absent:
-            names["#k"] = TABLES[kind].hash_key
-            cond += " OR (attribute_exists(#k) AND attribute_not_exists(#s))"
+        absent = "(attribute_exists(#k) AND attribute_not_exists(#s))"
+        if expect is None:
+            cond = absent
+        else:
+            vals[":expect"] = encode_value(expect)
+            cond = "#s = :expect" + (f" OR {absent}" if may_be_absent else "")
+            if not may_be_absent:
+                del names["#k"]
         try:
             self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression="SET " + ", ".join(sets),
                        ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
@@ -205,6 +222,10 @@ class DynamoStore(Store):
             with self._lock:
                 self._uncertain.discard(trade.trade_id)
         return ours
+
+    def get_trade(self, trade_id: str) -> Trade | None:
+        stored = self._query("trades", ("trade_id", trade_id), limit=1, consistent=True)
+        return self._decode(Trade, stored[0]) if stored else None
 
     def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
         if symbol is not None:
@@ -265,27 +286,74 @@ class DynamoStore(Store):
             for item in self._query("signals", ("status", st), "by_status", hi=until, limit=limit):
                 try:
                     rows.append(self._decode(SignalRecord, item))
-                except ValueError as err:
-                    self._reject_malformed_signal(item, err)
+                except ValueError as err:  # another system's malformed row: the inbox rejects it
+                    log.warning("signal %s is not readable as a record: %s", item.get("signal_id"), err)
         rows.sort(key=lambda s: (s.timestamp, s.signal_id))
         return rows[:limit] if limit else rows
 
-    def _reject_malformed_signal(self, item: dict, err: ValueError) -> None:
-        """A signal that cannot become a SignalRecord is marked ``rejected`` with the reason."""
-        key = {n: item[n] for n in TABLES["signals"].key_names}
-        log.error("signal %s is malformed, rejecting it: %s", key, err)
-        if item.get("status", {}).get("S", "new") == SignalStatus.NEW.value:
-            self._update_if("signals", key,
-                            {"status": SignalStatus.REJECTED.value, "outcome": "malformed", "reason": str(err)},
-                            SignalStatus.NEW.value, may_be_absent=True)
+    def inbox(self, scan: bool = True) -> list[InboxRow]:
+        items: dict[tuple, dict] = {}
+        for st in (SignalStatus.NEW.value, SignalStatus.ACCEPTED.value):
+            for item in self._query("signals", ("status", st), "by_status"):
+                items[key_tuple(item, TABLES["signals"].key_names)] = item
+        if scan:  # rows without a status (in no index) or with one the bot does not know
+            known = {f":s{i}": {"S": v} for i, v in enumerate(SIGNAL_STATUSES)}
+            args = {"FilterExpression": f"attribute_not_exists(#s) OR NOT (#s IN ({', '.join(known)}))",
+                    "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": known}
+            while True:
+                page = self._call("Scan", "signals", **args)
+                for item in page.get("Items", []):
+                    items[key_tuple(item, TABLES["signals"].key_names)] = item
+                if not page.get("LastEvaluatedKey"):
+                    break
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        rows = []
+        for item in items.values():
+            attrs = {name: raw_value(av) for name, av in item.items()}
+            rows.append(InboxRow(attrs.get("signal_id"), attrs.get("timestamp"), attrs.get("status"), attrs))
+        rows.sort(key=lambda r: (r.timestamp, r.signal_id))  # key types are fixed: S and N
+        return rows
 
-    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at) -> bool:
+    def _signal_key(self, signal_id, timestamp) -> dict:
+        return {"signal_id": {"S": signal_id}, "timestamp": encode_value(timestamp, "timestamp")}
+
+    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at, expect="new") -> bool:
         if status not in SIGNAL_STATUSES:
             raise ValueError(f"status={status!r} is not one of {SIGNAL_STATUSES}")
-        key = {"signal_id": {"S": signal_id}, "timestamp": encode_value(int(timestamp), "timestamp")}
-        return self._update_if("signals", key, {"status": status, "outcome": outcome, "reason": reason,
-                                                "processed_at": processed_at}, SignalStatus.NEW.value,
-                               may_be_absent=True)
+        key = self._signal_key(signal_id, timestamp)
+        expiry = processed_at // 1000 + self._signal_retention_s if status in FINAL_SIGNAL_STATUSES else None
+        values = {"status": status, "outcome": clip(outcome, 200), "reason": clip(reason),
+                  "processed_at": processed_at, "expiry": expiry}
+        try:
+            return self._update_if("signals", key, values, expect, may_be_absent=expect == SignalStatus.NEW.value)
+        except StorageError as err:
+            if err.code != "ValidationException":
+                raise
+            # the row is near DynamoDB's 400 KB item limit: set the status alone
+            log.error("signal %r: %s; storing its status %s without the reason", signal_id, err, status)
+            return self._update_if("signals", key, {"status": status, "processed_at": processed_at, "expiry": expiry},
+                                   expect, may_be_absent=expect == SignalStatus.NEW.value)
+
+    def claim_signal(self, signal_id, timestamp, expect, outcome, reason, processed_at):
+        holder = self._claim_holder(signal_id, str(int(timestamp)))
+        if holder != str(int(timestamp)):
+            return Claim.DUPLICATE, int(holder) if holder.lstrip("-").isdigit() else holder
+        taken = self._update_if("signals", self._signal_key(signal_id, timestamp),
+                                {"status": SignalStatus.ACCEPTED.value, "outcome": clip(outcome, 200),
+                                 "reason": clip(reason), "processed_at": processed_at},
+                                expect, may_be_absent=expect == SignalStatus.NEW.value)
+        return (Claim.CLAIMED if taken else Claim.TAKEN), None
+
+    def _claim_holder(self, signal_id: str, timestamp: str) -> str:
+        """The timestamp of the row holding ``signal_id``: this one's if it was free."""
+        item = {"key": {"S": CLAIM_PREFIX + signal_id}, "value": {"S": timestamp}}
+        try:
+            self._call("PutItem", "state", Item=item, ConditionExpression="attribute_not_exists(#k)",
+                       ExpressionAttributeNames={"#k": "key"})
+            return timestamp
+        except ClientError:  # held already (perhaps by an earlier attempt of ours): read whose
+            stored = self._call("GetItem", "state", Key={"key": item["key"]}, ConsistentRead=True).get("Item") or {}
+            return stored.get("value", {}).get("S", "")
 
     # -- positions ---------------------------------------------------------------------------
     def put_position(self, position: Position) -> None:
@@ -347,7 +415,7 @@ class DynamoStore(Store):
         return item["value"]["S"] if item and "value" in item else None
 
     def set_state(self, key: str, value: str) -> None:
-        if key == PRICE_SYMBOLS_KEY:
+        if key == PRICE_SYMBOLS_KEY or key.startswith(CLAIM_PREFIX):
             raise ValueError(f"key={key!r} is reserved for the store's price-symbol registry")
         self.writer.submit([self._op("state", {"key": {"S": key}, "value": {"S": value}})])
 

@@ -24,6 +24,7 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
     sink = StoreSink(store, stats)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)
+    sink.on_fault = lambda message: setattr(engine.gate, "storage_fault", message)  # no entries while writes wait
     ctx = RunContext(config_path, config, store, engine, stats)
     ctx.restore()
     return ctx
