@@ -177,12 +177,14 @@ class DynamoStore(Store):
         stored = self._call("GetItem", kind, Key=key, ConsistentRead=True).get("Item")
         return stored is not None and self._decode(type(record), stored) == record
 
-    def _update_if(self, kind: str, key: dict, values: dict, expect: str | None, may_be_absent: bool = False) -> bool:
-        """Conditional UpdateItem setting ``values`` where ``status`` equals ``expect`` (``None``:
-        the item has no status; with ``may_be_absent`` either). False if the condition fails,
-        unless an earlier attempt of this call (retried after a lost answer) already set exactly
-        ``values``."""
+    def _update_if(self, kind: str, key: dict, values: dict, expect: str | None, may_be_absent: bool = False,
+                   remove: tuple[str, ...] = ()) -> bool:
+        """Conditional UpdateItem setting ``values`` (and removing the attributes ``remove``) where
+        ``status`` equals ``expect`` (``None``: the item has no status; with ``may_be_absent``
+        either). False if the condition fails, unless an earlier attempt of this call (retried
+        after a lost answer) already set exactly ``values``."""
         names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status", "#k": TABLES[kind].hash_key}
+        names |= {f"#r{i}": n for i, n in enumerate(remove)}
         vals = {f":a{i}": encode_value(v, n) for i, (n, v) in enumerate(values.items()) if v is not None}
         sets = [f"#a{i} = :a{i}" for i in range(len(values)) if f":a{i}" in vals]
         absent = "(attribute_exists(#k) AND attribute_not_exists(#s))"
@@ -193,9 +195,12 @@ class DynamoStore(Store):
             cond = "#s = :expect" + (f" OR {absent}" if may_be_absent else "")
             if not may_be_absent:
                 del names["#k"]
+        update = " ".join(part for part in ("SET " + ", ".join(sets) if sets else "",
+                                            "REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))) if remove else "")
+                          if part)
         try:
-            self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression="SET " + ", ".join(sets),
-                       ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
+            self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression=update,
+                       ExpressionAttributeNames=names, **({"ExpressionAttributeValues": vals} if vals else {}))
         except ClientError as err:
             if not _retried(err):
                 return False
@@ -324,15 +329,26 @@ class DynamoStore(Store):
         expiry = processed_at // 1000 + self._signal_retention_s if status in FINAL_SIGNAL_STATUSES else None
         values = {"status": status, "outcome": clip(outcome, 200), "reason": clip(reason),
                   "processed_at": processed_at, "expiry": expiry}
+        absent_ok = expect == SignalStatus.NEW.value
         try:
-            return self._update_if("signals", key, values, expect, may_be_absent=expect == SignalStatus.NEW.value)
+            return self._update_if("signals", key, values, expect, absent_ok)
         except StorageError as err:
             if err.code != "ValidationException":
                 raise
-            # the row is near DynamoDB's 400 KB item limit: set the status alone
-            log.error("signal %r: %s; storing its status %s without the reason", signal_id, err, status)
-            return self._update_if("signals", key, {"status": status, "processed_at": processed_at, "expiry": expiry},
-                                   expect, may_be_absent=expect == SignalStatus.NEW.value)
+        # the row is at DynamoDB's 400 KB item limit (another system wrote a huge attribute, which
+        # no valid row has): make room by removing its largest attribute, and say so
+        stored = self._call("GetItem", "signals", Key=key, ConsistentRead=True).get("Item") or {}
+        sizes = {n: len(str(v)) for n, v in stored.items() if n not in key and n != "status"}
+        if not sizes:
+            raise StorageError(f"dynamodb: signal {signal_id!r} cannot be marked: at the item size limit")
+        big = max(sizes, key=sizes.get)
+        values["reason"] = clip(f"{big} ({sizes[big]:,} bytes) removed: the row was at DynamoDB's item size "
+                                f"limit; {reason}")
+        log.error("signal %r: at DynamoDB's item size limit; removing its attribute %s to store status %s",
+                  signal_id[:60], big, status)
+        if not self._update_if("signals", key, {}, expect, absent_ok, remove=(big,)):
+            return False
+        return self._update_if("signals", key, values, expect, absent_ok)
 
     def claim_signal(self, signal_id, timestamp, expect, outcome, reason, processed_at):
         holder = self._claim_holder(signal_id, str(int(timestamp)))
