@@ -4,7 +4,9 @@ errors and the risk limits with their distance to triggering.
 Reads the bot's :class:`storage.records.StatusRecord`. ``detail["limits"]`` (written by the bot)
 holds ``daily_loss_used``/``daily_loss_limit``, ``trades_today``/``max_trades_per_day``,
 ``loss_streak``/``max_consecutive_losses`` and ``paused_until`` (ms or None); ``detail["feed"]``
-maps a symbol to ``{"last_candle": ms, "error": str}``. A limit of ``None`` means the rule is off.
+maps a symbol to ``{"last_candle": ms, "error": str}``; ``detail["storage"]``, present while writes
+wait to be stored, is ``{"unsaved": n, "error": str, "since": ms}``. A limit of ``None`` means the
+rule is off.
 """
 from __future__ import annotations
 
@@ -70,6 +72,14 @@ def feed_rows(feed: dict[str, dict[str, Any]], now_ms: int) -> list[dict[str, An
     return rows
 
 
+def storage_line(storage: dict[str, Any], now_ms: int) -> str:
+    """What the trader reads while the bot's writes fail: how many wait, since when, and why."""
+    since = storage.get("since")
+    when = f" for {age((now_ms - since) / 1000)} (since {utc(since)})" if since else ""
+    return (f"Storage failing{when}: {storage.get('unsaved', 0)} write(s) kept in memory and retried every "
+            f"cycle; new entries are paused until they are stored (exits still run). Error: {storage.get('error')}")
+
+
 def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote: str = "quote") -> None:
     """Draw the status section. ``quote`` names the quote currency of equity and cash."""
     st.subheader("Bot status")
@@ -104,7 +114,10 @@ def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote:
         st.error(state_line)
     elif status.state in (BotState.PAUSED_MANUAL.value, BotState.PAUSED_RISK_LIMIT.value):
         st.warning(state_line)
-    if status.last_error:
+    storage = detail.get("storage")
+    if storage:
+        st.error(storage_line(storage, now_ms))
+    elif status.last_error:
         st.error(f"Last error ({utc(status.last_error_at)}): {status.last_error}")
 
     feed = feed_rows(detail.get("feed") or {}, now_ms)
