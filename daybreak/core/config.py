@@ -245,7 +245,7 @@ def _first_error(err: ValidationError) -> tuple[tuple, Any, str]:
 def describe_error(err: ValidationError, source: str = "config") -> str:
     """One line: ``<source>: <dotted.field> = <value>: <problem>``."""
     loc, value, msg = _first_error(err)
-    field = ".".join(str(p) for p in loc) or "(root)"
+    field = ".".join(str(p) if re.fullmatch(r"[\w/-]+", str(p), re.ASCII) else json.dumps(str(p)) for p in loc) or "(root)"
     try:
         shown = json.dumps(value, default=str, ensure_ascii=True)
     except (ValueError, RecursionError):
