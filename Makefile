@@ -50,6 +50,7 @@ test: $(VENV)/.stamp-dev tools browser
 bench: $(VENV)/.stamp-dev tools
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
+	$(PY) benchmarks/inbox_cost.py
 	$(PY) benchmarks/backtest_speed.py
 
 clean:

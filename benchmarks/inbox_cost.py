@@ -21,7 +21,6 @@ Run: ``.venv/bin/python benchmarks/inbox_cost.py`` (needs ``make tools`` for dyn
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
