@@ -101,12 +101,13 @@ def test_new_in_any_case_or_empty_is_taken_up(bot, status):
     assert row(bot.path, "s-1")["status"] == "executed"
 
 
-def test_a_status_the_bot_does_not_know_is_rejected_naming_it(bot):
+@pytest.mark.parametrize("status", ["pending", "Accepted", "done"])
+def test_a_status_the_bot_does_not_know_is_rejected_naming_it(bot, status):
     ctx = bot()
-    bot.insert(**required(status="pending"))
+    bot.insert(**required(status=status))
     cycle(ctx)
     r = row(bot.path, "s-1")
-    assert (r["status"], r["reason"]) == ("rejected", "status = 'pending': not one the bot reads; leave it out or write 'new'")
+    assert (r["status"], r["reason"]) == ("rejected", f"status = {status!r}: not one the bot reads; leave it out or write 'new'")
 
 
 @pytest.mark.parametrize("bad, field, reason", [

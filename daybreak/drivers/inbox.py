@@ -77,7 +77,7 @@ class SignalInbox:
             key = _key(row)
             if key in self._unmarkable:
                 continue
-            if _norm(row.status) == SignalStatus.ACCEPTED.value:
+            if row.status == SignalStatus.ACCEPTED.value:  # exactly ours; "Accepted" is some sender's
                 self._accepted.setdefault(key, row)
             else:
                 fresh[key] = row

@@ -208,8 +208,8 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
                 log.warning("exchange unreachable (%d in a row); retrying in %.0f s", failures, delay)
             sleep(delay)
     finally:
-        ctx.shutdown()
-    return 0
+        unsaved = ctx.shutdown()
+    return 1 if unsaved else 0  # writes left unsaved (in unsaved-writes.jsonl): never a success
 
 
 class LiveLoop:
