@@ -134,3 +134,28 @@ def test_a_real_bug_shows_its_traceback_and_says_it_is_a_bug(tmp_path, monkeypat
     code, _, err = run_cli("stats", "--config", str(write_config(tmp_path)))
     assert code == 1 and "Traceback" in err and "ZeroDivisionError" in err
     assert err.strip().splitlines()[-1].startswith("error: ZeroDivisionError above is a bug in Daybreak")
+
+
+def test_dynamodb_not_listening_fails_in_one_line(tmp_path, aws_env, monkeypatch):
+    from storage.dynamodb import DynamoStore
+    from tests.fixtures_dynamo import free_port
+
+    real = DynamoStore.from_settings.__func__
+    monkeypatch.setattr(DynamoStore, "from_settings",
+                        classmethod(lambda cls, s, **kw: real(cls, s, **{**kw, "retry_seconds": 0.5})))
+    cfg = write_config(tmp_path, storage={"backend": "dynamodb", "region": "us-east-1",
+                                          "endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    code, _, err = run_cli("trades", "--config", str(cfg))
+    _one_line_failure(code, err, "error: storage: dynamodb", "Could not connect")
+
+
+def test_an_exchange_failure_ends_in_one_line(tmp_path, monkeypatch):
+    from daybreak import cli
+    from daybreak.exchange.errors import ExchangeFatal
+
+    def fail(args, config):
+        raise ExchangeFatal("binanceus: load_markets failed: AuthenticationError: invalid key", "binanceus")
+
+    monkeypatch.setitem(cli.COMMANDS, "stats", fail)
+    code, _, err = run_cli("stats", "--config", str(write_config(tmp_path)))
+    _one_line_failure(code, err, "error: exchange: binanceus: load_markets failed")
