@@ -61,6 +61,7 @@ test: $(VENV)/.stamp-dev tools browser
 bench: $(VENV)/.stamp-bench tools
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
+	$(PY) benchmarks/inbox_cost.py
 	$(PY) benchmarks/backtest_speed.py
 	$(PY) benchmarks/optimize_speed.py
 

@@ -41,9 +41,12 @@ DYNAMODB_ACTIONS = sorted([
     # ``bot.py init-db`` on the stack's existing tables: describe only
     "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
 ])
-"""What the instance may do to the Daybreak tables and their indexes. No Scan, DeleteItem,
-CreateTable, DeleteTable or UpdateTable: the store never scans, deletes by BatchWriteItem, and the
-tables belong to the stack."""
+"""What the instance may do to the Daybreak tables and their indexes. No Scan (but of the Signals
+table, below), DeleteItem, CreateTable, DeleteTable or UpdateTable: the store deletes by
+BatchWriteItem, and the tables belong to the stack."""
+SIGNALS_TABLE = "SignalsTable"
+"""The one table the bot scans: the Signals inbox, for rows another system wrote without a status
+(they are in no index; finished rows expire, so the table stays small: docs/dynamodb.md)."""
 
 
 def _sub(text: str) -> dict:
@@ -153,6 +156,8 @@ def instance_policy(tables: dict[str, Any]) -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "DaybreakTables", "Effect": "Allow", "Action": DYNAMODB_ACTIONS, "Resource": table_arns},
+            {"Sid": "SignalsInboxScan", "Effect": "Allow", "Action": ["dynamodb:Scan"],
+             "Resource": [{"Fn::GetAtt": [SIGNALS_TABLE, "Arn"]}]},
             {"Sid": "ApiKeysSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
              "Resource": [_ref("ApiKeysSecret")]},
             {"Sid": "ShipLogs", "Effect": "Allow",

@@ -8,13 +8,35 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from enum import Enum
+from typing import Any
 
 from daybreak.core.domain import Control, Event, Position, Trade
-from storage.records import ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import ConfigVersionRecord, InboxRow, PriceRecord, SignalRecord, StatRecord, StatusRecord
+
+REASON_MAX_CHARS = 1000
+"""Longest ``reason`` / ``outcome`` a store writes on a Signals row (longer text is cut)."""
+
 
 
 class StorageError(RuntimeError):
-    """The store could not complete an operation (after its own retries)."""
+    """The store could not complete an operation (after its own retries). ``code`` is the
+    backend's error code when it has one (DynamoDB: ``ValidationException``, ...)."""
+
+    code: str = ""
+
+
+class Claim(str, Enum):
+    """Outcome of :meth:`Store.claim_signal`."""
+
+    CLAIMED = "claimed"      # the row is ``accepted`` and its signal_id is this row's
+    TAKEN = "taken"          # the row was not in the expected status any more (another process)
+    DUPLICATE = "duplicate"  # another row with this signal_id was claimed before
+
+
+def clip(text: str, limit: int = REASON_MAX_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (with an ellipsis)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class Store(ABC):
@@ -24,6 +46,10 @@ class Store(ABC):
     @abstractmethod
     def put_trade(self, trade: Trade) -> bool:
         """Store ``trade`` durably; return False (and change nothing) if its id is already stored."""
+
+    @abstractmethod
+    def get_trade(self, trade_id: str) -> Trade | None:
+        """The stored trade with ``trade_id`` (a strongly consistent read), or None."""
 
     @abstractmethod
     def list_trades(self, symbol: str | None = None, algo: str | None = None,
@@ -64,10 +90,29 @@ class Store(ABC):
         """Signals in time order, optionally only one ``status`` and ``timestamp <= until``."""
 
     @abstractmethod
-    def mark_signal(self, signal_id: str, timestamp: int, status: str, outcome: str, reason: str,
-                    processed_at: int) -> bool:
-        """Set the outcome of a ``new`` signal. Conditional: returns False and changes nothing if the
-        signal is not ``new`` any more (another process took it), so no signal runs twice."""
+    def mark_signal(self, signal_id: Any, timestamp: Any, status: str, outcome: str, reason: str,
+                    processed_at: int, expect: str | None = "new") -> bool:
+        """Set the status of a signal whose status is ``expect`` now (``None``: it has none;
+        ``"new"`` also matches a row without status). Conditional: returns False and changes
+        nothing if the row is not in that status any more (another process took it), so no signal
+        runs twice. ``reason`` and ``outcome`` are cut to :data:`REASON_MAX_CHARS`. A final status
+        (:data:`~daybreak.core.domain.FINAL_SIGNAL_STATUSES`) also sets the row's TTL where the
+        backend has one. Raises ValueError for a status that is not a SignalStatus."""
+
+    @abstractmethod
+    def inbox(self, scan: bool = True) -> list[InboxRow]:
+        """Signals rows the bot has still to act on, oldest first: status ``new``, ``accepted``,
+        absent, or anything that is not a final status, exactly as stored (:class:`InboxRow`).
+        ``scan=False`` may return only the rows with status ``new`` or ``accepted`` (DynamoDB
+        reads those from the ``by_status`` index and needs a filtered Scan for the others)."""
+
+    @abstractmethod
+    def claim_signal(self, signal_id: Any, timestamp: Any, expect: str | None, outcome: str, reason: str,
+                     processed_at: int) -> tuple[Claim, Any]:
+        """Move a row from status ``expect`` (as :meth:`mark_signal`) to ``accepted``, at most once
+        per ``signal_id`` whatever the timestamp: the first row of an id to be claimed holds it for
+        good. Returns ``(Claim.CLAIMED, None)``, ``(Claim.TAKEN, None)``, or ``(Claim.DUPLICATE,
+        timestamp of the row that holds the id)``. Safe across processes."""
 
     # positions
     @abstractmethod

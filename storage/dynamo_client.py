@@ -20,6 +20,9 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionClosedError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
     ReadTimeoutError,
 )
 from tenacity import (
@@ -84,11 +87,15 @@ def _status(err: ClientError) -> int:
     return err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
 
 
+_NEVER_RETRIED = (NoCredentialsError, PartialCredentialsError, ParamValidationError)
+"""Client-side errors that fail the same way every time (no credentials, a malformed request)."""
+
+
 def is_retryable(err: BaseException) -> bool:
     """True for throttling, transient server errors (5xx) and connection problems."""
     if isinstance(err, ClientError):
         return error_code(err) in THROTTLE_CODES or _status(err) >= 500
-    return isinstance(err, BotoCoreError)
+    return isinstance(err, BotoCoreError) and not isinstance(err, _NEVER_RETRIED)
 
 
 def maybe_applied(err: BaseException) -> bool:
@@ -119,9 +126,13 @@ def call_with_retries(fn, retry_seconds: float, **kwargs) -> dict:
 
 
 def storage_error(err: BaseException, operation: str, table: str) -> StorageError:
-    """``err`` as a StorageError naming the operation, the table and the DynamoDB error."""
+    """``err`` as a StorageError naming the operation, the table and the DynamoDB error (its
+    code in ``.code``)."""
     if isinstance(err, ClientError):
         msg = err.response.get("Error", {}).get("Message", "")
         hint = " (run `python bot.py init-db`)" if error_code(err) == "ResourceNotFoundException" else ""
-        return StorageError(f"dynamodb {operation} on {table}: {error_code(err)}: {msg}{hint}")
-    return StorageError(f"dynamodb {operation} on {table}: {type(err).__name__}: {err}")
+        out = StorageError(f"dynamodb {operation} on {table}: {error_code(err)}: {msg}{hint}")
+    else:
+        out = StorageError(f"dynamodb {operation} on {table}: {type(err).__name__}: {err}")
+    out.code = error_code(err)
+    return out

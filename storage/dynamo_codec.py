@@ -109,6 +109,32 @@ def plain(av: dict[str, Any]) -> Any:
     raise UnreadableItem(f"unsupported DynamoDB attribute type {kind!r}")
 
 
+def raw_value(av: dict[str, Any]) -> Any:
+    """A wire AttributeValue as a plain value that loses nothing: N as int when integral digits,
+    else the exact Decimal; B as bytes; any type as something (never raises). For rows written
+    by other systems (the Signals inbox), which are validated after reading."""
+    try:
+        (kind, raw), = av.items()
+    except (AttributeError, ValueError):
+        return repr(av)
+    if kind == "N":
+        try:
+            return int(raw) if raw.lstrip("-").isdigit() else Decimal(raw)
+        except (ArithmeticError, ValueError, AttributeError):
+            return raw
+    if kind in ("B", "S", "BOOL"):
+        return raw
+    if kind == "NULL":
+        return None
+    if kind == "M" and isinstance(raw, dict):
+        return {k: raw_value(v) for k, v in raw.items()}
+    if kind == "L" and isinstance(raw, list):
+        return [raw_value(v) for v in raw]
+    if kind in ("SS", "NS", "BS") and isinstance(raw, list):
+        return [raw_value({kind[0]: v}) for v in raw]
+    return repr(raw)
+
+
 def _number(raw: str) -> int | float:
     if raw.lstrip("-").isdigit():
         return int(raw)

@@ -1,7 +1,8 @@
 """DynamoDB table design: the single source of truth for ``init-db`` and the CloudFormation template.
 
 Every table is on-demand (PAY_PER_REQUEST) and encrypted with the AWS-managed KMS key. Reads are
-always Query or GetItem on a key or a global secondary index (GSI), never Scan:
+Query or GetItem on a key or a global secondary index (GSI), except one filtered Scan of the
+small Signals table (its finished rows expire) for rows another system wrote without a status:
 
 ================  ===========================  ============================================
 table             key (hash, range)            GSIs (hash, range) and purpose
@@ -11,7 +12,9 @@ Trades            trade_id S, timestamp N      by_symbol (symbol, timestamp), by
                                                trades in time order
 Stats             stat_type S, algo S          by_bucket (bucket, algo): all stats
 HistoricalPrices  symbol S, timestamp N        (none); TTL on ``expiry`` (epoch seconds)
-Signals           signal_id S, timestamp N     by_status (status, timestamp): ``new`` signals
+Signals           signal_id S, timestamp N     by_status (status, timestamp): ``new`` signals;
+                                               TTL on ``expiry`` of finished rows; rows without
+                                               a status: one filtered Scan (docs/dynamodb.md)
 Positions         book S, position_key S       (none): ``book`` is ``open``, ``position_key``
                                                is ``<algo>|<symbol>``; listed by a consistent
                                                Query on the one partition
@@ -78,7 +81,7 @@ TABLES: dict[str, TableSpec] = {
                         ttl=TTL_ATTRIBUTE),
     "signals": TableSpec("Signals", "signal_id", "timestamp",
                          {"signal_id": "S", "timestamp": "N", "status": "S"},
-                         {"by_status": ("status", "timestamp")}),
+                         {"by_status": ("status", "timestamp")}, ttl=TTL_ATTRIBUTE),
     "positions": TableSpec("Positions", "book", "position_key", {"book": "S", "position_key": "S"}),
     "events": TableSpec("Events", "event_id", None,
                         {"event_id": "S", "timestamp": "N", "kind": "S", "bucket": "S"},

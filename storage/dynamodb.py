@@ -20,7 +20,8 @@ earlier ``put_trade`` of the same trade raised StorageError), an identical store
 as this write (True), so a retry never turns a new trade into a "duplicate". ``put_signal``,
 ``put_control``, ``mark_signal`` and ``ack_control`` treat a lost answer the same way.
 
-Reads use Query/GetItem only. GSI reads (trades, stats, signals, events, controls) are eventually
+Reads use Query/GetItem, plus one filtered Scan of the Signals table (the inbox: see
+:mod:`storage.dynamo_inbox`). GSI reads (trades, stats, signals, events, controls) are eventually
 consistent on AWS (typically well under a second); base-table reads (prices, positions, status,
 state, the trade-id check) are strongly consistent.
 """
@@ -35,7 +36,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from daybreak.core.domain import Control, Event, Position, SignalStatus, Trade
+from daybreak.core.domain import Control, Event, Position, Trade
 from storage.base import StorageError, Store
 from storage.dynamo_client import (
     call_with_retries,
@@ -44,6 +45,7 @@ from storage.dynamo_client import (
     storage_error,
 )
 from storage.dynamo_codec import decode_item, encode_value, record_item
+from storage.dynamo_inbox import CLAIM_PREFIX, DynamoSignals
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
 from storage.records import ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
@@ -55,16 +57,16 @@ PRICE_SYMBOLS_KEY = "storage:price_symbols"
 STATUS_ID = "bot"
 CONFIG_BOOK = "config"
 OPEN_BOOK = "open"
-SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
 _CCF = "ConditionalCheckFailedException"
 _SEEN_EVENTS_MAX = 100_000
 _KINDS = {Trade: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
           Position: "positions", Event: "events", Control: "controls", StatusRecord: "status",
           ConfigVersionRecord: "config_versions"}
-_METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query"}
+_METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query",
+            "Scan": "scan"}
 
 
-class DynamoStore(Store):
+class DynamoStore(DynamoSignals, Store):
     """DynamoDB backend on tables ``<table_prefix><Name>`` (create them with ``init-db``).
 
     ``client`` is a boto3 DynamoDB client (see :func:`storage.dynamo_client.make_client`);
@@ -77,11 +79,12 @@ class DynamoStore(Store):
 
     def __init__(self, client, table_prefix: str = "Daybreak", price_retention_days: float = 30.0,
                  retry_seconds: float = 20.0, read_wait_seconds: float = 30.0, flush_timeout: float = 60.0,
-                 max_backoff: float = 5.0):
+                 max_backoff: float = 5.0, signal_retention_days: float = 7.0):
         self._client = client
         self._retry_seconds = retry_seconds
         self.tables = {kind: table_prefix + spec.suffix for kind, spec in TABLES.items()}
         self._retention_s = price_retention_days * 86_400
+        self._signal_retention_s = int(signal_retention_days * 86_400)
         self._read_wait = read_wait_seconds
         self.flush_timeout = flush_timeout
         self.writer = BatchWriter(client, {self.tables[k]: s.key_names for k, s in TABLES.items()},
@@ -95,6 +98,7 @@ class DynamoStore(Store):
     def from_settings(cls, settings, **kwargs) -> "DynamoStore":
         """A store for ``StorageSettings`` (region, table_prefix, endpoint_url, retention)."""
         client = make_client(settings.region, settings.endpoint_url)
+        kwargs.setdefault("signal_retention_days", settings.signal_retention_days)
         return cls(client, settings.table_prefix, settings.price_retention_days, **kwargs)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -166,21 +170,30 @@ class DynamoStore(Store):
         stored = self._call("GetItem", kind, Key=key, ConsistentRead=True).get("Item")
         return stored is not None and self._decode(type(record), stored) == record
 
-    def _update_if(self, kind: str, key: dict, values: dict, expect: str, may_be_absent: bool = False) -> bool:
-        """Conditional UpdateItem setting ``values`` where ``status`` equals ``expect`` (or, with
-        ``may_be_absent``, has no status yet). False if the condition fails, unless an earlier
-        attempt of this call (retried after a lost answer) already set exactly ``values``."""
-        names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status"}
+    def _update_if(self, kind: str, key: dict, values: dict, expect: str | None, may_be_absent: bool = False,
+                   remove: tuple[str, ...] = ()) -> bool:
+        """Conditional UpdateItem setting ``values`` (and removing the attributes ``remove``) where
+        ``status`` equals ``expect`` (``None``: the item has no status; with ``may_be_absent``
+        either). False if the condition fails, unless an earlier attempt of this call (retried
+        after a lost answer) already set exactly ``values``."""
+        names = {f"#a{i}": n for i, n in enumerate(values)} | {"#s": "status", "#k": TABLES[kind].hash_key}
+        names |= {f"#r{i}": n for i, n in enumerate(remove)}
         vals = {f":a{i}": encode_value(v, n) for i, (n, v) in enumerate(values.items()) if v is not None}
         sets = [f"#a{i} = :a{i}" for i in range(len(values)) if f":a{i}" in vals]
-        vals[":expect"] = encode_value(expect)
-        cond = "#s = :expect"
-        if may_be_absent:
-            names["#k"] = TABLES[kind].hash_key
-            cond += " OR (attribute_exists(#k) AND attribute_not_exists(#s))"
+        absent = "(attribute_exists(#k) AND attribute_not_exists(#s))"
+        if expect is None:
+            cond = absent
+        else:
+            vals[":expect"] = encode_value(expect)
+            cond = "#s = :expect" + (f" OR {absent}" if may_be_absent else "")
+            if not may_be_absent:
+                del names["#k"]
+        update = " ".join(part for part in ("SET " + ", ".join(sets) if sets else "",
+                                            "REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))) if remove else "")
+                          if part)
         try:
-            self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression="SET " + ", ".join(sets),
-                       ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
+            self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression=update,
+                       ExpressionAttributeNames=names, **({"ExpressionAttributeValues": vals} if vals else {}))
         except ClientError as err:
             if not _retried(err):
                 return False
@@ -207,6 +220,10 @@ class DynamoStore(Store):
             with self._lock:
                 self._uncertain.discard(trade.trade_id)
         return ours
+
+    def get_trade(self, trade_id: str) -> Trade | None:
+        stored = self._query("trades", ("trade_id", trade_id), limit=1, consistent=True)
+        return self._decode(Trade, stored[0]) if stored else None
 
     def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
         if symbol is not None:
@@ -256,38 +273,6 @@ class DynamoStore(Store):
         self._barrier("state")
         item = self._call("GetItem", "state", Key={"key": {"S": PRICE_SYMBOLS_KEY}}, ConsistentRead=True).get("Item")
         return sorted(item["symbols"]["SS"]) if item and "symbols" in item else []
-
-    # -- signals -----------------------------------------------------------------------------
-    def put_signal(self, signal: SignalRecord) -> bool:
-        return self._put_new("signals", signal, self._item("signals", signal))
-
-    def list_signals(self, status=None, until=None, limit=None):
-        rows = []
-        for st in ([status] if status is not None else SIGNAL_STATUSES):
-            for item in self._query("signals", ("status", st), "by_status", hi=until, limit=limit):
-                try:
-                    rows.append(self._decode(SignalRecord, item))
-                except ValueError as err:
-                    self._reject_malformed_signal(item, err)
-        rows.sort(key=lambda s: (s.timestamp, s.signal_id))
-        return rows[:limit] if limit else rows
-
-    def _reject_malformed_signal(self, item: dict, err: ValueError) -> None:
-        """A signal that cannot become a SignalRecord is marked ``rejected`` with the reason."""
-        key = {n: item[n] for n in TABLES["signals"].key_names}
-        log.error("signal %s is malformed, rejecting it: %s", key, err)
-        if item.get("status", {}).get("S", "new") == SignalStatus.NEW.value:
-            self._update_if("signals", key,
-                            {"status": SignalStatus.REJECTED.value, "outcome": "malformed", "reason": str(err)},
-                            SignalStatus.NEW.value, may_be_absent=True)
-
-    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at) -> bool:
-        if status not in SIGNAL_STATUSES:
-            raise ValueError(f"status={status!r} is not one of {SIGNAL_STATUSES}")
-        key = {"signal_id": {"S": signal_id}, "timestamp": encode_value(int(timestamp), "timestamp")}
-        return self._update_if("signals", key, {"status": status, "outcome": outcome, "reason": reason,
-                                                "processed_at": processed_at}, SignalStatus.NEW.value,
-                               may_be_absent=True)
 
     # -- positions ---------------------------------------------------------------------------
     def put_position(self, position: Position) -> None:
@@ -349,7 +334,7 @@ class DynamoStore(Store):
         return item["value"]["S"] if item and "value" in item else None
 
     def set_state(self, key: str, value: str) -> None:
-        if key == PRICE_SYMBOLS_KEY:
+        if key == PRICE_SYMBOLS_KEY or key.startswith(CLAIM_PREFIX):
             raise ValueError(f"key={key!r} is reserved for the store's price-symbol registry")
         self.writer.submit([self._op("state", {"key": {"S": key}, "value": {"S": value}})])
 

@@ -131,7 +131,7 @@ def _enable_ttl(client, name: str, ttl: dict) -> str:
         if error_code(err) != "UnknownOperationException":
             raise
         msg = (f"{name}: TTL not enabled: this server has no UpdateTimeToLive (dynalite); "
-               f"old prices will not expire here")
+               f"old rows will not expire here")
         log.warning(msg)
         return msg
     return f"{name}: TTL enabled on {ttl['AttributeName']}"

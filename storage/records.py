@@ -57,7 +57,9 @@ class SignalRecord:
     """Table Signals: key ``signal_id`` + ``timestamp`` (ms, when the signal was issued).
 
     Written by other systems with ``status`` ``new`` (or absent); the bot sets ``status`` to
-    ``executed`` or ``rejected`` with ``outcome`` (trade id or rule) and a human ``reason``.
+    ``accepted`` (order queued, ``outcome`` = its client order id), then ``executed`` (``outcome``
+    = the trade id), ``failed``, ``rejected`` or ``expired``, with a human ``reason`` naming the
+    field and value or the rule (:class:`daybreak.core.domain.SignalStatus`).
     """
 
     signal_id: str
@@ -70,6 +72,20 @@ class SignalRecord:
     outcome: str = ""
     reason: str = ""
     processed_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A Signals row as stored, before any validation (the inbox may hold anything another system
+    wrote). ``signal_id`` and ``timestamp`` are the row's key values exactly as stored (hand
+    them back unchanged to ``claim_signal`` / ``mark_signal``); ``status`` is the stored status
+    (None: the row has none); ``attrs`` maps every attribute to its plain value (text, int,
+    float or Decimal, bool, bytes, lists, dicts; None for a SQL NULL)."""
+
+    signal_id: Any
+    timestamp: Any
+    status: Any
+    attrs: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,21 +3,30 @@
 WAL lets the dashboard read while the bot writes; ``busy_timeout`` absorbs short lock waits.
 Each write is one transaction, so a crash never leaves half a record. Table shapes mirror the
 DynamoDB design (README "Storage").
+
+Every operation first checks that the file it opened is still the one at ``path``: SQLite keeps
+writing into a deleted file without complaint, and everything written there would be lost when
+the process ends. A deleted file raises :class:`StorageError` (the bot keeps its writes in its
+retry backlog); a file put back at ``path`` is opened again. Disk full, a read-only or corrupt
+file and every other SQLite error raise StorageError naming the file.
 """
 from __future__ import annotations
 
 import json
+import math
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import fields, replace
 from pathlib import Path
 
-from daybreak.core.domain import Control, Event, Position, Trade
-from storage.base import StorageError, Store
+from daybreak.core.domain import FINAL_SIGNAL_STATUSES, Control, Event, Position, SignalStatus, Trade
+from storage.base import Claim, StorageError, Store, clip
 from storage.records import (
     JSON_FIELDS,
     ConfigVersionRecord,
+    InboxRow,
     PriceRecord,
     SignalRecord,
     StatRecord,
@@ -46,6 +55,7 @@ CREATE TABLE IF NOT EXISTS signals (
   amount REAL, status TEXT NOT NULL DEFAULT 'new', outcome TEXT, reason TEXT, processed_at INTEGER,
   PRIMARY KEY (signal_id, timestamp));
 CREATE INDEX IF NOT EXISTS signals_by_status ON signals(status, timestamp);
+CREATE TABLE IF NOT EXISTS signal_claims (signal_id TEXT PRIMARY KEY, timestamp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS positions (
   algo TEXT NOT NULL, symbol TEXT NOT NULL, amount REAL NOT NULL, entry_price REAL NOT NULL,
   entry_timestamp INTEGER NOT NULL, entry_fee REAL NOT NULL, entry_trade_id TEXT NOT NULL,
@@ -69,6 +79,10 @@ CREATE TABLE IF NOT EXISTS config_versions (
 
 
 _TRADE_COLS = ", ".join(f.name for f in fields(Trade))
+_STATUSES = frozenset(s.value for s in SignalStatus)
+_FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL_SIGNAL_STATUSES))
+INBOX_LIMIT = 1000
+"""Most Signals rows one :meth:`SQLiteStore.inbox` read returns (the rest come next time)."""
 
 
 def _cols(cls) -> list[str]:
@@ -88,50 +102,108 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as err:
-            raise StorageError(f"sqlite {self.path}: {err}") from err
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StorageError(f"sqlite {self.path}: cannot create its folder: {err.strerror}") from None
+        self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise StorageError(f"sqlite {self.path}: is a directory, not a database file (storage.path)")
+        db = None
+        try:
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.executescript(SCHEMA)
+            self._file = self._file_id()
+        except (sqlite3.Error, OSError) as err:
+            if db is not None:
+                db.close()
+            raise StorageError(f"sqlite {self.path}: {err}") from None
+        return db
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _guard(self) -> None:
+        """Raise StorageError when the opened file is no longer at ``path``; reopen one put back."""
+        now = self._file_id()
+        if now == self._file:
+            return
+        if now is None:
+            raise StorageError(f"sqlite {self.path}: the database file was deleted while open; "
+                               "nothing can be stored until it is back")
+        old, self._db = self._db, self._connect()
+        old.close()
 
     # -- helpers -----------------------------------------------------------------------------
-    def _exec(self, sql: str, params=()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, params=()) -> int:
+        """Run one statement; returns its rowcount."""
         with self._lock:
+            self._guard()
             try:
-                return self._db.execute(sql, params)
+                return self._db.execute(sql, params).rowcount
+            except sqlite3.Error as err:
+                raise StorageError(f"sqlite {self.path}: {err}") from err
+
+    def _rows(self, sql: str, params=()) -> list[sqlite3.Row]:
+        """All rows of one query (fetched under the lock, errors as StorageError)."""
+        with self._lock:
+            self._guard()
+            try:
+                return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as err:
                 raise StorageError(f"sqlite {self.path}: {err}") from err
 
     def _many(self, sql: str, rows: list) -> None:
         if not rows:
             return
+        self._transaction(lambda db: db.executemany(sql, rows))
+
+    def _transaction(self, work):
+        """``work(connection)`` inside BEGIN IMMEDIATE ... COMMIT; rolled back when it raises."""
         with self._lock:
+            self._guard()
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(sql, rows)
+                result = work(self._db)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as err:
-                self._db.execute("ROLLBACK") if self._db.in_transaction else None
-                raise StorageError(f"sqlite {self.path}: {err}") from err
+                return result
+            except BaseException as err:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(err, sqlite3.Error):
+                    raise StorageError(f"sqlite {self.path}: {err}") from err
+                raise
 
     def _insert(self, table: str, record, mode: str = "OR IGNORE") -> bool:
         data = _row(record)
         cols = ",".join(data)
         marks = ",".join(f":{c}" for c in data)
-        return self._exec(f"INSERT {mode} INTO {table} ({cols}) VALUES ({marks})", data).rowcount == 1
+        return self._exec(f"INSERT {mode} INTO {table} ({cols}) VALUES ({marks})", data) == 1
 
     def _select(self, cls, sql: str, params=()) -> list:
-        return [record_from_dict(cls, dict(r)) for r in self._exec(sql, params).fetchall()]
+        return [record_from_dict(cls, dict(r)) for r in self._rows(sql, params)]
 
     # -- trades ------------------------------------------------------------------------------
     def put_trade(self, trade: Trade) -> bool:
         return self._insert("trades", trade)
+
+    def get_trade(self, trade_id: str) -> Trade | None:
+        rows = self._rows(f"SELECT {_TRADE_COLS} FROM trades WHERE trade_id = ?", (trade_id,))
+        return trade_from_row(tuple(rows[0])) if rows else None
 
     def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
         where, params = [], []
@@ -147,12 +219,7 @@ class SQLiteStore(Store):
         sql += f" ORDER BY timestamp {order}, rowid {order}"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            try:
-                rows = self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as err:
-                raise StorageError(f"sqlite {self.path}: {err}") from err
-        return [trade_from_row(row) for row in rows]  # columns in field order: no per-row dict
+        return [trade_from_row(row) for row in self._rows(sql, params)]  # columns in field order: no per-row dict
 
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:
@@ -182,10 +249,13 @@ class SQLiteStore(Store):
         return self._select(PriceRecord, sql + " ORDER BY timestamp", params)
 
     def price_symbols(self) -> list[str]:
-        return [r[0] for r in self._exec("SELECT DISTINCT symbol FROM prices ORDER BY symbol").fetchall()]
+        return [r[0] for r in self._rows("SELECT DISTINCT symbol FROM prices ORDER BY symbol")]
 
     # -- signals -----------------------------------------------------------------------------
     def put_signal(self, signal: SignalRecord) -> bool:
+        if signal.amount is not None and not math.isfinite(signal.amount):
+            raise ValueError(f"amount={signal.amount!r} cannot be stored (SQLite keeps NaN as NULL, "
+                             "which would read as 'no amount')")
         return self._insert("signals", signal)
 
     def list_signals(self, status=None, until=None, limit=None):
@@ -201,12 +271,46 @@ class SQLiteStore(Store):
             sql += f" LIMIT {int(limit)}"
         return self._select(SignalRecord, sql, params)
 
-    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at) -> bool:
-        cur = self._exec(
+    def inbox(self, scan: bool = True) -> list[InboxRow]:
+        rows = self._rows(f"SELECT * FROM signals WHERE status IS NULL OR status NOT IN ({_FINAL}) "
+                          f"ORDER BY timestamp, signal_id LIMIT {INBOX_LIMIT}")
+        return [InboxRow(r["signal_id"], r["timestamp"], r["status"], dict(r)) for r in rows]
+
+    @staticmethod
+    def _status_is(expect: str | None) -> tuple[str, tuple]:
+        if expect == SignalStatus.NEW.value:
+            return "(status = 'new' OR status IS NULL)", ()
+        return "status IS ?", (expect,)
+
+    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at, expect="new") -> bool:
+        if status not in _STATUSES:
+            raise ValueError(f"status={status!r} is not one of {sorted(_STATUSES)}")
+        cond, args = self._status_is(expect)
+        return self._exec(
             "UPDATE signals SET status = ?, outcome = ?, reason = ?, processed_at = ? "
-            "WHERE signal_id = ? AND timestamp = ? AND status = 'new'",
-            (status, outcome, reason, processed_at, signal_id, timestamp))
-        return cur.rowcount == 1
+            f"WHERE signal_id = ? AND timestamp = ? AND {cond}",
+            (status, clip(outcome, 200), clip(reason), processed_at, signal_id, timestamp, *args)) == 1
+
+    def claim_signal(self, signal_id, timestamp, expect, outcome, reason, processed_at):
+        cond, args = self._status_is(expect)
+
+        def claim(db: sqlite3.Connection):
+            db.execute("INSERT OR IGNORE INTO signal_claims (signal_id, timestamp) VALUES (?, ?)",
+                       (signal_id, int(timestamp)))
+            (holder,) = db.execute("SELECT timestamp FROM signal_claims WHERE signal_id = ?", (signal_id,)).fetchone()
+            if holder != int(timestamp):
+                return Claim.DUPLICATE, holder
+            cur = db.execute("UPDATE signals SET status = 'accepted', outcome = ?, reason = ?, processed_at = ? "
+                             f"WHERE signal_id = ? AND timestamp = ? AND {cond}",
+                             (clip(outcome, 200), clip(reason), processed_at, signal_id, timestamp, *args))
+            if cur.rowcount != 1:
+                raise _Taken
+            return Claim.CLAIMED, None
+
+        try:
+            return self._transaction(claim)
+        except _Taken:  # rolled back: the claim row of a row we did not take is not kept
+            return Claim.TAKEN, None
 
     # -- positions ---------------------------------------------------------------------------
     def put_position(self, position: Position) -> None:
@@ -242,9 +346,8 @@ class SQLiteStore(Store):
         return self._select(Control, sql + f" ORDER BY timestamp, control_id LIMIT {int(limit)}", params)
 
     def ack_control(self, control_id, status, result, acked_at) -> bool:
-        cur = self._exec("UPDATE controls SET status = ?, result = ?, acked_at = ? "
-                         "WHERE control_id = ? AND status = 'pending'", (status, result, acked_at, control_id))
-        return cur.rowcount == 1
+        return self._exec("UPDATE controls SET status = ?, result = ?, acked_at = ? "
+                          "WHERE control_id = ? AND status = 'pending'", (status, result, acked_at, control_id)) == 1
 
     def put_status(self, status: StatusRecord) -> None:
         data = _row(status)
@@ -252,12 +355,12 @@ class SQLiteStore(Store):
         self._exec(f"INSERT OR REPLACE INTO status (id,{cols}) VALUES (1,{','.join(':' + c for c in data)})", data)
 
     def get_status(self) -> StatusRecord | None:
-        row = self._exec("SELECT * FROM status WHERE id = 1").fetchone()
-        return record_from_dict(StatusRecord, dict(row)) if row else None
+        rows = self._rows("SELECT * FROM status WHERE id = 1")
+        return record_from_dict(StatusRecord, dict(rows[0])) if rows else None
 
     def get_state(self, key: str) -> str | None:
-        row = self._exec("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT value FROM state WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
 
     def set_state(self, key: str, value: str) -> None:
         self._exec("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
@@ -277,3 +380,7 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class _Taken(Exception):
+    """Internal: the row to claim was not in the expected status (rolls the claim back)."""

@@ -42,3 +42,39 @@ def bot(*args: str, timeout: float = 300, check: bool = False) -> subprocess.Com
 
 def trades_json(config: Path) -> list[dict]:
     return json.loads(bot("trades", "--format", "json", "--config", str(config), check=True).stdout)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """``daybreak.cli.main(argv)`` in this process: (exit code, stdout, stderr). The ``daybreak``
+    logger and the SIGINT/SIGTERM handlers ``run`` installs are put back afterwards."""
+    import io
+    import logging
+    import signal
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from daybreak import cli
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli.main(list(argv))
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        logger = logging.getLogger("daybreak")
+        for h in list(logger.handlers):
+            h.close()
+        logger.handlers.clear()
+        logger.propagate = True
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_clean_refusal(code: int, err: str, *names: str) -> None:
+    """Exit 2 with exactly one stderr line ``error: ...`` naming each of ``names``; no traceback."""
+    assert "Traceback" not in err, err
+    assert code == 2, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for name in names:
+        assert name in lines[0], (name, lines[0])

@@ -46,6 +46,17 @@ BAD = {
     "short row": (GOOD[:4] + [",".join(GOOD[4].split(",")[:4])] + GOOD[5:], "row 5: close = np.float64(nan) is not a number"),
     "missing column": ([HEADER.rsplit(",", 1)[0]] + [line.rsplit(",", 1)[0] for line in GOOD[1:]],
                        "header is timestamp,open,high,low,close; expected timestamp,open,high,low,close,volume"),
+    "header only": (GOOD[:1], "no candles (a header without rows)"),
+    "seconds": (_edit(1, 0, "1700000040"), "row 2: timestamp = 1700000040: looks like epoch seconds; give UTC epoch milliseconds"),
+    "microseconds": (_edit(1, 0, "1700000040000000"),
+                     "row 2: timestamp = 1700000040000000: looks like epoch microseconds; give UTC epoch milliseconds"),
+    "1970": ([HEADER] + [f"{60000 * i},1,1,1,1,1" for i in range(3)],
+             "row 2: timestamp = 0: is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01"),
+    "beyond int64": (_edit(2, 0, "1e19"), "row 3: timestamp = 1e+19: is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01"),
+    "fractional ms": (_edit(2, 0, "1700000100000.5"), "row 3: timestamp = 1700000100000.5: not a whole number of milliseconds"),
+    "5m rows in a 1m file": ([HEADER] + [f"{1700000100000 + 300000 * i},1,1,1,1,1" for i in range(4)],
+                             "timestamp spacing = 300000 ms (the closest two rows): a 1m file has candles 60000 ms apart; "
+                             "is the timeframe in the file name right?"),
     "extra field": (GOOD[:4] + [GOOD[4] + ",7"] + GOOD[5:],
                     "cannot read as CSV: Error tokenizing data. C error: Expected 6 fields in line 5, saw 7\n"),
 }
@@ -69,9 +80,9 @@ def test_a_truncated_gzip_file_cannot_be_read(tmp_path):
 
 
 @pytest.mark.parametrize("lines", [
-    GOOD, GOOD[:1], GOOD[:3] + ["", ""] + GOOD[3:], _edit(2, 1, '"101.5"'), _edit(2, 1, "1.015e2"),
+    GOOD, GOOD[:3] + ["", ""] + GOOD[3:], _edit(2, 1, '"101.5"'), _edit(2, 1, "1.015e2"),
     _edit(2, 0, "1700000100000.0"), GOOD[:-1] + [GOOD[-1] + "\r"],
-], ids=["plain", "header only", "blank lines", "quoted", "exponent", "float timestamp", "crlf"])
+], ids=["plain", "blank lines", "quoted", "exponent", "float timestamp", "crlf"])
 def test_a_good_file_loads_typed_with_the_values_pandas_parses(tmp_path, lines):
     path = _write(tmp_path, lines)
     frame = read_candles(path).frame

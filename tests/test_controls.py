@@ -127,7 +127,7 @@ def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path,
     store = SQLiteStore(tmp_path / "daybreak.db")
     order = Order(oid, "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, fake_binance.now() - 1000)
     ctx = RunContext.__new__(RunContext)
-    ctx.store, ctx.engine = store, type("E", (), {"pending": {("MA_Crossover", "BTC/USDT"): order}})()
+    ctx.store, ctx.engine = store, type("E", (), {"pending": {("MA_Crossover", "BTC/USDT"): order}, "sink": None})()
     RunContext.save_pending(ctx)
     run_live(cfg, load_config(cfg), lambda: False, exchange=exchange_for(fake_binance), clock=fake_binance.now,
              sleep=lambda _s: fake_binance.set_clock(fake_binance.now() + MINUTE), max_cycles=2)

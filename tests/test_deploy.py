@@ -220,7 +220,8 @@ def _exercise_store(store) -> None:
     store.put_prices([PriceRecord("BTC/USDT", now, 60_000.0)])
     store.list_prices("BTC/USDT", limit=10), store.price_symbols()
     store.put_signal(SignalRecord("s1", now, "BTC/USDT", "buy", "test"))
-    store.list_signals(status="new"), store.mark_signal("s1", now, "executed", "t1", "ok", now + 1)
+    store.list_signals(status="new"), store.inbox(scan=True), store.claim_signal("s1", now, "new", "t1", "queued", now)
+    store.mark_signal("s1", now, "executed", "t1", "ok", now + 1, "accepted"), store.get_trade("t1")
     store.put_position(Position("MA_Crossover", "BTC/USDT", 0.001, 60_000.0, now, 0.06, "t1"))
     store.list_positions(), store.delete_position("MA_Crossover", "BTC/USDT")
     store.put_event(Event("e1", now, "rejection", "too small")), store.list_events(kind="rejection"), store.list_events()
@@ -253,7 +254,10 @@ def test_role_allows_every_call_the_bot_makes_on_its_tables_and_nothing_unused(a
     denied = sorted(c for c in recorder.calls if not allowed(policy, *c))
     assert not denied, f"the instance role would deny: {denied}"
     (tables_st,) = [st for st in policy if st["Sid"] == "DaybreakTables"]
-    assert set(tables_st["Action"]) == {a for a, _ in recorder.calls}, "grants that nothing uses, or calls not granted"
+    assert set(tables_st["Action"]) == {a for a, _ in recorder.calls} - {"dynamodb:Scan"}, \
+        "grants that nothing uses, or calls not granted"
+    assert {r for a, r in recorder.calls if a == "dynamodb:Scan"} == {Resolver.table_arn(PREFIX + "Signals")}, \
+        "the one scan is of the Signals inbox"
     # and the same calls on somebody else's table are denied
     other = {(a, r.replace(f"table/{PREFIX}", "table/Payroll")) for a, r in recorder.calls}
     assert not any(allowed(policy, *c) for c in other)

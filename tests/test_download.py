@@ -106,8 +106,10 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(fake_exchange, tmp_path, 
 
 
 def test_bad_input_is_refused_with_the_value_named(fake_exchange, tmp_path):
-    with pytest.raises(ValueError, match="symbol 'BTCUSDT' is not in ccxt form"):
+    with pytest.raises(ValueError, match="symbol = 'BTCUSDT': not in ccxt form"):
         download(["BTCUSDT"], "1m", T0, None, fake_exchange, tmp_path)
+    with pytest.raises(ValueError, match=r"since = 2099-01-01 00:00 is in the future \(now "):
+        download(["BTC/USDT"], "1m", parse_utc_date("2099-01-01"), None, fake_exchange, tmp_path)
     with pytest.raises(ValueError, match="timeframe '7x'"):
         download(["BTC/USDT"], "7x", T0, None, fake_exchange, tmp_path)
     with pytest.raises(ValueError, match="is not after since"):
@@ -140,7 +142,7 @@ def test_cli_rejects_a_bad_date_naming_it(capsys):
     with pytest.raises(SystemExit) as exit_info:
         _cli(["BTC/USDT", "--since", "2021-13-01"])
     assert exit_info.value.code == 2
-    assert "--since: date '2021-13-01' is not YYYY-MM-DD or an ISO datetime" in capsys.readouterr().err
+    assert "--since: '2021-13-01' is not a date: use YYYY-MM-DD" in capsys.readouterr().err
 
 
 def test_dates_are_utc_unless_an_offset_is_given():

@@ -49,15 +49,16 @@ def test_replayed_external_signals_execute_once_and_bad_ones_are_rejected(tmp_pa
     status = {s.signal_id: s for s in store.list_signals()}
     assert status["ok-buy"].status == "executed" and status["ok-sell"].status == "executed"
     assert status["ok-buy"].outcome == buy["order_id"]
-    expected_reasons = {
-        "bad-symbol": "symbol 'DOGE/USDT' is not traded",
-        "bad-action": "action 'hold' is not 'buy' or 'sell'",
-        "bad-amount": "amount -1.0 must be a positive number",
-        "stale": "is stale",
-        "sell-flat": "no open External position on ETH/USDT",
+    assert status["ok-buy"].reason.startswith("buy 0.002 BTC/USDT @ ")
+    expected = {
+        "bad-symbol": ("rejected", "symbol = 'DOGE/USDT': is not traded (config symbols: BTC/USDT, ETH/USDT)"),
+        "bad-action": ("rejected", "action = 'hold': is not 'buy' or 'sell'"),
+        "bad-amount": ("rejected", "amount = -1.0: must be a positive number of base currency"),
+        "stale": ("expired", "stale, 3660 s old, limit 300 s"),
+        "sell-flat": ("rejected", "no open External position on ETH/USDT to sell"),
     }
-    for sid, reason in expected_reasons.items():
-        assert status[sid].status == "rejected", sid
+    for sid, (state, reason) in expected.items():
+        assert status[sid].status == state, sid
         assert reason in status[sid].reason, (sid, status[sid].reason)
     store.close()
 

@@ -1,5 +1,9 @@
 """Command line of ``bot.py``. Each subcommand takes ``--config`` (default ``config.json``), which
 also names the store. Exit codes: 0 ok, 1 runtime failure, 2 bad input (config, file, argument).
+
+:func:`main` turns the project's own errors into one line on stderr: bad input (config, candle
+file, argument, external signal) exits 2; storage, file-system and exchange failures exit 1. Only
+a real bug shows a traceback, followed by a line saying so.
 """
 from __future__ import annotations
 
@@ -11,17 +15,20 @@ import logging
 import signal as os_signal
 import sys
 import time
+import traceback
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from daybreak.cli.args import Parser, UsageError, check_span, count, number, output_file, utc_date
+from daybreak.core import external
 from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
 from daybreak.core.domain import new_control
 from daybreak.cli import operator as cli_ops
-from daybreak.core.timeframes import parse_utc_date
+from daybreak.core.timeframes import parse_utc_ms
 from daybreak.drivers.alerts import make_alerts
 from daybreak.drivers.backtest import run_backtest
 from daybreak.drivers.replay import load_files, run_replay
@@ -38,20 +45,22 @@ from daybreak.ops.run_lock import AlreadyRunning, acquire
 from daybreak.reporting.metrics import compute_metrics
 from daybreak.reporting.render import print_report, write_html, write_json
 from daybreak.reporting.stats import TOTAL, summarize
-from storage import open_store
+from storage import StorageError, open_store
 from storage.init_db import init_db
 from storage.records import SignalRecord
 from strategies.catalog import describe_all, format_table
 
 log = logging.getLogger("daybreak")
+BAD_INPUT = (ConfigError, CandleFileError, UsageError, AlreadyRunning)
+"""Errors that mean the input was wrong (exit 2)."""
 
 
-class UsageError(ValueError):
-    """A bad command-line argument; the message names it and its value."""
+class Failure(RuntimeError):
+    """A runtime failure worth one line (exit 1), e.g. a log file that cannot be opened."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bot.py", description="Daybreak crypto spot day-trading bot")
+    p = Parser(prog="bot.py", description="Daybreak crypto spot day-trading bot")
     sub = p.add_subparsers(dest="command", required=True)
 
     def cmd(name: str, help_: str) -> argparse.ArgumentParser:
@@ -61,18 +70,19 @@ def _parser() -> argparse.ArgumentParser:
 
     run = cmd("run", "run the bot: live polling, or --replay candle files on a simulated clock")
     run.add_argument("--replay", nargs="+", metavar="FILE", help="candle files (BTC-USDT_1m.csv.gz ...)")
-    run.add_argument("--from", dest="start", help="replay: first candle (YYYY-MM-DD or ISO, UTC)")
-    run.add_argument("--to", dest="end", help="replay: end (exclusive)")
-    run.add_argument("--pace", type=float, default=0.0, help="replay: seconds to wait per candle (0 = fast)")
+    run.add_argument("--from", dest="start", type=utc_date, help="replay: first candle (YYYY-MM-DD or ISO, UTC)")
+    run.add_argument("--to", dest="end", type=utc_date, help="replay: end (exclusive)")
+    run.add_argument("--pace", type=number(0, 60, "seconds"), default=None,
+                     help="replay: seconds to wait per candle, 0 to 60 (default 0 = fast)")
     run.add_argument("--notify", action="store_true",
                      help="replay: send operator alerts too, with the market time (live and paper runs always do)")
 
     bt = cmd("backtest", "backtest the enabled strategies on candle files")
     bt.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
-    bt.add_argument("--from", dest="start", help="first candle (YYYY-MM-DD or ISO, UTC)")
-    bt.add_argument("--to", dest="end", help="end (exclusive)")
-    bt.add_argument("--json", dest="json_out", metavar="OUT", help="write the JSON report here")
-    bt.add_argument("--html", dest="html_out", metavar="OUT", help="write the HTML report here")
+    bt.add_argument("--from", dest="start", type=utc_date, help="first candle (YYYY-MM-DD or ISO, UTC)")
+    bt.add_argument("--to", dest="end", type=utc_date, help="end (exclusive)")
+    bt.add_argument("--json", dest="json_out", type=output_file, metavar="OUT", help="write the JSON report here")
+    bt.add_argument("--html", dest="html_out", type=output_file, metavar="OUT", help="write the HTML report here")
     bt.add_argument("--symbol", help="HTML: symbol of the candle chart (default: the first)")
 
     add_download_arguments(cmd("download", "download candles through ccxt into data/candles/"))
@@ -89,35 +99,57 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--format", choices=["table", "csv", "json"], default="table")
     tr.add_argument("--symbol")
     tr.add_argument("--algo")
-    tr.add_argument("--limit", type=int, help="only the newest N")
+    tr.add_argument("--limit", type=count(1, 1_000_000_000), help="only the newest N")
 
     cmd("stats", "print P&L per strategy and in total")
     st = cmd("strategies", "list registered strategies, their timeframe, warm-up and params schema")
     st.add_argument("--format", choices=["table", "json"], default="table")
     ctl = cmd("control", "pause or resume entries, or flatten every position")
     ctl.add_argument("action", choices=["pause", "resume", "flatten"])
-    ctl.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the bot's acknowledgement")
+    ctl.add_argument("--wait", type=number(0, 3600, "seconds"), default=0.0,
+                     help="seconds to wait for the bot's acknowledgement, 0 to 3600")
     cmd("init-db", "create missing storage tables (safe to run twice)")
     cli_ops.add_parsers(cmd)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``bot.py`` command; returns its exit code (see the module docstring)."""
+    try:
+        return _run_command(argv)
+    except SystemExit as done:  # --help, --version
+        return done.code if isinstance(done.code, int) else 0
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BAD_INPUT as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except StorageError as err:
+        print(f"error: storage: {err}", file=sys.stderr)
+        return 1
+    except Failure as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the project's own errors are above; the rest is a bug
+        exchange_errors = sys.modules.get("daybreak.exchange.errors")  # loaded only with ccxt
+        if exchange_errors is not None and isinstance(err, exchange_errors.ExchangeError):
+            print(f"error: exchange: {err}", file=sys.stderr)
+            return 1
+        traceback.print_exc()
+        print(f"error: {type(err).__name__} above is a bug in Daybreak, not a problem with your input; "
+              "please report it with the traceback", file=sys.stderr)
+        return 1
+
+
+def _run_command(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    handler = COMMANDS[args.command]
-    try:
-        return handler(args, config)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except (CandleFileError, UsageError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    config = load_config(args.config)
+    return COMMANDS[args.command](args, config)
 
 
 def _open_store(config: Config):
@@ -126,27 +158,31 @@ def _open_store(config: Config):
 
 # -- run -----------------------------------------------------------------------------------------
 def cmd_run(args, config: Config) -> int:
+    if not args.replay and (args.start is not None or args.end is not None or args.pace is not None or args.notify):
+        raise UsageError("run: --from, --to, --pace and --notify apply to --replay only (without --replay the "
+                         "bot trades live)")
+    check_span(args.start, args.end)
+    data = load_files(args.replay, config, args.start, args.end) if args.replay else None
+    if data is not None and not any(len(df) for df in data.frames.values()):
+        raise UsageError("run: no candles in the selected span (--from/--to)")
     try:
         lock = acquire(config.storage)  # noqa: F841 - held until the process exits
-    except AlreadyRunning as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    setup_logging(config.log.path, config.log.level)
+        setup_logging(config.log.path, config.log.level)
+    except OSError as err:
+        raise Failure(f"{err.filename}: {err.strerror} (log.path / storage.path)") from None
     try:
         alerts = make_alerts(config, send=not args.replay or args.notify, market_time=bool(args.replay))
     except ValueError as err:
-        print(f"error: {ENV_NOTIFY_URLS}: {err}", file=sys.stderr)
-        return 2
+        raise UsageError(f"{ENV_NOTIFY_URLS}: {err}") from None
     except OperatorSecretError as err:
-        print(f"error: notification URLs: {err}", file=sys.stderr)
-        return 1
+        raise Failure(f"notification URLs: {err}") from None
     try:
-        return _run(args, config, alerts)
+        return _run(args, config, data, alerts)
     finally:
         alerts.close()
 
 
-def _run(args, config: Config, alerts) -> int:
+def _run(args, config: Config, data, alerts) -> int:
     stop = {"flag": False}
 
     def _stop(signum, _frame):
@@ -155,21 +191,8 @@ def _run(args, config: Config, alerts) -> int:
 
     os_signal.signal(os_signal.SIGTERM, _stop)
     os_signal.signal(os_signal.SIGINT, _stop)
-    if args.replay:
-        data = load_files(args.replay, config, parse_date(args.start), parse_date(args.end))
-        ctx = build_context(args.config, config, alerts=alerts)
-        log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
-                 ", ".join(config.enabled_algos()) or "no strategy")
-        try:
-            n = run_replay(ctx, data, args.pace, lambda: stop["flag"],
-                           int(config.storage.price_retention_days * 86_400_000))
-            trades = ctx.store.list_trades()
-            open_positions = ctx.store.list_positions()
-        finally:
-            ctx.shutdown()
-        print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
-        print(format_stats(trades), end="")
-        return 0
+    if data is not None:
+        return _replay(args, config, data, lambda: stop["flag"], alerts)
     if config.mode == "live" and (code := cli_ops.preflight(config, alerts)) is not None:
         return code
     from daybreak.drivers.live import run_live  # lazy: loads ccxt, which replay and the other commands never need
@@ -177,28 +200,43 @@ def _run(args, config: Config, alerts) -> int:
     return run_live(args.config, config, lambda: stop["flag"], alerts=alerts)
 
 
-def parse_date(text: str | None) -> int | None:
-    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive = UTC); None for no text.
-    Raises UsageError."""
-    if not text:
-        return None
+def _replay(args, config: Config, data, should_stop, alerts) -> int:
+    ctx = build_context(args.config, config, alerts=alerts)
+    log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
+             ", ".join(config.enabled_algos()) or "no strategy")
     try:
-        return parse_utc_date(text)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+        n = run_replay(ctx, data, args.pace or 0.0, should_stop,
+                       int(config.storage.price_retention_days * 86_400_000))
+        trades = ctx.store.list_trades()
+        open_positions = ctx.store.list_positions()
+    finally:
+        unsaved = ctx.shutdown()
+    if unsaved:
+        path = Path(config.log.path).with_name("unsaved-writes.jsonl")
+        raise Failure(f"storage: {unsaved} write(s) could not be stored and are in {path}; the replay is not "
+                      f"complete in the store")
+    print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
+    print(format_stats(trades), end="")
+    return 0
 
 
 # -- signal, trades, stats ----------------------------------------------------------------------------
 def cmd_signal(args, config: Config) -> int:
+    """Insert one row into the Signals inbox, checked by the bot's own validator first."""
     now = int(time.time() * 1000)
-    rec = SignalRecord(f"sig-{now}-{uuid.uuid4().hex[:8]}", now, args.symbol, args.action.lower(), args.source, args.amount)
+    row = {"signal_id": f"sig-{now}-{uuid.uuid4().hex[:8]}", "timestamp": now, "symbol": args.symbol,
+           "action": args.action, "source": args.source, "amount": args.amount}
+    sig = external.parse(row, config.symbols)
+    if isinstance(sig, external.Refusal):
+        raise UsageError(f"signal: {sig}")
+    rec = SignalRecord(sig.signal_id, sig.timestamp, sig.symbol, sig.action.value, sig.source, sig.amount)
     store = _open_store(config)
     try:
         store.put_signal(rec)
     finally:
         store.close()
     print(f"inserted signal {rec.signal_id}: {rec.action} {rec.symbol}"
-          + (f" amount {rec.amount}" if rec.amount else "") + f" from {rec.source}")
+          + (f" amount {rec.amount:g}" if rec.amount else "") + f" from {rec.source}")
     if not config.external_signals:
         print("note: external_signals is off in the config; the bot will not execute it until it is on")
     return 0
@@ -299,10 +337,13 @@ def cmd_init_db(args, config: Config) -> int:
 
 def cmd_backtest(args, config: Config) -> int:
     """Print the terminal report; write ``--json`` / ``--html`` when asked. Returns the exit code."""
-    data = load_files(args.data, config, parse_date(args.start), parse_date(args.end))
+    check_span(args.start, args.end)
+    data = load_files(args.data, config, args.start, args.end)
     if not any(len(df) for df in data.frames.values()):
-        print("error: no candles in the selected span")
-        return 2
+        raise UsageError("backtest: no candles in the selected span (--from/--to)")
+    if args.symbol is not None and args.symbol not in data.frames:
+        raise UsageError(f"backtest: --symbol = {args.symbol!r}: not in this backtest "
+                         f"(symbols: {', '.join(sorted(data.frames))})")
     keep_freed_memory()  # a one-off array-heavy process: reuse freed pages (daybreak/ops/heap.py)
     result = run_backtest(config, data)
     metrics = compute_metrics(result)
@@ -318,6 +359,17 @@ def cmd_backtest(args, config: Config) -> int:
 
 def cmd_download(args, config: Config) -> int:
     return run_download(args, config)
+
+
+def parse_date(text: str | None) -> int | None:
+    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive = UTC); None for no text.
+    Raises UsageError."""
+    if not text:
+        return None
+    try:
+        return parse_utc_ms(text)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def cmd_optimize(args, config: Config) -> int:

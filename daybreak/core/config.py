@@ -1,13 +1,19 @@
 """``config.json``: one pydantic model parses and validates the whole file.
 
-Unknown keys are rejected everywhere (``extra="forbid"``); each strategy's ``params`` are validated
-by that strategy's own params model from the registry. Errors surface as :class:`ConfigError` with
-one message naming the field and the offending value. API keys never live here (see
+Unknown keys are rejected everywhere (``extra="forbid"``) and types are strict (a JSON boolean is
+not a number, ``"5"`` is not a number, ``10.0`` is not an integer); each strategy's ``params`` are
+validated by that strategy's own params model from the registry, and each strategy's ``risk``
+merged with its ``risk_overrides`` entry must satisfy the rules that tie keys together. Symbols
+are ccxt ``BASE/QUOTE`` of upper-case ASCII letters and digits; ``exchange`` must be one of the
+ccxt exchange ids the caller passes (``ccxt.exchanges``). Errors surface as :class:`ConfigError`
+with one message naming the field and the offending value. API keys never live here (see
 :mod:`daybreak.exchange.secrets`).
 """
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Container
 from typing import Any, Literal, Protocol
 
 from pydantic import (
@@ -21,9 +27,19 @@ from pydantic import (
 )
 
 from daybreak.core.alert_settings import NotifySettings
-from daybreak.core.risk_settings import RiskSettings
+from daybreak.core.risk_settings import RiskOverride, RiskSettings
 
 DEFAULT_CONFIG_PATH = "config.json"
+_SYMBOL = re.compile(r"[A-Z0-9]{1,20}/[A-Z0-9]{1,20}", re.ASCII)
+_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,255}(/[!-~]*)?", re.ASCII)
+
+
+def symbol_problem(symbol: str) -> str | None:
+    """Why ``symbol`` is not a ccxt spot symbol ``BASE/QUOTE`` of upper-case ASCII letters and
+    digits (1-20 each, e.g. ``BTC/USDT``), or None when it is one."""
+    if _SYMBOL.fullmatch(symbol):
+        return None
+    return "not in ccxt form BASE/QUOTE of upper-case ASCII letters and digits, e.g. 'BTC/USDT'"
 
 
 class StrategyCatalog(Protocol):
@@ -36,14 +52,24 @@ class StrategyCatalog(Protocol):
 
 CATALOG = "strategies"
 """Validation-context key under which :func:`parse_config` hands the catalog to the model."""
+EXCHANGES = "exchanges"
+"""Validation-context key of the known exchange ids (a container of str, e.g. ``ccxt.exchanges``)."""
 
 
 class ConfigError(ValueError):
     """A config that cannot be used. ``str(err)`` is one line naming the field and the value."""
 
 
+def _file_path(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("a file path must not contain control characters")
+    if value.endswith(("/", "\\")):
+        raise ValueError("names a directory; give a file path")
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class OrderSize(_Strict):
@@ -71,16 +97,28 @@ class StorageSettings(_Strict):
     """Where trades, stats, prices and signals live."""
 
     backend: Literal["sqlite", "dynamodb"] = "sqlite"
-    path: str = Field("data/daybreak.db", min_length=1, description="SQLite file (sqlite backend)")
-    region: str = Field("us-east-1", min_length=1, description="AWS region (dynamodb backend)")
+    path: str = Field("data/daybreak.db", min_length=1, max_length=4096, description="SQLite file (sqlite backend)")
+    region: str = Field("us-east-1", pattern=r"^[a-z0-9-]{1,50}$", description="AWS region (dynamodb backend)")
     table_prefix: str = Field("Daybreak", pattern=r"^[A-Za-z0-9_.-]{0,200}$", description="DynamoDB table name prefix")
     endpoint_url: str | None = Field(None, description="Local DynamoDB-compatible server, e.g. http://localhost:8000")
     price_retention_days: float = Field(30.0, gt=0, le=3650, description="HistoricalPrices TTL, days")
+    signal_retention_days: float = Field(7.0, gt=0, le=3650, description="Signals rows expire this long after the bot finished them (DynamoDB TTL)")
+
+    _path = field_validator("path")(classmethod(lambda cls, v: _file_path(v)))
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not _URL.fullmatch(value):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:4567")
+        return value
 
 
 class LogSettings(_Strict):
-    path: str = Field("logs/daybreak.log", min_length=1, description="Rotating log file")
+    path: str = Field("logs/daybreak.log", min_length=1, max_length=4096, description="Rotating log file")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    _path = field_validator("path")(classmethod(lambda cls, v: _file_path(v)))
 
 
 class Config(_Strict):
@@ -103,18 +141,26 @@ class Config(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
-    risk_overrides: dict[str, RiskSettings] = Field(default_factory=dict)
+    risk_overrides: dict[str, RiskOverride] = Field(default_factory=dict)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("symbols")
     @classmethod
     def _symbols(cls, value: list[str]) -> list[str]:
-        for sym in value:
-            base, _, quote = sym.partition("/")
-            if not base or not quote or not sym.isupper() or " " in sym:
-                raise ValueError(f"symbol {sym!r} is not in ccxt form BASE/QUOTE, e.g. 'BTC/USDT'")
-        if len(set(value)) != len(value):
-            raise ValueError("symbols are listed twice")
+        for i, sym in enumerate(value):
+            problem = symbol_problem(sym)
+            if problem:
+                raise _FieldError(("symbols", i), sym, problem)
+            if sym in value[:i]:
+                raise _FieldError(("symbols", i), sym, "listed twice")
+        return value
+
+    @field_validator("exchange")
+    @classmethod
+    def _exchange(cls, value: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get(EXCHANGES)
+        if known is not None and value not in known:
+            raise ValueError("not a ccxt exchange id (lower case, e.g. 'binanceus', 'binance', 'kraken')")
         return value
 
     @field_validator("algos")
@@ -135,7 +181,7 @@ class Config(_Strict):
                 if name not in known:
                     raise _FieldError(("params", name), name, f"unknown strategy; registered: {', '.join(known)}")
                 try:
-                    catalog.params_model(name).model_validate(raw)
+                    catalog.params_model(name).model_validate(raw, strict=True)
                 except ValidationError as err:
                     loc, value, msg = _first_error(err)
                     raise _FieldError(("params", name, *loc), value, msg) from None
@@ -147,6 +193,12 @@ class Config(_Strict):
                 raise _FieldError(("risk_overrides", name, "day_timezone"), override.day_timezone,
                                   "the trading day is account-wide (its counters are shared by every "
                                   f"strategy): set it in risk.day_timezone (now {self.risk.day_timezone!r})")
+            try:
+                self.risk_for(name)
+            except ValidationError as err:
+                _, _, msg = _first_error(err)
+                raise _FieldError(("risk_overrides", name), override.model_dump(exclude_unset=True),
+                                  f"merged with 'risk' this breaks a rule: {msg}") from None
         for key in self.order_size:
             if key != "default" and key not in self.symbols:
                 raise _FieldError(("order_size", key), key, "not one of 'symbols' (or 'default')")
@@ -191,26 +243,32 @@ def _first_error(err: ValidationError) -> tuple[tuple, Any, str]:
     if isinstance(ctx_err, _FieldError):
         return ctx_err.loc, ctx_err.value, ctx_err.msg
     msg = first["msg"].removeprefix("Value error, ")
+    if isinstance(first.get("input"), bool) and first["type"] in ("float_type", "int_type"):
+        msg += " (true/false is not a number)"
     return tuple(first["loc"]), first.get("input"), msg
 
 
 def describe_error(err: ValidationError, source: str = "config") -> str:
     """One line: ``<source>: <dotted.field> = <value>: <problem>``."""
     loc, value, msg = _first_error(err)
-    field = ".".join(str(p) for p in loc) or "(root)"
-    shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{...}"
+    field = ".".join(str(p) if re.fullmatch(r"[\w/-]+", str(p), re.ASCII) else json.dumps(str(p)) for p in loc) or "(root)"
+    try:
+        shown = json.dumps(value, default=str, ensure_ascii=True)
+    except (ValueError, RecursionError):
+        shown = "{...}"
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return f"{source}: {field} = {shown}: {msg}"
 
 
-def parse_config(data: Any, catalog: StrategyCatalog, source: str = "config") -> Config:
-    """Validate a decoded JSON object, strategy names and params against ``catalog``.
-    Raises :class:`ConfigError`."""
+def parse_config(data: Any, catalog: StrategyCatalog, source: str = "config",
+                 exchanges: Container[str] | None = None) -> Config:
+    """Validate a decoded JSON object, strategy names and params against ``catalog`` and the
+    exchange id against ``exchanges`` (None: not checked). Raises :class:`ConfigError`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: (root) = {type(data).__name__}: must be a JSON object")
     try:
-        return Config.model_validate(data, context={CATALOG: catalog})
+        return Config.model_validate(data, context={CATALOG: catalog, EXCHANGES: exchanges})
     except ValidationError as err:
         raise ConfigError(describe_error(err, source)) from None
 

@@ -56,11 +56,23 @@ class BotState(str, Enum):
 
 
 class SignalStatus(str, Enum):
-    """Processing state of a row of the Signals table."""
+    """Processing state of a row of the Signals table (docs/dynamodb.md, "The inbox contract").
+
+    ``new`` (or no status) waits for the bot; ``accepted``: its order is queued; then one final
+    state: ``executed`` (filled, ``outcome`` = trade id), ``failed`` (the order was refused),
+    ``rejected`` (a bad row, or a rule refused it) or ``expired`` (older than the age limit)."""
 
     NEW = "new"
+    ACCEPTED = "accepted"
     EXECUTED = "executed"
+    FAILED = "failed"
     REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+FINAL_SIGNAL_STATUSES = frozenset({SignalStatus.EXECUTED.value, SignalStatus.FAILED.value,
+                                   SignalStatus.REJECTED.value, SignalStatus.EXPIRED.value})
+"""Statuses a Signals row never leaves."""
 
 
 @dataclass(frozen=True, slots=True)

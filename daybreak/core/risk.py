@@ -53,6 +53,8 @@ class RiskGate:
         self.config = config
         self.markets = markets
         self.manual_pause: str | None = None
+        self.storage_fault = ""
+        """Set (to the storage error) while writes wait to be stored: no new entries until then."""
         self.c = _Counters()
         self._realized_total = 0.0
         self._day_bounds: tuple[int, int, str, str] = (0, 0, "", "")
@@ -143,6 +145,8 @@ class RiskGate:
         c = self.c
         if self.manual_pause:
             return Rejection("paused_manual", f"entries paused by {self.manual_pause}")
+        if self.storage_fault:
+            return Rejection("storage_unavailable", f"entries paused while storage fails: {self.storage_fault}")
         if risk.daily_max_loss_ratio is not None:
             limit = risk.daily_max_loss_ratio * c.day_start_equity
             if -c.realized_today >= limit:

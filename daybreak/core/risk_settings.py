@@ -2,23 +2,29 @@
 
 Every key is optional: left out or ``null`` turns that rule off, so ``"risk": {}`` means exits by
 signal only, no protections, and sizing from ``order_size``. Ratios are fractions (0.01 = 1 %).
+Types are strict: a JSON boolean is not a number, ``10.0`` is not an integer.
+
+Rules that tie keys together (sizing ``risk`` needs a stop, ...) are checked on complete settings
+(:class:`RiskSettings`): ``risk`` itself, and each strategy's ``risk`` merged with its override
+(:meth:`daybreak.core.config.Config.risk_for`). An override alone (:class:`RiskOverride`) only
+has its values checked, since the keys it leaves out come from ``risk``.
 """
 from __future__ import annotations
 
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _ratio(desc: str, le: float = 1.0):
     return Field(None, gt=0, le=le, description=desc)
 
 
-class RiskSettings(BaseModel):
-    """Exit rules, sizing and protections; see README "Risk" for the shipped defaults."""
+class _RiskFields(BaseModel):
+    """The keys of ``risk`` and their ranges (no rule linking two keys)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     # exits
     stop_loss_ratio: float | None = _ratio("Stop-loss distance below entry, fraction of entry price")
@@ -51,12 +57,25 @@ class RiskSettings(BaseModel):
     max_positions_per_symbol: int | None = Field(None, ge=1, le=1000, description="Cap on open positions on one symbol across strategies")
     stale_data_seconds: float | None = Field(None, gt=0, le=86_400, description="Pause entries when the newest candle closed longer ago than this (live)")
 
+    @field_validator("day_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"day_timezone {value!r} is not an IANA timezone") from None
+        return value
+
+
+class RiskOverride(_RiskFields):
+    """``risk_overrides.<strategy>``: any ``risk`` key; the keys set replace ``risk``'s."""
+
+
+class RiskSettings(_RiskFields):
+    """Exit rules, sizing and protections; see README "Risk" for the shipped defaults."""
+
     @model_validator(mode="after")
     def _check(self) -> "RiskSettings":
-        try:
-            ZoneInfo(self.day_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"day_timezone {self.day_timezone!r} is not an IANA timezone") from None
         if self.sizing == "risk" and not (self.stop_loss_ratio or self.stop_loss_atr_mult):
             raise ValueError("sizing 'risk' needs stop_loss_ratio or stop_loss_atr_mult")
         if self.sizing == "risk" and not self.risk_per_trade_ratio:

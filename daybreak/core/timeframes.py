@@ -6,7 +6,7 @@ in :mod:`strategies.base` (``timestamp`` = UTC epoch ms of the candle open, sort
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,6 +14,42 @@ import pandas as pd
 
 _UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 CANDLE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+
+EPOCH_MS_MIN = 1_230_768_000_000
+"""2009-01-01 UTC in epoch ms: nothing crypto is older (Bitcoin's genesis block is 2009-01-03)."""
+EPOCH_MS_MAX = 4_102_444_800_000
+"""2100-01-01 UTC in epoch ms: later instants are not plausible market times."""
+
+
+def epoch_ms_problem(value: int) -> str | None:
+    """Why ``value`` is not a plausible UTC epoch-ms instant (see :data:`EPOCH_MS_MIN` /
+    :data:`EPOCH_MS_MAX`), naming the likely unit mix-up; None when it is plausible."""
+    if EPOCH_MS_MIN <= value < EPOCH_MS_MAX:
+        return None
+    if EPOCH_MS_MIN <= value * 1000 < EPOCH_MS_MAX:
+        return "looks like epoch seconds; give UTC epoch milliseconds"
+    if EPOCH_MS_MIN <= value // 1000 < EPOCH_MS_MAX:
+        return "looks like epoch microseconds; give UTC epoch milliseconds"
+    return "is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01"
+
+
+def parse_utc_ms(text: str) -> int:
+    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO 8601 datetime (UTC unless it names an offset;
+    ``Z`` accepted), between 2009 and 2100. Raises ValueError naming the text."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except (ValueError, TypeError, AttributeError):
+        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD or an ISO datetime such as "
+                         "2021-05-10T12:00 (UTC)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        ms = int(moment.timestamp() * 1000)
+    except (OverflowError, ValueError, OSError):
+        ms = EPOCH_MS_MAX
+    if not EPOCH_MS_MIN <= ms < EPOCH_MS_MAX:
+        raise ValueError(f"{text!r} is not between 2009-01-01 and 2100-01-01")
+    return ms
 
 
 def timeframe_ms(timeframe: str) -> int:
@@ -111,16 +147,3 @@ def trading_day(ts_ms: int, tz: str) -> tuple[str, int, int]:
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=1, hours=3)).replace(hour=0)  # next local midnight, DST-safe
     return start.strftime("%Y-%m-%d"), int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-
-
-def parse_utc_date(text: str) -> int:
-    """UTC epoch ms of ``YYYY-MM-DD`` or an ISO datetime (naive means UTC; an offset is
-    converted). The one date parser of the command line. Raises ValueError naming the text."""
-    try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(f"date {text!r} is not YYYY-MM-DD or an ISO datetime") from None
-    if ts is pd.NaT:
-        raise ValueError(f"date {text!r} is not YYYY-MM-DD or an ISO datetime")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)

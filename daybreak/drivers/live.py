@@ -201,8 +201,8 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
                 log.warning("exchange unreachable (%d in a row); retrying in %.0f s", failures, delay)
             sleep(delay)
     finally:
-        ctx.shutdown()
-    return 0
+        unsaved = ctx.shutdown()
+    return 1 if unsaved else 0  # writes left unsaved (in unsaved-writes.jsonl): never a success
 
 
 class LiveLoop:
@@ -307,4 +307,4 @@ class LiveLoop:
             ts = int(row["timestamp"])
             records.append(PriceRecord(symbol, ts, float(row["close"]), float(row["open"]), float(row["high"]),
                                        float(row["low"]), float(row["volume"]), ts // 1000 + retention))
-        self.ctx.store.put_prices(records)
+        self.ctx.put_prices(records)  # through the sink's backlog: kept while storage fails

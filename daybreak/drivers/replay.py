@@ -89,13 +89,17 @@ def event_order(stepper: Stepper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, should_stop=lambda: False,
                retention_ms: int | None = None) -> int:
-    """Replay ``data`` through the bot. Returns the number of candles acted on."""
+    """Replay ``data`` through the bot. Returns the number of candles acted on.
+
+    While storage fails, the replay goes on with new entries paused (exits still run) and every
+    write kept in the sink's backlog, retried once a second."""
     stepper = build_stepper(ctx, data)
-    ctx.inbox_seconds = INBOX_SECONDS
+    ctx.inbox_seconds = ctx.inbox_scan_seconds = INBOX_SECONDS
+    ctx.simulated_clock = True
     syms = sorted(stepper.arrays)
     cursors = {s: ctx.cursor(s) for s in syms}
     close, sym_idx, ks = event_order(stepper)
-    acted, last_beat = 0, 0.0
+    acted, last_beat, last_retry = 0, 0.0, 0.0
     pending_ids = set()
     for close_ts, si, k in zip(close.tolist(), sym_idx.tolist(), ks.tolist()):
         if should_stop():
@@ -107,7 +111,9 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         if ctx.reload_config():
             stepper = build_stepper(ctx, data)
         a = stepper.arrays[sym]
-        ctx.engine.sink.retry_backlog()
+        if ctx.engine.sink.backlog and time.monotonic() - last_retry >= HEARTBEAT_SECONDS:
+            ctx.engine.sink.retry_backlog()  # storage failing: retried once a second, not per candle
+            last_retry = time.monotonic()
         stepper.step(sym, k)
         prices = ctx.engine.last_price
         ctx.process_external(close_ts, prices)
@@ -115,8 +121,8 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         if ctx.alerts.on:
             ctx.watch(close_ts)
         expiry = (close_ts + retention_ms) // 1000 if retention_ms else None
-        ctx.store.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
-                                          float(a.high[k]), float(a.low[k]), None, expiry)])
+        ctx.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
+                                    float(a.high[k]), float(a.low[k]), None, expiry)])
         ids = {o.client_order_id for o in ctx.engine.pending.values()}
         if ids != pending_ids:
             ctx.save_pending()

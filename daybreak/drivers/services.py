@@ -11,115 +11,30 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from daybreak.core import external
 from daybreak.core.config import Config, ConfigError
 from daybreak.core.domain import (
     Action,
     BotState,
     Control,
-    Event,
     ExitReason,
     Order,
-    Position,
-    SignalStatus,
-    Trade,
 )
 from daybreak.core.engine import Engine
 from daybreak.drivers.alerts import Alerts
 from daybreak.ops import config_versions
+from daybreak.drivers.inbox import SCAN_SECONDS, SignalInbox
+from daybreak.drivers.sink import StoreSink
 from daybreak.ops.config_file import load_config
 from daybreak.reporting.stats import stat_records
 from storage.base import StorageError, Store
-from storage.records import StatusRecord
+from storage.records import PriceRecord, StatusRecord
 
 log = logging.getLogger("daybreak")
 INBOX_SECONDS = 1.0
 """Replay: wall-clock seconds between reads of the Signals and Controls inboxes (live reads
 them every poll)."""
-
-
-class StoreSink:
-    """Engine outputs -> storage, one readable log line per trade and rejection.
-
-    A write the store refuses (:class:`StorageError`, after the backend's own retries) is kept
-    in order and retried by :meth:`retry_backlog` every cycle, never dropped; what is still
-    unsaved at shutdown is written to a JSON-lines file beside the log (:meth:`dump_backlog`).
-    """
-
-    def __init__(self, store: Store, stats: "StatsUpdater", alerts: Alerts | None = None):
-        self.store, self.stats = store, stats
-        self.alerts = alerts or Alerts(None)
-        self.backlog: list[tuple[str, object]] = []
-
-    def trade(self, trade: Trade) -> None:
-        self._write("trade", trade)
-
-    def position(self, key: tuple[str, str], position: Position | None) -> None:
-        self._write("position", (key, None if position is None else position.copy()))
-
-    def rejection(self, event: Event) -> None:
-        self._write("event", event)
-
-    def _write(self, kind: str, item) -> None:
-        if self.backlog:  # keep the order: nothing overtakes an unsaved write
-            self.backlog.append((kind, item))
-            if kind == "trade":
-                self.alerts.fill(item)  # announced now; not again when the backlog is written
-            return
-        try:
-            self._apply(kind, item)
-        except StorageError as err:
-            log.error("storage write failed, kept and retried every cycle: %s (%s)", err, kind)
-            self.backlog.append((kind, item))
-            self.alerts.storage_failed(f"{kind} not stored: {err}")
-            if kind == "trade":
-                self.alerts.fill(item)  # the trader hears of the fill now, not when storage is back
-
-    def _apply(self, kind: str, item, announce: bool = True) -> None:
-        if kind == "trade":
-            if self.store.put_trade(item):
-                if announce:
-                    self.alerts.fill(item)
-                t = item
-                pnl = "" if t.pnl is None else f" pnl={t.pnl:+.4f}"
-                why = f" ({t.exit_reason})" if t.exit_reason else ""
-                log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", t.algo, t.action.upper(), t.symbol,
-                         t.amount, t.price, t.fee, pnl, why, t.trade_id)
-                self.stats.poke()
-        elif kind == "position":
-            key, record = item
-            if record is None:
-                self.store.delete_position(*key)
-            else:
-                self.store.put_position(record)
-        elif self.store.put_event(item):
-            log.info("REJECTED %s %s: %s (%s)", item.algo, item.symbol, item.message, item.rule)
-
-    def retry_backlog(self) -> bool:
-        """Write what is pending, in order; True when nothing is left."""
-        while self.backlog:
-            kind, item = self.backlog[0]
-            try:
-                self._apply(kind, item, announce=False)
-            except StorageError:
-                return False
-            self.backlog.pop(0)
-        return True
-
-    def dump_backlog(self, path: Path) -> None:
-        """Last resort at shutdown: unsaved writes as JSON lines, for a person to re-import."""
-        if not self.backlog:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            for kind, item in self.backlog:
-                body = {"key": item[0], "position": None if item[1] is None else asdict(item[1])} \
-                    if kind == "position" else asdict(item)
-                fh.write(json.dumps({"kind": kind, "record": body}) + "\n")
-        log.error("%d storage write(s) could not be saved; written to %s", len(self.backlog), path)
 
 
 class StatsUpdater:
@@ -145,11 +60,14 @@ class StatsUpdater:
                 log.error("stats update failed: %s", err)
 
     def close(self) -> None:
-        """Write the final stats synchronously and stop the thread."""
+        """Write the final stats synchronously (logged when storage refuses) and stop the thread."""
         self._stop = True
         self._event.set()
         self._thread.join(timeout=10)
-        self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
+        try:
+            self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
+        except StorageError as err:
+            log.error("final stats not stored: %s", err)
 
 
 class RunContext:
@@ -174,6 +92,12 @@ class RunContext:
         self.inbox_seconds = 0.0
         self.config_version: int | None = None
         """Number of the stored config version in force (:mod:`daybreak.ops.config_versions`)."""
+        self.inbox_scan_seconds = SCAN_SECONDS
+        self.simulated_clock = False
+        """Replay: rows stamped after the simulated clock wait for it (live refuses far-future rows)."""
+        self.signals = SignalInbox(self)
+        self._cursors: dict[str, int] = {}
+        self._storage_paused = False
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -193,15 +117,35 @@ class RunContext:
                  "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
                  "reason": o.reason.value if o.reason else None}
                 for o in self.engine.pending.values()]
-        self.store.set_state("pending_orders", json.dumps(data))
+        self.set_state("pending_orders", json.dumps(data))
+
+    def set_state(self, key: str, value: str) -> None:
+        """Store a piece of state through the sink's backlog (kept and retried when storage fails)."""
+        sink = self.engine.sink
+        if isinstance(sink, StoreSink):
+            sink.state(key, value)
+        else:
+            self.store.set_state(key, value)
+
+    def put_prices(self, records: list[PriceRecord]) -> None:
+        """Store prices through the sink's backlog (kept and retried when storage fails)."""
+        sink = self.engine.sink
+        if isinstance(sink, StoreSink):
+            sink.prices(records)
+        else:
+            self.store.put_prices(records)
 
     def cursor(self, symbol: str) -> int:
-        """Close time (ms) of the last candle of ``symbol`` the bot acted on (0: none)."""
-        raw = self.store.get_state(f"cursor:{symbol}")
-        return int(raw) if raw else 0
+        """Close time (ms) of the last candle of ``symbol`` the bot acted on (0: none): the last
+        value this process set (stored or still in the backlog), else the stored one."""
+        if symbol not in self._cursors:
+            raw = self.store.get_state(f"cursor:{symbol}")
+            self._cursors[symbol] = int(raw) if raw else 0
+        return self._cursors[symbol]
 
     def set_cursor(self, symbol: str, close_ts: int) -> None:
-        self.store.set_state(f"cursor:{symbol}", str(close_ts))
+        self._cursors[symbol] = close_ts
+        self.set_state(f"cursor:{symbol}", str(close_ts))
 
     # -- config --------------------------------------------------------------------------------
     def _stat(self) -> float:
@@ -248,7 +192,15 @@ class RunContext:
 
     # -- controls ------------------------------------------------------------------------------
     def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
-        """Act on pending pause/resume/flatten records and acknowledge them (idempotent)."""
+        """Act on pending pause/resume/flatten records and acknowledge them (idempotent). A
+        storage failure is logged and leaves them for the next cycle."""
+        try:
+            self._process_controls(now_ms, prices)
+        except StorageError as err:
+            log.error("controls not processed this cycle (storage): %s", err)
+            self.error(f"controls: {err}", now_ms)
+
+    def _process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
         for ctl in self._pending_rows("controls", lambda: self.store.list_controls(status="pending")):
             status, result = self._apply_control(ctl, now_ms, prices)
             if status is None:
@@ -273,11 +225,11 @@ class RunContext:
         gate = self.engine.gate
         if ctl.action == "pause":
             gate.manual_pause = ctl.source or "manual"
-            self.store.set_state("manual_pause", gate.manual_pause)
+            self.set_state("manual_pause", gate.manual_pause)
             return "done", "entries paused"
         if ctl.action == "resume":
             gate.manual_pause = None
-            self.store.set_state("manual_pause", "")
+            self.set_state("manual_pause", "")
             blocked = gate.account_block(now_ms)
             if blocked is not None:
                 return "done", f"manual pause lifted; entries still blocked by {blocked.rule}: {blocked.message}"
@@ -298,34 +250,13 @@ class RunContext:
 
     # -- external signals ------------------------------------------------------------------------
     def process_external(self, now_ms: int, price_of: dict[str, float]) -> None:
-        """Validate and execute new Signals rows whose timestamp the clock has reached."""
-        if not self.config.external_signals:
-            return
-        rows = self._pending_rows("signals", lambda: self.store.list_signals(status=SignalStatus.NEW.value))
-        for rec in [r for r in rows if r.timestamp <= now_ms]:
-            result = external.validate(rec, self.config, now_ms)
-            order = None
-            if not isinstance(result, str):
-                price = price_of.get(rec.symbol)
-                if price is None:
-                    continue  # no price yet for this symbol: try again next cycle
-                outcome = self.engine.on_signal(result, price, now_ms)
-                order = outcome.order
-                if order is None:
-                    result = outcome.describe(result)
-            self._inbox["signals"][1].remove(rec)  # decided: executed or rejected below
-            if order is not None:
-                ok = self.store.mark_signal(rec.signal_id, rec.timestamp, SignalStatus.EXECUTED.value,
-                                            order.client_order_id, f"{order.action.value} {order.amount:.8g} {order.symbol}", now_ms)
-                if not ok:
-                    self.engine.pending.pop((order.algo, order.symbol), None)
-                    continue
-                log.info("EXTERNAL %s %s %s from %s accepted [%s]", rec.signal_id, rec.action, rec.symbol, rec.source,
-                         order.client_order_id)
-            else:
-                if self.store.mark_signal(rec.signal_id, rec.timestamp, SignalStatus.REJECTED.value, "rejected",
-                                          result, now_ms):
-                    log.info("EXTERNAL %s rejected: %s", rec.signal_id, result)
+        """Act on the Signals inbox (:mod:`daybreak.drivers.inbox`): rows the clock has reached. A
+        storage failure is logged and leaves the rows for the next cycle."""
+        try:
+            self.signals.process(now_ms, price_of)
+        except StorageError as err:
+            log.error("signal inbox not read this cycle (storage): %s", err)
+            self.error(f"signal inbox: {err}", now_ms)
 
     # -- heartbeat -----------------------------------------------------------------------------
     def error(self, message: str, now_ms: int | None = None) -> None:
@@ -335,24 +266,30 @@ class RunContext:
     def heartbeat(self, now_ms: int) -> None:
         self.last_now = now_ms
         gate = self.engine.gate
-        if self.state not in (BotState.SHUTDOWN, BotState.ERROR):
+        sink = self.engine.sink
+        fault = sink.fault if isinstance(sink, StoreSink) else ""
+        if self.state is not BotState.SHUTDOWN and (self.state is not BotState.ERROR or self._storage_paused):
             blocked = gate.account_block(now_ms)
-            if gate.manual_pause:
+            self._storage_paused = bool(fault)
+            if fault:
+                self.state = BotState.ERROR
+                self.reason = f"storage failing; new entries paused until {sink.unsaved()} write(s) are stored"
+            elif gate.manual_pause:
                 self.state, self.reason = BotState.PAUSED_MANUAL, f"paused by {gate.manual_pause}"
             elif blocked is not None and blocked.rule in ("daily_max_loss", "max_trades_per_day", "loss_streak_pause"):
                 self.state, self.reason = BotState.PAUSED_RISK_LIMIT, blocked.message
             else:
                 self.state, self.reason = BotState.RUNNING, ""
-        sink = self.engine.sink
-        backlog = isinstance(sink, StoreSink) and sink.backlog
-        if backlog:
-            self.error(f"{len(sink.backlog)} storage write(s) waiting to be saved (retried every cycle)", now_ms)
+        if fault:
+            self.error(f"{sink.unsaved()} storage write(s) waiting to be saved (retried every cycle): {fault}", now_ms)
         self.watch(now_ms)
         detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
                   "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
                   "positions": len(self.engine.ledger.positions), "notify": self.alerts.status()}
         if self.config_version is not None:
             detail["config_version"] = self.config_version
+        if fault:
+            detail["storage"] = {"unsaved": sink.unsaved(), "error": fault, "since": sink.fault_since}
         try:
             self.store.put_status(StatusRecord(now_ms, self.config.mode, self.state.value, self.reason,
                                                self.last_error, self.last_error_at, detail))
@@ -360,7 +297,7 @@ class RunContext:
             log.error("heartbeat not stored: %s", err)
             self.alerts.storage_failed(f"heartbeat not stored: {err}", now_ms)
         else:
-            if not backlog:
+            if not fault:
                 self.alerts.storage_ok(now_ms)
 
     def watch(self, now_ms: int) -> None:
@@ -369,19 +306,24 @@ class RunContext:
             self.alerts.watch(now_ms, self.engine, self.store, self.feed_status)
 
 
-    def shutdown(self, now_ms: int | None = None) -> None:
+    def shutdown(self, now_ms: int | None = None) -> int:
         """Final heartbeat (SHUTDOWN, at the last clock time the loop saw: simulated in replay),
-        final stats, flush and close the store."""
+        final stats, flush and close the store. Returns the number of writes that could not be
+        stored (written to ``unsaved-writes.jsonl`` beside the log); raises StorageError when the
+        store fails to close (DynamoDB: queued writes left)."""
         if self.state is BotState.ERROR:
             self.alerts.state_error(self.last_error or self.reason or "fatal error", now_ms)
         self.state, self.reason = BotState.SHUTDOWN, "stopped"
+        unsaved = 0
         try:
+            self.save_pending()
             sink = self.engine.sink
             if isinstance(sink, StoreSink) and not sink.retry_backlog():
+                unsaved = sink.unsaved()
                 sink.dump_backlog(Path(self.config.log.path).with_name("unsaved-writes.jsonl"))
-            self.save_pending()
             self.heartbeat(now_ms or self.last_now or int(time.time() * 1000))
             self.stats.close()
         finally:
             self.alerts.close()
             self.store.close()
+        return unsaved

@@ -5,7 +5,8 @@ from daybreak.core.config import Config
 from daybreak.core.engine import Broker, Engine, PaperBroker
 from daybreak.core.markets import MarketLimits, limits_for, load_snapshot
 from daybreak.drivers.alerts import Alerts
-from daybreak.drivers.services import RunContext, StatsUpdater, StoreSink
+from daybreak.drivers.services import RunContext, StatsUpdater
+from daybreak.drivers.sink import StoreSink
 from storage import open_store
 
 
@@ -23,9 +24,10 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
     ``alerts``: operator alerts of this process (default: none)."""
     store = open_store(config.storage)
     stats = StatsUpdater(store)
-    sink = StoreSink(store, stats, alerts)
+    sink = StoreSink(store, stats, alerts=alerts)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)
+    sink.on_fault = lambda message: setattr(engine.gate, "storage_fault", message)  # no entries while writes wait
     ctx = RunContext(config_path, config, store, engine, stats, alerts)
     ctx.restore()
     ctx.track_config()

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from daybreak.core.timeframes import parse_utc_date, timeframe_ms
+from daybreak.core.config import symbol_problem
+from daybreak.core.timeframes import parse_utc_ms, timeframe_ms
 from daybreak.exchange.candle_files import COLUMNS, file_name, find_gaps, read_candles
 from daybreak.ops.atomic_file import write_atomic
 from tqdm import tqdm
@@ -80,9 +81,12 @@ def download(symbols: list[str], timeframe: str, since_ms: int, until_ms: int | 
     if until_ms is not None and until_ms <= since_ms:
         raise ValueError(f"until = {_iso(until_ms)} is not after since = {_iso(since_ms)}")
     for symbol in symbols:
-        base, _, quote = symbol.partition("/")
-        if not base or not quote or "/" in quote:
-            raise ValueError(f"symbol {symbol!r} is not in ccxt form BASE/QUOTE, e.g. 'BTC/USDT'")
+        problem = symbol_problem(symbol)
+        if problem:
+            raise ValueError(f"symbol = {symbol!r}: {problem}")
+    now = exchange.now_ms()
+    if since_ms >= now:
+        raise ValueError(f"since = {_iso(since_ms)} is in the future (now {_iso(now)}): no closed candles yet")
     show = sys.stderr.isatty() if progress is None else progress
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +95,7 @@ def download(symbols: list[str], timeframe: str, since_ms: int, until_ms: int | 
         path = dest_dir / file_name(symbol, timeframe)
         item = report.symbols[symbol] = SymbolDownload(symbol, path)
         stored = read_candles(path).frame if path.exists() else _empty()
-        end = until_ms if until_ms is not None else exchange.now_ms()
+        end = until_ms if until_ms is not None else now
         ranges = _missing_ranges(stored, since_ms, end, step)
         bar = _bar(symbol, sum(max(0, (b - a) // step) for a, b in ranges)) if show else None
         buffered: list[pd.DataFrame] = []
@@ -156,12 +160,13 @@ def _iso(ms: int | None) -> str:
 
 
 # -- command line -------------------------------------------------------------------------------
-def _date_arg(text: str) -> int:
-    """argparse type: :func:`~daybreak.core.timeframes.parse_utc_date`, refused as a usage error."""
+def parse_utc_date(text: str) -> int:
+    """``YYYY-MM-DD`` or an ISO datetime (UTC unless it names an offset), 2009-2100 -> UTC epoch
+    ms (:func:`daybreak.core.timeframes.parse_utc_ms`); an argparse type."""
     try:
-        return parse_utc_date(text)
+        return parse_utc_ms(text)
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"{err} (UTC), e.g. 2021-05-10 or 2021-05-10T12:00") from None
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_download_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,9 +174,9 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
     [--exchange ID] [--dest DIR]``."""
     parser.add_argument("symbols", nargs="+", metavar="SYMBOL", help="ccxt symbols, e.g. BTC/USDT ETH/USDT")
     parser.add_argument("--timeframe", default="1m", help="candle timeframe, e.g. 1m, 5m, 1h (default 1m)")
-    parser.add_argument("--since", required=True, type=_date_arg,
+    parser.add_argument("--since", required=True, type=parse_utc_date,
                         help="first candle open, YYYY-MM-DD or ISO datetime, UTC")
-    parser.add_argument("--until", type=_date_arg, default=None,
+    parser.add_argument("--until", type=parse_utc_date, default=None,
                         help="end (exclusive), YYYY-MM-DD or ISO datetime, UTC (default: now)")
     parser.add_argument("--exchange", default=None, help="ccxt exchange id (default: config 'exchange')")
     parser.add_argument("--dest", default=str(DEFAULT_DEST), help=f"cache directory (default {DEFAULT_DEST})")
@@ -191,6 +196,10 @@ def run_download(args: argparse.Namespace, config, exchange: Exchange | None = N
     exchange_id = args.exchange or config.exchange
     try:
         client = exchange or Exchange(exchange_id)
+    except ExchangeError as err:  # an unknown exchange id
+        print(f"download: --exchange = {exchange_id!r}: {err}", file=sys.stderr)
+        return 2
+    try:
         report = download(args.symbols, args.timeframe, args.since, args.until, client, Path(args.dest),
                           progress=getattr(args, "progress", None))
     except ValueError as err:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from daybreak.ops.atomic_file import write_atomic
 from daybreak.reporting.result import BacktestResult, round_trips
 from rich import box
 from rich.columns import Columns
@@ -176,7 +177,7 @@ def write_json(result: BacktestResult, metrics: dict, path: str | Path) -> None:
     payload = {"metrics": metrics, "trades": [t.to_json() for t in result.trades],
                "round_trips": round_trips(result.trades).to_dict(orient="records")}
     text = json.dumps(to_jsonable(payload), allow_nan=False, indent=1, ensure_ascii=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    write_atomic(path, lambda fh: fh.write((text + "\n").encode("utf-8")))  # never half a file
 
 
 _CSS = """
@@ -244,4 +245,4 @@ for (const [id, spec] of Object.entries(specs)) {{
 </script>
 </body></html>
 """
-    Path(path).write_text(page, encoding="utf-8")
+    write_atomic(path, lambda fh: fh.write(page.encode("utf-8")))

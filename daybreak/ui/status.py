@@ -5,7 +5,9 @@ and the config version the bot runs.
 Reads the bot's :class:`storage.records.StatusRecord`. ``detail["limits"]`` (written by the bot)
 holds ``daily_loss_used``/``daily_loss_limit``, ``trades_today``/``max_trades_per_day``,
 ``loss_streak``/``max_consecutive_losses`` and ``paused_until`` (ms or None); ``detail["feed"]``
-maps a symbol to ``{"last_candle": ms, "error": str}``. A limit of ``None`` means the rule is off.
+maps a symbol to ``{"last_candle": ms, "error": str}``; ``detail["storage"]``, present while writes
+wait to be stored, is ``{"unsaved": n, "error": str, "since": ms}``. A limit of ``None`` means the
+rule is off.
 """
 from __future__ import annotations
 
@@ -90,6 +92,12 @@ def _alerts(notify: dict | None, config_version: int | None) -> None:
     if config_version is not None:
         text += f" · running config version {config_version}"
     (st.warning if trouble else st.caption)(text)
+def storage_line(storage: dict[str, Any], now_ms: int) -> str:
+    """What the trader reads while the bot's writes fail: how many wait, since when, and why."""
+    since = storage.get("since")
+    when = f" for {age((now_ms - since) / 1000)} (since {utc(since)})" if since else ""
+    return (f"Storage failing{when}: {storage.get('unsaved', 0)} write(s) kept in memory and retried every "
+            f"cycle; new entries are paused until they are stored (exits still run). Error: {storage.get('error')}")
 
 
 def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote: str = "quote") -> None:
@@ -126,7 +134,10 @@ def render(status: StatusRecord | None, poll_seconds: float, now_ms: int, quote:
         st.error(state_line)
     elif status.state in (BotState.PAUSED_MANUAL.value, BotState.PAUSED_RISK_LIMIT.value):
         st.warning(state_line)
-    if status.last_error:
+    storage = detail.get("storage")
+    if storage:
+        st.error(storage_line(storage, now_ms))
+    elif status.last_error:
         st.error(f"Last error ({utc(status.last_error_at)}): {status.last_error}")
     _alerts(detail.get("notify"), detail.get("config_version"))
 

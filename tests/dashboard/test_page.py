@@ -80,6 +80,20 @@ def test_old_heartbeat_and_risk_pause_are_flagged(deployment, monkeypatch):
     assert frame_with(at, "limit", "left").set_index("limit").loc["Daily loss", "left"] == pytest.approx(-1.0)
 
 
+def test_failing_storage_is_said_with_what_waits_and_that_entries_are_paused(deployment, monkeypatch):
+    deployment.store.put_status(StatusRecord(
+        timestamp=deployment.now_ms, mode="paper", state=BotState.ERROR.value,
+        reason="storage failing; new entries paused until 12 write(s) are stored",
+        last_error="12 storage write(s) waiting", last_error_at=deployment.now_ms,
+        detail={"storage": {"unsaved": 12, "error": "sqlite data/daybreak.db: database or disk is full",
+                            "since": deployment.now_ms - 90_000}}))
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "Storage failing for " in errors and "since " in errors
+    assert "12 write(s) kept in memory" in errors and "new entries are paused" in errors
+    assert "database or disk is full" in errors
+
+
 def test_chart_marks_every_buy_and_sell_of_the_symbol(deployment, monkeypatch):
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     at.selectbox(key="chart_symbol").select("ETH/USDT").run()

@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from daybreak.core import external
 from storage.dynamodb import DynamoStore
 from storage.init_db import init_db
 from storage.records import SignalRecord
@@ -95,17 +96,17 @@ def test_two_bot_processes_mark_a_signal_exactly_once(signals, request):
     other.close()
 
 
-def test_an_unreadable_signal_is_rejected_naming_the_attribute(signals):
+def test_an_unreadable_signal_is_in_the_inbox_as_stored_and_the_validator_names_the_attribute(signals):
     store, client, table, _ = signals
     item = {**documented_cli_item(), "amount": {"S": "lots"}}
     good = {**documented_cli_item(), "signal_id": {"S": "ok-1"}}
     client.put_item(TableName=table, Item=item)
     client.put_item(TableName=table, Item=good)
-    assert [s.signal_id for s in store.list_signals(status="new")] == ["ok-1"]
-    key = {"signal_id": item["signal_id"], "timestamp": item["timestamp"]}
-    stored = client.get_item(TableName=table, Key=key)["Item"]
-    assert stored["status"] == {"S": "rejected"}
-    assert stored["reason"]["S"] == "amount='lots' is not a number"
+    assert [s.signal_id for s in store.list_signals(status="new")] == ["ok-1"], "a display read skips it"
+    rows = {r.signal_id: r for r in store.inbox()}
+    bad = rows[item["signal_id"]["S"]]
+    assert bad.attrs["amount"] == "lots"
+    assert str(external.parse(bad.attrs, ["BTC/USDT"])) == "amount = 'lots': is not a number"
 
 
 def test_mark_signal_refuses_an_unknown_status(signals):
