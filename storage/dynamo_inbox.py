@@ -16,6 +16,7 @@ read, so two processes never finish one row twice.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -32,15 +33,37 @@ SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
 CLAIM_PREFIX = "signal-claim:"
 """State-table items ``signal-claim:<signal_id>`` hold each claimed signal_id (value: timestamp)."""
 
+_R = TypeVar("_R")
+
 
 class DynamoSignals:
     """The Signals methods of the DynamoDB store (see the module docstring)."""
 
+    _signal_retention_s: int
+    """Seconds a finished row is kept (its ``expiry``); set by :class:`storage.dynamodb.DynamoStore`."""
+
+    if TYPE_CHECKING:  # the plumbing of storage.dynamodb.DynamoStore, which this class is mixed into
+        def _call(self, operation: str, kind: str, **kwargs: Any) -> dict: ...
+
+        def _item(self, kind: str, record: Any, **extra: Any) -> dict: ...
+
+        def _decode(self, cls: type[_R], item: dict) -> _R: ...
+
+        def _query(self, kind: str, hash_key: tuple[str, Any], index: str | None = None, lo: Any = None,
+                   hi: Any = None, forward: bool = True, limit: int | None = None, filters: dict | None = None,
+                   consistent: bool = False) -> list[dict]: ...
+
+        def _put_new(self, kind: str, record: Any, item: dict) -> bool: ...
+
+        def _update_if(self, kind: str, key: dict, values: dict, expect: str | None, may_be_absent: bool = False,
+                       remove: tuple[str, ...] = ()) -> bool: ...
+
     def put_signal(self, signal: SignalRecord) -> bool:
         return self._put_new("signals", signal, self._item("signals", signal))
 
-    def list_signals(self, status=None, until=None, limit=None):
-        rows = []
+    def list_signals(self, status: str | None = None, until: int | None = None,
+                     limit: int | None = None) -> list[SignalRecord]:
+        rows: list[SignalRecord] = []
         for st in ([status] if status is not None else SIGNAL_STATUSES):
             for item in self._query("signals", ("status", st), "by_status", hi=until, limit=limit):
                 try:
@@ -73,10 +96,11 @@ class DynamoSignals:
         rows.sort(key=lambda r: (r.timestamp, r.signal_id))  # key types are fixed: S and N
         return rows
 
-    def _signal_key(self, signal_id, timestamp) -> dict:
+    def _signal_key(self, signal_id: Any, timestamp: Any) -> dict:
         return {"signal_id": {"S": signal_id}, "timestamp": encode_value(timestamp, "timestamp")}
 
-    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at, expect="new") -> bool:
+    def mark_signal(self, signal_id: Any, timestamp: Any, status: str, outcome: str, reason: str,
+                    processed_at: int, expect: str | None = "new") -> bool:
         if status not in SIGNAL_STATUSES:
             raise ValueError(f"status={status!r} is not one of {SIGNAL_STATUSES}")
         key = self._signal_key(signal_id, timestamp)
@@ -95,7 +119,7 @@ class DynamoSignals:
         sizes = {n: len(str(v)) for n, v in stored.items() if n not in key and n != "status"}
         if not sizes:
             raise StorageError(f"dynamodb: signal {signal_id!r} cannot be marked: at the item size limit")
-        big = max(sizes, key=sizes.get)
+        big = max(sizes, key=sizes.__getitem__)
         values["reason"] = clip(f"{big} ({sizes[big]:,} bytes) removed: the row was at DynamoDB's item size "
                                 f"limit; {reason}")
         log.error("signal %r: at DynamoDB's item size limit; removing its attribute %s to store status %s",
@@ -104,7 +128,8 @@ class DynamoSignals:
             return False
         return self._update_if("signals", key, values, expect, absent_ok)
 
-    def claim_signal(self, signal_id, timestamp, expect, outcome, reason, processed_at):
+    def claim_signal(self, signal_id: Any, timestamp: Any, expect: str | None, outcome: str, reason: str,
+                     processed_at: int) -> tuple[Claim, Any]:
         holder = self._claim_holder(signal_id, str(int(timestamp)))
         if holder != str(int(timestamp)):
             return Claim.DUPLICATE, int(holder) if holder.lstrip("-").isdigit() else holder

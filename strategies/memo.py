@@ -70,7 +70,7 @@ class IndicatorMemo:
             self._digests.move_to_end(ident)
             return known[1]
         data = np.ascontiguousarray(values)
-        d = hashlib.sha1(data.view(np.uint8).reshape(-1) if data.size else b"")
+        d = hashlib.sha1(data.view(np.uint8).reshape(-1).data if data.size else b"")  # .data: the bytes, not copied
         d.update(f"{values.dtype.str}{values.shape}".encode())
         digest = d.digest()
         self._digests[ident] = (values, digest)

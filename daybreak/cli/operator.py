@@ -5,12 +5,15 @@ Exit codes as everywhere: 0 ok, 1 runtime failure (a target or check failed), 2 
 """
 from __future__ import annotations
 
+import argparse
 import getpass
 import io
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -24,12 +27,16 @@ from daybreak.ops.notify import send_test
 from daybreak.ops.operator_secrets import ENV_PASSWORD_HASH, SECRET_NOTIFY_URLS, OperatorSecretError, notify_urls
 from daybreak.ops.passwords import hash_password
 from storage import StorageError, open_store
+from storage.base import Store
 from storage.records import StatusRecord
+
+if TYPE_CHECKING:  # the alerts module loads the engine and apprise; the commands here need neither
+    from daybreak.drivers.alerts import Alerts
 
 MIN_PASSWORD_LENGTH = 12
 
 
-def add_parsers(cmd) -> None:
+def add_parsers(cmd: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Add the subcommands; ``cmd(name, help)`` makes a subparser with ``--config``."""
     cmd("notify-test", "send a test alert to every configured notification URL and say which worked")
     cmd("dashboard-password", "read a password on standard input and print its argon2 hash for "
@@ -43,7 +50,7 @@ def add_parsers(cmd) -> None:
     doc.add_argument("--send-test", action="store_true", help="also send a test alert to every notification URL")
 
 
-def cmd_notify_test(args, config: Config) -> int:
+def cmd_notify_test(args: argparse.Namespace, config: Config) -> int:
     try:
         urls = notify_urls()
     except OperatorSecretError as err:
@@ -63,7 +70,7 @@ def cmd_notify_test(args, config: Config) -> int:
     return 1 if failed else 0
 
 
-def cmd_dashboard_password(args, config: Config) -> int:
+def cmd_dashboard_password(args: argparse.Namespace, config: Config) -> int:
     """Print the argon2id hash of the password read on stdin (asked twice on a terminal)."""
     if sys.stdin.isatty():
         password = getpass.getpass("Dashboard password: ")
@@ -81,7 +88,7 @@ def cmd_dashboard_password(args, config: Config) -> int:
     return 0
 
 
-def cmd_config(args, config: Config) -> int:
+def cmd_config(args: argparse.Namespace, config: Config) -> int:
     if args.action != "versions" and args.number is None:
         print(f"error: config {args.action}: give a version number", file=sys.stderr)
         return 2
@@ -95,7 +102,7 @@ def cmd_config(args, config: Config) -> int:
         store.close()
 
 
-def _config_action(args, store) -> int:
+def _config_action(args: argparse.Namespace, store: Store) -> int:
     if args.action == "versions":
         rows = store.list_config_versions(limit=1_000_000)
         try:
@@ -110,9 +117,9 @@ def _config_action(args, store) -> int:
                                      ("bot runs it", r.version == running)) if on]
             table.add_row(str(r.version), time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.timestamp / 1000)),
                           r.author, r.note, ", ".join(state))
-        console = Console(file=io.StringIO(), width=160, color_system=None)
-        console.print(table)
-        print(console.file.getvalue() + f"{len(rows)} version(s)")
+        out = io.StringIO()
+        Console(file=out, width=160, color_system=None).print(table)
+        print(out.getvalue() + f"{len(rows)} version(s)")
         return 0
     if args.action == "show":
         rec = store.get_config_version(args.number)
@@ -121,7 +128,7 @@ def _config_action(args, store) -> int:
             return 2
         if args.diff:
             before = store.get_config_version(args.number - 1)
-            print(config_versions.diff(before and before.document, rec.document,
+            print(config_versions.diff(before.document if before is not None else None, rec.document,
                                        f"version {args.number - 1}" if before else "(none)",
                                        f"version {args.number}") or "no change to the version before", end="")
         else:
@@ -145,7 +152,7 @@ def _config_action(args, store) -> int:
     return 0
 
 
-def cmd_doctor(args, config: Config) -> int:
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
     """Print one line per check and a summary; exit 1 when a check failed."""
     from daybreak.drivers import doctor  # lazy: loads ccxt, which the other commands here never need
 
@@ -159,7 +166,7 @@ def cmd_doctor(args, config: Config) -> int:
     return 1 if failed else 0
 
 
-def preflight(config: Config, alerts) -> int | None:
+def preflight(config: Config, alerts: Alerts) -> int | None:
     """``bot.py run`` in live mode: the doctor's checks (lock and send left out) before any order.
     None when every check passed (or live trading is not allowed at all: ``run_live`` refuses that
     with its own message, exit 2); else the exit code 1, with state ERROR stored, its reason naming

@@ -75,7 +75,7 @@ def _text(row: Mapping[str, Any], name: str, required: bool) -> str | Refusal:
     return value
 
 
-def _number(value: Any) -> float | int | None:
+def _number(value: Any) -> float | int | Decimal | None:
     """``value`` when it is a finite Python number (bool is not; a NaN or infinite Decimal is
     returned as float NaN), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):

@@ -75,9 +75,21 @@ class Dimension:
     high: float | None = None
     step: float | None = None
     log: bool = False
-    choices: tuple | None = None
+    choices: tuple[Any, ...] | None = None
 
-    def grid(self) -> list:
+    def span(self) -> tuple[float, float]:
+        """``(low, high)`` of an ``int`` / ``float`` range. Raises SpaceError when a bound is missing."""
+        if self.low is None or self.high is None:
+            raise SpaceError(f"{self.key}: a {self.kind} range needs a low and a high bound")
+        return self.low, self.high
+
+    def options(self) -> tuple[Any, ...]:
+        """The values of a ``choice`` / ``fixed`` dimension. Raises SpaceError when it has none."""
+        if not self.choices:
+            raise SpaceError(f"{self.key}: a {self.kind} dimension needs at least one value")
+        return self.choices
+
+    def grid(self) -> list[Any]:
         """Every value of a discrete dimension (what an exhaustive grid visits). Raises
         SpaceError for a float range without a step."""
         if self.kind in ("choice", "fixed"):
@@ -85,28 +97,41 @@ class Dimension:
         if self.kind == "float" and not self.step:
             raise SpaceError(f"{self.key}: a grid needs a step for a float range (KEY=LOW:HIGH:STEP)")
         step = self.step or 1
-        count = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
-        values = [self.low + i * step for i in range(count)]
+        low, high = self.span()
+        count = int(math.floor((high - low) / step + 1e-9)) + 1
+        values = [low + i * step for i in range(count)]
         return [int(round(v)) for v in values] if self.kind == "int" else [round(v, 12) for v in values]
 
     def describe(self) -> str:
         if self.kind in ("choice", "fixed"):
-            return f"{self.key} in {list(self.choices)}" if self.kind == "choice" else f"{self.key} = {self.choices[0]}"
+            choices = self.options()
+            return f"{self.key} in {list(choices)}" if self.kind == "choice" else f"{self.key} = {choices[0]}"
         scale = ", log" if self.log else ""
         step = f" step {self.step:g}" if self.step else ""
-        return f"{self.key} in [{self.low:g}, {self.high:g}]{step}{scale}"
+        low, high = self.span()
+        return f"{self.key} in [{low:g}, {high:g}]{step}{scale}"
 
 
 @dataclass(frozen=True)
 class _Bounds:
-    kind: str
+    kind: Literal["int", "float", "choice", "members", "other"]
     low: float | None
     high: float | None
     low_open: bool
     high_open: bool
-    choices: tuple | None = None
-    members: tuple | None = None
+    choices: tuple[Any, ...] = ()
+    members: tuple[Any, ...] = ()
     nullable: bool = False
+
+
+def _limit(value: object) -> float:
+    """A bound of an int / float field as the model gives it (pydantic's int and float schemas
+    take numbers only)."""
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, typing.SupportsFloat):
+        return float(value)
+    raise SpaceError(f"the field bound {value!r} is not a number")
 
 
 def _bounds(field: FieldInfo) -> _Bounds:
@@ -125,24 +150,29 @@ def _bounds(field: FieldInfo) -> _Bounds:
         return _Bounds("choice", None, None, False, False, choices=(True, False), nullable=nullable)
     if ann not in (int, float):
         return _Bounds("other", None, None, False, False)
-    low = high = None
+    low: float | None = None
+    high: float | None = None
     low_open = high_open = False
     for m in field.metadata:
         if isinstance(m, at.Ge):
-            low = m.ge
+            low = _limit(m.ge)
         elif isinstance(m, at.Gt):
-            low, low_open = m.gt, True
+            low, low_open = _limit(m.gt), True
         elif isinstance(m, at.Le):
-            high = m.le
+            high = _limit(m.le)
         elif isinstance(m, at.Lt):
-            high, high_open = m.lt, True
+            high, high_open = _limit(m.lt), True
     return _Bounds("int" if ann is int else "float", low, high, low_open, high_open, nullable=nullable)
 
 
-def _range(key: str, b: _Bounds, hint: dict | None) -> Dimension:
+def _range(key: str, b: _Bounds, hint: dict[str, Any] | None) -> Dimension:
+    if b.kind not in ("int", "float"):
+        raise SpaceError(f"{key}: a range needs a numeric field")
     if b.low is None or b.high is None:
         raise SpaceError(f"{key}: the model gives no lower and upper bound; give a range (KEY=LOW:HIGH)")
     hint = hint or {}
+    low: float
+    high: float
     if b.kind == "int":
         low = int(b.low) + (1 if b.low_open else 0)
         high = int(b.high) - (1 if b.high_open else 0)
@@ -158,9 +188,10 @@ def _wide(low: float, high: float) -> bool:
     return low > 0 and high / low >= 100
 
 
-def _hint(field: FieldInfo) -> dict | None:
+def _hint(field: FieldInfo) -> dict[str, Any] | None:
     extra = field.json_schema_extra
-    return extra.get("search") if isinstance(extra, dict) else None
+    hint = extra.get("search") if isinstance(extra, dict) else None
+    return hint if isinstance(hint, dict) else None
 
 
 def model_dimensions(params_model: type[BaseModel], prefix: str = "params") -> list[Dimension]:
@@ -173,7 +204,7 @@ def model_dimensions(params_model: type[BaseModel], prefix: str = "params") -> l
     return dims
 
 
-def _field_dimensions(key: str, field: FieldInfo, hint: dict | None) -> list[Dimension]:
+def _field_dimensions(key: str, field: FieldInfo, hint: dict[str, Any] | None) -> list[Dimension]:
     b = _bounds(field)
     if b.kind == "choice":
         return [Dimension(key, "choice", choices=tuple(b.choices))]
@@ -184,7 +215,7 @@ def _field_dimensions(key: str, field: FieldInfo, hint: dict | None) -> list[Dim
     return [_range(key, b, hint)]
 
 
-def _resolve(key: str, params_model: type[BaseModel]) -> tuple[str, FieldInfo, dict | None]:
+def _resolve(key: str, params_model: type[BaseModel]) -> tuple[str, FieldInfo, dict[str, Any] | None]:
     """Canonical key, its field and its search hint. Raises SpaceError for an unknown key."""
     head, _, rest = key.partition(".")
     if head == "risk_overrides":  # risk_overrides.<strategy>.<field> means risk.<field> here
@@ -227,7 +258,7 @@ def parse_spec(spec: str, params_model: type[BaseModel]) -> list[Dimension]:
         if len(parts) not in (2, 3):
             raise SpaceError(f"--space {spec}: a range is LOW:HIGH, LOW:HIGH:STEP or LOW:HIGH:log")
         low, high = (_number(spec, p, b.kind) for p in parts[:2])
-        step = None
+        step: float | None = None
         log = _wide(low, high)
         if len(parts) == 3:
             if parts[2].strip() == "log":
@@ -312,12 +343,12 @@ def searched(space: list[Dimension]) -> list[Dimension]:
 
 def full_point(space: list[Dimension], point: dict[str, Any]) -> dict[str, Any]:
     """``point`` (sampled values by key) plus the fixed dimensions' values."""
-    out = {d.key: d.choices[0] for d in space if d.kind == "fixed"}
+    out = {d.key: d.options()[0] for d in space if d.kind == "fixed"}
     out.update(point)
     return out
 
 
-def config_patch(strategy: str, raw_config: dict, point: dict[str, Any]) -> dict:
+def config_patch(strategy: str, raw_config: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
     """The config keys a point sets: ``{"params": {strategy: {...}}, "risk_overrides": {strategy:
     {...}}}`` with the strategy's current params and overrides from ``raw_config`` and the point's
     values on top (list members rebuilt into their list, in the field's member order)."""
@@ -335,13 +366,13 @@ def config_patch(strategy: str, raw_config: dict, point: dict[str, Any]) -> dict
             overrides[name] = value
     for base, flags in members.items():
         params[base] = [m for m, on in flags.items() if on]
-    patch: dict = {"params": {strategy: params}}
+    patch: dict[str, Any] = {"params": {strategy: params}}
     if overrides:
         patch["risk_overrides"] = {strategy: overrides}
     return patch
 
 
-def apply_patch(raw_config: dict, patch: dict, only: str | None = None) -> dict:
+def apply_patch(raw_config: dict[str, Any], patch: dict[str, Any], only: str | None = None) -> dict[str, Any]:
     """A deep copy of ``raw_config`` with ``patch`` (:func:`config_patch`) written in; with
     ``only``, ``algos`` becomes ``{only: True}`` (the searched strategy alone)."""
     out = copy.deepcopy(raw_config)

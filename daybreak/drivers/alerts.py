@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from daybreak.core.alert_settings import EventKind
+from daybreak.core.config import Config
 from daybreak.core.domain import Action, Control, ExitReason, Trade
 from daybreak.core.engine import Engine
 from daybreak.ops.notify import (
@@ -189,6 +190,8 @@ class Alerts:
         return ", ".join(f"{s} {late[s]:.0f} s late" for s in stale) or None
 
     def _exchange(self, feed: dict[str, dict], now_ms: int) -> None:
+        if self.notifier is None:  # alerts off
+            return
         errors = {s: info.get("error") for s, info in feed.items() if info.get("error")}
         wall = self._wall()
         if not errors:
@@ -225,11 +228,11 @@ class Alerts:
         except StorageError as err:
             log.error("daily summary of %s not sent: %s", ended, err)
             return
-        closes = [t for t in trades if t.action is Action.SELL and t.pnl is not None]
-        wins = sum(1 for t in closes if t.pnl > 0)
+        pnls = [t.pnl for t in trades if t.action is Action.SELL and t.pnl is not None]  # the closes
+        wins = sum(1 for pnl in pnls if pnl > 0)
         quote = (engine.config.symbols[0].partition("/")[2] or "quote") if engine.config.symbols else "quote"
-        self._send(daily_summary_message(ended, sum(t.pnl for t in closes), len(closes),
-                                         wins / len(closes) if closes else None, len(engine.ledger.positions),
+        self._send(daily_summary_message(ended, sum(pnls), len(pnls),
+                                         wins / len(pnls) if pnls else None, len(engine.ledger.positions),
                                          _limits_used(self._last_snapshot), quote), f"summary|{ended}", now_ms)
         _set(store, SUMMARY_STATE_KEY, ended)
 
@@ -290,7 +293,7 @@ def _set(store: Store, key: str, value: str) -> None:
         log.error("alert state %s not stored: %s", key, err)
 
 
-def make_alerts(config, send: bool, market_time: bool = False, env=None) -> Alerts:
+def make_alerts(config: Config, send: bool, market_time: bool = False, env: Mapping[str, str] | None = None) -> Alerts:
     """The alerts of one bot process: off unless ``send`` and ``config.notify.enabled`` and URLs are
     configured (:func:`daybreak.ops.operator_secrets.notify_urls`). Raises ``ValueError`` naming
     the (redacted) URLs apprise cannot use, and ``OperatorSecretError`` when the secret cannot be read."""

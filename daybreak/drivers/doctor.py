@@ -89,10 +89,11 @@ def run_checks(config: Config, *, env: Mapping[str, str] | None = None, exchange
     except ExchangeError as err:
         ex = None
         checks.append(_fail("exchange", str(err), "set 'exchange' to a ccxt exchange id"))
-    reachable, markets = _exchange_checks(ex, config, checks) if ex is not None else (False, {})
-    if reachable:
-        signed = keys is not None or (exchange is not None and bool(exchange.client.apiKey))
-        _key_checks(ex, config, checks, signed, key_error, markets)
+    if ex is not None:
+        reachable, markets = _exchange_checks(ex, config, checks)
+        if reachable:
+            signed = keys is not None or (exchange is not None and bool(exchange.client.apiKey))
+            _key_checks(ex, config, checks, signed, key_error, markets)
     checks += _storage_checks(config, clock)
     if check_lock:
         checks.append(_lock_check(config, clock))
@@ -207,6 +208,7 @@ def _balance_check(config: Config, ex: Exchange, markets: dict[str, MarketLimits
             if size.stake is not None:
                 cost = size.stake
             else:
+                assert size.amount is not None  # OrderSize._one_of: exactly one of amount and stake is set
                 try:
                     cost = size.amount * ex.fetch_last_price(symbol)
                 except ExchangeError as err:

@@ -16,9 +16,22 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Protocol
 
 from daybreak.drivers.replay import ReplayData
 from daybreak.drivers.trials import TrialOutcome, TrialRunner, Window
+
+
+class Executor(Protocol):
+    """What runs a search's trials (see the module docstring); ``tag`` comes back with the outcome."""
+
+    slots: int
+
+    def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None: ...
+
+    def next_done(self) -> tuple[object, TrialOutcome]: ...
+
+    def close(self) -> None: ...
 
 
 class InlineExecutor:
@@ -30,7 +43,7 @@ class InlineExecutor:
         self.runner = runner
         self._done: deque[tuple[object, TrialOutcome]] = deque()
 
-    def submit(self, tag, point: dict, windows: dict[str, Window]) -> None:
+    def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None:
         self._done.append((tag, self.runner.evaluate(point, windows)))
 
     def next_done(self) -> tuple[object, TrialOutcome]:
@@ -66,7 +79,7 @@ class ProcessExecutor:
                                          initializer=_init_worker, initargs=(raw_config, strategy, data))
         self._running: dict[Future, object] = {}
 
-    def submit(self, tag, point: dict, windows: dict[str, Window]) -> None:
+    def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None:
         self._running[self._pool.submit(_evaluate, point, windows)] = tag
 
     def next_done(self) -> tuple[object, TrialOutcome]:

@@ -25,18 +25,21 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import optuna
 from tqdm import tqdm
 
 from daybreak.core.config import Config
 from daybreak.core.search_space import Dimension, build_space, config_patch, full_point, searched
-from daybreak.drivers.executors import InlineExecutor, ProcessExecutor
+from daybreak.drivers.executors import Executor, InlineExecutor, ProcessExecutor
 from daybreak.drivers.replay import ReplayData
 from daybreak.drivers.trials import TrialOutcome, TrialRunner, Window
 from strategies import registry
 
-OBJECTIVES: dict[str, tuple[str, str]] = {
+Direction = Literal["minimize", "maximize"]
+
+OBJECTIVES: dict[str, tuple[str, Direction]] = {
     "sharpe": ("sharpe", "maximize"), "sortino": ("sortino", "maximize"), "calmar": ("calmar", "maximize"),
     "profit": ("profit", "maximize"), "profit_drawdown": ("recovery_factor", "maximize"),
     "sqn": ("sqn", "maximize"), "max_drawdown": ("max_drawdown_ratio", "minimize"),
@@ -92,7 +95,7 @@ class SearchSettings:
             if value is not None and value < low:
                 raise SearchError(f"{name} {value}: must be at least {low}")
 
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         return [OBJECTIVES[o][1] for o in self.objectives]
 
 
@@ -130,10 +133,12 @@ def make_sampler(settings: SearchSettings, jobs: int) -> optuna.samplers.BaseSam
 def distribution(d: Dimension) -> optuna.distributions.BaseDistribution:
     """The Optuna distribution of a searched dimension."""
     if d.kind == "int":
-        return optuna.distributions.IntDistribution(int(d.low), int(d.high), log=d.log, step=int(d.step or 1))
+        low, high = d.span()
+        return optuna.distributions.IntDistribution(int(low), int(high), log=d.log, step=int(d.step or 1))
     if d.kind == "float":
-        return optuna.distributions.FloatDistribution(float(d.low), float(d.high), log=d.log, step=d.step)
-    return optuna.distributions.CategoricalDistribution(list(d.choices))
+        low, high = d.span()
+        return optuna.distributions.FloatDistribution(float(low), float(high), log=d.log, step=d.step)
+    return optuna.distributions.CategoricalDistribution(list(d.options()))
 
 
 def fingerprint(settings: SearchSettings, space: list[Dimension], windows: dict[str, Window],
@@ -148,7 +153,8 @@ def fingerprint(settings: SearchSettings, space: list[Dimension], windows: dict[
             "candles": spans, "config": base, "min_trades": settings.min_trades}
 
 
-def open_study(storage, name: str | None, settings: SearchSettings, print_: dict, sampler) -> optuna.Study:
+def open_study(storage: str | optuna.storages.BaseStorage, name: str | None, settings: SearchSettings, print_: dict,
+               sampler: optuna.samplers.BaseSampler) -> optuna.Study:
     """Create or resume the study. Raises SearchError when ``name`` exists with other settings."""
     digest = hashlib.sha256(json.dumps(print_, sort_keys=True, default=str).encode()).hexdigest()[:10]
     name = name or f"{settings.strategy}-{digest}"
@@ -179,7 +185,7 @@ def _key(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def run_trials(study: optuna.Study, space: list[Dimension], executor, windows: dict[str, Window],
+def run_trials(study: optuna.Study, space: list[Dimension], executor: Executor, windows: dict[str, Window],
                n_trials: int, settings: SearchSettings, score_window: str, grid: list[dict] | None = None,
                desc: str = "trials") -> int:
     """Ask, run and tell ``n_trials`` trials (fewer when a grid runs out). Returns how many ran."""
@@ -189,7 +195,8 @@ def run_trials(study: optuna.Study, space: list[Dimension], executor, windows: d
                 if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)}
         todo = iter([p for p in grid if _key(p) not in seen][:n_trials])
         n_trials = min(n_trials, len(grid) - len(seen & {_key(p) for p in grid}))
-    asked, told, running = 0, 0, {}
+    asked, told = 0, 0
+    running: dict[object, optuna.Trial] = {}
     bar = tqdm(total=n_trials, desc=desc, unit="trial", leave=False, disable=None)
     try:
         while told < n_trials:
@@ -232,7 +239,7 @@ def tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome, settin
 
 
 def make_executor(raw_config: dict, strategy: str, data: ReplayData, jobs: int, ray_address: str | None,
-                  runner: TrialRunner):
+                  runner: TrialRunner) -> Executor:
     if ray_address:
         from daybreak.drivers.optimize_ray import RayExecutor  # lazy: Ray is optional
 

@@ -13,6 +13,9 @@ the study (see :mod:`daybreak.drivers.executors`); only points and metrics cross
 """
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TypedDict
+
 from daybreak.drivers.replay import ReplayData
 from daybreak.drivers.trials import TrialOutcome, TrialRunner, Window
 
@@ -21,7 +24,15 @@ class RayUnavailable(RuntimeError):
     """Ray is not installed or the cluster cannot be reached; the message says which."""
 
 
-def connect(address: str, num_cpus: int | None = None):
+class _Quiet(TypedDict):
+    """The ``ray.init`` options of every connection: no dashboard, no worker logs, no logging setup."""
+
+    include_dashboard: bool
+    log_to_driver: bool
+    configure_logging: bool
+
+
+def connect(address: str, num_cpus: int | None = None) -> ModuleType:
     """``ray`` connected to ``address`` (see the module docstring). Raises RayUnavailable."""
     try:
         import ray  # lazy: optional dependency, loaded only for --ray
@@ -29,15 +40,15 @@ def connect(address: str, num_cpus: int | None = None):
         raise RayUnavailable(f"--ray needs Ray: pip install -r requirements-ray.txt ({err})") from None
     if ray.is_initialized():
         return ray
-    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    quiet = _Quiet(include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         if address == "auto":
             try:
-                ray.init(address="auto", **kwargs)
+                ray.init(address="auto", **quiet)
             except ConnectionError:  # no cluster on this machine: a local instance for this run
-                ray.init(num_cpus=num_cpus, **kwargs)
+                ray.init(num_cpus=num_cpus, **quiet)
         else:
-            ray.init(address=address, **kwargs)
+            ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise RayUnavailable(f"--ray {address}: cannot connect: {err}") from None
     return ray
@@ -47,7 +58,7 @@ class _Worker:
     def __init__(self, raw_config: dict, strategy: str, data: ReplayData):
         self.runner = TrialRunner(raw_config, strategy, data)
 
-    def evaluate(self, tag, point: dict, windows: dict[str, Window]) -> tuple[object, TrialOutcome]:
+    def evaluate(self, tag: object, point: dict, windows: dict[str, Window]) -> tuple[object, TrialOutcome]:
         return tag, self.runner.evaluate(point, windows)
 
 
@@ -64,7 +75,7 @@ class RayExecutor:
         self._idle = list(self._actors)
         self._running: dict = {}
 
-    def submit(self, tag, point: dict, windows: dict[str, Window]) -> None:
+    def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None:
         actor = self._idle.pop()
         self._running[actor.evaluate.remote(tag, point, windows)] = actor
 

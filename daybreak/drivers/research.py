@@ -18,11 +18,13 @@ import math
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
 
 from daybreak.core.search_space import Dimension, full_point
+from daybreak.drivers.executors import Executor
 from daybreak.drivers.optimize import (
     DEFAULT_TRIALS,
     OBJECTIVES,
@@ -63,16 +65,16 @@ class Research:
         self.storage_file = storage_file
         self.jobs, self.ray_address = jobs, ray_address
         self.runner = TrialRunner(raw_config, settings.strategy, data)
-        self._storage = None
-        self._executor = None
+        self._storage: optuna.storages.RDBStorage | None = None
+        self._executor: Executor | None = None
 
     @property
-    def storage(self):
+    def storage(self) -> optuna.storages.RDBStorage:
         if self._storage is None:
             self._storage = open_storage(self.storage_file)
         return self._storage
 
-    def executor(self):
+    def executor(self) -> Executor:
         if self._executor is None:
             self._executor = make_executor(self.raw_config, self.settings.strategy, self.data, self.jobs,
                                            self.ray_address, self.runner)
@@ -88,7 +90,7 @@ class Research:
         """The whole run per the settings; returns the report (module docstring)."""
         try:
             if self.settings.walk_forward:
-                return self._walk_forward()
+                return self._walk_forward(self.settings.walk_forward)
             windows = {"all": Window()}
             if self.settings.train_until is not None:
                 windows = {"train": Window(None, self.settings.train_until), "test": Window(self.settings.train_until)}
@@ -108,9 +110,9 @@ class Research:
         run_trials(study, self.space, self.executor(), windows, n, s, _score_window(windows), grid, desc)
         return study
 
-    def _walk_forward(self) -> dict:
+    def _walk_forward(self, n_folds: int) -> dict:
         s = self.settings
-        folds = fold_windows(self.data, s.walk_forward, s.train_blocks)
+        folds = fold_windows(self.data, n_folds, s.train_blocks)
         base = s.study or _default_name(s, self.space, self.data, self.raw_config)
         rows, curves, oos_pnls, last = [], [], [], None
         for i, (train, test) in enumerate(folds):
@@ -158,7 +160,7 @@ class Research:
                                  "oos_monte_carlo": monte_carlo(np.array(oos_pnls), start_balance, self.settings.mc_runs)}}
 
     # -- summaries -------------------------------------------------------------------------------
-    def _best(self, study: optuna.Study):
+    def _best(self, study: optuna.Study) -> optuna.trial.FrozenTrial | None:
         ranked = rank_trials(study, self.settings)
         return ranked[0] if ranked else None
 
@@ -166,10 +168,11 @@ class Research:
         s = self.settings
         score = _score_window(windows)
         ranked = rank_trials(study, s)
-        out = {"trials": _counts(study), "best": [], "importances": importances(study), "patch": None,
-               "deflated_sharpe": None, "monte_carlo": None, "history": history(study, s, score)}
+        best: list[dict[str, Any]] = []
+        out: dict[str, Any] = {"trials": _counts(study), "best": best, "importances": importances(study), "patch": None,
+                               "deflated_sharpe": None, "monte_carlo": None, "history": history(study, s, score)}
         for t in ranked[: s.top]:
-            out["best"].append({"number": t.number, "values": list(t.values), "params": full_point(self.space, t.params),
+            best.append({"number": t.number, "values": list(t.values), "params": full_point(self.space, t.params),
                                 **{w: t.user_attrs.get(w) for w in windows}})
         if not ranked:
             return out
@@ -184,7 +187,7 @@ class Research:
         out["monte_carlo"]["window"] = "test" if "test" in windows else score
         return out
 
-    def _header(self, study, windows: dict[str, Window]) -> dict:
+    def _header(self, study: optuna.Study | None, windows: dict[str, Window]) -> dict:
         frames = [f for f in self.data.frames.values() if len(f)]
         return {"study": study.study_name if study else None, "storage": str(self.storage_file),
                 "settings": settings_dict(self.settings), "space": [d.describe() for d in self.space],
@@ -195,7 +198,7 @@ class Research:
                 "windows": {k: [w.start, w.end] for k, w in windows.items()}}
 
 
-def rank_trials(study: optuna.Study, settings: SearchSettings) -> list:
+def rank_trials(study: optuna.Study, settings: SearchSettings) -> list[optuna.trial.FrozenTrial]:
     """Complete trials, best first: by the objective (one), or the Pareto front ordered by the
     first objective (several)."""
     if len(settings.objectives) > 1:

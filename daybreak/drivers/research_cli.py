@@ -54,7 +54,7 @@ def add_optimize_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--apply", action="store_true", help="write the best trial's patch into the config file")
 
 
-def load_data(paths: list[str], config: Config, start: int | None, end: int | None) -> ReplayData:
+def load_data(paths: list[str | Path], config: Config, start: int | None, end: int | None) -> ReplayData:
     """The candle files, whatever symbols they hold (a search runs on the data's symbols)."""
     symbols = sorted({parse_name(p)[0] for p in paths})
     data = load_files(paths, config.model_copy(update={"symbols": symbols}), start, end)
@@ -63,7 +63,7 @@ def load_data(paths: list[str], config: Config, start: int | None, end: int | No
     return data
 
 
-def run_optimize(args, config: Config, train_until: int | None, start: int | None, end: int | None) -> int:
+def run_optimize(args: argparse.Namespace, config: Config, train_until: int | None, start: int | None, end: int | None) -> int:
     try:
         raw = json.loads(Path(args.config).read_text(encoding="utf-8"))
         settings = SearchSettings(
@@ -132,7 +132,7 @@ def add_lookahead_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files (one symbol each)")
 
 
-def run_lookahead(args, config: Config) -> int:
+def run_lookahead(args: argparse.Namespace, config: Config) -> int:
     if args.strategy not in registry.names():
         print(f"error: --strategy {args.strategy!r}: unknown; registered: {', '.join(registry.names())}", file=sys.stderr)
         return 2

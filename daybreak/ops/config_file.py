@@ -36,13 +36,14 @@ def ccxt_exchange_ids() -> frozenset[str]:
     only the commands that talk to an exchange need (and the dashboard must never load ccxt).
     Raises RuntimeError (a bug to fix on a ccxt upgrade) when the list is not found."""
     spec = importlib.util.find_spec("ccxt")
-    try:
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "exchanges" for t in node.targets):
-                return frozenset(ast.literal_eval(node.value))
-    except (AttributeError, TypeError, OSError, SyntaxError, ValueError):
-        pass
+    if spec is not None and spec.origin is not None:  # None: ccxt not installed, or not from a file
+        try:
+            tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "exchanges" for t in node.targets):
+                    return frozenset(ast.literal_eval(node.value))
+        except (AttributeError, TypeError, OSError, SyntaxError, ValueError):
+            pass
     raise RuntimeError("cannot read ccxt's exchange list from its source (ccxt/__init__.py 'exchanges'); "
                        "its layout changed: update ccxt_exchange_ids for the pinned ccxt version")
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import apprise
-from tenacity import Retrying, stop_after_attempt, stop_any, stop_when_event_set, wait_exponential
+from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_any, stop_when_event_set, wait_exponential
 
 from daybreak.core.alert_settings import EventKind, NotifySettings
 
@@ -113,14 +113,16 @@ def send_test(urls: Iterable[str], title: str = "Daybreak: test",
               body: str = "Test alert from Daybreak; this target works.") -> list[tuple[str, bool, str | None]]:
     """Send one test message to each URL on its own (no retries; blocks until each is done) and
     report ``(redacted URL, ok, error or None)`` per URL, in order. Never raises for a URL."""
-    report = []
+    report: list[tuple[str, bool, str | None]] = []
     for url in urls:
         shown = redact_url(url)
         try:
             target = _service(url)
-            result = target and target.notify(body=body, title=title, notify_type=apprise.NotifyType.INFO)
-            report.append((shown, True, None) if result else
-                          (shown, False, _result_error(result) if target else "not a valid apprise URL"))
+            if target is None:
+                report.append((shown, False, "not a valid apprise URL"))
+                continue
+            result = target.notify(body=body, title=title, notify_type=apprise.NotifyType.INFO)
+            report.append((shown, True, None) if result else (shown, False, _result_error(result)))
         except Exception as err:
             report.append((shown, False, f"{type(err).__name__}: {err}"))
     return report
@@ -161,11 +163,17 @@ class Notifier:
         self._clock = clock
         self._retries, self._backoff, self._backoff_max = retries, backoff_seconds, backoff_max_seconds
         self._poll = poll_seconds
-        targets = [(redact_url(url), _service(url)) for url in urls]
-        bad = [shown for shown, target in targets if target is None]
+        targets: list[tuple[str, apprise.Apprise]] = []
+        bad: list[str] = []
+        for url in urls:
+            shown, target = redact_url(url), _service(url)
+            if target is None:
+                bad.append(shown)
+            else:
+                targets.append((shown, target))
         if bad:
             raise ValueError(f"not valid apprise URLs: {', '.join(bad)}")
-        self._targets: list[tuple[str, apprise.Apprise]] = targets  # type: ignore[assignment]
+        self._targets = targets
         self._queue: queue.Queue[_Event] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(("sent", "failed", "retried", "suppressed", "dropped"), 0)
@@ -189,7 +197,7 @@ class Notifier:
             kind = EventKind(kind)
             if self._thread is None or self._closing.is_set() or kind not in self.settings.events:
                 return False
-            text = _lines(str(body), market_time_ms is not None and f"Market time: {_iso_ms(market_time_ms)}")
+            text = _lines(str(body), None if market_time_ms is None else f"Market time: {_iso_ms(market_time_ms)}")
             self._queue.put_nowait(_Event(kind, str(title), text, None if key is None else str(key), self._clock()))
             return True
         except queue.Full:
@@ -289,21 +297,25 @@ class Notifier:
         for shown, target in self._targets:
             self._send_one(shown, target, title, body, _NOTIFY_TYPE[kind])
 
-    def _send_one(self, shown: str, target: apprise.Apprise, title: str, body: str, notify_type) -> None:
+    def _send_one(self, shown: str, target: apprise.Apprise, title: str, body: str,
+                  notify_type: apprise.NotifyType) -> None:
         def attempt() -> None:
             result = target.notify(body=body, title=title, notify_type=notify_type)
             if not result:
                 raise _SendFailed(_result_error(result))
 
-        def before_sleep(state) -> None:
+        def before_sleep(state: RetryCallState) -> None:
             self._bump("retried")
             log.info("notify: %s attempt %d failed (%s); retrying", shown, state.attempt_number,
-                     state.outcome.exception())
+                     state.outcome.exception() if state.outcome is not None else None)
+
+        def pause(seconds: float) -> None:  # a back-off that close() can cut short
+            self._abort.wait(seconds)
 
         try:
             Retrying(stop=stop_any(stop_after_attempt(self._retries + 1), stop_when_event_set(self._abort)),
                      wait=wait_exponential(multiplier=self._backoff, max=self._backoff_max),
-                     sleep=self._abort.wait, before_sleep=before_sleep, reraise=True)(attempt)
+                     sleep=pause, before_sleep=before_sleep, reraise=True)(attempt)
         except Exception as err:
             error = f"{shown}: {err}" if isinstance(err, _SendFailed) else f"{shown}: {err!r}"
             self._bump("failed", error=error)

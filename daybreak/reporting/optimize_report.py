@@ -47,11 +47,12 @@ def optimize_tables(report: dict) -> list[Table]:
     windows = [w for w in windows if any(row.get(w) for row in report.get("best", []))]
     s = report["settings"]
     counts = report.get("trials") or {}
-    head = [("strategy", s["strategy"]), ("study", report.get("study") or "—"), ("storage", report.get("storage", "")),
-            ("objectives", ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", [])))),
-            ("trials", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "0"),
-            ("data", f"{', '.join(report['data']['symbols'])} {report['data']['timeframe']} "
-                     f"{fmt(report['data']['start'], 'time')} → {fmt(report['data']['end'], 'time')}")]
+    head: list[tuple[str, ...]] = [
+        ("strategy", s["strategy"]), ("study", report.get("study") or "—"), ("storage", report.get("storage", "")),
+        ("objectives", ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", [])))),
+        ("trials", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "0"),
+        ("data", f"{', '.join(report['data']['symbols'])} {report['data']['timeframe']} "
+                 f"{fmt(report['data']['start'], 'time')} → {fmt(report['data']['end'], 'time')}")]
     for name, (a, b) in (report.get("windows") or {}).items():
         head.append((f"window {name}", f"{fmt(a, 'time') if a else 'start'} → {fmt(b, 'time') if b else 'end'}"))
     tables = [Table("Study", ("", ""), head)]
@@ -98,9 +99,10 @@ def _verdict(p: float | None) -> str:
 
 
 def _mc_table(mc: dict, title: str) -> Table:
-    rows = [("trades", fmt(mc["trades"], "int")), ("runs", fmt(mc["runs"], "int")),
-            ("original return / max DD", f"{fmt(mc['original']['return_ratio'], 'ratio')} / "
-                                         f"{fmt(mc['original']['max_drawdown_ratio'], 'ratio')}")]
+    rows: list[tuple[str, ...]] = [
+        ("trades", fmt(mc["trades"], "int")), ("runs", fmt(mc["runs"], "int")),
+        ("original return / max DD", f"{fmt(mc['original']['return_ratio'], 'ratio')} / "
+                                     f"{fmt(mc['original']['max_drawdown_ratio'], 'ratio')}")]
     for name in ("shuffle", "bootstrap"):
         d = mc.get(name) or {}
         if d:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -135,7 +135,7 @@ def _title(metrics: dict) -> str:
             f"{', '.join(metrics['algos'])}")
 
 
-def print_report(result: BacktestResult, metrics: dict, console=None) -> None:
+def print_report(result: BacktestResult, metrics: dict, console: Console | None = None) -> None:
     """Print every report table to ``console`` (a ``rich.console.Console``; stdout by default).
     Empty tables print a one-line "none" instead of an empty grid."""
     def grid(table: Table) -> RichTable:
@@ -177,7 +177,15 @@ def write_json(result: BacktestResult, metrics: dict, path: str | Path) -> None:
     payload = {"metrics": metrics, "trades": [t.to_json() for t in result.trades],
                "round_trips": round_trips(result.trades).to_dict(orient="records")}
     text = json.dumps(to_jsonable(payload), allow_nan=False, indent=1, ensure_ascii=False)
-    write_atomic(path, lambda fh: fh.write((text + "\n").encode("utf-8")))  # never half a file
+    _write_text(path, text + "\n")
+
+
+def _write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8, atomically (never half a file)."""
+    def write(fh: BinaryIO) -> None:
+        fh.write(text.encode("utf-8"))
+
+    write_atomic(path, write)
 
 
 _CSS = """
@@ -245,4 +253,4 @@ for (const [id, spec] of Object.entries(specs)) {{
 </script>
 </body></html>
 """
-    write_atomic(path, lambda fh: fh.write(page.encode("utf-8")))
+    _write_text(path, page)
