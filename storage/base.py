@@ -27,8 +27,10 @@ class Store(ABC):
 
     @abstractmethod
     def list_trades(self, symbol: str | None = None, algo: str | None = None,
-                    since: int | None = None, limit: int | None = None, newest_first: bool = False) -> list[Trade]:
-        """Trades in time order (oldest first unless ``newest_first``), optionally filtered."""
+                    since: int | None = None, limit: int | None = None, newest_first: bool = False,
+                    until: int | None = None) -> list[Trade]:
+        """Trades in time order (oldest first unless ``newest_first``), optionally filtered by
+        symbol, strategy and time (``since <= timestamp <= until``, ms); at most ``limit``."""
 
     # stats
     @abstractmethod

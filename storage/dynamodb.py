@@ -206,14 +206,15 @@ class DynamoStore(Store):
                 self._uncertain.discard(trade.trade_id)
         return ours
 
-    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
+    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False, until=None):
         if symbol is not None:
             index, key, filters = "by_symbol", ("symbol", symbol), {"algo": algo} if algo is not None else None
         elif algo is not None:
             index, key, filters = "by_algo", ("algo", algo), None
         else:
             index, key, filters = "by_time", ("bucket", BUCKET), None
-        items = self._query("trades", key, index, lo=since, forward=not newest_first, limit=limit, filters=filters)
+        items = self._query("trades", key, index, lo=since, hi=until, forward=not newest_first, limit=limit,
+                            filters=filters)
         return [self._decode(Trade, it) for it in items]
 
     # -- stats -------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ class SQLiteStore(Store):
     def put_trade(self, trade: Trade) -> bool:
         return self._insert("trades", trade)
 
-    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
+    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False, until=None):
         where, params = [], []
         for col, val in (("symbol", symbol), ("algo", algo)):
             if val is not None:
@@ -137,6 +137,9 @@ class SQLiteStore(Store):
         if since is not None:
             where.append("timestamp >= ?")
             params.append(since)
+        if until is not None:
+            where.append("timestamp <= ?")
+            params.append(until)
         sql = f"SELECT {_TRADE_COLS} FROM trades" + (" WHERE " + " AND ".join(where) if where else "")
         order = "DESC" if newest_first else "ASC"
         sql += f" ORDER BY timestamp {order}, rowid {order}"

@@ -92,6 +92,8 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
     """Replay ``data`` through the bot. Returns the number of candles acted on."""
     stepper = build_stepper(ctx, data)
     ctx.inbox_seconds = INBOX_SECONDS
+    ctx.run_kind = "replay"
+    volumes = {s: f["volume"].to_numpy(float) for s, f in data.frames.items()}  # stored with each candle
     syms = sorted(stepper.arrays)
     cursors = {s: ctx.cursor(s) for s in syms}
     close, sym_idx, ks = event_order(stepper)
@@ -114,7 +116,7 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         ctx.process_controls(close_ts, prices)
         expiry = (close_ts + retention_ms) // 1000 if retention_ms else None
         ctx.store.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
-                                          float(a.high[k]), float(a.low[k]), None, expiry)])
+                                          float(a.high[k]), float(a.low[k]), float(volumes[sym][k]), expiry)])
         ids = {o.client_order_id for o in ctx.engine.pending.values()}
         if ids != pending_ids:
             ctx.save_pending()

@@ -20,7 +20,7 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
                   markets: dict[str, MarketLimits] | None = None) -> RunContext:
     """A ready RunContext: store opened, engine restored from it (positions, cash, counters)."""
     store = open_store(config.storage)
-    stats = StatsUpdater(store)
+    stats = StatsUpdater(store, day_timezone=config.risk.day_timezone)
     sink = StoreSink(store, stats)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)

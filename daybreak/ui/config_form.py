@@ -1,5 +1,6 @@
 """Config editor: symbols, strategies on/off, each strategy's parameters, external signals, the
-``risk`` defaults and the per-strategy ``risk_overrides``; saved through
+``risk`` defaults, the per-strategy ``risk_overrides`` and the ``dashboard`` checklist thresholds;
+saved through
 :func:`daybreak.settings.save_config_atomic` (the bot's own model, atomic replace).
 
 Inputs are generated from each model's JSON schema (:mod:`daybreak.ui.schema_inputs`), so a new
@@ -20,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from daybreak.core.config import Config, ConfigError
+from daybreak.core.config import Config, ConfigError, DashboardSettings
 from daybreak.core.risk_settings import RiskSettings
 from daybreak.ops.config_file import save_config_atomic
 from daybreak.ui.schema_inputs import (
@@ -46,6 +47,7 @@ class FormValues:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboard: dict[str, Any] = field(default_factory=dict)
 
 
 def _default(name: str) -> Any:
@@ -65,6 +67,7 @@ def shown_values(raw: dict) -> FormValues:
         risk={s.name: raw.get("risk", {}).get(s.name, s.default) for s in risk_specs},
         overrides={name: {s.name: raw.get("risk_overrides", {}).get(name, {}).get(s.name)
                           for s in risk_specs} for name in registry.names()},
+        dashboard={s.name: raw.get("dashboard", {}).get(s.name, s.default) for s in field_specs(DashboardSettings)},
     )
 
 
@@ -105,6 +108,10 @@ def apply_form(raw: dict, shown: FormValues, submitted: FormValues) -> tuple[dic
     risk = merge_changes(raw.get("risk", {}), shown.risk, submitted.risk)
     if risk != raw.get("risk", {}):
         data["risk"] = risk
+    if submitted.dashboard:
+        board = merge_changes(raw.get("dashboard", {}), shown.dashboard, submitted.dashboard)
+        if board != raw.get("dashboard", {}):
+            data["dashboard"] = board
     return data, notes
 
 
@@ -173,11 +180,13 @@ def render(path: Path, stored_symbols: list[str] = ()) -> None:
                 overrides[name] = _field_grid(risk_specs, shown.overrides[name], f"{PREFIX}override.{name}",
                                               "inherit")
         st.caption("Risk overrides are offered for enabled strategies and those that have overrides already.")
+        with st.expander("Dashboard checklist thresholds", expanded=False):
+            board = _field_grid(field_specs(DashboardSettings), shown.dashboard, f"{PREFIX}dashboard", "default")
         submitted = st.form_submit_button("Save config", type="primary")
     if not submitted:
         return
     values = FormValues(symbols=list(symbols), added_symbols=added, external_signals=external, algos=algos,
-                        params=params, risk=risk, overrides=overrides)
+                        params=params, risk=risk, overrides=overrides, dashboard=board)
     data, notes = apply_form(raw, shown, values)
     if data == raw:
         st.info("Nothing changed; the file was not written.")

@@ -70,6 +70,10 @@ def test_list_trades_filters_by_symbol_algo_and_time(store_factory):
     assert store.list_trades(algo="B") == [t for t in trades if t.algo == "B"]
     assert store.list_trades(symbol="BTC/USDT", algo="C") == [t for t in trades if t.symbol == "BTC/USDT" and t.algo == "C"]
     assert store.list_trades(since=trades[5].timestamp) == trades[5:]
+    assert store.list_trades(until=trades[2].timestamp) == trades[:3]
+    assert store.list_trades(since=trades[2].timestamp, until=trades[4].timestamp) == trades[2:5]
+    assert store.list_trades(algo="B", until=trades[4].timestamp, newest_first=True, limit=1) == \
+        [t for t in trades[:5] if t.algo == "B"][-1:]
     assert store.list_trades(limit=3, newest_first=True) == trades[:-4:-1]
     assert store.list_trades(symbol="BTC/USDT", algo="A", limit=2) == [trades[0], trades[6]]
     assert store.list_trades(symbol="SOL/USDT") == []
