@@ -57,8 +57,9 @@ def marked_curve(trades: list[Trade], marks: Mapping[str, pd.DataFrame], end_cas
     :data:`CANDLE_MS`; ``end_cash`` / ``end_holdings`` (symbol -> base amount): the account at
     ``end_ms`` (the bot's status row and its open positions). The account at ``start_ms`` is
     rebuilt backwards: cash minus the window's cash flows (:func:`cash_flow`), holdings minus
-    the window's net amounts. A fill's own price marks its symbol at that moment; before a
-    symbol's first known price its holding is marked at the first one seen (no look-back data).
+    the window's net amounts. A fill's own price marks its symbol at that moment; a mark from
+    before ``start_ms`` (the last price known then) marks from the start; without one, a holding is
+    marked at the first price seen in the window.
     Columns :data:`CURVE_COLUMNS`, oldest first, ``start_ms`` first.
     """
     window = sorted((t for t in trades if start_ms <= t.timestamp <= end_ms), key=lambda t: t.timestamp)
@@ -106,6 +107,7 @@ def _price_at(grid: pd.DataFrame, marks: pd.DataFrame | None, fills: list[Trade]
     if known.empty:
         return np.full(len(grid), np.nan)
     known = known.astype({"timestamp": np.int64}).sort_values("timestamp", kind="stable")
+    known["timestamp"] = known["timestamp"].clip(lower=int(grid["timestamp"].iat[0]))
     known = known.drop_duplicates("timestamp", keep="last")
     got = pd.merge_asof(grid, known, on="timestamp", direction="backward")["price"]
     return got.bfill().to_numpy(float)

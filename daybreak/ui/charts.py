@@ -48,6 +48,7 @@ def drawdown_chart(curves: pd.DataFrame) -> alt.Chart:
     ).properties(height=140)
 
 
+
 def strategy_pnl_chart(cumulative: pd.DataFrame, quote: str) -> alt.Chart:
     """Cumulative realized P&L per strategy (``timestamp``, ``algo``, ``pnl``)."""
     data = _times(cumulative)
@@ -72,12 +73,12 @@ def daily_bars(days: pd.DataFrame, quote: str, zone: str) -> alt.Chart:
 
 
 def candle_chart(bars: pd.DataFrame, overlays: pd.DataFrame, markers: pd.DataFrame, levels: pd.DataFrame,
-                 symbol: str, quote: str) -> alt.VConcatChart:
+                 symbol: str, quote: str) -> tuple[alt.LayerChart, alt.Chart]:
     """Candles (``timestamp``, ``open``, ``high``, ``low``, ``close``, ``volume``) with price-scale
     indicator lines (``overlays``: ``timestamp``, ``indicator``, ``value``), fill markers
     (``markers``: ``timestamp``, ``price``, ``action``, ``algo``, ``amount``, ``reason``,
     ``pnl``), horizontal ``levels`` (``level`` name, ``price``: entry and stop of open
-    positions), and volume bars below, sharing the time axis."""
+    positions); and the volume bars to draw below it (same time axis)."""
     data = _times(bars)
     data["direction"] = (data["close"] >= data["open"]).map({True: "up", False: "down"})
     color = alt.Color("direction:N", scale=alt.Scale(domain=["up", "down"], range=[UP, DOWN]), legend=None)
@@ -87,8 +88,9 @@ def candle_chart(bars: pd.DataFrame, overlays: pd.DataFrame, markers: pd.DataFra
            alt.Tooltip("high:Q", format=",.6g"), alt.Tooltip("low:Q", format=",.6g"),
            alt.Tooltip("close:Q", format=",.6g"), alt.Tooltip("volume:Q", format=",.4g")]
     base = alt.Chart(data).encode(x=x, color=color, tooltip=tip)
+    body = max(1.0, min(12.0, 650 / max(len(data), 1)))  # px: candles never overlap on a ~1000 px chart
     layers = [base.mark_rule().encode(y=y, y2="high:Q"),
-              base.mark_bar(width={"band": 0.7}).encode(y="open:Q", y2="close:Q")]
+              base.mark_bar(size=body).encode(y="open:Q", y2="close:Q")]
     if len(overlays):
         layers.append(alt.Chart(_times(overlays)).mark_line(strokeWidth=1.2).encode(
             x=x, y="value:Q", strokeDash=alt.StrokeDash("indicator:N", legend=alt.Legend(orient="top", title=None)),
@@ -98,17 +100,18 @@ def candle_chart(bars: pd.DataFrame, overlays: pd.DataFrame, markers: pd.DataFra
             y="price:Q", tooltip=["level:N", alt.Tooltip("price:Q", format=",.6g")]))
     if len(markers):
         domain = ["buy", "sell"]
-        layers.append(alt.Chart(_times(markers)).mark_point(filled=True, size=120, opacity=0.95).encode(
+        layers.append(alt.Chart(_times(markers)).mark_point(filled=True, size=170, opacity=1, stroke="black",
+                                                            strokeWidth=0.8).encode(
             x=x, y="price:Q",
             color=alt.Color("action:N", scale=alt.Scale(domain=domain, range=[BUY, SELL]), legend=alt.Legend(title="fill")),
             shape=alt.Shape("action:N", scale=alt.Scale(domain=domain, range=["triangle-up", "triangle-down"]), legend=None),
             tooltip=[alt.Tooltip("when:N", title="filled"), "action:N", alt.Tooltip("algo:N", title="strategy"),
                      alt.Tooltip("price:Q", format=",.6g"), alt.Tooltip("amount:Q", format=",.8g"),
                      "reason:N", alt.Tooltip("pnl:Q", format=",.2f", title="P&L")]))
-    price = alt.layer(*layers).properties(height=380)
-    volume = alt.Chart(data).mark_bar(opacity=0.6).encode(
-        x=_x(), y=alt.Y("volume:Q", title="volume"), color=color, tooltip=tip).properties(height=90)
-    return alt.vconcat(price, volume, spacing=4).resolve_scale(x="shared")
+    price = alt.layer(*layers).properties(height=460)
+    volume = alt.Chart(data).mark_bar(opacity=0.6, size=body).encode(
+        x=_x(), y=alt.Y("volume:Q", title="volume"), color=color, tooltip=tip).properties(height=130)
+    return price, volume
 
 
 def indicator_panel(frame: pd.DataFrame, name: str) -> alt.Chart:

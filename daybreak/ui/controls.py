@@ -67,13 +67,14 @@ def buttons(store: Callable[[], Store] | None, open_positions: int, on_sent: Cal
     """
     off = store is None
     tip = why_not or None
-    b1, b2, b3 = st.columns(3)
+    b1, b2 = st.columns(2)
     b1.button("Pause", key="control_pause", help=tip or "No new entries; exits and stops still work",
-              on_click=_send, args=(store, "pause", on_sent), disabled=off, width="stretch")
+              on_click=_send, args=(store, "pause", on_sent), disabled=off, width="stretch", icon=":material/pause:")
     b2.button("Resume", key="control_resume", help=tip or "The bot resumes only if its risk limits allow",
-              on_click=_send, args=(store, "resume", on_sent), disabled=off, width="stretch")
-    b3.button("Flatten…", key="control_flatten", help=tip or "Close every position at market",
-              on_click=_set_confirm, args=(True,), disabled=off, width="stretch")
+              on_click=_send, args=(store, "resume", on_sent), disabled=off, width="stretch",
+              icon=":material/play_arrow:")
+    st.button("Flatten all positions…", key="control_flatten", help=tip or "Close every position at market",
+              on_click=_set_confirm, args=(True,), disabled=off, width="stretch", icon=":material/block:")
     if st.session_state.get(_CONFIRM) and not off:
         st.warning(f"Flatten closes every open position ({open_positions}) at market and cancels open "
                    "orders. Are you sure?")

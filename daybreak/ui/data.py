@@ -128,6 +128,20 @@ def candles(store_key: str, symbol: str, since: int | None = None, until: int | 
     return frame.astype({"timestamp": "int64", **{c: "float64" for c in PRICE_COLUMNS[1:]}})
 
 
+@st.cache_data(ttl=WINDOW_TTL_SECONDS, show_spinner=False)
+def marks(store_key: str, symbols: tuple[str, ...], since: int, until: int) -> dict[str, pd.DataFrame]:
+    """Per symbol, the stored closes to mark positions with over ``[since, until]``: frames of
+    ``timestamp`` (candle open ms) and ``price``, starting with the newest price before ``since``
+    (what was known at the window's start), then every stored price in the window."""
+    out = {}
+    for sym in symbols:
+        rows = store(store_key).list_prices(sym, until=since - 1, limit=1)
+        rows += store(store_key).list_prices(sym, since=since, until=until)
+        out[sym] = pd.DataFrame([(p.timestamp, p.price) for p in rows], columns=["timestamp", "price"]).astype(
+            {"timestamp": "int64", "price": "float64"})
+    return out
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def events(store_key: str, rule: str | None = None, limit: int = 200) -> list[Event]:
     """Recent events, newest first, optionally only those of one ``rule``."""

@@ -126,8 +126,15 @@ class Precision:
         return _fixed(value, self.amount_decimals.get(symbol, 8))
 
     def price(self, symbol: str, value: float | None) -> str:
-        """``value`` (quote per base) with the symbol's tick decimals (more if needed, up to 8)."""
-        return _fixed(value, self.price_decimals.get(symbol, 8), thousands=True)
+        """``value`` (quote per base) rounded to the symbol's tick decimals (at least 2), with
+        thousands separators: a fill price moved by slippage is shown as the market quotes it.
+        A symbol the markets do not list gets up to 8 significant decimals."""
+        if value is None or not math.isfinite(value):
+            return ""
+        decimals = self.price_decimals.get(symbol)
+        if decimals is None:
+            return _fixed(value, 2, thousands=True)
+        return f"{value:,.{max(2, decimals)}f}"
 
 
 def _fixed(value: float | None, decimals: int, thousands: bool = False) -> str:

@@ -53,7 +53,7 @@ def heartbeat_is_stale(age_seconds: float, poll_seconds: float) -> bool:
 def assess(status: StatusRecord | None, now_ms: int, poll_seconds: float) -> Health:
     """The bot's health at wall time ``now_ms`` (ms) from its status row."""
     if status is None:
-        return Health(IDLE, "NO HEARTBEAT", "No heartbeat yet: the bot has not written to this store. "
+        return Health(IDLE, "NO HEARTBEAT", "no heartbeat yet: the bot has not written to this store. "
                       "Start it with `python bot.py run --config <this config>`.")
     detail = status.detail or {}
     replay = detail.get("run") == "replay"
@@ -62,32 +62,35 @@ def assess(status: StatusRecord | None, now_ms: int, poll_seconds: float) -> Hea
                    if (i or {}).get("error")}
     base = dict(replay=replay, market_ms=int(status.timestamp), age_s=age_s, feed_errors=feed_errors)
     kind = "replay" if replay else "bot"
-    notes = [f"{status.state}: {status.reason}"] if status.reason and status.state != BotState.RUNNING.value else []
+    notes = [f"Reason: {status.reason}"] if status.reason and status.state == BotState.ERROR.value else []
     if status.state == BotState.SHUTDOWN.value:
-        return Health(IDLE, status.state, f"The {kind} stopped {age(age_s)} ago; figures are from its last "
-                      "run. Controls are acted on when it runs again.", notes, **base)
+        return Health(IDLE, status.state, f"the {kind} stopped {age(age_s)} ago; figures are from its last "
+                      "run. Controls are acted on when it runs again.", [], **base)
     retry_at = detail.get("retry_at")
     if feed_errors and isinstance(retry_at, (int, float)) and now_ms <= retry_at + STALE_FACTOR * poll_seconds * 1000:
         wait = max(0.0, (retry_at - now_ms) / 1000)
-        return Health(WARN, "RUNNING", f"Running, exchange unreachable ({', '.join(feed_errors)}): next retry in "
-                      f"{age(wait)}. Exits and flatten are retried too.", notes, **base)
+        return Health(WARN, "RUNNING", f"exchange unreachable ({', '.join(feed_errors)}): next retry in "
+                      f"{age(wait)}. Exits and flatten are retried too. {next(iter(feed_errors.values()))}",
+                      notes, **base)
     if heartbeat_is_stale(age_s, poll_seconds):
         return Health(ERROR, f"{status.state} (no heartbeat)",
-                      f"No heartbeat for {age(age_s)} (more than {STALE_FACTOR} x poll_seconds = "
+                      f"no heartbeat for {age(age_s)} (more than {STALE_FACTOR} x poll_seconds = "
                       f"{STALE_FACTOR * poll_seconds:g} s): the {kind} is stopped or stuck. "
                       f"Last state {status.state} at {utc(heartbeat_wall_ms(status))}.", notes, **base)
     if status.state == BotState.ERROR.value:
-        return Health(ERROR, status.state, f"Error: {status.reason or status.last_error}", notes, **base)
+        return Health(ERROR, status.state, f"the bot stopped on an error: {status.reason or status.last_error}",
+                      [], **base)
     if status.state in (BotState.PAUSED_MANUAL.value, BotState.PAUSED_RISK_LIMIT.value):
         why = "by hand" if status.state == BotState.PAUSED_MANUAL.value else "by a risk limit"
-        return Health(WARN, status.state, f"Entries paused {why}: {status.reason}. Exits and stops still run.",
+        return Health(WARN, status.state, f"entries paused {why}: {status.reason}. Exits and stops still run.",
                       [], **base)
     if feed_errors:
-        return Health(WARN, status.state, f"Running, market data failing for {', '.join(feed_errors)}: "
+        return Health(WARN, status.state, f"market data failing for {', '.join(feed_errors)}: "
                       f"{next(iter(feed_errors.values()))}", notes, **base)
     if status.state == BotState.BOOTING.value:
-        return Health(WARN, status.state, "Starting up.", notes, **base)
-    return Health(OK, status.state, f"Running ({'replay' if replay else status.mode}).", notes, **base)
+        return Health(WARN, status.state, "starting up.", notes, **base)
+    return Health(OK, status.state, f"all well: trading {'a replay' if replay else status.mode}, heartbeat "
+                  f"{age(age_s)} ago.", notes, **base)
 
 
 LIMIT_PAIRS = (

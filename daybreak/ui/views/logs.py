@@ -59,5 +59,7 @@ def _body(ctx: PageContext, levels: tuple[str, ...], text: str) -> None:
                            "traceback": r.detail} for r in chosen[:SHOWN]],
                          columns=["time", "level", "message", "traceback"])
     st.dataframe(frame, hide_index=True, width="stretch", key="logs_table", column_config={
-        "time": columns.text("Time (UTC)"), "level": columns.text("Level"), "message": columns.text("Message"),
-        "traceback": columns.text("Traceback")})
+        "time": st.column_config.TextColumn("Time (UTC)", width="small"),
+        "level": st.column_config.TextColumn("Level", width="small"),
+        "message": st.column_config.TextColumn("Message", width="large"),
+        "traceback": st.column_config.TextColumn("Traceback", width="small")})

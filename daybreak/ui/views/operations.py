@@ -103,8 +103,7 @@ def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, posit
     cash, equity = detail.get("cash"), detail.get("equity")
     if isinstance(cash, (int, float)) and isinstance(equity, (int, float)):
         held = holdings(positions)
-        marks = {s: data.candles(key, s, start - 60_000, now).rename(columns={"close": "price"})
-                 for s in sorted(set(held) | {t.symbol for t in fills})}
+        marks = data.marks(key, tuple(sorted(set(held) | {t.symbol for t in fills})), start, now)
         curve = marked_curve(fills, marks, float(cash), held, start, now)
         curve = pd.concat([curve.iloc[:-1], pd.DataFrame({"timestamp": [now], "equity": [float(equity)]})])
     else:

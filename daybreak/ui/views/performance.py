@@ -68,8 +68,7 @@ def _window(ctx: PageContext, key: str, summary: dict, since: int, now: int) -> 
     marked_note = ""
     if now - since <= MARKED_MAX_MS and isinstance(cash, (int, float)):
         held = holdings(data.positions(key))
-        marks = {s: data.candles(key, s, since - 60_000, now).rename(columns={"close": "price"})
-                 for s in sorted(set(held) | {t.symbol for t in fills})}
+        marks = data.marks(key, tuple(sorted(set(held) | {t.symbol for t in fills})), since, now)
         curves.append(marked_curve(fills, marks, float(cash), held, since, now).assign(curve="marked to market"))
     elif now - since > MARKED_MAX_MS:
         marked_note = " The marked-to-market curve is drawn for windows up to 7 d (it reads every stored price)."
