@@ -97,12 +97,13 @@ def _cumulative_at(grid: pd.DataFrame, events: pd.DataFrame, column: str) -> np.
 
 
 def _price_at(grid: pd.DataFrame, marks: pd.DataFrame | None, fills: list[Trade]) -> np.ndarray:
-    """The latest known price of one symbol at each grid time (marks and fills), back-filled
-    before the first one."""
-    parts = [pd.DataFrame({"timestamp": [t.timestamp for t in fills], "price": [t.price for t in fills]})]
+    """The latest known price of one symbol at each grid time (marks and fills; at the same
+    moment a fill's price wins), back-filled before the first one."""
+    parts = []
     if marks is not None and len(marks):
         parts.append(pd.DataFrame({"timestamp": marks["timestamp"].to_numpy(np.int64) + CANDLE_MS,
                                    "price": marks["price"].to_numpy(float)}))
+    parts.append(pd.DataFrame({"timestamp": [t.timestamp for t in fills], "price": [t.price for t in fills]}))
     known = pd.concat(parts, ignore_index=True).dropna()
     if known.empty:
         return np.full(len(grid), np.nan)
@@ -129,7 +130,9 @@ def window_round_trips(trades: list[Trade], since: int | None,
         groups.setdefault((t.algo, t.symbol), []).append(t)
     paired: list[Trade] = []
     for (algo, symbol), mine in groups.items():
-        paired += _with_opening(mine, [] if since is None else earlier(algo, symbol))
+        if since is not None and _closes_nothing(mine):
+            mine = _with_opening(mine, earlier(algo, symbol))
+        paired += mine
     trips = round_trips(paired)
     return trips if since is None else trips[trips["exit_time"] >= since].reset_index(drop=True)
 
@@ -146,8 +149,6 @@ def _with_opening(mine: list[Trade], earlier: list[Trade]) -> list[Trade]:
     """``mine`` (one strategy and symbol, oldest first) preceded by the earlier fills back to the
     buy that opened the position its first sells close; without that buy, those sells dropped
     (and the whole group when it still does not pair: inconsistent records are not guessed at)."""
-    if not _closes_nothing(mine):
-        return mine
     taken: list[Trade] = []
     for t in earlier:
         taken.append(t)

@@ -40,6 +40,9 @@ def main(config_path: Path) -> None:
     if ctx is not None and ctx.config_error:
         st.error(f"{ctx.config_error}\n\nThe bot refuses this file and keeps trading on its last good config. "
                  f"Shown here: the store of the {ctx.config_source} config. Fix the file on the Config page.")
+    elif ctx is None:
+        st.error(f"{context.current_error()}\n\nThe bot refuses this file and keeps trading on its last good "
+                 "config; which store that is cannot be read from this file. Fix it by hand.")
     page.run()
 
 

@@ -26,6 +26,7 @@ from daybreak.ui.fmt import Precision
 
 _SESSION_KEY = "daybreak.page_context"
 _PATH_KEY = "daybreak.config_path"
+_ERROR_KEY = "daybreak.config_error"
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def build(config_path: Path) -> PageContext | None:
     usable at all."""
     st.session_state[_PATH_KEY] = config_path
     config, error, source = resolve_config(config_path)
+    st.session_state[_ERROR_KEY] = error
     if config is None:
         st.session_state.pop(_SESSION_KEY, None)
         return None
@@ -151,3 +153,8 @@ def current() -> PageContext | None:
 def current_path() -> Path:
     """The config path of this run (also when no config is usable)."""
     return st.session_state[_PATH_KEY]
+
+
+def current_error() -> str | None:
+    """Why this run's config file was refused (None: it is valid)."""
+    return st.session_state.get(_ERROR_KEY)
