@@ -129,7 +129,10 @@ def test_trades_round_trips_fills_and_every_filter(replayed, stored, monkeypatch
     assert trips["exit_time"].tolist() == sorted(trips["exit_time"], reverse=True)  # newest first
     fills = frame_with(at, "trade_id", "pnl")
     assert len(fills) == len(trades)
-    assert fills["pnl"].isna().sum() == sum(t.pnl is None for t in trades)  # opening fills: no P&L, not "None"
+    assert (fills["pnl"] == "").sum() == sum(t.pnl is None for t in trades)  # opening fills: blank, not "None"
+    by_id = {t.trade_id: t for t in trades}
+    assert all(v == "" or float(v.replace(",", "")) == pytest.approx(by_id[i].pnl, abs=0.005)
+               for i, v in zip(fills["trade_id"], fills["pnl"]))
 
     at.selectbox(key="trades_symbol").select("ETH/USDT").run()
     at.selectbox(key="trades_algo").select("MA_Crossover").run()
@@ -265,3 +268,15 @@ def test_config_page_edits_the_checklist_band(replayed, monkeypatch, tmp_path):
     next(b for b in at.button if b.label == "Save config").click().run()
     assert not at.exception
     assert json.loads(config.read_text())["dashboard"] == {"daily_pnl_min_ratio": -0.02}
+
+
+def test_the_traders_timezone_is_shown_beside_utc(replayed, stored, monkeypatch, tmp_path):
+    from tests.dashboard.conftest import REPLAY_RISK
+    from tests.dashboard.helpers import write_config
+
+    config = write_config(tmp_path, replayed.db_path, risk={**REPLAY_RISK, "day_timezone": "America/New_York"})
+    at = open_page(config, monkeypatch, "trades")
+    assert at.date_input(key="trades_dates").label == "Trading days (America/New_York)"
+    trips = frame_with(at, "exit_time", "exit_local")
+    first = trips.iloc[0]
+    assert first["exit_local"].endswith("EDT") and first["exit_local"][11:13] == f"{(int(first['exit_time'][11:13]) - 4) % 24:02d}"

@@ -42,16 +42,18 @@ def _body(ctx: PageContext, key: str) -> None:
         storage_down(ctx, err)
 
 
-def signals_frame(signals: list[SignalRecord], fills_by_order: dict) -> pd.DataFrame:
+def signals_frame(signals: list[SignalRecord], fills_by_order: dict, precision) -> pd.DataFrame:
     """Signals newest first: ``time``, ``source``, ``symbol``, ``action``, ``amount``, ``status``,
-    ``outcome``, ``reason``, ``processed``, ``trade_id``, ``fill_price`` (the fill it became)."""
+    ``outcome``, ``reason``, ``processed``, ``trade_id``, ``fill_price`` (the fill it became);
+    amounts and prices as text with the market's precision, blank where there is none."""
     rows = []
     for s in sorted(signals, key=lambda s: (s.timestamp, s.signal_id), reverse=True):
         fill = fills_by_order.get(s.outcome) if s.status == "executed" else None
         rows.append({"time": utc_minute(s.timestamp), "signal_id": s.signal_id, "source": s.source, "symbol": s.symbol,
-                     "action": s.action, "amount": s.amount, "status": s.status, "outcome": s.outcome,
-                     "reason": s.reason, "processed": utc_minute(s.processed_at),
-                     "trade_id": fill.trade_id if fill else "", "fill_price": fill.price if fill else None})
+                     "action": s.action, "amount": precision.amount(s.symbol, s.amount) if s.amount else "",
+                     "status": s.status, "outcome": s.outcome, "reason": s.reason,
+                     "processed": utc_minute(s.processed_at), "trade_id": fill.trade_id if fill else "",
+                     "fill_price": precision.price(s.symbol, fill.price) if fill else ""})
     return pd.DataFrame(rows, columns=["time", "signal_id", "source", "symbol", "action", "amount", "status",
                                        "outcome", "reason", "processed", "trade_id", "fill_price"])
 
@@ -75,14 +77,14 @@ def _signals(ctx: PageContext, key: str) -> None:
     fills = {t.order_id: t for t in data.trades(key, since=first, algo=EXTERNAL_ALGO) if t.order_id}
     counts = pd.Series([s.status for s in signals]).value_counts()
     st.caption(" · ".join(f"{k} {v}" for k, v in counts.items()))
-    frame = signals_frame(chosen, fills)
+    frame = signals_frame(chosen, fills, ctx.precision)
     st.dataframe(frame.head(SHOWN), hide_index=True, width="stretch", key="signals_table", column_config={
         "time": columns.text("Sent (UTC)"), "signal_id": columns.text("Signal id"), "source": columns.text("Source"),
         "symbol": columns.text("Symbol"), "action": columns.text("Side"),
-        "amount": st.column_config.NumberColumn("Amount", format="%.8g"), "status": columns.text("Status"),
+        "amount": columns.text("Amount"), "status": columns.text("Status"),
         "outcome": columns.text("Outcome"), "reason": columns.text("Reason"),
         "processed": columns.text("Processed (UTC)"), "trade_id": columns.text("Fill id"),
-        "fill_price": st.column_config.NumberColumn(f"Fill price ({ctx.quote})", format="%.8g")})
+        "fill_price": columns.text(f"Fill price ({ctx.quote})")})
     if len(frame) > SHOWN:
         st.caption(f"Newest {SHOWN} of {len(frame)} shown.")
 

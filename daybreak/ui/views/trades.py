@@ -17,7 +17,7 @@ import streamlit as st
 
 from daybreak.ui import columns, data
 from daybreak.ui.context import PageContext
-from daybreak.ui.fmt import duration, money, pct, utc_minute
+from daybreak.ui.fmt import duration, in_zone, money, pct, utc_minute
 from daybreak.ui.views.common import bot_now, day_bounds, refresh_every, storage_down, store_key
 from storage import StorageError
 
@@ -118,7 +118,11 @@ def _trips(ctx: PageContext, trips: pd.DataFrame, total: int) -> None:
         "pnl": head["pnl"], "return_ratio": columns.as_percent(head["return_ratio"]), "fees": head["fees"],
         "duration": head["duration_ms"].map(duration), "exit_reason": head["exit_reason"].map(_reason),
         "entry_order_id": head["entry_order_id"], "exit_order_id": head["exit_order_id"]})
-    st.dataframe(shown, hide_index=True, width="stretch", key="round_trips", column_config={
+    local = {}
+    if ctx.day_zone != "UTC":  # the trader's day timezone beside UTC
+        shown.insert(1, "exit_local", head["exit_time"].map(lambda ms: in_zone(ms, ctx.day_zone)))
+        local = {"exit_local": columns.text(f"Exit ({ctx.day_zone})")}
+    st.dataframe(shown, hide_index=True, width="stretch", key="round_trips", column_config=local | {
         "exit_time": columns.text("Exit (UTC)"), "entry_time": columns.text("Entry (UTC)"),
         "symbol": columns.text("Symbol"), "algo": columns.text("Strategy"), "amount": columns.text("Amount"),
         "entry_price": columns.text("Entry price"), "exit_price": columns.text("Exit price"),
@@ -149,11 +153,16 @@ def _fills(ctx: PageContext, fills, total: int) -> None:
     head = frame.head(SHOWN_ROWS)
     shown = head.assign(amount=[p.amount(s, v) for s, v in zip(head["symbol"], head["amount"])],
                         price=[p.price(s, v) for s, v in zip(head["symbol"], head["price"])],
+                        pnl=["" if v != v else money(v) for v in head["pnl"]],  # opening fills: blank, not "None"
                         exit_reason=head["exit_reason"].fillna("")).drop(columns="timestamp")
-    st.dataframe(shown, hide_index=True, width="stretch", key="fills", column_config={
+    local = {}
+    if ctx.day_zone != "UTC":
+        shown.insert(1, "time_local", head["timestamp"].map(lambda ms: in_zone(ms, ctx.day_zone)))
+        local = {"time_local": columns.text(f"Time ({ctx.day_zone})")}
+    st.dataframe(shown, hide_index=True, width="stretch", key="fills", column_config=local | {
         "time_utc": columns.text("Time (UTC)"), "symbol": columns.text("Symbol"), "algo": columns.text("Strategy"),
         "action": columns.text("Side"), "amount": columns.text("Amount"), "price": columns.text("Price"),
-        "fee": columns.money("Fee", ctx.quote), "pnl": columns.money("Realized P&L", ctx.quote),
+        "fee": columns.money("Fee", ctx.quote), "pnl": columns.text(f"Realized P&L ({ctx.quote})"),
         "exit_reason": columns.text("Exit reason"), "order_id": columns.text("Order id"),
         "trade_id": columns.text("Fill id"), "mode": columns.text("Mode")})
     if len(frame) > SHOWN_ROWS:
