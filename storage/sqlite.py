@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 
 
 _TRADE_COLS = ", ".join(f.name for f in fields(Trade))
+_PRICE_COLS = ", ".join(f.name for f in fields(PriceRecord))
 
 
 def _cols(cls) -> list[str]:
@@ -159,7 +160,8 @@ class SQLiteStore(Store):
                    "(:stat_type, :algo, :value, :date)", rows)
 
     def list_stats(self) -> list[StatRecord]:
-        return self._select(StatRecord, "SELECT * FROM stats ORDER BY algo, stat_type")
+        rows = self._exec("SELECT stat_type, algo, value, date FROM stats ORDER BY algo, stat_type").fetchall()
+        return [StatRecord(*row) for row in rows]  # columns in field order: no per-row dict
 
     # -- prices ------------------------------------------------------------------------------
     def put_prices(self, prices: Iterable[PriceRecord]) -> None:
@@ -168,7 +170,7 @@ class SQLiteStore(Store):
         self._many(f"INSERT OR REPLACE INTO prices ({','.join(cols)}) VALUES ({','.join(':' + c for c in cols)})", rows)
 
     def list_prices(self, symbol, since=None, until=None, limit=None):
-        sql, params = "SELECT * FROM prices WHERE symbol = ?", [symbol]
+        sql, params = f"SELECT {_PRICE_COLS} FROM prices WHERE symbol = ?", [symbol]
         if since is not None:
             sql += " AND timestamp >= ?"
             params.append(since)
@@ -177,7 +179,7 @@ class SQLiteStore(Store):
             params.append(until)
         if limit:
             sql = f"SELECT * FROM ({sql} ORDER BY timestamp DESC LIMIT {int(limit)})"
-        return self._select(PriceRecord, sql + " ORDER BY timestamp", params)
+        return [PriceRecord(*row) for row in self._exec(sql + " ORDER BY timestamp", params).fetchall()]
 
     def price_symbols(self) -> list[str]:
         return [r[0] for r in self._exec("SELECT DISTINCT symbol FROM prices ORDER BY symbol").fetchall()]

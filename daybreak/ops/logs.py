@@ -55,6 +55,7 @@ def parse_records(lines: list[str]) -> list[LogRecord]:
     of a tail) are dropped; later lines without a timestamp belong to the record above."""
     out: list[LogRecord] = []
     extra: list[str] = []
+    seconds: dict[str, int] = {}  # many lines share a second: parse each stamp once
 
     def close() -> None:
         if out and extra:
@@ -67,7 +68,11 @@ def parse_records(lines: list[str]) -> list[LogRecord]:
         m = _HEAD.match(line)
         if m:
             close()
-            when = timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) * 1000
+            stamp = m.group(1)
+            when = seconds.get(stamp)
+            if when is None:  # YYYY-MM-DDTHH:MM:SS by position: strptime costs 25 us a line
+                when = seconds[stamp] = timegm((int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]),
+                                                int(stamp[14:16]), int(stamp[17:19]), 0, 0, 0)) * 1000
             out.append(LogRecord(when, m.group(2), m.group(3)))
         elif out:
             extra.append(line)

@@ -138,10 +138,21 @@ def window_round_trips(trades: list[Trade], since: int | None,
 
 
 def _closes_nothing(fills: list[Trade]) -> bool:
-    try:
-        round_trips(fills)
-    except ValueError:
-        return True
+    """True when a sell of ``fills`` (one strategy and symbol, oldest first) finds no open
+    position: :func:`~daybreak.reporting.result.round_trips` would refuse it."""
+    held = bought = 0.0
+    for t in fills:
+        if t.action == "buy":
+            if held <= 0.0:
+                bought = 0.0
+            held += t.amount
+            bought += t.amount
+        else:
+            if held <= 0.0:
+                return True
+            held -= t.amount
+            if held <= 1e-9 * bought:
+                held = 0.0
     return False
 
 

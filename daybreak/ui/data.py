@@ -166,19 +166,19 @@ def clear_after_write() -> None:
     controls.clear()
 
 
-def log_records(path: str) -> list[LogRecord] | None:
-    """The records of the tail of the log file ``path`` (None when it cannot be read), cached
-    until the file changes."""
+def log_records(path: str, max_bytes: int = 1_000_000) -> list[LogRecord] | None:
+    """The records in the last ``max_bytes`` of the log file ``path`` (None when it cannot be
+    read), cached until the file changes."""
     try:
         info = os.stat(path)
     except OSError:
         return None
-    return _log_tail(path, info.st_size, info.st_mtime_ns)
+    return _log_tail(path, max_bytes, info.st_size, info.st_mtime_ns)
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=4)
-def _log_tail(path: str, size: int, mtime_ns: int) -> list[LogRecord] | None:  # noqa: ARG001 - cache key
+def _log_tail(path: str, max_bytes: int, size: int, mtime_ns: int) -> list[LogRecord] | None:  # noqa: ARG001
     try:
-        return tail_records(path)
+        return tail_records(path, max_bytes)
     except OSError:
         return None

@@ -77,6 +77,8 @@ def test_operations_says_replay_with_market_time_and_its_figures(replayed, store
 
 def test_performance_figures_equal_the_stored_trades(replayed, stored, monkeypatch):
     at = open_page(replayed.config_path, monkeypatch, "performance")
+    assert at.toggle(key="perf_marked").value is False  # 7 d: off unless asked (it reads every price)
+    at.toggle(key="perf_marked").set_value(True).run()
     trades = stored["trades"]
     pnl = sum(t.pnl for t in closes(trades))
     assert metric(at, "Realized P&L (USDT)") == f"{pnl:+,.2f}"

@@ -27,6 +27,8 @@ from storage import StorageError
 from storage.records import StatusRecord
 
 MARK = {True: ":green[✔]", False: ":red[✘]", None: ":gray[●]"}
+LOG_TAIL_BYTES = 256_000
+"""Log tail read for the "no repeated errors" check (the last hour of a busy bot)."""
 
 
 def render(ctx: PageContext | None) -> None:
@@ -57,7 +59,7 @@ def _body(ctx: PageContext) -> None:
             st.subheader("Daily checklist")
             detail = (status.detail if status else {}) or {}
             items = [checklist.services(health), checklist.risk_limits(health, detail.get("limits") or {}),
-                     checklist.repeated_errors(data.log_records(ctx.config.log.path), ctx.now_ms(),
+                     checklist.repeated_errors(data.log_records(ctx.config.log.path, LOG_TAIL_BYTES), ctx.now_ms(),
                                                ctx.config.dashboard.repeated_errors, ctx.config.log.path),
                      checklist.pnl_band(today["pnl"], today["start_equity"], ctx.config.dashboard.daily_pnl_min_ratio,
                                         ctx.config.dashboard.daily_pnl_max_ratio),
