@@ -27,26 +27,24 @@ def _x(title: str | None = "time (UTC)") -> alt.X:
                  axis=alt.Axis(format="%b %d %H:%M", labelAngle=0, labelOverlap=True))
 
 
-def equity_chart(curves: pd.DataFrame, quote: str) -> alt.Chart:
-    """Lines of ``equity`` by ``curve`` (e.g. realized / marked to market) over ``timestamp``."""
-    data = _times(curves)
-    return alt.Chart(data).mark_line(strokeWidth=1.5, interpolate="step-after").encode(
-        x=_x(None), y=alt.Y("equity:Q", title=f"equity ({quote})", scale=alt.Scale(zero=False)),
-        color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("when:N", title="time"), "curve:N", alt.Tooltip("equity:Q", format=",.2f")],
-    ).properties(height=HEIGHT)
-
-
-def drawdown_chart(curves: pd.DataFrame) -> alt.Chart:
-    """Drawdown (``drawdown_ratio``, shown as a negative percentage) by ``curve``."""
+def equity_chart(curves: pd.DataFrame, quote: str) -> alt.LayerChart:
+    """Lines of ``equity`` by ``curve`` (e.g. realized / marked to market) over ``timestamp``, with
+    their drawdown (``drawdown_ratio``, as a negative percentage on the right axis) shaded below:
+    one chart, one time axis."""
     data = _times(curves)
     data["drawdown"] = -data["drawdown_ratio"]
-    return alt.Chart(data).mark_area(opacity=0.35, interpolate="step-after").encode(
-        x=_x(), y=alt.Y("drawdown:Q", title="drawdown", axis=alt.Axis(format="%")),
-        color=alt.Color("curve:N", title=None, legend=None),
-        tooltip=[alt.Tooltip("when:N", title="time"), "curve:N", alt.Tooltip("drawdown:Q", format=".2%")],
-    ).properties(height=140)
-
+    color = alt.Color("curve:N", title=None, legend=alt.Legend(orient="top"))
+    tip = [alt.Tooltip("when:N", title="time"), "curve:N", alt.Tooltip("equity:Q", format=",.2f"),
+           alt.Tooltip("drawdown:Q", format=".2%")]
+    deepest = float(data["drawdown"].min()) if len(data) else 0.0
+    dd = alt.Chart(data).mark_area(opacity=0.18, interpolate="step-after").encode(
+        x=_x(), color=color, tooltip=tip,
+        y=alt.Y("drawdown:Q", title="drawdown", axis=alt.Axis(format="%", orient="right"),
+                scale=alt.Scale(domain=[min(deepest, -0.0001) * 4, 0])))  # the shading fills the bottom quarter
+    line = alt.Chart(data).mark_line(strokeWidth=1.6, interpolate="step-after").encode(
+        x=_x(), color=color, tooltip=tip,
+        y=alt.Y("equity:Q", title=f"equity ({quote})", scale=alt.Scale(zero=False)))
+    return alt.layer(dd, line).resolve_scale(y="independent").properties(height=HEIGHT + 40)
 
 
 def strategy_pnl_chart(cumulative: pd.DataFrame, quote: str) -> alt.Chart:
@@ -73,16 +71,16 @@ def daily_bars(days: pd.DataFrame, quote: str, zone: str) -> alt.Chart:
 
 
 def candle_chart(bars: pd.DataFrame, overlays: pd.DataFrame, markers: pd.DataFrame, levels: pd.DataFrame,
-                 symbol: str, quote: str) -> tuple[alt.LayerChart, alt.Chart]:
+                 symbol: str, quote: str) -> alt.LayerChart:
     """Candles (``timestamp``, ``open``, ``high``, ``low``, ``close``, ``volume``) with price-scale
     indicator lines (``overlays``: ``timestamp``, ``indicator``, ``value``), fill markers
     (``markers``: ``timestamp``, ``price``, ``action``, ``algo``, ``amount``, ``reason``,
     ``pnl``), horizontal ``levels`` (``level`` name, ``price``: entry and stop of open
-    positions); and the volume bars to draw below it (same time axis)."""
+    positions), and volume bars along the bottom on their own (right) axis: one chart."""
     data = _times(bars)
     data["direction"] = (data["close"] >= data["open"]).map({True: "up", False: "down"})
     color = alt.Color("direction:N", scale=alt.Scale(domain=["up", "down"], range=[UP, DOWN]), legend=None)
-    x = _x(None)
+    x = _x()
     y = alt.Y("low:Q", title=f"{symbol} ({quote})", scale=alt.Scale(zero=False))
     tip = [alt.Tooltip("when:N", title="candle open"), alt.Tooltip("open:Q", format=",.6g"),
            alt.Tooltip("high:Q", format=",.6g"), alt.Tooltip("low:Q", format=",.6g"),
@@ -108,10 +106,13 @@ def candle_chart(bars: pd.DataFrame, overlays: pd.DataFrame, markers: pd.DataFra
             tooltip=[alt.Tooltip("when:N", title="filled"), "action:N", alt.Tooltip("algo:N", title="strategy"),
                      alt.Tooltip("price:Q", format=",.6g"), alt.Tooltip("amount:Q", format=",.8g"),
                      "reason:N", alt.Tooltip("pnl:Q", format=",.2f", title="P&L")]))
-    price = alt.layer(*layers).properties(height=460)
-    volume = alt.Chart(data).mark_bar(opacity=0.6, size=body).encode(
-        x=_x(), y=alt.Y("volume:Q", title="volume"), color=color, tooltip=tip).properties(height=130)
-    return price, volume
+    top = float(data["volume"].max()) if len(data) and data["volume"].notna().any() else 1.0
+    volume = alt.Chart(data).mark_bar(opacity=0.35, size=body).encode(
+        x=x, color=color, tooltip=tip,
+        y=alt.Y("volume:Q", title="volume", axis=alt.Axis(orient="right"),
+                scale=alt.Scale(domain=[0, max(top, 1e-9) * 5])))  # volume bars fill the bottom fifth
+    price = alt.layer(*layers).resolve_scale(y="shared")
+    return alt.layer(volume, price).resolve_scale(y="independent").properties(height=480)
 
 
 def indicator_panel(frame: pd.DataFrame, name: str) -> alt.Chart:

@@ -122,6 +122,8 @@ class _Demo(BaseStrategy):
 def test_a_new_strategy_gets_inputs_from_its_schema(deployment, monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, _Demo.name, _Demo)  # removed again after the test
     at = open_page(deployment.config_path, monkeypatch, "config")
+    assert "cfg.params.Demo_Generated.mode" not in {w.key for w in at.selectbox}  # one strategy at a time
+    at.selectbox(key="config_strategy").select("Demo_Generated").run()
     key = "cfg.params.Demo_Generated."
     assert at.selectbox(key=key + "mode").options == ["fast", "slow"]
     assert at.multiselect(key=key + "sessions").options == ["asia", "europe", "us"]

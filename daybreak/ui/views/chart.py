@@ -83,9 +83,8 @@ def _body(ctx: PageContext, key: str, symbol: str, algo: str | None, window: str
                            [{"level": f"{p.algo} entry", "price": p.entry_price}]
                            + ([{"level": f"{p.algo} stop", "price": p.stop_price}] if p.stop_price else [])],
                           columns=["level", "price"])
-    price, volume = charts.candle_chart(bars, overlays, markers.tail(MAX_MARKERS), levels, symbol, ctx.quote)
-    st.altair_chart(price, width="stretch")
-    st.altair_chart(volume, width="stretch")
+    st.altair_chart(charts.candle_chart(bars, overlays, markers.tail(MAX_MARKERS), levels, symbol, ctx.quote),
+                    width="stretch")
     chosen = st.multiselect("Indicator panels", list(panels), default=list(panels)[:2], key="chart_panels") \
         if panels else []
     for name in chosen:

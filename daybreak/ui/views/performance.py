@@ -157,7 +157,6 @@ def _curves(ctx: PageContext, curves: list[pd.DataFrame], note: str) -> None:
     both = pd.concat([thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves],
                      ignore_index=True)
     st.altair_chart(charts.equity_chart(both, ctx.quote), width="stretch")
-    st.altair_chart(charts.drawdown_chart(both), width="stretch")
     st.caption("Realized: starting balance plus closed P&L. Marked to market: cash plus holdings at the stored "
                "1m closes (and fill prices)." + note)
 
