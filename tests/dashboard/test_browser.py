@@ -110,8 +110,10 @@ def test_every_page_in_chromium_without_an_exception(served, replayed):
                     assert page.get_by_text("Daily checklist").is_visible()
                 if title == "Trades":
                     assert page.get_by_text(f"Round trips ({closed})").is_visible()
-                if title in ("Performance", "Chart"):
-                    assert page.get_by_test_id("stVegaLiteChart").count() >= 2
+                if title == "Performance":  # equity with drawdown, P&L per strategy, daily P&L
+                    assert page.get_by_test_id("stVegaLiteChart").count() == 3
+                if title == "Chart":
+                    assert page.get_by_test_id("stVegaLiteChart").count() >= 1
             print(f"screenshots: {ARTIFACTS}")
         finally:
             browser.close()
