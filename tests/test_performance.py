@@ -17,7 +17,13 @@ from daybreak.reporting.performance import (
     realized_curve,
     window_round_trips,
 )
-from daybreak.reporting.stats import TOTAL, daily_from_records, daily_stat_records, daily_summary, summarize
+from daybreak.reporting.stats import (
+    TOTAL,
+    daily_from_records,
+    daily_stat_records,
+    daily_summary,
+    summarize,
+)
 
 T0 = 1_620_691_200_000  # 2021-05-11 00:00 UTC
 MIN = 60_000

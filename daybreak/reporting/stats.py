@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -53,7 +53,7 @@ def summarize(trades: Iterable[Trade]) -> dict[str, dict[str, float]]:
 
 def stat_records(trades: Iterable[Trade], now_ms: int | None = None) -> list[StatRecord]:
     """:func:`summarize` as Stats-table records dated ``now_ms`` (UTC day)."""
-    day = datetime.fromtimestamp((now_ms or 0) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    day = datetime.fromtimestamp((now_ms or 0) / 1000, tz=UTC).strftime("%Y-%m-%d")
     return [StatRecord(stat, algo, float(value), day)
             for algo, row in sorted(summarize(trades).items()) for stat, value in row.items()]
 
@@ -92,7 +92,7 @@ def daily_summary(trades: Iterable[Trade], day_timezone: str = "UTC") -> pd.Data
 def daily_stat_records(trades: Iterable[Trade], day_timezone: str = "UTC",
                        now_ms: int | None = None) -> list[StatRecord]:
     """:func:`daily_summary` as Stats records (``day:<day>:<stat>``, strategy), dated ``now_ms``."""
-    stamp = datetime.fromtimestamp((now_ms or 0) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    stamp = datetime.fromtimestamp((now_ms or 0) / 1000, tz=UTC).strftime("%Y-%m-%d")
     days = daily_summary(trades, day_timezone)
     return [StatRecord(f"{DAY_PREFIX}{row.day}:{stat}", row.algo, float(getattr(row, stat)), stamp)
             for row in days.itertuples(index=False) for stat in DAY_STATS]

@@ -17,7 +17,7 @@ import streamlit as st
 
 from daybreak.core.domain import Control, new_control
 from daybreak.ui.fmt import utc
-from storage import Store, StorageError
+from storage import StorageError, Store
 
 SOURCE = "dashboard"
 _CONFIRM = "controls_flatten_confirm"

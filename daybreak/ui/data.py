@@ -49,6 +49,7 @@ def stat_rows(store_key: str) -> list[StatRecord]:
     return store(store_key).list_stats()
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def summary(store_key: str) -> dict[str, dict[str, float]]:
     """P&L per strategy and ``total`` of every trade, from the Stats table the bot keeps
     (:func:`daybreak.reporting.stats.from_records`); from the trades when the table is empty."""
@@ -60,6 +61,7 @@ def _summary_from_trades(store_key: str) -> dict[str, dict[str, float]]:
     return summarize(store(store_key).list_trades())
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def daily(store_key: str) -> pd.DataFrame:
     """Daily aggregates per strategy from the Stats table (empty for a bot that keeps none)."""
     return daily_from_records(stat_rows(store_key))

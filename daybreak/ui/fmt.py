@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,14 +23,14 @@ def utc(ms: int | float | None) -> str:
     """Epoch milliseconds as ``YYYY-MM-DD HH:MM:SS UTC``; ``"-"`` for None."""
     if ms is None or (isinstance(ms, float) and math.isnan(ms)):
         return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def utc_minute(ms: int | None) -> str:
     """``YYYY-MM-DD HH:MM`` in UTC (tables), ``""`` for None."""
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def in_zone(ms: int | None, zone: str, with_date: bool = True) -> str:
@@ -51,7 +51,7 @@ def when(ms: int | None, zone: str = "UTC") -> str:
 
 
 def _same_day(ms: int, zone: str) -> bool:
-    a = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+    a = datetime.fromtimestamp(ms / 1000, tz=UTC).date()
     return a == datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(zone)).date()
 
 
@@ -116,7 +116,7 @@ class Precision:
     price_decimals: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_limits(cls, limits: dict[str, MarketLimits]) -> "Precision":
+    def from_limits(cls, limits: dict[str, MarketLimits]) -> Precision:
         return cls({s: _decimals(m.amount_step) for s, m in limits.items()},
                    {s: _decimals(m.price_tick) for s, m in limits.items()})
 

@@ -1,14 +1,17 @@
 """Fixtures: a temp store filled with real-looking records and a config pointing at it."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from storage.records import SignalRecord
 from storage.sqlite import SQLiteStore
-from tests.dashboard.helpers import fill_store, write_config
+from tests.dashboard.helpers import ROOT, SAMPLE, fill_store, write_config
 
 
 @dataclass
@@ -47,12 +50,6 @@ def replayed(tmp_path_factory) -> Replayed:
     """MA_Crossover 10/30 with a stop-loss and a time stop (so exits have several reasons) and
     four external signals inserted before the run: a buy and a sell of BTC/USDT that execute, one
     for an untraded symbol and a sell of nothing, which are rejected."""
-    import subprocess
-    import sys
-
-    from storage.records import SignalRecord
-    from tests.dashboard.helpers import ROOT, SAMPLE
-
     d = tmp_path_factory.mktemp("replayed")
     db = d / "replay.db"
     config = write_config(d, db, params={"MA_Crossover": {"short_period": 10, "long_period": 30}}, risk=REPLAY_RISK)

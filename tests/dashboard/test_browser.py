@@ -85,7 +85,9 @@ def settle(page) -> None:
 
 
 def test_every_page_in_chromium_without_an_exception(served, replayed):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import (
+        sync_playwright,  # lazy: the test is skipped without Chromium
+    )
 
     store = SQLiteStore(replayed.db_path)
     closed = sum(t.pnl is not None for t in store.list_trades())

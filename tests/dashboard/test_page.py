@@ -14,7 +14,16 @@ import pytest
 from daybreak.core.domain import BotState
 from storage.records import StatusRecord
 from storage.sqlite import SQLiteStore
-from tests.dashboard.helpers import ROOT, SAMPLE, dashboard_app, frame_with, metric, open_page, texts, write_config
+from tests.dashboard.helpers import (
+    ROOT,
+    SAMPLE,
+    dashboard_app,
+    frame_with,
+    metric,
+    open_page,
+    texts,
+    write_config,
+)
 
 
 def test_status_shows_state_errors_feed_and_limit_distances(deployment, monkeypatch):

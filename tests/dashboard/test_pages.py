@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
+import shutil
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
+from daybreak.ops.logs import setup_logging
+from daybreak.reporting.performance import window_round_trips
+from daybreak.ui.views.trades import trips_csv
 from storage.sqlite import SQLiteStore
-from tests.dashboard.helpers import PAGES, frame_with, metric, open_page, texts
+from tests.dashboard.conftest import REPLAY_RISK
+from tests.dashboard.helpers import (
+    PAGES,
+    frame_with,
+    metric,
+    open_page,
+    texts,
+    write_config,
+)
 
 DAY = 86_400_000
 
@@ -95,7 +108,7 @@ def test_performance_figures_equal_the_stored_trades(replayed, stored, monkeypat
     days = chart_with(at, "day", "pnl").set_index("day")["pnl"]
     expected = Counter()
     for t in closes(trades):
-        expected[datetime.fromtimestamp(t.timestamp / 1000, tz=timezone.utc).strftime("%Y-%m-%d")] += t.pnl
+        expected[datetime.fromtimestamp(t.timestamp / 1000, tz=UTC).strftime("%Y-%m-%d")] += t.pnl
     assert days.to_dict() == pytest.approx(dict(expected))
     equity = chart_with(at, "equity", "curve")
     realized = equity[equity["curve"] == "realized"]
@@ -166,9 +179,6 @@ def test_trades_round_trips_fills_and_every_filter(replayed, stored, monkeypatch
 
 
 def test_trades_csv_has_every_selected_trip_unrounded(replayed, stored):
-    from daybreak.reporting.performance import window_round_trips
-    from daybreak.ui.views.trades import trips_csv
-
     trips = window_round_trips(stored["trades"], None, lambda a, s: [])
     back = pd.read_csv(io.BytesIO(trips_csv(trips)))
     assert len(back) == len(closes(stored["trades"]))
@@ -226,12 +236,6 @@ def test_signals_show_outcomes_and_the_fill_they_became(replayed, stored, monkey
 
 
 def test_logs_filter_by_level_and_search_and_show_the_last_traceback(replayed, monkeypatch, tmp_path):
-    import logging
-    import shutil
-
-    from daybreak.ops.logs import setup_logging
-    from tests.dashboard.helpers import write_config
-
     log = tmp_path / "daybreak.log"
     shutil.copy(replayed.log_path, log)
     logger = setup_logging(str(log))
@@ -262,8 +266,6 @@ def test_logs_filter_by_level_and_search_and_show_the_last_traceback(replayed, m
 
 
 def test_config_page_edits_the_checklist_band(replayed, monkeypatch, tmp_path):
-    from tests.dashboard.helpers import write_config
-
     config = write_config(tmp_path, replayed.db_path)
     at = open_page(config, monkeypatch, "config")
     at.number_input(key="cfg.dashboard.daily_pnl_min_ratio").set_value(-0.02)
@@ -273,9 +275,6 @@ def test_config_page_edits_the_checklist_band(replayed, monkeypatch, tmp_path):
 
 
 def test_the_traders_timezone_is_shown_beside_utc(replayed, stored, monkeypatch, tmp_path):
-    from tests.dashboard.conftest import REPLAY_RISK
-    from tests.dashboard.helpers import write_config
-
     config = write_config(tmp_path, replayed.db_path, risk={**REPLAY_RISK, "day_timezone": "America/New_York"})
     at = open_page(config, monkeypatch, "trades")
     assert at.date_input(key="trades_dates").label == "Trading days (America/New_York)"

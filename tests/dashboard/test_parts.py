@@ -13,7 +13,16 @@ from daybreak.core.risk_settings import RiskSettings
 from daybreak.ops.logs import LogRecord
 from daybreak.ui import checklist
 from daybreak.ui.fmt import Precision, duration, money, pct, when
-from daybreak.ui.health import ERROR, IDLE, OK, WARN, assess, heartbeat_is_stale, limit_rows, limit_text
+from daybreak.ui.health import (
+    ERROR,
+    IDLE,
+    OK,
+    WARN,
+    assess,
+    heartbeat_is_stale,
+    limit_rows,
+    limit_text,
+)
 from daybreak.ui.launch import ENV_VAR, config_path
 from daybreak.ui.schema_inputs import field_specs, merge_changes
 from storage.records import StatusRecord

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from daybreak.ops.logs import LEVELS, LogRecord
-from daybreak.ui import columns, data
+from daybreak.ui import data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import utc, utc_minute
 from daybreak.ui.views.common import refresh_every

@@ -16,13 +16,25 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from daybreak.reporting.performance import holdings, marked_curve, position_rows, realized_curve
+from daybreak.reporting.performance import (
+    holdings,
+    marked_curve,
+    position_rows,
+    realized_curve,
+)
 from daybreak.reporting.stats import TOTAL
 from daybreak.ui import checklist, columns, controls, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import age, duration, money, pct, utc, utc_minute, when
 from daybreak.ui.health import ERROR, OK, WARN, Health, assess, limit_rows, limit_text
-from daybreak.ui.views.common import DAY_MS, bot_now, day_start, refresh_every, storage_down, store_key
+from daybreak.ui.views.common import (
+    DAY_MS,
+    bot_now,
+    day_start,
+    refresh_every,
+    storage_down,
+    store_key,
+)
 from storage import StorageError
 from storage.records import StatusRecord
 

@@ -26,7 +26,15 @@ from daybreak.reporting.stats import TOTAL, daily_summary
 from daybreak.ui import charts, columns, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import money, pct, when
-from daybreak.ui.views.common import DAY_MS, WINDOWS, bot_now, refresh_every, storage_down, store_key, window_since
+from daybreak.ui.views.common import (
+    DAY_MS,
+    WINDOWS,
+    bot_now,
+    refresh_every,
+    storage_down,
+    store_key,
+    window_since,
+)
 from storage import StorageError
 
 MARKED_MAX_MS = 30 * DAY_MS

@@ -18,7 +18,13 @@ import streamlit as st
 from daybreak.ui import columns, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import duration, in_zone, money, pct, utc_minute
-from daybreak.ui.views.common import bot_now, day_bounds, refresh_every, storage_down, store_key
+from daybreak.ui.views.common import (
+    bot_now,
+    day_bounds,
+    refresh_every,
+    storage_down,
+    store_key,
+)
 from storage import StorageError
 
 ALL = "All"
