@@ -47,9 +47,10 @@ dashboard: venv
 test: $(VENV)/.stamp-dev tools browser
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
-bench: $(VENV)/.stamp-dev tools
+bench: $(VENV)/.stamp-dev tools browser
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
+	$(PY) benchmarks/dashboard.py
 	$(PY) benchmarks/backtest_speed.py
 
 clean:

@@ -38,8 +38,10 @@ class Store(ABC):
         """Upsert stats by (stat_type, algo)."""
 
     @abstractmethod
-    def list_stats(self) -> list[StatRecord]:
-        """All stats."""
+    def list_stats(self, daily: bool = False) -> list[StatRecord]:
+        """The totals (per strategy and ``total``), or with ``daily`` the daily aggregates
+        (``stat_type`` starting with :data:`storage.records.DAILY_STAT_PREFIX`), each read apart
+        so the totals stay one small read however long the history."""
 
     # prices
     @abstractmethod

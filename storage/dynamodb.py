@@ -46,13 +46,15 @@ from storage.dynamo_client import (
 from storage.dynamo_codec import decode_item, encode_value, record_item
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
-from storage.records import PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import DAILY_STAT_PREFIX, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
 PRICE_SYMBOLS_KEY = "storage:price_symbols"
 """State-table item whose string set ``symbols`` lists the symbols with stored prices."""
 STATUS_ID = "bot"
+DAILY_BUCKET = "daily"
+"""``bucket`` of the daily Stats aggregates (their own ``by_bucket`` partition)."""
 OPEN_BOOK = "open"
 SIGNAL_STATUSES = tuple(s.value for s in SignalStatus)
 _CCF = "ConditionalCheckFailedException"
@@ -219,11 +221,12 @@ class DynamoStore(Store):
 
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:
-        self.writer.submit([self._op("stats", self._item("stats", s, bucket=BUCKET)) for s in stats])
+        self.writer.submit([self._op("stats", self._item("stats", s, bucket=_stats_bucket(s))) for s in stats])
 
-    def list_stats(self) -> list[StatRecord]:
+    def list_stats(self, daily: bool = False) -> list[StatRecord]:
         self._barrier("stats")
-        rows = [self._decode(StatRecord, it) for it in self._query("stats", ("bucket", BUCKET), "by_bucket")]
+        items = self._query("stats", ("bucket", DAILY_BUCKET if daily else BUCKET), "by_bucket")
+        rows = [self._decode(StatRecord, it) for it in items]
         return sorted(rows, key=lambda s: (s.algo, s.stat_type))
 
     # -- prices ------------------------------------------------------------------------------
@@ -374,6 +377,11 @@ class DynamoStore(Store):
         if not drained:
             raise StorageError(f"dynamodb: closed with {self.writer.pending()} write(s) not stored: "
                                f"{self.writer.last_error}")
+
+
+def _stats_bucket(stat: StatRecord) -> str:
+    """The ``by_bucket`` partition of a Stats item: totals in ``all``, daily aggregates apart."""
+    return DAILY_BUCKET if stat.stat_type.startswith(DAILY_STAT_PREFIX) else BUCKET
 
 
 def _retried(err: ClientError) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from daybreak.core.domain import Control, Event, Position, Trade
 from storage.base import StorageError, Store
 from storage.records import (
+    DAILY_STAT_PREFIX,
     PriceRecord,
     SignalRecord,
     StatRecord,
@@ -159,8 +160,10 @@ class SQLiteStore(Store):
         self._many("INSERT OR REPLACE INTO stats (stat_type, algo, value, date) VALUES "
                    "(:stat_type, :algo, :value, :date)", rows)
 
-    def list_stats(self) -> list[StatRecord]:
-        rows = self._exec("SELECT stat_type, algo, value, date FROM stats ORDER BY algo, stat_type").fetchall()
+    def list_stats(self, daily: bool = False) -> list[StatRecord]:
+        where = "substr(stat_type, 1, ?) " + ("=" if daily else "<>") + " ?"
+        rows = self._exec(f"SELECT stat_type, algo, value, date FROM stats WHERE {where} ORDER BY algo, stat_type",
+                          (len(DAILY_STAT_PREFIX), DAILY_STAT_PREFIX)).fetchall()
         return [StatRecord(*row) for row in rows]  # columns in field order: no per-row dict
 
     # -- prices ------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from daybreak.core.domain import Trade
-from storage.records import StatRecord
+from storage.records import DAILY_STAT_PREFIX, StatRecord
 
 STAT_TYPES = ("pnl", "fees", "trades", "closed_trades", "wins", "losses", "win_rate")
 TOTAL = "total"
-DAY_PREFIX = "day:"
+DAY_PREFIX = DAILY_STAT_PREFIX
 DAY_STATS = ("pnl", "fees", "trades", "closed_trades", "wins")
 """Per trading day and strategy: realized P&L and fees (quote), fills, closed trades, wins."""
 DAILY_COLUMNS = ("day", "algo", *DAY_STATS)

@@ -44,9 +44,9 @@ def status(store_key: str) -> StatusRecord | None:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def stat_rows(store_key: str) -> list[StatRecord]:
-    """The Stats table (totals per strategy and daily aggregates, kept by the bot)."""
-    return store(store_key).list_stats()
+def stat_rows(store_key: str, daily: bool = False) -> list[StatRecord]:
+    """The Stats table the bot keeps: totals per strategy, or (``daily``) the daily aggregates."""
+    return store(store_key).list_stats(daily=daily)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -64,7 +64,7 @@ def _summary_from_trades(store_key: str) -> dict[str, dict[str, float]]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def daily(store_key: str) -> pd.DataFrame:
     """Daily aggregates per strategy from the Stats table (empty for a bot that keeps none)."""
-    return daily_from_records(stat_rows(store_key))
+    return daily_from_records(stat_rows(store_key, daily=True))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -118,6 +118,17 @@ def test_stats_upsert_by_type_and_algo(store_factory):
         StatRecord("pnl", "total", -0.30000000000000004, "2021-04-03")]
 
 
+def test_daily_stats_are_listed_apart_from_the_totals(store_factory):
+    store = store_factory()
+    days = [StatRecord(f"day:2021-04-0{d}:pnl", "A", d * 1.5, "2021-04-03") for d in (1, 2)]
+    store.put_stats([StatRecord("pnl", "A", 4.5, "2021-04-03"), *days, StatRecord("day:2021-04-01:wins", "B", 1.0,
+                                                                                   "2021-04-03")])
+    store.put_stats([StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03")])  # upserted like any stat
+    assert store.list_stats() == [StatRecord("pnl", "A", 4.5, "2021-04-03")]  # the totals alone: a small read
+    assert store.list_stats(daily=True) == [days[0], StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03"),
+                                            StatRecord("day:2021-04-01:wins", "B", 1.0, "2021-04-03")]
+
+
 # -- prices ----------------------------------------------------------------------------------
 def price(i, symbol="BTC/USDT", **kw) -> PriceRecord:
     values = dict(symbol=symbol, timestamp=T0 + i * MIN, price=58720.45 + i, open=58700.0, high=58800.5,
