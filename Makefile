@@ -58,10 +58,11 @@ test: $(VENV)/.stamp-dev tools browser
 	$(VENV)/bin/lint-imports --no-cache
 	DAYBREAK_REQUIRE_TOOLS=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests
 
-bench: $(VENV)/.stamp-bench tools
+bench: $(VENV)/.stamp-bench tools browser
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
 	$(PY) benchmarks/inbox_cost.py
+	$(PY) benchmarks/dashboard.py
 	$(PY) benchmarks/backtest_speed.py
 	$(PY) benchmarks/optimize_speed.py
 

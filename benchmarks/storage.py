@@ -9,7 +9,7 @@ Prints, per backend:
 
   - *all trades* (what ``daybreak.ui.data.trades`` reads today): every trade newest first
     (``list_trades(newest_first=True)``), the per-strategy summary (``daybreak.stats.summarize``)
-    and the table frame (``daybreak.ui.trades.trades_frame``), with the time of each part;
+    and the table frame (``daybreak.ui.views.trades.fills_frame``), with the time of each part;
   - *newest page + Stats*: the newest ``--page`` trades (``list_trades(newest_first=True,
     limit=...)``), their table frame, and the summary the bot keeps in the Stats table
     (``list_stats()``, written by ``daybreak.stats.stat_records``: the same numbers).
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from daybreak.core.domain import Action, Event, ExitReason, Trade  # noqa: E402
 from daybreak.reporting.stats import stat_records, summarize  # noqa: E402
-from daybreak.ui.trades import trades_frame  # noqa: E402
+from daybreak.ui.views.trades import fills_frame as trades_frame  # noqa: E402
 from storage.dynamo_schema import BUCKET  # noqa: E402
 from storage.dynamodb import DynamoStore  # noqa: E402
 from storage.init_db import init_db  # noqa: E402

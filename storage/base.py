@@ -53,8 +53,10 @@ class Store(ABC):
 
     @abstractmethod
     def list_trades(self, symbol: str | None = None, algo: str | None = None,
-                    since: int | None = None, limit: int | None = None, newest_first: bool = False) -> list[Trade]:
-        """Trades in time order (oldest first unless ``newest_first``), optionally filtered."""
+                    since: int | None = None, limit: int | None = None, newest_first: bool = False,
+                    until: int | None = None) -> list[Trade]:
+        """Trades in time order (oldest first unless ``newest_first``), optionally filtered by
+        symbol, strategy and time (``since <= timestamp <= until``, ms); at most ``limit``."""
 
     # stats
     @abstractmethod
@@ -62,8 +64,10 @@ class Store(ABC):
         """Upsert stats by (stat_type, algo)."""
 
     @abstractmethod
-    def list_stats(self) -> list[StatRecord]:
-        """All stats."""
+    def list_stats(self, daily: bool = False) -> list[StatRecord]:
+        """The totals (per strategy and ``total``), or with ``daily`` the daily aggregates
+        (``stat_type`` starting with :data:`storage.records.DAILY_STAT_PREFIX`), each read apart
+        so the totals stay one small read however long the history."""
 
     # prices
     @abstractmethod

@@ -48,7 +48,7 @@ from storage.dynamo_codec import decode_item, encode_value, record_item
 from storage.dynamo_inbox import CLAIM_PREFIX, DynamoSignals
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
-from storage.records import ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
+from storage.records import DAILY_STAT_PREFIX, ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ PRICE_SYMBOLS_KEY = "storage:price_symbols"
 """State-table item whose string set ``symbols`` lists the symbols with stored prices."""
 STATUS_ID = "bot"
 CONFIG_BOOK = "config"
+DAILY_BUCKET = "daily"
+"""``bucket`` of the daily Stats aggregates (their own ``by_bucket`` partition)."""
 OPEN_BOOK = "open"
 _CCF = "ConditionalCheckFailedException"
 _SEEN_EVENTS_MAX = 100_000
@@ -225,23 +227,25 @@ class DynamoStore(DynamoSignals, Store):
         stored = self._query("trades", ("trade_id", trade_id), limit=1, consistent=True)
         return self._decode(Trade, stored[0]) if stored else None
 
-    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
+    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False, until=None):
         if symbol is not None:
             index, key, filters = "by_symbol", ("symbol", symbol), {"algo": algo} if algo is not None else None
         elif algo is not None:
             index, key, filters = "by_algo", ("algo", algo), None
         else:
             index, key, filters = "by_time", ("bucket", BUCKET), None
-        items = self._query("trades", key, index, lo=since, forward=not newest_first, limit=limit, filters=filters)
+        items = self._query("trades", key, index, lo=since, hi=until, forward=not newest_first, limit=limit,
+                            filters=filters)
         return [self._decode(Trade, it) for it in items]
 
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:
-        self.writer.submit([self._op("stats", self._item("stats", s, bucket=BUCKET)) for s in stats])
+        self.writer.submit([self._op("stats", self._item("stats", s, bucket=_stats_bucket(s))) for s in stats])
 
-    def list_stats(self) -> list[StatRecord]:
+    def list_stats(self, daily: bool = False) -> list[StatRecord]:
         self._barrier("stats")
-        rows = [self._decode(StatRecord, it) for it in self._query("stats", ("bucket", BUCKET), "by_bucket")]
+        items = self._query("stats", ("bucket", DAILY_BUCKET if daily else BUCKET), "by_bucket")
+        rows = [self._decode(StatRecord, it) for it in items]
         return sorted(rows, key=lambda s: (s.algo, s.stat_type))
 
     # -- prices ------------------------------------------------------------------------------
@@ -373,6 +377,11 @@ class DynamoStore(DynamoSignals, Store):
         if not drained:
             raise StorageError(f"dynamodb: closed with {self.writer.pending()} write(s) not stored: "
                                f"{self.writer.last_error}")
+
+
+def _stats_bucket(stat: StatRecord) -> str:
+    """The ``by_bucket`` partition of a Stats item: totals in ``all``, daily aggregates apart."""
+    return DAILY_BUCKET if stat.stat_type.startswith(DAILY_STAT_PREFIX) else BUCKET
 
 
 def _retried(err: ClientError) -> bool:

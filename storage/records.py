@@ -23,12 +23,18 @@ from daybreak.core.domain import (
 )
 
 
+DAILY_STAT_PREFIX = "day:"
+"""``stat_type`` prefix of the daily aggregates in the Stats table."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatRecord:
     """Table Stats: key ``stat_type`` + ``algo`` (a strategy name or ``total``).
 
     ``stat_type`` is one of ``pnl`` (quote), ``fees`` (quote), ``trades``, ``wins``, ``losses``,
-    ``win_rate`` (fraction). ``date`` is the UTC day (YYYY-MM-DD) the value was computed on.
+    ``win_rate`` (fraction), or a daily aggregate ``day:<YYYY-MM-DD>:<stat>``
+    (:data:`DAILY_STAT_PREFIX`; :meth:`storage.base.Store.list_stats` lists those apart). ``date``
+    is the UTC day (YYYY-MM-DD) the value was computed on.
     """
 
     stat_type: str

@@ -25,6 +25,7 @@ from daybreak.core.domain import FINAL_SIGNAL_STATUSES, Control, Event, Position
 from storage.base import Claim, StorageError, Store, clip
 from storage.records import (
     JSON_FIELDS,
+    DAILY_STAT_PREFIX,
     ConfigVersionRecord,
     InboxRow,
     PriceRecord,
@@ -83,6 +84,7 @@ _STATUSES = frozenset(s.value for s in SignalStatus)
 _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL_SIGNAL_STATUSES))
 INBOX_LIMIT = 1000
 """Most Signals rows one :meth:`SQLiteStore.inbox` read returns (the rest come next time)."""
+_PRICE_COLS = ", ".join(f.name for f in fields(PriceRecord))
 
 
 def _cols(cls) -> list[str]:
@@ -205,7 +207,7 @@ class SQLiteStore(Store):
         rows = self._rows(f"SELECT {_TRADE_COLS} FROM trades WHERE trade_id = ?", (trade_id,))
         return trade_from_row(tuple(rows[0])) if rows else None
 
-    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False):
+    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False, until=None):
         where, params = [], []
         for col, val in (("symbol", symbol), ("algo", algo)):
             if val is not None:
@@ -214,6 +216,9 @@ class SQLiteStore(Store):
         if since is not None:
             where.append("timestamp >= ?")
             params.append(since)
+        if until is not None:
+            where.append("timestamp <= ?")
+            params.append(until)
         sql = f"SELECT {_TRADE_COLS} FROM trades" + (" WHERE " + " AND ".join(where) if where else "")
         order = "DESC" if newest_first else "ASC"
         sql += f" ORDER BY timestamp {order}, rowid {order}"
@@ -227,8 +232,11 @@ class SQLiteStore(Store):
         self._many("INSERT OR REPLACE INTO stats (stat_type, algo, value, date) VALUES "
                    "(:stat_type, :algo, :value, :date)", rows)
 
-    def list_stats(self) -> list[StatRecord]:
-        return self._select(StatRecord, "SELECT * FROM stats ORDER BY algo, stat_type")
+    def list_stats(self, daily: bool = False) -> list[StatRecord]:
+        where = "substr(stat_type, 1, ?) " + ("=" if daily else "<>") + " ?"
+        rows = self._rows(f"SELECT stat_type, algo, value, date FROM stats WHERE {where} ORDER BY algo, stat_type",
+                          (len(DAILY_STAT_PREFIX), DAILY_STAT_PREFIX))
+        return [StatRecord(*row) for row in rows]  # columns in field order: no per-row dict
 
     # -- prices ------------------------------------------------------------------------------
     def put_prices(self, prices: Iterable[PriceRecord]) -> None:
@@ -237,7 +245,7 @@ class SQLiteStore(Store):
         self._many(f"INSERT OR REPLACE INTO prices ({','.join(cols)}) VALUES ({','.join(':' + c for c in cols)})", rows)
 
     def list_prices(self, symbol, since=None, until=None, limit=None):
-        sql, params = "SELECT * FROM prices WHERE symbol = ?", [symbol]
+        sql, params = f"SELECT {_PRICE_COLS} FROM prices WHERE symbol = ?", [symbol]
         if since is not None:
             sql += " AND timestamp >= ?"
             params.append(since)
@@ -246,7 +254,7 @@ class SQLiteStore(Store):
             params.append(until)
         if limit:
             sql = f"SELECT * FROM ({sql} ORDER BY timestamp DESC LIMIT {int(limit)})"
-        return self._select(PriceRecord, sql + " ORDER BY timestamp", params)
+        return [PriceRecord(*row) for row in self._rows(sql + " ORDER BY timestamp", params)]
 
     def price_symbols(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT DISTINCT symbol FROM prices ORDER BY symbol")]

@@ -121,6 +121,27 @@ class LogSettings(_Strict):
     _path = field_validator("path")(classmethod(lambda cls, v: _file_path(v)))
 
 
+class DashboardSettings(_Strict):
+    """The dashboard's daily checklist thresholds and refresh period (the bot ignores them)."""
+
+    daily_pnl_min_ratio: float = Field(-0.01, ge=-1, le=0, description=(
+        "Checklist: today's P&L (realized plus open) below this fraction of the day's starting equity is red"))
+    daily_pnl_max_ratio: float = Field(0.03, ge=0, le=10, description=(
+        "Checklist: today's P&L above this fraction is red too (check a windfall before trusting it)"))
+    repeated_errors: int = Field(3, ge=1, le=1000, description=(
+        "Checklist: this many log errors with the same message in the last hour are red"))
+    min_win_rate_ratio: float | None = Field(None, ge=0, le=1, description=(
+        "Checklist: a 24 h win rate below this (with 5 or more closed trades) is red; empty = off"))
+    refresh_seconds: float = Field(5.0, ge=1, le=3600, description=(
+        "Auto-refresh period of the Operations page, seconds (at least poll_seconds)"))
+
+    @model_validator(mode="after")
+    def _band(self) -> "DashboardSettings":
+        if self.daily_pnl_min_ratio >= self.daily_pnl_max_ratio:
+            raise ValueError("daily_pnl_min_ratio must be below daily_pnl_max_ratio")
+        return self
+
+
 class Config(_Strict):
     """The whole ``config.json``. See README "Configuration" for every key."""
 
@@ -143,6 +164,7 @@ class Config(_Strict):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     risk_overrides: dict[str, RiskOverride] = Field(default_factory=dict)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @field_validator("symbols")
     @classmethod

@@ -184,6 +184,7 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
     try:
         while not should_stop() and (max_cycles is None or cycles < max_cycles):
             cycles += 1
+            ctx.retry_at = None
             try:
                 ok = loop.cycle()
             except StorageError as err:  # trades are kept by the sink; the rest is retried next cycle
@@ -199,6 +200,7 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
             delay = ctx.config.poll_seconds if ok else min(ctx.config.poll_seconds * 2 ** failures, MAX_BACKOFF_SECONDS)
             if not ok:
                 log.warning("exchange unreachable (%d in a row); retrying in %.0f s", failures, delay)
+                ctx.backoff(delay)
             sleep(delay)
     finally:
         unsaved = ctx.shutdown()

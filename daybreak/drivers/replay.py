@@ -96,6 +96,8 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
     stepper = build_stepper(ctx, data)
     ctx.inbox_seconds = ctx.inbox_scan_seconds = INBOX_SECONDS
     ctx.simulated_clock = True
+    ctx.run_kind = "replay"
+    volumes = {s: f["volume"].to_numpy(float) for s, f in data.frames.items()}  # stored with each candle
     syms = sorted(stepper.arrays)
     cursors = {s: ctx.cursor(s) for s in syms}
     close, sym_idx, ks = event_order(stepper)
@@ -122,7 +124,7 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
             ctx.watch(close_ts)
         expiry = (close_ts + retention_ms) // 1000 if retention_ms else None
         ctx.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
-                                    float(a.high[k]), float(a.low[k]), None, expiry)])
+                                    float(a.high[k]), float(a.low[k]), float(volumes[sym][k]), expiry)])
         ids = {o.client_order_id for o in ctx.engine.pending.values()}
         if ids != pending_ids:
             ctx.save_pending()

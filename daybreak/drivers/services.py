@@ -27,7 +27,7 @@ from daybreak.ops import config_versions
 from daybreak.drivers.inbox import SCAN_SECONDS, SignalInbox
 from daybreak.drivers.sink import StoreSink
 from daybreak.ops.config_file import load_config
-from daybreak.reporting.stats import stat_records
+from daybreak.reporting.stats import daily_stat_records, stat_records
 from storage.base import StorageError, Store
 from storage.records import PriceRecord, StatusRecord
 
@@ -38,10 +38,13 @@ them every poll)."""
 
 
 class StatsUpdater:
-    """Recomputes the Stats table from stored trades in a background thread (never in the loop)."""
+    """Recomputes the Stats table from stored trades in a background thread (never in the loop):
+    the totals per strategy and the daily aggregates (trading days in ``day_timezone``, which
+    :meth:`RunContext.reload_config` keeps current)."""
 
-    def __init__(self, store: Store, clock=lambda: int(time.time() * 1000)):
+    def __init__(self, store: Store, clock=lambda: int(time.time() * 1000), day_timezone: str = "UTC"):
         self.store, self.clock = store, clock
+        self.day_timezone = day_timezone
         self._event = threading.Event()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="stats", daemon=True)
@@ -50,12 +53,16 @@ class StatsUpdater:
     def poke(self) -> None:
         self._event.set()
 
+    def _records(self):
+        trades, now = self.store.list_trades(), self.clock()
+        return stat_records(trades, now) + daily_stat_records(trades, self.day_timezone, now)
+
     def _run(self) -> None:
         while not self._stop:
             self._event.wait()
             self._event.clear()
             try:
-                self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
+                self.store.put_stats(self._records())
             except Exception as err:  # noqa: BLE001 - a stats failure must never stop trading
                 log.error("stats update failed: %s", err)
 
@@ -65,7 +72,7 @@ class StatsUpdater:
         self._event.set()
         self._thread.join(timeout=10)
         try:
-            self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
+            self.store.put_stats(self._records())
         except StorageError as err:
             log.error("final stats not stored: %s", err)
 
@@ -88,6 +95,11 @@ class RunContext:
         self.last_error_at: int | None = None
         self.feed_status: dict[str, dict] = {}
         self.last_now: int | None = None
+        self.run_kind = "live"
+        """``replay`` when the clock is simulated (set by the replay driver): the dashboard then
+        ages the heartbeat by its wall time and labels the market time as a replay's."""
+        self.retry_at: int | None = None
+        """Wall time (ms) of the next attempt while the live loop backs off (None otherwise)."""
         self._inbox: dict[str, tuple[float, list]] = {}
         self.inbox_seconds = 0.0
         self.config_version: int | None = None
@@ -174,6 +186,7 @@ class RunContext:
         self.engine.apply_config(cfg)
         if self.alerts.notifier is not None:
             self.alerts.notifier.settings = cfg.notify
+        self.stats.day_timezone = cfg.risk.day_timezone
         log.info("config applied from %s", self.config_path)
         self.track_config()
         return True
@@ -263,6 +276,13 @@ class RunContext:
         self.last_error = message
         self.last_error_at = now_ms or int(time.time() * 1000)
 
+    def backoff(self, delay_seconds: float) -> None:
+        """The loop waits ``delay_seconds`` before its next attempt: say so in one heartbeat
+        (``detail.retry_at``), so the dashboard shows "exchange unreachable, next retry in N s"
+        instead of a missing heartbeat."""
+        self.retry_at = int(time.time() * 1000 + delay_seconds * 1000)
+        self.heartbeat(self.last_now or int(time.time() * 1000))
+
     def heartbeat(self, now_ms: int) -> None:
         self.last_now = now_ms
         gate = self.engine.gate
@@ -285,7 +305,8 @@ class RunContext:
         self.watch(now_ms)
         detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
                   "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
-                  "positions": len(self.engine.ledger.positions), "notify": self.alerts.status()}
+                  "positions": len(self.engine.ledger.positions), "notify": self.alerts.status(),
+                  "run": self.run_kind, "wall_ms": int(time.time() * 1000), "retry_at": self.retry_at}
         if self.config_version is not None:
             detail["config_version"] = self.config_version
         if fault:

@@ -23,7 +23,7 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
     """A ready RunContext: store opened, engine restored from it (positions, cash, counters).
     ``alerts``: operator alerts of this process (default: none)."""
     store = open_store(config.storage)
-    stats = StatsUpdater(store)
+    stats = StatsUpdater(store, day_timezone=config.risk.day_timezone)
     sink = StoreSink(store, stats, alerts=alerts)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)

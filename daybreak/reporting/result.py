@@ -15,7 +15,7 @@ from daybreak.core.domain import Event, Position, Trade
 
 ROUND_TRIP_COLUMNS = (
     "algo", "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "pnl",
-    "return_ratio", "duration_ms", "fees", "exit_reason",
+    "return_ratio", "duration_ms", "fees", "exit_reason", "entry_order_id", "exit_order_id",
 )
 
 _DTYPES = {"entry_time": "int64", "exit_time": "int64", "entry_price": "float64",
@@ -62,10 +62,11 @@ class BacktestResult:
 class _Open:
     """A round trip being built: buys added, sells taken off, until the amount is back to zero."""
 
-    __slots__ = ("entry_time", "bought", "buy_cost", "sold", "sell_value", "pnl", "fees", "last")
+    __slots__ = ("entry_time", "entry_order_id", "bought", "buy_cost", "sold", "sell_value", "pnl", "fees", "last")
 
     def __init__(self, buy: Trade):
         self.entry_time = buy.timestamp
+        self.entry_order_id = buy.order_id
         self.bought = self.buy_cost = self.sold = self.sell_value = self.pnl = self.fees = 0.0
         self.last: Trade = buy
         self.add_buy(buy)
@@ -89,7 +90,7 @@ class _Open:
         last = self.last
         return (last.algo, last.symbol, self.entry_time, last.timestamp, self.buy_cost / self.bought,
                 self.sell_value / self.sold, self.bought, self.pnl, self.pnl / self.buy_cost,
-                last.timestamp - self.entry_time, self.fees, last.exit_reason)
+                last.timestamp - self.entry_time, self.fees, last.exit_reason, self.entry_order_id, last.order_id)
 
 
 def round_trips(trades: list[Trade]) -> pd.DataFrame:
@@ -102,7 +103,8 @@ def round_trips(trades: list[Trade]) -> pd.DataFrame:
     bought), ``pnl`` (quote, sum of the sells' realized pnl, so fees of both legs included),
     ``return_ratio`` = pnl / entry cost where entry cost = amount * entry_price (quote, fee
     excluded), ``duration_ms`` = exit_time - entry_time, ``fees`` (quote, every leg),
-    ``exit_reason`` of the last sell. A buy while a position is open adds to it.
+    ``exit_reason`` of the last sell, ``entry_order_id``/``exit_order_id`` the client order ids of
+    the first buy / last sell. A buy while a position is open adds to it.
 
     Raises ValueError for a sell of an ``(algo, symbol)`` that holds nothing (a backtest starts
     flat, so that is a bug upstream).

@@ -1,6 +1,7 @@
-"""The Streamlit dashboard's page sections (``dashboard.py`` wires them).
+"""The Streamlit dashboard (``dashboard.py`` runs :func:`daybreak.ui.app.main`).
 
-The dashboard reads storage only (never the exchange), edits ``config.json`` through
-:func:`daybreak.settings.save_config_atomic` and asks the bot for actions by writing
-:class:`storage.records.Control` rows.
+It reads storage only (never the exchange), edits ``config.json`` through
+:func:`daybreak.ops.config_file.save_config_atomic` and asks the bot for actions by writing
+:class:`daybreak.core.domain.Control` rows. Pages live in :mod:`daybreak.ui.views` (the scripts
+``st.navigation`` runs are in ``daybreak/ui/pages/``).
 """

@@ -1,82 +1,74 @@
-"""The dashboard page: wires the sections of :mod:`daybreak.ui` to one config file and its store.
+"""The dashboard's entry point: resolves the config and its store, draws the sidebar (page
+navigation, Pause / Resume / Flatten, store and refresh settings) and runs the selected page.
 
-Layout: the bot status and manual controls on top, then tabs for trades and P&L, the price
-chart, recent events and the config editor. Everything but the editor sits in a fragment that
-re-reads storage every few seconds (:data:`REFRESH_SECONDS` or ``poll_seconds``, whichever is
-longer) while auto-refresh is on.
+Pages (``st.navigation``, one script each in ``daybreak/ui/pages/``): Operations (the default),
+Performance, Trades, Chart, Signals, Logs, Config. A broken ``config.json`` shows its error on
+every page and the pages keep reading the store of the last good config (see
+:mod:`daybreak.ui.context`).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import streamlit as st
 
-from daybreak.core.config import Config, ConfigError
-from daybreak.ops.config_file import load_config
-from daybreak.ui import auth, charts, config_form, config_versions, controls, data, doctor, events, status, trades
+from daybreak.ui import auth, context, controls, data
+from daybreak.ui.context import AUDIT_USER
+from daybreak.ui.context import PageContext
 from storage import StorageError
-from storage.records import StatusRecord
 
-REFRESH_SECONDS = 5
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES = (
+    # (script, title, icon, url path)
+    ("operations.py", "Operations", ":material/monitor_heart:", "operations"),
+    ("performance.py", "Performance", ":material/show_chart:", "performance"),
+    ("trades.py", "Trades", ":material/receipt_long:", "trades"),
+    ("chart.py", "Chart", ":material/candlestick_chart:", "chart"),
+    ("signals.py", "Signals", ":material/inbox:", "signals"),
+    ("logs.py", "Logs", ":material/article:", "logs"),
+    ("config.py", "Config", ":material/tune:", "config"),
+)
 
 
 def main(config_path: Path) -> None:
-    """Render the whole page for ``config_path``."""
+    """Render the dashboard for ``config_path``."""
     st.set_page_config(page_title="Daybreak", page_icon="📈", layout="wide")
-    who = f"dashboard:{auth.require_login()}"  # nothing below runs before the trader has logged in
-    st.title("Daybreak")
-    try:
-        config = load_config(config_path)
-    except ConfigError as err:
-        st.error(f"{err}\n\nThe bot refuses this file and keeps its last good config. Fix it below or by hand.")
-        config_form.render(config_path, author=who)
-        return
-    st.sidebar.markdown(f"**Config** `{config_path}`  \n**Store** {config.storage.backend} "
-                        f"`{config.storage.path if config.storage.backend == 'sqlite' else config.storage.table_prefix}`")
-    auto = st.sidebar.toggle("Auto-refresh", value=True, key="auto_refresh",
-                             help="Re-read storage every few seconds")
-    every = max(REFRESH_SECONDS, config.poll_seconds) if auto else None
-    st.fragment(run_every=every)(_live)(config, who)
-    key = data.store_key(config)
-    store = _safe(lambda: data.store(key), None)
-    with st.expander("Configuration editor", expanded=False):
-        config_form.render(config_path, _safe(lambda: data.price_symbols(key), []), author=who, store=store)
-    with st.expander("Config versions", expanded=False):
-        if store is not None:
-            running = _safe(lambda: (data.status(key) or StatusRecord(0, "", "")).detail.get("config_version"), None)
-            _safe(lambda: config_versions.render(store, config_path, who, running), None)
-    with st.expander("Health check", expanded=False):
-        _safe(lambda: doctor.render(config_path, store), None)
+    st.session_state[AUDIT_USER] = f"dashboard:{auth.require_login()}"  # nothing below runs before the login
+    ctx = context.build(config_path)
+    page = st.navigation([st.Page(PAGES_DIR / script, title=title, icon=icon, url_path=url, default=i == 0)
+                          for i, (script, title, icon, url) in enumerate(PAGES)])
+    sidebar(ctx, config_path)
+    if ctx is not None and ctx.config_error:
+        st.error(f"{ctx.config_error}\n\nThe bot refuses this file and keeps trading on its last good config. "
+                 f"Shown here: the store of the {ctx.config_source} config. Fix the file on the Config page.")
+    elif ctx is None:
+        st.error(f"{context.current_error()}\n\nThe bot refuses this file and keeps trading on its last good "
+                 "config; which store that is cannot be read from this file. Fix it by hand.")
+    page.run()
 
 
-def _safe(read, fallback):
-    try:
-        return read()
-    except StorageError as err:
-        st.error(f"Storage unavailable: {err}")
-        return fallback
+def sidebar(ctx: PageContext | None, config_path: Path) -> None:
+    """Controls (always here, whatever the page), then where the data comes from."""
+    with st.sidebar:
+        st.markdown("**Controls**")
+        if ctx is None:
+            controls.buttons(None, 0, data.clear_after_write, "No usable config: fix it on the Config page.",
+                             source=st.session_state[AUDIT_USER])
+        else:
+            key, present = ctx.store()
+            why = "" if present else f"No store at {ctx.config.storage.path} yet: start the bot first."
+            try:
+                n_open = len(data.positions(key)) if present else 0
+            except StorageError:
+                n_open = 0
+            controls.buttons((lambda: data.store(key)) if present else None, n_open, data.clear_after_write, why,
+                             source=st.session_state[AUDIT_USER])
+        st.divider()
+        st.toggle("Auto-refresh", value=True, key="auto_refresh", help="Re-read storage every few seconds")
+        st.caption(f"Config `{config_path}`")
+        if ctx is not None:
+            s = ctx.config.storage
+            where = s.path if s.backend == "sqlite" else f"{s.table_prefix}* ({s.endpoint_url or s.region})"
+            st.caption(f"Store {s.backend} `{where}`  \nTimes in UTC"
+                       + (f"; trading day in {ctx.day_zone}" if ctx.day_zone != "UTC" else ""))
 
-
-def _live(config: Config, who: str) -> None:
-    """Status, controls, trades, chart and events: everything read from storage."""
-    key = data.store_key(config)
-    try:
-        store = data.store(key)
-        now_ms = int(time.time() * 1000)
-        status.render(data.status(key), config.poll_seconds, now_ms, trades.quote_currency(config.symbols))
-        open_positions = data.positions(key)
-        controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear,
-                        source=who)
-        tab_trades, tab_chart, tab_events = st.tabs(["Trades & P&L", "Price chart", "Events"])
-        with tab_trades:
-            trades.render(lambda symbol, algo, limit: data.trades(key, symbol, algo, limit), lambda: data.summary(key),
-                          sorted(set(config.symbols) | set(data.price_symbols(key))), open_positions,
-                          lambda symbol: data.last_price(key, symbol))
-        with tab_chart:
-            charts.render(data.price_symbols(key), lambda symbol, since: data.prices(key, symbol, since),
-                          lambda symbol: data.trades(key, symbol, None), lambda symbol: data.last_price(key, symbol))
-        with tab_events:
-            events.render(lambda rule, limit: data.events(key, rule, limit))
-    except StorageError as err:
-        st.error(f"Storage unavailable ({config.storage.backend}): {err}. Retrying on the next refresh.")

@@ -1,89 +1,124 @@
-"""Price chart: stored prices of one symbol as an Altair line, with buy and sell markers at the
-fill time and price of each stored trade.
+"""Altair charts of the dashboard: equity and drawdown, P&L per strategy, daily P&L bars, and
+candles with volume, indicator lines and fill markers. Every x axis is UTC (``scale type utc``,
+labels in UTC whatever the browser's timezone); tooltips carry the time as UTC text.
 
-Frames: prices ``time`` (tz-aware UTC, candle open), ``when`` (the same as UTC text, for
-tooltips whatever the browser's timezone) and ``price`` (close, quote per base); markers
-``time``, ``when``, ``price``, ``action`` (``buy``|``sell``), ``strategy``, ``amount``, ``pnl``.
-Long histories are thinned to at most :data:`MAX_POINTS` line points (the last price of each
-time bucket) so the browser stays fast; markers are never thinned.
+Input frames hold epoch-ms ``timestamp`` columns; :func:`_times` adds ``time`` (tz-aware UTC) and
+``when`` (text) for Vega.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import altair as alt
 import pandas as pd
-import streamlit as st
 
-from daybreak.core.domain import Trade
-from storage.records import PriceRecord
-
-MAX_POINTS = 2000
-WINDOWS = {"6 h": 6 * 3600_000, "24 h": 86_400_000, "3 d": 3 * 86_400_000, "7 d": 7 * 86_400_000, "All": None}
-COLORS = {"buy": "#1a9850", "sell": "#d73027"}
-SHAPES = {"buy": "triangle-up", "sell": "triangle-down"}
+UP, DOWN = "#26a69a", "#ef5350"
+BUY, SELL = "#1a9850", "#d73027"
+HEIGHT = 260
 
 
-def price_frame(prices: Iterable[PriceRecord], max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Prices as ``time``/``price``, thinned to at most ``max_points`` rows (last of each bucket)."""
-    frame = pd.DataFrame([(p.timestamp, p.price) for p in prices], columns=["timestamp", "price"])
-    if len(frame) > max_points:
-        bucket = (frame.index.to_series() * max_points // len(frame)).to_numpy()
-        frame = frame.groupby(bucket).last().reset_index(drop=True)
-    frame["time"] = pd.to_datetime(frame["timestamp"], unit="ms", utc=True)
-    frame["when"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M")
-    return frame[["time", "when", "price"]]
+def _times(frame: pd.DataFrame, column: str = "timestamp") -> pd.DataFrame:
+    out = frame.copy()
+    out["time"] = pd.to_datetime(out[column], unit="ms", utc=True)
+    out["when"] = out["time"].dt.strftime("%Y-%m-%d %H:%M UTC")
+    return out
 
 
-def marker_frame(trades: Iterable[Trade], since: int | None = None) -> pd.DataFrame:
-    """Buy and sell markers of ``trades`` at or after ``since`` (ms)."""
-    rows = [{"timestamp": t.timestamp, "price": t.price, "action": t.action, "strategy": t.algo,
-             "amount": t.amount, "pnl": t.pnl} for t in trades if since is None or t.timestamp >= since]
-    frame = pd.DataFrame(rows, columns=["timestamp", "price", "action", "strategy", "amount", "pnl"])
-    frame["time"] = pd.to_datetime(frame["timestamp"], unit="ms", utc=True)
-    frame["when"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    return frame.drop(columns="timestamp")
+def _x(title: str | None = "time (UTC)") -> alt.X:
+    return alt.X("time:T", title=title, scale=alt.Scale(type="utc"),
+                 axis=alt.Axis(format="%b %d %H:%M", labelAngle=0, labelOverlap=True))
 
 
-def price_chart(prices: pd.DataFrame, markers: pd.DataFrame, symbol: str) -> alt.LayerChart:
-    """The layered chart: price line plus buy (green up) and sell (red down) triangles."""
-    x = alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"),
-              axis=alt.Axis(format="%b %d %H:%M", labelAngle=0, labelOverlap=True))  # utc scale: UTC labels
-    y = alt.Y("price:Q", title=f"{symbol} price", scale=alt.Scale(zero=False))
-    line = alt.Chart(prices).mark_line(strokeWidth=1.2, color="#4c78a8").encode(
-        x=x, y=y, tooltip=[alt.Tooltip("when:N", title="time (UTC)"),
-                           alt.Tooltip("price:Q", format=",.6g")])
-    domain = list(COLORS)
-    points = alt.Chart(markers).mark_point(filled=True, size=140, opacity=0.95).encode(
-        x=x, y=y,
-        color=alt.Color("action:N", scale=alt.Scale(domain=domain, range=[COLORS[a] for a in domain]),
-                        legend=alt.Legend(title="trade")),
-        shape=alt.Shape("action:N", scale=alt.Scale(domain=domain, range=[SHAPES[a] for a in domain]),
-                        legend=None),
-        tooltip=[alt.Tooltip("when:N", title="time (UTC)"), "action:N",
-                 "strategy:N", alt.Tooltip("price:Q", format=",.6g"), alt.Tooltip("amount:Q", format=",.8g"),
-                 alt.Tooltip("pnl:Q", format=",.4f")])
-    return alt.layer(line, points).properties(height=380).interactive(bind_y=False)
+def equity_chart(curves: pd.DataFrame, quote: str) -> alt.LayerChart:
+    """Lines of ``equity`` by ``curve`` (e.g. realized / marked to market) over ``timestamp``, with
+    their drawdown (``drawdown_ratio``, as a negative percentage on the right axis) shaded below:
+    one chart, one time axis."""
+    data = _times(curves)
+    data["drawdown"] = -data["drawdown_ratio"]
+    color = alt.Color("curve:N", title=None, legend=alt.Legend(orient="top"))
+    tip = [alt.Tooltip("when:N", title="time"), "curve:N", alt.Tooltip("equity:Q", format=",.2f"),
+           alt.Tooltip("drawdown:Q", format=".2%")]
+    deepest = float(data["drawdown"].min()) if len(data) else 0.0
+    dd = alt.Chart(data).mark_area(opacity=0.18, interpolate="step-after").encode(
+        x=_x(), color=color, tooltip=tip,
+        y=alt.Y("drawdown:Q", title="drawdown", axis=alt.Axis(format="%", orient="right"),
+                scale=alt.Scale(domain=[min(deepest, -0.0001) * 4, 0])))  # the shading fills the bottom quarter
+    line = alt.Chart(data).mark_line(strokeWidth=1.6, interpolate="step-after").encode(
+        x=_x(), color=color, tooltip=tip,
+        y=alt.Y("equity:Q", title=f"equity ({quote})", scale=alt.Scale(zero=False)))
+    return alt.layer(dd, line).resolve_scale(y="independent").properties(height=HEIGHT + 40)
 
 
-def render(symbols: list[str], load_prices, load_trades, newest_price) -> None:
-    """Draw the chart section.
+def strategy_pnl_chart(cumulative: pd.DataFrame, quote: str) -> alt.Chart:
+    """Cumulative realized P&L per strategy (``timestamp``, ``algo``, ``pnl``)."""
+    data = _times(cumulative)
+    return alt.Chart(data).mark_line(strokeWidth=1.5, interpolate="step-after").encode(
+        x=_x(), y=alt.Y("pnl:Q", title=f"realized P&L ({quote})"),
+        color=alt.Color("algo:N", title="strategy", legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("when:N", title="time"), alt.Tooltip("algo:N", title="strategy"),
+                 alt.Tooltip("pnl:Q", format=",.2f", title="P&L")],
+    ).properties(height=HEIGHT)
 
-    ``load_prices(symbol, since)`` -> prices oldest first; ``load_trades(symbol)`` -> trades of
-    ``symbol``; ``newest_price(symbol)`` -> newest PriceRecord or None. Windows are relative to
-    the newest stored price (so a finished replay still shows its data).
-    """
-    st.subheader("Price chart")
-    if not symbols:
-        st.caption("No prices stored yet.")
-        return
-    c1, c2 = st.columns([2, 1])
-    symbol = c1.selectbox("Chart symbol", symbols, key="chart_symbol")
-    window = c2.selectbox("Window", list(WINDOWS), index=list(WINDOWS).index("All"), key="chart_window")
-    newest = newest_price(symbol)
-    since = None if WINDOWS[window] is None or newest is None else newest.timestamp - WINDOWS[window]
-    prices = price_frame(load_prices(symbol, since))
-    markers = marker_frame(load_trades(symbol), since)
-    st.altair_chart(price_chart(prices, markers, symbol), width="stretch")
-    st.caption(f"{len(prices)} price points, {len(markers)} trades "
-               f"({(markers['action'] == 'buy').sum()} buys, {(markers['action'] == 'sell').sum()} sells).")
+
+def daily_bars(days: pd.DataFrame, quote: str, zone: str) -> alt.Chart:
+    """One bar per trading day (``day`` text, ``pnl``), green for a gain, red for a loss."""
+    data = days.assign(result=(days["pnl"] > 0).map({True: "gain", False: "loss"}))
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("day:O", title=f"trading day ({zone})", axis=alt.Axis(labelAngle=-45, labelOverlap=True)),
+        y=alt.Y("pnl:Q", title=f"realized P&L ({quote})"),
+        color=alt.Color("result:N", scale=alt.Scale(domain=["gain", "loss"], range=[UP, DOWN]), legend=None),
+        tooltip=[alt.Tooltip("day:O", title="day"), alt.Tooltip("pnl:Q", format=",.2f", title="P&L"),
+                 alt.Tooltip("closed_trades:Q", title="closed trades"), alt.Tooltip("fees:Q", format=",.2f")],
+    ).properties(height=HEIGHT)
+
+
+def candle_chart(bars: pd.DataFrame, overlays: pd.DataFrame, markers: pd.DataFrame, levels: pd.DataFrame,
+                 symbol: str, quote: str) -> alt.LayerChart:
+    """Candles (``timestamp``, ``open``, ``high``, ``low``, ``close``, ``volume``) with price-scale
+    indicator lines (``overlays``: ``timestamp``, ``indicator``, ``value``), fill markers
+    (``markers``: ``timestamp``, ``price``, ``action``, ``algo``, ``amount``, ``reason``,
+    ``pnl``), horizontal ``levels`` (``level`` name, ``price``: entry and stop of open
+    positions), and volume bars along the bottom on their own (right) axis: one chart."""
+    data = _times(bars)
+    data["direction"] = (data["close"] >= data["open"]).map({True: "up", False: "down"})
+    color = alt.Color("direction:N", scale=alt.Scale(domain=["up", "down"], range=[UP, DOWN]), legend=None)
+    x = _x()
+    y = alt.Y("low:Q", title=f"{symbol} ({quote})", scale=alt.Scale(zero=False))
+    tip = [alt.Tooltip("when:N", title="candle open"), alt.Tooltip("open:Q", format=",.6g"),
+           alt.Tooltip("high:Q", format=",.6g"), alt.Tooltip("low:Q", format=",.6g"),
+           alt.Tooltip("close:Q", format=",.6g"), alt.Tooltip("volume:Q", format=",.4g")]
+    base = alt.Chart(data).encode(x=x, color=color, tooltip=tip)
+    body = max(1.0, min(12.0, 650 / max(len(data), 1)))  # px: candles never overlap on a ~1000 px chart
+    layers = [base.mark_rule().encode(y=y, y2="high:Q"),
+              base.mark_bar(size=body).encode(y="open:Q", y2="close:Q")]
+    if len(overlays):
+        layers.append(alt.Chart(_times(overlays)).mark_line(strokeWidth=1.2).encode(
+            x=x, y="value:Q", strokeDash=alt.StrokeDash("indicator:N", legend=alt.Legend(orient="top", title=None)),
+            tooltip=[alt.Tooltip("when:N", title="time"), "indicator:N", alt.Tooltip("value:Q", format=",.6g")]))
+    if len(levels):
+        layers.append(alt.Chart(levels).mark_rule(strokeDash=[4, 3], color="#7f7f7f").encode(
+            y="price:Q", tooltip=["level:N", alt.Tooltip("price:Q", format=",.6g")]))
+    if len(markers):
+        domain = ["buy", "sell"]
+        layers.append(alt.Chart(_times(markers)).mark_point(filled=True, size=170, opacity=1, stroke="black",
+                                                            strokeWidth=0.8).encode(
+            x=x, y="price:Q",
+            color=alt.Color("action:N", scale=alt.Scale(domain=domain, range=[BUY, SELL]), legend=alt.Legend(title="fill")),
+            shape=alt.Shape("action:N", scale=alt.Scale(domain=domain, range=["triangle-up", "triangle-down"]), legend=None),
+            tooltip=[alt.Tooltip("when:N", title="filled"), "action:N", alt.Tooltip("algo:N", title="strategy"),
+                     alt.Tooltip("price:Q", format=",.6g"), alt.Tooltip("amount:Q", format=",.8g"),
+                     "reason:N", alt.Tooltip("pnl:Q", format=",.2f", title="P&L")]))
+    top = float(data["volume"].max()) if len(data) and data["volume"].notna().any() else 1.0
+    volume = alt.Chart(data).mark_bar(opacity=0.35, size=body).encode(
+        x=x, color=color, tooltip=tip,
+        y=alt.Y("volume:Q", title="volume", axis=alt.Axis(orient="right"),
+                scale=alt.Scale(domain=[0, max(top, 1e-9) * 5])))  # volume bars fill the bottom fifth
+    price = alt.layer(*layers).resolve_scale(y="shared")
+    return alt.layer(volume, price).resolve_scale(y="independent").properties(height=480)
+
+
+def indicator_panel(frame: pd.DataFrame, name: str) -> alt.Chart:
+    """One non-price indicator (``timestamp``, ``value``) as a small line chart."""
+    data = _times(frame)
+    return alt.Chart(data).mark_line(strokeWidth=1.2, color="#6a51a3").encode(
+        x=_x(), y=alt.Y("value:Q", title=name, scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("when:N", title="time"), alt.Tooltip("value:Q", format=",.6g", title=name)],
+    ).properties(height=110)

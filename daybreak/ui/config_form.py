@@ -1,5 +1,6 @@
 """Config editor: symbols, strategies on/off, each strategy's parameters, external signals, the
-``risk`` defaults and the per-strategy ``risk_overrides``; saved through
+``risk`` defaults, the per-strategy ``risk_overrides`` and the ``dashboard`` checklist thresholds;
+saved through
 :func:`daybreak.settings.save_config_atomic` (the bot's own model, atomic replace).
 
 Inputs are generated from each model's JSON schema (:mod:`daybreak.ui.schema_inputs`), so a new
@@ -21,7 +22,7 @@ from typing import Any
 
 import streamlit as st
 
-from daybreak.core.config import Config, ConfigError
+from daybreak.core.config import Config, ConfigError, DashboardSettings
 from daybreak.core.risk_settings import RiskSettings
 from daybreak.ops import config_versions
 from daybreak.ops.config_file import save_config_atomic
@@ -36,6 +37,8 @@ from strategies import registry
 
 PREFIX = "cfg."
 """Session-state prefix of every widget of the form (reset when the file changes on disk)."""
+CHOSEN = "config_strategy"
+"""Session-state key of the strategy whose parameters and overrides the form shows."""
 
 
 @dataclass
@@ -49,6 +52,7 @@ class FormValues:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboard: dict[str, Any] = field(default_factory=dict)
 
 
 def _default(name: str) -> Any:
@@ -68,6 +72,7 @@ def shown_values(raw: dict) -> FormValues:
         risk={s.name: raw.get("risk", {}).get(s.name, s.default) for s in risk_specs},
         overrides={name: {s.name: raw.get("risk_overrides", {}).get(name, {}).get(s.name)
                           for s in risk_specs} for name in registry.names()},
+        dashboard={s.name: raw.get("dashboard", {}).get(s.name, s.default) for s in field_specs(DashboardSettings)},
     )
 
 
@@ -108,6 +113,10 @@ def apply_form(raw: dict, shown: FormValues, submitted: FormValues) -> tuple[dic
     risk = merge_changes(raw.get("risk", {}), shown.risk, submitted.risk)
     if risk != raw.get("risk", {}):
         data["risk"] = risk
+    if submitted.dashboard:
+        board = merge_changes(raw.get("dashboard", {}), shown.dashboard, submitted.dashboard)
+        if board != raw.get("dashboard", {}):
+            data["dashboard"] = board
     return data, notes
 
 
@@ -158,6 +167,11 @@ def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard"
     risk_specs = field_specs(RiskSettings)
     st.caption(f"Editing `{path}`. Saving validates with the bot's own model; the bot applies a "
                "valid change on its next cycle.")
+    names = registry.names()
+    order = [n for n in names if shown.algos[n]] + [n for n in names if not shown.algos[n]]
+    chosen = st.selectbox("Strategy to edit (parameters and risk overrides)", order, key=CHOSEN,
+                          format_func=lambda n: f"{n} (enabled)" if shown.algos[n] else n,
+                          help="One strategy's inputs at a time keeps the page light; save, then pick another.")
     with st.form("config_form"):
         options = list(dict.fromkeys([*shown.symbols, *stored_symbols]))
         symbols = st.multiselect("Symbols", options, default=shown.symbols, key=PREFIX + "symbols")
@@ -165,24 +179,30 @@ def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard"
                               placeholder="e.g. SOL/USDT, XRP/USDT")
         external = st.checkbox("External signals (execute rows of the Signals table)",
                                value=shown.external_signals, key=PREFIX + "external_signals")
-        algos, params, overrides = {}, {}, {}
-        for name in registry.names():
-            with st.expander(f"Strategy {name}" + (" (enabled)" if shown.algos[name] else ""),
-                             expanded=shown.algos[name]):
-                algos[name] = st.checkbox(f"Enable {name}", value=shown.algos[name], key=f"{PREFIX}algos.{name}")
-                params[name] = _field_grid(_param_specs(name), shown.params[name], f"{PREFIX}params.{name}", "off")
+        st.markdown("**Strategies enabled**")
+        algos, overrides = {}, {}
+        cols = st.columns(4)
+        for i, name in enumerate(names):
+            with cols[i % 4]:
+                algos[name] = st.checkbox(name, value=shown.algos[name], key=f"{PREFIX}algos.{name}")
+        st.markdown(f"**{chosen} parameters**")
+        params = {chosen: _field_grid(_param_specs(chosen), shown.params[chosen], f"{PREFIX}params.{chosen}", "off")}
         with st.expander("Risk defaults (empty = rule off)", expanded=False):
             risk = _field_grid(risk_specs, shown.risk, f"{PREFIX}risk", "off")
-        for name in _override_names(raw, shown):
-            with st.expander(f"Risk overrides for {name} (empty = use the default)", expanded=False):
-                overrides[name] = _field_grid(risk_specs, shown.overrides[name], f"{PREFIX}override.{name}",
-                                              "inherit")
-        st.caption("Risk overrides are offered for enabled strategies and those that have overrides already.")
+        if chosen in _override_names(raw, shown):
+            with st.expander(f"Risk overrides for {chosen} (empty = use the default)", expanded=False):
+                overrides[chosen] = _field_grid(risk_specs, shown.overrides[chosen], f"{PREFIX}override.{chosen}",
+                                                "inherit")
+        else:
+            st.caption(f"Risk overrides are offered for enabled strategies and those that have some already; "
+                       f"{chosen} has neither.")
+        with st.expander("Dashboard checklist thresholds", expanded=False):
+            board = _field_grid(field_specs(DashboardSettings), shown.dashboard, f"{PREFIX}dashboard", "default")
         submitted = st.form_submit_button("Save config", type="primary")
     if not submitted:
         return
     values = FormValues(symbols=list(symbols), added_symbols=added, external_signals=external, algos=algos,
-                        params=params, risk=risk, overrides=overrides)
+                        params=params, risk=risk, overrides=overrides, dashboard=board)
     data, notes = apply_form(raw, shown, values)
     if data == raw:
         st.info("Nothing changed; the file was not written.")

@@ -3,9 +3,9 @@ allow) and flatten (close every position at market; asks for confirmation first)
 
 Each button writes one :class:`storage.records.Control` (made by
 :func:`daybreak.core.domain.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
-``source="dashboard:<user>"`` (the logged-in user; ``local`` without a login) and ``status="pending"``; the bot acts on it within one poll and sets
+``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
 ``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
-their acknowledgements are listed below the buttons.
+their acknowledgements are listed on the Operations page.
 """
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ import streamlit as st
 
 from daybreak.core.domain import Control, new_control
 from daybreak.ui.fmt import utc
-from storage import Store
+from storage import StorageError, Store
 
 SOURCE = "dashboard"
 _CONFIRM = "controls_flatten_confirm"
 _NOTICE = "controls_notice"
+_ERROR = "controls_error"
 
 
 def controls_frame(controls: Iterable[Control]) -> pd.DataFrame:
@@ -32,12 +33,16 @@ def controls_frame(controls: Iterable[Control]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "action", "source", "status", "acked", "result", "control_id"])
 
 
-def _send(store: Store, action: str, on_sent: Callable[[], None], source: str = SOURCE) -> None:
+def _send(store: Callable[[], Store], action: str, on_sent: Callable[[], None], source: str = SOURCE) -> None:
     record = new_control(action, source, int(time.time() * 1000))
-    store.put_control(record)
+    try:
+        store().put_control(record)
+    except StorageError as err:
+        st.session_state[_ERROR] = f"{action.capitalize()} not sent: storage unavailable: {err}"
+        return
     on_sent()
     st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "
-                                 "the bot acts on it within one poll (see its status below).")
+                                 "the bot acts on it within one poll (Operations lists its answer).")
 
 
 def _set_confirm(on: bool) -> None:
@@ -46,28 +51,32 @@ def _set_confirm(on: bool) -> None:
         st.session_state[_NOTICE] = "Flatten cancelled; nothing was sent."
 
 
-def _confirm_flatten(store: Store, on_sent: Callable[[], None], source: str = SOURCE) -> None:
+def _confirm_flatten(store: Callable[[], Store], on_sent: Callable[[], None], source: str = SOURCE) -> None:
     st.session_state[_CONFIRM] = False
     _send(store, "flatten", on_sent, source)
 
 
-def render(store: Store, latest: Callable[[], list[Control]], open_positions: int,
-           on_sent: Callable[[], None], source: str = SOURCE) -> None:
-    """Draw the buttons and the latest controls. ``on_sent`` runs after a write (cache reset);
-    ``source`` is who asked, stored on each control (``dashboard:<user>``).
+def buttons(store: Callable[[], Store] | None, open_positions: int, on_sent: Callable[[], None],
+            why_not: str = "", source: str = SOURCE) -> None:
+    """The three buttons (in the sidebar, so they are on every page). ``store()`` opens the store
+    to write to; with ``store`` None the buttons are disabled and ``why_not`` says why.
+    ``on_sent`` runs after a write (cache reset); ``source`` is who asked, stored on each control
+    (``dashboard:<user>``).
 
     Buttons act in ``on_click`` callbacks, which run before the page is redrawn, so the
     confirmation and the list of controls are up to date in the same run.
     """
-    st.subheader("Manual controls")
-    b1, b2, b3 = st.columns(3)
-    b1.button("Pause entries", key="control_pause", help="No new entries; exits and stops still work",
-              on_click=_send, args=(store, "pause", on_sent, source))
-    b2.button("Resume", key="control_resume", help="The bot resumes only if its risk limits allow",
-              on_click=_send, args=(store, "resume", on_sent, source))
-    b3.button("Flatten…", key="control_flatten", help="Close every position at market",
-              on_click=_set_confirm, args=(True,))
-    if st.session_state.get(_CONFIRM):
+    off = store is None
+    tip = why_not or None
+    b1, b2 = st.columns(2)
+    b1.button("Pause", key="control_pause", help=tip or "No new entries; exits and stops still work",
+              on_click=_send, args=(store, "pause", on_sent, source), disabled=off, width="stretch", icon=":material/pause:")
+    b2.button("Resume", key="control_resume", help=tip or "The bot resumes only if its risk limits allow",
+              on_click=_send, args=(store, "resume", on_sent, source), disabled=off, width="stretch",
+              icon=":material/play_arrow:")
+    st.button("Flatten all positions…", key="control_flatten", help=tip or "Close every position at market",
+              on_click=_set_confirm, args=(True,), disabled=off, width="stretch", icon=":material/block:")
+    if st.session_state.get(_CONFIRM) and not off:
         st.warning(f"Flatten closes every open position ({open_positions}) at market and cancels open "
                    "orders. Are you sure?")
         y, n = st.columns(2)
@@ -76,8 +85,20 @@ def render(store: Store, latest: Callable[[], list[Control]], open_positions: in
         n.button("Cancel", key="control_flatten_cancel", on_click=_set_confirm, args=(False,))
     if st.session_state.get(_NOTICE):
         st.success(st.session_state.pop(_NOTICE))
-    rows = latest()
+    if st.session_state.get(_ERROR):
+        st.error(st.session_state.pop(_ERROR))
+    if off and why_not:
+        st.caption(why_not)
+
+
+COLUMNS = {"time": "Sent (UTC)", "action": "Action", "source": "From", "status": "Status",
+           "acked": "Acknowledged (UTC)", "result": "Result", "control_id": "Control id"}
+
+
+def history(rows: list[Control]) -> None:
+    """The latest controls with their acknowledgements (newest first)."""
     if rows:
-        st.dataframe(controls_frame(rows), hide_index=True, width="stretch")
+        st.dataframe(controls_frame(rows), hide_index=True, width="stretch",
+                     column_config={k: st.column_config.TextColumn(v) for k, v in COLUMNS.items()})
     else:
         st.caption("No controls sent yet.")

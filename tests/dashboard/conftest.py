@@ -1,14 +1,17 @@
 """Fixtures: a temp store filled with real-looking records and a config pointing at it."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from storage.records import SignalRecord
 from storage.sqlite import SQLiteStore
-from tests.dashboard.helpers import fill_store, write_config
+from tests.dashboard.helpers import ROOT, SAMPLE, fill_store, write_config
 
 
 @dataclass
@@ -38,3 +41,36 @@ def loopback_server():
     st_config.set_option("server.address", "127.0.0.1")
     yield
     st_config.set_option("server.address", before)
+@dataclass
+class Replayed:
+    """A store filled by a real ``bot.py run --replay`` of the shipped candles (read-only for tests)."""
+
+    config_path: Path
+    db_path: Path
+    log_path: Path
+
+
+SIGNAL_T0 = 1_620_691_200_000  # 2021-05-11 00:00 UTC, inside the sample
+REPLAY_RISK = {"stop_loss_ratio": 0.01, "time_stop_seconds": 1800, "symbol_cooldown_seconds": 60,
+               "max_open_positions": 4, "max_trades_per_day": 40}
+
+
+@pytest.fixture(scope="session")
+def replayed(tmp_path_factory) -> Replayed:
+    """MA_Crossover 10/30 with a stop-loss and a time stop (so exits have several reasons) and
+    four external signals inserted before the run: a buy and a sell of BTC/USDT that execute, one
+    for an untraded symbol and a sell of nothing, which are rejected."""
+    d = tmp_path_factory.mktemp("replayed")
+    db = d / "replay.db"
+    config = write_config(d, db, params={"MA_Crossover": {"short_period": 10, "long_period": 30}}, risk=REPLAY_RISK)
+    store = SQLiteStore(db)
+    for i, (symbol, action, at) in enumerate([("BTC/USDT", "buy", 0), ("BTC/USDT", "sell", 20),
+                                              ("SOL/USDT", "buy", 30), ("ETH/USDT", "sell", 40)]):
+        store.put_signal(SignalRecord(f"sig-{i}", SIGNAL_T0 + at * 60_000 + 30_000, symbol, action, "desk-a" if i % 2
+                                      else "tv-alerts"))
+    store.close()
+    files = sorted(str(p) for p in SAMPLE.glob("*_1m.csv.gz"))
+    run = subprocess.run([sys.executable, "bot.py", "run", "--config", str(config), "--replay", *files],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return Replayed(config, db, d / "daybreak.log")

@@ -53,6 +53,26 @@ def dashboard_app(config_path: Path, monkeypatch, timeout: float = 60) -> AppTes
     return AppTest.from_file(str(DASHBOARD), default_timeout=timeout)
 
 
+PAGES = ("operations", "performance", "trades", "chart", "signals", "logs", "config")
+
+
+def open_page(config_path: Path, monkeypatch, page: str, timeout: float = 60) -> AppTest:
+    """The dashboard run once (Operations, the default page) and then switched to ``page``
+    (one of :data:`PAGES`) and run again."""
+    at = dashboard_app(config_path, monkeypatch, timeout).run()
+    if page != "operations":
+        at.switch_page(f"daybreak/ui/pages/{page}.py").run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Every markdown, caption, info, warning, error and success text of the run, joined."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader", "header"):
+        parts += [e.value for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
 def sample_candles(symbol: str = "BTC/USDT") -> pd.DataFrame:
     """The shipped real 1m candles of ``symbol`` (``data/sample``)."""
     return pd.read_csv(SAMPLE / f"{symbol.replace('/', '-')}_1m.csv.gz")

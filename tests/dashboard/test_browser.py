@@ -1,5 +1,7 @@
-"""The real page in a real browser: ``streamlit run dashboard.py -- --config <temp config>`` and
-headless Chromium (Debian's, never ``playwright install``). The P&L and the trades are shown."""
+"""The real dashboard in a real browser: ``streamlit run dashboard.py -- --config <config>`` over a
+store filled by a real replay, and headless Chromium (Debian's, never ``playwright install``)
+walking every page through the sidebar as a person would. No page may show an exception box;
+each page's screenshot is saved under ``reports/dashboard/`` (test artifacts, git-ignored)."""
 from __future__ import annotations
 
 import os
@@ -8,18 +10,20 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from daybreak.reporting.stats import TOTAL, summarize
 from tests.conftest import require_tool
+from storage.sqlite import SQLiteStore
 from tests.dashboard.helpers import DASHBOARD, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "reports" / "dashboard"
+TITLES = ("Operations", "Performance", "Trades", "Chart", "Signals", "Logs", "Config")
 
 
 
@@ -48,53 +52,76 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, deadline_s: float
     raise AssertionError(f"streamlit did not come up:\n{log.read_text()}")
 
 
-@pytest.fixture
-def served(deployment, tmp_path):
+def serve(config_path: Path, log: Path):
+    """Start ``streamlit run dashboard.py`` on a free port; returns (process, base URL)."""
     port = _free_port()
-    log = tmp_path / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if k != "DAYBREAK_CONFIG"}  # the CLI flag must do it
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--", "--config", str(deployment.config_path)],
+             "--server.fileWatcherType", "none", "--", "--config", str(config_path)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
-        yield f"http://127.0.0.1:{port}/"
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def served(replayed, tmp_path):
+    proc, url = serve(replayed.config_path, tmp_path / "streamlit.log")
+    try:
+        yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
-def test_page_shows_pnl_and_trades_in_chromium(served, deployment, tmp_path):
-    from playwright.sync_api import sync_playwright
+def settle(page) -> None:
+    """Wait until the app has finished running (no running indicator) and charts have painted."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] svg')", timeout=60_000)
+    page.wait_for_timeout(1200)
 
-    status = deployment.store.get_status()
-    deployment.store.put_status(replace(status, timestamp=int(time.time() * 1000)))  # a live bot
-    trades = deployment.store.list_trades(newest_first=True)
-    total = summarize(trades)[TOTAL]
+
+def test_every_page_in_chromium_without_an_exception(served, replayed):
+    from playwright.sync_api import (
+        sync_playwright,  # lazy: the test is skipped without Chromium
+    )
+
+    store = SQLiteStore(replayed.db_path)
+    closed = sum(t.pnl is not None for t in store.list_trades())
+    store.close()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 3200})
+            page = browser.new_page(viewport={"width": 1440, "height": 2200})
             page.goto(served)
-            pnl_metric = page.get_by_test_id("stMetric").filter(has_text="Total P&L (USDT)")
-            pnl_metric.wait_for(timeout=90_000)
-            assert f"{total['pnl']:,.2f}" in pnl_metric.inner_text()
-            wins = page.get_by_test_id("stMetric").filter(has_text="Wins / losses")
-            assert f"{int(total['wins'])} / {int(total['losses'])}" in wins.inner_text()
-            assert page.get_by_text(f"Trades ({len(trades)}, newest first)").is_visible()
-            page.get_by_test_id("stDataFrame").first.wait_for()
-            page.get_by_test_id("stVegaLiteChart").first.wait_for(state="attached")
-            page.wait_for_timeout(1500)  # let the grids paint before the picture
-            shot = tmp_path / "dashboard.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            print(f"screenshot: {shot}")
+            page.get_by_role("heading", name="Operations").wait_for(timeout=90_000)
+            for title in TITLES:
+                page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+                page.get_by_role("heading", name=title, exact=True).wait_for(timeout=60_000)
+                settle(page)
+                assert page.get_by_test_id("stException").count() == 0, f"exception box on {title}"
+                shot = ARTIFACTS / f"{title.lower()}.png"
+                page.screenshot(path=str(shot))
+                assert shot.stat().st_size > 10_000
+                if title == "Operations":
+                    assert page.get_by_text("REPLAY · SHUTDOWN").is_visible()
+                    assert page.get_by_text("Daily checklist").is_visible()
+                if title == "Trades":
+                    assert page.get_by_text(f"Round trips ({closed})").is_visible()
+                if title == "Performance":  # equity with drawdown, P&L per strategy, daily P&L
+                    assert page.get_by_test_id("stVegaLiteChart").count() == 3
+                if title == "Chart":
+                    assert page.get_by_test_id("stVegaLiteChart").count() >= 1
+            print(f"screenshots: {ARTIFACTS}")
         finally:
             browser.close()

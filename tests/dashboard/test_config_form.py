@@ -7,12 +7,14 @@ from typing import ClassVar, Literal
 
 import pandas as pd
 import pytest
+
+from daybreak.ui.config_form import CHOSEN
 from pydantic import Field
 
 from daybreak.ops.config_file import load_config
 from strategies import registry
 from strategies.base import BaseStrategy, StrategyParams
-from tests.dashboard.helpers import ROOT, dashboard_app
+from tests.dashboard.helpers import ROOT, open_page
 
 
 def save(at):
@@ -23,7 +25,7 @@ def save(at):
 
 def test_valid_change_is_saved_and_reloads(deployment, monkeypatch):
     before = json.loads(deployment.config_path.read_text())
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.number_input(key="cfg.params.MA_Crossover.short_period").set_value(20)
     at.checkbox(key="cfg.external_signals").uncheck()
     at.text_input(key="cfg.add_symbols").input("sol/usdt")
@@ -57,7 +59,7 @@ def test_valid_change_is_saved_and_reloads(deployment, monkeypatch):
 ])
 def test_invalid_change_shows_error_and_leaves_file_untouched(deployment, monkeypatch, edit, field):
     original = deployment.config_path.read_bytes()
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     edit(at)
     save(at)
     errors = [e.value for e in at.error if e.value.startswith("Not saved")]
@@ -69,7 +71,7 @@ def test_invalid_change_shows_error_and_leaves_file_untouched(deployment, monkey
 
 def test_saving_without_changes_does_not_write(deployment, monkeypatch):
     original = deployment.config_path.read_bytes()
-    at = save(dashboard_app(deployment.config_path, monkeypatch).run())
+    at = save(open_page(deployment.config_path, monkeypatch, "config"))
     assert any("Nothing changed" in i.value for i in at.info)
     assert deployment.config_path.read_bytes() == original
 
@@ -78,7 +80,7 @@ def test_emptying_a_risk_input_turns_the_rule_off_and_keeps_others(deployment, m
     data = json.loads(deployment.config_path.read_text())
     data["risk"] = {"stop_loss_ratio": 0.02, "max_trades_per_day": 10, "take_profit_ratio": None}
     deployment.config_path.write_text(json.dumps(data))
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     assert at.number_input(key="cfg.risk.stop_loss_ratio").value == 0.02
     at.number_input(key="cfg.risk.stop_loss_ratio").set_value(None)
     save(at)
@@ -88,7 +90,7 @@ def test_emptying_a_risk_input_turns_the_rule_off_and_keeps_others(deployment, m
 
 
 def test_removing_a_symbol_removes_its_order_size(deployment, monkeypatch):
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.multiselect(key="cfg.symbols").unselect("ETH/USDT")
     save(at)
     assert any("order_size for ETH/USDT removed" in s.value for s in at.success)
@@ -97,7 +99,7 @@ def test_removing_a_symbol_removes_its_order_size(deployment, monkeypatch):
 
 
 def test_disabling_a_strategy(deployment, monkeypatch):
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.checkbox(key="cfg.algos.MA_Crossover").uncheck()
     save(at)
     assert load_config(deployment.config_path).enabled_algos() == []
@@ -121,7 +123,9 @@ class _Demo(BaseStrategy):
 
 def test_a_new_strategy_gets_inputs_from_its_schema(deployment, monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, _Demo.name, _Demo)  # removed again after the test
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
+    assert "cfg.params.Demo_Generated.mode" not in {w.key for w in at.selectbox}  # one strategy at a time
+    at.selectbox(key="config_strategy").select("Demo_Generated").run()
     key = "cfg.params.Demo_Generated."
     assert at.selectbox(key=key + "mode").options == ["fast", "slow"]
     assert at.multiselect(key=key + "sessions").options == ["asia", "europe", "us"]
@@ -143,7 +147,7 @@ def test_shipped_config_round_trips_through_the_form(deployment, monkeypatch):
     shipped["storage"] = {"backend": "sqlite", "path": str(deployment.db_path)}
     deployment.config_path.write_text(json.dumps(shipped, indent=2))
     original = deployment.config_path.read_bytes()
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     for name, value in shipped.get("risk", {}).items():
         widget = next(w for w in [*at.number_input, *at.selectbox, *at.text_input] if w.key == f"cfg.risk.{name}")
         assert widget.value == value, name
@@ -151,6 +155,7 @@ def test_shipped_config_round_trips_through_the_form(deployment, monkeypatch):
     assert any("Nothing changed" in i.value for i in at.info)  # every input shows what the file holds
     assert deployment.config_path.read_bytes() == original
 
+    at.selectbox(key=CHOSEN).set_value("MA_Crossover").run()  # the form shows one strategy at a time
     at.number_input(key="cfg.params.MA_Crossover.long_period").set_value(300)
     save(at)
     after = json.loads(deployment.config_path.read_text())

@@ -6,12 +6,12 @@ import json
 
 from daybreak.ops.config_file import load_config
 from storage.records import ConfigVersionRecord
-from tests.dashboard.helpers import dashboard_app, frame_with
+from tests.dashboard.helpers import frame_with, open_page
 
 
 def test_a_dashboard_change_rolls_back_in_one_click(deployment, monkeypatch):
     original = json.loads(deployment.config_path.read_text())
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.number_input(key="cfg.params.MA_Crossover.short_period").set_value(20)
     next(b for b in at.button if b.label == "Save config").click().run()
     assert any("as config version 2" in s.value for s in at.success)
@@ -20,7 +20,7 @@ def test_a_dashboard_change_rolls_back_in_one_click(deployment, monkeypatch):
     assert (v1.version, v1.author, v1.document) == (1, "file edit", original), "the replaced config is kept"
     assert (v2.version, v2.author, v2.document) == (2, "dashboard:local", saved)
 
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     table = frame_with(at, "version", "who")
     assert table["version"].tolist() == [2, 1] and table["state"].tolist() == ["in file", ""]
     (diff,) = [c.value for c in at.code if "version 1" in c.value]
@@ -40,7 +40,7 @@ def test_rolling_back_a_restart_only_key_says_so(deployment, monkeypatch):
     current = json.loads(deployment.config_path.read_text())
     deployment.store.put_config_version(ConfigVersionRecord(1, 1, "cli", dict(current, exchange="binance")))
     deployment.store.put_config_version(ConfigVersionRecord(2, 2, "cli", current))
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.selectbox(key="versions_pick").select(1).run()
     at.button(key="versions_rollback").click().run()
     warning = " ".join(w.value for w in at.warning)
@@ -53,7 +53,7 @@ def test_an_invalid_old_version_is_refused_and_the_file_kept(deployment, monkeyp
     current = json.loads(before)
     deployment.store.put_config_version(ConfigVersionRecord(1, 1, "cli", dict(current, algos={"Gone": True})))
     deployment.store.put_config_version(ConfigVersionRecord(2, 2, "cli", current))
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.selectbox(key="versions_pick").select(1).run()
     at.button(key="versions_rollback").click().run()
     assert any("Not rolled back: config version 1 cannot be rolled back to" in e.value and "Gone" in e.value

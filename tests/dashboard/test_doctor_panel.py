@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.dashboard.helpers import dashboard_app, frame_with, write_config
+from tests.dashboard.helpers import frame_with, open_page, write_config
 
 
 def test_health_check_button_shows_each_check_and_the_stored_report(deployment, monkeypatch, tmp_path):
@@ -17,7 +17,7 @@ def test_health_check_button_shows_each_check_and_the_stored_report(deployment, 
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # discard port: connection refused
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     assert any("No health check has run" in c.value for c in at.caption)
     at.button(key="doctor_run").click().run(timeout=180)
     assert not at.exception
@@ -26,6 +26,6 @@ def test_health_check_button_shows_each_check_and_the_stored_report(deployment, 
     assert rows.loc["storage", "status"] == "PASS" and rows.loc["config", "status"] == "PASS"
     assert any("check(s) failed: exchange" in e.value for e in at.error)
 
-    at = dashboard_app(deployment.config_path, monkeypatch).run()   # a new session: the stored report
+    at = open_page(deployment.config_path, monkeypatch, "config")  # a new session: the stored report
     stored = frame_with(at, "status", "check", "fix").set_index("check")
     assert stored.loc["exchange", "status"] == "FAIL" and any("Last report:" in c.value for c in at.caption)

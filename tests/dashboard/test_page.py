@@ -1,83 +1,59 @@
-"""The dashboard page (Streamlit AppTest) over a real SQLite store: what a trader reads there
-must equal what storage and daybreak.reporting.stats say."""
+"""The Operations page and the controls over a real SQLite store (``deployment`` fixture), and the
+defects the dashboard had: a dead-looking replay, "stopped or stuck" while backing off, a broken
+config hiding everything, a deleted store still shown."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import time
 
-import pandas as pd
 import pytest
-from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from daybreak.core.domain import BotState
-from daybreak.reporting.stats import TOTAL, summarize
 from storage.records import StatusRecord
-from tests.dashboard.helpers import dashboard_app, frame_with, metric
+from storage.sqlite import SQLiteStore
+from tests.dashboard.helpers import (
+    ROOT,
+    SAMPLE,
+    dashboard_app,
+    frame_with,
+    metric,
+    open_page,
+    texts,
+    write_config,
+)
 
 
-def test_trades_table_and_pnl_equal_summarize(deployment, monkeypatch):
+def test_status_shows_state_errors_feed_and_limit_distances(deployment, monkeypatch):
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     assert not at.exception
-    stored = deployment.store.list_trades(newest_first=True)
-    summary = summarize(stored)
-
-    table = frame_with(at, "trade_id", "pnl")
-    assert table["trade_id"].tolist() == [t.trade_id for t in stored]  # all of them, newest first
-    assert table["pnl"].tolist() == pytest.approx([float("nan") if t.pnl is None else t.pnl for t in stored], nan_ok=True)
-
-    per_strategy = frame_with(at, "strategy", "win_rate").set_index("strategy")
-    assert set(per_strategy.index) == {"MA_Crossover", "External", TOTAL}
-    for algo, row in summary.items():
-        for stat, value in row.items():
-            assert per_strategy.loc[algo, stat] == pytest.approx(value), (algo, stat)
-
-    total = summary[TOTAL]
-    assert metric(at, "Total P&L (USDT)") == f"{total['pnl']:,.2f}"
-    assert metric(at, "Wins / losses") == f"{int(total['wins'])} / {int(total['losses'])}"
-    assert metric(at, "Closed trades") == str(int(total["closed_trades"]))
-    assert metric(at, "Win rate") == f"{total['win_rate']:.1%}"
-    assert total["wins"] > 0 and total["losses"] > 0  # the fixture really has both
-
-
-def test_filters_show_one_strategy_and_symbol(deployment, monkeypatch):
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
-    at.selectbox(key="trades_algo").select("External").run()
-    at.selectbox(key="trades_symbol").select("ETH/USDT").run()
-    expected = deployment.store.list_trades(symbol="ETH/USDT", algo="External", newest_first=True)
-    table = frame_with(at, "trade_id", "pnl")
-    assert table["trade_id"].tolist() == [t.trade_id for t in expected]
-    assert set(table["strategy"]) == {"External"} and set(table["symbol"]) == {"ETH/USDT"}
-    assert metric(at, "Total P&L") == f"{summarize(expected)[TOTAL]['pnl']:,.2f}"
-
-
-def test_status_shows_heartbeat_errors_feed_and_limit_distances(deployment, monkeypatch):
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
-    assert metric(at, "State") == "RUNNING"
-    assert metric(at, "Mode") == "paper"
-    assert metric(at, "Equity (USDT)") == "10,000.12" and metric(at, "Cash (USDT)") == "9,850.25"
-    assert any("day: 2021-05-12" in c.value for c in at.caption)
-    errors = " ".join(e.value for e in at.error)
-    assert "RequestTimeout" in errors  # last error
-    assert "ETH/USDT" in errors and "exchange unreachable" in errors  # feed error
-    assert not any("No heartbeat for" in w.value for w in at.warning)  # fresh heartbeat
+    assert metric(at, "Equity (USDT)") == "10,000.12"
+    shown = texts(at)
+    assert "RequestTimeout" in shown  # last error
+    assert "market data failing for ETH/USDT" in shown and "exchange unreachable" in shown
+    assert "no heartbeat for" not in shown  # fresh heartbeat
     limits = frame_with(at, "limit", "left").set_index("limit")
-    assert limits.loc["Daily loss", "left"] == pytest.approx(137.5)
-    assert limits.loc["Trades today", "left"] == 6
-    assert limits.loc["Loss streak", "left"] == 2
+    assert limits.loc["Daily loss"].tolist()[:3] == ["12.50", "150.00", "137.50"]  # money: 2 decimals
+    assert limits.loc["Entries today", "left"] == "6" and limits.loc["Loss streak", "left"] == "2"
+    assert limits.loc["Daily loss", "left_ratio"] == pytest.approx(137.5 / 150 * 100)
+    assert "trading day 2021-05-12" in shown
+    feed = frame_with(at, "symbol", "error").set_index("symbol")
+    assert feed.loc["ETH/USDT", "error"] == "NetworkError: exchange unreachable"
 
 
 def test_old_heartbeat_and_risk_pause_are_flagged(deployment, monkeypatch):
-    poll = 5
     deployment.store.put_status(StatusRecord(
-        timestamp=deployment.now_ms - (3 * poll + 20) * 1000, mode="paper",
-        state=BotState.PAUSED_RISK_LIMIT.value, reason="daily loss limit reached",
-        detail={"limits": {"daily_loss_used": 151.0, "daily_loss_limit": 150.0,
-                           "paused_until": deployment.now_ms + 3_600_000}}))
+        timestamp=deployment.now_ms - 35_000, mode="paper", state=BotState.PAUSED_RISK_LIMIT.value,
+        reason="daily loss limit reached", detail={"limits": {"daily_loss_used": 151.0, "daily_loss_limit": 150.0,
+                                                              "paused_until": deployment.now_ms + 3_600_000}}))
     at = dashboard_app(deployment.config_path, monkeypatch).run()
-    warnings = " ".join(w.value for w in at.warning)
-    assert "No heartbeat for" in warnings
-    assert "PAUSED_RISK_LIMIT: daily loss limit reached" in warnings
-    assert "New entries paused until" in warnings
-    assert frame_with(at, "limit", "left").set_index("limit").loc["Daily loss", "left"] == pytest.approx(-1.0)
+    shown = texts(at)
+    assert re.search(r"no heartbeat for 3\d s", shown) and "stopped or stuck" in shown
+    assert "entries paused until" in shown
+    assert frame_with(at, "limit", "left").set_index("limit").loc["Daily loss", "left"] == "-1.00"
+    assert ":red[✘] **No risk limit hit**: Daily loss" in shown
 
 
 def test_failing_storage_is_said_with_what_waits_and_that_entries_are_paused(deployment, monkeypatch):
@@ -94,35 +70,24 @@ def test_failing_storage_is_said_with_what_waits_and_that_entries_are_paused(dep
     assert "database or disk is full" in errors
 
 
-def test_chart_marks_every_buy_and_sell_of_the_symbol(deployment, monkeypatch):
+def test_a_paused_bot_says_so_with_its_reason(deployment, monkeypatch):
+    deployment.store.put_status(StatusRecord(deployment.now_ms, "paper", BotState.PAUSED_MANUAL.value,
+                                             "paused by dashboard", detail={"wall_ms": deployment.now_ms}))
     at = dashboard_app(deployment.config_path, monkeypatch).run()
-    at.selectbox(key="chart_symbol").select("ETH/USDT").run()
-    (chart,) = at.get("vega_lite_chart")
-    spec = json.loads(chart.proto.spec)
-    data = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets}
-    line, points = (data[layer["data"]["name"]] for layer in spec["layer"])
-    stored = deployment.store.list_prices("ETH/USDT")
-    assert line["price"].iloc[-1] == stored[-1].price  # the newest stored price is drawn
-    assert line["price"].min() >= min(p.price for p in stored)
-    trades = deployment.store.list_trades(symbol="ETH/USDT")
-    assert sorted(points["price"]) == sorted(t.price for t in trades)
-    assert (points["action"] == "buy").sum() == sum(t.action == "buy" for t in trades)
-    assert (points["action"] == "sell").sum() == sum(t.action == "sell" for t in trades)
+    assert any("PAUSED_MANUAL" in w.value and "entries paused by hand: paused by dashboard" in w.value
+               for w in at.warning)
 
 
-def test_events_filter_by_rule(deployment, monkeypatch):
+def test_open_positions_show_unrealized_pnl_and_time_in_trade(deployment, monkeypatch):
     at = dashboard_app(deployment.config_path, monkeypatch).run()
-    assert len(frame_with(at, "rule", "message")) == 4
-    at.selectbox(key="events_rule").select("symbol_cooldown").run()
-    shown = frame_with(at, "rule", "message")
-    assert shown["rule"].tolist() == ["symbol_cooldown", "symbol_cooldown"]
-
-
-def test_open_positions_are_listed_with_last_price(deployment, monkeypatch):
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
-    positions = frame_with(at, "entry_price", "last_price")
-    assert positions["symbol"].tolist() == ["BTC/USDT"]
-    assert positions["last_price"].iloc[0] == deployment.store.list_prices("BTC/USDT", limit=1)[0].price
+    pos = frame_with(at, "unrealized_pnl", "time_in_trade")
+    (p,) = deployment.store.list_positions()
+    last = deployment.store.list_prices("BTC/USDT", limit=1)[0].price
+    upnl = p.amount * (last - p.entry_price) - p.entry_fee  # entry fee charged, exit fee not yet
+    assert pos["unrealized_pnl"].iloc[0] == pytest.approx(upnl)
+    assert pos["unrealized_ratio"].iloc[0] == pytest.approx(upnl / (p.amount * p.entry_price) * 100)
+    assert pos["last_price"].iloc[0] == f"{last:,.2f}" and pos["amount"].iloc[0] == "0.00100"
+    assert pos["time_in_trade"].iloc[0].endswith(" h")  # days and hours: held since the sample's time
 
 
 def test_pause_and_flatten_buttons_write_pending_controls(deployment, monkeypatch):
@@ -136,15 +101,20 @@ def test_pause_and_flatten_buttons_write_pending_controls(deployment, monkeypatc
     at.button(key="control_flatten_confirm").click().run()
     controls = deployment.store.list_controls()
     assert [c.action for c in controls] == ["pause", "flatten"]
-    assert len({c.control_id for c in controls}) == 2
     shown = frame_with(at, "action", "status", "control_id")
     assert shown["action"].tolist() == ["flatten", "pause"]  # newest first, straight after the write
 
     deployment.store.ack_control(controls[1].control_id, "done", "closed 1 position", deployment.now_ms)
     at.run()
-    at.button(key="control_resume").click().run()  # a write also refreshes the list
+    at.button(key="control_resume").click().run()
     shown = frame_with(at, "action", "status", "control_id").set_index("action")
     assert shown.loc["flatten", "status"] == "done" and shown.loc["resume", "status"] == "pending"
+
+
+def test_controls_are_on_every_page(deployment, monkeypatch):
+    at = open_page(deployment.config_path, monkeypatch, "chart")
+    at.button(key="control_pause").click().run()
+    assert [c.action for c in deployment.store.list_controls()] == ["pause"]
 
 
 def test_flatten_cancel_writes_nothing(deployment, monkeypatch):
@@ -155,29 +125,105 @@ def test_flatten_cancel_writes_nothing(deployment, monkeypatch):
     assert not [b for b in at.button if b.key == "control_flatten_confirm"]
 
 
-def test_bad_config_file_is_reported_not_crashed(deployment, monkeypatch):
+def test_a_broken_config_still_shows_status_and_keeps_the_controls(deployment, monkeypatch):
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
     data = json.loads(deployment.config_path.read_text())
     data["poll_seconds"] = -1
     deployment.config_path.write_text(json.dumps(data))
+    at.run()  # the same dashboard process: the last good config is still known
+    assert not at.exception
+    assert any("poll_seconds = -1" in e.value and "last good config" in e.value for e in at.error)
+    assert metric(at, "Equity (USDT)") == "10,000.12"
+    at.button(key="control_pause").click().run()
+    assert [c.action for c in deployment.store.list_controls()] == ["pause"]
+
+
+def test_a_broken_config_in_a_fresh_dashboard_is_salvaged(deployment, monkeypatch):
+    data = json.loads(deployment.config_path.read_text())
+    data["risk"] = {"stop_loss_ratio": 7}
+    deployment.config_path.write_text(json.dumps(data))
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    assert any("risk.stop_loss_ratio = 7" in e.value and "salvaged" in e.value for e in at.error)
+    assert metric(at, "Equity (USDT)") == "10,000.12"  # the file's own storage section still names the store
+
+
+def test_malformed_json_says_the_store_is_unknown(deployment, monkeypatch):
+    deployment.config_path.write_text("{not json")
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     assert not at.exception
-    assert any("poll_seconds = -1" in e.value for e in at.error)
+    assert any("malformed JSON" in e.value for e in at.error)
+    assert at.button(key="control_pause").disabled
+    assert "store it names is unknown" in texts(at)
 
 
-def test_empty_store_says_so(tmp_path, monkeypatch):
-    from tests.dashboard.helpers import write_config
+def test_a_missing_store_is_not_created_and_an_empty_one_says_no_heartbeat(tmp_path, monkeypatch):
+    db = tmp_path / "empty.db"
+    at = dashboard_app(write_config(tmp_path, db), monkeypatch).run()
+    assert not at.exception and not db.exists()
+    assert "No store at" in texts(at) and at.button(key="control_pause").disabled
+    SQLiteStore(db).close()
+    at.run()
+    assert "no heartbeat yet" in texts(at)
 
-    at = dashboard_app(write_config(tmp_path, tmp_path / "empty.db"), monkeypatch).run()
-    assert not at.exception
-    assert any("No heartbeat yet" in i.value for i in at.info)
-    assert metric(at, "Total P&L") == "0.00"
-    assert isinstance(frame_with(at, "strategy", "win_rate"), pd.DataFrame)
+
+def test_a_deleted_store_stops_showing_its_data(deployment, monkeypatch):
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    assert metric(at, "Equity (USDT)") == "10,000.12"
+    deployment.store.close()
+    for suffix in ("", "-wal", "-shm"):
+        deployment.db_path.with_name(deployment.db_path.name + suffix).unlink(missing_ok=True)
+    at.run()
+    assert "No store at" in texts(at)
+    with pytest.raises(AssertionError):
+        metric(at, "Equity (USDT)")
+    fresh = SQLiteStore(deployment.db_path)  # a new store at the same path: its data, not the old
+    fresh.put_status(StatusRecord(int(time.time() * 1000), "paper", "RUNNING", detail={"equity": 500.0, "cash": 500.0}))
+    at.run()
+    assert metric(at, "Equity (USDT)") == "500.00"
+    fresh.close()
 
 
 def test_a_stopped_bot_is_shown_as_stopped_not_stuck(deployment, monkeypatch):
     deployment.store.put_status(StatusRecord(timestamp=deployment.now_ms - 3_600_000, mode="paper",
                                              state=BotState.SHUTDOWN.value, reason="stopped"))
     at = dashboard_app(deployment.config_path, monkeypatch).run()
-    assert metric(at, "State") == "SHUTDOWN"
-    assert any("The bot stopped at" in i.value for i in at.info)
-    assert not any("No heartbeat for" in w.value for w in at.warning)
+    assert any("SHUTDOWN" in i.value and "the bot stopped 60 min ago" in i.value for i in at.info)
+    assert "no heartbeat for" not in texts(at)
+
+
+def test_backing_off_is_running_with_the_next_retry_not_stuck(deployment, monkeypatch):
+    now = int(time.time() * 1000)
+    deployment.store.put_status(StatusRecord(
+        timestamp=now - 100_000, mode="paper", state=BotState.RUNNING.value, last_error="binanceus unreachable",
+        last_error_at=now - 100_000,
+        detail={"wall_ms": now - 100_000, "retry_at": now + 60_000, "run": "live",
+                "feed": {"BTC/USDT": {"last_candle": now - 200_000, "error": "ExchangeNotAvailable: refused"}}}))
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    banner = " ".join(w.value for w in at.warning)
+    assert "RUNNING" in banner and "exchange unreachable (BTC/USDT): next retry in" in banner
+    assert "stopped or stuck" not in texts(at)
+
+
+def test_a_paced_replay_is_alive_and_labelled(tmp_path, monkeypatch):
+    db = tmp_path / "paced.db"
+    config = write_config(tmp_path, db, params={"MA_Crossover": {"short_period": 10, "long_period": 30}})
+    bot = subprocess.Popen([sys.executable, "bot.py", "run", "--config", str(config), "--pace", "0.02", "--replay",
+                            str(SAMPLE / "BTC-USDT_1m.csv.gz"), str(SAMPLE / "ETH-USDT_1m.csv.gz")],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = SQLiteStore(db).get_status() if db.exists() else None
+            if status is not None and status.state == "RUNNING":
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the paced replay wrote no RUNNING heartbeat")
+        at = dashboard_app(config, monkeypatch).run()
+        banner = " ".join(s.value for s in at.success)
+        assert "REPLAY · RUNNING" in banner and "trading a replay" in banner
+        assert "replay at market time 2021-05-1" in texts(at)  # the sample's days, not the wall clock
+        assert "no heartbeat for" not in texts(at)
+    finally:
+        bot.terminate()
+        bot.wait(timeout=30)

@@ -72,6 +72,10 @@ def test_list_trades_filters_by_symbol_algo_and_time(store_factory):
     assert store.list_trades(algo="B") == [t for t in trades if t.algo == "B"]
     assert store.list_trades(symbol="BTC/USDT", algo="C") == [t for t in trades if t.symbol == "BTC/USDT" and t.algo == "C"]
     assert store.list_trades(since=trades[5].timestamp) == trades[5:]
+    assert store.list_trades(until=trades[2].timestamp) == trades[:3]
+    assert store.list_trades(since=trades[2].timestamp, until=trades[4].timestamp) == trades[2:5]
+    assert store.list_trades(algo="B", until=trades[4].timestamp, newest_first=True, limit=1) == \
+        [t for t in trades[:5] if t.algo == "B"][-1:]
     assert store.list_trades(limit=3, newest_first=True) == trades[:-4:-1]
     assert store.list_trades(symbol="BTC/USDT", algo="A", limit=2) == [trades[0], trades[6]]
     assert store.list_trades(symbol="SOL/USDT") == []
@@ -114,6 +118,17 @@ def test_stats_upsert_by_type_and_algo(store_factory):
     assert store.list_stats() == [
         StatRecord("pnl", "A", 0.5, "2021-04-02"), StatRecord("win_rate", "A", 0.5, "2021-04-02"),
         StatRecord("pnl", "total", -0.30000000000000004, "2021-04-03")]
+
+
+def test_daily_stats_are_listed_apart_from_the_totals(store_factory):
+    store = store_factory()
+    days = [StatRecord(f"day:2021-04-0{d}:pnl", "A", d * 1.5, "2021-04-03") for d in (1, 2)]
+    store.put_stats([StatRecord("pnl", "A", 4.5, "2021-04-03"), *days, StatRecord("day:2021-04-01:wins", "B", 1.0,
+                                                                                   "2021-04-03")])
+    store.put_stats([StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03")])  # upserted like any stat
+    assert store.list_stats() == [StatRecord("pnl", "A", 4.5, "2021-04-03")]  # the totals alone: a small read
+    assert store.list_stats(daily=True) == [days[0], StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03"),
+                                            StatRecord("day:2021-04-01:wins", "B", 1.0, "2021-04-03")]
 
 
 # -- prices ----------------------------------------------------------------------------------

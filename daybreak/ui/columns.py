@@ -1,0 +1,32 @@
+"""Column settings of the dashboard's tables: headers in words, money with 2 decimals, ratios as
+percentages, counts as integers. Frames keep their snake_case keys and numeric values (tests and
+CSV downloads read those); only the display changes.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from daybreak.ui.fmt import MONEY, PERCENT
+
+
+def text(label: str):
+    return st.column_config.TextColumn(label)
+
+
+def money(label: str, quote: str):
+    """A quote-currency column: ``Label (USDT)``, 2 decimals."""
+    return st.column_config.NumberColumn(f"{label} ({quote})", format=MONEY)
+
+
+def percent(label: str):
+    """A ratio column holding ``ratio x 100`` (see :func:`as_percent`), shown ``5.26 %``."""
+    return st.column_config.NumberColumn(label, format=PERCENT)
+
+
+def count(label: str):
+    return st.column_config.NumberColumn(label, format="%d")
+
+
+def as_percent(values):
+    """Ratios (fractions) as percentage numbers for a :func:`percent` column."""
+    return values * 100.0
