@@ -20,7 +20,9 @@ Events            event_id S                   by_time (bucket, timestamp), by_k
 Controls          control_id S                 by_status (status, timestamp), by_time (bucket,
                                                timestamp)
 Status            id S (always ``bot``)        (none)
-State             key S                        (none); also holds the price-symbol registry
+State             key S                        (none); also holds the price-symbol registry,
+                                               the set of open order ids and the bot lease
+Orders            client_order_id S            by_time (bucket, created_at): recent orders
 ================  ===========================  ============================================
 
 ``bucket`` is the constant ``all``: one GSI partition per table that lists everything in time
@@ -86,6 +88,9 @@ TABLES: dict[str, TableSpec] = {
                           {"by_status": ("status", "timestamp"), "by_time": ("bucket", "timestamp")}),
     "status": TableSpec("Status", "id", None, {"id": "S"}),
     "state": TableSpec("State", "key", None, {"key": "S"}),
+    "orders": TableSpec("Orders", "client_order_id", None,
+                        {"client_order_id": "S", "created_at": "N", "bucket": "S"},
+                        {"by_time": ("bucket", "created_at")}),
 }
 
 

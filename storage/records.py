@@ -21,6 +21,7 @@ from daybreak.core.domain import (
     Position,
     Trade,
 )
+from daybreak.core.order_record import OrderRecord, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +86,28 @@ class StatusRecord:
     detail: dict = field(default_factory=dict)
 
 
-DOMAIN_ROWS = (Trade, Position, Event, Control)
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The store's one-bot lease (State item ``lease``): ``owner`` (a unique id per bot process),
+    where it runs (``host``, ``pid``, ``folder``), ``expires_at`` (UTC ms; the holder renews it)."""
+
+    owner: str
+    host: str
+    pid: int
+    folder: str
+    acquired_at: int
+    expires_at: int
+
+
+DOMAIN_ROWS = (Trade, Position, Event, Control, OrderRecord)
 """Domain types stored as rows of their own table."""
+
+JSON_FIELDS = ("data", "extra", "detail")
+"""Dict fields, stored as JSON text."""
 
 _ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {
     Trade: {"action": Action, "exit_reason": ExitReason, "mode": Mode},
+    OrderRecord: {"side": Action, "status": OrderStatus, "reason": ExitReason, "mode": Mode},
 }
 
 
@@ -109,7 +127,7 @@ def record_from_dict(cls, data: dict[str, Any]):
     value that is not one of the enum's."""
     names = {f.name for f in fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
-    for k in ("data", "extra", "detail"):
+    for k in JSON_FIELDS:
         if k in kwargs and isinstance(kwargs[k], str):
             kwargs[k] = json.loads(kwargs[k] or "{}")
     for k, enum in _ENUM_FIELDS.get(cls, {}).items():

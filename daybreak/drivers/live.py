@@ -1,134 +1,62 @@
-"""The live polling loop: ccxt candles in, the same engine, paper fills or real orders out.
+"""The live loop: the replay's stepper on polled closed candles, fills and exits at polled prices.
 
-Each cycle (every ``poll_seconds``), per symbol:
+Each cycle (at each candle close, and every ``poll_seconds`` in between):
 
-1. fetch the newest *closed* 1m candles (``fetch_ohlcv``; the forming candle is dropped) into a
-   bounded buffer; for each new one, evaluate every enabled strategy whose candle closed with it
-   (5m candles are built from closed 1m candles) and pass its signal to the engine;
-2. fetch the last price; pending orders fill now (paper: at that price, the new candle's open
-   seen at most one poll late, with slippage and fee; live: a ccxt market order with a
-   deterministic client order id);
-3. check exits against that price (see :mod:`daybreak.core.exits`).
+1. one ticker request for every configured symbol's last price (``fetch_tickers``); a symbol
+   whose price is missing or older than the stale limit gets no fill and no exit this cycle;
+2. live: orders whose outcome is unknown are looked up by their client id first
+   (:mod:`daybreak.drivers.orders`), so nothing below decides while one is in flight;
+3. klines, only for the symbols whose candle has closed, all at once; every new closed candle
+   goes through the stepper's :meth:`~daybreak.drivers.stepper.Stepper.decide` (ATR and strategy
+   signals, exactly as replay and backtest: :mod:`daybreak.drivers.live_feed`);
+4. live: the account (:mod:`daybreak.drivers.account`) when due: at start, after every fill,
+   every ``account_sync_seconds``;
+5. external signals and controls;
+6. pending orders: paper fills at the open of the candle after the decision (the forming
+   candle's open, as replay fills at the next open) or, for decisions between candles, at the
+   polled price, with slippage and fee; live: market orders through the order tracker;
+7. exits (stop-loss, take-profit, trailing, time stop) against the polled price.
 
-Then external signals and controls, prices every ``price_save_seconds``, and the heartbeat. When
-the exchange cannot be reached the loop logs it, shows it on the dashboard (status row) and
-retries with exponential back-off; it does not crash. At start it fetches enough history for
-every strategy's warm-up, so it can trade at once.
+So live, paper and replay differ only in the feed, the broker and exits checked against polled
+prices. At start the warm-up history is fetched and computed once per strategy over the whole
+buffer; on a fresh store no warm-up candle is acted on (the cursor starts at the newest close).
+When the exchange cannot be reached the loop logs it, shows it (status row) and retries with
+exponential back-off. A fatal exchange error sets state ``ERROR`` (no new entries; exits go on at
+a bounded back-off); the process exits with 1 once nothing is left to protect.
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 from daybreak.core.config import Config
-from daybreak.core.domain import Action, Fill, Order
+from daybreak.core.domain import Action, BotState
 from daybreak.core.risk import Rejection
-from daybreak.core.timeframes import resample, timeframe_ms
+from daybreak.drivers.account import Account, written_off
+from daybreak.drivers.live_feed import STEP, LiveFeed, decision_arrays, history_needed
+from daybreak.drivers.orders import OrderInFlight, OrderTracker
 from daybreak.drivers.replay import strategies_for
 from daybreak.drivers.services import RunContext
-from daybreak.drivers.stepper import atr_series
+from daybreak.drivers.stepper import Stepper, needs_atr
 from daybreak.drivers.wiring import build_context, market_limits
-from daybreak.exchange.client import (
-    Exchange,
-    ExchangeError,
-    ExchangeFatal,
-    ExchangeUnavailable,
-    OrderRejected,
-)
+from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable
+from daybreak.ops.failpoints import Failpoints
+from daybreak.ops.run_lock import AlreadyRunning
 from storage.base import StorageError
 from storage.records import PriceRecord
-from strategies.base import BaseStrategy
 
 if TYPE_CHECKING:
     from daybreak.exchange.secrets import ApiKeys
 
 log = logging.getLogger("daybreak")
-BASE_TF = "1m"
 MAX_BACKOFF_SECONDS = 300.0
-
-
-class LiveBroker:
-    """Real market orders through ccxt. Temporary failures raise (the engine keeps the order
-    pending); before sending an order id again, the broker looks it up on the exchange, so an
-    order whose first attempt did reach the exchange is never sent twice."""
-
-    def __init__(self, exchange: Exchange):
-        self.exchange = exchange
-        self._attempted: set[str] = set()
-
-    def seen(self, client_order_ids) -> None:
-        """Mark ids that may already exist on the exchange (restored after a restart)."""
-        self._attempted.update(client_order_ids)
-
-    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection:
-        res = None
-        if order.client_order_id in self._attempted:
-            res = self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
-        if res is None:
-            self._attempted.add(order.client_order_id)
-            try:
-                res = self.exchange.create_market_order(order.symbol, order.action.value, order.amount,
-                                                        order.client_order_id)
-            except OrderRejected as err:
-                return Rejection("exchange_rejected", str(err))
-        # a buy's fee taken in base currency leaves less in the account than was bought
-        amount = res.amount - res.fee_base if order.action is Action.BUY else res.amount
-        return Fill(order, res.timestamp or timestamp, res.price, amount, res.fee)
-
-
-def history_needed(strategies: list[BaseStrategy]) -> int:
-    """Base (1m) candles to keep: twice the longest warm-up, in 1m candles, plus ATR's window."""
-    need = [s.warmup * timeframe_ms(s.timeframe) // timeframe_ms(BASE_TF) for s in strategies] or [0]
-    return max(2 * max(need) + 30, 300)
-
-
-class LiveFeed:
-    """Bounded buffers of closed 1m candles per symbol, filled from the exchange."""
-
-    def __init__(self, exchange: Exchange, size: int):
-        self.exchange = exchange
-        self.size = size
-        self.frames: dict[str, pd.DataFrame] = {}
-
-    def poll(self, symbol: str, now_ms: int) -> pd.DataFrame:
-        """New closed candles of ``symbol`` since the last poll (all of the buffer the first time)."""
-        step = timeframe_ms(BASE_TF)
-        old = self.frames.get(symbol)
-        if old is None or old.empty:
-            since = now_ms - (self.size + 1) * step
-            new = self.exchange.fetch_history(symbol, BASE_TF, since, None)
-        else:
-            new = self.exchange.fetch_closed_candles(symbol, BASE_TF, int(old["timestamp"].iat[-1]) + step,
-                                                     now_ms=now_ms)
-        new = new[new["timestamp"] + step <= now_ms]
-        if old is not None and not old.empty:
-            new = new[new["timestamp"] > old["timestamp"].iat[-1]]
-            frame = pd.concat([old, new], ignore_index=True)
-        else:
-            frame = new.reset_index(drop=True)
-        self.frames[symbol] = frame.iloc[-self.size:].reset_index(drop=True)
-        return new.reset_index(drop=True)
-
-
-def evaluate(strategies: list[BaseStrategy], symbol: str, frame: pd.DataFrame, close_ts: int):
-    """Signals of the strategies whose candle closes at ``close_ts``, on the buffer ``frame``."""
-    out = []
-    for s in strategies:
-        tf = timeframe_ms(s.timeframe)
-        if close_ts % tf:
-            continue
-        tf_frame = resample(frame, s.timeframe, BASE_TF)
-        if tf_frame.empty or int(tf_frame["timestamp"].iat[-1]) + tf != close_ts:
-            continue
-        sig = s.last_signal(tf_frame, symbol)
-        if sig is not None:
-            out.append(sig)
-    return out
+CLOSE_DELAY_MS = 250
+"""Wake this long after a candle boundary (the exchange needs a moment to close the candle)."""
+DEFAULT_STALE_SECONDS = 30.0
+"""Oldest price a fill or exit may use when ``risk.stale_data_seconds`` is off."""
 
 
 def interruptible_sleep(should_stop: Callable[[], bool]) -> Callable[[float], None]:
@@ -143,18 +71,22 @@ def interruptible_sleep(should_stop: Callable[[], bool]) -> Callable[[float], No
 
 def connect(config: Config, keys: ApiKeys | None) -> Exchange:
     """The ccxt client of ``config.exchange``: signed with ``keys`` (key, secret and, where the
-    exchange needs one, the passphrase) in live mode, public only in paper mode (``keys`` None)."""
+    exchange needs one, the passphrase) in live mode, public only in paper mode (``keys`` None).
+    ``DAYBREAK_EXCHANGE_URL`` (environment) points it at another API host (a local fake, a
+    proxy); signed requests then go there."""
+    url = os.environ.get("DAYBREAK_EXCHANGE_URL")
+    urls = {"public": f"{url}/api/v3", "private": f"{url}/api/v3"} if url else None
     if keys is None:
-        return Exchange(config.exchange)
-    return Exchange(config.exchange, keys.api_key, keys.secret, password=keys.password)
+        return Exchange(config.exchange, urls=urls)
+    return Exchange(config.exchange, keys.api_key, keys.secret, urls=urls, password=keys.password)
 
 
 def run_live(config_path, config: Config, should_stop: Callable[[], bool], exchange: Exchange | None = None,
              clock: Callable[[], int] | None = None, sleep: Callable[[float], None] | None = None,
              max_cycles: int | None = None) -> int:
-    """Run until ``should_stop()``; returns the exit code (2: live trading not allowed, 1: fatal)."""
+    """Run until ``should_stop()``; returns the exit code (2: not allowed / bad input, 1: fatal)."""
     sleep = sleep or interruptible_sleep(should_stop)
-    from daybreak.exchange.secrets import (
+    from daybreak.exchange.secrets import (  # lazy: boto3 for Secrets Manager, live mode only
         SecretsError,
         live_trading_allowed,
         load_api_keys,
@@ -163,6 +95,9 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
     keys = None
     if config.mode == "live":
         allowed, reason = live_trading_allowed(config)
+        quotes = sorted({s.partition("/")[2] for s in config.symbols})
+        if allowed and len(quotes) > 1:
+            allowed, reason = False, f"symbols = {config.symbols}: live mode needs one quote currency, not {quotes}"
         if not allowed:
             log.error("live trading refused: %s", reason)
             print(f"error: live trading refused: {reason}")
@@ -179,130 +114,288 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
     except ExchangeUnavailable as err:
         log.error("%s; using the bundled market limits until the exchange answers", err)
         markets = market_limits(config)
-    broker = LiveBroker(exchange) if config.mode == "live" else None
-    ctx = build_context(config_path, config, broker, markets)
-    if broker is not None:  # orders restored from storage may have reached the exchange: look them up first
-        broker.seen(o.client_order_id for o in ctx.engine.pending.values())
-    clock = clock or exchange.now_ms
-    loop = LiveLoop(ctx, exchange, clock)
-    cycles, failures = 0, 0
-    log.info("bot running in %s mode on %s: %s with %s", config.mode, config.exchange, ", ".join(config.symbols),
-             ", ".join(config.enabled_algos()) or "no strategy")
+    except ExchangeFatal as err:
+        log.error("%s", err)
+        print(f"error: {err}")
+        return 1
     try:
-        while not should_stop() and (max_cycles is None or cycles < max_cycles):
-            cycles += 1
-            try:
-                ok = loop.cycle()
-            except StorageError as err:  # trades are kept by the sink; the rest is retried next cycle
-                log.error("storage unavailable this cycle: %s", err)
-                ctx.error(str(err))
-                ok = False
-            except ExchangeFatal as err:
-                log.error("fatal exchange error, stopping: %s", err)
-                ctx.state = ctx.state.ERROR
-                ctx.error(str(err))
-                return 1
-            failures = 0 if ok else failures + 1
-            delay = ctx.config.poll_seconds if ok else min(ctx.config.poll_seconds * 2 ** failures, MAX_BACKOFF_SECONDS)
-            if not ok:
-                log.warning("exchange unreachable (%d in a row); retrying in %.0f s", failures, delay)
-            sleep(delay)
+        ctx = build_context(config_path, config, None, markets, hold_lease=True)
+    except AlreadyRunning as err:
+        print(f"error: {err}")
+        return 2
+    clock = clock or exchange.now_ms
+    try:
+        loop = LiveLoop(ctx, exchange, clock)
+        return _drive(loop, should_stop, sleep, max_cycles)
     finally:
         ctx.shutdown()
-    return 0
+        exchange.close()
+
+
+def _drive(loop: "LiveLoop", should_stop, sleep, max_cycles) -> int:
+    ctx, cycles, failures = loop.ctx, 0, 0
+    log.info("bot running in %s mode on %s: %s with %s", ctx.config.mode, ctx.config.exchange,
+             ", ".join(ctx.config.symbols), ", ".join(ctx.config.enabled_algos()) or "no strategy")
+    while not should_stop() and (max_cycles is None or cycles < max_cycles):
+        cycles += 1
+        try:
+            ok = loop.cycle()
+        except StorageError as err:  # trades are kept by the sink; the rest is retried next cycle
+            log.error("storage unavailable this cycle: %s", err)
+            ctx.error(str(err))
+            ok = False
+        if ctx.lease is not None and ctx.lease.lost:
+            ctx.fatal(ctx.lease.lost, loop.clock())
+            return 1
+        if ctx.state is BotState.ERROR and (ctx.config.mode != "live" or loop.nothing_to_protect()):
+            log.error("stopping in state ERROR (%s): nothing left to protect", ctx.reason)
+            return 1
+        failures = 0 if ok else failures + 1
+        delay = loop.next_delay() if ok else min(ctx.config.poll_seconds * 2 ** failures, MAX_BACKOFF_SECONDS)
+        if not ok:
+            log.warning("exchange unreachable (%d in a row); retrying in %.0f s", failures, delay)
+        sleep(delay)
+    return 1 if ctx.state is BotState.ERROR else 0
 
 
 class LiveLoop:
-    """One poll cycle over every configured symbol."""
+    """One poll cycle over every configured symbol (module docstring)."""
 
     def __init__(self, ctx: RunContext, exchange: Exchange, clock: Callable[[], int]):
         self.ctx, self.exchange, self.clock = ctx, exchange, clock
-        self._setup()
+        eng = ctx.engine
+        self.live = ctx.config.mode == "live"
+        self.fresh: dict[str, float] = {}
+        self.cursors: dict[str, int] = {}
         self.last_price_save = 0
-        self.pending_ids = {o.client_order_id for o in ctx.engine.pending.values()}
-        ctx.engine.before_send = self._store_exit_before_send
+        self.tracker = self.account = None
+        now = clock()
+        ctx.booting = True
+        ctx.announce(BotState.BOOTING, "starting: reading the account and the candle history", now)
+        ctx.expire_controls(int(time.time() * 1000))
+        if self.live:
+            self._setup_live(now)
+        self._setup()
 
     def _setup(self) -> None:
-        self.strategies = strategies_for(self.ctx.config)
-        self.feed = LiveFeed(self.exchange, history_needed(self.strategies))
+        config = self.ctx.config
+        self.strategies = strategies_for(config)
+        self.algos = [s.name for s in self.strategies]
+        self.with_atr = needs_atr(config)
+        old = getattr(self, "feed", None)
+        self.feed = LiveFeed(self.exchange, config.symbols, history_needed(self.strategies))
+        if old is not None:  # a config change: keep what was fetched, recompute on the next candle
+            self.feed.frames = {s: f for s, f in old.frames.items() if s in config.symbols}
+            self.feed.forming = old.forming
+        self.started: set[str] = set()
 
+    def _setup_live(self, now: int) -> None:
+        ctx, eng = self.ctx, self.ctx.engine
+        ctx.keeps_pending = False
+        sink = eng.sink
+        self.tracker = OrderTracker(ctx.store, self.exchange, eng.ledger, eng.markets, self.clock, sink.rejection,
+                                    Failpoints.from_env())
+        sink.on_booked, sink.failpoints = self.tracker.booked, self.tracker.failpoints
+        eng.broker = self.tracker
+        legacy = list(eng.pending.values())   # a bot of an older version kept them as state
+        eng.pending.clear()
+        for rec in self.tracker.restore(legacy):
+            key = (rec.algo, rec.symbol)
+            eng.pending[key] = rec.order()
+            eng.in_flight.add(key)
+        ctx.store.set_state("pending_orders", "[]")
+        for symbol in eng.markets:
+            off = written_off(ctx.store, symbol)
+            if off and symbol in eng.ledger.dust:
+                eng.ledger.dust[symbol] = max(0.0, eng.ledger.dust[symbol] - off)
+        quote = ctx.config.symbols[0].partition("/")[2]
+        self.account = Account(self.exchange, eng, ctx.store, self.tracker, quote, self.clock, sink.rejection)
+        eng.gate.halt = Rejection("account_unknown", "the exchange balance has not been read yet")
+        ctx.detail_extra["account"] = self.account.detail
+        ctx.before_flatten = self._before_flatten
+
+    # -- the cycle -----------------------------------------------------------------------------
     def cycle(self) -> bool:
-        """Poll once. Returns False when the exchange could not be reached for some symbol."""
-        ctx = self.ctx
+        """Poll once. Returns False when the exchange could not be reached for something."""
+        ctx, eng = self.ctx, self.ctx.engine
         if ctx.reload_config():
-            old = self.feed.frames
             self._setup()
-            self.feed.frames = {s: f for s, f in old.items() if s in ctx.config.symbols}
         now = self.clock()
-        ok = True
-        ctx.engine.sink.retry_backlog()
-        for symbol in ctx.config.symbols:
-            try:
-                self._poll_symbol(symbol, now)
-                ctx.feed_status[symbol] = {"last_candle": self._last_close(symbol), "error": ""}
-            except ExchangeUnavailable as err:
-                ok = False
-                ctx.feed_status[symbol] = {"last_candle": self._last_close(symbol), "error": str(err)}
-                ctx.error(str(err), now)
-                log.error("%s", err)
-        prices = ctx.engine.last_price
+        eng.sink.retry_backlog()
+        ok = self._poll_prices(now)
+        if self.live and eng.in_flight:
+            ok &= self._send({k[1] for k in eng.in_flight}, now)
+        if self.live and self.account.due(now, ctx.config.account_sync_seconds):
+            ok &= self._sync(now)
+        ok &= self._poll_candles(now)
+        prices = eng.last_price
         ctx.process_external(now, prices)
         ctx.process_controls(now, prices)
-        self._save_pending_if_changed()  # an order's id is stored before it is sent
-        self._fill_and_exit_all(now)
-        self._save_pending_if_changed()
+        ok &= self._send({k[1] for k in eng.pending if k not in eng.in_flight}, now)
+        ok &= self._exits(now)
+        if self.live and self.tracker.resync_wanted:
+            ok &= self._sync(now)
         if now - self.last_price_save >= ctx.config.price_save_seconds * 1000:
             self._save_prices()
             self.last_price_save = now
+        if ctx.booting and ok and (not self.live or self.account.synced_at):
+            ctx.booting = False
         ctx.heartbeat(now)
         return ok
 
-    def _store_exit_before_send(self) -> None:
-        """Store an exit's client id before it is sent. With storage down it is sent anyway: a
-        stop must not wait for the database (the broker still never resends an id it tried)."""
-        try:
-            self._save_pending_if_changed()
-        except StorageError as err:
-            log.error("exit order not stored before sending (%s); sending it anyway", err)
+    def next_delay(self) -> float:
+        """Seconds until the next cycle: ``poll_seconds``, or less to wake at the next close."""
+        now = self.clock()
+        to_close = (STEP - now % STEP + CLOSE_DELAY_MS) / 1000
+        return max(0.05, min(self.ctx.config.poll_seconds, to_close))
 
-    def _save_pending_if_changed(self) -> None:
-        ids = {o.client_order_id for o in self.ctx.engine.pending.values()}
-        if ids != self.pending_ids:
-            self.ctx.save_pending()
-            self.pending_ids = ids
-
-    def _last_close(self, symbol: str) -> int | None:
-        f = self.feed.frames.get(symbol)
-        return None if f is None or f.empty else int(f["timestamp"].iat[-1]) + timeframe_ms(BASE_TF)
-
-    def _poll_symbol(self, symbol: str, now: int) -> None:
-        ctx, eng = self.ctx, self.ctx.engine
-        new = self.feed.poll(symbol, now)
-        frame = self.feed.frames[symbol]
-        cursor = ctx.cursor(symbol)
-        step = timeframe_ms(BASE_TF)
-        for ts in new["timestamp"].to_numpy(np.int64):
-            close_ts = int(ts) + step
-            if close_ts <= cursor:
-                continue  # acted on before a restart: warm-up only
-            upto = frame[frame["timestamp"] <= ts]
-            atr = atr_series(upto.iloc[-100:])
-            eng.atr[symbol] = None if len(atr) == 0 or np.isnan(atr[-1]) else float(atr[-1])
-            age = max(0, now - close_ts - step)
-            for sig in evaluate(self.strategies, symbol, upto, close_ts):
-                eng.on_signal(sig, float(upto["close"].iat[-1]), close_ts, age)
-            ctx.set_cursor(symbol, close_ts)
-        eng.last_price[symbol] = self.exchange.fetch_last_price(symbol)
-
-    def _fill_and_exit_all(self, now: int) -> None:
+    def nothing_to_protect(self) -> bool:
         eng = self.ctx.engine
-        for symbol, price in list(eng.last_price.items()):
-            try:
-                eng.fill_pending(symbol, price, now)
-                eng.check_exits(symbol, [price], now)
-            except ExchangeError as err:
-                self.ctx.error(str(err), now)
-                log.error("order on %s not completed, retrying next poll: %s", symbol, err)
+        return not eng.ledger.positions and not eng.pending
+
+    def _stale_ms(self) -> float:
+        return (self.ctx.config.risk.stale_data_seconds or DEFAULT_STALE_SECONDS) * 1000
+
+    def _poll_prices(self, now: int) -> bool:
+        """One ticker request for every symbol: fresh prices, or none this cycle."""
+        try:
+            tickers = self.exchange.fetch_tickers(self.ctx.config.symbols)
+        except ExchangeUnavailable as err:
+            self.fresh = {}
+            self._outage(str(err), now)
+            return False
+        except ExchangeFatal as err:
+            self.fresh = {}
+            self._fatal(str(err), now)
+            return True
+        self.fresh = {s: t.last for s, t in tickers.items() if now - t.timestamp <= self._stale_ms()}
+        self.ctx.engine.last_price.update(self.fresh)
+        return True
+
+    def _poll_candles(self, now: int) -> bool:
+        ctx, feed = self.ctx, self.feed
+        try:
+            new = feed.poll(now)
+        except ExchangeFatal as err:
+            self._fatal(str(err), now)
+            return True
+        for symbol in ctx.config.symbols:
+            if symbol in new or symbol not in self.started:
+                self._decide(symbol, len(new.get(symbol, ())), now)
+            error = feed.errors.get(symbol, "")
+            ctx.feed_status[symbol] = {"last_candle": feed.last_close(symbol), "error": error}
+            if error:
+                self._outage(error, now)
+        return not feed.errors
+
+    def _decide(self, symbol: str, n_new: int, now: int) -> None:
+        """Step the new closed candles of ``symbol`` through the stepper's decisions."""
+        ctx, frame = self.ctx, self.feed.frames.get(symbol)
+        if frame is None or frame.empty:
+            return
+        closes = frame["timestamp"].to_numpy() + STEP
+        if symbol not in self.cursors:
+            self.cursors[symbol] = ctx.cursor(symbol)
+            if self.cursors[symbol] == 0:  # a fresh store: the history is warm-up, not decisions
+                self.cursors[symbol] = int(closes[-1])
+                ctx.set_cursor(symbol, int(closes[-1]), durable=True)
+        full = symbol not in self.started
+        first = 0 if full else len(frame) - n_new
+        rows = [k for k in range(first, len(frame)) if closes[k] > self.cursors[symbol]]
+        self.started.add(symbol)
+        if not rows:
+            return
+        arrays = decision_arrays(symbol, frame, self.strategies, self.with_atr, None if full else rows)
+        stepper = Stepper(ctx.engine, {symbol: arrays}, self.algos)
+        for k in rows:
+            stepper.decide(symbol, k, max(0, now - int(closes[k]) - STEP))
+        self.cursors[symbol] = int(closes[rows[-1]])
+        ctx.set_cursor(symbol, self.cursors[symbol], durable=self.live)
+
+    def _send(self, symbols: set[str], now: int) -> bool:
+        """Pending orders of ``symbols``: paper fills, live orders (see the module docstring)."""
+        eng, ok = self.ctx.engine, True
+        for symbol in sorted(symbols):
+            if not self.live:
+                ref = self._paper_reference(symbol, now)
+                if ref is not None:
+                    ok &= self._guard(lambda s=symbol, r=ref: eng.fill_pending(s, r[1], r[0]), now)
+                continue
+            if self.ctx.state is BotState.ERROR:
+                self._drop_entries(symbol)
+            price = self.fresh.get(symbol, eng.last_price.get(symbol))
+            in_flight = any(k[1] == symbol for k in eng.in_flight)
+            if price is not None and (in_flight or symbol in self.fresh):
+                ok &= self._guard(lambda s=symbol, p=price: eng.fill_pending(s, p, now), now)
+        return ok
+
+    def _paper_reference(self, symbol: str, now: int) -> tuple[int, float] | None:
+        """(time, price) a paper order of ``symbol`` fills at: the open of the candle after its
+        decision when that candle is forming now, else the fresh polled price."""
+        eng = self.ctx.engine
+        decided = min(o.decided_at for k, o in eng.pending.items() if k[1] == symbol)
+        forming = self.feed.forming_open(symbol, decided)
+        if forming is not None and now - forming[0] <= self._stale_ms():
+            return forming
+        price = self.fresh.get(symbol)
+        return None if price is None else (now, price)
+
+    def _exits(self, now: int) -> bool:
+        eng, ok = self.ctx.engine, True
+        for symbol, price in sorted(self.fresh.items()):
+            if eng.plans:
+                ok &= self._guard(lambda s=symbol, p=price: eng.check_exits(s, [p], now), now)
+        return ok
+
+    def _guard(self, fn, now: int) -> bool:
+        """Run one engine step; False when the exchange could not be reached."""
+        try:
+            fn()
+        except OrderInFlight as err:
+            log.warning("%s", err)
+        except ExchangeUnavailable as err:
+            self._outage(f"order not completed, retried next cycle: {err}", now)
+            return False
+        except ExchangeFatal as err:
+            self._fatal(str(err), now)
+        return True
+
+    def _sync(self, now: int) -> bool:
+        try:
+            self.account.sync(now)
+        except ExchangeUnavailable as err:
+            self._outage(f"account not read: {err}", now)
+            return False
+        except ExchangeFatal as err:
+            self._fatal(str(err), now)
+            return True
+        if self.ctx.state is not BotState.ERROR:
+            self.ctx.engine.gate.halt = None
+        return True
+
+    def _outage(self, message: str, now: int) -> None:
+        self.ctx.error(message, now)
+        log.error("%s", message)
+
+    def _fatal(self, reason: str, now: int) -> None:
+        self.ctx.fatal(reason, now)
+        if self.tracker is not None:
+            self.tracker.halted = reason
+
+    def _drop_entries(self, symbol: str) -> None:
+        """State ERROR: entries not sent yet are dropped (exits go on)."""
+        eng = self.ctx.engine
+        for key in [k for k, o in eng.pending.items() if k[1] == symbol and o.action is Action.BUY]:
+            if key not in eng.in_flight:
+                del eng.pending[key]
+
+    def _before_flatten(self) -> None:
+        """A flatten decides afresh: exits waiting for a retry (surely not at the exchange) go."""
+        eng = self.ctx.engine
+        for rec in self.tracker.drop_unsent():
+            key = (rec.algo, rec.symbol)
+            eng.pending.pop(key, None)
+            eng.in_flight.discard(key)
 
     def _save_prices(self) -> None:
         records = []

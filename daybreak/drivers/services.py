@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,7 +29,11 @@ from daybreak.core.domain import (
     Trade,
 )
 from daybreak.core.engine import Engine
+from daybreak.core.ledger import LAST_ORDER
+from daybreak.core.risk import Rejection
+from daybreak.drivers.controls import Controls
 from daybreak.ops.config_file import load_config
+from daybreak.ops.failpoints import Failpoints
 from daybreak.reporting.stats import stat_records
 from storage.base import StorageError, Store
 from storage.records import StatusRecord
@@ -45,11 +50,17 @@ class StoreSink:
     A write the store refuses (:class:`StorageError`, after the backend's own retries) is kept
     in order and retried by :meth:`retry_backlog` every cycle, never dropped; what is still
     unsaved at shutdown is written to a JSON-lines file beside the log (:meth:`dump_backlog`).
+    A fill's writes come in the order the order tracker's crash recovery relies on: the trade,
+    the position (durable), then ``on_booked(client_order_id)`` (live: marks the order booked).
+    A position change that only moves the high-water mark or the stop is written non-durably.
     """
 
     def __init__(self, store: Store, stats: "StatsUpdater"):
         self.store, self.stats = store, stats
         self.backlog: list[tuple[str, object]] = []
+        self.on_booked: Callable[[str], None] | None = None
+        self.failpoints = Failpoints()
+        self._written: dict[tuple[str, str], tuple] = {}
 
     def trade(self, trade: Trade) -> None:
         self._write("trade", trade)
@@ -59,6 +70,10 @@ class StoreSink:
 
     def rejection(self, event: Event) -> None:
         self._write("event", event)
+
+    def booked(self, trade: Trade) -> None:
+        if self.on_booked is not None:
+            self._write("booked", trade.order_id)
 
     def _write(self, kind: str, item) -> None:
         if self.backlog:  # keep the order: nothing overtakes an unsaved write
@@ -79,12 +94,18 @@ class StoreSink:
                 log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", t.algo, t.action.upper(), t.symbol,
                          t.amount, t.price, t.fee, pnl, why, t.trade_id)
                 self.stats.poke()
+            self.failpoints.hit("order.trade_stored")
         elif kind == "position":
             key, record = item
             if record is None:
                 self.store.delete_position(*key)
+                self._written.pop(key, None)
             else:
-                self.store.put_position(record)
+                shape = (record.amount, record.entry_trade_id, record.entry_fee, record.extra.get(LAST_ORDER))
+                self.store.put_position(record, durable=self._written.get(key) != shape)
+                self._written[key] = shape
+        elif kind == "booked":
+            self.on_booked(item)
         elif self.store.put_event(item):
             log.info("REJECTED %s %s: %s (%s)", item.algo, item.symbol, item.message, item.rule)
 
@@ -106,8 +127,12 @@ class StoreSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             for kind, item in self.backlog:
-                body = {"key": item[0], "position": None if item[1] is None else asdict(item[1])} \
-                    if kind == "position" else asdict(item)
+                if kind == "booked":
+                    body = {"client_order_id": item}
+                elif kind == "position":
+                    body = {"key": item[0], "position": None if item[1] is None else asdict(item[1])}
+                else:
+                    body = asdict(item)
                 fh.write(json.dumps({"kind": kind, "record": body}) + "\n")
         log.error("%d storage write(s) could not be saved; written to %s", len(self.backlog), path)
 
@@ -142,7 +167,7 @@ class StatsUpdater:
         self.store.put_stats(stat_records(self.store.list_trades(), self.clock()))
 
 
-class RunContext:
+class RunContext(Controls):
     """Services around the engine for one bot process."""
 
     def __init__(self, config_path: str | os.PathLike, config: Config, store: Store, engine: Engine,
@@ -161,6 +186,18 @@ class RunContext:
         self.last_now: int | None = None
         self._inbox: dict[str, tuple[float, list]] = {}
         self.inbox_seconds = 0.0
+        self.keeps_pending = True
+        """Pending orders are kept as State ``pending_orders`` (paper, replay); live mode keeps
+        every order in the Orders table instead."""
+        self.detail_extra: dict[str, Callable[[], object]] = {}
+        """More status-row detail: key -> a function giving its value (live: the account)."""
+        self.before_flatten: Callable[[], None] | None = None
+        """Called before a flatten decides (live: gives up exits waiting for a retry)."""
+        self._flattened: dict[str, list[Trade]] = {}
+        self.booting = False
+        """While True (live start, until the account and history are read) the state stays BOOTING."""
+        self.lease = None
+        """The store's one-bot lease (:class:`~daybreak.ops.run_lock.StoreLease`) when held."""
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -176,6 +213,8 @@ class RunContext:
         self.engine.gate.manual_pause = pause or None
 
     def save_pending(self) -> None:
+        if not self.keeps_pending:
+            return
         data = [{"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
                  "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
                  "reason": o.reason.value if o.reason else None}
@@ -187,8 +226,8 @@ class RunContext:
         raw = self.store.get_state(f"cursor:{symbol}")
         return int(raw) if raw else 0
 
-    def set_cursor(self, symbol: str, close_ts: int) -> None:
-        self.store.set_state(f"cursor:{symbol}", str(close_ts))
+    def set_cursor(self, symbol: str, close_ts: int, durable: bool = False) -> None:
+        self.store.set_state(f"cursor:{symbol}", str(close_ts), durable=durable)
 
     # -- config --------------------------------------------------------------------------------
     def _stat(self) -> float:
@@ -218,17 +257,6 @@ class RunContext:
         log.info("config applied from %s", self.config_path)
         return True
 
-    # -- controls ------------------------------------------------------------------------------
-    def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
-        """Act on pending pause/resume/flatten records and acknowledge them (idempotent)."""
-        for ctl in self._pending_rows("controls", lambda: self.store.list_controls(status="pending")):
-            status, result = self._apply_control(ctl, now_ms, prices)
-            if status is None:
-                continue  # flatten waiting for prices / exchange: retried next cycle
-            self._inbox["controls"][1].remove(ctl)
-            if self.store.ack_control(ctl.control_id, status, result, now_ms):
-                log.info("CONTROL %s from %s: %s (%s)", ctl.action, ctl.source, status, result)
-
     def _pending_rows(self, kind: str, fetch) -> list:
         """New signals / pending controls, read from the store at most once per
         ``inbox_seconds`` of wall time (replay sets :data:`INBOX_SECONDS`: it runs many candles a
@@ -239,33 +267,6 @@ class RunContext:
             cached = (now, list(fetch()))
             self._inbox[kind] = cached
         return list(cached[1])
-
-    def _apply_control(self, ctl: Control, now_ms: int, prices: dict[str, float]):
-        gate = self.engine.gate
-        if ctl.action == "pause":
-            gate.manual_pause = ctl.source or "manual"
-            self.store.set_state("manual_pause", gate.manual_pause)
-            return "done", "entries paused"
-        if ctl.action == "resume":
-            gate.manual_pause = None
-            self.store.set_state("manual_pause", "")
-            blocked = gate.account_block(now_ms)
-            if blocked is not None:
-                return "done", f"manual pause lifted; entries still blocked by {blocked.rule}: {blocked.message}"
-            return "done", "entries resumed"
-        if ctl.action == "flatten":
-            missing = {p.symbol for p in self.engine.ledger.positions.values() if p.symbol not in prices}
-            if missing:
-                return None, ""
-            try:
-                n = self.engine.flatten(prices, now_ms, ctl.control_id)
-            except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
-                self.error(f"flatten failed, retrying: {err}")
-                return None, ""
-            if self.engine.ledger.positions:
-                return None, ""
-            return "done", f"closed {n} position(s)"
-        return "refused", f"unknown action {ctl.action!r}"
 
     # -- external signals ------------------------------------------------------------------------
     def process_external(self, now_ms: int, price_of: dict[str, float]) -> None:
@@ -303,10 +304,24 @@ class RunContext:
         self.last_error = message
         self.last_error_at = now_ms or int(time.time() * 1000)
 
+    def announce(self, state: BotState, reason: str, now_ms: int) -> None:
+        """Store ``state`` now (e.g. ``BOOTING`` at start), without waiting for the next beat."""
+        self.state, self.reason = state, reason
+        self.heartbeat(now_ms)
+
+    def fatal(self, reason: str, now_ms: int) -> None:
+        """State ``ERROR`` with ``reason``, stored and kept (shutdown does not replace it): no new
+        entry from now on; exits go on."""
+        if self.state is not BotState.ERROR:
+            log.error("STATE ERROR: %s (no new entries; exits continue)", reason)
+        self.engine.gate.halt = Rejection("error_state", f"state ERROR: {reason}")
+        self.error(reason, now_ms)
+        self.announce(BotState.ERROR, reason, now_ms)
+
     def heartbeat(self, now_ms: int) -> None:
         self.last_now = now_ms
         gate = self.engine.gate
-        if self.state not in (BotState.SHUTDOWN, BotState.ERROR):
+        if self.state not in (BotState.SHUTDOWN, BotState.ERROR) and not self.booting:
             blocked = gate.account_block(now_ms)
             if gate.manual_pause:
                 self.state, self.reason = BotState.PAUSED_MANUAL, f"paused by {gate.manual_pause}"
@@ -320,6 +335,7 @@ class RunContext:
         detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
                   "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
                   "positions": len(self.engine.ledger.positions)}
+        detail.update({k: fn() for k, fn in self.detail_extra.items()})
         try:
             self.store.put_status(StatusRecord(now_ms, self.config.mode, self.state.value, self.reason,
                                                self.last_error, self.last_error_at, detail))
@@ -328,9 +344,10 @@ class RunContext:
 
 
     def shutdown(self, now_ms: int | None = None) -> None:
-        """Final heartbeat (SHUTDOWN, at the last clock time the loop saw: simulated in replay),
-        final stats, flush and close the store."""
-        self.state, self.reason = BotState.SHUTDOWN, "stopped"
+        """Final heartbeat (SHUTDOWN, at the last clock time the loop saw: simulated in replay;
+        an ``ERROR`` state and its reason stay), final stats, flush and close the store."""
+        if self.state is not BotState.ERROR:
+            self.state, self.reason = BotState.SHUTDOWN, "stopped"
         try:
             sink = self.engine.sink
             if isinstance(sink, StoreSink) and not sink.retry_backlog():
@@ -339,4 +356,8 @@ class RunContext:
             self.heartbeat(now_ms or self.last_now or int(time.time() * 1000))
             self.stats.close()
         finally:
-            self.store.close()
+            try:
+                if self.lease is not None:
+                    self.lease.release()
+            finally:
+                self.store.close()

@@ -5,6 +5,7 @@ from daybreak.core.config import Config
 from daybreak.core.engine import Broker, Engine, PaperBroker
 from daybreak.core.markets import MarketLimits, limits_for, load_snapshot
 from daybreak.drivers.services import RunContext, StatsUpdater, StoreSink
+from daybreak.ops.run_lock import StoreLease
 from storage import open_store
 
 
@@ -17,13 +18,23 @@ def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -
 
 
 def build_context(config_path, config: Config, broker: Broker | None = None,
-                  markets: dict[str, MarketLimits] | None = None) -> RunContext:
-    """A ready RunContext: store opened, engine restored from it (positions, cash, counters)."""
+                  markets: dict[str, MarketLimits] | None = None, hold_lease: bool = False) -> RunContext:
+    """A ready RunContext: store opened, engine restored from it (positions, cash, counters).
+    ``hold_lease``: take the store's one-bot lease first (raises
+    :class:`~daybreak.ops.run_lock.AlreadyRunning`, the store closed again)."""
     store = open_store(config.storage)
+    lease = None
+    if hold_lease:
+        try:
+            lease = StoreLease(store).acquire()
+        except BaseException:
+            store.close()
+            raise
     stats = StatsUpdater(store)
     sink = StoreSink(store, stats)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)
     ctx = RunContext(config_path, config, store, engine, stats)
+    ctx.lease = lease
     ctx.restore()
     return ctx

@@ -256,7 +256,7 @@ def compute_metrics(result: BacktestResult) -> dict:
     (:func:`breakdown`), ``open_positions`` (:func:`open_position_rows`); ``rejections``
     {rule: count}; ``gaps`` [{symbol, first, last, missing}].
     """
-    trips = round_trips(result.trades)
+    trips = round_trips(result.trades, result.markets)
     curve = equity_curve(result)
     final = float(curve["equity"].iloc[-1])
     span = int(result.end - result.start)
