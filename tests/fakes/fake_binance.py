@@ -34,7 +34,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -55,6 +55,8 @@ class RecordedRequest:
     params: dict[str, str]
     weight: int = 0                   # what Binance charges for it (0: failed by a test hook)
     at: float = field(default=0.0, compare=False)    # wall-clock time it arrived
+    status: int = 0                   # HTTP status of the reply (0: none was sent)
+    code: int = 0                     # Binance's error code of the reply (0: no error)
 
 
 @dataclass
@@ -265,7 +267,8 @@ class FakeBinance(BinanceState):
             else:
                 reply_fault = None
             weight = 0 if fault is not None or drop else request_weight(self.weights, method, path, params)
-            self.requests.append(RecordedRequest(method, path, params, weight, time.time()))
+            record = RecordedRequest(method, path, params, weight, time.time())
+            self.requests.append(record)
         if fault is not None or drop:
             mode = "reset" if drop else fault.mode
             if mode == "reset":
@@ -281,12 +284,22 @@ class FakeBinance(BinanceState):
             status, payload = 200, self._route(method, path, params)
         except BinanceError as err:
             status, payload = err.status, err.payload()
+        self._note_reply(record, status, payload.get("code", 0) if isinstance(payload, dict) and status != 200 else 0)
         if reply_fault is not None:
             if reply_fault.delay is None:
                 h.close_connection = True
                 return
             time.sleep(reply_fault.delay)
         self._reply(h, status, payload, {"X-MBX-USED-WEIGHT-1M": str(self.weight_used(last_seconds=60))})
+
+    def _note_reply(self, record: RecordedRequest, status: int, code: int) -> None:
+        """Keep the reply's status and error code with its request (lost replies keep them too:
+        the request was processed)."""
+        with self._lock:
+            for i in range(len(self.requests) - 1, -1, -1):
+                if self.requests[i] is record:
+                    self.requests[i] = replace(record, status=status, code=code)
+                    return
 
     def _take_fault(self, path: str) -> _Fault | None:
         for fault in list(self._faults):
