@@ -85,6 +85,15 @@ class StatusRecord:
     last_error_at: int | None = None
     detail: dict = field(default_factory=dict)
 
+    def bot_running(self, now_ms: int, poll_seconds: float, polls: float = 3.0) -> bool:
+        """Whether a bot is running by this row: not stopped (``SHUTDOWN``, or ``ERROR`` of a
+        stopped process) and a heartbeat within ``polls`` polls (plus 10 s) of ``now_ms``
+        (wall-clock UTC ms; ``detail["wall_ms"]``, when the bot wrote it, dates a replay's beat)."""
+        if self.state == "SHUTDOWN":
+            return False
+        beat = (self.detail or {}).get("wall_ms") or self.timestamp
+        return now_ms - beat <= polls * max(poll_seconds, 1.0) * 1000 + 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class Lease:

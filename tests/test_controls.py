@@ -228,3 +228,9 @@ def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fak
     (rec,) = [r for r in store.list_orders() if r.side == "sell"]
     assert rec.done and rec.client_order_id == closing[0].order_id, "the order record was stored once storage took writes"
     store.close()
+
+
+def test_a_control_for_a_store_no_bot_runs_on_says_so(tmp_path):
+    cfg = _btc_config(tmp_path)
+    out = bot("control", "flatten", "--config", str(cfg), check=True).stdout
+    assert "no bot is running on this store" in out and "expires after control_max_age_seconds (300 s)" in out

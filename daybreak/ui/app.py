@@ -14,7 +14,7 @@ import streamlit as st
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.ops.config_file import load_config
-from daybreak.ui import charts, config_form, controls, data, events, status, trades
+from daybreak.ui import account, charts, config_form, controls, data, events, status, trades
 from storage import StorageError
 
 REFRESH_SECONDS = 5
@@ -54,9 +54,12 @@ def _live(config: Config) -> None:
     try:
         store = data.store(key)
         now_ms = int(time.time() * 1000)
-        status.render(data.status(key), config.poll_seconds, now_ms, trades.quote_currency(config.symbols))
+        bot_status = data.status(key)
+        status.render(bot_status, config.poll_seconds, now_ms, trades.quote_currency(config.symbols))
+        account.render((bot_status.detail or {}).get("account") if bot_status else None, data.orders(key))
         open_positions = data.positions(key)
-        controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear)
+        controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear,
+                        poll_seconds=config.poll_seconds, max_age_seconds=config.control_max_age_seconds)
         tab_trades, tab_chart, tab_events = st.tabs(["Trades & P&L", "Price chart", "Events"])
         with tab_trades:
             trades.render(lambda symbol, algo, limit: data.trades(key, symbol, algo, limit), lambda: data.summary(key),

@@ -4,8 +4,9 @@ allow) and flatten (close every position at market; asks for confirmation first)
 Each button writes one :class:`storage.records.Control` (made by
 :func:`daybreak.core.domain.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
 ``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
-``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
-their acknowledgements are listed below the buttons.
+``status`` to ``done``, ``refused`` or ``expired`` with ``acked_at`` and a ``result``. When no bot
+is running on the store (no recent heartbeat) the notice says so instead. The latest controls
+and their acknowledgements are listed below the buttons.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import streamlit as st
 from daybreak.core.domain import Control, new_control
 from daybreak.ui.fmt import utc
 from storage import Store
+from storage.records import StatusRecord
 
 SOURCE = "dashboard"
 _CONFIRM = "controls_flatten_confirm"
@@ -32,12 +34,24 @@ def controls_frame(controls: Iterable[Control]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "action", "source", "status", "acked", "result", "control_id"])
 
 
-def _send(store: Store, action: str, on_sent: Callable[[], None]) -> None:
+def sent_notice(action: str, at_ms: int, status: StatusRecord | None, poll_seconds: float,
+                max_age_seconds: float) -> str:
+    """What the trader is told after a control is written: acted on within one poll when a bot
+    is running (:meth:`~storage.records.StatusRecord.bot_running`), else that none is."""
+    head = f"{action.capitalize()} requested at {utc(at_ms)}; "
+    if status is not None and status.bot_running(at_ms, poll_seconds):
+        return head + "the bot acts on it within one poll (see its status below)."
+    return head + (f"no bot is running on this store: it waits for one to start and expires after "
+                   f"{max_age_seconds:g} s (control_max_age_seconds).")
+
+
+def _send(store: Store, action: str, on_sent: Callable[[], None], poll_seconds: float = 5.0,
+          max_age_seconds: float = 300.0) -> None:
     record = new_control(action, SOURCE, int(time.time() * 1000))
     store.put_control(record)
     on_sent()
-    st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "
-                                 "the bot acts on it within one poll (see its status below).")
+    st.session_state[_NOTICE] = sent_notice(action, record.timestamp, store.get_status(), poll_seconds,
+                                            max_age_seconds)
 
 
 def _set_confirm(on: bool) -> None:
@@ -46,13 +60,13 @@ def _set_confirm(on: bool) -> None:
         st.session_state[_NOTICE] = "Flatten cancelled; nothing was sent."
 
 
-def _confirm_flatten(store: Store, on_sent: Callable[[], None]) -> None:
+def _confirm_flatten(store: Store, on_sent: Callable[[], None], poll_seconds: float, max_age_seconds: float) -> None:
     st.session_state[_CONFIRM] = False
-    _send(store, "flatten", on_sent)
+    _send(store, "flatten", on_sent, poll_seconds, max_age_seconds)
 
 
 def render(store: Store, latest: Callable[[], list[Control]], open_positions: int,
-           on_sent: Callable[[], None]) -> None:
+           on_sent: Callable[[], None], poll_seconds: float = 5.0, max_age_seconds: float = 300.0) -> None:
     """Draw the buttons and the latest controls. ``on_sent`` runs after a write (cache reset).
 
     Buttons act in ``on_click`` callbacks, which run before the page is redrawn, so the
@@ -61,17 +75,18 @@ def render(store: Store, latest: Callable[[], list[Control]], open_positions: in
     st.subheader("Manual controls")
     b1, b2, b3 = st.columns(3)
     b1.button("Pause entries", key="control_pause", help="No new entries; exits and stops still work",
-              on_click=_send, args=(store, "pause", on_sent))
+              on_click=_send, args=(store, "pause", on_sent, poll_seconds, max_age_seconds))
     b2.button("Resume", key="control_resume", help="The bot resumes only if its risk limits allow",
-              on_click=_send, args=(store, "resume", on_sent))
-    b3.button("Flatten…", key="control_flatten", help="Close every position at market",
+              on_click=_send, args=(store, "resume", on_sent, poll_seconds, max_age_seconds))
+    b3.button("Flatten…", key="control_flatten", help="Close every position at market and pause entries",
               on_click=_set_confirm, args=(True,))
     if st.session_state.get(_CONFIRM):
-        st.warning(f"Flatten closes every open position ({open_positions}) at market and cancels open "
-                   "orders. Are you sure?")
+        st.warning(f"Flatten closes every open position of the bot ({open_positions}) at market, cancels the "
+                   "orders not sent yet and pauses entries until Resume (coins the bot did not buy are left "
+                   "alone). Are you sure?")
         y, n = st.columns(2)
         y.button("Yes, flatten now", key="control_flatten_confirm", type="primary",
-                 on_click=_confirm_flatten, args=(store, on_sent))
+                 on_click=_confirm_flatten, args=(store, on_sent, poll_seconds, max_age_seconds))
         n.button("Cancel", key="control_flatten_cancel", on_click=_set_confirm, args=(False,))
     if st.session_state.get(_NOTICE):
         st.success(st.session_state.pop(_NOTICE))

@@ -12,6 +12,7 @@ import streamlit as st
 
 from daybreak.core.config import Config, StorageSettings
 from daybreak.core.domain import Control, Event, Position, Trade
+from daybreak.core.order_record import OrderRecord
 from storage import Store, open_store
 from storage.records import PriceRecord, StatusRecord
 
@@ -81,6 +82,12 @@ def prices(store_key: str, symbol: str, since: int | None = None) -> list[PriceR
 def events(store_key: str, rule: str | None = None, limit: int = 200) -> list[Event]:
     """Recent events, newest first, optionally only those of one ``rule``."""
     return store(store_key).list_events(rule=rule, limit=limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def orders(store_key: str, last: int = 50) -> list[OrderRecord]:
+    """The ``last`` live orders, newest first."""
+    return store(store_key).list_orders(limit=last)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
