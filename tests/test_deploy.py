@@ -221,7 +221,15 @@ def _exercise_store(store) -> None:
     store.put_control(Control("c1", now, "pause", "test")), store.list_controls(status="pending"), store.list_controls()
     store.ack_control("c1", "done", "paused", now + 1)
     store.put_status(StatusRecord(now, "paper", "RUNNING")), store.get_status()
-    store.set_state("cursor", "1"), store.get_state("cursor")
+    store.set_state("cursor", "1"), store.get_state("cursor"), store.set_state("cursor", "2", durable=True)
+    from daybreak.core.domain import Order
+    from daybreak.core.order_record import OrderRecord
+    from storage.records import Lease
+
+    rec = OrderRecord.intent(Order("db-1", "MA_Crossover", "BTC/USDT", "buy", 0.001, now), now)
+    store.put_order(rec), store.put_order(rec.next(now + 1, status="filled", filled=0.001, booked_filled=0.001))
+    store.get_order("db-1"), store.list_orders(open_only=True), store.list_orders(limit=10)
+    store.write_lease(Lease("me", "h", 1, "/", now, now + 60_000), None), store.read_lease()
     store.flush()
 
 
