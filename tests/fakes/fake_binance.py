@@ -68,7 +68,7 @@ class _ReplyFault:
 
 @dataclass
 class _Fault:
-    mode: str            # "503" | "reset" | "429"
+    mode: str            # "503" | "reset" | "429" | "418"
     skip: int            # good requests to let through first
     count: int | None    # failing requests, None = until come_back()
     path: str | None
@@ -166,9 +166,10 @@ class FakeBinance(BinanceState):
 
     # -- test hooks -----------------------------------------------------------------------------
     def go_down(self, mode: str = "503", after: int = 0, count: int | None = None, path: str | None = None) -> None:
-        """Fail requests (to ``path`` if given) with HTTP 503 (``mode="503"``) or by closing the
-        connection without a reply (``"reset"``), after ``after`` good ones, ``count`` times
-        (``None``: until :meth:`come_back`)."""
+        """Fail requests (to ``path`` if given) with HTTP 503 (``mode="503"``), by closing the
+        connection without a reply (``"reset"``), or with Binance's rate-limit answers 429 / 418
+        (``"429"``, ``"418"``: IP banned), after ``after`` good ones, ``count`` times (``None``:
+        until :meth:`come_back`)."""
         with self._lock:
             self._faults.append(_Fault(mode, after, count, path))
 
@@ -274,9 +275,10 @@ class FakeBinance(BinanceState):
             if mode == "reset":
                 h.close_connection = True
                 return
-            if mode == "429":
-                return self._reply(h, 429, {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) "
-                                            "request weight is 1200 per 1 MINUTE."}, {"Retry-After": str(fault.retry_after)})
+            if mode in ("429", "418"):   # 418: the IP is banned for repeating 429s (Retry-After says how long)
+                return self._reply(h, int(mode), {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) "
+                                                  "request weight is 1200 per 1 MINUTE."},
+                                   {"Retry-After": str(fault.retry_after)})
             return self._reply(h, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
         try:
             if path in _SIGNED:
