@@ -53,8 +53,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("daybreak")
 MAX_BACKOFF_SECONDS = 300.0
-CLOSE_DELAY_MS = 250
+CLOSE_DELAY_MS = 100
 """Wake this long after a candle boundary (the exchange needs a moment to close the candle)."""
+LATE_RETRY_SECONDS, LATE_WINDOW_MS = 0.5, 5_000
+"""A candle the exchange has not closed yet this soon after its boundary is asked for again
+after half a second (within 5 s of the boundary; then at the normal poll)."""
 DEFAULT_STALE_SECONDS = 30.0
 """Oldest price a fill or exit may use when ``risk.stale_data_seconds`` is off."""
 
@@ -222,12 +225,15 @@ class LiveLoop:
             self._setup()
         now = self.clock()
         eng.sink.retry_backlog()
-        ok = self._poll_prices(now)
-        if self.live and eng.in_flight:
+        ok = True
+        if self.live and eng.in_flight:   # before anything decides: resolve what is in flight
             ok &= self._send({k[1] for k in eng.in_flight}, now)
+        if self.live and self.account.synced_at is None:
+            ok &= self._sync(now)
+        ok &= self._poll_candles(now)      # first: a closed candle is acted on at once
+        ok &= self._poll_prices(now)
         if self.live and self.account.due(now, ctx.config.account_sync_seconds):
             ok &= self._sync(now)
-        ok &= self._poll_candles(now)
         prices = eng.last_price
         ctx.process_external(now, prices)
         ctx.process_controls(now, prices)
@@ -244,8 +250,11 @@ class LiveLoop:
         return ok
 
     def next_delay(self) -> float:
-        """Seconds until the next cycle: ``poll_seconds``, or less to wake at the next close."""
+        """Seconds until the next cycle: ``poll_seconds``, or less to wake at the next close (or
+        to ask again for a candle the exchange had not closed yet)."""
         now = self.clock()
+        if now % STEP < LATE_WINDOW_MS and self.feed.due(now):
+            return LATE_RETRY_SECONDS
         to_close = (STEP - now % STEP + CLOSE_DELAY_MS) / 1000
         return max(0.05, min(self.ctx.config.poll_seconds, to_close))
 
@@ -273,15 +282,16 @@ class LiveLoop:
         return True
 
     def _poll_candles(self, now: int) -> bool:
+        """Klines of the symbols whose candle closed; each symbol decided as its reply arrives."""
         ctx, feed = self.ctx, self.feed
         try:
-            new = feed.poll(now)
+            for symbol, n_new in feed.poll(now):
+                if n_new or symbol not in self.started:
+                    self._decide(symbol, n_new, now)
         except ExchangeFatal as err:
             self._fatal(str(err), now)
             return True
         for symbol in ctx.config.symbols:
-            if symbol in new or symbol not in self.started:
-                self._decide(symbol, len(new.get(symbol, ())), now)
             error = feed.errors.get(symbol, "")
             ctx.feed_status[symbol] = {"last_candle": feed.last_close(symbol), "error": error}
             if error:

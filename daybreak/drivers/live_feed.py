@@ -18,6 +18,8 @@ the buffer is longer than twice its settling length, so it agrees with the repla
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -68,26 +70,27 @@ class LiveFeed:
                 out[symbol] = last
         return out
 
-    def poll(self, now_ms: int) -> dict[str, pd.DataFrame]:
-        """Fetch what :meth:`due` names (concurrently, pages of 1,000 until caught up); returns
-        the new closed candles per symbol. A symbol whose request failed is absent and its
-        error kept in :attr:`errors`."""
-        new: dict[str, list[pd.DataFrame]] = {}
+    def poll(self, now_ms: int) -> Iterator[tuple[str, int]]:
+        """Fetch what :meth:`due` names (concurrently, pages of 1,000 until caught up) and yield
+        (symbol, number of new closed candles) as each symbol's candles are complete, so the
+        caller decides on the first while the others are still in flight. A symbol whose
+        request failed is not yielded; its error is kept in :attr:`errors`."""
+        new: dict[str, int] = {}
         wanted = self.due(now_ms)
         while wanted:
-            replies = self.exchange.fetch_candles_many(wanted, BASE_TF, now_ms)
-            wanted = {}
-            for symbol, reply in replies.items():
+            more = {}
+            for symbol, reply in self.exchange.candles_as_completed(wanted, BASE_TF, now_ms):
                 if isinstance(reply, ExchangeError):
                     self.errors[symbol] = str(reply)
                     continue
                 self.errors.pop(symbol, None)
                 rows = self._append(symbol, reply)
-                if len(rows):
-                    new.setdefault(symbol, []).append(rows)
+                new[symbol] = new.get(symbol, 0) + len(rows)
                 if len(reply.closed) >= MAX_KLINES and len(rows):
-                    wanted[symbol] = int(rows["timestamp"].iat[-1]) + STEP   # a full page: more to come
-        return {s: pd.concat(parts, ignore_index=True) for s, parts in new.items()}
+                    more[symbol] = int(rows["timestamp"].iat[-1]) + STEP   # a full page: more to come
+                else:
+                    yield symbol, new[symbol]
+            wanted = more
 
     def _append(self, symbol: str, reply: CandleReply) -> pd.DataFrame:
         if reply.forming_ts is not None:

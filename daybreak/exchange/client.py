@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import ccxt
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 MAX_KLINES = 1000           # Binance GET /api/v3/klines: limit max 1000
 CLOCK_RESYNC_MS = 600_000   # re-read the exchange clock every 10 minutes
+MAX_WORKERS = 20            # concurrent klines requests (20 symbols: one round)
 
 
 @dataclass(frozen=True)
@@ -237,16 +238,23 @@ class Exchange(AccountApi, OrderApi):
             return CandleReply(_closed_frame(rows, step, now), int(forming[-1][0]), float(forming[-1][1]))
         return CandleReply(_closed_frame(rows, step, now))
 
-    def fetch_candles_many(self, since: dict[str, int], timeframe: str, now_ms: int, workers: int = 8,
+    def fetch_candles_many(self, since: dict[str, int], timeframe: str, now_ms: int,
                            attempts: int = 2) -> dict[str, CandleReply | ExchangeError]:
         """:meth:`fetch_candles` of several symbols (``since``: symbol -> oldest open wanted, ms)
-        at once, on up to ``workers`` clones of this client (one per thread: ccxt's sync
-        clients are not thread-safe), each request tried ``attempts`` times. A symbol whose
-        request failed maps to its error."""
+        at once (see :meth:`candles_as_completed`). A symbol whose request failed maps to its error."""
+        return dict(self.candles_as_completed(since, timeframe, now_ms, attempts))
+
+    def candles_as_completed(self, since: dict[str, int], timeframe: str, now_ms: int,
+                             attempts: int = 2) -> Iterator[tuple[str, CandleReply | ExchangeError]]:
+        """(symbol, reply or error) of every symbol of ``since`` as its reply arrives: one request
+        each, all at once on clones of this client (one per worker thread, up to
+        :data:`MAX_WORKERS`: ccxt's sync clients are not thread-safe), each tried ``attempts`` times."""
         if len(since) <= 1:
-            return {s: self._candles_or_error(self, s, t, timeframe, now_ms, attempts) for s, t in since.items()}
+            for s, t in since.items():
+                yield s, self._candles_or_error(self, s, t, timeframe, now_ms, attempts)
+            return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klines")
+            self._pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="klines")
 
         def one(symbol: str, start: int):
             client = getattr(self._clones, "exchange", None)
@@ -254,7 +262,8 @@ class Exchange(AccountApi, OrderApi):
                 client = self._clones.exchange = self.clone()
             return symbol, self._candles_or_error(client, symbol, start, timeframe, now_ms, attempts)
 
-        return dict(self._pool.map(lambda item: one(*item), since.items()))
+        for future in as_completed([self._pool.submit(one, s, t) for s, t in since.items()]):
+            yield future.result()
 
     @staticmethod
     def _candles_or_error(client: "Exchange", symbol: str, start: int, timeframe: str, now_ms: int, attempts: int):

@@ -93,6 +93,8 @@ class FakeBinance(BinanceState):
         self._reply_faults: list[_ReplyFault] = []
         self._drops: list[tuple[str, str]] = []
         self.requests: list[RecordedRequest] = []
+        self.latency = 0.0
+        """Seconds every reply waits (a network round trip to a distant exchange)."""
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
         self.port = 0
@@ -250,6 +252,8 @@ class FakeBinance(BinanceState):
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length).decode() if length else ""
