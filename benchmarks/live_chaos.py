@@ -34,7 +34,12 @@ from daybreak.ops.config_file import load_config  # noqa: E402
 from storage import open_store  # noqa: E402
 from storage.records import SignalRecord  # noqa: E402
 from tests.fakes.fake_binance import FakeBinance  # noqa: E402
-from tests.fixtures_dynamo import DUMMY_AWS_ENV, DynaliteServer, dynamo_settings, open_dynamo  # noqa: E402
+from tests.fixtures_dynamo import (  # noqa: E402
+    DUMMY_AWS_ENV,
+    DynaliteServer,
+    dynamo_settings,
+    open_dynamo,
+)
 from tests.fixtures_exchange import sample_candles  # noqa: E402
 from tests.helpers import write_config  # noqa: E402
 from tests.live_helpers import assert_reconciled  # noqa: E402

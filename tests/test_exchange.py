@@ -261,6 +261,6 @@ def test_several_symbols_candles_are_fetched_at_once(fake_binance, fake_exchange
     now = fake_binance.now()
     since = now - 10 * 60_000
     replies = fake_exchange.fetch_candles_many({"BTC/USDT": since, "ETH/USDT": since}, "1m", now)
-    for symbol, reply in replies.items():
+    for reply in replies.values():
         assert len(reply.closed) == 10 and int(reply.closed["timestamp"].iat[-1]) + 60_000 <= now
     fake_exchange.close()

@@ -4,9 +4,11 @@ and cancels open orders of the bot's prefix the store does not know."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from daybreak.core.domain import new_control
 from tests.live_helpers import LiveBot, assert_reconciled
 
 
@@ -49,8 +51,6 @@ def test_coins_the_bot_did_not_buy_are_not_managed_and_never_sold(tmp_path, fake
         if n == 1:
             bot.signal("buy")
         if n == 3:
-            from daybreak.core.domain import new_control
-            import time
             bot.store.put_control(new_control("flatten", "test", int(time.time() * 1000)))
 
     assert bot.run(6, on_cycle) == 0

@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from daybreak.core.timeframes import timeframe_ms
-from daybreak.drivers.stepper import SymbolArrays, atr_series, base_aligned_flags, build_arrays
+from daybreak.drivers.stepper import (
+    SymbolArrays,
+    atr_series,
+    base_aligned_flags,
+    build_arrays,
+)
 from daybreak.exchange.client import MAX_KLINES, CandleReply, Exchange, ExchangeError
 from strategies.base import BaseStrategy, signal_from_flags
 from strategies.indicators import wilder_settle

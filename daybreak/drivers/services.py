@@ -20,7 +20,6 @@ from daybreak.core.config import Config, ConfigError
 from daybreak.core.domain import (
     Action,
     BotState,
-    Control,
     Event,
     ExitReason,
     Order,
