@@ -32,20 +32,22 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from daybreak.core.config import Config
 from daybreak.core.domain import BotState
 from daybreak.drivers.live_loop import CLOSE_DELAY_MS, LiveLoop
 from daybreak.drivers.wiring import build_context, market_limits
 from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable
+from daybreak.exchange.secrets import (
+    ApiKeys,
+    SecretsError,
+    live_trading_allowed,
+    load_api_keys,
+)
 from daybreak.ops.run_lock import AlreadyRunning
 from storage.base import StorageError
 
 __all__ = ["CLOSE_DELAY_MS", "LiveLoop", "connect", "interruptible_sleep", "run_live"]
-
-if TYPE_CHECKING:
-    from daybreak.exchange.secrets import ApiKeys
 
 log = logging.getLogger("daybreak")
 MAX_BACKOFF_SECONDS = 300.0
@@ -78,12 +80,6 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
              max_cycles: int | None = None) -> int:
     """Run until ``should_stop()``; returns the exit code (2: not allowed / bad input, 1: fatal)."""
     sleep = sleep or interruptible_sleep(should_stop)
-    from daybreak.exchange.secrets import (  # lazy: boto3 for Secrets Manager, live mode only
-        SecretsError,
-        live_trading_allowed,
-        load_api_keys,
-    )
-
     keys = None
     if config.mode == "live":
         allowed, reason = live_trading_allowed(config)
