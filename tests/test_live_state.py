@@ -173,3 +173,31 @@ def test_a_control_that_waited_for_a_stopped_bot_expires(tmp_path, fake_binance,
     assert expired.status == "expired" and "waited 3600 s while no bot was running" in expired.result
     assert _acked(bot, fresh).status == "done"
     bot.close()
+
+
+def test_a_flatten_refused_for_locked_coins_is_retried_at_a_backoff_not_every_cycle(tmp_path, fake_binance, monkeypatch):
+    """The trader's own limit sell locks the coins: the flatten's sell is refused (insufficient
+    balance), the account read again (nothing is missing: the coins are locked, not gone), and
+    the sell waits at a growing back-off for free coins, instead of a refusal every cycle."""
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch, step_seconds=5)
+    client = fake_binance.ccxt()
+    client.load_markets()
+    state = {}
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("buy")
+        if n == 3:
+            state["manual"] = client.create_order("BTC/USDT", "limit", "sell", 0.00099, 1_000_000,
+                                                  {"newClientOrderId": "manual-9", "timeInForce": "GTC"})
+            state["ctl"] = _control(bot, "flatten")
+        if n == 20:
+            client.cancel_order(state["manual"]["id"], "BTC/USDT")
+
+    assert bot.run(60, on_cycle, until=lambda: "ctl" in state and _acked(bot, state["ctl"]).status == "done") == 0
+    sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST")
+             if r.params["side"] == "SELL" and r.params.get("newClientOrderId") != "manual-9"]
+    assert [r.status for r in sells] == [400, 200], "refused once; retried (when coins were free) at a back-off"
+    assert _acked(bot, state["ctl"]).result.startswith("closed 1 position(s)")
+    assert not bot.store.list_events(kind="reconcile"), "locked coins are not missing coins"
+    bot.close()

@@ -17,8 +17,8 @@ it) and every ``account_sync_seconds``:
   - the exchange holds *more*: the difference is "not managed" (coins the bot did not buy). The
     bot never sells them (a flatten sells its own positions only) and the dashboard lists them.
 
-* Open orders with the bot's client-id prefix that the store does not know are cancelled, not
-  adopted: the store holds no decision, strategy or exit plan for them, so a resting buy could
+* Open orders with the bot's client-id prefix on the configured symbols that the store does not
+  know are cancelled, not adopted: the store holds no decision, strategy or exit plan for them, so a resting buy could
   fill into coins no stop protects; cancelling leaves the account in a state the books explain
   (any part it filled shows as "not managed"). Each is recorded as a done order with the reason.
 """
@@ -151,8 +151,8 @@ class Account:
         """Cancel open orders with the bot's prefix the store does not know (module docstring)."""
         for res in self.exchange.fetch_open_orders():
             cid = res.client_order_id
-            if not cid.startswith(CLIENT_ID_PREFIX) or cid in self.tracker.open:
-                continue
+            if not cid.startswith(CLIENT_ID_PREFIX) or cid in self.tracker.open or res.symbol not in self.engine.markets:
+                continue   # the trader's own orders, ours in flight, and other markets are left alone
             stored = self.store.get_order(cid)
             if stored is not None and not stored.done:
                 continue

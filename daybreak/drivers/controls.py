@@ -79,18 +79,16 @@ class Controls:
             return None, ""
         if self.before_flatten is not None:
             self.before_flatten()
-        done = self._flattened.setdefault(ctl.control_id, [])
+        since = self._flattened.setdefault(ctl.control_id, now_ms)
         try:
             trades = self.engine.flatten(prices, now_ms, ctl.control_id)
         except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
             self.error(f"flatten failed, retrying: {err}")
             return None, ""
-        if trades is None:
-            return None, ""  # an order in flight is resolved first
-        done.extend(trades)
-        if self.engine.ledger.positions:
-            return None, ""
-        closed = self._flattened.pop(ctl.control_id)
+        if trades is None or self.engine.ledger.positions:
+            return None, ""  # an order in flight is resolved first; what is left is sold next cycle
+        del self._flattened[ctl.control_id]
+        closed = [t for t in self.store.list_trades(since=since - 5_000) if t.exit_reason == "flatten"]
         lines = "; ".join(f"{t.algo} {t.symbol} {t.amount:.8g} @ {t.price:.8g}" for t in closed)
         return "done", f"closed {len(closed)} position(s)" + (f": {lines}" if lines else "") + "; entries paused"
 

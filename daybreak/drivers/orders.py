@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from daybreak.core.domain import Action, Event, Fill, Order
+from daybreak.core.domain import Action, Event, ExitReason, Fill, Order
 from daybreak.core.ledger import LAST_ORDER, Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.order_record import OrderRecord, OrderStatus
@@ -276,12 +276,14 @@ class OrderTracker:
                           rule, data))
 
     def drop_unsent(self) -> list[OrderRecord]:
-        """Give up the exits waiting for a retry (the exchange refused them, so none is there):
-        ``not_placed``. Returns them (a flatten then decides afresh what to sell)."""
+        """Give up the exit-rule sells waiting for a retry (the exchange refused them, so none is
+        there): ``not_placed``. Returns them (a flatten then decides afresh what to sell). A
+        flatten's own refused sells are kept: they are retried at their back-off, never re-decided
+        every cycle."""
         dropped = []
         for cid in list(self._not_sent):
             rec = self.open.get(cid)
-            if rec is not None:
+            if rec is not None and rec.reason is not ExitReason.FLATTEN:
                 self._end(rec, OrderStatus.NOT_PLACED, f"superseded: {rec.error}", "superseded")
                 dropped.append(rec)
         return dropped

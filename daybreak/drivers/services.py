@@ -192,7 +192,7 @@ class RunContext(Controls):
         """More status-row detail: key -> a function giving its value (live: the account)."""
         self.before_flatten: Callable[[], None] | None = None
         """Called before a flatten decides (live: gives up exits waiting for a retry)."""
-        self._flattened: dict[str, list[Trade]] = {}
+        self._flattened: dict[str, int] = {}   # flatten control id -> its first attempt (ms)
         self.booting = False
         """While True (live start, until the account and history are read) the state stays BOOTING."""
         self.lease = None
