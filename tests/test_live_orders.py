@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_helpers import LiveBot, assert_reconciled
+from tests.fixtures_exchange import sample_candles
+from tests.live_helpers import MINUTE, LiveBot, assert_reconciled
 
 BTC_FEE = 0.001   # the fake's taker fee, charged in BTC on buys
 
@@ -147,3 +148,25 @@ def test_a_ticker_without_a_price_is_a_temporary_error(fake_binance, fake_exchan
     assert "BTC/USDT" not in fake_exchange.fetch_tickers(["BTC/USDT", "ETH/USDT"])
     with pytest.raises(ExchangeUnavailable, match="no price in the reply"):
         fake_exchange.fetch_last_price("BTC/USDT")
+
+
+def test_no_exit_at_a_stale_price_when_the_price_poll_failed(tmp_path, fake_binance, monkeypatch):
+    """Paper: the time stop is due while the ticker request fails: no exit that cycle (the last
+    poll's price is old), the exit comes with the next fresh price and fills at it."""
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch, mode="paper", risk={"time_stop_seconds": 60})
+    frame = sample_candles().set_index("timestamp")
+    seen = {}
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("buy")
+        if n == 4:   # the stop is due from here on; the price poll fails for two cycles
+            fake_binance.go_down("503", count=6, path="/api/v3/ticker/24hr")
+            seen["down_at"] = fake_binance.now()
+
+    assert bot.run(9, on_cycle) == 0
+    sell = [t for t in bot.store.list_trades() if t.action == "sell"][0]
+    assert sell.exit_reason == "time_stop" and sell.timestamp > seen["down_at"] + 20_000, "not while prices failed"
+    polled = frame["close"][sell.timestamp - sell.timestamp % MINUTE - MINUTE]
+    assert sell.price == pytest.approx(polled * 0.9995, rel=1e-12), "at the fresh polled price"
+    bot.close()

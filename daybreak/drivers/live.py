@@ -113,6 +113,13 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
         return 2
     clock = clock or exchange.now_ms
     try:
+        if config.mode == "live":   # the Orders table must exist before any order (init-db after an upgrade)
+            try:
+                ctx.store.list_orders(limit=1)
+            except StorageError as err:
+                log.error("%s", err)
+                print(f"error: {err}")
+                return 1
         loop = LiveLoop(ctx, exchange, clock)
         return _drive(loop, should_stop, sleep, max_cycles)
     finally:
