@@ -56,7 +56,8 @@ def _live(config: Config) -> None:
         now_ms = int(time.time() * 1000)
         bot_status = data.status(key)
         status.render(bot_status, config.poll_seconds, now_ms, trades.quote_currency(config.symbols))
-        account.render((bot_status.detail or {}).get("account") if bot_status else None, data.orders(key))
+        account.render((bot_status.detail or {}).get("account") if bot_status else None,
+                       _safe(lambda: data.orders(key), []))
         open_positions = data.positions(key)
         controls.render(store, lambda: data.controls(key), len(open_positions), on_sent=data.controls.clear,
                         poll_seconds=config.poll_seconds, max_age_seconds=config.control_max_age_seconds)
