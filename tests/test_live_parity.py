@@ -140,3 +140,18 @@ def test_the_live_loop_stops_on_an_atr_stop_and_sizes_entries_by_atr(tmp_path, f
                 entry, a = entry_atr[t.algo]
                 assert polled <= entry - a + 1e-6, "the stop was reached: entry - 1 x ATR"
     assert stops, "an ATR stop fired"
+
+
+def test_candles_that_closed_while_no_bot_ran_are_history_not_decisions(tmp_path, fake_binance):
+    overrides = dict(algos={"MA_Crossover": True, "RSI_Reversion": True},
+                     params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk={}, external_signals=False)
+    cfg = write_config(tmp_path, **overrides)
+    _live(cfg, fake_binance, 400, 60)
+    stopped = FIRST + 460 * MINUTE
+    _live(cfg, fake_binance, 520, 120)      # an hour later
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    decided_in_gap = [t for t in store.list_trades() if stopped < t.timestamp < FIRST + 520 * MINUTE]
+    assert decided_in_gap == []
+    assert [t for t in store.list_trades() if t.timestamp > FIRST + 520 * MINUTE], "it trades again after the restart"
+    assert int(store.get_state("cursor:BTC/USDT")) == FIRST + 639 * MINUTE
+    store.close()

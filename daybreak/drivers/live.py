@@ -20,7 +20,8 @@ Each cycle (100 ms after each candle close, and every ``poll_seconds`` in betwee
 7. exits (stop-loss, take-profit, trailing, time stop) against the polled price.
 
 So live, paper and replay differ only in the feed, the broker and exits checked against polled
-prices. At start the warm-up history is fetched and computed once per strategy over the whole
+prices, and a live bot does not act on a candle that closed more than the stale limit before it
+saw it (after a stop or an outage those candles only warm up the indicators). At start the warm-up history is fetched and computed once per strategy over the whole
 buffer; on a fresh store no warm-up candle is acted on (the cursor starts at the newest close).
 When the exchange cannot be reached the loop logs it, shows it (status row) and retries with
 exponential back-off. A fatal exchange error sets state ``ERROR`` (no new entries; exits go on at

@@ -82,6 +82,7 @@ class LiveLoop:
         quote = ctx.config.symbols[0].partition("/")[2]
         self.account = Account(self.exchange, eng, ctx.store, self.tracker, quote, self.clock, sink.rejection)
         eng.gate.halt = Rejection("account_unknown", "the exchange balance has not been read yet")
+        eng.ledger.set_account(0.0)   # not paper.starting_balance: nothing is known until the first read
         ctx.detail_extra["account"] = self.account.detail
         ctx.before_flatten = self._before_flatten
 
@@ -181,7 +182,16 @@ class LiveLoop:
         first = 0 if full else len(frame) - n_new
         rows = [k for k in range(first, len(frame)) if closes[k] > self.cursors[symbol]]
         self.started.add(symbol)
+        oldest = now - self._stale_ms() - STEP
+        stale = [k for k in rows if closes[k] < oldest]
+        if stale:   # closed while no bot ran, or during an outage: history now, not decisions
+            log.warning("%s: %d candle(s) closed more than %.0f s ago are not acted on", symbol, len(stale),
+                        (now - oldest) / 1000)
+            rows = rows[len(stale):]
+            self.cursors[symbol] = int(closes[stale[-1]])
         if not rows:
+            if stale:
+                ctx.set_cursor(symbol, self.cursors[symbol], durable=self.live)
             return
         arrays = decision_arrays(symbol, frame, self.strategies, self.with_atr, None if full else rows)
         stepper = Stepper(ctx.engine, {symbol: arrays}, self.algos)
