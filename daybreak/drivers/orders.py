@@ -107,7 +107,11 @@ class OrderTracker:
         cid = order.client_order_id
         rec = self.open.get(cid)
         if rec is None:
-            stored = self.store.get_order(cid)
+            try:
+                stored = self.store.get_order(cid)
+            except StorageError as err:   # an exit goes out anyway; an entry is refused in _new
+                log.error("order %s not looked up in the store (%s)", cid, err)
+                stored = None
             if stored is not None and stored.done:  # carried out already: never again
                 return None if stored.filled > 0 else Rejection(f"order_{stored.status.value}", stored.error)
             rec = stored
