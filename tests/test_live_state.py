@@ -201,3 +201,13 @@ def test_a_flatten_refused_for_locked_coins_is_retried_at_a_backoff_not_every_cy
     assert _acked(bot, state["ctl"]).result.startswith("closed 1 position(s)")
     assert not bot.store.list_events(kind="reconcile"), "locked coins are not missing coins"
     bot.close()
+
+
+def test_a_symbol_the_exchange_does_not_list_is_fatal_not_an_outage(tmp_path, fake_binance, monkeypatch):
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch, mode="paper", symbols=["BTC/USDT", "NOPE/USDT"],
+                  order_size={"default": {"amount": 0.001}})
+    assert bot.run(20) == 1
+    assert bot.cycles < 3, "stopped at once, not retried with back-off"
+    status = bot.store.get_status()
+    assert status.state == "ERROR" and "BadSymbol" in status.reason
+    bot.close()

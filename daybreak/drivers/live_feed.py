@@ -56,7 +56,7 @@ class LiveFeed:
         self.exchange, self.symbols, self.size = exchange, list(symbols), size
         self.frames: dict[str, pd.DataFrame] = {}
         self.forming: dict[str, tuple[int, float]] = {}   # symbol -> (open time ms, open price)
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, ExchangeError] = {}
 
     def last_close(self, symbol: str) -> int | None:
         """Close time (ms) of the newest buffered candle of ``symbol``."""
@@ -86,7 +86,7 @@ class LiveFeed:
             more = {}
             for symbol, reply in self.exchange.candles_as_completed(wanted, BASE_TF, now_ms):
                 if isinstance(reply, ExchangeError):
-                    self.errors[symbol] = str(reply)
+                    self.errors[symbol] = reply
                     continue
                 self.errors.pop(symbol, None)
                 rows = self._append(symbol, reply)

@@ -153,19 +153,17 @@ class LiveLoop:
     def _poll_candles(self, now: int) -> bool:
         """Klines of the symbols whose candle closed; each symbol decided as its reply arrives."""
         ctx, feed = self.ctx, self.feed
-        try:
-            for symbol, n_new in feed.poll(now):
-                if n_new or symbol not in self.started:
-                    self._decide(symbol, n_new, now)
-        except ExchangeFatal as err:
-            self._fatal(str(err), now)
-            return True
+        for symbol, n_new in feed.poll(now):
+            if n_new or symbol not in self.started:
+                self._decide(symbol, n_new, now)
         for symbol in ctx.config.symbols:
-            error = feed.errors.get(symbol, "")
-            ctx.feed_status[symbol] = {"last_candle": feed.last_close(symbol), "error": error}
-            if error:
-                self._outage(error, now)
-        return not feed.errors
+            error = feed.errors.get(symbol)
+            ctx.feed_status[symbol] = {"last_candle": feed.last_close(symbol), "error": str(error or "")}
+            if isinstance(error, ExchangeFatal):   # e.g. a delisted symbol: a person has to act
+                self._fatal(str(error), now)
+            elif error is not None:
+                self._outage(str(error), now)
+        return not [e for e in feed.errors.values() if not isinstance(e, ExchangeFatal)]
 
     def _decide(self, symbol: str, n_new: int, now: int) -> None:
         """Step the new closed candles of ``symbol`` through the stepper's decisions."""
