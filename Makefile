@@ -51,6 +51,7 @@ bench: $(VENV)/.stamp-dev tools
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/storage.py
 	$(PY) benchmarks/backtest_speed.py
+	$(PY) benchmarks/live_polling.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules
