@@ -71,14 +71,15 @@ class Account:
         """Read the balances, set the ledger's cash, reconcile, check open orders, and keep the
         day-start equity. Raises ExchangeUnavailable / ExchangeFatal (nothing changed then)."""
         balances = self.exchange.fetch_balance()
-        self.tracker.resync_wanted = False
         quote = balances.get(self.quote) or Balance(self.quote, 0.0, 0.0)
         self.engine.ledger.set_account(quote.total, quote.used)
         self.tracker.free = {a: b.free for a, b in balances.items()}
-        self.balances, self.synced_at = balances, now_ms
+        self.balances = balances
         self.reconcile(now_ms)
         self.cancel_unknown_orders(now_ms)
         self.day_start(now_ms)
+        self.synced_at = now_ms   # only now: a sync cut short is tried again next cycle
+        self.tracker.resync_wanted = False
 
     # -- reconciliation ---------------------------------------------------------------------------
     def reconcile(self, now_ms: int) -> None:
