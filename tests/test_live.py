@@ -78,3 +78,22 @@ def test_exchange_down_keeps_running_and_reports(tmp_path, fake_binance):
     assert len({t.trade_id for t in trades}) == len(trades)
     assert any(t.timestamp > fake_binance.now() - 60 * MINUTE for t in store.list_prices("BTC/USDT")), \
         "polling resumed after the outage"
+
+
+def test_a_symbol_added_by_a_config_change_is_traded_with_its_market_limits(tmp_path, fake_binance):
+    import json
+
+    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"default": {"amount": 0.03}},
+                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}})
+    _start_clock(fake_binance, 100)
+
+    def on_cycle(n):
+        if n == 5:
+            data = json.loads(cfg.read_text())
+            data["symbols"] = ["BTC/USDT", "ETH/USDT"]
+            cfg.write_text(json.dumps(data))
+
+    assert _run(cfg, fake_binance, 120, on_cycle) == 0
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    assert [t for t in store.list_trades() if t.symbol == "ETH/USDT"], "ETH/USDT traded after the change"
+    store.close()

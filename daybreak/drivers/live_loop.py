@@ -16,6 +16,7 @@ from daybreak.drivers.orders import OrderInFlight, OrderTracker
 from daybreak.drivers.replay import strategies_for
 from daybreak.drivers.services import RunContext
 from daybreak.drivers.stepper import Stepper, needs_atr
+from daybreak.drivers.wiring import market_limits
 from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable
 from daybreak.ops.failpoints import Failpoints
 from storage.records import PriceRecord
@@ -50,6 +51,9 @@ class LiveLoop:
 
     def _setup(self) -> None:
         config = self.ctx.config
+        markets = self.ctx.engine.markets   # a symbol added by a config change needs its limits
+        for symbol, limits in market_limits(config, self.exchange.limits).items():
+            markets.setdefault(symbol, limits)
         self.strategies = strategies_for(config)
         self.algos = [s.name for s in self.strategies]
         self.with_atr = needs_atr(config)
