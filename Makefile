@@ -65,6 +65,7 @@ bench: $(VENV)/.stamp-bench tools browser
 	$(PY) benchmarks/dashboard.py
 	$(PY) benchmarks/backtest_speed.py
 	$(PY) benchmarks/optimize_speed.py
+	$(PY) benchmarks/live_polling.py
 
 clean:
 	rm -rf $(VENV) .tools/node_modules

@@ -37,7 +37,8 @@ ERROR_FILTER_PATTERN = "[time, level = ERROR || level = CRITICAL, ...]"
 
 DYNAMODB_ACTIONS = sorted([
     # what storage/dynamodb.py and its batch writer call (tests/test_deploy.py records the calls)
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem",
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
     # ``bot.py init-db`` on the stack's existing tables: describe only
     "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
 ])

@@ -12,7 +12,8 @@ from enum import Enum
 from typing import Any
 
 from daybreak.core.domain import Control, Event, Position, Trade
-from storage.records import ConfigVersionRecord, InboxRow, PriceRecord, SignalRecord, StatRecord, StatusRecord
+from daybreak.core.order_record import OrderRecord
+from storage.records import ConfigVersionRecord, InboxRow, Lease, PriceRecord, SignalRecord, StatRecord, StatusRecord
 
 REASON_MAX_CHARS = 1000
 """Longest ``reason`` / ``outcome`` a store writes on a Signals row (longer text is cut)."""
@@ -120,12 +121,39 @@ class Store(ABC):
 
     # positions
     @abstractmethod
-    def put_position(self, position: Position) -> None:
-        """Upsert the open position of (algo, symbol)."""
+    def put_position(self, position: Position, durable: bool = True) -> None:
+        """Upsert the open position of (algo, symbol). ``durable``: stored when this returns
+        (False: may be queued, for updates a crash may lose, such as a new high-water mark)."""
 
     @abstractmethod
     def delete_position(self, algo: str, symbol: str) -> None:
-        """Forget the position of (algo, symbol) (it was closed)."""
+        """Forget the position of (algo, symbol) (it was closed); stored when this returns."""
+
+    # orders (live)
+    @abstractmethod
+    def put_order(self, order: OrderRecord) -> None:
+        """Store ``order`` durably (SQLite: committed; DynamoDB: a conditional write the server
+        acknowledged) before returning. Never replaces a stored record of a higher version;
+        writing the same version again is a no-op. Raises StorageError."""
+
+    @abstractmethod
+    def get_order(self, client_order_id: str) -> OrderRecord | None:
+        """The order with this client id (strongly consistent), or None."""
+
+    @abstractmethod
+    def list_orders(self, open_only: bool = False, limit: int | None = None) -> list[OrderRecord]:
+        """``open_only``: every order not :attr:`~OrderRecord.done` (strongly consistent), oldest
+        first; else the newest ``limit`` orders, newest first."""
+
+    # the one-bot lease
+    @abstractmethod
+    def read_lease(self) -> Lease | None:
+        """The lease as stored (strongly consistent), or None."""
+
+    @abstractmethod
+    def write_lease(self, lease: Lease, replace_owner: str | None) -> bool:
+        """Store ``lease`` if no lease is stored (``replace_owner`` None) or the stored one's
+        owner is ``replace_owner``; False (nothing changed) otherwise. Durable when True."""
 
     @abstractmethod
     def list_positions(self) -> list[Position]:
@@ -166,8 +194,9 @@ class Store(ABC):
         """A small piece of bot state (e.g. the per-symbol candle cursor)."""
 
     @abstractmethod
-    def set_state(self, key: str, value: str) -> None:
-        """Upsert a small piece of bot state."""
+    def set_state(self, key: str, value: str, durable: bool = False) -> None:
+        """Upsert a small piece of bot state; ``durable``: stored when this returns (else it
+        may be queued)."""
 
     # config versions
     @abstractmethod

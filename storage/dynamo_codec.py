@@ -27,9 +27,8 @@ from functools import lru_cache
 from typing import Any
 
 from storage.base import StorageError
-from storage.records import to_row
+from storage.records import JSON_FIELDS, to_row
 
-JSON_FIELDS = ("data", "extra", "detail", "document")
 
 
 class UnstorableValue(StorageError, ValueError):

@@ -23,9 +23,11 @@ Events            event_id S                   by_time (bucket, timestamp), by_k
 Controls          control_id S                 by_status (status, timestamp), by_time (bucket,
                                                timestamp)
 Status            id S (always ``bot``)        (none)
-State             key S                        (none); also holds the price-symbol registry
+State             key S                        (none); also holds the price-symbol registry,
+                                               the set of open order ids and the bot lease
 ConfigVersions    book S, version N            (none): ``book`` is ``config``; every accepted
                                                config, listed by a consistent Query
+Orders            client_order_id S            by_time (bucket, created_at): recent orders
 ================  ===========================  ============================================
 
 ``bucket`` is the constant ``all``: one GSI partition per table that lists everything in time
@@ -92,6 +94,9 @@ TABLES: dict[str, TableSpec] = {
     "status": TableSpec("Status", "id", None, {"id": "S"}),
     "state": TableSpec("State", "key", None, {"key": "S"}),
     "config_versions": TableSpec("ConfigVersions", "book", "version", {"book": "S", "version": "N"}),
+    "orders": TableSpec("Orders", "client_order_id", None,
+                        {"client_order_id": "S", "created_at": "N", "bucket": "S"},
+                        {"by_time": ("bucket", "created_at")}),
 }
 
 

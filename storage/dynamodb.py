@@ -8,7 +8,11 @@ Which writes wait for DynamoDB and which do not:
   (or was refused because the item exists / is no longer ``new``/``pending``). Throttling and
   transient errors are retried with back-off (:mod:`storage.dynamo_client`); a persistent failure
   raises :class:`StorageError`.
-* Stats, prices, positions, events, status and state go through the background
+* Orders (``put_order``), the lease, position changes and ``set_state(..., durable=True)`` are
+  synchronous too (:mod:`storage.dynamo_orders`; a position write waits for the table's queued
+  writes first, so an older queued one never lands after it). Only a position update that a
+  crash may lose (``put_position(..., durable=False)``: a new high-water mark) is queued.
+* Stats, prices, events, status and the rest of state go through the background
   :class:`~storage.dynamo_writer.BatchWriter`: they return at once and are retried until stored.
   A read of a table first waits for that table's queued writes (read-your-writes, bounded by
   ``read_wait_seconds``), so the store reads like SQLite. ``flush()`` drains the queue.
@@ -46,6 +50,7 @@ from storage.dynamo_client import (
 )
 from storage.dynamo_codec import decode_item, encode_value, record_item
 from storage.dynamo_inbox import CLAIM_PREFIX, DynamoSignals
+from storage.dynamo_orders import LEASE_KEY, OPEN_ORDERS_KEY, OrdersMixin
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
 from storage.records import DAILY_STAT_PREFIX, ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
@@ -65,10 +70,10 @@ _KINDS = {Trade: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRec
           Position: "positions", Event: "events", Control: "controls", StatusRecord: "status",
           ConfigVersionRecord: "config_versions"}
 _METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query",
-            "Scan": "scan"}
+            "Scan": "scan", "DeleteItem": "delete_item"}
 
 
-class DynamoStore(DynamoSignals, Store):
+class DynamoStore(DynamoSignals, OrdersMixin, Store):
     """DynamoDB backend on tables ``<table_prefix><Name>`` (create them with ``init-db``).
 
     ``client`` is a boto3 DynamoDB client (see :func:`storage.dynamo_client.make_client`);
@@ -279,13 +284,18 @@ class DynamoStore(DynamoSignals, Store):
         return sorted(item["symbols"]["SS"]) if item and "symbols" in item else []
 
     # -- positions ---------------------------------------------------------------------------
-    def put_position(self, position: Position) -> None:
+    def put_position(self, position: Position, durable: bool = True) -> None:
         item = self._item("positions", position, book=OPEN_BOOK, position_key=f"{position.algo}|{position.symbol}")
-        self.writer.submit([self._op("positions", item)])
+        if not durable:
+            self.writer.submit([self._op("positions", item)])
+            return
+        self._barrier("positions")
+        self._call("PutItem", "positions", Item=item)
 
     def delete_position(self, algo: str, symbol: str) -> None:
         key = {"book": {"S": OPEN_BOOK}, "position_key": {"S": f"{algo}|{symbol}"}}
-        self.writer.submit([self._op("positions", key, delete=True)])
+        self._barrier("positions")
+        self._call("DeleteItem", "positions", Key=key)
 
     def list_positions(self) -> list[Position]:
         self._barrier("positions")
@@ -337,10 +347,15 @@ class DynamoStore(DynamoSignals, Store):
         item = self._call("GetItem", "state", Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
         return item["value"]["S"] if item and "value" in item else None
 
-    def set_state(self, key: str, value: str) -> None:
-        if key == PRICE_SYMBOLS_KEY or key.startswith(CLAIM_PREFIX):
-            raise ValueError(f"key={key!r} is reserved for the store's price-symbol registry")
-        self.writer.submit([self._op("state", {"key": {"S": key}, "value": {"S": value}})])
+    def set_state(self, key: str, value: str, durable: bool = False) -> None:
+        if key in (PRICE_SYMBOLS_KEY, OPEN_ORDERS_KEY, LEASE_KEY) or key.startswith(CLAIM_PREFIX):
+            raise ValueError(f"key={key!r} is reserved for the store's own bookkeeping")
+        item = {"key": {"S": key}, "value": {"S": value}}
+        if not durable:
+            self.writer.submit([self._op("state", item)])
+            return
+        self._barrier("state")
+        self._call("PutItem", "state", Item=item)
 
     # -- config versions -----------------------------------------------------------------------
     def put_config_version(self, record: ConfigVersionRecord) -> bool:

@@ -21,6 +21,7 @@ from daybreak.core.domain import (
     Position,
     Trade,
 )
+from daybreak.core.order_record import OrderRecord, OrderStatus
 
 
 DAILY_STAT_PREFIX = "day:"
@@ -106,6 +107,14 @@ class StatusRecord:
     last_error_at: int | None = None
     detail: dict = field(default_factory=dict)
 
+    def bot_running(self, now_ms: int, poll_seconds: float, polls: float = 3.0) -> bool:
+        """Whether a bot is running by this row: not stopped (``SHUTDOWN``, or ``ERROR`` of a
+        stopped process) and a heartbeat within ``polls`` polls (plus 10 s) of ``now_ms``
+        (wall-clock UTC ms; ``detail["wall_ms"]``, when the bot wrote it, dates a replay's beat)."""
+        if self.state == "SHUTDOWN":
+            return False
+        beat = (self.detail or {}).get("wall_ms") or self.timestamp
+        return now_ms - beat <= polls * max(poll_seconds, 1.0) * 1000 + 10_000
 
 @dataclass(frozen=True, slots=True)
 class ConfigVersionRecord:
@@ -121,7 +130,20 @@ class ConfigVersionRecord:
     note: str = ""
 
 
-DOMAIN_ROWS = (Trade, Position, Event, Control)
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The store's one-bot lease (State item ``lease``): ``owner`` (a unique id per bot process),
+    where it runs (``host``, ``pid``, ``folder``), ``expires_at`` (UTC ms; the holder renews it)."""
+
+    owner: str
+    host: str
+    pid: int
+    folder: str
+    acquired_at: int
+    expires_at: int
+
+
+DOMAIN_ROWS = (Trade, Position, Event, Control, OrderRecord)
 """Domain types stored as rows of their own table."""
 
 JSON_FIELDS = ("data", "extra", "detail", "document")
@@ -129,6 +151,7 @@ JSON_FIELDS = ("data", "extra", "detail", "document")
 
 _ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {
     Trade: {"action": Action, "exit_reason": ExitReason, "mode": Mode},
+    OrderRecord: {"side": Action, "status": OrderStatus, "reason": ExitReason, "mode": Mode},
 }
 
 

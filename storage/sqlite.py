@@ -22,12 +22,14 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from daybreak.core.domain import FINAL_SIGNAL_STATUSES, Control, Event, Position, SignalStatus, Trade
+from daybreak.core.order_record import OrderRecord
 from storage.base import Claim, StorageError, Store, clip
 from storage.records import (
-    JSON_FIELDS,
     DAILY_STAT_PREFIX,
+    JSON_FIELDS,
     ConfigVersionRecord,
     InboxRow,
+    Lease,
     PriceRecord,
     SignalRecord,
     StatRecord,
@@ -76,6 +78,18 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS config_versions (
   version INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, author TEXT NOT NULL, document TEXT NOT NULL,
   note TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+  client_order_id TEXT PRIMARY KEY, algo TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
+  amount REAL NOT NULL, decided_at INTEGER NOT NULL, created_at INTEGER NOT NULL, status TEXT NOT NULL,
+  type TEXT, reason TEXT, mode TEXT, price REAL, stop_price REAL, ref_price REAL, exchange_order_id TEXT,
+  filled REAL, average REAL, fee REAL, fee_base REAL, fee_currency TEXT, sent_at INTEGER, updated_at INTEGER,
+  filled_at INTEGER, booked_filled REAL, error TEXT, version INTEGER NOT NULL,
+  done INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_open ON orders(done, created_at);
+CREATE INDEX IF NOT EXISTS orders_by_time ON orders(created_at);
+CREATE TABLE IF NOT EXISTS lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, host TEXT, pid INTEGER, folder TEXT,
+  acquired_at INTEGER, expires_at INTEGER);
 """
 
 
@@ -321,8 +335,8 @@ class SQLiteStore(Store):
             return Claim.TAKEN, None
 
     # -- positions ---------------------------------------------------------------------------
-    def put_position(self, position: Position) -> None:
-        self._insert("positions", position, mode="OR REPLACE")
+    def put_position(self, position: Position, durable: bool = True) -> None:
+        self._insert("positions", position, mode="OR REPLACE")  # every write commits
 
     def delete_position(self, algo: str, symbol: str) -> None:
         self._exec("DELETE FROM positions WHERE algo = ? AND symbol = ?", (algo, symbol))
@@ -370,7 +384,7 @@ class SQLiteStore(Store):
         rows = self._rows("SELECT value FROM state WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
-    def set_state(self, key: str, value: str) -> None:
+    def set_state(self, key: str, value: str, durable: bool = False) -> None:
         self._exec("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
 
     # -- config versions -----------------------------------------------------------------------
@@ -384,6 +398,62 @@ class SQLiteStore(Store):
     def get_config_version(self, version: int) -> ConfigVersionRecord | None:
         rows = self._select(ConfigVersionRecord, "SELECT * FROM config_versions WHERE version = ?", (int(version),))
         return rows[0] if rows else None
+
+    # -- orders and the lease: committed with a full fsync (synchronous=FULL) ------------------
+    def _durably(self, fn):
+        """Run ``fn()`` (SQL on ``self._db``) in one IMMEDIATE transaction synced to disk."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    out = fn()
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                return out
+            except sqlite3.Error as err:
+                raise StorageError(f"sqlite {self.path}: {err}") from err
+            finally:
+                try:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
+                except sqlite3.Error:
+                    pass
+
+    def put_order(self, order: OrderRecord) -> None:
+        data = _row(order)
+        data["done"] = int(order.done)
+        cols = ",".join(data)
+        sets = ",".join(f"{c}=excluded.{c}" for c in data if c != "client_order_id")
+        sql = (f"INSERT INTO orders ({cols}) VALUES ({','.join(':' + c for c in data)}) "
+               f"ON CONFLICT(client_order_id) DO UPDATE SET {sets} WHERE excluded.version > orders.version")
+        self._durably(lambda: self._db.execute(sql, data))
+
+    def get_order(self, client_order_id: str) -> OrderRecord | None:
+        rows = self._select(OrderRecord, "SELECT * FROM orders WHERE client_order_id = ?", (client_order_id,))
+        return rows[0] if rows else None
+
+    def list_orders(self, open_only: bool = False, limit: int | None = None) -> list[OrderRecord]:
+        if open_only:
+            return self._select(OrderRecord, "SELECT * FROM orders WHERE done = 0 ORDER BY created_at, client_order_id")
+        sql = "SELECT * FROM orders ORDER BY created_at DESC, client_order_id DESC"
+        return self._select(OrderRecord, sql + (f" LIMIT {int(limit)}" if limit else ""))
+
+    def read_lease(self) -> Lease | None:
+        rows = self._select(Lease, "SELECT * FROM lease WHERE id = 1")
+        return rows[0] if rows else None
+
+    def write_lease(self, lease: Lease, replace_owner: str | None) -> bool:
+        def swap() -> bool:
+            row = self._db.execute("SELECT owner FROM lease WHERE id = 1").fetchone()
+            if (row is None) != (replace_owner is None) or (row is not None and row[0] != replace_owner):
+                return False
+            data = _row(lease)
+            self._db.execute(f"INSERT OR REPLACE INTO lease (id,{','.join(data)}) VALUES "
+                             f"(1,{','.join(':' + c for c in data)})", data)
+            return True
+        return self._durably(swap)
 
     def close(self) -> None:
         with self._lock:

@@ -109,10 +109,11 @@ def test_live_flatten_while_exchange_unreachable_is_retried_until_done(tmp_path,
     store.close()
 
 
-def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path, fake_binance, monkeypatch):
+@pytest.mark.parametrize("legacy", [False, True], ids=["order-record", "legacy-state"])
+def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path, fake_binance, monkeypatch, legacy):
     """A pending order restored from storage is looked up by its client id, not sent again."""
     from daybreak.core.domain import Action, Order, client_order_id
-    from daybreak.drivers.services import RunContext
+    from daybreak.core.order_record import OrderRecord
 
     monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
     monkeypatch.setenv("DAYBREAK_API_KEY", fake_binance.api_key)
@@ -126,9 +127,12 @@ def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path,
     exchange.create_market_order("BTC/USDT", "buy", 0.001, oid)
     store = SQLiteStore(tmp_path / "daybreak.db")
     order = Order(oid, "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, fake_binance.now() - 1000)
-    ctx = RunContext.__new__(RunContext)
-    ctx.store, ctx.engine = store, type("E", (), {"pending": {("MA_Crossover", "BTC/USDT"): order}, "sink": None})()
-    RunContext.save_pending(ctx)
+    if legacy:  # a bot of the previous version kept its pending orders as plain state
+        store.set_state("pending_orders", json.dumps([{
+            "client_order_id": oid, "algo": "MA_Crossover", "symbol": "BTC/USDT", "action": "buy",
+            "amount": 0.001, "decided_at": order.decided_at, "reason": None}]))
+    else:
+        store.put_order(OrderRecord.intent(order, order.decided_at))
     run_live(cfg, load_config(cfg), lambda: False, exchange=exchange_for(fake_binance), clock=fake_binance.now,
              sleep=lambda _s: fake_binance.set_clock(fake_binance.now() + MINUTE), max_cycles=2)
     posts = [r for r in fake_binance.requests_to("/api/v3/order", "POST")]
@@ -136,6 +140,8 @@ def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path,
     (trade,) = store.list_trades()
     assert trade.order_id == oid and trade.action == "buy" and trade.mode == "live"
     assert store.list_positions()[0].amount == pytest.approx(0.001 - trade_fee_base(fake_binance, oid))
+    (rec,) = store.list_orders()
+    assert (rec.client_order_id, rec.status, rec.filled, rec.done) == (oid, "filled", 0.001, True)
     store.close()
 
 
@@ -170,8 +176,7 @@ def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_agai
             fake_binance.go_down("503", after=1, path="/api/v3/order")  # and the look-ups fail
             state["phase"] = "armed"
         elif state["phase"] == "armed" and fake_binance.requests_to("/api/v3/order", "GET"):
-            raw = store.get_state("pending_orders")
-            state["stored_exit"] = json.loads(raw) if raw else []
+            state["stored_exit"] = store.list_orders(open_only=True)
             fake_binance.come_back()
             state["phase"] = "back"
         fake_binance.set_clock(fake_binance.now() + MINUTE)
@@ -183,10 +188,10 @@ def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_agai
     sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST") if r.params.get("side") == "SELL"]
     assert len(sells) == 1, "the exit reached the exchange once"
     (pending,) = state["stored_exit"]
-    assert (pending["action"], pending["reason"]) == ("sell", "time_stop"), "the exit was stored before sending"
+    assert (pending.side, pending.reason) == ("sell", "time_stop"), "the exit was stored before sending"
     closing = [t for t in store.list_trades() if t.action == "sell"]
     assert len(closing) == 1 and closing[0].exit_reason == "time_stop" and closing[0].mode == "live"
-    assert closing[0].order_id == sells[0].params["newClientOrderId"] == pending["client_order_id"]
+    assert closing[0].order_id == sells[0].params["newClientOrderId"] == pending.client_order_id
     assert not store.list_positions()
     store.close()
 
@@ -198,15 +203,15 @@ def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fak
 
     cfg, store = _live_with_time_stop(tmp_path, fake_binance, monkeypatch)
     state = {"down": False, "refused": 0}
-    set_state = SQLiteStore.set_state
+    put_order = SQLiteStore.put_order
 
-    def refusing_set_state(self, key, value):
-        if state["down"] and key == "pending_orders":
+    def refusing_put_order(self, order):
+        if state["down"] and order.side == "sell":
             state["refused"] += 1
             raise StorageError("database is locked")
-        return set_state(self, key, value)
+        return put_order(self, order)
 
-    monkeypatch.setattr(SQLiteStore, "set_state", refusing_set_state)
+    monkeypatch.setattr(SQLiteStore, "put_order", refusing_put_order)
 
     def sleep(_seconds):
         state["down"] = bool(store.list_positions())  # storage refuses while a position is open
@@ -220,4 +225,12 @@ def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fak
     closing = [t for t in store.list_trades() if t.action == "sell"]
     assert len(closing) == 1 and closing[0].exit_reason == "time_stop"
     assert closing[0].order_id == sells[0].params["newClientOrderId"]
+    (rec,) = [r for r in store.list_orders() if r.side == "sell"]
+    assert rec.done and rec.client_order_id == closing[0].order_id, "the order record was stored once storage took writes"
     store.close()
+
+
+def test_a_control_for_a_store_no_bot_runs_on_says_so(tmp_path):
+    cfg = _btc_config(tmp_path)
+    out = bot("control", "flatten", "--config", str(cfg), check=True).stdout
+    assert "no bot is running on this store" in out and "expires after control_max_age_seconds (300 s)" in out

@@ -231,6 +231,15 @@ def _exercise_store(store) -> None:
     store.set_state("cursor", "1"), store.get_state("cursor")
     store.put_config_version(ConfigVersionRecord(1, now, "cli", {"mode": "paper"}))
     store.list_config_versions(), store.get_config_version(1)
+    store.set_state("cursor", "1"), store.get_state("cursor"), store.set_state("cursor", "2", durable=True)
+    from daybreak.core.domain import Order
+    from daybreak.core.order_record import OrderRecord
+    from storage.records import Lease
+
+    rec = OrderRecord.intent(Order("db-1", "MA_Crossover", "BTC/USDT", "buy", 0.001, now), now)
+    store.put_order(rec), store.put_order(rec.next(now + 1, status="filled", filled=0.001, booked_filled=0.001))
+    store.get_order("db-1"), store.list_orders(open_only=True), store.list_orders(limit=10)
+    store.write_lease(Lease("me", "h", 1, "/", now, now + 60_000), None), store.read_lease()
     store.flush()
 
 

@@ -1,6 +1,8 @@
 """Exchange access: real ccxt (binanceus / binance) against the local fake speaking Binance's REST format."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -140,11 +142,12 @@ def test_unknown_exchange_id_is_fatal():
 def test_market_buy_fills_at_the_last_price_with_fee_in_quote(fake_binance, fake_exchange):
     price = BTC["close"].iloc[-1]
     result = fake_exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-buy-1")
-    assert (result.client_order_id, result.symbol, result.side, result.status) == ("db-buy-1", "BTC/USDT", "buy", "closed")
-    assert result.amount == 0.01 and result.price == price
+    assert (result.client_order_id, result.symbol, result.side, result.status) == ("db-buy-1", "BTC/USDT", "buy", "filled")
+    assert result.amount == result.filled == 0.01 and result.average == price and result.type == "market"
     assert result.fee == pytest.approx(0.01 * 0.001 * price)       # 0.1 % taker, charged in BTC, reported in USDT
     assert result.fee_base == pytest.approx(0.01 * 0.001)          # ... so the account holds amount - fee_base
-    assert fake_exchange.fetch_balance_free("BTC") == pytest.approx(result.amount - result.fee_base)
+    assert fake_exchange.fetch_balance_free("BTC") == pytest.approx(result.received) == pytest.approx(0.01 - result.fee_base)
+    assert result.fee_currency == "BTC"
     assert fake_exchange.fetch_balance_free("USDT") == pytest.approx(10_000 - 0.01 * price)
     sent = fake_binance.requests_to("/api/v3/order", "POST")[0].params
     assert (sent["type"], sent["side"], sent["quantity"], sent["newClientOrderId"]) == ("MARKET", "BUY", "0.01", "db-buy-1")
@@ -170,7 +173,7 @@ def test_timed_out_order_is_looked_up_by_client_id_and_not_sent_twice(fake_binan
     exchange.load_markets()
     fake_binance.timeout_next_order(1.0)
     result = exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-slow-1")
-    assert result.client_order_id == "db-slow-1" and result.amount == 0.01 and result.status == "closed"
+    assert result.client_order_id == "db-slow-1" and result.filled == 0.01 and result.status == "filled"
     assert result.fee == pytest.approx(0.01 * 0.001 * BTC["close"].iloc[-1])
     assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1
     lookups = fake_binance.requests_to("/api/v3/order", "GET")
@@ -178,10 +181,12 @@ def test_timed_out_order_is_looked_up_by_client_id_and_not_sent_twice(fake_binan
     assert len(fake_binance.orders) == 1
 
 
-def test_lost_order_is_reported_unavailable_not_resent(fake_binance, fake_exchange):
+def test_lost_order_is_reported_unknown_not_resent(fake_binance, fake_exchange):
+    """A request lost in transit may still reach the exchange within its recvWindow: "not found"
+    right away means "unknown", and the order is never sent again from here."""
     fake_exchange.load_markets()
     fake_binance.drop_next_order()
-    with pytest.raises(ExchangeUnavailable, match="db-lost-1 not found on the exchange, not placed"):
+    with pytest.raises(OrderOutcomeUnknown, match="db-lost-1 not found on the exchange \\(yet\\)"):
         fake_exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-lost-1")
     assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1
     assert fake_binance.orders == {}
@@ -197,7 +202,7 @@ def test_timed_out_order_whose_lookup_fails_is_reported_as_unknown(fake_binance)
     assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1
     assert len(fake_binance.requests_to("/api/v3/order", "GET")) == 3   # bounded read retries
     fake_binance.come_back()
-    assert exchange.fetch_order_by_client_id("BTC/USDT", "db-unknown-1").amount == 0.01   # it did exist
+    assert exchange.fetch_order_by_client_id("BTC/USDT", "db-unknown-1").filled == 0.01   # it did exist
 
 
 def test_order_lookup(fake_binance, fake_exchange):
@@ -206,7 +211,7 @@ def test_order_lookup(fake_binance, fake_exchange):
     placed = fake_exchange.create_market_order("ETH/USDT", "sell", 1.5, "db-eth-sell")
     found = fake_exchange.fetch_order_by_client_id("ETH/USDT", "db-eth-sell")
     assert found == placed
-    assert found.fee == pytest.approx(1.5 * found.price * 0.001)    # charged in USDT on a sell
+    assert found.fee == pytest.approx(1.5 * found.average * 0.001)    # charged in USDT on a sell
     assert found.fee_base == 0.0
 
 
@@ -216,3 +221,46 @@ def test_bad_order_arguments_are_refused_before_sending(fake_binance, fake_excha
     with pytest.raises(ValueError, match="amount = -1"):
         fake_exchange.create_market_order("BTC/USDT", "buy", -1, "db-x")
     assert fake_binance.requests_to("/api/v3/order") == []
+
+
+def test_an_expired_market_order_reports_no_fill(fake_binance, fake_exchange):
+    fake_binance.expire_next_market_order()
+    result = fake_exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-expired-1")
+    assert (result.status, result.filled, result.average, result.fee) == ("expired", 0.0, 0.0, 0.0)
+
+
+def test_a_partial_fill_reports_what_filled_and_its_fee(fake_binance, fake_exchange):
+    fake_binance.partial_fill_next(0.5)
+    placed = fake_exchange.create_market_order("BTC/USDT", "buy", 0.02, "db-part-1")
+    found = fake_exchange.fetch_order_by_client_id("BTC/USDT", "db-part-1")
+    for r in (placed, found):   # the reply and the look-up (fees from the order's trades) agree
+        assert (r.status, r.amount, r.filled) == ("expired", 0.02, 0.01)
+        assert r.fee_base == pytest.approx(0.01 * 0.001) and r.fee == pytest.approx(0.01 * 0.001 * r.average)
+    (fill,) = fake_binance.ledger()
+    assert float(fill.amount) == found.filled and float(fill.price) == found.average
+
+
+def test_tickers_of_the_configured_symbols_come_in_one_request(fake_binance, fake_exchange):
+    fake_exchange.load_markets()
+    before = len(fake_binance.requests)
+    tickers = fake_exchange.fetch_tickers(["BTC/USDT", "ETH/USDT"])
+    assert tickers["BTC/USDT"].last == BTC["close"].iloc[-1]
+    (req,) = [r for r in fake_binance.requests[before:] if r.path.startswith("/api/v3/ticker")]
+    assert req.path == "/api/v3/ticker/24hr" and json.loads(req.params["symbols"]) == ["BTCUSDT", "ETHUSDT"]
+    assert req.weight == 1
+
+
+def test_balance_has_free_and_locked(fake_binance, fake_exchange):
+    fake_binance.set_balance("BTC", "0.5")
+    balance = fake_exchange.fetch_balance()
+    assert (balance["BTC"].free, balance["BTC"].used, balance["USDT"].total) == (0.5, 0.0, 10_000.0)
+
+
+def test_several_symbols_candles_are_fetched_at_once(fake_binance, fake_exchange):
+    fake_exchange.load_markets()
+    now = fake_binance.now()
+    since = now - 10 * 60_000
+    replies = fake_exchange.fetch_candles_many({"BTC/USDT": since, "ETH/USDT": since}, "1m", now)
+    for reply in replies.values():
+        assert len(reply.closed) == 10 and int(reply.closed["timestamp"].iat[-1]) + 60_000 <= now
+    fake_exchange.close()

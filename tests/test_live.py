@@ -41,11 +41,10 @@ def test_paper_trades_from_polled_closed_candles(tmp_path, fake_binance):
     assert len(trades) >= 4, "MA 5/20 crosses several times in 3 hours of real candles"
     candles = sample_candles("BTC/USDT").set_index("timestamp")
     for t in trades:
-        # paper fill: the last price at the first poll after the decision (the newest closed
-        # candle's close on the fake), moved 5 bps against the trader
-        last_close = candles["close"][candles.index[candles.index + MINUTE <= t.timestamp].max()] if t.symbol == "BTC/USDT" else None
-        if last_close is not None:
-            expected = last_close * (1.0005 if t.action == "buy" else 0.9995)
+        # paper fill: the open of the candle after the decision (the one forming at the poll
+        # that saw the decision's candle close), at its open time, moved 5 bps against the trader
+        if t.symbol == "BTC/USDT":
+            expected = candles["open"][t.timestamp] * (1.0005 if t.action == "buy" else 0.9995)
             assert t.price == pytest.approx(expected, rel=1e-12)
         assert t.fee == pytest.approx(0.001 * t.amount * t.price, rel=1e-9)
     # the first signal could come right after start: warm-up history was fetched at once
@@ -79,3 +78,22 @@ def test_exchange_down_keeps_running_and_reports(tmp_path, fake_binance):
     assert len({t.trade_id for t in trades}) == len(trades)
     assert any(t.timestamp > fake_binance.now() - 60 * MINUTE for t in store.list_prices("BTC/USDT")), \
         "polling resumed after the outage"
+
+
+def test_a_symbol_added_by_a_config_change_is_traded_with_its_market_limits(tmp_path, fake_binance):
+    import json
+
+    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"default": {"amount": 0.03}},
+                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}})
+    _start_clock(fake_binance, 100)
+
+    def on_cycle(n):
+        if n == 5:
+            data = json.loads(cfg.read_text())
+            data["symbols"] = ["BTC/USDT", "ETH/USDT"]
+            cfg.write_text(json.dumps(data))
+
+    assert _run(cfg, fake_binance, 120, on_cycle) == 0
+    store = SQLiteStore(tmp_path / "daybreak.db")
+    assert [t for t in store.list_trades() if t.symbol == "ETH/USDT"], "ETH/USDT traded after the change"
+    store.close()

@@ -201,7 +201,11 @@ def _run(args, config: Config, data, alerts) -> int:
 
 
 def _replay(args, config: Config, data, should_stop, alerts) -> int:
-    ctx = build_context(args.config, config, alerts=alerts)
+    try:
+        ctx = build_context(args.config, config, alerts=alerts, hold_lease=True)
+    except AlreadyRunning as err:
+        raise UsageError(str(err)) from None
+    ctx.expire_controls(int(time.time() * 1000))
     log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
              ", ".join(config.enabled_algos()) or "no strategy")
     try:
@@ -311,9 +315,15 @@ def cmd_strategies(args, config: Config) -> int:
 def cmd_control(args, config: Config) -> int:
     store = _open_store(config)
     try:
-        ctl = new_control(args.action, "cli", int(time.time() * 1000))
+        now = int(time.time() * 1000)
+        ctl = new_control(args.action, "cli", now)
         store.put_control(ctl)
-        print(f"{args.action} requested ({ctl.control_id}); the bot acts on it within one poll")
+        status = store.get_status()
+        if status is not None and status.bot_running(now, config.poll_seconds):
+            print(f"{args.action} requested ({ctl.control_id}); the bot acts on it within one poll")
+        else:
+            print(f"{args.action} requested ({ctl.control_id}); no bot is running on this store: it waits for one "
+                  f"to start and expires after control_max_age_seconds ({config.control_max_age_seconds:g} s)")
         deadline = time.time() + args.wait
         while time.time() < deadline:
             done = [c for c in store.list_controls() if c.control_id == ctl.control_id and c.status != "pending"]

@@ -154,6 +154,10 @@ class Config(_Strict):
     external_signal_max_age_seconds: float = Field(300.0, gt=0, le=86_400, description="Older signals are stale")
     poll_seconds: float = Field(5.0, ge=0.5, le=3600, description="Seconds between polls (live)")
     price_save_seconds: float = Field(60.0, ge=1, le=86_400, description="Seconds between stored prices (live)")
+    account_sync_seconds: float = Field(60.0, ge=5, le=3600,
+                                        description="Live: seconds between reads of the exchange balance (also at start and after every fill)")
+    control_max_age_seconds: float = Field(300.0, gt=0, le=86_400,
+                                           description="A control older than this when a bot starts is expired, not executed")
     order_size: dict[str, OrderSize] = Field(
         default_factory=lambda: {"default": OrderSize(stake=100.0)},
         description="Per symbol, plus 'default' for the rest",

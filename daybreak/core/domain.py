@@ -35,6 +35,7 @@ class ExitReason(str, Enum):
     TIME_STOP = "time_stop"
     EXTERNAL = "external"
     FLATTEN = "flatten"
+    EXTERNAL_CLOSE = "external_close"  # live: the exchange holds less than the bot did (a manual sell ...)
 
 
 class Mode(str, Enum):

@@ -79,12 +79,19 @@ class Sink(Protocol):
     def trade(self, trade: Trade) -> None: ...
     def position(self, key: tuple[str, str], position: Position | None) -> None: ...
     def rejection(self, event: Event) -> None: ...
+    def booked(self, trade: Trade) -> None:
+        """The fill of ``trade.order_id`` is booked: its trade and position were handed over."""
 
 
 class Broker(Protocol):
-    """Executes market orders. ``reference_price`` is the open or trigger price (paper)."""
+    """Executes market orders. ``reference_price`` is the open or trigger price (paper).
 
-    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection: ...
+    Returns the :class:`Fill` (what really filled: possibly less than ordered), a
+    :class:`Rejection` (nothing filled: refused, expired), or ``None`` when the order's fill was
+    already booked (a restarted bot finishing a booking it had stored). Raises while the outcome
+    is not known yet; the engine then keeps the order pending and asks again next time."""
+
+    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection | None: ...
 
 
 class PaperBroker:
@@ -113,6 +120,9 @@ class ListSink:
     def rejection(self, event):
         self.rejections.append(event)
 
+    def booked(self, trade):
+        pass
+
 
 class Engine:
     """One account's trading state machine. Not thread-safe; one driver calls it."""
@@ -126,10 +136,14 @@ class Engine:
         self.ledger = ledger or Ledger(config.paper.starting_balance, config.mode)
         self.gate = gate or RiskGate(config, markets)
         self.pending: dict[tuple[str, str], Order] = {}
+        self.in_flight: set[tuple[str, str]] = set()
+        """Keys of pending orders handed to the broker whose outcome is not known (it raised);
+        a live restart marks the restored pending orders so (they may have been sent)."""
         self.plans: dict[tuple[str, str], ExitPlan] = {}
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float | None] = {}
         self._exit_rules: dict[str, bool] = {}
+        self._restored_ids: set[str] = set()
         self.before_send: Callable[[], None] | None = None
         """Called when an exit or flatten order is about to go to the broker, with the order in
         :attr:`pending` (live: stores its client id first, so that after a crash it is looked up
@@ -163,6 +177,7 @@ class Engine:
         """Rebuild cash, positions, exit plans and risk counters from storage."""
         self.ledger.restore(trades, positions)
         self.gate.replay_trades(trades)
+        self._restored_ids = {t.trade_id for t in trades}  # counted already if booked again
         self.plans = {}
         for key, pos in self.ledger.positions.items():
             self._set_plan(key, pos)
@@ -177,53 +192,74 @@ class Engine:
             try:
                 self._execute(order, open_price, timestamp)
             except Exception:
-                self.pending[key] = order  # broker unavailable: keep it for the next attempt
+                self.pending[key] = order  # outcome unknown: keep it (in flight) for the next attempt
+                self.in_flight.add(key)
                 raise
+            self.in_flight.discard(key)
 
     def _execute(self, order: Order, ref_price: float, timestamp: int) -> Trade | None:
         key = (order.algo, order.symbol)
         pos = self.ledger.positions.get(key)
-        if order.action is Action.BUY:
+        if key in self.in_flight:  # it may be at the exchange already: only the broker can say
+            pass
+        elif order.action is Action.BUY:
             if pos is not None:
                 return None
             paper = self.config.paper
             cost = order.amount * ref_price * (1 + paper.fee_rate + paper.slippage_bps / 1e4)
-            if cost > self.ledger.cash:
+            if cost > self.ledger.available:
                 self._reject(order.algo, order.symbol, timestamp, Rejection(
-                    "insufficient_balance", f"needs {cost:.2f}, cash {self.ledger.cash:.2f}",
-                    {"cost": cost, "cash": self.ledger.cash}))
+                    "insufficient_balance", f"needs {cost:.2f}, cash {self.ledger.available:.2f}",
+                    {"cost": cost, "cash": self.ledger.available}))
                 return None
         elif pos is None:
             return None
         else:
-            limits = self.markets[order.symbol]
-            amount = limits.round_amount(min(order.amount, pos.amount))
-            if pos.amount - amount < limits.min_amount:
-                amount = limits.round_amount(pos.amount)
-            if amount <= 0:
-                self.ledger.positions.pop(key, None)  # nothing sellable is left: dust
+            amount = self.sell_amount(pos, order.amount, ref_price)
+            if amount <= 0:  # the position cannot be sold at all: it is dust now
+                self.ledger.to_dust(key)
                 self.plans.pop(key, None)
                 self.sink.position(key, None)
                 return None
             if amount != order.amount:
                 order = replace(order, amount=amount)
         result = self.broker.execute(order, ref_price, timestamp)
+        if result is None:  # booked before a restart: the restored ledger has it
+            return None
         if isinstance(result, Rejection):
             self._reject(order.algo, order.symbol, timestamp, result)
             return None
+        return self.book(result)
+
+    def sell_amount(self, pos: Position, wanted: float, price: float) -> float:
+        """Base amount a sell of ``wanted`` from ``pos`` sends: rounded down to the market step;
+        the whole position plus the symbol's dust when what would be left, or the part itself, is
+        dust (:meth:`~daybreak.core.markets.MarketLimits.is_dust`); 0.0 when nothing is sellable."""
+        limits = self.markets[pos.symbol]
+        amount = limits.round_amount(min(wanted, pos.amount))
+        if limits.is_dust(pos.amount - amount, price) or limits.is_dust(amount, price):
+            amount = limits.round_amount(pos.amount + self.ledger.dust.get(pos.symbol, 0.0))
+        return 0.0 if limits.is_dust(amount, price) else amount
+
+    def book(self, result: Fill) -> Trade:
+        """Book a fill (what the broker or the exchange says filled): the trade, the position,
+        its exit plan, the risk counters, and both to the sink."""
+        order = result.order
+        key = (order.algo, order.symbol)
         trade_id = order.client_order_id
         if order.action is Action.BUY:
             trade = self.ledger.open(result, trade_id, {"atr": self.atr.get(order.symbol)})
             self._set_plan(key, self.ledger.positions[key])
         else:
-            trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL,
-                                      self.markets[order.symbol].min_amount)
-        self.gate.record_trade(trade)
+            trade = self.ledger.close(result, trade_id, order.reason or ExitReason.SIGNAL, self.markets[order.symbol])
+        if trade.trade_id not in self._restored_ids:
+            self.gate.record_trade(trade)
         self.sink.trade(trade)
         still = self.ledger.positions.get(key)
         if still is None:
             self.plans.pop(key, None)
         self.sink.position(key, still)
+        self.sink.booked(trade)
         return trade
 
     # -- step 2: exits ---------------------------------------------------------------------
@@ -239,11 +275,14 @@ class Engine:
         self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
 
     def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
-        """Open positions on ``symbol`` that have exit rules, with their plans (ledger order)."""
+        """Open positions on ``symbol`` that have exit rules, with their plans (ledger order).
+        A position with an order in flight (pending) is left out: while an exit's outcome is
+        unknown no second exit is decided."""
         if not self.plans:
             return []
-        plans = self.plans
-        return [(p, plans[p.key]) for p in self.ledger.positions.values() if p.symbol == symbol and p.key in plans]
+        plans, pending = self.plans, self.pending
+        return [(p, plans[p.key]) for p in self.ledger.positions.values()
+                if p.symbol == symbol and p.key in plans and p.key not in pending]
 
     def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int) -> None:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
@@ -295,21 +334,29 @@ class Engine:
         return SignalOutcome(order=order)
 
     # -- manual ----------------------------------------------------------------------------
-    def flatten(self, price_of: dict[str, float], timestamp: int, ref: str = "") -> int:
-        """Close every position at market now (``price_of[symbol]`` as reference). Returns count.
+    def flatten(self, price_of: dict[str, float], timestamp: int, ref: str = "") -> list[Trade] | None:
+        """Close every position at market now (``price_of[symbol]`` as reference) and drop the
+        pending orders not sent yet. Returns the closing trades (what really filled), or None
+        without doing anything while an order is in flight (:attr:`in_flight`): its outcome
+        decides what is held, so the caller resolves it and asks again.
 
-        ``ref`` (the control record's id) makes the client order ids the same on every retry."""
+        The client ids derive from ``ref`` (the control record's id), the position and
+        ``timestamp``: a retry after an order that was never placed does not reuse its id."""
+        if self.in_flight:
+            return None
         self.pending.clear()
-        closed = 0
+        trades = []
         for pos in list(self.ledger.positions.values()):
             price = price_of.get(pos.symbol)
             if price is None or not math.isfinite(price):
                 continue
-            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, 0, f"flatten|{ref}|{pos.entry_trade_id}"),
-                                 pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
-            if self._send_now(order, price, timestamp) is not None:
-                closed += 1
-        return closed
+            salt = f"flatten|{ref}|{pos.entry_trade_id}"
+            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt),
+                          pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
+            trade = self._send_now(order, price, timestamp)
+            if trade is not None:
+                trades.append(trade)
+        return trades
 
     def _send_now(self, order: Order, ref_price: float, timestamp: int) -> Trade | None:
         """Execute ``order`` at once. It is pending while in flight: announced to
@@ -319,8 +366,13 @@ class Engine:
         self.pending[key] = order
         if self.before_send is not None:
             self.before_send()
-        trade = self._execute(order, ref_price, timestamp)
+        try:
+            trade = self._execute(order, ref_price, timestamp)
+        except Exception:
+            self.in_flight.add(key)
+            raise
         self.pending.pop(key, None)
+        self.in_flight.discard(key)
         return trade
 
     def _reject(self, algo: str, symbol: str, timestamp: int, rej: Rejection) -> None:

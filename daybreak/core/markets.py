@@ -147,6 +147,20 @@ class MarketLimits:
             return float(amount)
         return _round_to_step(amount, self.amount_step)
 
+    def is_dust(self, amount: float, price: float | None = None) -> bool:
+        """Whether ``amount`` (base) cannot be sold on its own: rounded down to the step it is
+        below LOT_SIZE ``minQty`` (or zero), or, with a ``price`` (quote), its notional is below
+        ``minNotional``. The one definition of "position closed / dust": the engine sells a
+        position whole when what a partial exit would leave is dust, the ledger closes a position
+        whose remainder is dust and keeps that remainder as the symbol's dust, the report closes a
+        round trip the same way."""
+        if not amount > 0:
+            return True
+        sellable = self.round_amount(amount)
+        if sellable <= 0 or sellable < self.min_amount:
+            return True
+        return price is not None and sellable * price < self.min_notional
+
     def rejection(self, amount: float, price: float) -> str | None:
         """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).
 

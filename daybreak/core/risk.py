@@ -6,8 +6,10 @@ live, replay and backtest and survive a restart (:meth:`RiskGate.replay_trades`)
 from the deciding strategy's effective settings (``risk`` merged with ``risk_overrides``).
 
 Daily loss rule: the trading day starts at midnight in ``day_timezone``. Day-start equity is the
-starting balance plus all realized P&L before that day; entries stop once today's realized loss
-reaches ``daily_max_loss_ratio * day_start_equity`` and resume the next day.
+starting balance plus all realized P&L before that day (paper, replay, backtest), or the
+account's equity at the day boundary as the live driver read it from the exchange
+(:meth:`RiskGate.set_day_start_equity`); entries stop once today's realized loss reaches
+``daily_max_loss_ratio * day_start_equity`` and resume the next day.
 """
 from __future__ import annotations
 
@@ -55,6 +57,10 @@ class RiskGate:
         self.manual_pause: str | None = None
         self.storage_fault = ""
         """Set (to the storage error) while writes wait to be stored: no new entries until then."""
+        self.halt: Rejection | None = None
+        """Set by the driver when no entry may be made whatever the rules say (state ERROR, the
+        live account not read yet): every entry is refused with it."""
+        self._day_start: tuple[str, float] | None = None
         self.c = _Counters()
         self._realized_total = 0.0
         self._day_bounds: tuple[int, int, str, str] = (0, 0, "", "")
@@ -98,7 +104,18 @@ class RiskGate:
             c.realized_before_day = self._realized_total
             c.realized_today = 0.0
             c.entries_today = 0
-        c.day_start_equity = self._starting_balance + c.realized_before_day
+        known = self._day_start
+        if known is not None and known[0] == day:
+            c.day_start_equity = known[1]
+        else:
+            c.day_start_equity = self._starting_balance + c.realized_before_day
+
+    def set_day_start_equity(self, day: str, equity: float) -> None:
+        """Live: the account's equity (quote) at the start of trading ``day`` (``YYYY-MM-DD`` in
+        ``day_timezone``), read from the exchange; used instead of starting balance + P&L."""
+        self._day_start = (day, equity)
+        if self.c.day == day:
+            self.c.day_start_equity = equity
 
     def record_trade(self, trade: Trade) -> None:
         """Update the counters with a stored or new trade (in time order)."""
@@ -143,6 +160,8 @@ class RiskGate:
     def _account_rules(self, risk: RiskSettings, now_ms: int) -> Rejection | None:
         self._roll_day(now_ms)
         c = self.c
+        if self.halt is not None:
+            return self.halt
         if self.manual_pause:
             return Rejection("paused_manual", f"entries paused by {self.manual_pause}")
         if self.storage_fault:

@@ -195,6 +195,7 @@ def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, al
         algos=algos,
         fee_rate=config.paper.fee_rate,
         slippage_bps=config.paper.slippage_bps,
+        markets=engine.markets,
     )
 
 

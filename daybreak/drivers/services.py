@@ -11,6 +11,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from daybreak.core.config import Config, ConfigError
@@ -18,14 +20,17 @@ from daybreak.core.domain import (
     Action,
     BotState,
     Control,
+    Event,
     ExitReason,
     Order,
 )
 from daybreak.core.engine import Engine
 from daybreak.drivers.alerts import Alerts
-from daybreak.ops import config_versions
+from daybreak.core.risk import Rejection
+from daybreak.drivers.controls import Controls
 from daybreak.drivers.inbox import SCAN_SECONDS, SignalInbox
 from daybreak.drivers.sink import StoreSink
+from daybreak.ops import config_versions
 from daybreak.ops.config_file import load_config
 from daybreak.reporting.stats import daily_stat_records, stat_records
 from storage.base import StorageError, Store
@@ -77,7 +82,7 @@ class StatsUpdater:
             log.error("final stats not stored: %s", err)
 
 
-class RunContext:
+class RunContext(Controls):
     """Services around the engine for one bot process."""
 
     def __init__(self, config_path: str | os.PathLike, config: Config, store: Store, engine: Engine,
@@ -110,6 +115,18 @@ class RunContext:
         self.signals = SignalInbox(self)
         self._cursors: dict[str, int] = {}
         self._storage_paused = False
+        self.keeps_pending = True
+        """Pending orders are kept as State ``pending_orders`` (paper, replay); live mode keeps
+        every order in the Orders table instead."""
+        self.detail_extra: dict[str, Callable[[], object]] = {}
+        """More status-row detail: key -> a function giving its value (live: the account)."""
+        self.before_flatten: Callable[[], None] | None = None
+        """Called before a flatten decides (live: gives up exits waiting for a retry)."""
+        self._flattened: dict[str, int] = {}   # flatten control id -> its first attempt (ms)
+        self.booting = False
+        """While True (live start, until the account and history are read) the state stays BOOTING."""
+        self.lease = None
+        """The store's one-bot lease (:class:`~daybreak.ops.run_lock.StoreLease`) when held."""
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -125,6 +142,8 @@ class RunContext:
         self.engine.gate.manual_pause = pause or None
 
     def save_pending(self) -> None:
+        if not self.keeps_pending:
+            return
         data = [{"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
                  "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
                  "reason": o.reason.value if o.reason else None}
@@ -155,9 +174,14 @@ class RunContext:
             self._cursors[symbol] = int(raw) if raw else 0
         return self._cursors[symbol]
 
-    def set_cursor(self, symbol: str, close_ts: int) -> None:
+    def set_cursor(self, symbol: str, close_ts: int, durable: bool = False) -> None:
+        """Remember the last candle acted on. ``durable`` (live): written synchronously; otherwise
+        through the sink's backlog (kept in order and retried when storage fails)."""
         self._cursors[symbol] = close_ts
-        self.set_state(f"cursor:{symbol}", str(close_ts))
+        if durable:
+            self.store.set_state(f"cursor:{symbol}", str(close_ts), durable=True)
+        else:
+            self.set_state(f"cursor:{symbol}", str(close_ts))
 
     # -- config --------------------------------------------------------------------------------
     def _stat(self) -> float:
@@ -191,6 +215,11 @@ class RunContext:
         self.track_config()
         return True
 
+    @property
+    def storage_paused(self) -> bool:
+        """State ERROR only because writes wait to be stored (it lifts by itself when they are)."""
+        return self._storage_paused
+
     def track_config(self) -> None:
         """Store the config in force as a version (``file edit``, unless the dashboard or the CLI
         stored it before writing the file) and log its number. Never raises."""
@@ -203,26 +232,6 @@ class RunContext:
         self.config_version = rec.version
         log.info("config version %d in force (by %s%s)", rec.version, rec.author, f", {rec.note}" if rec.note else "")
 
-    # -- controls ------------------------------------------------------------------------------
-    def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
-        """Act on pending pause/resume/flatten records and acknowledge them (idempotent). A
-        storage failure is logged and leaves them for the next cycle."""
-        try:
-            self._process_controls(now_ms, prices)
-        except StorageError as err:
-            log.error("controls not processed this cycle (storage): %s", err)
-            self.error(f"controls: {err}", now_ms)
-
-    def _process_controls(self, now_ms: int, prices: dict[str, float]) -> None:
-        for ctl in self._pending_rows("controls", lambda: self.store.list_controls(status="pending")):
-            status, result = self._apply_control(ctl, now_ms, prices)
-            if status is None:
-                continue  # flatten waiting for prices / exchange: retried next cycle
-            self._inbox["controls"][1].remove(ctl)
-            if self.store.ack_control(ctl.control_id, status, result, now_ms):
-                log.info("CONTROL %s from %s: %s (%s)", ctl.action, ctl.source, status, result)
-                self.alerts.control(ctl, status, result, now_ms)
-
     def _pending_rows(self, kind: str, fetch) -> list:
         """New signals / pending controls, read from the store at most once per
         ``inbox_seconds`` of wall time (replay sets :data:`INBOX_SECONDS`: it runs many candles a
@@ -233,33 +242,6 @@ class RunContext:
             cached = (now, list(fetch()))
             self._inbox[kind] = cached
         return list(cached[1])
-
-    def _apply_control(self, ctl: Control, now_ms: int, prices: dict[str, float]):
-        gate = self.engine.gate
-        if ctl.action == "pause":
-            gate.manual_pause = ctl.source or "manual"
-            self.set_state("manual_pause", gate.manual_pause)
-            return "done", "entries paused"
-        if ctl.action == "resume":
-            gate.manual_pause = None
-            self.set_state("manual_pause", "")
-            blocked = gate.account_block(now_ms)
-            if blocked is not None:
-                return "done", f"manual pause lifted; entries still blocked by {blocked.rule}: {blocked.message}"
-            return "done", "entries resumed"
-        if ctl.action == "flatten":
-            missing = {p.symbol for p in self.engine.ledger.positions.values() if p.symbol not in prices}
-            if missing:
-                return None, ""
-            try:
-                n = self.engine.flatten(prices, now_ms, ctl.control_id)
-            except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
-                self.error(f"flatten failed, retrying: {err}")
-                return None, ""
-            if self.engine.ledger.positions:
-                return None, ""
-            return "done", f"closed {n} position(s)"
-        return "refused", f"unknown action {ctl.action!r}"
 
     # -- external signals ------------------------------------------------------------------------
     def process_external(self, now_ms: int, price_of: dict[str, float]) -> None:
@@ -282,6 +264,19 @@ class RunContext:
         instead of a missing heartbeat."""
         self.retry_at = int(time.time() * 1000 + delay_seconds * 1000)
         self.heartbeat(self.last_now or int(time.time() * 1000))
+    def announce(self, state: BotState, reason: str, now_ms: int) -> None:
+        """Store ``state`` now (e.g. ``BOOTING`` at start), without waiting for the next beat."""
+        self.state, self.reason = state, reason
+        self.heartbeat(now_ms)
+
+    def fatal(self, reason: str, now_ms: int) -> None:
+        """State ``ERROR`` with ``reason``, stored and kept (shutdown does not replace it): no new
+        entry from now on; exits go on."""
+        if self.state is not BotState.ERROR:
+            log.error("STATE ERROR: %s (no new entries; exits continue)", reason)
+        self.engine.gate.halt = Rejection("error_state", f"state ERROR: {reason}")
+        self.error(reason, now_ms)
+        self.announce(BotState.ERROR, reason, now_ms)
 
     def heartbeat(self, now_ms: int) -> None:
         self.last_now = now_ms

@@ -11,10 +11,13 @@ import time
 from collections import deque
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from daybreak.core.domain import Event, Position, Trade
+from daybreak.core.ledger import LAST_ORDER
 from daybreak.drivers.alerts import Alerts
+from daybreak.ops.failpoints import Failpoints
 from storage.base import StorageError, Store
 from storage.records import PriceRecord
 
@@ -45,6 +48,11 @@ class StoreSink:
         self.fault = ""
         self.fault_since: int | None = None
         self.on_fault = on_fault
+        self.on_booked: Callable[[str], None] | None = None
+        """Live: called with a fill's client order id once its trade and position are stored
+        (the order tracker marks the order booked)."""
+        self.failpoints = Failpoints()
+        self._written: dict[tuple[str, str], tuple] = {}
 
     def trade(self, trade: Trade) -> None:
         self._write("trade", trade)
@@ -54,6 +62,12 @@ class StoreSink:
 
     def rejection(self, event: Event) -> None:
         self._write("event", event)
+
+    def booked(self, trade: Trade) -> None:
+        """A fill's writes are done (after its trade and position): tell the order tracker, in
+        order with them (also from the backlog)."""
+        if self.on_booked is not None:
+            self._write("booked", trade.order_id)
 
     def prices(self, records: list[PriceRecord]) -> None:
         if records:
@@ -100,16 +114,23 @@ class StoreSink:
                     self.alerts.fill(item)
                 t = item
                 pnl = "" if t.pnl is None else f" pnl={t.pnl:+.4f}"
-                why = f" ({t.exit_reason})" if t.exit_reason else ""
-                log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", t.algo, t.action.upper(), t.symbol,
+                why = f" ({t.exit_reason.value})" if t.exit_reason else ""
+                log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", t.algo, t.action.value.upper(), t.symbol,
                          t.amount, t.price, t.fee, pnl, why, t.trade_id)
                 self.stats.poke()
+            self.failpoints.hit("order.trade_stored")
         elif kind == "position":
             key, record = item
             if record is None:
                 self.store.delete_position(*key)
-            else:
-                self.store.put_position(record)
+                self._written.pop(key, None)
+            else:  # a change of amount or entry is durable; a moved stop or high-water mark is not
+                shape = (record.amount, record.entry_trade_id, record.entry_fee, record.extra.get(LAST_ORDER))
+                self.store.put_position(record, durable=self._written.get(key) != shape)
+                self._written[key] = shape
+        elif kind == "booked":
+            if self.on_booked is not None:
+                self.on_booked(item)
         elif kind == "event":
             if self.store.put_event(item):
                 log.info("REJECTED %s %s: %s (%s)", item.algo, item.symbol, item.message, item.rule)
@@ -180,4 +201,6 @@ def _jsonable(kind: str, item):
         return [asdict(p) for p in item]
     if kind == "state":
         return {"key": item[0], "value": item[1]}
+    if kind == "booked":
+        return {"client_order_id": item}
     return asdict(item)

@@ -153,19 +153,26 @@ class Stepper:
                 raise ValueError(f"{a.symbol}: arrays built for strategies {a.algos}, stepper runs {algos}")
 
     def step(self, symbol: str, k: int, data_age_ms: int = 0) -> None:
+        """Candle ``k``: pending orders fill at its open, exits along its path, then :meth:`decide`."""
         a, eng = self.arrays[symbol], self.engine
         o = a.open.item(k)
         if eng.pending:
             eng.fill_pending(symbol, o, a.timestamp.item(k))
+        if eng.plans:
+            eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), a.close.item(k), a.close_time.item(k))
+        else:  # no position has exit rules: only the price moves (what check_exits does then)
+            eng.last_price[symbol] = a.close.item(k)
+        self.decide(symbol, k, data_age_ms)
+
+    def decide(self, symbol: str, k: int, data_age_ms: int = 0) -> None:
+        """At candle ``k``'s close: its ATR for sizing and new exit plans, and the strategies'
+        signals to the engine (the live loop calls this alone: it fills and exits on polled prices)."""
+        a, eng = self.arrays[symbol], self.engine
         if a.atr is not None:  # None: no rule of this run reads ATR
             eng.atr[symbol] = a.atr_at(k)
-        close_ts, c = a.close_time.item(k), a.close.item(k)
-        if eng.plans:
-            eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), c, close_ts)
-        else:  # no position has exit rules: only the price moves (what check_exits does then)
-            eng.last_price[symbol] = c
         signals = a.signals.get(k)
         if signals:
+            close_ts, c = a.close_time.item(k), a.close.item(k)
             if self._several:  # signals never move positions: once per step
                 self.mark_prices(symbol, close_ts)
             for signal in signals:

@@ -7,6 +7,7 @@ from daybreak.core.markets import MarketLimits, limits_for, load_snapshot
 from daybreak.drivers.alerts import Alerts
 from daybreak.drivers.services import RunContext, StatsUpdater
 from daybreak.drivers.sink import StoreSink
+from daybreak.ops.run_lock import StoreLease
 from storage import open_store
 
 
@@ -19,16 +20,27 @@ def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -
 
 
 def build_context(config_path, config: Config, broker: Broker | None = None,
-                  markets: dict[str, MarketLimits] | None = None, alerts: Alerts | None = None) -> RunContext:
+                  markets: dict[str, MarketLimits] | None = None, alerts: Alerts | None = None,
+                  hold_lease: bool = False) -> RunContext:
     """A ready RunContext: store opened, engine restored from it (positions, cash, counters).
-    ``alerts``: operator alerts of this process (default: none)."""
+    ``alerts``: operator alerts of this process (default: none). ``hold_lease``: take the store's
+    one-bot lease first (raises :class:`~daybreak.ops.run_lock.AlreadyRunning`, the store closed
+    again)."""
     store = open_store(config.storage)
+    lease = None
+    if hold_lease:
+        try:
+            lease = StoreLease(store).acquire()
+        except BaseException:
+            store.close()
+            raise
     stats = StatsUpdater(store, day_timezone=config.risk.day_timezone)
     sink = StoreSink(store, stats, alerts=alerts)
     broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
     engine = Engine(config, markets or market_limits(config), broker, sink)
     sink.on_fault = lambda message: setattr(engine.gate, "storage_fault", message)  # no entries while writes wait
     ctx = RunContext(config_path, config, store, engine, stats, alerts)
+    ctx.lease = lease
     ctx.restore()
     ctx.track_config()
     return ctx

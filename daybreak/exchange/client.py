@@ -1,24 +1,24 @@
-"""Exchange access through ccxt: closed candles, market limits, prices, balances, market orders.
+"""Exchange access through ccxt: closed candles, market limits, prices, balances, orders.
 
-Nothing ccxt-shaped leaves this module: candles become DataFrames, markets become
-:class:`~daybreak.markets.MarketLimits`, orders become :class:`OrderResult`, and every ccxt
-exception is translated at its call site (:func:`daybreak.exchange_errors.translate`, by class,
-never by message text) into :class:`ExchangeUnavailable` (temporary; reads retry it with bounded
+Nothing ccxt-shaped leaves this package: candles become DataFrames, markets become
+:class:`~daybreak.core.markets.MarketLimits`, orders :class:`~daybreak.exchange.orders.OrderResult`,
+balances and tickers the types of :mod:`daybreak.exchange.account`, and every ccxt exception is
+translated at its call site (:func:`daybreak.exchange.errors.translate`, by class, never by
+message text) into :class:`ExchangeUnavailable` (temporary; reads retry it with bounded
 exponential back-off via tenacity, then raise it), :class:`OrderRejected` or
 :class:`ExchangeFatal`. The error classes are importable from here.
 
-Orders are never retried blindly (ccxt manual, "Error handling"): when ``create_order`` times out
-the outcome is unknown, so the order is looked up by its client order id and only reported as
-:class:`ExchangeUnavailable` when the exchange does not know it (:class:`OrderOutcomeUnknown`
-when the look-up fails too). One :class:`Exchange` is meant to
-be used from one thread (ccxt's sync clients are not thread-safe).
+Orders (:mod:`daybreak.exchange.orders`) are never retried blindly. One :class:`Exchange` is
+meant to be used from one thread (ccxt's sync clients are not thread-safe);
+:meth:`Exchange.fetch_candles_many` fetches several symbols at once on clones of it.
 """
 from __future__ import annotations
 
 import logging
-import math
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import ccxt
@@ -33,6 +33,7 @@ from tenacity import (
 
 from daybreak.core.markets import MarketLimits, from_ccxt_markets
 from daybreak.core.timeframes import timeframe_ms
+from daybreak.exchange.account import AccountApi, Balance, Ticker
 from daybreak.exchange.candle_files import COLUMNS
 from daybreak.exchange.errors import (
     ExchangeError,
@@ -43,40 +44,30 @@ from daybreak.exchange.errors import (
     translate,
 )
 from tqdm import tqdm
+from daybreak.exchange.orders import AccountFill, OrderApi, OrderResult
 
-__all__ = ["Exchange", "ExchangeError", "ExchangeFatal", "ExchangeUnavailable", "OrderOutcomeUnknown",
-           "OrderRejected", "OrderResult"]
+__all__ = ["AccountFill", "Balance", "CandleReply", "Exchange", "ExchangeError", "ExchangeFatal",
+           "ExchangeUnavailable", "OrderOutcomeUnknown", "OrderRejected", "OrderResult", "Ticker"]
 
 log = logging.getLogger(__name__)
 
 MAX_KLINES = 1000           # Binance GET /api/v3/klines: limit max 1000
 CLOCK_RESYNC_MS = 600_000   # re-read the exchange clock every 10 minutes
+MAX_WORKERS = 20            # concurrent klines requests (20 symbols: one round)
 
 
 @dataclass(frozen=True)
-class OrderResult:
-    """An order as the exchange reports it.
+class CandleReply:
+    """One klines reply: the ``closed`` candles (frame as in :meth:`Exchange.fetch_closed_candles`)
+    and the candle still forming, if the reply had it: ``forming_open`` (its open price, quote)
+    at ``forming_ts`` (its open time, UTC ms)."""
 
-    ``amount``: filled base amount; ``price``: average fill price (quote per base, 0.0 when
-    nothing filled); ``fee``: total fee converted to quote currency; ``fee_base``: the part of
-    the fee charged in base currency (Binance takes a buy's fee from the bought asset unless it
-    is paid in BNB), so the account holds ``amount - fee_base``; ``status``: ``"closed"``
-    (done), ``"open"`` or ``"canceled"`` (also expired or rejected); ``timestamp``: UTC ms.
-    """
-
-    client_order_id: str
-    exchange_order_id: str
-    symbol: str
-    side: str
-    amount: float
-    price: float
-    fee: float
-    status: str
-    timestamp: int
-    fee_base: float = 0.0
+    closed: pd.DataFrame
+    forming_ts: int | None = None
+    forming_open: float | None = None
 
 
-class Exchange:
+class Exchange(AccountApi, OrderApi):
     """One ccxt exchange client with Daybreak's error handling.
 
     ``urls`` overrides entries of ccxt's ``urls["api"]`` (tests point ccxt at a local fake).
@@ -103,7 +94,7 @@ class Exchange:
             "timeout": int(timeout_ms),
             # spot only: no futures/margin/currency endpoints during load_markets
             "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False,
-                        "defaultType": "spot"},
+                        "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False},
         }
         if api_key:
             config["apiKey"] = api_key
@@ -113,8 +104,12 @@ class Exchange:
             config["password"] = password
         if rate_limit_ms is not None:
             config["rateLimit"] = rate_limit_ms
+        self._init_args = dict(exchange_id=exchange_id, api_key=api_key, secret=secret, urls=urls, retries=retries,
+                               backoff_max_seconds=backoff_max_seconds, backoff_base_seconds=backoff_base_seconds,
+                               timeout_ms=timeout_ms, rate_limit_ms=rate_limit_ms, sleep=sleep, password=password)
         self.id = exchange_id
         self.client = klass(config)
+        self.recv_window_ms = int((self.client.options or {}).get("recvWindow") or 10_000)
         if urls:
             api = self.client.urls.get("api")
             if isinstance(api, dict):
@@ -128,6 +123,23 @@ class Exchange:
         self._clock_offset_ms = 0
         self._clock_synced_at: int | None = None
         self.limits: dict[str, MarketLimits] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._clones = threading.local()
+
+    def clone(self) -> "Exchange":
+        """A second client with the same settings and the markets already loaded (no request)."""
+        twin = Exchange(**self._init_args)
+        if self.client.markets:
+            twin.client.set_markets(self.client.markets, self.client.currencies)
+        twin.limits = self.limits
+        twin._clock_offset_ms, twin._clock_synced_at = self._clock_offset_ms, self._clock_synced_at
+        return twin
+
+    def close(self) -> None:
+        """Stop the worker threads of :meth:`fetch_candles_many`."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     # -- error handling -------------------------------------------------------------------------
     def _error(self, err: Exception, action: str, symbol: str | None, placing_order: bool = False) -> ExchangeError:
@@ -213,6 +225,54 @@ class Exchange:
         now = self.now_ms() if now_ms is None else now_ms
         return _closed_frame(rows, step, now)
 
+    def fetch_candles(self, symbol: str, timeframe: str, since: int | None = None, limit: int = MAX_KLINES,
+                      now_ms: int | None = None, attempts: int | None = None) -> CandleReply:
+        """:meth:`fetch_closed_candles`, plus the open of the candle still forming when the reply
+        had it (the price a paper order decided at the last close fills at). ``attempts``
+        overrides the retry count."""
+        step = timeframe_ms(timeframe)
+        rows = self._read("fetch_ohlcv", symbol, self.client.fetch_ohlcv, symbol, timeframe, since, limit,
+                          attempts=attempts)
+        now = self.now_ms() if now_ms is None else now_ms
+        forming = [r for r in rows if int(r[0]) + step > now and int(r[0]) <= now]
+        if forming:
+            return CandleReply(_closed_frame(rows, step, now), int(forming[-1][0]), float(forming[-1][1]))
+        return CandleReply(_closed_frame(rows, step, now))
+
+    def fetch_candles_many(self, since: dict[str, int], timeframe: str, now_ms: int,
+                           attempts: int = 2) -> dict[str, CandleReply | ExchangeError]:
+        """:meth:`fetch_candles` of several symbols (``since``: symbol -> oldest open wanted, ms)
+        at once (see :meth:`candles_as_completed`). A symbol whose request failed maps to its error."""
+        return dict(self.candles_as_completed(since, timeframe, now_ms, attempts))
+
+    def candles_as_completed(self, since: dict[str, int], timeframe: str, now_ms: int,
+                             attempts: int = 2) -> Iterator[tuple[str, CandleReply | ExchangeError]]:
+        """(symbol, reply or error) of every symbol of ``since`` as its reply arrives: one request
+        each, all at once on clones of this client (one per worker thread, up to
+        :data:`MAX_WORKERS`: ccxt's sync clients are not thread-safe), each tried ``attempts`` times."""
+        if len(since) <= 1:
+            for s, t in since.items():
+                yield s, self._candles_or_error(self, s, t, timeframe, now_ms, attempts)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="klines")
+
+        def one(symbol: str, start: int):
+            client = getattr(self._clones, "exchange", None)
+            if client is None:
+                client = self._clones.exchange = self.clone()
+            return symbol, self._candles_or_error(client, symbol, start, timeframe, now_ms, attempts)
+
+        for future in as_completed([self._pool.submit(one, s, t) for s, t in since.items()]):
+            yield future.result()
+
+    @staticmethod
+    def _candles_or_error(client: "Exchange", symbol: str, start: int, timeframe: str, now_ms: int, attempts: int):
+        try:
+            return client.fetch_candles(symbol, timeframe, start, MAX_KLINES, now_ms, attempts)
+        except ExchangeError as err:
+            return err
+
     def iter_history(self, symbol: str, timeframe: str, since: int, until: int | None = None,
                      now_ms: int | None = None) -> Iterator[pd.DataFrame]:
         """Closed candles opening in ``[since, until)`` (``until`` None: up to now), page by page.
@@ -259,120 +319,6 @@ class Exchange:
             return _closed_frame([], timeframe_ms(timeframe), 0)
         out = pd.concat(frames, ignore_index=True)
         return out.drop_duplicates("timestamp").sort_values("timestamp").reset_index(drop=True)
-
-    # -- prices and balances --------------------------------------------------------------------
-    def fetch_last_price(self, symbol: str) -> float:
-        """Last traded price of ``symbol`` (quote per base; ``GET /api/v3/ticker/price``)."""
-        prices = self._read("fetch_last_price", symbol, self.client.fetch_last_prices, [symbol])
-        entry = prices.get(symbol) if isinstance(prices, dict) else None
-        price = entry.get("price") if entry else None
-        if price is None or not math.isfinite(price) or price <= 0:
-            raise ExchangeFatal(f"{self.id} {symbol}: fetch_last_price failed: no price in the reply",
-                                self.id, symbol, "fetch_last_price")
-        return float(price)
-
-    def fetch_balance_free(self, currency: str) -> float:
-        """Free (not locked in orders) balance of ``currency``; 0.0 when the account has none."""
-        balance = self._read("fetch_balance", None, self.client.fetch_balance)
-        value = (balance.get("free") or {}).get(currency)
-        return float(value) if value is not None else 0.0
-
-    # -- orders -----------------------------------------------------------------------------------
-    def create_market_order(self, symbol: str, side: str, amount: float, client_order_id: str) -> OrderResult:
-        """Place a market order of ``amount`` (base) with ``client_order_id`` (sent as Binance's
-        ``newClientOrderId``). Never retried blindly: on a timeout or network error the order is
-        looked up by its client id; if the exchange has it, that result is returned; if it does
-        not, :class:`ExchangeUnavailable` says it was not placed; if the look-up fails as well,
-        :class:`OrderOutcomeUnknown` (a subclass) says it may exist. Raises
-        :class:`OrderRejected` (filters, funds) or :class:`ExchangeFatal`.
-        """
-        if side not in ("buy", "sell"):
-            raise ValueError(f"side = {side!r}: must be 'buy' or 'sell'")
-        if not math.isfinite(amount) or amount <= 0:
-            raise ValueError(f"amount = {amount!r}: must be a positive number of {symbol.split('/')[0]}")
-        action = f"market {side} {amount:g}"
-        try:
-            order = self.client.create_order(symbol, "market", side, amount, None,
-                                             {"newClientOrderId": client_order_id})
-        except ccxt.BaseError as err:
-            error = self._error(err, action, symbol, placing_order=True)
-            if not isinstance(error, ExchangeUnavailable):
-                raise error from err
-            log.warning("%s; outcome unknown, looking the order up by client id %s", error, client_order_id)
-            try:
-                found = self.fetch_order_by_client_id(symbol, client_order_id)
-            except ExchangeUnavailable as lookup_err:
-                raise OrderOutcomeUnknown(f"{error}; looking up order {client_order_id} failed too ({lookup_err}): "
-                                          f"it may exist, reconcile by client id", self.id, symbol, action) from err
-            if found is None:
-                raise ExchangeUnavailable(f"{error}; order {client_order_id} not found on the exchange, not placed",
-                                          self.id, symbol, action) from err
-            return found
-        return self._order_result(order, symbol, client_order_id)
-
-    def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderResult | None:
-        """The order with ``client_order_id`` (``origClientOrderId`` on Binance), or ``None``
-        when the exchange does not know it. Its fee comes from the order's trades."""
-        order = self._read("fetch_order", symbol, self._fetch_order_raw, symbol, client_order_id)
-        return None if order is None else self._order_result(order, symbol, client_order_id)
-
-    def _fetch_order_raw(self, symbol: str, client_order_id: str) -> dict | None:
-        try:
-            order = self.client.fetch_order(None, symbol, {"origClientOrderId": client_order_id})
-        except ccxt.OrderNotFound:
-            return None
-        if order.get("fee") is None and not order.get("fees") and (order.get("filled") or 0) > 0 and order.get("id"):
-            trades = self.client.fetch_order_trades(order["id"], symbol)
-            order = dict(order, fees=[t["fee"] for t in trades if t.get("fee")])
-        return order
-
-    def _order_result(self, order: dict, symbol: str, client_order_id: str) -> OrderResult:
-        filled = float(order.get("filled") or 0.0)
-        average = order.get("average")
-        if average is None:
-            cost = order.get("cost")
-            average = cost / filled if cost and filled else 0.0
-        status = {"closed": "closed", "open": "open"}.get(order.get("status"), "canceled")
-        return OrderResult(
-            client_order_id=order.get("clientOrderId") or client_order_id,
-            exchange_order_id=str(order.get("id") or ""),
-            symbol=order.get("symbol") or symbol,
-            side=order.get("side") or "",
-            amount=filled,
-            price=float(average),
-            fee=self._fee_in_quote(order, symbol, float(average)),
-            status=status,
-            timestamp=int(order.get("timestamp") or order.get("lastTradeTimestamp") or self.now_ms()),
-            fee_base=_fee_in(order, symbol.partition("/")[0]),
-        )
-
-    def _fee_in_quote(self, order: dict, symbol: str, price: float) -> float:
-        """Sum of the order's fees in quote currency: a fee in base is converted at ``price``;
-        one in a third currency (e.g. BNB) at that currency's last price against the quote."""
-        base, _, quote = symbol.partition("/")
-        fees = order.get("fees") or ([order["fee"]] if order.get("fee") else [])
-        total = 0.0
-        for fee in fees:
-            cost, currency = fee.get("cost"), fee.get("currency")
-            if not cost:
-                continue
-            if currency in (quote, None):
-                total += float(cost)
-            elif currency == base:
-                total += float(cost) * price
-            else:
-                try:
-                    total += float(cost) * self.fetch_last_price(f"{currency}/{quote}")
-                except ExchangeError as err:
-                    log.error("%s: fee %s %s not converted to %s: %s", symbol, cost, currency, quote, err)
-        return total
-
-
-def _fee_in(order: dict, currency: str) -> float:
-    """Sum of the order's fees charged in ``currency``."""
-    fees = order.get("fees") or ([order["fee"]] if order.get("fee") else [])
-    return sum(float(f.get("cost") or 0.0) for f in fees if f.get("currency") == currency)
-
 
 def _closed_frame(rows: list, step_ms: int, now_ms: int) -> pd.DataFrame:
     """ccxt OHLCV rows -> candle frame of closed candles (open + step <= now), sorted, unique."""

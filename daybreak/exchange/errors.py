@@ -10,8 +10,10 @@ again); never parse an exception's message. Mapping:
 * :class:`OrderRejected` (placing an order only): ``InvalidOrder``, ``InsufficientFunds``,
   ``OperationRejected``, and ``BadRequest`` other than ``BadSymbol``: ccxt classifies Binance's
   ``{"code": -1013, "msg": "Filter failure: NOTIONAL"}`` as ``BadRequest``.
-* :class:`ExchangeFatal`: ``AuthenticationError`` (and ``PermissionDenied``), ``BadSymbol``,
-  ``NotSupported``, and any other ccxt error.
+* :class:`ExchangeFatal`: ``AuthenticationError`` (with ``PermissionDenied``,
+  ``AccountSuspended``, ``AccountNotEnabled``), ``BadSymbol``, ``RestrictedLocation`` and
+  ``ManualInteractionNeeded`` (the account may not trade from here), ``NotSupported``, and any
+  other ccxt error. A person has to act: the live bot stops entries and says so (state ``ERROR``).
 """
 from __future__ import annotations
 
@@ -40,7 +42,12 @@ class OrderOutcomeUnknown(ExchangeUnavailable):
 
 
 class OrderRejected(ExchangeError):
-    """The exchange refused the order (filters, funds); it was not placed."""
+    """The exchange refused the order (filters, funds); it was not placed. ``insufficient_funds``:
+    refused for want of balance (ccxt ``InsufficientFunds``)."""
+
+    def __init__(self, *args, insufficient_funds: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.insufficient_funds = insufficient_funds
 
 
 class ExchangeFatal(ExchangeError):
@@ -48,7 +55,8 @@ class ExchangeFatal(ExchangeError):
 
 
 _ORDER_REJECTED = (ccxt.InvalidOrder, ccxt.InsufficientFunds, ccxt.OperationRejected, ccxt.BadRequest)
-_FATAL = (ccxt.AuthenticationError, ccxt.BadSymbol, ccxt.NotSupported)
+_FATAL = (ccxt.AuthenticationError, ccxt.BadSymbol, ccxt.NotSupported, ccxt.RestrictedLocation,
+          ccxt.ManualInteractionNeeded)
 
 
 def translate(err: Exception, exchange_id: str, action: str, symbol: str | None = None, *,
@@ -70,7 +78,8 @@ def translate(err: Exception, exchange_id: str, action: str, symbol: str | None 
     if isinstance(err, _FATAL):
         return ExchangeFatal(f"{where}: {action} failed: {detail}", exchange_id, symbol, action)
     if placing_order and isinstance(err, _ORDER_REJECTED):
-        return OrderRejected(f"{where}: {action} rejected by the exchange: {detail}", exchange_id, symbol, action)
+        return OrderRejected(f"{where}: {action} rejected by the exchange: {detail}", exchange_id, symbol, action,
+                             insufficient_funds=isinstance(err, ccxt.InsufficientFunds))
     return ExchangeFatal(f"{where}: {action} failed: {detail}", exchange_id, symbol, action)
 
 

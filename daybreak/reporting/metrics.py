@@ -245,7 +245,7 @@ def scalar_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) ->
     """The scalar metrics of :func:`compute_metrics` (no tables): what a parameter search scores
     each trial with, so a trial costs no breakdown it never reads. ``trips``: the result's
     :func:`~daybreak.reporting.result.round_trips` when already computed."""
-    trips = round_trips(result.trades) if trips is None else trips
+    trips = round_trips(result.trades, result.markets) if trips is None else trips
     curve = equity_curve(result)
     final = float(curve["equity"].iloc[-1])
     span = int(result.end - result.start)
@@ -292,7 +292,7 @@ def compute_metrics(result: BacktestResult) -> dict:
     (:func:`breakdown`), ``open_positions`` (:func:`open_position_rows`); ``rejections``
     {rule: count}; ``gaps`` [{symbol, first, last, missing}].
     """
-    trips = round_trips(result.trades)
+    trips = round_trips(result.trades, result.markets)
     m = scalar_metrics(result, trips)
     bh = buy_and_hold_returns(result.candles, result.start, result.end)
     m["by_symbol"] = breakdown(trips, "symbol", m["symbols"])

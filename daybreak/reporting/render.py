@@ -175,7 +175,7 @@ def to_jsonable(value: Any) -> Any:
 def write_json(result: BacktestResult, metrics: dict, path: str | Path) -> None:
     """Write ``{"metrics", "trades", "round_trips"}`` (see the module docstring) to ``path``."""
     payload = {"metrics": metrics, "trades": [t.to_json() for t in result.trades],
-               "round_trips": round_trips(result.trades).to_dict(orient="records")}
+               "round_trips": round_trips(result.trades, result.markets).to_dict(orient="records")}
     text = json.dumps(to_jsonable(payload), allow_nan=False, indent=1, ensure_ascii=False)
     _write_text(path, text + "\n")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from daybreak.core.domain import Event, Position, Trade
+from daybreak.core.markets import MarketLimits, limits_for
 
 ROUND_TRIP_COLUMNS = (
     "algo", "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "pnl",
@@ -22,9 +23,6 @@ _DTYPES = {"entry_time": "int64", "exit_time": "int64", "entry_price": "float64"
            "exit_price": "float64", "amount": "float64", "pnl": "float64",
            "return_ratio": "float64", "duration_ms": "int64", "fees": "float64"}
 
-_CLOSED_TOLERANCE = 1e-9
-"""A position counts as closed once the base amount still open is at most this fraction of the
-amount bought (partial sells of floats leave rounding dust)."""
 
 
 @dataclass
@@ -57,6 +55,7 @@ class BacktestResult:
     algos: list[str]
     fee_rate: float
     slippage_bps: float
+    markets: dict[str, MarketLimits] | None = None
 
 
 class _Open:
@@ -76,14 +75,15 @@ class _Open:
         self.buy_cost += t.amount * t.price
         self.fees += t.fee
 
-    def add_sell(self, t: Trade) -> bool:
-        """Take a sell off the position; True once the position is closed."""
+    def add_sell(self, t: Trade, limits: MarketLimits) -> bool:
+        """Take a sell off the position; True once the position is closed: what is left is dust
+        (:meth:`~daybreak.core.markets.MarketLimits.is_dust`, the engine's rule)."""
         self.sold += t.amount
         self.sell_value += t.amount * t.price
         self.pnl += t.pnl or 0.0
         self.fees += t.fee
         self.last = t
-        return self.bought - self.sold <= _CLOSED_TOLERANCE * self.bought
+        return limits.is_dust(self.bought - self.sold, t.price)
 
     def row(self) -> tuple:
         """The round trip's values in :data:`ROUND_TRIP_COLUMNS` order."""
@@ -93,8 +93,11 @@ class _Open:
                 last.timestamp - self.entry_time, self.fees, last.exit_reason, self.entry_order_id, last.order_id)
 
 
-def round_trips(trades: list[Trade]) -> pd.DataFrame:
-    """Pair each buy with the sell(s) that close it, per ``(algo, symbol)``, in time order.
+def round_trips(trades: list[Trade], markets: dict[str, MarketLimits] | None = None) -> pd.DataFrame:
+    """Pair each buy with the sell(s) that close it, per ``(algo, symbol)``, in time order. A
+    round trip closes at the sell after which what is left is dust by the symbol's ``markets``
+    limits (default: :func:`~daybreak.core.markets.default_limits`), the rule the engine closes
+    positions by.
 
     One row per *closed* round trip (positions still open at the end are not rows; they are in
     :attr:`BacktestResult.open_positions`), columns :data:`ROUND_TRIP_COLUMNS`:
@@ -123,7 +126,7 @@ def round_trips(trades: list[Trade]) -> pd.DataFrame:
                 raise ValueError(
                     f"trade {t.trade_id!r}: sell of {t.symbol} by {t.algo} at {t.timestamp} "
                     "closes no open position")
-            if open_[key].add_sell(t):
+            if open_[key].add_sell(t, limits_for(markets or {}, t.symbol)):
                 rows.append(open_.pop(key).row())
         else:
             raise ValueError(f"trade {t.trade_id!r}: action {t.action!r} is not 'buy' or 'sell'")

@@ -4,8 +4,9 @@ allow) and flatten (close every position at market; asks for confirmation first)
 Each button writes one :class:`storage.records.Control` (made by
 :func:`daybreak.core.domain.new_control`, as ``bot.py control`` does) with a fresh unique ``control_id``,
 ``source="dashboard"`` and ``status="pending"``; the bot acts on it within one poll and sets
-``status`` to ``done`` or ``refused`` with ``acked_at`` and a ``result``. The latest controls and
-their acknowledgements are listed on the Operations page.
+``status`` to ``done``, ``refused`` or ``expired`` with ``acked_at`` and a ``result``. When no bot
+is running on the store (no recent heartbeat) the notice says so instead. The latest controls
+and their acknowledgements are listed below the buttons.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import streamlit as st
 from daybreak.core.domain import Control, new_control
 from daybreak.ui.fmt import utc
 from storage import StorageError, Store
+from storage.records import StatusRecord
 
 SOURCE = "dashboard"
 _CONFIRM = "controls_flatten_confirm"
@@ -33,16 +35,29 @@ def controls_frame(controls: Iterable[Control]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time", "action", "source", "status", "acked", "result", "control_id"])
 
 
-def _send(store: Callable[[], Store], action: str, on_sent: Callable[[], None], source: str = SOURCE) -> None:
+def sent_notice(action: str, at_ms: int, status: StatusRecord | None, poll_seconds: float,
+                max_age_seconds: float) -> str:
+    """What the trader is told after a control is written: acted on within one poll when a bot
+    is running (:meth:`~storage.records.StatusRecord.bot_running`), else that none is."""
+    head = f"{action.capitalize()} requested at {utc(at_ms)}; "
+    if status is not None and status.bot_running(at_ms, poll_seconds):
+        return head + "the bot acts on it within one poll (Operations lists its answer)."
+    return head + (f"no bot is running on this store: it waits for one to start and expires after "
+                   f"{max_age_seconds:g} s (control_max_age_seconds).")
+
+
+def _send(store: Callable[[], Store], action: str, on_sent: Callable[[], None], source: str = SOURCE,
+          poll_seconds: float = 5.0, max_age_seconds: float = 300.0) -> None:
     record = new_control(action, source, int(time.time() * 1000))
     try:
-        store().put_control(record)
+        opened = store()
+        opened.put_control(record)
+        status = opened.get_status()
     except StorageError as err:
         st.session_state[_ERROR] = f"{action.capitalize()} not sent: storage unavailable: {err}"
         return
     on_sent()
-    st.session_state[_NOTICE] = (f"{action.capitalize()} requested at {utc(record.timestamp)}; "
-                                 "the bot acts on it within one poll (Operations lists its answer).")
+    st.session_state[_NOTICE] = sent_notice(action, record.timestamp, status, poll_seconds, max_age_seconds)
 
 
 def _set_confirm(on: bool) -> None:

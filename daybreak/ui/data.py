@@ -21,6 +21,7 @@ from daybreak.core.domain import Control, Event, Position, Trade
 from daybreak.ops.logs import LogRecord, tail_records
 from daybreak.reporting.performance import window_round_trips
 from daybreak.reporting.stats import daily_from_records, from_records, summarize
+from daybreak.core.order_record import OrderRecord
 from storage import Store, open_store
 from storage.records import SignalRecord, StatRecord, StatusRecord
 
@@ -154,6 +155,9 @@ def events(store_key: str, rule: str | None = None, limit: int = 200) -> list[Ev
 def signals(store_key: str) -> list[SignalRecord]:
     """Every external signal (all statuses), oldest first."""
     return store(store_key).list_signals()
+def orders(store_key: str, last: int = 50) -> list[OrderRecord]:
+    """The ``last`` live orders, newest first."""
+    return store(store_key).list_orders(limit=last)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

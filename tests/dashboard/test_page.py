@@ -227,3 +227,37 @@ def test_a_paced_replay_is_alive_and_labelled(tmp_path, monkeypatch):
     finally:
         bot.terminate()
         bot.wait(timeout=30)
+
+
+def test_live_account_shows_not_managed_coins_reconciliation_and_orders(deployment, monkeypatch):
+    from daybreak.core.domain import Action, Order
+    from daybreak.core.order_record import OrderRecord, OrderStatus
+
+    status = deployment.store.get_status()
+    detail = dict(status.detail, account={
+        "quote": "USDT", "free": 9_000.0, "locked": 50.0, "synced_at": deployment.now_ms, "unmanaged": {"BTC": 0.5},
+        "dust": {"BTC/USDT": 0.000009}, "day_start_equity": 10_000.0,
+        "reconciled": "the exchange holds less BTC than the bot: closed 0.00099 of MA_Crossover's BTC/USDT position"})
+    deployment.store.put_status(StatusRecord(status.timestamp, "live", status.state, status.reason, "", None, detail))
+    rec = OrderRecord.intent(Order("db-x1", "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, deployment.now_ms),
+                             deployment.now_ms)
+    deployment.store.put_order(rec.next(deployment.now_ms, status=OrderStatus.EXPIRED,
+                                        error="buy 0.001 BTC/USDT expired on the exchange with nothing filled"))
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    assert not at.exception
+    assert any("Reconciled with the exchange: the exchange holds less BTC" in w.value for w in at.warning)
+    assert any("Not managed" in i.value for i in at.info)
+    unmanaged = frame_with(at, "asset", "amount")
+    assert unmanaged.to_dict("records") == [{"asset": "BTC", "amount": 0.5}]
+    orders = frame_with(at, "client_order_id", "filled")
+    assert orders["status"].tolist() == ["expired"] and "nothing filled" in orders["error"].iloc[0]
+
+
+def test_a_control_sent_while_no_bot_runs_says_so(deployment, monkeypatch):
+    status = deployment.store.get_status()
+    deployment.store.put_status(StatusRecord(status.timestamp, "paper", BotState.SHUTDOWN.value, "stopped"))
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at.button(key="control_pause").click().run()
+    notice = " ".join(s.value for s in at.success)
+    assert "no bot is running on this store" in notice and "expires after 300 s" in notice
+    assert "within one poll" not in notice

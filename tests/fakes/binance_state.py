@@ -103,7 +103,7 @@ class BinanceState(TradingEndpoints):
         a candle trades every price in its range, the step from one close to the next open is a gap)."""
         with self._lock:
             old = self.now() if self._open else None
-            self.clock_ms = ms
+            self.clock_ms, self._wall_offset = ms, None
             if old is None:
                 return
             new = self.now()
@@ -168,9 +168,17 @@ class BinanceState(TradingEndpoints):
         ask = ((last + half) / tick).to_integral_value(ROUND_CEILING) * tick
         return bid, max(ask, bid + tick)
 
+    def follow_wall_clock(self, offset_ms: int = 0) -> None:
+        """Exchange time = the wall clock + ``offset_ms`` from now on (for a bot in another process,
+        whose clock the test cannot set); resting orders then move only with :meth:`set_price`."""
+        with self._lock:
+            self.clock_ms, self._wall_offset = None, offset_ms
+
     def now(self) -> int:
         if self.clock_ms is not None:
             return self.clock_ms
+        if getattr(self, "_wall_offset", None) is not None:
+            return int(time.time() * 1000) + self._wall_offset
         ends = [int(f["timestamp"].iloc[-1]) + INTERVAL_MS[iv] for (_, iv), f in self._candles.items() if len(f)]
         return max(ends) if ends else int(time.time() * 1000)
 

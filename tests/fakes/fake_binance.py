@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -56,6 +56,8 @@ class RecordedRequest:
     params: dict[str, str]
     weight: int = 0                   # what Binance charges for it (0: failed by a test hook)
     at: float = field(default=0.0, compare=False)    # wall-clock time it arrived
+    status: int = 0                   # HTTP status of the reply (0: none was sent)
+    code: int = 0                     # Binance's error code of the reply (0: no error)
 
 
 @dataclass
@@ -67,7 +69,7 @@ class _ReplyFault:
 
 @dataclass
 class _Fault:
-    mode: str            # "503" | "reset" | "429"
+    mode: str            # "503" | "reset" | "429" | "418"
     skip: int            # good requests to let through first
     count: int | None    # failing requests, None = until come_back()
     path: str | None
@@ -92,6 +94,8 @@ class FakeBinance(BinanceState):
         self._reply_faults: list[_ReplyFault] = []
         self._drops: list[tuple[str, str]] = []
         self.requests: list[RecordedRequest] = []
+        self.latency = 0.0
+        """Seconds every reply waits (a network round trip to a distant exchange)."""
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
         self.port = 0
@@ -165,9 +169,10 @@ class FakeBinance(BinanceState):
 
     # -- test hooks -----------------------------------------------------------------------------
     def go_down(self, mode: str = "503", after: int = 0, count: int | None = None, path: str | None = None) -> None:
-        """Fail requests (to ``path`` if given) with HTTP 503 (``mode="503"``) or by closing the
-        connection without a reply (``"reset"``), after ``after`` good ones, ``count`` times
-        (``None``: until :meth:`come_back`)."""
+        """Fail requests (to ``path`` if given) with HTTP 503 (``mode="503"``), by closing the
+        connection without a reply (``"reset"``), or with Binance's rate-limit answers 429 / 418
+        (``"429"``, ``"418"``: IP banned), after ``after`` good ones, ``count`` times (``None``:
+        until :meth:`come_back`)."""
         with self._lock:
             self._faults.append(_Fault(mode, after, count, path))
 
@@ -248,6 +253,8 @@ class FakeBinance(BinanceState):
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length).decode() if length else ""
@@ -266,15 +273,17 @@ class FakeBinance(BinanceState):
             else:
                 reply_fault = None
             weight = 0 if fault is not None or drop else request_weight(self.weights, method, path, params)
-            self.requests.append(RecordedRequest(method, path, params, weight, time.time()))
+            record = RecordedRequest(method, path, params, weight, time.time())
+            self.requests.append(record)
         if fault is not None or drop:
             mode = "reset" if drop else fault.mode
             if mode == "reset":
                 h.close_connection = True
                 return
-            if mode == "429":
-                return self._reply(h, 429, {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) "
-                                            "request weight is 1200 per 1 MINUTE."}, {"Retry-After": str(fault.retry_after)})
+            if mode in ("429", "418"):   # 418: the IP is banned for repeating 429s (Retry-After says how long)
+                return self._reply(h, int(mode), {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) "
+                                                  "request weight is 1200 per 1 MINUTE."},
+                                   {"Retry-After": str(fault.retry_after)})
             return self._reply(h, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
         try:
             if path in _SIGNED:
@@ -282,12 +291,22 @@ class FakeBinance(BinanceState):
             status, payload = 200, self._route(method, path, params)
         except BinanceError as err:
             status, payload = err.status, err.payload()
+        self._note_reply(record, status, payload.get("code", 0) if isinstance(payload, dict) and status != 200 else 0)
         if reply_fault is not None:
             if reply_fault.delay is None:
                 h.close_connection = True
                 return
             time.sleep(reply_fault.delay)
         self._reply(h, status, payload, {"X-MBX-USED-WEIGHT-1M": str(self.weight_used(last_seconds=60))})
+
+    def _note_reply(self, record: RecordedRequest, status: int, code: int) -> None:
+        """Keep the reply's status and error code with its request (lost replies keep them too:
+        the request was processed)."""
+        with self._lock:
+            for i in range(len(self.requests) - 1, -1, -1):
+                if self.requests[i] is record:
+                    self.requests[i] = replace(record, status=status, code=code)
+                    return
 
     def _take_fault(self, path: str) -> _Fault | None:
         for fault in list(self._faults):

@@ -23,7 +23,7 @@ from daybreak.reporting.performance import (
     realized_curve,
 )
 from daybreak.reporting.stats import TOTAL
-from daybreak.ui import checklist, columns, controls, data
+from daybreak.ui import account, checklist, columns, controls, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import age, duration, money, pct, utc, utc_minute, when
 from daybreak.ui.health import ERROR, OK, WARN, Health, alerts_line, assess, limit_rows, limit_text, storage_line
@@ -84,6 +84,7 @@ def _body(ctx: PageContext) -> None:
             _feed(detail, ctx.now_ms())
         _positions(ctx, pos)
         _pending(ctx, data.pending_orders(key))
+        account.render(detail.get("account"), data.orders(key))  # live: the exchange account and its orders
         with st.expander("Latest controls", expanded=False):
             controls.history(data.controls(key))
     except StorageError as err:
