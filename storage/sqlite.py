@@ -32,7 +32,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
   trade_id TEXT PRIMARY KEY, timestamp INTEGER NOT NULL, symbol TEXT NOT NULL, action TEXT NOT NULL,
   amount REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL, algo TEXT NOT NULL, pnl REAL,
-  order_id TEXT, exit_reason TEXT, mode TEXT);
+  order_id TEXT, exit_reason TEXT, mode TEXT, order_type TEXT, ref_price REAL);
 CREATE INDEX IF NOT EXISTS trades_by_time ON trades(timestamp);
 CREATE INDEX IF NOT EXISTS trades_by_symbol ON trades(symbol, timestamp);
 CREATE INDEX IF NOT EXISTS trades_by_algo ON trades(algo, timestamp);
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS orders (
   type TEXT, reason TEXT, mode TEXT, price REAL, stop_price REAL, ref_price REAL, exchange_order_id TEXT,
   filled REAL, average REAL, fee REAL, fee_base REAL, fee_currency TEXT, sent_at INTEGER, updated_at INTEGER,
   filled_at INTEGER, booked_filled REAL, error TEXT, version INTEGER NOT NULL,
-  done INTEGER NOT NULL);
+  done INTEGER NOT NULL, role TEXT, parent TEXT, list_id TEXT);
 CREATE INDEX IF NOT EXISTS orders_open ON orders(done, created_at);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders(created_at);
 CREATE TABLE IF NOT EXISTS lease (
@@ -79,6 +79,10 @@ CREATE TABLE IF NOT EXISTS lease (
 
 
 _TRADE_COLS = ", ".join(f.name for f in fields(Trade))
+ADDED_COLUMNS = {"trades": {"order_type": "TEXT", "ref_price": "REAL"},
+                 "orders": {"role": "TEXT", "parent": "TEXT", "list_id": "TEXT"}}
+"""Columns added after a table first shipped: a store created by an older version gets them
+(``ALTER TABLE ... ADD COLUMN``, NULL in existing rows) when it is opened."""
 
 
 def _cols(cls) -> list[str]:
@@ -107,8 +111,16 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.executescript(SCHEMA)
+            self._add_columns()
         except sqlite3.Error as err:
             raise StorageError(f"sqlite {self.path}: {err}") from err
+
+    def _add_columns(self) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     # -- helpers -----------------------------------------------------------------------------
     def _exec(self, sql: str, params=()) -> sqlite3.Cursor:

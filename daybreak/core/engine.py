@@ -4,8 +4,10 @@ The same :class:`Engine` runs live, replay and backtest; the drivers only differ
 it (polled ccxt candles, a simulated clock over files, or a fast-forward over arrays) and in the
 broker (paper fills or ccxt orders). Per base candle of a symbol the driver calls, in order:
 
-1. :meth:`Engine.fill_pending` at the candle's open (orders decided on the previous close);
-2. :meth:`Engine.check_exits` along the candle's intrabar path (see :mod:`daybreak.core.exits`);
+1. :meth:`Engine.fill_pending` at the candle's open (orders decided on the previous close; a
+   limit or maker order starts resting there, :mod:`daybreak.core.execution`);
+2. :meth:`Engine.check_exits` along the candle's intrabar path: resting orders, then exits (see
+   :mod:`daybreak.core.exits`);
 3. :meth:`Engine.on_signal` for each strategy / external signal decided at the candle's close.
 
 Outputs (trades, position changes, rejections) go to a :class:`Sink`.
@@ -26,16 +28,22 @@ from daybreak.core.domain import (
     ExitReason,
     Fill,
     Order,
+    OrderKind,
     Position,
     Signal,
     Trade,
     client_order_id,
 )
-from daybreak.core.exits import ExitPlan, candle_path, make_plan, walk
+from daybreak.core.execution import SimulatedOrders, fee_rates, plan_for, spread_rejection, stops_only
+from daybreak.core.execution_settings import ExecutionSettings
+from daybreak.core.exits import ExitHit, ExitPlan, candle_path, make_plan, walk
 from daybreak.core.fills import simulate_fill
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
+
+
+RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
 
 
 class Declined(str, Enum):
@@ -83,7 +91,9 @@ class Sink(Protocol):
 
 
 class Broker(Protocol):
-    """Executes market orders. ``reference_price`` is the open or trigger price (paper).
+    """Executes orders. ``reference_price`` is the open or trigger price (paper). A broker whose
+    ``rests_orders`` is true (live) carries out limit and maker orders on the exchange itself;
+    otherwise the engine simulates them (:class:`~daybreak.core.execution.SimulatedOrders`).
 
     Returns the :class:`Fill` (what really filled: possibly less than ordered), a
     :class:`Rejection` (nothing filled: refused, expired), or ``None`` when the order's fill was
@@ -94,13 +104,26 @@ class Broker(Protocol):
 
 
 class PaperBroker:
-    """Simulated fills (:mod:`daybreak.core.fills`)."""
+    """Simulated fills (:mod:`daybreak.core.fills`): taker ``fee_rate``, maker ``maker_fee_rate``
+    (None: ``fee_rate``), or per symbol ``rates[symbol] = (taker, maker)`` when given."""
 
-    def __init__(self, fee_rate: float, slippage_bps: float):
-        self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
+    rests_orders = False
+
+    def __init__(self, fee_rate: float, slippage_bps: float, maker_fee_rate: float | None = None,
+                 rates: dict[str, tuple[float, float]] | None = None):
+        self.fee_rate, self.slippage_bps, self.maker_fee_rate = fee_rate, slippage_bps, maker_fee_rate
+        self.rates = rates or {}
+
+    @classmethod
+    def for_config(cls, config: Config, markets: dict[str, MarketLimits]) -> "PaperBroker":
+        """The paper broker of ``config`` on ``markets`` (rates: :func:`~daybreak.core.execution.fee_rates`)."""
+        rates = {s: fee_rates(config, m) for s, m in markets.items()}
+        taker, maker = fee_rates(config, None)
+        return cls(taker, config.paper.slippage_bps, maker, rates)
 
     def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill:
-        return simulate_fill(order, reference_price, timestamp, self.fee_rate, self.slippage_bps)
+        taker, maker = self.rates.get(order.symbol) or (self.fee_rate, self.maker_fee_rate)
+        return simulate_fill(order, reference_price, timestamp, taker, self.slippage_bps, maker)
 
 
 class ListSink:
@@ -139,6 +162,12 @@ class Engine:
         """Keys of pending orders handed to the broker whose outcome is not known (it raised);
         a live restart marks the restored pending orders so (they may have been sent)."""
         self.plans: dict[tuple[str, str], ExitPlan] = {}
+        self.sim = SimulatedOrders(self)
+        self.resting = self.sim.orders
+        """Simulated resting orders by key (each also in :attr:`pending`)."""
+        self.quotes: dict[str, tuple[float, float]] = {}
+        """Best (bid, ask) per symbol when the feed has a book (live polling); the spread check reads it."""
+        self._execution: dict[str, ExecutionSettings] = {}
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float] = {}
         self._exit_rules: dict[str, bool] = {}
@@ -149,11 +178,29 @@ class Engine:
         on the exchange rather than decided and sent again)."""
 
     # -- configuration ---------------------------------------------------------------------
+    @property
+    def broker(self) -> Broker:
+        return self._broker
+
+    @broker.setter
+    def broker(self, broker: Broker) -> None:
+        self._broker = broker
+        self.broker_rests: bool = getattr(broker, "rests_orders", False)
+        """Whether the broker rests limit and maker orders on an exchange (live)."""
+
+    def execution_for(self, algo: str) -> ExecutionSettings:
+        """``config.execution_for(algo)``, merged once per config."""
+        found = self._execution.get(algo)
+        if found is None:
+            found = self._execution[algo] = self.config.execution_for(algo)
+        return found
+
     def apply_config(self, config: Config) -> None:
         """Use a new config from now on; open positions keep their plans, rebuilt for new risk."""
         self.config = config
         self.gate.config = config
         self._exit_rules = {}
+        self._execution = {}
         for key, pos in self.ledger.positions.items():
             self._set_plan(key, pos)
 
@@ -168,6 +215,11 @@ class Engine:
             may_exit = self._exit_rules[pos.algo] = make_plan(risk, 1.0, 0, 1.0).active
         plan = make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr")) if may_exit else None
         if plan is not None and plan.active:
+            settings = self.execution_for(pos.algo)
+            if not settings.market_only:
+                unit = pos.entry_price + (pos.entry_fee / pos.amount if pos.amount > 0 else 0.0)
+                maker = fee_rates(self.config, self.markets.get(pos.symbol))[1]
+                plan = plan_for(plan, settings, unit, maker, self.broker_rests)
             self.plans[key] = plan
         else:
             self.plans.pop(key, None)
@@ -187,7 +239,13 @@ class Engine:
         if not self.pending:
             return
         for key in [k for k in self.pending if k[1] == symbol]:
-            order = self.pending.pop(key)
+            if key in self.resting:
+                continue
+            order = self.pending[key]
+            if order.kind in RESTING and not self.broker_rests:
+                self.sim.place(key, order, open_price, timestamp)
+                continue
+            del self.pending[key]
             try:
                 self._execute(order, open_price, timestamp)
             except Exception:
@@ -262,39 +320,58 @@ class Engine:
         return trade
 
     # -- step 2: exits ---------------------------------------------------------------------
-    def check_exits(self, symbol: str, path, end_timestamp: int) -> None:
-        """Walk ``path`` (prices in time order) for every position on ``symbol`` with exit rules."""
+    def check_exits(self, symbol: str, path, end_timestamp: int, start_timestamp: int | None = None) -> None:
+        """Walk ``path`` (prices in time order, from ``start_timestamp`` to ``end_timestamp``) for
+        the resting orders and every position on ``symbol`` with exit rules."""
         if path:
             self.last_price[symbol] = path[-1]
+        opened = self.sim.walk(symbol, path, start_timestamp, end_timestamp) if self.resting else ()
         for pos, plan in self.planned(symbol):
-            self.exit_along(pos, plan, path, end_timestamp)
+            if pos.key not in opened:
+                self.exit_along(pos, plan, path, end_timestamp, start_timestamp)
 
-    def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
+    def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int,
+                           open_ts: int | None = None) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
-        self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
+        self.check_exits(symbol, candle_path(o, h, l, c), close_ts, open_ts)
 
     def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
         """Open positions on ``symbol`` that have exit rules, with their plans (ledger order).
         A position with an order in flight (pending) is left out: while an exit's outcome is
-        unknown no second exit is decided."""
+        unknown no second exit is decided. Live, a position whose maker exit rests on the
+        exchange keeps its stops (stops never wait for a chase)."""
         if not self.plans:
             return []
         plans, pending = self.plans, self.pending
-        return [(p, plans[p.key]) for p in self.ledger.positions.values()
-                if p.symbol == symbol and p.key in plans and p.key not in pending]
+        if not self.broker_rests:
+            return [(p, plans[p.key]) for p in self.ledger.positions.values()
+                    if p.symbol == symbol and p.key in plans and p.key not in pending]
+        out = []
+        for p in self.ledger.positions.values():
+            if p.symbol == symbol and p.key in plans:
+                if p.key not in pending:
+                    out.append((p, plans[p.key]))
+                elif pending[p.key].kind == OrderKind.MAKER.value:
+                    out.append((p, stops_only(plans[p.key])))
+        return out
 
-    def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int) -> None:
+    def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int,
+                   start_timestamp: int | None = None) -> None:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
-        for hit in walk(pos, plan, path, end_timestamp):
-            amount = pos.amount * hit.fraction
-            salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
-            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt),
-                                 pos.algo, pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason)
-            self._send_now(order, hit.price, hit.timestamp)  # replaces a pending signal order
+        for hit in walk(pos, plan, path, end_timestamp, start_timestamp):
+            self.exit_hit(pos, hit)  # replaces a pending signal order
             if pos.key not in self.ledger.positions:
                 return
         if (pos.high_watermark, pos.stop_price, pos.partial_taken) != before:
             self.sink.position(pos.key, pos)
+
+    def exit_hit(self, pos: Position, hit: ExitHit) -> Trade | None:
+        """Sell ``hit.fraction`` of ``pos`` now, as the exit rule ``hit`` says."""
+        amount = pos.amount * hit.fraction
+        salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
+        order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt), pos.algo,
+                      pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason, hit.kind, hit.limit, hit.price)
+        return self._send_now(order, hit.price, hit.timestamp)
 
     # -- step 3: signals -------------------------------------------------------------------
     def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> SignalOutcome:
@@ -314,12 +391,16 @@ class Engine:
                 return SignalOutcome(declined=Declined.NOT_HELD)
             reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
+            kind = OrderKind.MAKER.value if self.execution_for(signal.algo).exit_order == "maker" else OrderKind.MARKET.value
             order = Order(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
-                          signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
+                          signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason, kind, None, price)
         else:
             if pos is not None:
                 return SignalOutcome(declined=Declined.ALREADY_HELD)
+            settings = self.execution_for(signal.algo)
             blocked = self.gate.blocking_rule(signal.algo, signal.symbol, now_ms, self.ledger, data_age_ms)
+            if blocked is None and settings.max_spread_bps is not None:
+                blocked = spread_rejection(self.quotes.get(signal.symbol), settings)
             if blocked is not None:
                 self._reject(signal.algo, signal.symbol, now_ms, blocked)
                 return SignalOutcome(declined=Declined.BLOCKED, rejection=blocked)
@@ -327,8 +408,9 @@ class Engine:
             if isinstance(size, Rejection):
                 self._reject(signal.algo, signal.symbol, now_ms, size)
                 return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
+            kind = OrderKind.LIMIT.value if settings.entry_order == "limit" else OrderKind.MARKET.value
             order = Order(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
-                          signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
+                          signal.algo, signal.symbol, Action.BUY, size, signal.timestamp, None, kind, None, price)
         self.pending[key] = order
         return SignalOutcome(order=order)
 
@@ -344,14 +426,15 @@ class Engine:
         if self.in_flight:
             return None
         self.pending.clear()
+        self.sim.clear()
         trades = []
         for pos in list(self.ledger.positions.values()):
             price = price_of.get(pos.symbol)
             if price is None or not math.isfinite(price):
                 continue
             salt = f"flatten|{ref}|{pos.entry_trade_id}"
-            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt),
-                          pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
+            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt), pos.algo, pos.symbol,
+                          Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN, ref_price=price)
             trade = self._send_now(order, price, timestamp)
             if trade is not None:
                 trades.append(trade)

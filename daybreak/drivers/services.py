@@ -207,18 +207,27 @@ class RunContext(Controls):
         for item in json.loads(raw) if raw else []:
             reason = item.get("reason")  # exits of risk rules and flattens carry theirs
             order = Order(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
-                                 item["amount"], item["decided_at"], ExitReason(reason) if reason else None)
+                          item["amount"], item["decided_at"], ExitReason(reason) if reason else None,
+                          item.get("kind", "market"), item.get("price"), item.get("ref_price"))
             self.engine.pending[(order.algo, order.symbol)] = order
+            if "placed_at" in item:  # a simulated order resting when the run stopped
+                self.engine.sim.restore((order.algo, order.symbol), order, item["placed_at"], item["deadline"])
         pause = self.store.get_state("manual_pause")
         self.engine.gate.manual_pause = pause or None
 
     def save_pending(self) -> None:
         if not self.keeps_pending:
             return
-        data = [{"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
-                 "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
-                 "reason": o.reason.value if o.reason else None}
-                for o in self.engine.pending.values()]
+        resting = self.engine.resting
+        data = []
+        for key, o in self.engine.pending.items():
+            item = {"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
+                    "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
+                    "reason": o.reason.value if o.reason else None, "kind": o.kind, "price": o.price,
+                    "ref_price": o.ref_price}
+            if key in resting:
+                item.update(placed_at=resting[key].placed_at, deadline=resting[key].deadline)
+            data.append(item)
         self.store.set_state("pending_orders", json.dumps(data))
 
     def cursor(self, symbol: str) -> int:

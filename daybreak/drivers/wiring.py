@@ -32,8 +32,9 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
             raise
     stats = StatsUpdater(store)
     sink = StoreSink(store, stats)
-    broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
-    engine = Engine(config, markets or market_limits(config), broker, sink)
+    markets = markets or market_limits(config)
+    broker = broker or PaperBroker.for_config(config, markets)
+    engine = Engine(config, markets, broker, sink)
     ctx = RunContext(config_path, config, store, engine, stats)
     ctx.lease = lease
     ctx.restore()
