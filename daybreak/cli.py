@@ -30,6 +30,7 @@ from daybreak.ops.config_file import load_config
 from daybreak.ops.heap import keep_freed_memory
 from daybreak.ops.logs import setup_logging
 from daybreak.ops.run_lock import AlreadyRunning, acquire
+from daybreak.reporting.costs import market_only_config
 from daybreak.reporting.metrics import compute_metrics
 from daybreak.reporting.render import print_report, write_html, write_json
 from daybreak.reporting.stats import TOTAL, summarize
@@ -291,7 +292,8 @@ def cmd_backtest(args, config: Config) -> int:
         return 2
     keep_freed_memory()  # a one-off array-heavy process: reuse freed pages (daybreak/ops/heap.py)
     result = run_backtest(config, data)
-    metrics = compute_metrics(result)
+    baseline = market_only_config(config)  # the same run with market orders only: the fee comparison
+    metrics = compute_metrics(result, None if baseline is None else compute_metrics(run_backtest(baseline, data)))
     print_report(result, metrics)
     if args.json_out:
         write_json(result, metrics, args.json_out)
