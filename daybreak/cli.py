@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--algo")
     tr.add_argument("--limit", type=int, help="only the newest N")
 
+    od = cmd("orders", "print stored live orders: every exchange order, resting or done")
+    od.add_argument("--open", action="store_true", help="only orders not done (resting, in flight)")
+    od.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    od.add_argument("--limit", type=int, default=100, help="without --open: the newest N (default 100)")
+
     cmd("stats", "print P&L per strategy and in total")
     st = cmd("strategies", "list registered strategies, their timeframe, warm-up and params schema")
     st.add_argument("--format", choices=["table", "json"], default="table")
@@ -229,10 +234,59 @@ def format_stats(trades) -> str:
     return _render(table)
 
 
-def _render(table) -> str:
-    console = Console(file=io.StringIO(), width=160, color_system=None)
+def _render(table, width: int = 160) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
     console.print(table)
     return console.file.getvalue()
+
+
+ORDER_FIELDS = ["client_order_id", "created_at", "algo", "symbol", "side", "type", "role", "price", "stop_price",
+                "amount", "filled", "average", "status", "fee", "fee_currency", "reason", "ref_price",
+                "exchange_order_id", "parent", "list_id", "updated_at", "error", "done"]
+
+
+def order_json(rec) -> dict:
+    """One order record as plain JSON values (enums as strings, ``done`` derived)."""
+    row = {f: getattr(rec, f) for f in ORDER_FIELDS if f != "done"}
+    for f in ("side", "status", "role", "reason"):
+        row[f] = None if row[f] is None else row[f].value
+    row["done"] = rec.done
+    return row
+
+
+def cmd_orders(args, config: Config) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit = {args.limit}: must be at least 1")
+    store = _open_store(config)
+    try:
+        orders = store.list_orders(open_only=True) if args.open else store.list_orders(limit=args.limit)
+    finally:
+        store.close()
+    rows = [order_json(o) for o in orders]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, ORDER_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+        print(buf.getvalue(), end="")
+    else:
+        table = Table("time (UTC)", "strategy", "symbol", "side", "type", "role", "price", "trigger", "amount",
+                      "filled", "avg", "status", "fee", "client order id")
+        for o in orders:
+            when = datetime.fromtimestamp(o.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            status = o.status.value if o.done else f"{o.status.value}*"
+            table.add_row(when, o.algo, o.symbol, o.side.value, o.type, o.role.value, _num(o.price), _num(o.stop_price),
+                          f"{o.amount:.8g}", f"{o.filled:.8g}", _num(o.average or None), status, f"{o.fee:.4f}",
+                          o.client_order_id)
+        print(_render(table, width=220) + f"{len(orders)} order(s)" + (" not done" if args.open else "")
+              + ("; * = not done (resting, in flight or not booked yet)" if any(not o.done for o in orders) else ""))
+    return 0
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{value:.8g}"
 
 
 def cmd_stats(args, config: Config) -> int:
@@ -309,5 +363,5 @@ def cmd_download(args, config: Config) -> int:
 
 
 COMMANDS = {"run": cmd_run, "backtest": cmd_backtest, "download": cmd_download, "signal": cmd_signal,
-            "trades": cmd_trades, "stats": cmd_stats, "strategies": cmd_strategies, "control": cmd_control,
-            "init-db": cmd_init_db}
+            "trades": cmd_trades, "orders": cmd_orders, "stats": cmd_stats, "strategies": cmd_strategies,
+            "control": cmd_control, "init-db": cmd_init_db}

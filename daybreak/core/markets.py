@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -122,8 +122,8 @@ class MarketLimits:
     min_amount: float
     min_notional: float
     max_amount: float | None = None
-    maker_fee: float | None = None
-    taker_fee: float | None = None
+    maker_fee: float | None = field(default=None, compare=False)
+    taker_fee: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("amount_step", "price_tick", "min_amount", "min_notional"):

@@ -64,7 +64,7 @@ def _live(config: Config) -> None:
         with tab_trades:
             trades.render(lambda symbol, algo, limit: data.trades(key, symbol, algo, limit), lambda: data.summary(key),
                           sorted(set(config.symbols) | set(data.price_symbols(key))), open_positions,
-                          lambda symbol: data.last_price(key, symbol))
+                          lambda symbol: data.last_price(key, symbol), data.open_orders(key))
         with tab_chart:
             charts.render(data.price_symbols(key), lambda symbol, since: data.prices(key, symbol, since),
                           lambda symbol: data.trades(key, symbol, None), lambda symbol: data.last_price(key, symbol))
