@@ -141,3 +141,57 @@ def test_a_spread_wider_than_max_spread_bps_refuses_the_entry_with_its_numbers(t
     (row,) = [s for s in bot.store.list_signals() if s.signal_id == sid["id"]]
     assert row.status == "rejected" and "max_spread" in row.reason
     bot.close()
+
+
+def test_a_stop_reached_during_a_maker_chase_cancels_it_and_sells_at_market(tmp_path, fake_binance, monkeypatch):
+    _pinned(fake_binance, spread="0.0004")
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch, risk={"stop_loss_ratio": 0.01},
+                  execution={"exit_order": "maker", "exit_chase_seconds": 600})
+    _hold(bot, fake_binance)
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("sell")
+        if n == 2:
+            fake_binance.set_price(SYM, "49000.00")   # below the 1 % stop: no more chasing
+
+    assert bot.run(5, on_cycle) == 0
+    (maker,) = _orders(fake_binance, "LIMIT_MAKER")
+    (market,) = [f for f in fake_binance.ledger() if f.side == "sell"]
+    (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
+    assert maker["status"] == "CANCELED" and market.type == "MARKET"
+    assert (sell.exit_reason, sell.order_type, sell.price) == ("stop_loss", "market", float(market.price))
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()
+
+
+def test_a_restarted_bot_resumes_a_resting_limit_entry_and_times_it_out_once(tmp_path, fake_binance, monkeypatch):
+    _pinned(fake_binance)
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch,
+                  execution={"entry_order": "limit", "entry_offset_bps": 20, "entry_timeout_seconds": 60})
+    assert bot.run(2, lambda n: bot.signal("buy") if n == 1 else None) == 0
+    (rec,) = bot.store.list_orders(open_only=True)
+    assert (rec.type, rec.status) == ("limit", "open"), "resting when the bot stopped"
+    assert bot.run(6) == 0   # the restarted bot looks it up, cancels it at 60 s, buys the rest at market
+    assert [o["type"] for o in fake_binance.orders.values()] == ["LIMIT", "MARKET"]
+    assert len(bot.store.list_trades()) == 1 and bot.store.list_orders(open_only=True) == []
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()
+
+
+def test_paper_mode_simulates_a_limit_entry_on_the_polled_prices(tmp_path, fake_binance, monkeypatch):
+    _pinned(fake_binance)
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch, mode="paper",
+                  execution={"entry_order": "limit", "entry_offset_bps": 20, "entry_timeout_seconds": 600})
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("buy")
+        if n == 3:
+            fake_binance.set_price(SYM, "49890.00")   # polled below the 49900 limit
+
+    assert bot.run(5, on_cycle) == 0
+    (trade,) = bot.store.list_trades()
+    assert (trade.mode, trade.order_type, trade.price) == ("paper", "limit", 49_900.0)
+    assert fake_binance.requests_to("/api/v3/order", "POST") == [], "paper: nothing sent"
+    bot.close()

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from daybreak.core.domain import new_control
 from tests.live_helpers import LiveBot, assert_reconciled
 
 SYM = "BTC/USDT"
@@ -170,8 +171,6 @@ def test_a_resting_take_profit_is_eased_down_and_fills_at_the_exchange(tmp_path,
 
 
 def test_flatten_cancels_the_resting_orders_then_sells(tmp_path, fake_binance, monkeypatch):
-    from daybreak.core.domain import new_control
-
     bot = _bot(tmp_path, fake_binance, monkeypatch)
     pos = _buy(bot)
     assert bot.run(4, lambda n: bot.store.put_control(new_control("flatten", "test", fake_binance.now()))

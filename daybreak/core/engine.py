@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
 
+from daybreak.core.brokers import ListSink, PaperBroker  # noqa: F401 - re-exported: drivers and tests build them from here
 from daybreak.core.config import Config
 from daybreak.core.domain import (
     EXTERNAL_ALGO,
@@ -34,14 +35,17 @@ from daybreak.core.domain import (
     Trade,
     client_order_id,
 )
-from daybreak.core.execution import SimulatedOrders, fee_rates, plan_for, spread_rejection, stops_only
+from daybreak.core.execution import (
+    SimulatedOrders,
+    fee_rates,
+    plan_for,
+    spread_rejection,
+)
 from daybreak.core.execution_settings import ExecutionSettings
 from daybreak.core.exits import ExitHit, ExitPlan, candle_path, make_plan, walk
-from daybreak.core.fills import simulate_fill
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
-
 
 RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
 
@@ -101,49 +105,6 @@ class Broker(Protocol):
     is not known yet; the engine then keeps the order pending and asks again next time."""
 
     def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection | None: ...
-
-
-class PaperBroker:
-    """Simulated fills (:mod:`daybreak.core.fills`): taker ``fee_rate``, maker ``maker_fee_rate``
-    (None: ``fee_rate``), or per symbol ``rates[symbol] = (taker, maker)`` when given."""
-
-    rests_orders = False
-
-    def __init__(self, fee_rate: float, slippage_bps: float, maker_fee_rate: float | None = None,
-                 rates: dict[str, tuple[float, float]] | None = None):
-        self.fee_rate, self.slippage_bps, self.maker_fee_rate = fee_rate, slippage_bps, maker_fee_rate
-        self.rates = rates or {}
-
-    @classmethod
-    def for_config(cls, config: Config, markets: dict[str, MarketLimits]) -> "PaperBroker":
-        """The paper broker of ``config`` on ``markets`` (rates: :func:`~daybreak.core.execution.fee_rates`)."""
-        rates = {s: fee_rates(config, m) for s, m in markets.items()}
-        taker, maker = fee_rates(config, None)
-        return cls(taker, config.paper.slippage_bps, maker, rates)
-
-    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill:
-        taker, maker = self.rates.get(order.symbol) or (self.fee_rate, self.maker_fee_rate)
-        return simulate_fill(order, reference_price, timestamp, taker, self.slippage_bps, maker)
-
-
-class ListSink:
-    """Collects outputs in memory (backtest, tests)."""
-
-    def __init__(self):
-        self.trades: list[Trade] = []
-        self.rejections: list[Event] = []
-
-    def trade(self, trade):
-        self.trades.append(trade)
-
-    def position(self, key, position):
-        pass
-
-    def rejection(self, event):
-        self.rejections.append(event)
-
-    def booked(self, trade):
-        pass
 
 
 class Engine:
@@ -338,22 +299,13 @@ class Engine:
     def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
         """Open positions on ``symbol`` that have exit rules, with their plans (ledger order).
         A position with an order in flight (pending) is left out: while an exit's outcome is
-        unknown no second exit is decided. Live, a position whose maker exit rests on the
-        exchange keeps its stops (stops never wait for a chase)."""
+        unknown no second exit is decided (a resting maker exit watches the stop itself:
+        :mod:`daybreak.core.execution`, live :mod:`daybreak.drivers.resting`)."""
         if not self.plans:
             return []
         plans, pending = self.plans, self.pending
-        if not self.broker_rests:
-            return [(p, plans[p.key]) for p in self.ledger.positions.values()
-                    if p.symbol == symbol and p.key in plans and p.key not in pending]
-        out = []
-        for p in self.ledger.positions.values():
-            if p.symbol == symbol and p.key in plans:
-                if p.key not in pending:
-                    out.append((p, plans[p.key]))
-                elif pending[p.key].kind == OrderKind.MAKER.value:
-                    out.append((p, stops_only(plans[p.key])))
-        return out
+        return [(p, plans[p.key]) for p in self.ledger.positions.values()
+                if p.symbol == symbol and p.key in plans and p.key not in pending]
 
     def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int,
                    start_timestamp: int | None = None) -> None:

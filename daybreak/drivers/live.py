@@ -39,8 +39,8 @@ from daybreak.drivers.account import Account, written_off
 from daybreak.drivers.live_feed import STEP, LiveFeed, decision_arrays, history_needed
 from daybreak.drivers.orders import OrderInFlight, OrderTracker
 from daybreak.drivers.protection import Protection
-from daybreak.drivers.resting import LiveExecution
 from daybreak.drivers.replay import strategies_for
+from daybreak.drivers.resting import LiveExecution
 from daybreak.drivers.services import RunContext
 from daybreak.drivers.stepper import Stepper, needs_atr
 from daybreak.drivers.wiring import build_context, market_limits

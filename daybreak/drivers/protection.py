@@ -31,12 +31,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from daybreak.core.domain import Action, Event, ExitReason, Fill, Order, Position, client_order_id
+from daybreak.core.domain import (
+    Action,
+    Event,
+    ExitReason,
+    Fill,
+    Order,
+    Position,
+    client_order_id,
+)
 from daybreak.core.engine import Engine
 from daybreak.core.exits import ExitHit, take_profit_at
 from daybreak.core.order_record import OrderRecord, OrderStatus, Role
 from daybreak.drivers.orders import NOT_PLACED_MARGIN_MS, OrderInFlight, OrderTracker
-from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable, OrderRejected, OrderResult
+from daybreak.exchange.client import (
+    Exchange,
+    ExchangeFatal,
+    ExchangeUnavailable,
+    OrderRejected,
+    OrderResult,
+)
 from storage.base import Store
 
 log = logging.getLogger("daybreak")

@@ -17,7 +17,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from daybreak.reporting.costs import cost_comparison, fees_by_order_type, slippage_by_strategy
+from daybreak.reporting.costs import (
+    cost_comparison,
+    fees_by_order_type,
+    slippage_by_strategy,
+)
 from daybreak.reporting.result import BacktestResult, round_trips
 
 DAY_MS = 86_400_000
