@@ -195,3 +195,30 @@ def test_paper_mode_simulates_a_limit_entry_on_the_polled_prices(tmp_path, fake_
     assert (trade.mode, trade.order_type, trade.price) == ("paper", "limit", 49_900.0)
     assert fake_binance.requests_to("/api/v3/order", "POST") == [], "paper: nothing sent"
     bot.close()
+
+
+def test_a_market_remainder_whose_reply_was_lost_is_resumed_after_a_restart(tmp_path, fake_binance, monkeypatch):
+    _pinned(fake_binance)
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch,
+                  execution={"entry_order": "limit", "entry_offset_bps": 20, "entry_timeout_seconds": 30})
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("buy")
+        if n == 3:   # the next cycle times the limit out (look-up, cancel and its read-back, look-up);
+            fake_binance.lose_next_reply()     # the market remainder executes, its reply is lost, look-ups fail
+            fake_binance.go_down("503", after=5, count=4, path="/api/v3/order")
+
+    assert bot.run(4, on_cycle) == 0
+    limit = next(o for o in fake_binance.orders.values() if o["type"] == "LIMIT")
+    assert limit["status"] == "CANCELED" and bot.store.list_trades() == []
+    (part,) = [r for r in bot.store.list_orders(open_only=True) if r.role == "part"]
+    assert part.status in ("intent", "sent") and part.parent == limit["clientOrderId"]
+    assert [f.client_order_id for f in fake_binance.ledger()] == [part.client_order_id], "it executed"
+    fake_binance.come_back()
+    assert bot.run(4) == 0   # restarted: the decision resumes from its part, booked once
+    (trade,) = bot.store.list_trades()
+    assert trade.order_id == limit["clientOrderId"] and bot.store.list_orders(open_only=True) == []
+    assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 2, "limit and remainder: nothing sent again"
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()

@@ -182,3 +182,27 @@ def test_flatten_cancels_the_resting_orders_then_sells(tmp_path, fake_binance, m
     assert not _resting(fake_binance, "STOP_LOSS_LIMIT") and not bot.store.list_positions()
     assert_reconciled(bot.store, fake_binance)
     bot.close()
+
+
+def test_a_take_profit_refused_then_reached_is_sold_at_market(tmp_path, fake_binance, monkeypatch):
+    bot = _bot(tmp_path, fake_binance, monkeypatch, risk={"take_profit_ratio": 0.004},
+               execution={"take_profit_order": "resting"})
+    fake_binance.refuse_next_order("LIMIT")
+    seen = {}
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("buy")
+        if n == 2:   # the take-profit was refused (tried again in 60 s); the price passes it meanwhile
+            seen["resting"] = _resting(fake_binance, "LIMIT")
+            fake_binance.set_price(SYM, "50300.00")
+
+    assert bot.run(4, on_cycle) == 0
+    assert seen["resting"] == []
+    (event,) = bot.store.list_events(rule="take_profit_refused")
+    assert "tried again" in event.message
+    (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
+    (fill,) = [f for f in fake_binance.ledger() if f.side == "sell"]
+    assert (fill.type, sell.exit_reason, sell.price) == ("MARKET", "take_profit", float(fill.price))
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()

@@ -107,6 +107,11 @@ class OrderTracker:
             self.open[rec.client_order_id] = rec
             if rec.role is Role.ORDER:
                 decisions.append(rec)
+        for parent in sorted({r.parent for r in self.open.values() if r.role is Role.PART}):
+            if parent not in self.open:   # its first order is done, a further one is not: resume the decision
+                rec = self.store.get_order(parent)
+                if rec is not None:
+                    decisions.append(rec)
         for order in legacy:
             if order.client_order_id not in self.open and self.store.get_order(order.client_order_id) is None:
                 rec = OrderRecord.intent(order, order.decided_at)

@@ -189,6 +189,18 @@ class Protection:
         return out
 
     def _keep(self, key, pos: Position, wanted: dict, settings, now: int) -> None:
+        price = self.engine.last_price.get(pos.symbol)
+        tp = wanted.get(Role.TAKE_PROFIT)
+        if tp is not None and price is not None and price >= tp[0] and not any(
+                r.role is Role.TAKE_PROFIT for r in self._of(key)):
+            # reached while no take-profit rested (placing it now would be refused or fill as taker)
+            self.clear(key)
+            plan = self.engine.plans.get(key)
+            if plan is not None and plan.take_profit_fraction:
+                pos.partial_taken = True
+            fraction = tp[2] / pos.amount if pos.amount > 0 else 1.0
+            self.engine.exit_hit(pos, ExitHit(price, ExitReason.TAKE_PROFIT, min(1.0, fraction), now))
+            return
         have = {r.role: r for r in self._of(key)}
         if not wanted or set(have) - set(wanted):   # no longer wanted (config, dust, partial take-profit)
             self.clear(key)

@@ -149,6 +149,9 @@ class LiveExecution:
                     "" if p.client_order_id == cid else cid))
                 if not sent:
                     raise OrderInFlight(f"{order.symbol} {order.action.value} {cid}: {part.client_order_id} sent, resting")
+                if w.fills.get(part.client_order_id) is None and part.kind == OrderKind.MAKER.value:
+                    raise OrderInFlight(f"{order.symbol} sell {cid}: post-only {part.client_order_id} refused "
+                                        f"({w.rejection.message if w.rejection else 'nothing filled'}); re-priced next cycle")
                 continue
             if not self._settle(w, active, lambda a=active: self.tracker.execute(self._part_order(w, a), ref, timestamp)):
                 if not self._move(w, active, ref, timestamp):
