@@ -1,5 +1,6 @@
 """Config editor: symbols, strategies on/off, each strategy's parameters, external signals, the
-``risk`` defaults and the per-strategy ``risk_overrides``; saved through
+``risk`` defaults and the per-strategy ``risk_overrides``, the ``execution`` defaults (order
+types; ``execution_overrides`` are kept as they are in the file); saved through
 :func:`daybreak.settings.save_config_atomic` (the bot's own model, atomic replace).
 
 Inputs are generated from each model's JSON schema (:mod:`daybreak.ui.schema_inputs`), so a new
@@ -21,6 +22,7 @@ from typing import Any
 import streamlit as st
 
 from daybreak.core.config import Config, ConfigError
+from daybreak.core.execution_settings import ExecutionSettings
 from daybreak.core.risk_settings import RiskSettings
 from daybreak.ops.config_file import save_config_atomic
 from daybreak.ui.schema_inputs import (
@@ -46,6 +48,7 @@ class FormValues:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
 
 
 def _default(name: str) -> Any:
@@ -65,6 +68,7 @@ def shown_values(raw: dict) -> FormValues:
         risk={s.name: raw.get("risk", {}).get(s.name, s.default) for s in risk_specs},
         overrides={name: {s.name: raw.get("risk_overrides", {}).get(name, {}).get(s.name)
                           for s in risk_specs} for name in registry.names()},
+        execution={s.name: raw.get("execution", {}).get(s.name, s.default) for s in field_specs(ExecutionSettings)},
     )
 
 
@@ -105,6 +109,10 @@ def apply_form(raw: dict, shown: FormValues, submitted: FormValues) -> tuple[dic
     risk = merge_changes(raw.get("risk", {}), shown.risk, submitted.risk)
     if risk != raw.get("risk", {}):
         data["risk"] = risk
+    if submitted.execution:
+        execution = merge_changes(raw.get("execution", {}), shown.execution, submitted.execution)
+        if execution != raw.get("execution", {}):
+            data["execution"] = execution
     return data, notes
 
 
@@ -173,11 +181,13 @@ def render(path: Path, stored_symbols: list[str] = ()) -> None:
                 overrides[name] = _field_grid(risk_specs, shown.overrides[name], f"{PREFIX}override.{name}",
                                               "inherit")
         st.caption("Risk overrides are offered for enabled strategies and those that have overrides already.")
+        with st.expander("Execution: order types (defaults for every strategy)", expanded=False):
+            execution = _field_grid(field_specs(ExecutionSettings), shown.execution, f"{PREFIX}execution", "off")
         submitted = st.form_submit_button("Save config", type="primary")
     if not submitted:
         return
     values = FormValues(symbols=list(symbols), added_symbols=added, external_signals=external, algos=algos,
-                        params=params, risk=risk, overrides=overrides)
+                        params=params, risk=risk, overrides=overrides, execution=execution)
     data, notes = apply_form(raw, shown, values)
     if data == raw:
         st.info("Nothing changed; the file was not written.")
