@@ -41,3 +41,16 @@ def test_backtest_equals_replay_with_execution(tmp_path, case):
     assert_same(replayed, backtested)
     assert [t.order_type for t in sorted(replayed, key=lambda t: t.trade_id)] == \
         [t.order_type for t in sorted(backtested, key=lambda t: t.trade_id)]
+
+
+ALL_KINDS = {"entry_order": "limit", "entry_offset_bps": 3, "entry_timeout_seconds": 180, "exit_order": "maker",
+             "exit_chase_seconds": 120, "take_profit_order": "resting", "take_profit_ease_bps": 5,
+             "take_profit_ease_seconds": 120, "exchange_stop": "oco", "exchange_stop_limit_offset_bps": 5}
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_backtest_equals_replay_per_strategy_with_every_order_kind(tmp_path, name):
+    replayed, backtested = _both(tmp_path, algos={name: True}, params={}, risk=OCO_RISK, execution=ALL_KINDS)
+    assert_same(replayed, backtested)
+    assert [t.order_type for t in sorted(replayed, key=lambda t: t.trade_id)] == \
+        [t.order_type for t in sorted(backtested, key=lambda t: t.trade_id)]
