@@ -83,8 +83,8 @@ class Protection:
             open_orders = {o.client_order_id: o for o in self.exchange.fetch_open_orders(symbol)}
             for rec in [r for r in self.records.values() if r.symbol == symbol]:
                 self._confirm(rec, open_orders.get(rec.client_order_id), now)
-            if not any(r.symbol == symbol and r.status in (OrderStatus.INTENT, OrderStatus.SENT)
-                       for r in self.records.values()):
+            if not any(r.symbol == symbol and (r.status in (OrderStatus.INTENT, OrderStatus.SENT) or r.filled > 0)
+                       for r in self.records.values()):   # a partly filled stop: its fill is not booked yet
                 self.tracker.unsettled.discard(symbol)
 
     def _confirm(self, rec: OrderRecord, listed: OrderResult | None, now: int) -> None:
@@ -243,11 +243,11 @@ class Protection:
 
     def _place(self, pos: Position, role: Role, want, old: OrderRecord | None, now: int) -> None:
         rec = self._record(pos, role, want, now)
+        replacing = old is not None and old.status is OrderStatus.OPEN
         try:
-            if old is not None and old.status is OrderStatus.OPEN:
+            if replacing:
                 res = self.exchange.replace_order(rec.symbol, "sell", rec.amount, rec.client_order_id,
                                                   old.client_order_id, rec.type, rec.price, rec.stop_price)
-                self._confirm(old, None, now)
             else:
                 res = self.exchange.create_order(rec.symbol, "sell", rec.amount, rec.client_order_id, rec.type,
                                                  rec.price, stop_price=rec.stop_price)
@@ -269,6 +269,8 @@ class Protection:
             self._done(rec.next(now, status=OrderStatus.REJECTED, error=str(err)))
             raise
         self._put(self._with(rec, res, now).next(now, sent_at=now))
+        if replacing:
+            self._confirm(old, None, now)   # cancelled by the replacement (or filled just before it)
 
     def _place_oco(self, pos: Position, wanted: dict, now: int) -> None:
         list_id = client_order_id(pos.algo, pos.symbol, Action.SELL, now, f"oco|{pos.entry_trade_id}")
