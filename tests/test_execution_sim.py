@@ -181,3 +181,18 @@ def test_fee_rates_come_from_the_market_unless_paper_sets_them():
     assert fee_rates(taker_set, market) == (0.002, 0.002)
     both = parse_config({"symbols": [SYM], "paper": {"fee_rate": 0.002, "maker_fee_rate": 0.0}})
     assert fee_rates(both, market) == (0.002, 0.0)
+
+
+def test_a_live_broker_taking_over_restored_positions_leaves_take_profit_and_stop_to_the_exchange():
+    eng = engine({"stop_loss_ratio": 0.02, "take_profit_ratio": 0.03},
+                 {"take_profit_order": "resting", "exchange_stop": "oco"}, slip=0)
+    _held(eng)
+    plan = eng.plans[("T", SYM)]
+    assert (plan.tp_resting, plan.tp_on_exchange, plan.stop_limit_offset) == (True, False, 0.005)
+
+    class Live:
+        rests_orders = True
+
+    eng.broker = Live()   # the live driver installs its broker after restoring the positions
+    plan = eng.plans[("T", SYM)]
+    assert (plan.tp_resting, plan.tp_on_exchange, plan.stop_limit_offset) == (True, True, None)

@@ -206,3 +206,33 @@ def test_a_take_profit_refused_then_reached_is_sold_at_market(tmp_path, fake_bin
     assert (fill.type, sell.exit_reason, sell.price) == ("MARKET", "take_profit", float(fill.price))
     assert_reconciled(bot.store, fake_binance)
     bot.close()
+
+
+def test_a_restarted_bot_leaves_the_resting_take_profit_to_the_exchange_and_books_its_fill(
+        tmp_path, fake_binance, monkeypatch):
+    bot = _bot(tmp_path, fake_binance, monkeypatch, risk={"stop_loss_ratio": 0.01, "take_profit_ratio": 0.004},
+               execution={"take_profit_order": "resting"})
+    _buy(bot)
+    (tp,) = _resting(fake_binance, "LIMIT")
+    # restarted while holding: the price passes the take-profit (the exchange fills it), then the stop
+    assert bot.run(3, lambda n: fake_binance.set_price(SYM, "50300.00") if n == 1 else None) == 0
+    sells = [f for f in fake_binance.ledger() if f.side == "sell"]
+    assert [(f.client_order_id, f.type) for f in sells] == [(tp["clientOrderId"], "LIMIT")], "no market sell too"
+    (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
+    assert (sell.exit_reason, sell.price, sell.order_type) == ("take_profit", 50200.0, "limit")
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()
+
+
+def test_a_restarted_bot_exits_at_its_stop_with_a_market_order_after_cancelling_the_exchange_stop(
+        tmp_path, fake_binance, monkeypatch):
+    bot = _bot(tmp_path, fake_binance, monkeypatch, execution={**STOP, "exchange_stop_limit_offset_bps": 10})
+    _buy(bot)
+    assert bot.run(3, lambda n: fake_binance.set_price(SYM, "49000.00") if n == 1 else None) == 0   # through the limit
+    (stop,) = [o for o in fake_binance.orders.values() if o["type"] == "STOP_LOSS_LIMIT"]
+    (market,) = [f for f in fake_binance.ledger() if f.side == "sell"]
+    (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
+    assert stop["status"] == "CANCELED" and market.type == "MARKET"
+    assert (sell.exit_reason, sell.order_type) == ("stop_loss", "market")
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()

@@ -145,9 +145,13 @@ class Engine:
 
     @broker.setter
     def broker(self, broker: Broker) -> None:
+        before = getattr(self, "broker_rests", None)
         self._broker = broker
         self.broker_rests: bool = getattr(broker, "rests_orders", False)
         """Whether the broker rests limit and maker orders on an exchange (live)."""
+        if before is not None and before != self.broker_rests:  # plans differ live (the exchange holds orders)
+            for key, pos in self.ledger.positions.items():
+                self._set_plan(key, pos)
 
     def execution_for(self, algo: str) -> ExecutionSettings:
         """``config.execution_for(algo)``, merged once per config."""

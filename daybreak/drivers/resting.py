@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 
 from daybreak.core.domain import Action, ExitReason, Fill, Order, OrderKind
 from daybreak.core.engine import Engine
-from daybreak.core.execution import RESTING_KINDS, entry_price, maker_sell_price
+from daybreak.core.execution import entry_price, maker_sell_price
 from daybreak.core.exits import stop_level
 from daybreak.core.order_record import OrderRecord, Role
 from daybreak.core.risk import Rejection
@@ -99,7 +99,10 @@ class LiveExecution:
             if amount <= 0:
                 return None
             order = replace(order, amount=amount)
-        if order.kind not in RESTING_KINDS:
+        wanted = OrderKind.LIMIT.value if order.action is Action.BUY else OrderKind.MAKER.value
+        if order.kind != wanted:   # a market order (a stop, a take-profit, a flatten: the exchange's own
+            if order.kind != OrderKind.MARKET.value:   # stop-limits and take-profits rest in Protection)
+                order = replace(order, kind=OrderKind.MARKET.value, price=None)
             return self.tracker.execute(order, reference_price, timestamp)
         return self._carry_out(order, reference_price, timestamp)
 
