@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from daybreak.core.domain import new_control
 from tests.live_helpers import LiveBot, assert_reconciled
 
 SYM, PRICE = "BTC/USDT", Decimal("50000.00")
@@ -221,4 +222,23 @@ def test_a_market_remainder_whose_reply_was_lost_is_resumed_after_a_restart(tmp_
     assert trade.order_id == limit["clientOrderId"] and bot.store.list_orders(open_only=True) == []
     assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 2, "limit and remainder: nothing sent again"
     assert_reconciled(bot.store, fake_binance)
+    bot.close()
+
+
+def test_flatten_cancels_a_resting_limit_entry_and_buys_nothing_more(tmp_path, fake_binance, monkeypatch):
+    _pinned(fake_binance)
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch,
+                  execution={"entry_order": "limit", "entry_offset_bps": 20, "entry_timeout_seconds": 600})
+
+    def on_cycle(n):
+        if n == 1:
+            bot.signal("buy")
+        if n == 2:
+            bot.store.put_control(new_control("flatten", "test", fake_binance.now()))
+
+    assert bot.run(5, on_cycle) == 0
+    assert [(o["type"], o["status"]) for o in fake_binance.orders.values()] == [("LIMIT", "CANCELED")]
+    assert bot.store.list_trades() == [] and bot.store.list_orders(open_only=True) == []
+    (ctl,) = bot.store.list_controls()
+    assert ctl.status == "done"
     bot.close()

@@ -236,3 +236,25 @@ def test_a_restarted_bot_exits_at_its_stop_with_a_market_order_after_cancelling_
     assert (sell.exit_reason, sell.order_type) == ("stop_loss", "market")
     assert_reconciled(bot.store, fake_binance)
     bot.close()
+
+
+def test_a_stop_that_filled_during_an_outage_is_booked_when_the_exchange_answers_again(
+        tmp_path, fake_binance, monkeypatch):
+    bot = _bot(tmp_path, fake_binance, monkeypatch)
+    _buy(bot)
+    (stop,) = _resting(fake_binance, "STOP_LOSS_LIMIT")
+
+    def on_cycle(n):
+        if n == 1:
+            fake_binance.go_down("503")
+            fake_binance.set_price(SYM, "49400.00")   # the stop fills while the bot cannot see it
+        if n == 3:
+            fake_binance.come_back()
+
+    assert bot.run(6, on_cycle) == 0
+    (fill,) = [f for f in fake_binance.ledger() if f.side == "sell"]
+    (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
+    assert (fill.client_order_id, sell.order_id, sell.exit_reason) == (stop["clientOrderId"],) * 2 + ("stop_loss",)
+    assert not bot.store.list_events(kind="reconcile") and not bot.store.list_positions()
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()
