@@ -48,6 +48,7 @@ from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
 
 RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
+_MARKET, _LIMIT, _MAKER = OrderKind.MARKET.value, OrderKind.LIMIT.value, OrderKind.MAKER.value
 
 
 class Declined(str, Enum):
@@ -129,6 +130,7 @@ class Engine:
         self.quotes: dict[str, tuple[float, float]] = {}
         """Best (bid, ask) per symbol when the feed has a book (live polling); the spread check reads it."""
         self._execution: dict[str, ExecutionSettings] = {}
+        self._market_only: dict[str, bool] = {}
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float] = {}
         self._exit_rules: dict[str, bool] = {}
@@ -158,6 +160,7 @@ class Engine:
         found = self._execution.get(algo)
         if found is None:
             found = self._execution[algo] = self.config.execution_for(algo)
+            self._market_only[algo] = found.market_only
         return found
 
     def apply_config(self, config: Config) -> None:
@@ -165,7 +168,7 @@ class Engine:
         self.config = config
         self.gate.config = config
         self._exit_rules = {}
-        self._execution = {}
+        self._execution, self._market_only = {}, {}
         for key, pos in self.ledger.positions.items():
             self._set_plan(key, pos)
 
@@ -181,7 +184,7 @@ class Engine:
         plan = make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr")) if may_exit else None
         if plan is not None and plan.active:
             settings = self.execution_for(pos.algo)
-            if not settings.market_only:
+            if not self._market_only[pos.algo]:
                 unit = pos.entry_price + (pos.entry_fee / pos.amount if pos.amount > 0 else 0.0)
                 maker = fee_rates(self.config, self.markets.get(pos.symbol))[1]
                 plan = plan_for(plan, settings, unit, maker, self.broker_rests)
@@ -203,11 +206,12 @@ class Engine:
         """Fill every pending order of ``symbol`` at ``open_price`` (candle open at ``timestamp``)."""
         if not self.pending:
             return
+        resting = self.resting
         for key in [k for k in self.pending if k[1] == symbol]:
-            if key in self.resting:
+            if resting and key in resting:
                 continue
             order = self.pending[key]
-            if order.kind in RESTING and not self.broker_rests:
+            if order.kind is not _MARKET and order.kind in RESTING and not self.broker_rests:
                 self.sim.place(key, order, open_price, timestamp)
                 continue
             del self.pending[key]
@@ -245,7 +249,7 @@ class Engine:
                 return None
             if amount != order.amount:
                 order = replace(order, amount=amount)
-        result = self.broker.execute(order, ref_price, timestamp)
+        result = self._broker.execute(order, ref_price, timestamp)
         if result is None:  # booked before a restart: the restored ledger has it
             return None
         if isinstance(result, Rejection):
@@ -347,13 +351,14 @@ class Engine:
                 return SignalOutcome(declined=Declined.NOT_HELD)
             reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
-            kind = OrderKind.MAKER.value if self.execution_for(signal.algo).exit_order == "maker" else OrderKind.MARKET.value
+            settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
+            kind = _MAKER if settings.exit_order == "maker" else _MARKET
             order = Order(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
                           signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason, kind, None, price)
         else:
             if pos is not None:
                 return SignalOutcome(declined=Declined.ALREADY_HELD)
-            settings = self.execution_for(signal.algo)
+            settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
             blocked = self.gate.blocking_rule(signal.algo, signal.symbol, now_ms, self.ledger, data_age_ms)
             if blocked is None and settings.max_spread_bps is not None:
                 blocked = spread_rejection(self.quotes.get(signal.symbol), settings)
@@ -364,7 +369,7 @@ class Engine:
             if isinstance(size, Rejection):
                 self._reject(signal.algo, signal.symbol, now_ms, size)
                 return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
-            kind = OrderKind.LIMIT.value if settings.entry_order == "limit" else OrderKind.MARKET.value
+            kind = _LIMIT if settings.entry_order == "limit" else _MARKET
             order = Order(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
                           signal.algo, signal.symbol, Action.BUY, size, signal.timestamp, None, kind, None, price)
         self.pending[key] = order

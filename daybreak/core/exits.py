@@ -316,7 +316,7 @@ def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: n
             level = trail if level is None else np.fmax(level, trail)
         cand = low <= level  # NaN (no stop armed yet) compares False
     if plan.take_profit is not None and not position.partial_taken and not plan.tp_on_exchange:
-        hit = high >= take_profit_levels(plan, open_time)
+        hit = high >= (plan.take_profit if plan.tp_ease_ms is None else take_profit_levels(plan, open_time))
         cand = hit if cand is None else cand | hit
     if plan.time_stop_ms is not None:
         hit = close_time >= plan.entry_timestamp + plan.time_stop_ms
