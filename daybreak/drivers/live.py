@@ -4,8 +4,10 @@ Each cycle (at each candle close, and every ``poll_seconds`` in between):
 
 1. one ticker request for every configured symbol's last price (``fetch_tickers``); a symbol
    whose price is missing or older than the stale limit gets no fill and no exit this cycle;
-2. live: orders whose outcome is unknown are looked up by their client id first
-   (:mod:`daybreak.drivers.orders`), so nothing below decides while one is in flight;
+2. live: the protective orders resting on the exchange are read back first (one that filled is
+   booked as the exit, :mod:`daybreak.drivers.protection`), then orders whose outcome is unknown
+   or that rest (limit entries, maker exits: :mod:`daybreak.drivers.resting`) are looked up by
+   their client id (:mod:`daybreak.drivers.orders`), so nothing below decides while one is in flight;
 3. klines, only for the symbols whose candle has closed, all at once; every new closed candle
    goes through the stepper's :meth:`~daybreak.drivers.stepper.Stepper.decide` (ATR and strategy
    signals, exactly as replay and backtest: :mod:`daybreak.drivers.live_feed`);
@@ -15,7 +17,8 @@ Each cycle (at each candle close, and every ``poll_seconds`` in between):
 6. pending orders: paper fills at the open of the candle after the decision (the forming
    candle's open, as replay fills at the next open) or, for decisions between candles, at the
    polled price, with slippage and fee; live: market orders through the order tracker;
-7. exits (stop-loss, take-profit, trailing, time stop) against the polled price.
+7. exits (stop-loss, take-profit, trailing, time stop) against the polled price;
+8. live: protective orders placed, replaced or cancelled to match the positions.
 
 So live, paper and replay differ only in the feed, the broker and exits checked against polled
 prices. At start the warm-up history is fetched and computed once per strategy over the whole
