@@ -214,6 +214,7 @@ class LiveLoop:
         eng.broker = self.execution
         legacy = list(eng.pending.values())   # a bot of an older version kept them as state
         eng.pending.clear()
+        eng.sim.clear()                        # live orders rest on the exchange, never in the simulation
         for rec in self.tracker.restore(legacy):
             key = (rec.algo, rec.symbol)
             eng.pending[key] = rec.order()
