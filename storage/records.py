@@ -21,7 +21,7 @@ from daybreak.core.domain import (
     Position,
     Trade,
 )
-from daybreak.core.order_record import OrderRecord, OrderStatus
+from daybreak.core.order_record import OrderRecord, OrderStatus, Role
 
 
 DAILY_STAT_PREFIX = "day:"
@@ -151,7 +151,7 @@ JSON_FIELDS = ("data", "extra", "detail", "document")
 
 _ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {
     Trade: {"action": Action, "exit_reason": ExitReason, "mode": Mode},
-    OrderRecord: {"side": Action, "status": OrderStatus, "reason": ExitReason, "mode": Mode},
+    OrderRecord: {"side": Action, "status": OrderStatus, "reason": ExitReason, "mode": Mode, "role": Role},
 }
 
 
@@ -182,6 +182,6 @@ def record_from_dict(cls, data: dict[str, Any]):
 
 def trade_from_row(row: tuple) -> Trade:
     """A Trade from a tuple of its columns in field order (SQLite reads them so)."""
-    tid, ts, symbol, action, amount, price, fee, algo, pnl, order_id, reason, mode = row
+    tid, ts, symbol, action, amount, price, fee, algo, pnl, order_id, reason, mode, order_type, ref_price = row
     return Trade(tid, ts, symbol, Action(action), amount, price, fee, algo, pnl, order_id,
-                 None if reason is None else ExitReason(reason), Mode(mode))
+                 None if reason is None else ExitReason(reason), Mode(mode), order_type or "market", ref_price)

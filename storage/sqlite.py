@@ -43,7 +43,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
   trade_id TEXT PRIMARY KEY, timestamp INTEGER NOT NULL, symbol TEXT NOT NULL, action TEXT NOT NULL,
   amount REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL, algo TEXT NOT NULL, pnl REAL,
-  order_id TEXT, exit_reason TEXT, mode TEXT);
+  order_id TEXT, exit_reason TEXT, mode TEXT, order_type TEXT, ref_price REAL);
 CREATE INDEX IF NOT EXISTS trades_by_time ON trades(timestamp);
 CREATE INDEX IF NOT EXISTS trades_by_symbol ON trades(symbol, timestamp);
 CREATE INDEX IF NOT EXISTS trades_by_algo ON trades(algo, timestamp);
@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS orders (
   type TEXT, reason TEXT, mode TEXT, price REAL, stop_price REAL, ref_price REAL, exchange_order_id TEXT,
   filled REAL, average REAL, fee REAL, fee_base REAL, fee_currency TEXT, sent_at INTEGER, updated_at INTEGER,
   filled_at INTEGER, booked_filled REAL, error TEXT, version INTEGER NOT NULL,
-  done INTEGER NOT NULL);
+  done INTEGER NOT NULL, role TEXT, parent TEXT, list_id TEXT);
 CREATE INDEX IF NOT EXISTS orders_open ON orders(done, created_at);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders(created_at);
 CREATE TABLE IF NOT EXISTS lease (
@@ -99,6 +99,10 @@ _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL_SIGNAL_STATUSES))
 INBOX_LIMIT = 1000
 """Most Signals rows one :meth:`SQLiteStore.inbox` read returns (the rest come next time)."""
 _PRICE_COLS = ", ".join(f.name for f in fields(PriceRecord))
+ADDED_COLUMNS = {"trades": {"order_type": "TEXT", "ref_price": "REAL"},
+                 "orders": {"role": "TEXT", "parent": "TEXT", "list_id": "TEXT"}}
+"""Columns added after a table first shipped: a store created by an older version gets them
+(``ALTER TABLE ... ADD COLUMN``, NULL in existing rows) when it is opened."""
 
 
 def _cols(cls) -> list[str]:
@@ -111,6 +115,15 @@ def _row(record) -> dict:
         if k in data:
             data[k] = json.dumps(data[k])
     return data
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Give a store made by an older version the columns added since (:data:`ADDED_COLUMNS`)."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 class SQLiteStore(Store):
@@ -136,6 +149,7 @@ class SQLiteStore(Store):
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             db.executescript(SCHEMA)
+            _add_columns(db)
             self._file = self._file_id()
         except (sqlite3.Error, OSError) as err:
             if db is not None:

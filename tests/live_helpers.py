@@ -67,18 +67,23 @@ def assert_reconciled(store, fake, base: str = "BTC", symbol: str = "BTC/USDT") 
     """The exchange's ledger and the store agree: every exchange fill's order has a stored trade
     of that amount, no stored live trade lacks an exchange fill, no client id was sent twice, no
     exchange order is unknown to the store, and the base balance is the bot's positions + dust."""
+    owner = {r.client_order_id: (r.parent if r.role == "part" else r.client_order_id)
+             for r in store.list_orders(limit=10_000)}     # a decision's further orders book under its id
     fills: dict[str, Decimal] = {}
-    ledger = [f for f in fake.ledger() if f.symbol == symbol and not f.client_order_id.startswith(("manual", "app"))]
-    for f in ledger:
-        fills[f.client_order_id] = fills.get(f.client_order_id, Decimal(0)) + f.amount
-    trades = [t for t in store.list_trades(symbol=symbol) if t.mode == "live"]
+    fee_base: dict[str, Decimal] = {}
+    for f in fake.ledger():
+        cid = owner.get(f.client_order_id, f.client_order_id)
+        fills[cid] = fills.get(cid, Decimal(0)) + f.amount
+        if f.fee_asset == base:
+            fee_base[cid] = fee_base.get(cid, Decimal(0)) + f.fee
+    trades = [t for t in store.list_trades() if t.mode == "live"]
     by_order = {t.order_id: t for t in trades if not t.trade_id.startswith("xc-")}
     assert len(by_order) == len([t for t in trades if not t.trade_id.startswith("xc-")]), "one trade per order"
     assert set(by_order) == set(fills), f"store {sorted(by_order)} vs exchange {sorted(fills)}"
     for cid, amount in fills.items():
         t = by_order[cid]
-        fee_base = sum((f.fee for f in ledger if f.client_order_id == cid and f.fee_asset == base), Decimal(0))
-        assert abs(Decimal(repr(t.amount)) - (amount - fee_base)) < Decimal("1e-12"), (cid, t.amount, amount, fee_base)
+        base_fee = fee_base.get(cid, Decimal(0))
+        assert abs(Decimal(repr(t.amount)) - (amount - base_fee)) < Decimal("1e-12"), (cid, t.amount, amount, base_fee)
     stored = {r.client_order_id for r in store.list_orders(limit=10_000)}
     assert set(fake.orders) <= stored, f"exchange orders unknown to the store: {set(fake.orders) - stored}"
     held = sum(p.amount for p in store.list_positions() if p.symbol == symbol)

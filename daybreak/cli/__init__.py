@@ -42,6 +42,7 @@ from daybreak.ops.logs import setup_logging
 from daybreak.ops.notify import ENV_VAR as ENV_NOTIFY_URLS
 from daybreak.ops.operator_secrets import OperatorSecretError
 from daybreak.ops.run_lock import AlreadyRunning, acquire
+from daybreak.reporting.costs import market_only_config
 from daybreak.reporting.metrics import compute_metrics
 from daybreak.reporting.render import print_report, write_html, write_json
 from daybreak.reporting.stats import TOTAL, summarize
@@ -100,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--symbol")
     tr.add_argument("--algo")
     tr.add_argument("--limit", type=count(1, 1_000_000_000), help="only the newest N")
+
+    od = cmd("orders", "print stored live orders: every exchange order, resting or done")
+    od.add_argument("--open", action="store_true", help="only orders not done (resting, in flight)")
+    od.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    od.add_argument("--limit", type=int, default=100, help="without --open: the newest N (default 100)")
 
     cmd("stats", "print P&L per strategy and in total")
     st = cmd("strategies", "list registered strategies, their timeframe, warm-up and params schema")
@@ -290,10 +296,59 @@ def format_stats(trades) -> str:
     return _render(table)
 
 
-def _render(table) -> str:
+def _render(table, width: int = 160) -> str:
     buf = io.StringIO()
-    Console(file=buf, width=160, color_system=None).print(table)
+    Console(file=buf, width=width, color_system=None).print(table)
     return buf.getvalue()
+
+
+ORDER_FIELDS = ["client_order_id", "created_at", "algo", "symbol", "side", "type", "role", "price", "stop_price",
+                "amount", "filled", "average", "status", "fee", "fee_currency", "reason", "ref_price",
+                "exchange_order_id", "parent", "list_id", "updated_at", "error", "done"]
+
+
+def order_json(rec) -> dict:
+    """One order record as plain JSON values (enums as strings, ``done`` derived)."""
+    row = {f: getattr(rec, f) for f in ORDER_FIELDS if f != "done"}
+    for f in ("side", "status", "role", "reason"):
+        row[f] = None if row[f] is None else row[f].value
+    row["done"] = rec.done
+    return row
+
+
+def cmd_orders(args, config: Config) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit = {args.limit}: must be at least 1")
+    store = _open_store(config)
+    try:
+        orders = store.list_orders(open_only=True) if args.open else store.list_orders(limit=args.limit)
+    finally:
+        store.close()
+    rows = [order_json(o) for o in orders]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, ORDER_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+        print(buf.getvalue(), end="")
+    else:
+        table = Table("time (UTC)", "strategy", "symbol", "side", "type", "role", "price", "trigger", "amount",
+                      "filled", "avg", "status", "fee", "client order id")
+        for o in orders:
+            when = datetime.fromtimestamp(o.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            status = o.status.value if o.done else f"{o.status.value}*"
+            table.add_row(when, o.algo, o.symbol, o.side.value, o.type, o.role.value, _num(o.price), _num(o.stop_price),
+                          f"{o.amount:.8g}", f"{o.filled:.8g}", _num(o.average or None), status, f"{o.fee:.4f}",
+                          o.client_order_id)
+        print(_render(table, width=220) + f"{len(orders)} order(s)" + (" not done" if args.open else "")
+              + ("; * = not done (resting, in flight or not booked yet)" if any(not o.done for o in orders) else ""))
+    return 0
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{value:.8g}"
 
 
 def cmd_stats(args, config: Config) -> int:
@@ -356,7 +411,8 @@ def cmd_backtest(args, config: Config) -> int:
                          f"(symbols: {', '.join(sorted(data.frames))})")
     keep_freed_memory()  # a one-off array-heavy process: reuse freed pages (daybreak/ops/heap.py)
     result = run_backtest(config, data)
-    metrics = compute_metrics(result)
+    baseline = market_only_config(config)  # the same run with market orders only: the fee comparison
+    metrics = compute_metrics(result, None if baseline is None else compute_metrics(run_backtest(baseline, data)))
     print_report(result, metrics)
     if args.json_out:
         write_json(result, metrics, args.json_out)
@@ -388,4 +444,5 @@ def cmd_optimize(args, config: Config) -> int:
 
 COMMANDS = {"run": cmd_run, "backtest": cmd_backtest, "download": cmd_download, "signal": cmd_signal,
             "trades": cmd_trades, "stats": cmd_stats, "strategies": cmd_strategies, "control": cmd_control,
-            "init-db": cmd_init_db, "optimize": cmd_optimize, "lookahead": run_lookahead, **cli_ops.COMMANDS}
+            "init-db": cmd_init_db, "optimize": cmd_optimize, "lookahead": run_lookahead, "orders": cmd_orders,
+            **cli_ops.COMMANDS}

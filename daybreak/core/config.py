@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from daybreak.core.alert_settings import NotifySettings
+from daybreak.core.execution_settings import ExecutionSettings, SettingError
 from daybreak.core.risk_settings import RiskOverride, RiskSettings
 
 DEFAULT_CONFIG_PATH = "config.json"
@@ -88,7 +89,10 @@ class OrderSize(_Strict):
 class PaperSettings(_Strict):
     """Simulated fills. Defaults: Binance.US spot taker fee 0.1 % (ccxt ``binanceus`` fee table)."""
 
-    fee_rate: float = Field(0.001, ge=0, le=0.05, description="Fee as a fraction of notional")
+    fee_rate: float = Field(0.001, ge=0, le=0.05, description="Taker fee (market orders) as a fraction of notional")
+    maker_fee_rate: float | None = Field(None, ge=0, le=0.05, description=(
+        "Maker fee (resting limit fills) as a fraction of notional; null: the market's maker rate "
+        "(ccxt market 'maker') when markets come from the exchange, else fee_rate"))
     slippage_bps: float = Field(5.0, ge=0, le=1000, description="Adverse price move per fill, basis points")
     starting_balance: float = Field(10_000.0, gt=0, le=1e12, description="Paper account, quote currency")
 
@@ -167,6 +171,8 @@ class Config(_Strict):
     log: LogSettings = Field(default_factory=LogSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     risk_overrides: dict[str, RiskOverride] = Field(default_factory=dict)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    execution_overrides: dict[str, ExecutionSettings] = Field(default_factory=dict)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
@@ -211,9 +217,10 @@ class Config(_Strict):
                 except ValidationError as err:
                     loc, value, msg = _first_error(err)
                     raise _FieldError(("params", name, *loc), value, msg) from None
-            for name in self.risk_overrides:
-                if name not in known:
-                    raise _FieldError(("risk_overrides", name), name, "unknown strategy")
+            for section in ("risk_overrides", "execution_overrides"):
+                for name in getattr(self, section):
+                    if name not in known:
+                        raise _FieldError((section, name), name, "unknown strategy")
         for name, override in self.risk_overrides.items():
             if "day_timezone" in override.model_fields_set and override.day_timezone != self.risk.day_timezone:
                 raise _FieldError(("risk_overrides", name, "day_timezone"), override.day_timezone,
@@ -225,6 +232,7 @@ class Config(_Strict):
                 _, _, msg = _first_error(err)
                 raise _FieldError(("risk_overrides", name), override.model_dump(exclude_unset=True),
                                   f"merged with 'risk' this breaks a rule: {msg}") from None
+        self._check_execution()
         for key in self.order_size:
             if key != "default" and key not in self.symbols:
                 raise _FieldError(("order_size", key), key, "not one of 'symbols' (or 'default')")
@@ -240,6 +248,35 @@ class Config(_Strict):
     def size_for(self, symbol: str) -> OrderSize:
         """Order size for ``symbol``: its own entry, else ``default``."""
         return self.order_size.get(symbol) or self.order_size.get("default") or OrderSize(stake=100.0)
+
+    def _check_execution(self) -> None:
+        """Each strategy's execution settings against its risk rules (e.g. a resting take-profit
+        needs a take-profit ratio); names the section the offending key was set in."""
+        for algo in [None, *dict.fromkeys([*self.risk_overrides, *self.execution_overrides])]:
+            try:
+                execution = self.execution if algo is None else self.execution_for(algo)
+            except ValidationError as err:  # the override and the base together are impossible
+                loc, value, msg = _first_error(err)
+                raise _FieldError(("execution_overrides", algo, *loc), value, f"{msg} (with execution)") from None
+            problem = execution.risk_problem(self.risk if algo is None else self.risk_for(algo))
+            if problem is None:
+                continue
+            key, msg = problem
+            own = algo is not None and key in self.execution_overrides.get(algo, ExecutionSettings()).model_fields_set
+            loc = ("execution_overrides", algo, key) if own else ("execution", key)
+            if algo is not None and not own:
+                msg = f"{msg} (strategy {algo})"
+            raise _FieldError(loc, getattr(execution, key), msg)
+
+    def execution_for(self, algo: str) -> ExecutionSettings:
+        """Execution settings of ``algo``: ``execution`` with the keys set in
+        ``execution_overrides[algo]`` on top."""
+        override = self.execution_overrides.get(algo)
+        if override is None:
+            return self.execution
+        merged = self.execution.model_dump()
+        merged.update(override.model_dump(exclude_unset=True))
+        return ExecutionSettings.model_validate(merged)
 
     def risk_for(self, algo: str) -> RiskSettings:
         """Risk settings of ``algo``: ``risk`` with the keys set in ``risk_overrides[algo]`` on top."""
@@ -268,6 +305,8 @@ def _first_error(err: ValidationError) -> tuple[tuple, Any, str]:
     ctx_err = (first.get("ctx") or {}).get("error")
     if isinstance(ctx_err, _FieldError):
         return ctx_err.loc, ctx_err.value, ctx_err.msg
+    if isinstance(ctx_err, SettingError):  # a combination of keys refused by a section's model
+        return (*first["loc"], ctx_err.setting_key), ctx_err.value, str(ctx_err)
     msg = first["msg"].removeprefix("Value error, ")
     if isinstance(first.get("input"), bool) and first["type"] in ("float_type", "int_type"):
         msg += " (true/false is not a number)"
@@ -305,4 +344,7 @@ def config_to_json(cfg: Config) -> dict:
     data["order_size"] = {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in data["order_size"].items()}
     data["risk"] = cfg.risk.model_dump(mode="json", exclude_unset=True) if cfg.risk.model_fields_set else data["risk"]
     data["risk_overrides"] = {k: v.model_dump(mode="json", exclude_unset=True) for k, v in cfg.risk_overrides.items()}
+    data["execution"] = cfg.execution.model_dump(mode="json", exclude_unset=True)
+    data["execution_overrides"] = {k: v.model_dump(mode="json", exclude_unset=True)
+                                   for k, v in cfg.execution_overrides.items()}
     return data

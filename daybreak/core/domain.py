@@ -36,6 +36,19 @@ class ExitReason(str, Enum):
     EXTERNAL = "external"
     FLATTEN = "flatten"
     EXTERNAL_CLOSE = "external_close"  # live: the exchange holds less than the bot did (a manual sell ...)
+    EMERGENCY_EXIT = "emergency_exit"  # live: the exchange refused the protective stop, so the bot sold at once
+
+
+class OrderKind(str, Enum):
+    """How an order executes (:mod:`daybreak.core.execution`): ``market`` (taker, at once),
+    ``limit`` (rests at its price, maker fee when the price trades through it), ``maker``
+    (post-only limit at the touch, re-priced as the book moves), ``stop_limit`` (a stop-loss-limit
+    on the exchange: taker once triggered, never below its limit)."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    MAKER = "maker"
+    STOP_LIMIT = "stop_limit"
 
 
 class Mode(str, Enum):
@@ -95,11 +108,13 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """A market order that passed the risk check, waiting for its fill.
+    """An order that passed the risk check, waiting for its fill.
 
     ``client_order_id`` is deterministic (see :func:`client_order_id`) so that a retried or
     replayed decision never produces a second order or a second stored trade. ``amount`` in base
-    currency; ``decided_at`` UTC epoch ms.
+    currency; ``decided_at`` UTC epoch ms. ``kind`` is an :class:`OrderKind` value; ``price`` its
+    limit (quote per base; None for a market order); ``ref_price`` the price the decision saw
+    (the deciding candle's close, a stop's trigger), against which slippage is measured.
     """
 
     client_order_id: str
@@ -109,6 +124,9 @@ class Order:
     amount: float
     decided_at: int
     reason: ExitReason | None = None
+    kind: str = "market"
+    price: float | None = None
+    ref_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +152,10 @@ class Trade:
 
     ``pnl`` (quote) is the realized P&L of a closing (sell) trade, fees of both legs included;
     ``None`` on an opening trade. ``exit_reason`` is set on closing trades. ``amount`` base,
-    ``price`` quote per base, ``fee`` quote, ``timestamp`` UTC epoch ms.
+    ``price`` quote per base, ``fee`` quote, ``timestamp`` UTC epoch ms. ``order_type``: the
+    :class:`OrderKind` that filled (live, several kinds joined by ``+``, e.g. ``limit+market``
+    for a limit entry finished at market); ``ref_price``: the decision's price (None: unknown,
+    e.g. a trade of an older version), see :attr:`slippage_bps`.
     """
 
     trade_id: str
@@ -149,11 +170,24 @@ class Trade:
     order_id: str = ""
     exit_reason: ExitReason | None = None
     mode: Mode = Mode.PAPER
+    order_type: str = "market"
+    ref_price: float | None = None
 
     @property
     def cost(self) -> float:
         """Notional in quote currency: ``amount * price``."""
         return self.amount * self.price
+
+    @property
+    def slippage_bps(self) -> float | None:
+        """Realized slippage against ``ref_price``, basis points, positive when it cost the trader:
+        ``(price / ref - 1) * 10,000`` for a buy, ``(1 - price / ref) * 10,000`` for a sell (a
+        limit filled better than the decision's price is negative). None without a reference."""
+        ref = self.ref_price
+        if not ref:
+            return None
+        move = (self.price / ref - 1.0) * 10_000.0
+        return move if self.action is Action.BUY else -move
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: enums as their string values."""
@@ -162,6 +196,7 @@ class Trade:
             "action": self.action.value, "amount": self.amount, "price": self.price, "fee": self.fee,
             "algo": self.algo, "pnl": self.pnl, "order_id": self.order_id,
             "exit_reason": None if self.exit_reason is None else self.exit_reason.value, "mode": self.mode.value,
+            "order_type": self.order_type, "ref_price": self.ref_price, "slippage_bps": self.slippage_bps,
         }
 
 

@@ -4,8 +4,10 @@ The same :class:`Engine` runs live, replay and backtest; the drivers only differ
 it (polled ccxt candles, a simulated clock over files, or a fast-forward over arrays) and in the
 broker (paper fills or ccxt orders). Per base candle of a symbol the driver calls, in order:
 
-1. :meth:`Engine.fill_pending` at the candle's open (orders decided on the previous close);
-2. :meth:`Engine.check_exits` along the candle's intrabar path (see :mod:`daybreak.core.exits`);
+1. :meth:`Engine.fill_pending` at the candle's open (orders decided on the previous close; a
+   limit or maker order starts resting there, :mod:`daybreak.core.execution`);
+2. :meth:`Engine.check_exits` along the candle's intrabar path: resting orders, then exits (see
+   :mod:`daybreak.core.exits`);
 3. :meth:`Engine.on_signal` for each strategy / external signal decided at the candle's close.
 
 Outputs (trades, position changes, rejections) go to a :class:`Sink`.
@@ -18,6 +20,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
 
+from daybreak.core.brokers import ListSink, PaperBroker  # noqa: F401 - re-exported: drivers and tests build them from here
 from daybreak.core.config import Config
 from daybreak.core.domain import (
     EXTERNAL_ALGO,
@@ -26,16 +29,26 @@ from daybreak.core.domain import (
     ExitReason,
     Fill,
     Order,
+    OrderKind,
     Position,
     Signal,
     Trade,
     client_order_id,
 )
-from daybreak.core.exits import ExitPlan, candle_path, make_plan, walk
-from daybreak.core.fills import simulate_fill
+from daybreak.core.execution import (
+    SimulatedOrders,
+    fee_rates,
+    plan_for,
+    spread_rejection,
+)
+from daybreak.core.execution_settings import ExecutionSettings
+from daybreak.core.exits import ExitHit, ExitPlan, candle_path, make_plan, walk
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
+
+RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
+_MARKET, _LIMIT, _MAKER = OrderKind.MARKET.value, OrderKind.LIMIT.value, OrderKind.MAKER.value
 
 
 class Declined(str, Enum):
@@ -84,7 +97,9 @@ class Sink(Protocol):
 
 
 class Broker(Protocol):
-    """Executes market orders. ``reference_price`` is the open or trigger price (paper).
+    """Executes orders. ``reference_price`` is the open or trigger price (paper). A broker whose
+    ``rests_orders`` is true (live) carries out limit and maker orders on the exchange itself;
+    otherwise the engine simulates them (:class:`~daybreak.core.execution.SimulatedOrders`).
 
     Returns the :class:`Fill` (what really filled: possibly less than ordered), a
     :class:`Rejection` (nothing filled: refused, expired), or ``None`` when the order's fill was
@@ -92,36 +107,6 @@ class Broker(Protocol):
     is not known yet; the engine then keeps the order pending and asks again next time."""
 
     def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection | None: ...
-
-
-class PaperBroker:
-    """Simulated fills (:mod:`daybreak.core.fills`)."""
-
-    def __init__(self, fee_rate: float, slippage_bps: float):
-        self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
-
-    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill:
-        return simulate_fill(order, reference_price, timestamp, self.fee_rate, self.slippage_bps)
-
-
-class ListSink:
-    """Collects outputs in memory (backtest, tests)."""
-
-    def __init__(self):
-        self.trades: list[Trade] = []
-        self.rejections: list[Event] = []
-
-    def trade(self, trade):
-        self.trades.append(trade)
-
-    def position(self, key, position):
-        pass
-
-    def rejection(self, event):
-        self.rejections.append(event)
-
-    def booked(self, trade):
-        pass
 
 
 class Engine:
@@ -140,6 +125,13 @@ class Engine:
         """Keys of pending orders handed to the broker whose outcome is not known (it raised);
         a live restart marks the restored pending orders so (they may have been sent)."""
         self.plans: dict[tuple[str, str], ExitPlan] = {}
+        self.sim = SimulatedOrders(self)
+        self.resting = self.sim.orders
+        """Simulated resting orders by key (each also in :attr:`pending`)."""
+        self.quotes: dict[str, tuple[float, float]] = {}
+        """Best (bid, ask) per symbol when the feed has a book (live polling); the spread check reads it."""
+        self._execution: dict[str, ExecutionSettings] = {}
+        self._market_only: dict[str, bool] = {}
         self.last_price: dict[str, float] = {}
         self.atr: dict[str, float | None] = {}
         self._exit_rules: dict[str, bool] = {}
@@ -150,11 +142,34 @@ class Engine:
         on the exchange rather than decided and sent again)."""
 
     # -- configuration ---------------------------------------------------------------------
+    @property
+    def broker(self) -> Broker:
+        return self._broker
+
+    @broker.setter
+    def broker(self, broker: Broker) -> None:
+        before = getattr(self, "broker_rests", None)
+        self._broker = broker
+        self.broker_rests: bool = getattr(broker, "rests_orders", False)
+        """Whether the broker rests limit and maker orders on an exchange (live)."""
+        if before is not None and before != self.broker_rests:  # plans differ live (the exchange holds orders)
+            for key, pos in self.ledger.positions.items():
+                self._set_plan(key, pos)
+
+    def execution_for(self, algo: str) -> ExecutionSettings:
+        """``config.execution_for(algo)``, merged once per config."""
+        found = self._execution.get(algo)
+        if found is None:
+            found = self._execution[algo] = self.config.execution_for(algo)
+            self._market_only[algo] = found.market_only
+        return found
+
     def apply_config(self, config: Config) -> None:
         """Use a new config from now on; open positions keep their plans, rebuilt for new risk."""
         self.config = config
         self.gate.config = config
         self._exit_rules = {}
+        self._execution, self._market_only = {}, {}
         for key, pos in self.ledger.positions.items():
             self._set_plan(key, pos)
 
@@ -169,6 +184,11 @@ class Engine:
             may_exit = self._exit_rules[pos.algo] = make_plan(risk, 1.0, 0, 1.0).active
         plan = make_plan(risk, pos.entry_price, pos.entry_timestamp, pos.extra.get("atr")) if may_exit else None
         if plan is not None and plan.active:
+            settings = self.execution_for(pos.algo)
+            if not self._market_only[pos.algo]:
+                unit = pos.entry_price + (pos.entry_fee / pos.amount if pos.amount > 0 else 0.0)
+                maker = fee_rates(self.config, self.markets.get(pos.symbol))[1]
+                plan = plan_for(plan, settings, unit, maker, self.broker_rests)
             self.plans[key] = plan
         else:
             self.plans.pop(key, None)
@@ -187,8 +207,15 @@ class Engine:
         """Fill every pending order of ``symbol`` at ``open_price`` (candle open at ``timestamp``)."""
         if not self.pending:
             return
+        resting = self.resting
         for key in [k for k in self.pending if k[1] == symbol]:
-            order = self.pending.pop(key)
+            if resting and key in resting:
+                continue
+            order = self.pending[key]
+            if order.kind is not _MARKET and order.kind in RESTING and not self.broker_rests:
+                self.sim.place(key, order, open_price, timestamp)
+                continue
+            del self.pending[key]
             try:
                 self._execute(order, open_price, timestamp)
             except Exception:
@@ -223,7 +250,7 @@ class Engine:
                 return None
             if amount != order.amount:
                 order = replace(order, amount=amount)
-        result = self.broker.execute(order, ref_price, timestamp)
+        result = self._broker.execute(order, ref_price, timestamp)
         if result is None:  # booked before a restart: the restored ledger has it
             return None
         if isinstance(result, Rejection):
@@ -263,39 +290,49 @@ class Engine:
         return trade
 
     # -- step 2: exits ---------------------------------------------------------------------
-    def check_exits(self, symbol: str, path, end_timestamp: int) -> None:
-        """Walk ``path`` (prices in time order) for every position on ``symbol`` with exit rules."""
+    def check_exits(self, symbol: str, path, end_timestamp: int, start_timestamp: int | None = None) -> None:
+        """Walk ``path`` (prices in time order, from ``start_timestamp`` to ``end_timestamp``) for
+        the resting orders and every position on ``symbol`` with exit rules."""
         if path:
             self.last_price[symbol] = path[-1]
+        opened = self.sim.walk(symbol, path, start_timestamp, end_timestamp) if self.resting else ()
         for pos, plan in self.planned(symbol):
-            self.exit_along(pos, plan, path, end_timestamp)
+            if pos.key not in opened:
+                self.exit_along(pos, plan, path, end_timestamp, start_timestamp)
 
-    def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int) -> None:
+    def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int,
+                           open_ts: int | None = None) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
-        self.check_exits(symbol, candle_path(o, h, l, c), close_ts)
+        self.check_exits(symbol, candle_path(o, h, l, c), close_ts, open_ts)
 
     def planned(self, symbol: str) -> list[tuple[Position, ExitPlan]]:
         """Open positions on ``symbol`` that have exit rules, with their plans (ledger order).
         A position with an order in flight (pending) is left out: while an exit's outcome is
-        unknown no second exit is decided."""
+        unknown no second exit is decided (a resting maker exit watches the stop itself:
+        :mod:`daybreak.core.execution`, live :mod:`daybreak.drivers.resting`)."""
         if not self.plans:
             return []
         plans, pending = self.plans, self.pending
         return [(p, plans[p.key]) for p in self.ledger.positions.values()
                 if p.symbol == symbol and p.key in plans and p.key not in pending]
 
-    def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int) -> None:
+    def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int,
+                   start_timestamp: int | None = None) -> None:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
-        for hit in walk(pos, plan, path, end_timestamp):
-            amount = pos.amount * hit.fraction
-            salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
-            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt),
-                                 pos.algo, pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason)
-            self._send_now(order, hit.price, hit.timestamp)  # replaces a pending signal order
+        for hit in walk(pos, plan, path, end_timestamp, start_timestamp):
+            self.exit_hit(pos, hit)  # replaces a pending signal order
             if pos.key not in self.ledger.positions:
                 return
         if (pos.high_watermark, pos.stop_price, pos.partial_taken) != before:
             self.sink.position(pos.key, pos)
+
+    def exit_hit(self, pos: Position, hit: ExitHit) -> Trade | None:
+        """Sell ``hit.fraction`` of ``pos`` now, as the exit rule ``hit`` says."""
+        amount = pos.amount * hit.fraction
+        salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
+        order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt), pos.algo,
+                      pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason, hit.kind, hit.limit, hit.price)
+        return self._send_now(order, hit.price, hit.timestamp)
 
     # -- step 3: signals -------------------------------------------------------------------
     def on_signal(self, signal: Signal, price: float, now_ms: int, data_age_ms: int = 0) -> SignalOutcome:
@@ -315,12 +352,17 @@ class Engine:
                 return SignalOutcome(declined=Declined.NOT_HELD)
             reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
+            settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
+            kind = _MAKER if settings.exit_order == "maker" else _MARKET
             order = Order(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
-                          signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason)
+                          signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason, kind, None, price)
         else:
             if pos is not None:
                 return SignalOutcome(declined=Declined.ALREADY_HELD)
+            settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
             blocked = self.gate.blocking_rule(signal.algo, signal.symbol, now_ms, self.ledger, data_age_ms)
+            if blocked is None and settings.max_spread_bps is not None:
+                blocked = spread_rejection(self.quotes.get(signal.symbol), settings)
             if blocked is not None:
                 self._reject(signal.algo, signal.symbol, now_ms, blocked)
                 return SignalOutcome(declined=Declined.BLOCKED, rejection=blocked)
@@ -328,8 +370,9 @@ class Engine:
             if isinstance(size, Rejection):
                 self._reject(signal.algo, signal.symbol, now_ms, size)
                 return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
+            kind = _LIMIT if settings.entry_order == "limit" else _MARKET
             order = Order(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
-                          signal.algo, signal.symbol, Action.BUY, size, signal.timestamp)
+                          signal.algo, signal.symbol, Action.BUY, size, signal.timestamp, None, kind, None, price)
         self.pending[key] = order
         return SignalOutcome(order=order)
 
@@ -345,14 +388,15 @@ class Engine:
         if self.in_flight:
             return None
         self.pending.clear()
+        self.sim.clear()
         trades = []
         for pos in list(self.ledger.positions.values()):
             price = price_of.get(pos.symbol)
             if price is None or not math.isfinite(price):
                 continue
             salt = f"flatten|{ref}|{pos.entry_trade_id}"
-            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt),
-                          pos.algo, pos.symbol, Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN)
+            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt), pos.algo, pos.symbol,
+                          Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN, ref_price=price)
             trade = self._send_now(order, price, timestamp)
             if trade is not None:
                 trades.append(trade)

@@ -24,6 +24,16 @@ Protective stop level = max(fixed stop, break-even, trailing, decaying trail), e
   share of the gain given back) is ``c(g) = min + (start - min) * exp(-rate * (g - g_min))`` and the
   stop is ``entry * (1 + g * (1 - c(g)))``: it keeps more of the gain as the gain grows.
 
+Execution variants (:mod:`daybreak.core.execution`, set per strategy in ``execution``): a
+*resting* take-profit is a limit sell on the book, so it fills only when the path trades strictly
+above its price (the queue assumption: touching it fills nothing), at its price, with the maker
+fee; a gap through it still fills at its price. Eased, its level at time t is
+``max(tp * (1 - n * ease), min(tp, floor))`` with ``n = (t - entry) // ease_seconds`` steps
+(:func:`take_profit_at`). With an exchange stop (a stop-loss-limit, limit ``offset`` below the
+trigger) the stop fills, as a taker order, where the bot's stop would, but never below its limit;
+when the path opens below the limit (a gap through it) the triggered stop-limit cannot fill and
+the bot exits at market at that price, as live does when it sees one.
+
 ATR is Wilder's ATR(14) at the entry decision (``ta.volatility.AverageTrueRange``), kept with the
 position. Every level is non-decreasing in ``H``, which lets :func:`first_candidate` find the
 first candle that *may* exit with array operations before the exact walk confirms it.
@@ -43,7 +53,10 @@ from daybreak.core.risk_settings import RiskSettings
 class ExitPlan:
     """Absolute levels of one position's exit rules (quote per base); None = rule off.
 
-    ``active``: whether any rule is on (derived, not an argument).
+    ``active``: whether any rule is on (derived, not an argument). Execution (module docstring):
+    ``tp_resting`` (the take-profit is a resting limit sell), ``tp_on_exchange`` (live: the
+    exchange holds it, the walk never sells it), ``tp_ease_ratio`` per ``tp_ease_ms`` down to
+    ``tp_floor``, ``stop_limit_offset`` (the stop is a stop-loss-limit that far below, fraction).
     """
 
     entry_price: float
@@ -60,6 +73,12 @@ class ExitPlan:
     decay_rate: float = 0.0
     decay_min_gain: float = 0.0
     time_stop_ms: int | None = None
+    tp_resting: bool = False
+    tp_on_exchange: bool = False
+    tp_ease_ratio: float = 0.0
+    tp_ease_ms: int | None = None
+    tp_floor: float | None = None
+    stop_limit_offset: float | None = None
     active: bool = field(init=False, repr=False, compare=False)
     has_stop: bool = field(init=False, repr=False, compare=False)
 
@@ -131,12 +150,40 @@ def _trail_level(plan: ExitPlan, wm, ops):
 
 @dataclass(frozen=True, slots=True)
 class ExitHit:
-    """An exit to execute: ``fraction`` of the remaining position at ``price`` (before slippage)."""
+    """An exit to execute: ``fraction`` of the remaining position at ``price`` (before slippage),
+    as an order of ``kind`` (an :class:`~daybreak.core.domain.OrderKind` value) with limit
+    ``limit`` (a stop-limit's floor; None otherwise)."""
 
     price: float
     reason: ExitReason
     fraction: float = 1.0
     timestamp: int = 0
+    kind: str = "market"
+    limit: float | None = None
+
+
+def take_profit_at(plan: ExitPlan, at_ms: int) -> float | None:
+    """The take-profit level in force at ``at_ms``: ``plan.take_profit`` lowered by
+    ``tp_ease_ratio`` per whole ``tp_ease_ms`` since entry, never below ``min(tp, tp_floor)``."""
+    tp = plan.take_profit
+    if tp is None or plan.tp_ease_ms is None or not plan.tp_ease_ratio:
+        return tp
+    steps = max(0, (at_ms - plan.entry_timestamp) // plan.tp_ease_ms)
+    floor = tp if plan.tp_floor is None else min(tp, plan.tp_floor)
+    return max(tp * (1.0 - steps * plan.tp_ease_ratio), floor)
+
+
+def take_profit_levels(plan: ExitPlan, open_time: np.ndarray | None) -> np.ndarray | float:
+    """:func:`take_profit_at` of every candle open in ``open_time`` (the lowest level when the
+    times are not known)."""
+    tp = plan.take_profit
+    if plan.tp_ease_ms is None or not plan.tp_ease_ratio:
+        return tp
+    floor = tp if plan.tp_floor is None else min(tp, plan.tp_floor)
+    if open_time is None:
+        return floor
+    steps = np.maximum(0, (open_time - plan.entry_timestamp) // plan.tp_ease_ms)
+    return np.maximum(tp * (1.0 - steps * plan.tp_ease_ratio), floor)
 
 
 def make_plan(risk: RiskSettings, entry_price: float, entry_timestamp: int, atr: float | None) -> ExitPlan:
@@ -175,26 +222,34 @@ def candle_path(o: float, h: float, l: float, c: float) -> tuple[float, float, f
     return (o, l, h, c) if c >= o else (o, h, l, c)
 
 
-def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[ExitHit]:
+def walk(position: Position, plan: ExitPlan, path, end_timestamp: int,
+         start_timestamp: int | None = None) -> list[ExitHit]:
     """Walk ``path`` (prices in order) for ``position``; return the exits it triggers, in order.
 
     Updates ``position.high_watermark``, ``position.stop_price`` and ``position.partial_taken``.
-    ``end_timestamp`` is the time of the path's last point (candle close, or now in live).
+    ``end_timestamp`` is the time of the path's last point (candle close, or now in live);
+    ``start_timestamp`` the time of its first (the candle's open; it dates an eased take-profit).
     After a full exit the walk stops; a partial take-profit continues with the remainder.
     """
     hits: list[ExitHit] = []
-    tp_live = plan.take_profit is not None and not position.partial_taken
+    tp = plan.take_profit
+    if tp is not None and plan.tp_ease_ms is not None:
+        tp = take_profit_at(plan, end_timestamp if start_timestamp is None else start_timestamp)
+    tp_live = tp is not None and not position.partial_taken and not plan.tp_on_exchange
+    resting = plan.tp_resting
     stop, reason = _level(plan, position.high_watermark)
     prev = math.nan  # read only from the second point on
     for i, p in enumerate(path):
         if (i == 0 or p < prev) and stop is not None and p <= stop:
             price = p if i == 0 or prev <= stop else stop
-            hits.append(ExitHit(price, reason, 1.0, end_timestamp))
+            hits.append(_stop_exit(plan, stop, price, reason, end_timestamp))
             return hits
-        if tp_live and plan.take_profit is not None and (i == 0 or p > prev) and p >= plan.take_profit:
-            price = p if i == 0 else plan.take_profit
+        if tp_live and (i == 0 or p > prev) and (p > tp if resting else p >= tp):
             fraction = plan.take_profit_fraction or 1.0
-            hits.append(ExitHit(price, ExitReason.TAKE_PROFIT, fraction, end_timestamp))
+            if resting:  # a resting limit sell fills at its own price, also on a gap through it
+                hits.append(ExitHit(tp, ExitReason.TAKE_PROFIT, fraction, end_timestamp, "limit", tp))
+            else:
+                hits.append(ExitHit(p if i == 0 else tp, ExitReason.TAKE_PROFIT, fraction, end_timestamp))
             if fraction >= 1.0:
                 return hits
             position.partial_taken = True
@@ -207,6 +262,24 @@ def walk(position: Position, plan: ExitPlan, path, end_timestamp: int) -> list[E
     if plan.time_stop_ms is not None and end_timestamp >= plan.entry_timestamp + plan.time_stop_ms:
         hits.append(ExitHit(path[-1], ExitReason.TIME_STOP, 1.0, end_timestamp))
     return hits
+
+
+def _stop_exit(plan: ExitPlan, stop: float, price: float, reason: ExitReason, timestamp: int) -> ExitHit:
+    """The exit of a stop reached at ``price``: a market order, or with an exchange stop a
+    stop-limit never filled below its limit, or the bot's market exit when the path is already
+    below that limit (module docstring)."""
+    if plan.stop_limit_offset is None:
+        return ExitHit(price, reason, 1.0, timestamp)
+    limit = stop * (1.0 - plan.stop_limit_offset)
+    if price < limit:  # gapped through the limit: the stop-limit rests unfilled, the bot sells at market
+        return ExitHit(price, reason, 1.0, timestamp)
+    return ExitHit(price, reason, 1.0, timestamp, "stop_limit", limit)
+
+
+def stop_level(plan: ExitPlan, watermark: float) -> tuple[float | None, ExitReason]:
+    """The protective stop for high-water mark ``watermark`` (None: no stop) and the reason an
+    exit there carries."""
+    return _level(plan, watermark)
 
 
 def _level(plan: ExitPlan, watermark: float) -> tuple[float | None, ExitReason]:
@@ -223,11 +296,12 @@ def _level(plan: ExitPlan, watermark: float) -> tuple[float | None, ExitReason]:
 
 
 def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: np.ndarray,
-                    close_time: np.ndarray) -> int | None:
+                    close_time: np.ndarray, open_time: np.ndarray | None = None) -> int | None:
     """Index of the first candle in the arrays where an exit *may* fire, or None.
 
     Conservative: uses the high-water mark including the candle's own high, so a candle that is
-    not a candidate cannot exit; the caller confirms candidates with :func:`walk`.
+    not a candidate cannot exit; the caller confirms candidates with :func:`walk`. ``open_time``
+    (the candles' opens, ms) dates an eased take-profit.
     """
     if len(high) == 0 or not plan.active:
         return None
@@ -241,8 +315,8 @@ def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: n
         if trail is not None:
             level = trail if level is None else np.fmax(level, trail)
         cand = low <= level  # NaN (no stop armed yet) compares False
-    if plan.take_profit is not None and not position.partial_taken:
-        hit = high >= plan.take_profit
+    if plan.take_profit is not None and not position.partial_taken and not plan.tp_on_exchange:
+        hit = high >= (plan.take_profit if plan.tp_ease_ms is None else take_profit_levels(plan, open_time))
         cand = hit if cand is None else cand | hit
     if plan.time_stop_ms is not None:
         hit = close_time >= plan.entry_timestamp + plan.time_stop_ms

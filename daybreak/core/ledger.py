@@ -94,7 +94,7 @@ class Ledger:
         self.positions[(o.algo, o.symbol)] = Position(
             o.algo, o.symbol, amount, price, fill.timestamp, fee, trade_id, price, None, False, info)
         return Trade(trade_id, fill.timestamp, o.symbol, Action.BUY, amount, price,
-                     fee, o.algo, None, o.client_order_id, None, self.mode)
+                     fee, o.algo, None, o.client_order_id, None, self.mode, o.kind, o.ref_price)
 
     def close(self, fill: Fill, trade_id: str, reason: ExitReason, limits: MarketLimits | None = None) -> Trade:
         """Book a sell fill against the position of (algo, symbol); returns the trade record
@@ -123,7 +123,7 @@ class Ledger:
             self._add_dust(o.symbol, pos.amount)
             del self.positions[key]
         return Trade(trade_id, fill.timestamp, o.symbol, Action.SELL, fill.amount, fill.price,
-                     fill.fee, o.algo, pnl, o.client_order_id, reason, self.mode)
+                     fill.fee, o.algo, pnl, o.client_order_id, reason, self.mode, o.kind, o.ref_price)
 
     def to_dust(self, key: tuple[str, str]) -> None:
         """Close a position that cannot be sold at all (below the market's minimum): its amount

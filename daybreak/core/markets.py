@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -112,7 +112,9 @@ class MarketLimits:
 
     ``amount_step`` (LOT_SIZE ``stepSize``, base), ``price_tick`` (PRICE_FILTER ``tickSize``,
     quote), ``min_amount`` (LOT_SIZE ``minQty``, base), ``min_notional`` (NOTIONAL or MIN_NOTIONAL
-    ``minNotional``, quote), ``max_amount`` (LOT_SIZE ``maxQty``, base; ``None``: no limit known).
+    ``minNotional``, quote), ``max_amount`` (LOT_SIZE ``maxQty``, base; ``None``: no limit known),
+    ``maker_fee`` / ``taker_fee`` (ccxt market ``maker`` / ``taker``, fractions of notional; None
+    when not known, e.g. from the bundled snapshot).
     """
 
     symbol: str
@@ -121,6 +123,8 @@ class MarketLimits:
     min_amount: float
     min_notional: float
     max_amount: float | None = None
+    maker_fee: float | None = field(default=None, compare=False)
+    taker_fee: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("amount_step", "price_tick", "min_amount", "min_notional"):
@@ -146,6 +150,20 @@ class MarketLimits:
         if self.amount_step == 0:
             return float(amount)
         return _round_to_step(amount, self.amount_step)
+
+    def floor_price(self, price: float) -> float:
+        """``price`` (quote) rounded down to a whole number of ``price_tick`` (PRICE_FILTER
+        ``tickSize``), with :meth:`round_amount`'s Decimal rule."""
+        if self.price_tick == 0 or not 0 < price < math.inf:
+            return float(price)
+        return _round_to_step(price, self.price_tick)
+
+    def ceil_price(self, price: float) -> float:
+        """``price`` rounded up to the tick (already on the tick: unchanged)."""
+        down = self.floor_price(price)
+        if down >= price or self.price_tick == 0:
+            return down
+        return float(_dec(down) + _dec(self.price_tick))
 
     def is_dust(self, amount: float, price: float | None = None) -> bool:
         """Whether ``amount`` (base) cannot be sold on its own: rounded down to the step it is
@@ -305,5 +323,7 @@ def from_ccxt_markets(markets: dict, precision_mode: int = TICK_SIZE) -> dict[st
             min_amount=min_amount if min_amount is not None else fallback.min_amount,
             min_notional=min_notional if min_notional is not None else fallback.min_notional,
             max_amount=max_amount if max_amount else None,
+            maker_fee=_num(market.get("maker")),
+            taker_fee=_num(market.get("taker")),
         )
     return out

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from daybreak.core.domain import Action, ExitReason, Mode, Order
+from daybreak.core.domain import Action, ExitReason, Mode, Order, OrderKind
 
 
 class OrderStatus(str, Enum):
@@ -48,6 +48,30 @@ CCXT_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED, "canceled
 FILLED to ``closed``, CANCELED, EXPIRED / EXPIRED_IN_MATCH, REJECTED)."""
 
 
+TYPE_OF_KIND = {OrderKind.MARKET.value: "market", OrderKind.LIMIT.value: "limit",
+                OrderKind.MAKER.value: "limit_maker", OrderKind.STOP_LIMIT.value: "stop_loss_limit"}
+"""The engine's :class:`~daybreak.core.domain.OrderKind` -> the record's exchange order type
+(Binance's names in lower case: ``limit_maker`` is a post-only limit)."""
+KIND_OF_TYPE = {v: k for k, v in TYPE_OF_KIND.items()}
+
+
+class Role(str, Enum):
+    """What an order record is for. ``order``: an engine decision (its client id is the trade id);
+    ``part``: a further exchange order carrying out the same decision (a re-priced maker order, the
+    market remainder of a limit entry; ``parent`` is the decision's client id); ``stop`` and
+    ``take_profit``: a position's protective order resting on the exchange (``parent`` is the
+    position's entry trade id; the two legs of an OCO share ``list_id``)."""
+
+    ORDER = "order"
+    PART = "part"
+    STOP = "stop"
+    TAKE_PROFIT = "take_profit"
+
+    @property
+    def protective(self) -> bool:
+        return self in (Role.STOP, Role.TAKE_PROFIT)
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
     """One order as the Orders table keeps it (key ``client_order_id``).
@@ -55,7 +79,8 @@ class OrderRecord:
     ``type`` is the exchange order type in ccxt's words (``market``, ``limit``, ...); ``price``
     the limit price and ``stop_price`` the trigger (None for a market order); ``ref_price`` the
     price the decision saw. ``error`` says why an order was rejected or not placed.
-    ``exchange_order_id`` is the exchange's id once known.
+    ``exchange_order_id`` is the exchange's id once known. ``role``, ``parent`` and ``list_id``:
+    see :class:`Role`.
     """
 
     client_order_id: str
@@ -84,9 +109,17 @@ class OrderRecord:
     booked_filled: float = 0.0
     error: str = ""
     version: int = 1
+    role: Role = Role.ORDER
+    parent: str = ""
+    list_id: str = ""
 
     def __post_init__(self) -> None:
-        for name, enum in (("side", Action), ("status", OrderStatus), ("mode", Mode)):
+        if self.role is None:  # a row of an older version
+            object.__setattr__(self, "role", Role.ORDER)
+        for name in ("parent", "list_id"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, "")
+        for name, enum in (("side", Action), ("status", OrderStatus), ("mode", Mode), ("role", Role)):
             value = getattr(self, name)
             if type(value) is not enum:
                 object.__setattr__(self, name, enum(value))
@@ -94,15 +127,21 @@ class OrderRecord:
             object.__setattr__(self, "reason", ExitReason(self.reason))
 
     @classmethod
-    def intent(cls, order: Order, now_ms: int, ref_price: float | None = None, mode: Mode = Mode.LIVE) -> "OrderRecord":
-        """The record of a decided market ``order``, before it is sent."""
+    def intent(cls, order: Order, now_ms: int, ref_price: float | None = None, mode: Mode = Mode.LIVE,
+               role: Role = Role.ORDER, parent: str = "", stop_price: float | None = None,
+               list_id: str = "") -> "OrderRecord":
+        """The record of ``order`` before it is sent: its type from ``order.kind``, its limit
+        ``order.price``, its reference the decision's price (else ``ref_price``, the price when sent)."""
+        kind = order.kind if order.kind in TYPE_OF_KIND else OrderKind.MARKET.value
         return cls(order.client_order_id, order.algo, order.symbol, order.action, order.amount, order.decided_at,
-                   now_ms, reason=order.reason, mode=mode, ref_price=ref_price, updated_at=now_ms)
+                   now_ms, type=TYPE_OF_KIND[kind], reason=order.reason, mode=mode, price=order.price,
+                   stop_price=stop_price, ref_price=order.ref_price if order.ref_price is not None else ref_price,
+                   updated_at=now_ms, role=role, parent=parent, list_id=list_id)
 
     def order(self) -> Order:
         """The engine's view: the decision this record carries out."""
         return Order(self.client_order_id, self.algo, self.symbol, self.side, self.amount, self.decided_at,
-                     self.reason)
+                     self.reason, KIND_OF_TYPE.get(self.type, OrderKind.MARKET.value), self.price, self.ref_price)
 
     def next(self, now_ms: int, **changes) -> "OrderRecord":
         """This record with ``changes``, ``updated_at`` = ``now_ms`` and the version bumped."""

@@ -45,7 +45,8 @@ def run_backtest(config: Config, data: ReplayData, progress: bool | None = None,
     candles (a parameter search reuses them across trials, :mod:`daybreak.drivers.trials`); built
     from ``data`` when None."""
     sink = ListSink()
-    engine = Engine(config, market_limits(config), PaperBroker(config.paper.fee_rate, config.paper.slippage_bps), sink)
+    markets = market_limits(config)
+    engine = Engine(config, markets, PaperBroker.for_config(config, markets), sink)
     stepper = make_stepper(engine, config, data) if arrays is None else Stepper(engine, arrays, config.enabled_algos())
     _drive(stepper, progress)
     return _result(config, data, engine, sink, stepper.algos, stepper.arrays)
@@ -115,7 +116,8 @@ def _next_event(engine: Engine, a: SymbolArrays, k: int) -> int | None:
         return nxt
     stop = (nxt if nxt is not None else n - 1) + 1
     for pos, plan in engine.planned(sym):
-        j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop])
+        j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop],
+                            a.timestamp[k + 1:stop] if plan.tp_ease_ms is not None else None)
         if j is not None and (nxt is None or k + 1 + j < nxt):
             nxt = k + 1 + j
     return nxt

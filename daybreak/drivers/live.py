@@ -11,13 +11,21 @@ Each cycle (100 ms after each candle close, and every ``poll_seconds`` in betwee
    as its reply arrives;
 3. one ticker request for every configured symbol's last price (``fetch_tickers``); a symbol
    whose price is missing or older than the stale limit gets no fill and no exit this cycle;
-4. live: the account (:mod:`daybreak.drivers.account`) every ``account_sync_seconds`` and after
-   every fill;
+2. live: the protective orders resting on the exchange are read back first (one that filled is
+   booked as the exit, :mod:`daybreak.drivers.protection`), then orders whose outcome is unknown
+   or that rest (limit entries, maker exits: :mod:`daybreak.drivers.resting`) are looked up by
+   their client id (:mod:`daybreak.drivers.orders`), so nothing below decides while one is in flight;
+3. klines, only for the symbols whose candle has closed, all at once; every new closed candle
+   goes through the stepper's :meth:`~daybreak.drivers.stepper.Stepper.decide` (ATR and strategy
+   signals, exactly as replay and backtest: :mod:`daybreak.drivers.live_feed`);
+4. live: the account (:mod:`daybreak.drivers.account`) when due: at start, after every fill,
+   every ``account_sync_seconds``;
 5. external signals and controls;
 6. pending orders: paper fills at the open of the candle after the decision (the forming
    candle's open, as replay fills at the next open) or, for decisions between candles, at the
    polled price, with slippage and fee; live: market orders through the order tracker;
-7. exits (stop-loss, take-profit, trailing, time stop) against the polled price.
+7. exits (stop-loss, take-profit, trailing, time stop) against the polled price;
+8. live: protective orders placed, replaced or cancelled to match the positions.
 
 So live, paper and replay differ only in the feed, the broker and exits checked against polled
 prices, and a live bot does not act on a candle that closed more than the stale limit before it
@@ -39,6 +47,7 @@ from daybreak.core.domain import BotState
 from daybreak.drivers.alerts import Alerts
 from daybreak.drivers.live_loop import CLOSE_DELAY_MS, LiveLoop
 from daybreak.drivers.wiring import build_context, market_limits
+from daybreak.exchange.capabilities import execution_problem
 from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable
 from daybreak.exchange.secrets import (
     ApiKeys,
@@ -109,6 +118,13 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
         log.error("%s", err)
         print(f"error: {err}")
         return 1
+    problem = execution_problem(config, exchange.id, exchange.client.has, exchange.client.markets or {})
+    if problem and config.mode == "live":
+        log.error("%s", problem)
+        print(f"error: {problem}")
+        return 2
+    if problem:
+        log.warning("%s (paper mode simulates it anyway)", problem)
     try:
         ctx = build_context(config_path, config, None, markets, alerts=alerts, hold_lease=True)
     except AlreadyRunning as err:

@@ -13,7 +13,9 @@ from daybreak.core.risk import Rejection
 from daybreak.drivers.account import Account, written_off
 from daybreak.drivers.live_feed import STEP, LiveFeed, decision_arrays, history_needed
 from daybreak.drivers.orders import OrderInFlight, OrderTracker
+from daybreak.drivers.protection import Protection
 from daybreak.drivers.replay import strategies_for
+from daybreak.drivers.resting import LiveExecution
 from daybreak.drivers.services import RunContext
 from daybreak.drivers.stepper import Stepper, needs_atr
 from daybreak.drivers.wiring import market_limits
@@ -40,7 +42,7 @@ class LiveLoop:
         self.fresh: dict[str, float] = {}
         self.cursors: dict[str, int] = {}
         self.last_price_save = 0
-        self.tracker = self.account = None
+        self.tracker = self.account = self.execution = None
         now = clock()
         ctx.booting = True
         ctx.announce(BotState.BOOTING, "starting: reading the account and the candle history", now)
@@ -70,10 +72,13 @@ class LiveLoop:
         sink = eng.sink
         self.tracker = OrderTracker(ctx.store, self.exchange, eng.ledger, eng.markets, self.clock, sink.rejection,
                                     Failpoints.from_env())
-        sink.on_booked, sink.failpoints = self.tracker.booked, self.tracker.failpoints
-        eng.broker = self.tracker
+        protection = Protection(self.tracker, self.exchange, eng, ctx.store, self.clock, sink.rejection)
+        self.execution = LiveExecution(self.tracker, self.exchange, eng, self.clock, protection)
+        sink.on_booked, sink.failpoints = self.execution.booked, self.tracker.failpoints
+        eng.broker = self.execution
         legacy = list(eng.pending.values())   # a bot of an older version kept them as state
         eng.pending.clear()
+        eng.sim.clear()                        # live orders rest on the exchange, never in the simulation
         for rec in self.tracker.restore(legacy):
             key = (rec.algo, rec.symbol)
             eng.pending[key] = rec.order()
@@ -99,6 +104,8 @@ class LiveLoop:
         now = self.clock()
         eng.sink.retry_backlog()
         ok = True
+        if self.live:   # protective orders first: one that filled is the exit, before anything decides
+            ok &= self._guard(lambda: self.execution.protection.check(now), now)
         if self.live and eng.in_flight:   # before anything decides: resolve what is in flight
             ok &= self._send({k[1] for k in eng.in_flight}, now)
         if self.live and self.account.synced_at is None:
@@ -112,6 +119,8 @@ class LiveLoop:
         ctx.process_controls(now, prices)
         ok &= self._send({k[1] for k in eng.pending if k not in eng.in_flight}, now)
         ok &= self._exits(now)
+        if self.live:
+            ok &= self._guard(lambda: self.execution.protection.ensure(now), now)
         if self.live and self.tracker.resync_wanted:
             ok &= self._sync(now)
         if now - self.last_price_save >= ctx.config.price_save_seconds * 1000:
@@ -152,6 +161,8 @@ class LiveLoop:
             return True
         self.fresh = {s: t.last for s, t in tickers.items() if now - t.timestamp <= self._stale_ms()}
         self.ctx.engine.last_price.update(self.fresh)
+        self.ctx.engine.quotes = {s: (t.bid, t.ask) for s, t in tickers.items()
+                                  if s in self.fresh and t.bid and t.ask}
         return True
 
     def _poll_candles(self, now: int) -> bool:
@@ -233,7 +244,7 @@ class LiveLoop:
     def _exits(self, now: int) -> bool:
         eng, ok = self.ctx.engine, True
         for symbol, price in sorted(self.fresh.items()):
-            if eng.plans:
+            if eng.plans or eng.resting:
                 ok &= self._guard(lambda s=symbol, p=price: eng.check_exits(s, [p], now), now)
         return ok
 
@@ -282,6 +293,7 @@ class LiveLoop:
     def _before_flatten(self) -> None:
         """A flatten decides afresh: exits waiting for a retry (surely not at the exchange) go."""
         eng = self.ctx.engine
+        self.execution.abandon_all()
         for rec in self.tracker.drop_unsent():
             key = (rec.algo, rec.symbol)
             eng.pending.pop(key, None)

@@ -22,7 +22,13 @@ resumes each stored order that is not done: it looks it up, or, when its fill is
 from the stored trade and position how far its booking got and finishes it
 (:meth:`OrderTracker.booking_done`), so no order is sent twice and no fill is booked twice.
 
-Refusals: an exit the exchange refuses is never dropped and never re-sent in a loop: it is
+Any order type the record names is sent (``market``, ``limit``, ``limit_maker``,
+``stop_loss_limit``; :func:`daybreak.exchange.orders.ccxt_order`); a resting one stays in flight
+while it rests. Records of other roles (the further parts of a decision, a position's protective
+orders; :class:`~daybreak.core.order_record.Role`) are restored here but handed to
+:mod:`daybreak.drivers.resting`, not to the engine.
+
+Refusals: a market exit the exchange refuses is never dropped and never re-sent in a loop: it is
 retried under its id at a bounded back-off (5 s doubling to 5 min), for what the account really
 holds free when the refusal was for insufficient balance (which also asks for an account
 re-sync, :attr:`OrderTracker.resync_wanted`); a fatal error (authentication, permission, unknown symbol) is re-raised for
@@ -38,7 +44,7 @@ from dataclasses import replace
 from daybreak.core.domain import Action, Event, ExitReason, Fill, Order
 from daybreak.core.ledger import LAST_ORDER, Ledger
 from daybreak.core.markets import MarketLimits
-from daybreak.core.order_record import OrderRecord, OrderStatus
+from daybreak.core.order_record import OrderRecord, OrderStatus, Role
 from daybreak.core.risk import Rejection
 from daybreak.exchange.client import (
     Exchange,
@@ -84,26 +90,43 @@ class OrderTracker:
         self.resync_wanted = False
         self.free: dict[str, float] = {}                 # asset -> free balance, from the last sync
         self.halted: str | None = None                   # state ERROR: entries are refused
+        self.protective: dict[str, OrderRecord] = {}     # restored stops / take-profits (drivers.resting)
+        self.unsettled: set[str] = set()                 # symbols whose resting orders are not confirmed
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self, legacy: list[Order] = ()) -> list[OrderRecord]:
         """Load the stored orders not done (and adopt ``legacy`` pending orders of a bot that kept
         them as plain state: they may have been sent). Returns them; the driver hands each to the
         engine as pending and in flight."""
+        decisions = []
         for rec in self.store.list_orders(open_only=True):
+            if rec.role.protective:
+                self.protective[rec.client_order_id] = rec
+                self.unsettled.add(rec.symbol)   # until the exchange confirms it
+                continue
             self.open[rec.client_order_id] = rec
+            if rec.role is Role.ORDER:
+                decisions.append(rec)
+        for parent in sorted({r.parent for r in self.open.values() if r.role is Role.PART}):
+            if parent not in self.open:   # its first order is done, a further one is not: resume the decision
+                rec = self.store.get_order(parent)
+                if rec is not None:
+                    decisions.append(rec)
         for order in legacy:
             if order.client_order_id not in self.open and self.store.get_order(order.client_order_id) is None:
                 rec = OrderRecord.intent(order, order.decided_at)
                 self.store.put_order(rec)
                 self.open[rec.client_order_id] = rec
-        return list(self.open.values())
+                decisions.append(rec)
+        return decisions
 
     # -- the broker ----------------------------------------------------------------------------
-    def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection | None:
+    def execute(self, order: Order, reference_price: float, timestamp: int, role: Role = Role.ORDER,
+                parent: str = "") -> Fill | Rejection | None:
         """The engine's :class:`~daybreak.core.engine.Broker` call (see the module docstring).
-        Raises :class:`OrderInFlight` while the outcome is unknown, :class:`ExchangeFatal` when
-        the exchange refuses for good (the order stays pending when it is an exit)."""
+        Raises :class:`OrderInFlight` while the outcome is unknown or the order rests,
+        :class:`ExchangeFatal` when the exchange refuses for good (the order stays pending when
+        it is an exit). ``role`` / ``parent``: of a new record (a part of the decision ``parent``)."""
         cid = order.client_order_id
         rec = self.open.get(cid)
         if rec is None:
@@ -116,7 +139,7 @@ class OrderTracker:
                 return None if stored.filled > 0 else Rejection(f"order_{stored.status.value}", stored.error)
             rec = stored
         if rec is None:
-            return self._new(order, reference_price)
+            return self._new(order, reference_price, role, parent)
         self.open[cid] = rec
         if rec.status.terminal:
             return None if self.booking_done(rec) and self._mark_booked(rec) else self._fill(rec)
@@ -124,10 +147,10 @@ class OrderTracker:
             return self._retry(rec)
         return self._lookup(rec)
 
-    def _new(self, order: Order, reference_price: float) -> Fill | Rejection:
+    def _new(self, order: Order, reference_price: float, role: Role = Role.ORDER, parent: str = "") -> Fill | Rejection:
         if self.halted and order.action is Action.BUY:
             return Rejection("error_state", f"entry not sent: the bot is in state ERROR ({self.halted})")
-        rec = OrderRecord.intent(order, self.clock(), reference_price)
+        rec = OrderRecord.intent(order, self.clock(), reference_price, role=role, parent=parent)
         self.failpoints.hit("order.decided")
         try:
             self.store.put_order(rec)
@@ -139,18 +162,23 @@ class OrderTracker:
         self.failpoints.hit("order.intent_stored")
         return self._send(rec)
 
-    def _send(self, rec: OrderRecord) -> Fill | Rejection:
+    def _send(self, rec: OrderRecord, replaces: str | None = None) -> Fill | Rejection:
         cid, now = rec.client_order_id, self.clock()
         self._not_sent.discard(cid)
         try:
-            res = self.exchange.create_order(rec.symbol, rec.side.value, rec.amount, cid)
+            if replaces:
+                res = self.exchange.replace_order(rec.symbol, rec.side.value, rec.amount, cid, replaces, rec.type,
+                                                  rec.price, rec.stop_price)
+            else:
+                res = self.exchange.create_order(rec.symbol, rec.side.value, rec.amount, cid, rec.type, rec.price,
+                                                 stop_price=rec.stop_price)
         except OrderRejected as err:
-            if rec.side is Action.SELL:  # an exit is never dropped: retried at a bounded back-off
+            if rec.side is Action.SELL and rec.type == "market":  # an exit is never dropped: retried at a bounded back-off
                 self.resync_wanted = self.resync_wanted or err.insufficient_funds
                 raise self._defer(rec, str(err)) from err
             return self._end(rec, OrderStatus.REJECTED, str(err), "exchange_rejected")
         except ExchangeFatal as err:
-            if rec.side is Action.SELL:
+            if rec.side is Action.SELL and rec.type == "market":
                 self._defer(rec, str(err))
                 raise
             self._end(rec, OrderStatus.REJECTED, str(err), "exchange_rejected")
@@ -207,11 +235,15 @@ class OrderTracker:
     def _apply(self, rec: OrderRecord, res: OrderResult) -> Fill | Rejection:
         """Store what the exchange says of the order; the fill to book, or why there is none."""
         now = self.clock()
+        before = (rec.status, rec.exchange_order_id, rec.filled)
         rec = rec.next(now, status=res.status, exchange_order_id=res.exchange_order_id, filled=res.filled,
                        average=res.average, fee=res.fee, fee_base=res.fee_base, fee_currency=res.fee_currency,
                        filled_at=res.timestamp, error="")
         if not res.status.terminal:
-            self._put(rec)
+            if (rec.status, rec.exchange_order_id, rec.filled) != before:  # a resting order: written when it changes
+                self._put(rec)
+            else:
+                self.open[rec.client_order_id] = rec
             raise OrderInFlight(f"{rec.symbol} order {rec.client_order_id} is {res.status.value} on the exchange")
         if res.filled <= 0:
             why = (f"{rec.side.value} {rec.amount:.8g} {rec.symbol} {res.status.value} on the exchange with nothing "
@@ -256,6 +288,23 @@ class OrderTracker:
         self._mark_booked(rec)
         self.failpoints.hit("order.booked")
 
+    def mark_booked(self, client_order_id: str) -> None:
+        """Mark a part of a decision booked with its decision (durably)."""
+        rec = self.open.get(client_order_id)
+        if rec is not None:
+            self._mark_booked(rec)
+
+    def send_replacement(self, order: Order, reference_price: float, replaces: str, parent: str) -> Fill | Rejection:
+        """A new part of decision ``parent`` that replaces the open order ``replaces`` in one
+        cancel-replace request (stored as intent first, then as :meth:`execute` would)."""
+        rec = OrderRecord.intent(order, self.clock(), reference_price, role=Role.PART, parent=parent)
+        try:
+            self.store.put_order(rec)
+        except StorageError as err:
+            log.error("replacement %s not stored before sending (%s); sending it anyway", order.client_order_id, err)
+        self.open[rec.client_order_id] = rec
+        return self._send(rec, replaces)
+
     def _mark_booked(self, rec: OrderRecord) -> bool:
         self.store.put_order(rec.next(self.clock(), booked_filled=rec.filled))
         self._forget(rec.client_order_id)
@@ -293,5 +342,6 @@ class OrderTracker:
         return dropped
 
     def in_flight_symbols(self) -> set[str]:
-        """Symbols with an order whose outcome is not known or that waits for a retry."""
-        return {r.symbol for r in self.open.values()}
+        """Symbols with an order whose outcome is not known, that rests or waits for a retry, or
+        whose protective orders are not confirmed this cycle (:attr:`unsettled`)."""
+        return {r.symbol for r in self.open.values()} | self.unsettled

@@ -125,7 +125,7 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         expiry = (close_ts + retention_ms) // 1000 if retention_ms else None
         ctx.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
                                     float(a.high[k]), float(a.low[k]), float(volumes[sym][k]), expiry)])
-        ids = {o.client_order_id for o in ctx.engine.pending.values()}
+        ids = {(o.client_order_id, o.price) for o in ctx.engine.pending.values()}  # a re-priced resting order too
         if ids != pending_ids:
             ctx.save_pending()
             pending_ids = ids

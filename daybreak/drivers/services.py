@@ -136,18 +136,27 @@ class RunContext(Controls):
         for item in json.loads(raw) if raw else []:
             reason = item.get("reason")  # exits of risk rules and flattens carry theirs
             order = Order(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
-                                 item["amount"], item["decided_at"], ExitReason(reason) if reason else None)
+                          item["amount"], item["decided_at"], ExitReason(reason) if reason else None,
+                          item.get("kind", "market"), item.get("price"), item.get("ref_price"))
             self.engine.pending[(order.algo, order.symbol)] = order
+            if "placed_at" in item:  # a simulated order resting when the run stopped
+                self.engine.sim.restore((order.algo, order.symbol), order, item["placed_at"], item["deadline"])
         pause = self.store.get_state("manual_pause")
         self.engine.gate.manual_pause = pause or None
 
     def save_pending(self) -> None:
         if not self.keeps_pending:
             return
-        data = [{"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
-                 "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
-                 "reason": o.reason.value if o.reason else None}
-                for o in self.engine.pending.values()]
+        resting = self.engine.resting
+        data = []
+        for key, o in self.engine.pending.items():
+            item = {"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
+                    "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
+                    "reason": o.reason.value if o.reason else None, "kind": o.kind, "price": o.price,
+                    "ref_price": o.ref_price}
+            if key in resting:
+                item.update(placed_at=resting[key].placed_at, deadline=resting[key].deadline)
+            data.append(item)
         self.set_state("pending_orders", json.dumps(data))
 
     def set_state(self, key: str, value: str) -> None:
@@ -283,7 +292,8 @@ class RunContext(Controls):
         gate = self.engine.gate
         sink = self.engine.sink
         fault = sink.fault if isinstance(sink, StoreSink) else ""
-        if self.state is not BotState.SHUTDOWN and (self.state is not BotState.ERROR or self._storage_paused):
+        if (self.state is not BotState.SHUTDOWN and not self.booting
+                and (self.state is not BotState.ERROR or self._storage_paused)):
             blocked = gate.account_block(now_ms)
             self._storage_paused = bool(fault)
             if fault:
@@ -306,6 +316,7 @@ class RunContext(Controls):
             detail["config_version"] = self.config_version
         if fault:
             detail["storage"] = {"unsaved": sink.unsaved(), "error": fault, "since": sink.fault_since}
+        detail.update({k: fn() for k, fn in self.detail_extra.items()})
         try:
             self.store.put_status(StatusRecord(now_ms, self.config.mode, self.state.value, self.reason,
                                                self.last_error, self.last_error_at, detail))
@@ -329,7 +340,8 @@ class RunContext(Controls):
         store fails to close (DynamoDB: queued writes left)."""
         if self.state is BotState.ERROR:
             self.alerts.state_error(self.last_error or self.reason or "fatal error", now_ms)
-        self.state, self.reason = BotState.SHUTDOWN, "stopped"
+        if self.state is not BotState.ERROR or self._storage_paused:  # a fatal ERROR and its reason stay
+            self.state, self.reason = BotState.SHUTDOWN, "stopped"
         unsaved = 0
         try:
             self.save_pending()
@@ -341,5 +353,9 @@ class RunContext(Controls):
             self.stats.close()
         finally:
             self.alerts.close()
-            self.store.close()
+            try:
+                if self.lease is not None:
+                    self.lease.release()
+            finally:
+                self.store.close()
         return unsaved

@@ -158,9 +158,10 @@ class Stepper:
         o = a.open.item(k)
         if eng.pending:
             eng.fill_pending(symbol, o, a.timestamp.item(k))
-        if eng.plans:
-            eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), a.close.item(k), a.close_time.item(k))
-        else:  # no position has exit rules: only the price moves (what check_exits does then)
+        if eng.plans or eng.resting:
+            eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), a.close.item(k), a.close_time.item(k),
+                                   a.timestamp.item(k))
+        else:  # no position has exit rules, no order rests: only the price moves (what check_exits does then)
             eng.last_price[symbol] = a.close.item(k)
         self.decide(symbol, k, data_age_ms)
 

@@ -36,8 +36,9 @@ def build_context(config_path, config: Config, broker: Broker | None = None,
             raise
     stats = StatsUpdater(store, day_timezone=config.risk.day_timezone)
     sink = StoreSink(store, stats, alerts=alerts)
-    broker = broker or PaperBroker(config.paper.fee_rate, config.paper.slippage_bps)
-    engine = Engine(config, markets or market_limits(config), broker, sink)
+    markets = markets or market_limits(config)
+    broker = broker or PaperBroker.for_config(config, markets)
+    engine = Engine(config, markets, broker, sink)
     sink.on_fault = lambda message: setattr(engine.gate, "storage_fault", message)  # no entries while writes wait
     ctx = RunContext(config_path, config, store, engine, stats, alerts)
     ctx.lease = lease

@@ -45,6 +45,7 @@ from daybreak.exchange.errors import (
 )
 from tqdm import tqdm
 from daybreak.exchange.orders import AccountFill, OrderApi, OrderResult
+from daybreak.exchange.resting import RestingOrderApi
 
 __all__ = ["AccountFill", "Balance", "CandleReply", "Exchange", "ExchangeError", "ExchangeFatal",
            "ExchangeUnavailable", "OrderOutcomeUnknown", "OrderRejected", "OrderResult", "Ticker"]
@@ -67,7 +68,7 @@ class CandleReply:
     forming_open: float | None = None
 
 
-class Exchange(AccountApi, OrderApi):
+class Exchange(AccountApi, OrderApi, RestingOrderApi):
     """One ccxt exchange client with Daybreak's error handling.
 
     ``urls`` overrides entries of ccxt's ``urls["api"]`` (tests point ccxt at a local fake).

@@ -84,6 +84,22 @@ class AccountFill:
     timestamp: int
 
 
+def ccxt_order(type: str, stop_price: float | None = None) -> tuple[str, dict]:
+    """(ccxt order type, unified params) of an order record's ``type``: ``limit`` rests good till
+    cancelled, ``limit_maker`` is ccxt's ``postOnly`` limit (Binance ``LIMIT_MAKER``: refused,
+    -2010, when it would take liquidity), ``stop_loss_limit`` a limit with ccxt's
+    ``stopLossPrice`` trigger (Binance ``STOP_LOSS_LIMIT``); other types pass through."""
+    if type == "limit":
+        return "limit", {"timeInForce": "GTC"}
+    if type == "limit_maker":
+        return "limit", {"postOnly": True}
+    if type == "stop_loss_limit":
+        if stop_price is None:
+            raise ValueError("stop_price = None: a stop_loss_limit order needs its trigger price")
+        return "limit", {"stopLossPrice": stop_price, "timeInForce": "GTC"}
+    return type, {}
+
+
 class OrderApi:
     """Order methods of :class:`~daybreak.exchange.client.Exchange`."""
 
@@ -92,10 +108,13 @@ class OrderApi:
     ``options['recvWindow']`` for Binance, read at construction)."""
 
     def create_order(self, symbol: str, side: str, amount: float, client_order_id: str, type: str = "market",
-                     price: float | None = None, params: dict | None = None) -> OrderResult:
-        """Place an order of ``amount`` (base) with ``client_order_id`` (Binance's
-        ``newClientOrderId``); ``type`` and ``price`` as ccxt takes them (``market``, ``limit``
-        with a price, ...; ``params`` extra exchange parameters such as ``timeInForce``).
+                     price: float | None = None, params: dict | None = None,
+                     stop_price: float | None = None) -> OrderResult:
+        """Place an order of ``amount`` (base) with ``client_order_id`` (ccxt's unified
+        ``clientOrderId``: Binance's ``newClientOrderId``, Kraken's ``cl_ord_id``). ``type`` is an
+        order record's type (:func:`ccxt_order`: ``market``, ``limit`` (GTC), ``limit_maker``
+        (post-only), ``stop_loss_limit`` (trigger ``stop_price``, limit ``price``)) or any type
+        ccxt takes; ``params`` extra exchange parameters.
 
         Never retried: on a network error or timeout the order is looked up by its client id
         once and returned when found; otherwise :class:`OrderOutcomeUnknown`. Raises
@@ -107,9 +126,10 @@ class OrderApi:
         if not math.isfinite(amount) or amount <= 0:
             raise ValueError(f"amount = {amount!r}: must be a positive number of {symbol.split('/')[0]}")
         action = f"{type} {side} {amount:g}"
-        extra = dict(params or {}, newClientOrderId=client_order_id)
+        kind, extra = ccxt_order(type, stop_price)
+        extra.update(params or {}, clientOrderId=client_order_id)
         try:
-            order = self.client.create_order(symbol, type, side, amount, price, extra)
+            order = self.client.create_order(symbol, kind, side, amount, price, extra)
         except ccxt.BaseError as err:
             error = self._error(err, action, symbol, placing_order=True)
             if not isinstance(error, ExchangeUnavailable):

@@ -17,6 +17,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from daybreak.reporting.costs import (
+    cost_comparison,
+    fees_by_order_type,
+    slippage_by_strategy,
+)
 from daybreak.reporting.result import BacktestResult, round_trips
 
 DAY_MS = 86_400_000
@@ -276,7 +281,7 @@ def scalar_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) ->
     return m
 
 
-def compute_metrics(result: BacktestResult) -> dict:
+def compute_metrics(result: BacktestResult, market_only: dict | None = None) -> dict:
     """All report metrics of a backtest as a JSON-friendly dict (keys in docs/backtest-metrics.md).
 
     Scalars (:func:`scalar_metrics`): run facts (``start``, ``end``, ``timeframe``, ``symbols``,
@@ -290,7 +295,10 @@ def compute_metrics(result: BacktestResult) -> dict:
     ``fees_to_gross_profit_ratio`` = fees_paid / gross_profit.
     Tables (lists of dicts): ``by_symbol``, ``by_strategy``, ``by_exit_reason``
     (:func:`breakdown`), ``open_positions`` (:func:`open_position_rows`); ``rejections``
-    {rule: count}; ``gaps`` [{symbol, first, last, missing}].
+    {rule: count}; ``gaps`` [{symbol, first, last, missing}]; execution costs
+    (:mod:`daybreak.reporting.costs`): ``fees_by_order_type``, ``slippage_by_strategy``, and with
+    ``market_only`` (the metrics of the same run with market-only execution) ``market_only``
+    {fees_paid, profit, trades}, ``fee_saving`` and ``profit_difference``.
     """
     trips = round_trips(result.trades, result.markets)
     m = scalar_metrics(result, trips)
@@ -305,4 +313,7 @@ def compute_metrics(result: BacktestResult) -> dict:
     m["rejections"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     m["gaps"] = [{"symbol": s, "first": int(a), "last": int(b), "missing": int(n)}
                  for s, spans in sorted(result.gaps.items()) for a, b, n in spans]
+    m["fees_by_order_type"] = fees_by_order_type(result.trades)
+    m["slippage_by_strategy"] = slippage_by_strategy(result.trades, m["algos"])
+    m.update(cost_comparison(m["fees_paid"], m["profit"], m["trades"], market_only))
     return m

@@ -92,6 +92,7 @@ SUMMARY: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
     ("Costs", (
         ("fees_paid", "Fees paid", "money"), ("fees_to_gross_profit_ratio", "Fees / gross profit", "ratio"),
         ("fee_rate", "Fee rate", "ratio"), ("slippage_bps", "Slippage (bps)", "num"),
+        ("fee_saving", "Fee saving vs market-only", "money"), ("profit_difference", "Profit vs market-only", "money"),
     )),
 )
 """Summary sections: (title, ((metric key, label, format kind), ...))."""
@@ -121,12 +122,30 @@ def report_tables(metrics: dict) -> list[Table]:
         ("entry_price", "Entry price", "price"), ("entry_timestamp", "Entry (UTC)", "time"),
         ("mark_price", "Last close", "price"), ("unrealized_pnl", "Unrealized P&L", "money"),
         ("unrealized_ratio", "Unrealized", "ratio"))))
+    tables.append(_table("Fees by order type", metrics["fees_by_order_type"], (
+        ("order_type", "Order type", "text"), ("fills", "Fills", "int"), ("notional", "Notional", "money"),
+        ("fees", "Fees", "money"), ("fee_bps", "Fee (bps)", "num"))))
+    tables.append(Table("Execution vs market-only", ("", "This run", "Market-only", "Difference"), _versus(metrics)))
+    tables.append(_table("Slippage per strategy", metrics["slippage_by_strategy"], (
+        ("algo", "Strategy", "text"), ("fills", "Fills", "int"), ("avg_slippage_bps", "Avg slippage (bps)", "num"),
+        ("slippage_cost", "Slippage cost", "money"))))
     tables.append(_table("Rejected signals", [{"rule": r, "count": n} for r, n in metrics["rejections"].items()],
                          (("rule", "Rule", "text"), ("count", "Count", "int"))))
     tables.append(_table("Data gaps", metrics["gaps"], (
         ("symbol", "Symbol", "text"), ("first", "First missing (UTC)", "time"),
         ("last", "Last missing (UTC)", "time"), ("missing", "Missing candles", "int"))))
     return tables
+
+
+def _versus(metrics: dict) -> list[tuple[str, ...]]:
+    """Fees, profit and trades of the run beside the market-only run of the same candles (no rows
+    when the run is market-only itself)."""
+    base = metrics.get("market_only")
+    if not base:
+        return []
+    return [(label, fmt(metrics[key], kind), fmt(base[key], kind), fmt(metrics[key] - base[key], kind))
+            for key, label, kind in (("fees_paid", "Fees", "money"), ("profit", "Profit", "money"),
+                                     ("trades", "Trades (round trips)", "int"))]
 
 
 def _title(metrics: dict) -> str:

@@ -1,5 +1,6 @@
 """Config editor: symbols, strategies on/off, each strategy's parameters, external signals, the
-``risk`` defaults, the per-strategy ``risk_overrides`` and the ``dashboard`` checklist thresholds;
+``risk`` defaults, the per-strategy ``risk_overrides``, the ``execution`` defaults (order types;
+``execution_overrides`` are kept as they are in the file) and the ``dashboard`` checklist thresholds;
 saved through
 :func:`daybreak.settings.save_config_atomic` (the bot's own model, atomic replace).
 
@@ -23,6 +24,7 @@ from typing import Any
 import streamlit as st
 
 from daybreak.core.config import Config, ConfigError, DashboardSettings
+from daybreak.core.execution_settings import ExecutionSettings
 from daybreak.core.risk_settings import RiskSettings
 from daybreak.ops import config_versions
 from daybreak.ops.config_file import save_config_atomic
@@ -53,6 +55,7 @@ class FormValues:
     risk: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     dashboard: dict[str, Any] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
 
 
 def _default(name: str) -> Any:
@@ -73,6 +76,7 @@ def shown_values(raw: dict) -> FormValues:
         overrides={name: {s.name: raw.get("risk_overrides", {}).get(name, {}).get(s.name)
                           for s in risk_specs} for name in registry.names()},
         dashboard={s.name: raw.get("dashboard", {}).get(s.name, s.default) for s in field_specs(DashboardSettings)},
+        execution={s.name: raw.get("execution", {}).get(s.name, s.default) for s in field_specs(ExecutionSettings)},
     )
 
 
@@ -117,6 +121,10 @@ def apply_form(raw: dict, shown: FormValues, submitted: FormValues) -> tuple[dic
         board = merge_changes(raw.get("dashboard", {}), shown.dashboard, submitted.dashboard)
         if board != raw.get("dashboard", {}):
             data["dashboard"] = board
+    if submitted.execution:
+        execution = merge_changes(raw.get("execution", {}), shown.execution, submitted.execution)
+        if execution != raw.get("execution", {}):
+            data["execution"] = execution
     return data, notes
 
 
@@ -196,13 +204,15 @@ def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard"
         else:
             st.caption(f"Risk overrides are offered for enabled strategies and those that have some already; "
                        f"{chosen} has neither.")
+        with st.expander("Execution: order types (defaults for every strategy)", expanded=False):
+            execution = _field_grid(field_specs(ExecutionSettings), shown.execution, f"{PREFIX}execution", "off")
         with st.expander("Dashboard checklist thresholds", expanded=False):
             board = _field_grid(field_specs(DashboardSettings), shown.dashboard, f"{PREFIX}dashboard", "default")
         submitted = st.form_submit_button("Save config", type="primary")
     if not submitted:
         return
     values = FormValues(symbols=list(symbols), added_symbols=added, external_signals=external, algos=algos,
-                        params=params, risk=risk, overrides=overrides, dashboard=board)
+                        params=params, risk=risk, overrides=overrides, dashboard=board, execution=execution)
     data, notes = apply_form(raw, shown, values)
     if data == raw:
         st.info("Nothing changed; the file was not written.")

@@ -161,6 +161,12 @@ def orders(store_key: str, last: int = 50) -> list[OrderRecord]:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def open_orders(store_key: str) -> list[OrderRecord]:
+    """Orders not done (resting on the exchange, in flight, not booked yet), oldest first."""
+    return store(store_key).list_orders(open_only=True)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def controls(store_key: str, last: int = 20) -> list[Control]:
     """The ``last`` control commands, newest first, with their acknowledgement status."""
     rows = store(store_key).list_controls(limit=1_000_000)

@@ -161,3 +161,20 @@ def test_shipped_config_round_trips_through_the_form(deployment, monkeypatch):
     after = json.loads(deployment.config_path.read_text())
     shipped["params"]["MA_Crossover"]["long_period"] = 300
     assert after == shipped  # exactly one value changed, everything else kept
+
+
+def test_execution_order_types_are_edited_and_validated(deployment, monkeypatch):
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at.selectbox(key="cfg.execution.entry_order").select("limit")
+    at.number_input(key="cfg.execution.entry_offset_bps").set_value(5.0)
+    save(at)
+    assert json.loads(deployment.config_path.read_text())["execution"] == {"entry_order": "limit", "entry_offset_bps": 5.0}
+    assert load_config(deployment.config_path).execution.entry_order == "limit"
+    original = deployment.config_path.read_bytes()
+    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    assert at.selectbox(key="cfg.execution.entry_order").value == "limit"
+    at.selectbox(key="cfg.execution.exchange_stop").select("stop_loss_limit")   # the deployment has no stop rule
+    save(at)
+    (error,) = [e.value for e in at.error if e.value.startswith("Not saved")]
+    assert "execution.exchange_stop" in error and "stop_loss_ratio" in error
+    assert deployment.config_path.read_bytes() == original

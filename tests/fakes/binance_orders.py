@@ -90,6 +90,7 @@ class OrderEngine:
         self._locked: dict = {}
         self._ids = {"order": 0, "trade": 0, "list": -1}
         self._expire_market = 0
+        self._refuse: list[tuple[str, int, str]] = []       # (order type, code, msg) of refusals to come
         self._partial: Decimal | None = None
         self._event_time: int | None = None
 
@@ -97,6 +98,12 @@ class OrderEngine:
     def set_fees(self, maker: float | str = "0.001", taker: float | str = "0.001") -> None:
         """Commission rates (fractions) on maker and taker fills."""
         self.maker_fee, self.taker_fee = d(maker), d(taker)
+
+    def refuse_next_order(self, order_type: str, code: int = -1013, msg: str = "Filter failure: PERCENT_PRICE_BY_SIDE") -> None:
+        """The next order of Binance type ``order_type`` (e.g. ``STOP_LOSS_LIMIT``) is refused with
+        HTTP 400 ``{"code": code, "msg": msg}``, as Binance refuses one its filters reject."""
+        with self._lock:
+            self._refuse.append((order_type, code, msg))
 
     def expire_next_market_order(self, count: int = 1) -> None:
         """The next ``count`` MARKET orders find no liquidity: ``EXPIRED``, nothing filled."""
@@ -135,6 +142,10 @@ class OrderEngine:
         kind, side = p.get("type"), p.get("side")
         if kind not in TYPES:
             raise BinanceError(400, -1116, "Invalid orderType.")
+        refusal = next((r for r in self._refuse if r[0] == kind), None)
+        if refusal is not None:
+            self._refuse.remove(refusal)
+            raise BinanceError(400, refusal[1], refusal[2])
         if side not in ("BUY", "SELL"):
             raise BinanceError(400, -1117, "Invalid side.")
         lim = self.limits(f"{base}/{quote}")

@@ -42,12 +42,14 @@ def test_numbers_round_trip_to_the_same_float(store_factory, field, value):
 def test_every_trade_field_round_trips(store_factory):
     store = store_factory()
     opening = trade(0)  # pnl None, exit_reason None
-    closing = trade(1, pnl=-3.75, exit_reason=ExitReason.STOP_LOSS, mode=Mode.LIVE, order_id="")
+    closing = trade(1, pnl=-3.75, exit_reason=ExitReason.STOP_LOSS, mode=Mode.LIVE, order_id="",
+                    order_type="limit+market", ref_price=58_720.45)
     assert store.put_trade(opening) and store.put_trade(closing)
     assert store.list_trades() == [opening, closing]
     assert isinstance(store.list_trades()[0].timestamp, int)
     back = store.list_trades()[1]  # the enums come back as enums, not their strings
     assert (type(back.action), type(back.exit_reason), type(back.mode)) == (Action, ExitReason, Mode)
+    assert back.slippage_bps == closing.slippage_bps is not None
 
 
 # -- trades ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from daybreak.core.domain import Action, ExitReason, Order, Position
-from daybreak.core.order_record import OrderRecord, OrderStatus
+from daybreak.core.order_record import OrderRecord, OrderStatus, Role
 from storage.records import Lease
 
 T0 = 1_617_321_600_000
@@ -31,6 +31,20 @@ def test_an_order_round_trips_with_every_field(store_factory):
     assert back == filled and back.side is Action.SELL and back.status is OrderStatus.EXPIRED
     assert back.reason is ExitReason.STOP_LOSS and isinstance(back.filled_at, int)
     assert store.get_order("db-unknown") is None
+
+
+def test_a_resting_orders_type_role_parent_and_list_round_trip(store_factory):
+    store = store_factory()
+    order = Order("db-stop-1", "MA_Crossover", "BTC/USDT", Action.SELL, 0.00099, T0, ExitReason.TRAILING_STOP,
+                  "stop_limit", 49_252.5, 49_500.0)
+    rec = OrderRecord.intent(order, T0 + 1, role=Role.STOP, parent="db-entry-1", stop_price=49_500.0, list_id="db-l1")
+    store.put_order(rec)
+    back = store.get_order("db-stop-1")
+    assert back == rec and back.role is Role.STOP and back.role.protective
+    assert (back.type, back.price, back.stop_price, back.parent, back.list_id) == \
+        ("stop_loss_limit", 49_252.5, 49_500.0, "db-entry-1", "db-l1")
+    assert back.order().kind == "stop_limit" and back.order().ref_price == 49_500.0
+    assert store.list_orders(open_only=True) == [rec]
 
 
 def test_an_order_never_goes_back_to_an_older_version(store_factory):
