@@ -172,20 +172,26 @@ def cmd_run(args, config: Config) -> int:
     if data is not None and not any(len(df) for df in data.frames.values()):
         raise UsageError("run: no candles in the selected span (--from/--to)")
     try:
-        lock = acquire(config.storage)  # noqa: F841 - held until the process exits
-        setup_logging(config.log.path, config.log.level)
+        lock = acquire(config.storage)
     except OSError as err:
-        raise Failure(f"{err.filename}: {err.strerror} (log.path / storage.path)") from None
-    try:
-        alerts = make_alerts(config, send=not args.replay or args.notify, market_time=bool(args.replay))
-    except ValueError as err:
-        raise UsageError(f"{ENV_NOTIFY_URLS}: {err}") from None
-    except OperatorSecretError as err:
-        raise Failure(f"notification URLs: {err}") from None
-    try:
-        return _run(args, config, data, alerts)
+        raise Failure(f"{err.filename}: {err.strerror} (storage.path)") from None
+    try:  # the lock is released when the run ends, also for a caller that runs again in-process
+        try:
+            setup_logging(config.log.path, config.log.level)
+        except OSError as err:
+            raise Failure(f"{err.filename}: {err.strerror} (log.path)") from None
+        try:
+            alerts = make_alerts(config, send=not args.replay or args.notify, market_time=bool(args.replay))
+        except ValueError as err:
+            raise UsageError(f"{ENV_NOTIFY_URLS}: {err}") from None
+        except OperatorSecretError as err:
+            raise Failure(f"notification URLs: {err}") from None
+        try:
+            return _run(args, config, data, alerts)
+        finally:
+            alerts.close()
     finally:
-        alerts.close()
+        lock.close()
 
 
 def _run(args, config: Config, data, alerts) -> int:
