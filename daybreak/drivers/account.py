@@ -94,7 +94,7 @@ class Account:
             have = self.balances[base].total if base in self.balances else 0.0
             held = sum(eng.ledger.held(s) for s in symbols)
             if have < held - TOLERANCE:
-                self._missing(base, symbols, held - have, now_ms)
+                self._missing(base, symbols, held - have, now_ms, held, have)
                 held = sum(eng.ledger.held(s) for s in symbols)
             extra = have - held
             if extra > TOLERANCE:
@@ -102,7 +102,8 @@ class Account:
             else:
                 self.unmanaged.pop(base, None)
 
-    def _missing(self, base: str, symbols: list[str], missing: float, now_ms: int) -> None:
+    def _missing(self, base: str, symbols: list[str], missing: float, now_ms: int, books: float = 0.0,
+                 exchange: float = 0.0) -> None:
         eng, done = self.engine, []
         for symbol in symbols:
             dust = eng.ledger.dust.get(symbol, 0.0)
@@ -131,7 +132,7 @@ class Account:
         if done:
             log.warning("RECONCILE %s", self.last_reconcile)
             self.events(Event(f"reconcile-{base}-{now_ms}", now_ms, "reconcile", self.last_reconcile,
-                              "", symbols[0], "external_close", {"base": base}))
+                              "", symbols[0], "external_close", {"base": base, "books": books, "exchange": exchange}))
 
     def _external_price(self, symbol: str, since: int) -> tuple[float, str]:
         """Average price of the account's sells of ``symbol`` since ``since`` that are no order of

@@ -62,6 +62,9 @@ class StoreSink:
 
     def rejection(self, event: Event) -> None:
         self._write("event", event)
+        if event.kind == "reconcile" and "books" in event.data:  # the account differs from the books
+            self.alerts.reconciliation(event.symbol, float(event.data["books"]), float(event.data["exchange"]),
+                                       event.message, event.timestamp)
 
     def booked(self, trade: Trade) -> None:
         """A fill's writes are done (after its trade and position): tell the order tracker, in
