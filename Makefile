@@ -56,6 +56,7 @@ dashboard: venv
 
 test: $(VENV)/.stamp-dev tools browser
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy daybreak/core storage strategies
 	DAYBREAK_REQUIRE_TOOLS=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests
 
 bench: $(VENV)/.stamp-bench tools browser

@@ -15,6 +15,8 @@ owner it replaces (or requiring that none exists).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from botocore.exceptions import ClientError
 
 from daybreak.core.order_record import OrderRecord
@@ -31,6 +33,15 @@ _CCF = "ConditionalCheckFailedException"
 
 class OrdersMixin:
     """put_order / get_order / list_orders and the lease on :class:`~storage.dynamodb.DynamoStore`."""
+
+    if TYPE_CHECKING:  # the plumbing of storage.dynamodb.DynamoStore, which this class is mixed into
+        tables: dict[str, str]
+
+        def _call(self, operation: str, kind: str, **kwargs: Any) -> dict: ...
+
+        def _query(self, kind: str, hash_key: tuple[str, Any], index: str | None = None, lo: Any = None,
+                   hi: Any = None, forward: bool = True, limit: int | None = None, filters: dict | None = None,
+                   consistent: bool = False) -> list[dict]: ...
 
     def _open_set(self, op: str, client_order_id: str) -> None:
         self._call("UpdateItem", "state", Key={"key": {"S": OPEN_ORDERS_KEY}}, UpdateExpression=f"{op} ids :i",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from enum import Enum
+from collections.abc import Sequence
 from typing import Any
 
 from daybreak.core.domain import (
@@ -180,7 +181,7 @@ def record_from_dict(cls, data: dict[str, Any]):
     return cls(**kwargs)
 
 
-def trade_from_row(row: tuple) -> Trade:
+def trade_from_row(row: Sequence[Any]) -> Trade:
     """A Trade from a tuple of its columns in field order (SQLite reads them so)."""
     tid, ts, symbol, action, amount, price, fee, algo, pnl, order_id, reason, mode, order_type, ref_price = row
     return Trade(tid, ts, symbol, Action(action), amount, price, fee, algo, pnl, order_id,

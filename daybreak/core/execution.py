@@ -197,6 +197,7 @@ class SimulatedOrders:
 
     def _entry(self, key, rest: Resting, path, start_timestamp, end_timestamp) -> bool:
         eng, order = self.engine, rest.order
+        assert order.price is not None, "a resting order carries its limit price"
         i = _first(path, order.price, below=True)
         if i is None:
             if end_timestamp < rest.deadline:
@@ -228,6 +229,7 @@ class SimulatedOrders:
             rest.order = replace(rest.order, price=path[0])
             eng.pending[key] = rest.order
         order = rest.order
+        assert order.price is not None, "a resting order carries its limit price"
         i = _first(path, order.price, below=False)
         plan = eng.plans.get(key)
         watched = path if i is None else path[:i]

@@ -175,8 +175,9 @@ def take_profit_at(plan: ExitPlan, at_ms: int) -> float | None:
 
 def take_profit_levels(plan: ExitPlan, open_time: np.ndarray | None) -> np.ndarray | float:
     """:func:`take_profit_at` of every candle open in ``open_time`` (the lowest level when the
-    times are not known)."""
+    times are not known). Only for a plan with a take-profit."""
     tp = plan.take_profit
+    assert tp is not None, "take_profit_levels of a plan without a take-profit"
     if plan.tp_ease_ms is None or not plan.tp_ease_ratio:
         return tp
     floor = tp if plan.tp_floor is None else min(tp, plan.tp_floor)
@@ -244,7 +245,8 @@ def walk(position: Position, plan: ExitPlan, path, end_timestamp: int,
             price = p if i == 0 or prev <= stop else stop
             hits.append(_stop_exit(plan, stop, price, reason, end_timestamp))
             return hits
-        if tp_live and (i == 0 or p > prev) and (p > tp if resting else p >= tp):
+        if tp_live and (i == 0 or p > prev) and (p > tp if resting else p >= tp):  # type: ignore[operator]  # tp_live: tp is set
+            assert tp is not None
             fraction = plan.take_profit_fraction or 1.0
             if resting:  # a resting limit sell fills at its own price, also on a gap through it
                 hits.append(ExitHit(tp, ExitReason.TAKE_PROFIT, fraction, end_timestamp, "limit", tp))

@@ -28,6 +28,7 @@ def simulate_fill(order: Order, reference_price: float, timestamp: int,
     kind = order.kind
     if kind in _RESTING:
         price = order.price
+        assert price is not None, "a resting order carries its limit price"
         rate = fee_rate if maker_fee_rate is None else maker_fee_rate
         return Fill(order, timestamp, price, amount, rate * amount * price)
     move = slippage_bps / 10_000.0

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from daybreak.core.config import Config
 from daybreak.core.markets import MarketLimits
 from daybreak.drivers.replay import strategies_for
-from daybreak.exchange.client import Exchange, ExchangeError
+from daybreak.exchange.client import Exchange, ExchangeError, urls_from_env
 from daybreak.exchange.permissions import key_permissions
 from daybreak.exchange.secrets import ApiKeys, SecretsError, live_trading_allowed, load_api_keys
 from daybreak.ops.notify import Notifier, send_test
@@ -61,18 +61,22 @@ def _fail(name: str, detail: str, fix: str) -> Check:
 
 
 def connect(config: Config, keys: ApiKeys | None) -> Exchange:
-    """The ccxt client the checks use (signed when keys are configured)."""
+    """The ccxt client the checks use (signed when keys are configured), at the API host the bot
+    itself uses (``DAYBREAK_EXCHANGE_URL``, :func:`~daybreak.exchange.client.urls_from_env`)."""
+    urls = urls_from_env()
     if keys is None:
-        return Exchange(config.exchange, retries=2)
-    return Exchange(config.exchange, keys.api_key, keys.secret, password=keys.password, retries=2)
+        return Exchange(config.exchange, retries=2, urls=urls)
+    return Exchange(config.exchange, keys.api_key, keys.secret, password=keys.password, retries=2, urls=urls)
 
 
 def run_checks(config: Config, *, env: Mapping[str, str] | None = None, exchange: Exchange | None = None,
-               send: bool = False, check_lock: bool = True,
+               send: bool = False, check_lock: bool = True, check_skew: bool = True,
                clock: Callable[[], float] = time.time) -> list[Check]:
     """Every check for ``config``. ``exchange`` overrides the client built from the configured keys;
     ``send`` sends a test alert to each notification URL; ``check_lock`` off when the caller holds
-    the run lock itself (``bot.py run``). Never raises for a failing check."""
+    the run lock itself (``bot.py run``); ``check_skew`` off to report the clock skew without
+    failing on it (``bot.py run``: the exchange refuses a request signed too far off, -1021, and the
+    bot reports that). Never raises for a failing check."""
     checks = _config_checks(config)
     live = config.mode == "live"
     if live:
@@ -90,7 +94,7 @@ def run_checks(config: Config, *, env: Mapping[str, str] | None = None, exchange
         ex = None
         checks.append(_fail("exchange", str(err), "set 'exchange' to a ccxt exchange id"))
     if ex is not None:
-        reachable, markets = _exchange_checks(ex, config, checks)
+        reachable, markets = _exchange_checks(ex, config, checks, check_skew)
         if reachable:
             signed = keys is not None or (exchange is not None and bool(exchange.client.apiKey))
             _key_checks(ex, config, checks, signed, key_error, markets)
@@ -110,8 +114,10 @@ def _config_checks(config: Config) -> list[Check]:
         return [_fail("config", f"a strategy cannot be built: {err}", "fix its params in config.json")]
     names = [s.name for s in strategies]
     out.append(_pass("config", f"valid: {config.mode} mode on {config.exchange}, {len(config.symbols)} symbol(s), "
-                               f"strategies {', '.join(names) or 'none enabled'}") if names else
-               _fail("config", "no strategy is enabled", "enable one under 'algos'"))
+                               f"strategies {', '.join(names) or 'none enabled'}")
+               if names or config.external_signals else
+               _fail("config", "no strategy is enabled and external_signals is off: nothing would trade",
+                     "enable one under 'algos' (or external_signals)"))
     for name in names:
         risk = config.risk_for(name).model_dump(exclude_none=True)
         out.append(_pass(f"risk {name}", ", ".join(f"{k}={v}" for k, v in risk.items()) or "no rule set"))
@@ -119,7 +125,8 @@ def _config_checks(config: Config) -> list[Check]:
 
 
 # -- exchange ------------------------------------------------------------------------------------
-def _exchange_checks(ex: Exchange, config: Config, checks: list[Check]) -> tuple[bool, dict[str, MarketLimits]]:
+def _exchange_checks(ex: Exchange, config: Config, checks: list[Check],
+                     check_skew: bool = True) -> tuple[bool, dict[str, MarketLimits]]:
     started = time.monotonic()
     try:
         skew = ex.sync_clock(attempts=2)
@@ -129,7 +136,7 @@ def _exchange_checks(ex: Exchange, config: Config, checks: list[Check]) -> tuple
         return False, {}
     took = (time.monotonic() - started) * 1000
     checks.append(_pass("exchange", f"{config.exchange} answers in {took:.0f} ms; clock skew {skew:+d} ms")
-                  if abs(skew) <= MAX_CLOCK_SKEW_MS else
+                  if abs(skew) <= MAX_CLOCK_SKEW_MS or not check_skew else
                   _fail("exchange", f"clock skew {skew:+d} ms against {config.exchange} (more than "
                         f"{MAX_CLOCK_SKEW_MS} ms: signed requests are refused)",
                         "sync the machine clock: timedatectl set-ntp true (chrony)"))
@@ -290,8 +297,8 @@ def _notify_check(config: Config, env: Mapping[str, str] | None, send: bool) -> 
     except OperatorSecretError as err:
         return _fail("alerts", str(err), "check the secret")
     if not urls:
-        return Check("alerts", "FAIL" if config.mode == "live" else "SKIP", "no notification URLs: you will not "
-                     "hear of fills, stops or faults", "set DAYBREAK_NOTIFY_URLS (apprise URLs) or the secret's "
+        return Check("alerts", "SKIP", "no notification URLs: you will not hear of fills, stops or faults "
+                     "(trading goes on; set them before you rely on it)", "set DAYBREAK_NOTIFY_URLS (apprise URLs) or the secret's "
                      "'notify_urls'")
     try:
         Notifier(urls, config.notify.model_copy(update={"enabled": False}))

@@ -38,7 +38,6 @@ a bounded back-off); the process exits with 1 once nothing is left to protect.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 
@@ -48,7 +47,7 @@ from daybreak.drivers.alerts import Alerts
 from daybreak.drivers.live_loop import CLOSE_DELAY_MS, LiveLoop
 from daybreak.drivers.wiring import build_context, market_limits
 from daybreak.exchange.capabilities import execution_problem
-from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable
+from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable, urls_from_env
 from daybreak.exchange.secrets import (
     ApiKeys,
     SecretsError,
@@ -79,8 +78,7 @@ def connect(config: Config, keys: ApiKeys | None) -> Exchange:
     exchange needs one, the passphrase) in live mode, public only in paper mode (``keys`` None).
     ``DAYBREAK_EXCHANGE_URL`` (environment) points it at another API host (a local fake, a
     proxy); signed requests then go there."""
-    url = os.environ.get("DAYBREAK_EXCHANGE_URL")
-    urls = {"public": f"{url}/api/v3", "private": f"{url}/api/v3"} if url else None
+    urls = urls_from_env()
     if keys is None:
         return Exchange(config.exchange, urls=urls)
     return Exchange(config.exchange, keys.api_key, keys.secret, urls=urls, password=keys.password)

@@ -15,9 +15,10 @@ meant to be used from one thread (ccxt's sync clients are not thread-safe);
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -66,6 +67,13 @@ class CandleReply:
     closed: pd.DataFrame
     forming_ts: int | None = None
     forming_open: float | None = None
+
+
+def urls_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """ccxt ``urls['api']`` overrides from ``DAYBREAK_EXCHANGE_URL`` (another API host: a local
+    fake, a proxy; signed requests go there too), or None when it is not set."""
+    url = (os.environ if environ is None else environ).get("DAYBREAK_EXCHANGE_URL")
+    return {"public": f"{url}/api/v3", "private": f"{url}/api/v3", "sapi": f"{url}/sapi/v1"} if url else None
 
 
 class Exchange(AccountApi, OrderApi, RestingOrderApi):

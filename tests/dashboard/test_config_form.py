@@ -164,14 +164,14 @@ def test_shipped_config_round_trips_through_the_form(deployment, monkeypatch):
 
 
 def test_execution_order_types_are_edited_and_validated(deployment, monkeypatch):
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     at.selectbox(key="cfg.execution.entry_order").select("limit")
     at.number_input(key="cfg.execution.entry_offset_bps").set_value(5.0)
     save(at)
     assert json.loads(deployment.config_path.read_text())["execution"] == {"entry_order": "limit", "entry_offset_bps": 5.0}
     assert load_config(deployment.config_path).execution.entry_order == "limit"
     original = deployment.config_path.read_bytes()
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
+    at = open_page(deployment.config_path, monkeypatch, "config")
     assert at.selectbox(key="cfg.execution.entry_order").value == "limit"
     at.selectbox(key="cfg.execution.exchange_stop").select("stop_loss_limit")   # the deployment has no stop rule
     save(at)

@@ -6,7 +6,7 @@ import pytest
 
 from daybreak.core.domain import Action, ExitReason, Order, Trade
 from daybreak.core.order_record import OrderRecord, OrderStatus, Role
-from tests.dashboard.helpers import dashboard_app, frame_with
+from tests.dashboard.helpers import dashboard_app, frame_with, open_page
 
 
 def test_open_orders_are_listed_beside_the_positions(deployment, monkeypatch):
@@ -24,16 +24,13 @@ def test_open_orders_are_listed_beside_the_positions(deployment, monkeypatch):
         "time": orders["time"].iloc[0], "strategy": pos.algo, "symbol": pos.symbol, "side": "sell",
         "type": "stop_loss_limit", "role": "stop", "price": 29_000.5, "trigger": 29_100.0, "amount": pos.amount,
         "filled": 0.0, "status": "open", "client_order_id": "db-stop-1"}], "the cancelled buy is done: not listed"
-    positions = frame_with(at, "entry_price", "on_exchange")
-    assert positions["on_exchange"].tolist() == ["stop 29100 (limit 29000.5)"]
 
 
-def test_trades_show_order_type_and_slippage(deployment, monkeypatch):
-    deployment.store.put_trade(Trade("lim-1", deployment.now_ms, "BTC/USDT", "buy", 0.001, 49_950.0, 0.02,
+def test_slippage_per_strategy_is_measured_on_fills_with_a_reference_price(deployment, monkeypatch):
+    deployment.store.put_trade(Trade("lim-1", deployment.now_ms, "BTC/USDT", Action.BUY, 0.001, 49_950.0, 0.02,
                                      "MA_Crossover", order_type="limit", ref_price=50_000.0))
-    at = dashboard_app(deployment.config_path, monkeypatch).run()
-    trades = frame_with(at, "order_type", "slippage_bps")
-    row = trades[trades["trade_id"] == "lim-1"].iloc[0]
-    assert row["order_type"] == "limit" and row["slippage_bps"] == pytest.approx(-10.0)   # 0.1 % better
-    slip = frame_with(at, "avg_slippage_bps", "slippage_cost")
-    assert slip.set_index("algo").loc["MA_Crossover", "fills"] == 1   # the only trade with a reference price
+    at = open_page(deployment.config_path, monkeypatch, "performance")
+    assert not at.exception
+    slip = frame_with(at, "avg_slippage_bps", "slippage_cost").set_index("algo")
+    assert slip.loc["MA_Crossover", "fills"] == 1   # the only trade with a reference price
+    assert slip.loc["MA_Crossover", "avg_slippage_bps"] == pytest.approx(-10.0)   # 0.1 % better than decided

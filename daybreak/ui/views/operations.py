@@ -84,6 +84,7 @@ def _body(ctx: PageContext) -> None:
             _feed(detail, ctx.now_ms())
         _positions(ctx, pos)
         _pending(ctx, data.pending_orders(key))
+        _resting(ctx, data.open_orders(key))
         account.render(detail.get("account"), data.orders(key))  # live: the exchange account and its orders
         with st.expander("Latest controls", expanded=False):
             controls.history(data.controls(key))
@@ -218,6 +219,19 @@ def _positions(ctx: PageContext, pos: pd.DataFrame) -> None:
         "unrealized_pnl": columns.money("Unrealized P&L", ctx.quote), "unrealized_ratio": columns.percent("Unrealized"),
         "stop_price": columns.text("Stop"), "time_in_trade": columns.text("Time in trade"),
         "entry_time": columns.text("Entry (UTC)")})
+
+
+def _resting(ctx: PageContext, orders) -> None:
+    """Orders open on the exchange (live: entries, maker exits, protective stops and take-profits),
+    from the Orders table; nothing in paper mode."""
+    if not orders:
+        return
+    st.subheader(f"Orders open on the exchange ({len(orders)})")
+    rows = [{"time": utc_minute(o.created_at), "strategy": o.algo, "symbol": o.symbol, "side": o.side.value,
+             "type": o.type, "role": getattr(o.role, "value", o.role), "price": o.price, "trigger": o.stop_price,
+             "amount": o.amount, "filled": o.filled or 0.0, "status": o.status.value,
+             "client_order_id": o.client_order_id} for o in orders]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="resting_orders")
 
 
 def _pending(ctx: PageContext, orders: list[dict]) -> None:

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from daybreak.reporting.costs import slippage_by_strategy
+
 from daybreak.reporting.metrics import breakdown, drawdown_series, max_drawdown
 from daybreak.reporting.performance import (
     cumulative_pnl,
@@ -97,7 +99,7 @@ def window_figures(key: str, since: int, now: int, start_balance: float, zone: s
     return {"curves": [thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves],
             "pnl": pnl, "fees": float(fee_by_algo.sum()), "fills": len(fills), "trips": trips,
             "per_strategy": cumulative_pnl(fills, since), "days": days, "fee_by_algo": fee_by_algo.to_dict(),
-            "drawdown": drawdown}
+            "drawdown": drawdown, "slippage": slippage_by_strategy(fills)}
 
 
 def _window(ctx: PageContext, key: str, summary: dict, since: int, now: int, marked: bool) -> None:
@@ -110,7 +112,7 @@ def _window(ctx: PageContext, key: str, summary: dict, since: int, now: int, mar
     else:
         st.caption("No closed trades in this window.")
     _daily(ctx, f["days"])
-    _tables(ctx, summary, f["trips"], f["fee_by_algo"])
+    _tables(ctx, summary, f["trips"], f["fee_by_algo"], f["slippage"])
 
 
 def _all_time(ctx: PageContext, key: str, summary: dict, now: int) -> None:
@@ -177,7 +179,8 @@ def _daily(ctx: PageContext, days: pd.DataFrame) -> None:
     st.altair_chart(charts.daily_bars(days, ctx.quote, ctx.day_zone), width="stretch")
 
 
-def _tables(ctx: PageContext, summary: dict, trips: pd.DataFrame, fees: dict) -> None:
+def _tables(ctx: PageContext, summary: dict, trips: pd.DataFrame, fees: dict,
+            slippage: list[dict] | None = None) -> None:
     q = ctx.quote
     left, right = st.columns(2)
     algos = sorted(set(summary) - {TOTAL} | set(trips["algo"]))
@@ -202,7 +205,13 @@ def _tables(ctx: PageContext, summary: dict, trips: pd.DataFrame, fees: dict) ->
         st.dataframe(pd.DataFrame(by_symbol), hide_index=True, width="stretch", key="perf_by_symbol",
                      column_config=config)
     st.subheader("Realized slippage per strategy")
-    st.caption("Not recorded yet: the fills in this store carry no reference (decision) price to measure "
-               "slippage against. This table fills in once the bot records each fill's reference price. "
-               f"Paper fills are moved {ctx.config.paper.slippage_bps:g} bps against the trader by rule "
-               "(paper.slippage_bps).")
+    measured = [r for r in slippage or [] if r["fills"]]
+    if measured:  # fills that carry their reference price (the decision's, or the book's when sent)
+        st.dataframe(pd.DataFrame(measured), hide_index=True, width="stretch", key="perf_slippage", column_config={
+            "algo": columns.text("Strategy"), "fills": columns.count("Fills measured"),
+            "avg_slippage_bps": st.column_config.NumberColumn("Average slippage (bps)", format="%.2f"),
+            "slippage_cost": columns.money("Slippage cost", ctx.quote)})
+    else:
+        st.caption("No fill in this window carries a reference price to measure slippage against (the window "
+                   "'All' reads daily aggregates, which keep none). Paper fills are moved "
+                   f"{ctx.config.paper.slippage_bps:g} bps against the trader by rule (paper.slippage_bps).")
