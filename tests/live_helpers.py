@@ -72,11 +72,13 @@ def assert_reconciled(store, fake, base: str = "BTC", symbol: str = "BTC/USDT") 
     fills: dict[str, Decimal] = {}
     fee_base: dict[str, Decimal] = {}
     for f in fake.ledger():
+        if f.symbol != symbol or f.client_order_id.startswith(("manual", "app")):
+            continue  # another symbol's, or a fill the bot did not make
         cid = owner.get(f.client_order_id, f.client_order_id)
         fills[cid] = fills.get(cid, Decimal(0)) + f.amount
         if f.fee_asset == base:
             fee_base[cid] = fee_base.get(cid, Decimal(0)) + f.fee
-    trades = [t for t in store.list_trades() if t.mode == "live"]
+    trades = [t for t in store.list_trades(symbol=symbol) if t.mode == "live"]
     by_order = {t.order_id: t for t in trades if not t.trade_id.startswith("xc-")}
     assert len(by_order) == len([t for t in trades if not t.trade_id.startswith("xc-")]), "one trade per order"
     assert set(by_order) == set(fills), f"store {sorted(by_order)} vs exchange {sorted(fills)}"

@@ -21,6 +21,11 @@ def _config(tmp_path, execution):
     cfg.update(execution=execution, storage={"backend": "sqlite", "path": str(tmp_path / "db.sqlite")},
                log={"path": str(tmp_path / "bot.log"), "level": "INFO"})
     cfg["paper"] = dict(cfg["paper"], maker_fee_rate=0.0004)   # a maker rate below the 0.1 % taker fee
+    # a strategy that trades often, with stops (stops always exit at market): independent of the
+    # shipped defaults, which enable little
+    cfg["algos"] = {"MA_Crossover": True}
+    cfg["params"] = {"MA_Crossover": {"short_period": 10, "long_period": 30}}
+    cfg["risk_overrides"] = {"MA_Crossover": {"stop_loss_ratio": 0.003, "time_stop_seconds": None}}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg))
     return path
