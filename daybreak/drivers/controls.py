@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from daybreak.core.domain import Control
+from daybreak.exchange.errors import ExchangeFatal
 from storage.base import StorageError
 
 log = logging.getLogger("daybreak")
@@ -92,6 +93,9 @@ class Controls:
         since = self._flattened.setdefault(ctl.control_id, now_ms)
         try:
             trades = self.engine.flatten(prices, now_ms, ctl.control_id)
+        except ExchangeFatal as err:  # bad key, no permission: state ERROR (exits keep retrying), not a retry loop
+            self.fatal(f"flatten: {err}", now_ms)
+            return None, ""
         except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
             self.error(f"flatten failed, retrying: {err}")
             return None, ""
