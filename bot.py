@@ -4,6 +4,7 @@
 This file only wires the command line to the package; all logic lives in daybreak/, strategies/
 and storage/.
 """
+
 import sys
 
 from daybreak.cli import main

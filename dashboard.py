@@ -5,6 +5,7 @@ model, and asks the bot for actions (pause, resume, flatten) by writing control 
 config path comes from ``--config`` after ``--``, else ``$DAYBREAK_CONFIG``, else ``config.json``.
 The page itself lives in :mod:`daybreak.ui`.
 """
+
 from __future__ import annotations
 
 import os

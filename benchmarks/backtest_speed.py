@@ -25,6 +25,7 @@ Exits 0 with a message when the data file is missing. vectorbt is not a project 
 (install it into the venv with ``.venv/bin/pip install vectorbt``); without it that column says
 why it is unavailable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,8 +103,11 @@ def backtesting_py(candles: pd.DataFrame, repeat: int) -> dict:
 
     seconds = best_of(run, repeat)
     trades = closed_trades(stats["last"])
-    return {"name": f"backtesting.py {backtesting.__version__}", "seconds": seconds,
-            "trades": times_of(trades["entry_time"], trades["exit_time"])}
+    return {
+        "name": f"backtesting.py {backtesting.__version__}",
+        "seconds": seconds,
+        "trades": times_of(trades["entry_time"], trades["exit_time"]),
+    }
 
 
 def vectorbt(candles: pd.DataFrame, repeat: int) -> dict:
@@ -111,7 +115,7 @@ def vectorbt(candles: pd.DataFrame, repeat: int) -> dict:
     records and equity curve (computed lazily by vectorbt; Daybreak's run returns both). Warm timing."""
     try:
         import vectorbt as vbt
-    except Exception as err:  # noqa: BLE001 - any failure (missing, numba/llvmlite) is reported, not fatal
+    except Exception as err:
         return {"name": "vectorbt", "unavailable": f"{type(err).__name__}: {err}"}
     from tests.peers import ohlcv_frame
 
@@ -123,8 +127,18 @@ def vectorbt(candles: pd.DataFrame, repeat: int) -> dict:
         fast, slow = vbt.MA.run(close, SHORT), vbt.MA.run(close, LONG)
         entries = fast.ma_crossed_above(slow).vbt.fshift(1, fill_value=False)
         exits = fast.ma_crossed_below(slow).vbt.fshift(1, fill_value=False)
-        pf = vbt.Portfolio.from_signals(close, entries, exits, price=open_, size=1.0, size_type="amount",
-                                        fees=0.0, slippage=0.0, init_cash=CASH, freq="1min")
+        pf = vbt.Portfolio.from_signals(
+            close,
+            entries,
+            exits,
+            price=open_,
+            size=1.0,
+            size_type="amount",
+            fees=0.0,
+            slippage=0.0,
+            init_cash=CASH,
+            freq="1min",
+        )
         # the outputs Daybreak's timed run also produces: the trades and the equity curve
         out["pf"], out["trades"], out["equity"] = pf, pf.trades.records, pf.value()
 
@@ -135,8 +149,12 @@ def vectorbt(candles: pd.DataFrame, repeat: int) -> dict:
     records = out["pf"].trades.records_readable
     closed = records[records["Status"] == "Closed"]
     ms = lambda col: pd.DatetimeIndex(closed[col]).as_unit("ms").asi8  # noqa: E731
-    return {"name": f"vectorbt {vbt.__version__} (warm)", "seconds": seconds, "first_run": jit,
-            "trades": times_of(ms("Entry Timestamp"), ms("Exit Timestamp"))}
+    return {
+        "name": f"vectorbt {vbt.__version__} (warm)",
+        "seconds": seconds,
+        "first_run": jit,
+        "trades": times_of(ms("Entry Timestamp"), ms("Exit Timestamp")),
+    }
 
 
 def numpy_floor(candles: pd.DataFrame, repeat: int) -> dict:
@@ -146,14 +164,17 @@ def numpy_floor(candles: pd.DataFrame, repeat: int) -> dict:
 
     def run() -> None:
         c = np.concatenate(([0.0], np.cumsum(close)))
-        s = (c[LONG:] - c[LONG - SHORT:-SHORT]) / SHORT  # both SMAs on candles LONG-1 .. end
+        s = (c[LONG:] - c[LONG - SHORT : -SHORT]) / SHORT  # both SMAs on candles LONG-1 .. end
         lg = (c[LONG:] - c[:-LONG]) / LONG
         above = s > lg
         found["up"] = np.flatnonzero(above[1:] & (s[:-1] <= lg[:-1]))
         found["down"] = np.flatnonzero((s[1:] < lg[1:]) & (s[:-1] >= lg[:-1]))
 
-    return {"name": "NumPy crossovers (floor)", "seconds": best_of(run, repeat),
-            "crossings": len(found["up"]) + len(found["down"])}
+    return {
+        "name": "NumPy crossovers (floor)",
+        "seconds": best_of(run, repeat),
+        "crossings": len(found["up"]) + len(found["down"]),
+    }
 
 
 # -- Daybreak ---------------------------------------------------------------------------------------
@@ -167,8 +188,12 @@ def daybreak(config: Config, data: ReplayData, repeat: int, name: str) -> dict:
     seconds = best_of(run, repeat)
     result = out["result"]
     rt = round_trips(result.trades)
-    return {"name": name, "seconds": seconds, "trades": times_of(rt["entry_time"], rt["exit_time"]),
-            "exit_reasons": dict(Counter(rt["exit_reason"]))}
+    return {
+        "name": name,
+        "seconds": seconds,
+        "trades": times_of(rt["entry_time"], rt["exit_time"]),
+        "exit_reasons": dict(Counter(rt["exit_reason"])),
+    }
 
 
 def profile_daybreak(config: Config, data: ReplayData, top: int, name: str) -> None:
@@ -202,7 +227,9 @@ def rss_child(path: Path) -> None:
     config = parse_config(bench_config())
     start = time.perf_counter()
     data = load_files([path], config)
-    report.update(load_s=time.perf_counter() - start, after_load_mb=peak_rss_mb(), candles=sum(map(len, data.frames.values())))
+    report.update(
+        load_s=time.perf_counter() - start, after_load_mb=peak_rss_mb(), candles=sum(map(len, data.frames.values()))
+    )
     start = time.perf_counter()
     result = run_backtest(config, data, progress=False)
     report.update(run_s=time.perf_counter() - start, peak_mb=peak_rss_mb(), fills=len(result.trades))
@@ -225,15 +252,22 @@ def measured(cmd: list[str], cwd: Path) -> dict:
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return {"wall_s": wall, "rc": rc, "stdout": out.read().decode(errors="replace"),
-                "stderr": err.read().decode(errors="replace")}
+        return {
+            "wall_s": wall,
+            "rc": rc,
+            "stdout": out.read().decode(errors="replace"),
+            "stderr": err.read().decode(errors="replace"),
+        }
 
 
 def command_run(data_path: Path, tmp: Path) -> dict:
     """``python bot.py backtest --data FILE --config CFG`` as a trader runs it: wall time (start-up
     included) of the plain command, then peak RSS (MB) of a second, identical run that reports it."""
-    cfg = dict(bench_config(), storage={"backend": "sqlite", "path": str(tmp / "daybreak.db")},
-               log={"path": str(tmp / "daybreak.log"), "level": "INFO"})
+    cfg = dict(
+        bench_config(),
+        storage={"backend": "sqlite", "path": str(tmp / "daybreak.db")},
+        log={"path": str(tmp / "daybreak.log"), "level": "INFO"},
+    )
     cfg_path = tmp / "config.json"
     cfg_path.write_text(json.dumps(cfg))
     args = ["backtest", "--data", str(data_path), "--config", str(cfg_path)]
@@ -266,11 +300,22 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # what `bot.py backtest` applies to its own process (daybreak/ops/heap.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="1m candle file named like BTC-USDT_1m.csv.gz")
-    parser.add_argument("--repeat", type=int, default=20,
-                        help="timed runs of Daybreak, vectorbt and NumPy; the best counts (runs of 30-60 ms vary by a third on a shared VM)")
-    parser.add_argument("--peer-repeat", type=int, default=1, help="timed runs of backtesting.py (slow); the best counts")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="also print the N costliest functions (cProfile) of one Daybreak run")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=20,
+        help="timed runs of Daybreak, vectorbt and NumPy; the best counts (runs of 30-60 ms vary by a third on a shared VM)",
+    )
+    parser.add_argument(
+        "--peer-repeat", type=int, default=1, help="timed runs of backtesting.py (slow); the best counts"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the N costliest functions (cProfile) of one Daybreak run",
+    )
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
@@ -303,12 +348,16 @@ def main(argv: list[str] | None = None) -> int:
         count = len(row["trades"]) if "trades" in row else row["crossings"]
         ratio = "" if row is ours or row is exits else f"{row['seconds'] / ours['seconds']:.2f}x as fast"
         print(f"{row['name']:<30}{row['seconds']:>10.4f}{human(r):>12}{count:>8}   {ratio}")
-    print(f"  (NumPy row counts crossings, up and down; vectorbt's first run incl. JIT: "
-          f"{peers[1].get('first_run', float('nan')):.2f} s; exits: {exits['exit_reasons']})\n")
+    print(
+        f"  (NumPy row counts crossings, up and down; vectorbt's first run incl. JIT: "
+        f"{peers[1].get('first_run', float('nan')):.2f} s; exits: {exits['exit_reasons']})\n"
+    )
 
     for peer in peers:
         if "trades" in peer:
-            print(f"same trades (entry, exit times), Daybreak vs {peer['name']}: {same(ours['trades'], peer['trades'])}")
+            print(
+                f"same trades (entry, exit times), Daybreak vs {peer['name']}: {same(ours['trades'], peer['trades'])}"
+            )
 
     with tempfile.TemporaryDirectory(prefix="daybreak-bench-") as tmpdir:
         tmp = Path(tmpdir)
@@ -322,11 +371,15 @@ def main(argv: list[str] | None = None) -> int:
         (tmp / "big").mkdir()
         big_cmd = command_run(million, tmp / "big")
         cmd = command_run(args.data, tmp)
-    print(f"\n1M candles, fresh process: peak RSS {mem['after_import_mb']:.0f} MB after imports, "
-          f"{mem['after_load_mb']:.0f} MB after loading ({mem['load_s']:.2f} s), {mem['peak_mb']:.0f} MB after "
-          f"run_backtest ({mem['run_s']:.2f} s, {human(rate(mem['candles'], mem['run_s']))} candles/s, {mem['fills']} fills)")
+    print(
+        f"\n1M candles, fresh process: peak RSS {mem['after_import_mb']:.0f} MB after imports, "
+        f"{mem['after_load_mb']:.0f} MB after loading ({mem['load_s']:.2f} s), {mem['peak_mb']:.0f} MB after "
+        f"run_backtest ({mem['run_s']:.2f} s, {human(rate(mem['candles'], mem['run_s']))} candles/s, {mem['fills']} fills)"
+    )
     print(f"1M candles, whole bot.py backtest: {big_cmd['wall_s']:.2f} s wall, peak RSS {big_cmd['peak_mb']:.0f} MB")
-    print(f"188k candles, whole bot.py backtest: {cmd['wall_s']:.2f} s wall (start-up included), peak RSS {cmd['peak_mb']:.0f} MB")
+    print(
+        f"188k candles, whole bot.py backtest: {cmd['wall_s']:.2f} s wall (start-up included), peak RSS {cmd['peak_mb']:.0f} MB"
+    )
 
     if args.profile:
         profile_daybreak(config, data, args.profile, ours["name"])
@@ -334,17 +387,48 @@ def main(argv: list[str] | None = None) -> int:
 
     vb = peers[1]
     rows = [
-        ("Daybreak candles/s", f">= {human(TARGET_RATE)}", human(rate(n, ours["seconds"])), rate(n, ours["seconds"]) >= TARGET_RATE),
-        ("vs backtesting.py", f"> {TARGET_VS_BACKTESTING:.0f}x", f"{peers[0]['seconds'] / ours['seconds']:.1f}x",
-         peers[0]["seconds"] / ours["seconds"] > TARGET_VS_BACKTESTING),
-        ("vs vectorbt (warm)", f"> {TARGET_VS_VECTORBT:.0f}x",
-         "unavailable" if "unavailable" in vb else f"{vb['seconds'] / ours['seconds']:.2f}x",
-         None if "unavailable" in vb else vb["seconds"] / ours["seconds"] > TARGET_VS_VECTORBT),
-        ("with SL/TP/trailing candles/s", f">= {human(TARGET_RATE_EXITS)}", human(rate(n, exits["seconds"])),
-         rate(n, exits["seconds"]) >= TARGET_RATE_EXITS),
-        ("peak RSS, 1M candles (load+run)", f"< {TARGET_RSS_MB:.0f} MB", f"{mem['peak_mb']:.0f} MB", mem["peak_mb"] < TARGET_RSS_MB),
-        ("peak RSS, 1M, whole command", f"< {TARGET_RSS_MB:.0f} MB", f"{big_cmd['peak_mb']:.0f} MB", big_cmd["peak_mb"] < TARGET_RSS_MB),
-        ("bot.py backtest on 188k, wall", f"< {TARGET_COMMAND_S:.0f} s", f"{cmd['wall_s']:.2f} s", cmd["wall_s"] < TARGET_COMMAND_S),
+        (
+            "Daybreak candles/s",
+            f">= {human(TARGET_RATE)}",
+            human(rate(n, ours["seconds"])),
+            rate(n, ours["seconds"]) >= TARGET_RATE,
+        ),
+        (
+            "vs backtesting.py",
+            f"> {TARGET_VS_BACKTESTING:.0f}x",
+            f"{peers[0]['seconds'] / ours['seconds']:.1f}x",
+            peers[0]["seconds"] / ours["seconds"] > TARGET_VS_BACKTESTING,
+        ),
+        (
+            "vs vectorbt (warm)",
+            f"> {TARGET_VS_VECTORBT:.0f}x",
+            "unavailable" if "unavailable" in vb else f"{vb['seconds'] / ours['seconds']:.2f}x",
+            None if "unavailable" in vb else vb["seconds"] / ours["seconds"] > TARGET_VS_VECTORBT,
+        ),
+        (
+            "with SL/TP/trailing candles/s",
+            f">= {human(TARGET_RATE_EXITS)}",
+            human(rate(n, exits["seconds"])),
+            rate(n, exits["seconds"]) >= TARGET_RATE_EXITS,
+        ),
+        (
+            "peak RSS, 1M candles (load+run)",
+            f"< {TARGET_RSS_MB:.0f} MB",
+            f"{mem['peak_mb']:.0f} MB",
+            mem["peak_mb"] < TARGET_RSS_MB,
+        ),
+        (
+            "peak RSS, 1M, whole command",
+            f"< {TARGET_RSS_MB:.0f} MB",
+            f"{big_cmd['peak_mb']:.0f} MB",
+            big_cmd["peak_mb"] < TARGET_RSS_MB,
+        ),
+        (
+            "bot.py backtest on 188k, wall",
+            f"< {TARGET_COMMAND_S:.0f} s",
+            f"{cmd['wall_s']:.2f} s",
+            cmd["wall_s"] < TARGET_COMMAND_S,
+        ),
     ]
     print(f"\n{'target (issue 5)':<34}{'wanted':>12}{'measured':>14}   met")
     for label, want, got, ok in rows:

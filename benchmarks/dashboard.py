@@ -18,6 +18,7 @@ Targets (issue 15): every page under 1 s on SQLite and under 3 s on dynalite wit
 Run: ``.venv/bin/python benchmarks/dashboard.py`` (needs ``make tools browser``; a few minutes,
 most of it filling dynalite).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,15 @@ DAY = 86_400_000
 ALGOS = ("MA_Crossover", "RSI_Reversion", "Bollinger_Squeeze", "External")
 SYMBOLS = {"BTC/USDT": (0.001, 50_000.0), "ETH/USDT": (0.03, 3_000.0)}
 # the last thing each page draws: the page counts as loaded once it is visible
-PAGES = {"Operations": "Open orders", "Performance": "Realized slippage per strategy", "Trades": "Fills (",
-         "Chart": "candles of", "Signals": "Why it didn't trade", "Logs": "records in the last megabyte",
-         "Config": "Save config"}
+PAGES = {
+    "Operations": "Open orders",
+    "Performance": "Realized slippage per strategy",
+    "Trades": "Fills (",
+    "Chart": "candles of",
+    "Signals": "Why it didn't trade",
+    "Logs": "records in the last megabyte",
+    "Config": "Save config",
+}
 
 
 def walks(days: int, end: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -82,8 +89,21 @@ def fills(n: int, days: int, end: int, prices) -> list[Trade]:
         f_in, f_out = amount * p_in * 0.001, amount * p_out * 0.001
         reason = ("signal", "stop_loss", "time_stop", "take_profit")[k % 4] if algo != "External" else "external"
         out.append(Trade(f"b{k}", t_in, sym, "buy", amount, p_in, f_in, algo, None, f"db-b{k:026x}"))
-        out.append(Trade(f"s{k}", t_out, sym, "sell", amount, p_out, f_out, algo,
-                         amount * (p_out - p_in) - f_in - f_out, f"db-s{k:026x}", reason))
+        out.append(
+            Trade(
+                f"s{k}",
+                t_out,
+                sym,
+                "sell",
+                amount,
+                p_out,
+                f_out,
+                algo,
+                amount * (p_out - p_in) - f_in - f_out,
+                f"db-s{k:026x}",
+                reason,
+            )
+        )
     return out
 
 
@@ -95,23 +115,73 @@ def others(end: int, prices, keep_days: int):
         for t, c in zip(ts[keep].tolist(), close[keep].tolist()):
             records.append(PriceRecord(sym, t, c, c * 0.9995, c * 1.001, c * 0.999, 12.5, t // 1000 + 30 * 86_400))
     last = {s: float(p[1][-1]) for s, p in prices.items()}
-    positions = [Position("MA_Crossover", "BTC/USDT", 0.001, last["BTC/USDT"] * 0.99, end - 20 * MIN, 0.05, "open-1",
-                          stop_price=last["BTC/USDT"] * 0.98),
-                 Position("RSI_Reversion", "ETH/USDT", 0.03, last["ETH/USDT"] * 1.01, end - 5 * MIN, 0.09, "open-2")]
-    events = [Event(f"ev{i}", end - i * 7 * MIN, "rejection", "40 entries today, limit 40", ALGOS[i % 3],
-                    list(SYMBOLS)[i % 2], "max_trades_per_day", {"entries_today": 40}) for i in range(1_000)]
-    signals = [SignalRecord(f"sig{i}", end - i * 3_600_000, "BTC/USDT", ("buy", "sell")[i % 2], "tv-alerts",
-                            None, "rejected", "rejected", "no open External position on BTC/USDT to sell",
-                            end - i * 3_600_000 + MIN) for i in range(50)]
+    positions = [
+        Position(
+            "MA_Crossover",
+            "BTC/USDT",
+            0.001,
+            last["BTC/USDT"] * 0.99,
+            end - 20 * MIN,
+            0.05,
+            "open-1",
+            stop_price=last["BTC/USDT"] * 0.98,
+        ),
+        Position("RSI_Reversion", "ETH/USDT", 0.03, last["ETH/USDT"] * 1.01, end - 5 * MIN, 0.09, "open-2"),
+    ]
+    events = [
+        Event(
+            f"ev{i}",
+            end - i * 7 * MIN,
+            "rejection",
+            "40 entries today, limit 40",
+            ALGOS[i % 3],
+            list(SYMBOLS)[i % 2],
+            "max_trades_per_day",
+            {"entries_today": 40},
+        )
+        for i in range(1_000)
+    ]
+    signals = [
+        SignalRecord(
+            f"sig{i}",
+            end - i * 3_600_000,
+            "BTC/USDT",
+            ("buy", "sell")[i % 2],
+            "tv-alerts",
+            None,
+            "rejected",
+            "rejected",
+            "no open External position on BTC/USDT to sell",
+            end - i * 3_600_000 + MIN,
+        )
+        for i in range(50)
+    ]
     return records, positions, events, signals
 
 
 def status(end: int) -> StatusRecord:
-    return StatusRecord(end, "paper", "RUNNING", detail={
-        "limits": {"day": "x", "daily_loss_used": 12.0, "daily_loss_limit": 150.0, "trades_today": 3,
-                   "max_trades_per_day": 10, "loss_streak": 1, "max_consecutive_losses": 3},
-        "cash": 9_000.0, "equity": 10_050.0, "positions": 2, "run": "live", "wall_ms": int(time.time() * 1000),
-        "feed": {s: {"last_candle": end, "error": ""} for s in SYMBOLS}})
+    return StatusRecord(
+        end,
+        "paper",
+        "RUNNING",
+        detail={
+            "limits": {
+                "day": "x",
+                "daily_loss_used": 12.0,
+                "daily_loss_limit": 150.0,
+                "trades_today": 3,
+                "max_trades_per_day": 10,
+                "loss_streak": 1,
+                "max_consecutive_losses": 3,
+            },
+            "cash": 9_000.0,
+            "equity": 10_050.0,
+            "positions": 2,
+            "run": "live",
+            "wall_ms": int(time.time() * 1000),
+            "feed": {s: {"last_candle": end, "error": ""} for s in SYMBOLS},
+        },
+    )
 
 
 def write_log(path: Path, trades: list[Trade]) -> None:
@@ -119,26 +189,31 @@ def write_log(path: Path, trades: list[Trade]) -> None:
     with path.open("w") as fh:
         for t in trades:
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t.timestamp / 1000))
-            fh.write(f"{when} INFO TRADE {t.algo} {t.action.upper()} {t.symbol} {t.amount:.8g} @ {t.price:.8g} "
-                     f"fee={t.fee:.4f} [{t.trade_id}]\n")
+            fh.write(
+                f"{when} INFO TRADE {t.algo} {t.action.upper()} {t.symbol} {t.amount:.8g} @ {t.price:.8g} "
+                f"fee={t.fee:.4f} [{t.trade_id}]\n"
+            )
 
 
 def fill_store(store, trades, records, positions, events, signals, end) -> None:
     stats = stat_records(trades, end) + daily_stat_records(trades, "UTC", end)
     if isinstance(store, DynamoStore):  # the batch writer carries the items put_trade writes
         for k in range(0, len(trades), 5_000):
-            store.writer.submit([store._op("trades", store._item("trades", t, bucket=BUCKET))
-                                 for t in trades[k:k + 5_000]])
+            store.writer.submit(
+                [store._op("trades", store._item("trades", t, bucket=BUCKET)) for t in trades[k : k + 5_000]]
+            )
         for s in signals:
             store.put_signal(s)
     else:
-        store._many("INSERT INTO trades (trade_id, timestamp, symbol, action, amount, price, fee, algo, pnl, order_id, "
-                    "exit_reason, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [tuple(t.to_json().values()) for t in trades])
+        store._many(
+            "INSERT INTO trades (trade_id, timestamp, symbol, action, amount, price, fee, algo, pnl, order_id, "
+            "exit_reason, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [tuple(t.to_json().values()) for t in trades],
+        )
         for s in signals:
             store.put_signal(s)
     for k in range(0, len(records), 2_000):
-        store.put_prices(records[k:k + 2_000])
+        store.put_prices(records[k : k + 2_000])
     store.put_stats(stats)
     for p in positions:
         store.put_position(p)
@@ -157,11 +232,30 @@ def free_port() -> int:
 
 def serve(config: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false", "--", "--config", str(config)],
-                            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            env={**os.environ, **DUMMY_AWS_ENV})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--",
+            "--config",
+            str(config),
+        ],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **DUMMY_AWS_ENV},
+    )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(300):
         try:
@@ -231,6 +325,7 @@ def main() -> int:
     records, positions, events, signals = others(end, prices, 30)
     print(f"data: {len(trades):,} fills over {args.days} d, {len(records):,} prices ({time.perf_counter() - t:.1f} s)")
     from daybreak.ui.data import WINDOW_TTL_SECONDS
+
     results = {}
     with tempfile.TemporaryDirectory(prefix="daybreak-dash-bench-") as tmp:
         base = json.loads((ROOT / "config.json").read_text())
@@ -265,13 +360,16 @@ def main() -> int:
     print(f"\npage load in Chromium, seconds (click to last section drawn and app idle), {args.trades:,} fills")
     print(f"{'page':<12}" + "".join(f"{f'{b} cold':>15}{f'{b} refresh':>17}" for b in results))
     for title in PAGES:
-        print(f"{title:<12}" + "".join(f"{r['cold'][title]:>15.2f}{r['refresh'][title]:>17.2f}"
-                                        for r in results.values()))
+        print(
+            f"{title:<12}" + "".join(f"{r['cold'][title]:>15.2f}{r['refresh'][title]:>17.2f}" for r in results.values())
+        )
     for backend, r in results.items():
-        worst = max(max(r["cold"].values()), max(r["refresh"].values()))
+        worst = max(*r["cold"].values(), *r["refresh"].values())
         verdict = "ok" if worst < TARGETS[backend] else "MISSED"
-        print(f"{backend}: slowest {worst:.2f} s, target < {TARGETS[backend]:g} s: {verdict}; "
-              f"Operations tab open with auto-refresh: {r['cpu_ratio']:.1%} of a core (Streamlit process)")
+        print(
+            f"{backend}: slowest {worst:.2f} s, target < {TARGETS[backend]:g} s: {verdict}; "
+            f"Operations tab open with auto-refresh: {r['cpu_ratio']:.1%} of a core (Streamlit process)"
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ year, to show why the TTL is there.
 
 Run: ``.venv/bin/python benchmarks/inbox_cost.py`` (needs ``make tools`` for dynalite).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,11 +64,19 @@ class Meter:
 
 def finished_row(i: int) -> dict:
     ts = T0 - i * 60_000
-    return {"signal_id": {"S": f"tv-{ts}-{i:06d}"}, "timestamp": {"N": str(ts)}, "symbol": {"S": "BTC/USDT"},
-            "action": {"S": "buy" if i % 2 else "sell"}, "source": {"S": "tradingview"},
-            "amount": {"N": "0.001"}, "status": {"S": "executed"}, "outcome": {"S": "db-5c0f8a1e2b3d4c6f18bcfe56800"},
-            "reason": {"S": "buy 0.001 BTC/USDT @ 58720.45"}, "processed_at": {"N": str(ts + 900)},
-            "expiry": {"N": str(ts // 1000 + 7 * DAY_S)}}
+    return {
+        "signal_id": {"S": f"tv-{ts}-{i:06d}"},
+        "timestamp": {"N": str(ts)},
+        "symbol": {"S": "BTC/USDT"},
+        "action": {"S": "buy" if i % 2 else "sell"},
+        "source": {"S": "tradingview"},
+        "amount": {"N": "0.001"},
+        "status": {"S": "executed"},
+        "outcome": {"S": "db-5c0f8a1e2b3d4c6f18bcfe56800"},
+        "reason": {"S": "buy 0.001 BTC/USDT @ 58720.45"},
+        "processed_at": {"N": str(ts + 900)},
+        "expiry": {"N": str(ts // 1000 + 7 * DAY_S)},
+    }
 
 
 def fill(store: DynamoStore, rows: int, new_rows: int) -> None:
@@ -81,8 +90,11 @@ def fill(store: DynamoStore, rows: int, new_rows: int) -> None:
     if batch:
         client.batch_write_item(RequestItems={table: batch})
     for i in range(new_rows):  # one without a status, the rest with "new"
-        item = {k: v for k, v in finished_row(10**6 + i).items() if k not in ("status", "outcome", "reason",
-                                                                              "processed_at", "expiry")}
+        item = {
+            k: v
+            for k, v in finished_row(10**6 + i).items()
+            if k not in ("status", "outcome", "reason", "processed_at", "expiry")
+        }
         if i:
             item["status"] = {"S": "new"}
         client.put_item(TableName=table, Item=item)
@@ -103,11 +115,15 @@ def main() -> int:
     os.environ.update(DUMMY_AWS_ENV)
     server = DynaliteServer(Path(tempfile.mkdtemp(prefix="inbox-cost-"))).start()
     try:
-        cases = [("expected (with TTL)", args.signals_per_day * (args.retention_days + args.ttl_lag_days)),
-                 ("no TTL, after a year", args.signals_per_day * 365)]
+        cases = [
+            ("expected (with TTL)", args.signals_per_day * (args.retention_days + args.ttl_lag_days)),
+            ("no TTL, after a year", args.signals_per_day * 365),
+        ]
         polls, scans = DAY_S / args.poll_seconds, DAY_S / args.scan_seconds
-        print(f"{args.signals_per_day} signals/day, poll every {args.poll_seconds:g} s, scan every "
-              f"{args.scan_seconds:g} s, ${args.usd_per_million_rru} per million RRU")
+        print(
+            f"{args.signals_per_day} signals/day, poll every {args.poll_seconds:g} s, scan every "
+            f"{args.scan_seconds:g} s, ${args.usd_per_million_rru} per million RRU"
+        )
         print(f"{'table':<24}{'rows':>8}{'query RRU':>11}{'scan RRU':>10}{'RRU/day':>12}{'$/month':>9}")
         for name, rows in cases:
             settings = dynamo_settings(server.endpoint_url)

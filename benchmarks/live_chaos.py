@@ -13,6 +13,7 @@ random; it prints what happened and exits 1 if the books and the exchange disagr
 Run: ``.venv/bin/python benchmarks/live_chaos.py [--minutes 3] [--backend sqlite|dynalite|both] [--seed 1]``
 (dynalite needs ``make tools``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 
 
 def fault(fake: FakeBinance, rng: random.Random, tally: Counter) -> None:
-    kind = rng.choice(["429", "418", "503", "reset", "lost_reply", "timeout", "expired", "partial", "dropped", "none",
-                       "none", "none"])
+    kind = rng.choice(
+        ["429", "418", "503", "reset", "lost_reply", "timeout", "expired", "partial", "dropped", "none", "none", "none"]
+    )
     tally[kind] += 1
     if kind == "429":
         fake.rate_limit(count=rng.randint(1, 4), retry_after=1)
@@ -78,20 +80,39 @@ def soak(backend: str, minutes: float, seed: int) -> bool:
         server = DynaliteServer(tmp / "dynalite").start()
         settings = dynamo_settings(server.endpoint_url)
         open_dynamo(settings).close()
-        storage = {"backend": "dynamodb", "endpoint_url": settings.endpoint_url, "table_prefix": settings.table_prefix,
-                   "region": settings.region}
+        storage = {
+            "backend": "dynamodb",
+            "endpoint_url": settings.endpoint_url,
+            "table_prefix": settings.table_prefix,
+            "region": settings.region,
+        }
     fake = FakeBinance()
     now = int(time.time() * 1000) // 60_000 * 60_000
     for symbol in SYMBOLS:
         frame = sample_candles(symbol)
-        fake.add_candles(symbol, "1m", frame.assign(timestamp=frame["timestamp"] + now - int(frame["timestamp"].iat[1500])))
-    cfg = write_config(tmp, mode="live", symbols=SYMBOLS,
-                       order_size={"BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
-                       algos={"MA_Crossover": True}, params={"MA_Crossover": {"short_period": 3, "long_period": 8}},
-                       external_signals=True, risk={"time_stop_seconds": 60, "stop_loss_ratio": 0.004},
-                       poll_seconds=0.5, account_sync_seconds=10, storage=storage)
-    env = dict(os.environ, DAYBREAK_LIVE_CONFIRM="yes", DAYBREAK_API_KEY=fake.api_key,
-               DAYBREAK_API_SECRET=fake.secret, PYTHONUNBUFFERED="1")
+        fake.add_candles(
+            symbol, "1m", frame.assign(timestamp=frame["timestamp"] + now - int(frame["timestamp"].iat[1500]))
+        )
+    cfg = write_config(
+        tmp,
+        mode="live",
+        symbols=SYMBOLS,
+        order_size={"BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
+        algos={"MA_Crossover": True},
+        params={"MA_Crossover": {"short_period": 3, "long_period": 8}},
+        external_signals=True,
+        risk={"time_stop_seconds": 60, "stop_loss_ratio": 0.004},
+        poll_seconds=0.5,
+        account_sync_seconds=10,
+        storage=storage,
+    )
+    env = dict(
+        os.environ,
+        DAYBREAK_LIVE_CONFIRM="yes",
+        DAYBREAK_API_KEY=fake.api_key,
+        DAYBREAK_API_SECRET=fake.secret,
+        PYTHONUNBUFFERED="1",
+    )
     store = open_store(load_config(cfg).storage)
     kills = 0
     with fake:
@@ -100,8 +121,13 @@ def soak(backend: str, minutes: float, seed: int) -> bool:
         deadline = time.monotonic() + minutes * 60
 
         def start():
-            return subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(cfg)], cwd=tmp,
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return subprocess.Popen(
+                [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(cfg)],
+                cwd=tmp,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
 
         resume_at = 0.0
         while time.monotonic() < deadline:
@@ -111,9 +137,16 @@ def soak(backend: str, minutes: float, seed: int) -> bool:
                 if rng.random() < 0.3:
                     fault(fake, rng, tally)
                 if rng.random() < 0.6:
-                    store.put_signal(SignalRecord(f"chaos-{rng.getrandbits(48):x}", fake.now(), rng.choice(SYMBOLS),
-                                                  rng.choice(["buy", "sell"]), "chaos"))
-                if rng.random() < 0.02:   # a flatten (it pauses entries), resumed a little later
+                    store.put_signal(
+                        SignalRecord(
+                            f"chaos-{rng.getrandbits(48):x}",
+                            fake.now(),
+                            rng.choice(SYMBOLS),
+                            rng.choice(["buy", "sell"]),
+                            "chaos",
+                        )
+                    )
+                if rng.random() < 0.02:  # a flatten (it pauses entries), resumed a little later
                     store.put_control(new_control("flatten", "chaos", int(time.time() * 1000)))
                     resume_at = time.monotonic() + rng.uniform(2, 8)
                 if resume_at and time.monotonic() > resume_at:
@@ -123,7 +156,7 @@ def soak(backend: str, minutes: float, seed: int) -> bool:
             child.wait()
             kills += child.returncode == -signal.SIGKILL
             fake.come_back()
-        child = start()     # the end: a clean bot flattens and settles
+        child = start()  # the end: a clean bot flattens and settles
         store.put_control(new_control("resume", "end", int(time.time() * 1000)))
         store.put_control(new_control("flatten", "end", int(time.time() * 1000)))
         settle = time.monotonic() + 90

@@ -18,9 +18,11 @@ Targets (issue 11): first start under 10 s; a closed candle acted on within 1 s 
 
 Run: ``.venv/bin/python benchmarks/live_polling.py [--symbols 20] [--latency 0.15] [--minutes 6]``.
 """
+
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -58,9 +60,18 @@ def main(argv=None) -> int:
         fake.add_candles(symbol, "1m", base.assign(**{c: base[c] * scale for c in ("open", "high", "low", "close")}))
     fake.set_balance("USDT", "100000")
     tmp = Path(tempfile.mkdtemp(prefix="daybreak-bench-"))
-    cfg = write_config(tmp, mode="live", symbols=symbols, order_size={"default": {"stake": 100}},
-                       algos={name: True for name in registry.names()}, params={}, risk={}, external_signals=False,
-                       poll_seconds=5, account_sync_seconds=60)
+    cfg = write_config(
+        tmp,
+        mode="live",
+        symbols=symbols,
+        order_size={"default": {"stake": 100}},
+        algos={name: True for name in registry.names()},
+        params={},
+        risk={},
+        external_signals=False,
+        poll_seconds=5,
+        account_sync_seconds=60,
+    )
     os.environ.update(DAYBREAK_LIVE_CONFIRM="yes", DAYBREAK_API_KEY=fake.api_key, DAYBREAK_API_SECRET=fake.secret)
 
     acted: dict[tuple[str, int], float] = {}
@@ -71,7 +82,7 @@ def main(argv=None) -> int:
         return set_cursor(self, symbol, close_ts, durable)
 
     RunContext.set_cursor = timed_set_cursor
-    served: dict[int, float] = {}      # candle close (ms) -> wall time it was served, as the bot lived it
+    served: dict[int, float] = {}  # candle close (ms) -> wall time it was served, as the bot lived it
     marks: list[tuple[int, int]] = []  # (candle close, index into fake.requests) at each close
     start_ms = int(base["timestamp"].iat[3400]) + 1_000
     end_ms = start_ms + args.minutes * MINUTE
@@ -89,28 +100,44 @@ def main(argv=None) -> int:
         fake.set_clock(start_ms)
         fake.latency = args.latency
         t0 = time.perf_counter()
-        code = run_live(cfg, load_config(cfg), lambda: fake.now() >= end_ms, exchange=exchange_for(fake, retries=3),
-                        clock=fake.now, sleep=sleep)
+        code = run_live(
+            cfg,
+            load_config(cfg),
+            lambda: fake.now() >= end_ms,
+            exchange=exchange_for(fake, retries=3),
+            clock=fake.now,
+            sleep=sleep,
+        )
         fake.latency = 0.0
     RunContext.set_cursor = set_cursor
     first_close = min(close for _, close in acted)
     first_start = max(t for (s, close), t in acted.items() if close == first_close) - t0
     lags = [acted[(s, close)] - at for close, at in served.items() for s in symbols if (s, close) in acted]
-    weights = [sum(r.weight for r in fake.requests[a:b]) for (_, a), (_, b) in zip(marks, marks[1:])]
+    weights = [sum(r.weight for r in fake.requests[a:b]) for (_, a), (_, b) in itertools.pairwise(marks)]
     steady = statistics.mean(weights[1:]) if len(weights) > 1 else float("nan")
 
-    print(f"live polling: {len(symbols)} symbols, {len(registry.names())} strategies, "
-          f"{args.latency * 1000:.0f} ms per request, {args.minutes} simulated minutes (exit code {code})")
-    print(f"  first start (history + warm-up of every symbol):  {first_start:6.2f} s      target < 10 s  "
-          f"met {'yes' if first_start < 10 else 'NO'}")
-    print(f"  candle close -> acted on, median:                 {statistics.median(lags):6.2f} s      target < 1 s   "
-          f"met {'yes' if statistics.median(lags) < 1 else 'NO'}")
-    print(f"  candle close -> acted on, worst of {len(lags):3d}:          {max(lags):6.2f} s      "
-          f"(the bot wakes {CLOSE_DELAY_MS} ms after a close)")
-    print(f"  steady request weight per minute:                 {steady:6.0f} of {LIMIT} = {steady / LIMIT:.1%}  "
-          f"target < 25 %  met {'yes' if steady / LIMIT < 0.25 else 'NO'}")
+    print(
+        f"live polling: {len(symbols)} symbols, {len(registry.names())} strategies, "
+        f"{args.latency * 1000:.0f} ms per request, {args.minutes} simulated minutes (exit code {code})"
+    )
+    print(
+        f"  first start (history + warm-up of every symbol):  {first_start:6.2f} s      target < 10 s  "
+        f"met {'yes' if first_start < 10 else 'NO'}"
+    )
+    print(
+        f"  candle close -> acted on, median:                 {statistics.median(lags):6.2f} s      target < 1 s   "
+        f"met {'yes' if statistics.median(lags) < 1 else 'NO'}"
+    )
+    print(
+        f"  candle close -> acted on, worst of {len(lags):3d}:          {max(lags):6.2f} s      "
+        f"(the bot wakes {CLOSE_DELAY_MS} ms after a close)"
+    )
+    print(
+        f"  steady request weight per minute:                 {steady:6.0f} of {LIMIT} = {steady / LIMIT:.1%}  "
+        f"target < 25 %  met {'yes' if steady / LIMIT < 0.25 else 'NO'}"
+    )
     counts = {}
-    for r in fake.requests[marks[1][1]:marks[-1][1]] if len(marks) > 2 else []:
+    for r in fake.requests[marks[1][1] : marks[-1][1]] if len(marks) > 2 else []:
         counts[r.path] = counts.get(r.path, 0) + 1
     minutes = max(1, len(marks) - 2)
     print("  requests per minute: " + ", ".join(f"{p} {n / minutes:.1f}" for p, n in sorted(counts.items())))

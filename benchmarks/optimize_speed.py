@@ -23,6 +23,7 @@ Prints combinations/s, peak RSS and the best parameters of each, then the ratios
 at least 4x vectorbt's sweep on one core, at least 0.8x per added process and per Ray worker.
 vectorbt: ``pip install -r requirements-bench.txt``. A missing data file prints ``skipped``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,9 +73,28 @@ def child_daybreak(mode: str, quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as d:
         cfg = bench_config(Path(d))
         high = 20 if quick else 100
-        args = ["optimize", "--config", str(cfg), "--strategy", "MA_Crossover", "--data", str(DATA), "--sampler", "grid",
-                "--space", f"short_period=5:{high}:5", "long_period=50:500:50", "--objective", "profit",
-                "--min-trades", "0", "--mc-runs", "0", "--json", str(Path(d) / "r.json")]
+        args = [
+            "optimize",
+            "--config",
+            str(cfg),
+            "--strategy",
+            "MA_Crossover",
+            "--data",
+            str(DATA),
+            "--sampler",
+            "grid",
+            "--space",
+            f"short_period=5:{high}:5",
+            "long_period=50:500:50",
+            "--objective",
+            "profit",
+            "--min-trades",
+            "0",
+            "--mc-runs",
+            "0",
+            "--json",
+            str(Path(d) / "r.json"),
+        ]
         args += ["--ray", "auto", "--jobs", "2"] if mode == "ray" else ["--jobs", mode]
         if mode == "ray":
             import ray  # lazy: optional peer of the run
@@ -86,9 +106,13 @@ def child_daybreak(mode: str, quick: bool) -> dict:
         seconds = time.perf_counter() - t
         report = json.loads((Path(d) / "r.json").read_text())
     best = report["best"][0]
-    return {"seconds": seconds, "code": code, "trials": sum(report["trials"].values()),
-            "best": [best["params"]["params.short_period"], best["params"]["params.long_period"]],
-            "profit": best["all"]["profit"]}
+    return {
+        "seconds": seconds,
+        "code": code,
+        "trials": sum(report["trials"].values()),
+        "best": [best["params"]["params.short_period"], best["params"]["params.long_period"]],
+        "profit": best["all"]["profit"],
+    }
 
 
 def child_runner(quick: bool) -> dict:
@@ -135,8 +159,15 @@ def child_vectorbt(quick: bool) -> dict:
         exits = (fast < slow) & prev
         entries = np.vstack([np.zeros((1, len(pairs)), bool), entries[:-1]])  # fill at the next open
         exits = np.vstack([np.zeros((1, len(pairs)), bool), exits[:-1]])
-        pf = vbt.Portfolio.from_signals(close=close[:, None], entries=entries, exits=exits, price=open_[:, None], size=1.0,
-                                        init_cash=1_000_000.0, fees=0.0)
+        pf = vbt.Portfolio.from_signals(
+            close=close[:, None],
+            entries=entries,
+            exits=exits,
+            price=open_[:, None],
+            size=1.0,
+            init_cash=1_000_000.0,
+            fees=0.0,
+        )
         return pf.final_value().to_numpy() if hasattr(pf.final_value(), "to_numpy") else np.asarray(pf.final_value())
 
     run()  # compiles vectorbt's Numba code
@@ -154,16 +185,29 @@ def child_backtesting(quick: bool) -> dict:
     from tests.peers import PeerCross, ohlcv_frame
 
     frame = ohlcv_frame(read_candles(DATA).frame)
-    bt = backtesting.Backtest(frame, PeerCross, cash=10_000_000, commission=0.0, spread=0.0, trade_on_close=False,
-                              exclusive_orders=False, finalize_trades=False)
+    bt = backtesting.Backtest(
+        frame,
+        PeerCross,
+        cash=10_000_000,
+        commission=0.0,
+        spread=0.0,
+        trade_on_close=False,
+        exclusive_orders=False,
+        finalize_trades=False,
+    )
     shorts = [s for s in SHORTS if not quick or s <= 20]
     t = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
-        stats = bt.optimize(short=shorts, long=list(LONGS), constraint=lambda p: p.short < p.long,
-                            maximize="Equity Final [$]")
+        stats = bt.optimize(
+            short=shorts, long=list(LONGS), constraint=lambda p: p.short < p.long, maximize="Equity Final [$]"
+        )
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "trials": len(combos(quick)), "best": [int(stats._strategy.short), int(stats._strategy.long)],
-            "profit": float(stats["Equity Final [$]"] - 10_000_000)}
+    return {
+        "seconds": seconds,
+        "trials": len(combos(quick)),
+        "best": [int(stats._strategy.short), int(stats._strategy.long)],
+        "profit": float(stats["Equity Final [$]"] - 10_000_000),
+    }
 
 
 CHILDREN = {"runner": child_runner, "vectorbt": child_vectorbt, "backtesting": child_backtesting}
@@ -201,8 +245,11 @@ def main() -> int:
         if "unavailable" in r:
             print(f"{label:24s} unavailable: {r['unavailable']}")
             continue
-        print(f"{label:24s} {r['trials']:4d} combinations in {r['seconds']:7.2f} s = {r['trials'] / r['seconds']:6.1f}/s"
-              f"  peak RSS {r['rss_mb']:7.0f} MB  best short/long {r['best']}  profit {r['profit']:,.2f}", flush=True)
+        print(
+            f"{label:24s} {r['trials']:4d} combinations in {r['seconds']:7.2f} s = {r['trials'] / r['seconds']:6.1f}/s"
+            f"  peak RSS {r['rss_mb']:7.0f} MB  best short/long {r['best']}  profit {r['profit']:,.2f}",
+            flush=True,
+        )
     ok = {k: v for k, v in rows.items() if "unavailable" not in v}
 
     def rate(k):
@@ -211,18 +258,24 @@ def main() -> int:
     print()
     if "1" in ok and "vectorbt" in ok:
         ratio = rate("1") / rate("vectorbt")
-        print(f"jobs=1 vs vectorbt's broadcast sweep: {ratio:.2f}x (target >= {TARGET_VS_VECTORBT}x: "
-              f"{'met' if ratio >= TARGET_VS_VECTORBT else 'NOT met'})")
+        print(
+            f"jobs=1 vs vectorbt's broadcast sweep: {ratio:.2f}x (target >= {TARGET_VS_VECTORBT}x: "
+            f"{'met' if ratio >= TARGET_VS_VECTORBT else 'NOT met'})"
+        )
     if "1" in ok and "backtesting" in ok:
         print(f"jobs=1 vs backtesting.py optimize: {rate('1') / rate('backtesting'):.1f}x")
     for k, label in (("2", "2 processes"), ("ray", "local Ray, 2 workers")):
         if "1" in ok and k in ok:
             per = rate(k) / rate("1") / 2
-            print(f"{label}: {rate(k) / rate('1'):.2f}x jobs=1, {per:.2f} per worker (target >= {TARGET_SCALING}: "
-                  f"{'met' if per >= TARGET_SCALING else 'NOT met'})")
+            print(
+                f"{label}: {rate(k) / rate('1'):.2f}x jobs=1, {per:.2f} per worker (target >= {TARGET_SCALING}: "
+                f"{'met' if per >= TARGET_SCALING else 'NOT met'})"
+            )
     if "1" in ok and "runner" in ok:
-        print(f"study bookkeeping (Optuna, SQLite, report): {ok['1']['seconds'] - ok['runner']['seconds']:.2f} s of "
-              f"{ok['1']['seconds']:.2f} s")
+        print(
+            f"study bookkeeping (Optuna, SQLite, report): {ok['1']['seconds'] - ok['runner']['seconds']:.2f} s of "
+            f"{ok['1']['seconds']:.2f} s"
+        )
     bests = {k: tuple(v["best"]) for k, v in ok.items()}
     print("same best parameters:", "yes" if len(set(bests.values())) == 1 else f"NO: {bests}")
     return 0

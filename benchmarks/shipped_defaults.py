@@ -7,6 +7,7 @@ command and a Markdown table of the out-of-sample results; the JSON reports go t
 
 Usage: ``python benchmarks/shipped_defaults.py [--trials 30] [--folds 3] [--only NAME ...]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,19 +25,48 @@ LONGER = ["risk.stop_loss_ratio=0.01,0.02,0.03", "risk.time_stop_seconds=off"]
 PLAYBOOK = ["risk.take_profit_ratio=0.06", "risk.stop_loss_ratio=0.03", "risk.time_stop_seconds=off"]
 PROFILES = {
     "Momentum_Chase": PLAYBOOK,
-    "ATR_Expansion": LIQUIDATION, "Volume_Breakout": LIQUIDATION, "Bollinger_Squeeze": LIQUIDATION,
-    "RSI_Reversion": LIQUIDATION, "Confluence": LIQUIDATION,
-    "MA_Crossover": LONGER, "EMA_Crossover_Volume": LONGER, "MACD_Crossover": LONGER,
-    "Donchian_Breakout": LONGER, "RSI_Divergence": LONGER,
+    "ATR_Expansion": LIQUIDATION,
+    "Volume_Breakout": LIQUIDATION,
+    "Bollinger_Squeeze": LIQUIDATION,
+    "RSI_Reversion": LIQUIDATION,
+    "Confluence": LIQUIDATION,
+    "MA_Crossover": LONGER,
+    "EMA_Crossover_Volume": LONGER,
+    "MACD_Crossover": LONGER,
+    "Donchian_Breakout": LONGER,
+    "RSI_Divergence": LONGER,
 }
 
 
 def command(name: str, trials: int, folds: int, config: Path) -> list[str]:
-    return ["bot.py", "optimize", "--config", str(config), "--strategy", name,
-            "--data", *[f"../shared/data/{f.name}" for f in FILES],
-            "--walk-forward", str(folds), "--trials", str(trials), "--objective", "sharpe", "--min-trades", "3",
-            "--seed", "1", "--jobs", "1", "--mc-runs", "500", "--space", *PROFILES[name],
-            "--json", f"reports/defaults/{name}.json"]
+    return [
+        "bot.py",
+        "optimize",
+        "--config",
+        str(config),
+        "--strategy",
+        name,
+        "--data",
+        *[f"../shared/data/{f.name}" for f in FILES],
+        "--walk-forward",
+        str(folds),
+        "--trials",
+        str(trials),
+        "--objective",
+        "sharpe",
+        "--min-trades",
+        "3",
+        "--seed",
+        "1",
+        "--jobs",
+        "1",
+        "--mc-runs",
+        "500",
+        "--space",
+        *PROFILES[name],
+        "--json",
+        f"reports/defaults/{name}.json",
+    ]
 
 
 def main() -> int:
@@ -65,16 +95,30 @@ def main() -> int:
         report = json.loads((ROOT / f"reports/defaults/{name}.json").read_text())
         wf = report["walk_forward"]
         oos = wf["oos"]
-        rows.append((name, oos["return_ratio"], oos["max_drawdown_ratio"], oos["trades"],
-                     f"{oos['profitable_folds']}/{oos['folds']}", wf["efficiency"], report.get("patch")))
-        print(f"  {name}: OOS return {oos['return_ratio']}, max DD {oos['max_drawdown_ratio']}, trades {oos['trades']}, "
-              f"profitable folds {oos['profitable_folds']}/{oos['folds']}, WFE {wf['efficiency']}", flush=True)
+        rows.append(
+            (
+                name,
+                oos["return_ratio"],
+                oos["max_drawdown_ratio"],
+                oos["trades"],
+                f"{oos['profitable_folds']}/{oos['folds']}",
+                wf["efficiency"],
+                report.get("patch"),
+            )
+        )
+        print(
+            f"  {name}: OOS return {oos['return_ratio']}, max DD {oos['max_drawdown_ratio']}, trades {oos['trades']}, "
+            f"profitable folds {oos['profitable_folds']}/{oos['folds']}, WFE {wf['efficiency']}",
+            flush=True,
+        )
     print("\n| strategy | OOS return | OOS max DD | OOS trades | profitable folds | WFE | last fold's patch |")
     print("|---|---|---|---|---|---|---|")
     for name, ret, dd, n, pf, wfe, patch in rows:
         fmt = lambda v: "—" if v is None or v != v else f"{v * 100:.2f} %"  # noqa: E731
-        print(f"| {name} | {fmt(ret)} | {fmt(dd)} | {n} | {pf} | {'—' if wfe is None or wfe != wfe else f'{wfe:.2f}'} | "
-              f"`{json.dumps(patch, separators=(',', ':'))}` |")
+        print(
+            f"| {name} | {fmt(ret)} | {fmt(dd)} | {n} | {pf} | {'—' if wfe is None or wfe != wfe else f'{wfe:.2f}'} | "
+            f"`{json.dumps(patch, separators=(',', ':'))}` |"
+        )
     return 0
 
 

@@ -19,6 +19,7 @@ Prints, per backend:
 Targets (issue 3): page data under 1 s at 100k trades on SQLite and under 3 s on dynalite.
 Run: ``.venv/bin/python benchmarks/storage.py`` (``make bench``; needs ``make tools``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,19 @@ TARGETS = {"sqlite": 1.0, "dynalite": 3.0}
 def trade(i: int) -> Trade:
     """Realistic fills: two symbols, three strategies, a closing sell with P&L after each buy."""
     closing = i % 2 == 1
-    return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i // 2 % 2],
-                       Action.SELL if closing else Action.BUY, 0.0017, 58_720.45 + (i % 977) * 0.01, 0.0998,
-                       ("MA_Crossover", "RSI_Divergence", "External")[i // 2 % 3],
-                       pnl=((i % 13) - 6) * 0.731 if closing else None, order_id=f"db-{i:032x}",
-                       exit_reason=ExitReason.SIGNAL if closing else None)
+    return Trade(
+        f"db-{i:032x}",
+        T0 + i * 60_000,
+        ("BTC/USDT", "ETH/USDT")[i // 2 % 2],
+        Action.SELL if closing else Action.BUY,
+        0.0017,
+        58_720.45 + (i % 977) * 0.01,
+        0.0998,
+        ("MA_Crossover", "RSI_Divergence", "External")[i // 2 % 3],
+        pnl=((i % 13) - 6) * 0.731 if closing else None,
+        order_id=f"db-{i:032x}",
+        exit_reason=ExitReason.SIGNAL if closing else None,
+    )
 
 
 def rate(n: int, seconds: float) -> str:
@@ -67,14 +76,36 @@ def writes(store, n_trades: int, n_prices: int, n_events: int, offset: int) -> d
     out["trades"] = rate(n_trades, time.perf_counter() - t)
     t = time.perf_counter()
     for i in range(n_prices):
-        store.put_prices([PriceRecord("BTC/USDT", T0 + i * 60_000, 58_720.45 + i * 0.01, 58_700.0, 58_800.5,
-                                      58_690.01, 61.685675, 2_000_000_000)])
+        store.put_prices(
+            [
+                PriceRecord(
+                    "BTC/USDT",
+                    T0 + i * 60_000,
+                    58_720.45 + i * 0.01,
+                    58_700.0,
+                    58_800.5,
+                    58_690.01,
+                    61.685675,
+                    2_000_000_000,
+                )
+            ]
+        )
     store.flush()
     out["prices"] = rate(n_prices, time.perf_counter() - t)
     t = time.perf_counter()
     for i in range(n_events):
-        store.put_event(Event(f"ev-{i}", T0 + i, "rejection", "order below min notional", "MA_Crossover",
-                                    "BTC/USDT", "min_notional", {"notional": 4.99, "min": 5.0}))
+        store.put_event(
+            Event(
+                f"ev-{i}",
+                T0 + i,
+                "rejection",
+                "order below min notional",
+                "MA_Crossover",
+                "BTC/USDT",
+                "min_notional",
+                {"notional": 4.99, "min": 5.0},
+            )
+        )
     store.flush()
     out["events"] = rate(n_events, time.perf_counter() - t)
     return out
@@ -85,8 +116,12 @@ def fill_trades(store, start: int, stop: int) -> None:
     items ``put_trade`` writes (no per-trade duplicate check); SQLite inserts them one by one."""
     if isinstance(store, DynamoStore):
         for k in range(start, stop, 5_000):
-            store.writer.submit([store._op("trades", store._item("trades", trade(i), bucket=BUCKET))
-                                 for i in range(k, min(k + 5_000, stop))])
+            store.writer.submit(
+                [
+                    store._op("trades", store._item("trades", trade(i), bucket=BUCKET))
+                    for i in range(k, min(k + 5_000, stop))
+                ]
+            )
         store.flush(timeout=3_600)
     else:
         for i in range(start, stop):
@@ -154,8 +189,9 @@ def main() -> int:
             try:
                 settings = dynamo_settings(server.endpoint_url)
                 init_db(settings)
-                results["dynalite"] = run("dynalite", DynamoStore.from_settings(settings, read_wait_seconds=3_600),
-                                          sizes, args)
+                results["dynalite"] = run(
+                    "dynalite", DynamoStore.from_settings(settings, read_wait_seconds=3_600), sizes, args
+                )
             finally:
                 server.kill()
     print(f"\nwrite throughput ({args.trades} trades, {args.prices} prices, {args.events} events; one record per call)")
@@ -163,15 +199,19 @@ def main() -> int:
     for backend, r in results.items():
         w = r["writes"]
         print(f"{backend:<10} {w['trades']:>12} {w['prices']:>12} {w['events']:>12}")
-    print("\ntrades page data, best of 3: all trades (store read + summary + table frame);"
-          " for comparison: the dashboard does not read this way")
+    print(
+        "\ntrades page data, best of 3: all trades (store read + summary + table frame);"
+        " for comparison: the dashboard does not read this way"
+    )
     print(f"{'backend':<10} " + " ".join(f"{f'{s:,} trades':>34}" for s in sizes) + f" {'target':>8}")
     for backend, r in results.items():
         cells = " ".join(f"{r[s][0]:>7.3f}s ({' + '.join(f'{p:.3f}' for p in r[s][1])})" for s in sizes)
         verdict = "ok" if r[sizes[-1]][0] < TARGETS[backend] else "MISSED"
         print(f"{backend:<10} {cells} {f'< {TARGETS[backend]:g} s':>8} {verdict}")
-    print(f"\ntrades page data, best of 3: newest {args.page} trades + Stats table"
-          " (what the dashboard reads: daybreak.ui.data.trades/summary)")
+    print(
+        f"\ntrades page data, best of 3: newest {args.page} trades + Stats table"
+        " (what the dashboard reads: daybreak.ui.data.trades/summary)"
+    )
     print(f"{'backend':<10} " + " ".join(f"{f'{s:,} trades':>15}" for s in sizes) + f" {'target':>8}")
     for backend, r in results.items():
         cells = " ".join(f"{r[('page', s)][0]:>14.3f}s" for s in sizes)

@@ -10,6 +10,7 @@ strategy's indicators (its ``talib_refs``), the C library most bots use for the 
 Usage: ``python benchmarks/strategies.py [--data FILE] [--repeat N]``. Exits 0 and prints a
 message when the data file is missing. Timings are the best of ``--repeat`` runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,9 @@ def talib_peer(strategy, candles: pd.DataFrame):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="1m candle CSV (timestamp,open,high,low,close,volume)")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="1m candle CSV (timestamp,open,high,low,close,volume)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best counts")
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -81,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     real = pd.read_csv(args.data)
     year = year_of_candles(real)
-    print(f"data: {args.data.name}, {len(real):,} real 1m candles; year frame {len(year):,} candles; best of {args.repeat}")
+    print(
+        f"data: {args.data.name}, {len(real):,} real 1m candles; year frame {len(year):,} candles; best of {args.repeat}"
+    )
     header = f"{'strategy':22s} {'188k s':>8s} {'candles/s':>12s} {'525k s':>8s} {'525k < 1 s':>10s} {'vs TA-Lib':>10s}"
     print(header)
     print("-" * len(header))
@@ -94,11 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{t_real / best_of(peer, args.repeat):9.1f}x" if peer else f"{'-':>10s}"
         ok = t_year < BUDGET_S
         slow += [] if ok else [cls.name]
-        print(f"{cls.name:22s} {t_real:8.3f} {len(real) / t_real:12,.0f} {t_year:8.3f} {'yes' if ok else 'NO':>10s} {ratio}")
-    print("vs TA-Lib: populate time / TA-Lib time for the same indicators on the 188k candles "
-          "(populate also computes the signal rules TA-Lib has no notion of).")
-    print("all strategies handle a year of 1m candles in under 1 s" if not slow
-          else f"over the 1 s budget for a year of 1m candles: {', '.join(slow)}")
+        print(
+            f"{cls.name:22s} {t_real:8.3f} {len(real) / t_real:12,.0f} {t_year:8.3f} {'yes' if ok else 'NO':>10s} {ratio}"
+        )
+    print(
+        "vs TA-Lib: populate time / TA-Lib time for the same indicators on the 188k candles "
+        "(populate also computes the signal rules TA-Lib has no notion of)."
+    )
+    print(
+        "all strategies handle a year of 1m candles in under 1 s"
+        if not slow
+        else f"over the 1 s budget for a year of 1m candles: {', '.join(slow)}"
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ keys secret (empty placeholder, see deploy/README.md), a log group with retentio
 filter on ERROR lines, alarms (status checks -> recover/reboot, stale bot heartbeat, ERROR lines)
 to an SNS e-mail topic, and the tables. Costs are itemised in deploy/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC
 from daybreak.exchange.secrets import SECRET_PLACEHOLDER
+from daybreak.ops.heartbeat_metric import HEARTBEAT_METRIC
 from storage.dynamo_schema import cloudformation_resources
 
 TEMPLATE_PATH = Path(__file__).with_name("cloudformation.json")
@@ -35,13 +36,20 @@ ERROR_METRIC = "ErrorLogLines"
 ERROR_FILTER_PATTERN = "[time, level = ERROR || level = CRITICAL, ...]"
 """Space-delimited CloudWatch filter on daybreak.logs.FORMAT lines: ``<UTC time> <LEVEL> <message>``."""
 
-DYNAMODB_ACTIONS = sorted([
-    # what storage/dynamodb.py and its batch writer call (tests/test_deploy.py records the calls)
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
-    "dynamodb:BatchWriteItem",
-    # ``bot.py init-db`` on the stack's existing tables: describe only
-    "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
-])
+DYNAMODB_ACTIONS = sorted(
+    [
+        # what storage/dynamodb.py and its batch writer call (tests/test_deploy.py records the calls)
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+        # ``bot.py init-db`` on the stack's existing tables: describe only
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeTimeToLive",
+    ]
+)
 """What the instance may do to the Daybreak tables and their indexes. No Scan (but of the Signals
 table, below), DeleteItem, CreateTable, DeleteTable or UpdateTable: the store deletes by
 BatchWriteItem, and the tables belong to the stack."""
@@ -73,37 +81,65 @@ def parameters() -> dict[str, Any]:
             "ConstraintDescription": "an e-mail address",
         },
         "InstanceType": {
-            "Type": "String", "Default": "t4g.nano", "AllowedValues": ["t4g.nano", "t4g.micro"],
+            "Type": "String",
+            "Default": "t4g.nano",
+            "AllowedValues": ["t4g.nano", "t4g.micro"],
             "Description": "t4g.nano keeps the stack under $10/month (see deploy/README.md); t4g.micro has 1 GiB RAM",
         },
-        "KeyName": {"Type": "String", "Default": "", "Description": "Existing EC2 key pair for SSH (empty: no SSH key)"},
+        "KeyName": {
+            "Type": "String",
+            "Default": "",
+            "Description": "Existing EC2 key pair for SSH (empty: no SSH key)",
+        },
         "AmiId": {
-            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": AL2023_ARM64_AMI,
+            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "Default": AL2023_ARM64_AMI,
             "Description": "Amazon Linux 2023 arm64, resolved from the SSM public parameter at deploy time",
         },
-        "VpcId": {"Type": "AWS::EC2::VPC::Id", "Description": "VPC, e.g. your default VPC (deploy/README.md shows how to find it)"},
-        "SubnetId": {"Type": "AWS::EC2::Subnet::Id", "Description": "A public subnet of VpcId that assigns public IPv4 (any default subnet does)"},
-        "RepoUrl": {"Type": "String", "Default": "", "Description": "HTTPS git URL of your Daybreak code; empty: copy it yourself and run deploy/install.sh"},
+        "VpcId": {
+            "Type": "AWS::EC2::VPC::Id",
+            "Description": "VPC, e.g. your default VPC (deploy/README.md shows how to find it)",
+        },
+        "SubnetId": {
+            "Type": "AWS::EC2::Subnet::Id",
+            "Description": "A public subnet of VpcId that assigns public IPv4 (any default subnet does)",
+        },
+        "RepoUrl": {
+            "Type": "String",
+            "Default": "",
+            "Description": "HTTPS git URL of your Daybreak code; empty: copy it yourself and run deploy/install.sh",
+        },
         "RepoRef": {"Type": "String", "Default": "main", "Description": "Branch or tag of RepoUrl"},
         "TablePrefix": {
-            "Type": "String", "Default": "Daybreak", "AllowedPattern": r"^[A-Za-z0-9_.-]{1,200}$",
+            "Type": "String",
+            "Default": "Daybreak",
+            "AllowedPattern": r"^[A-Za-z0-9_.-]{1,200}$",
             "Description": "DynamoDB table name prefix (config.json storage.table_prefix)",
         },
         "LogRetentionDays": {
-            "Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365],
+            "Type": "Number",
+            "Default": 30,
+            "AllowedValues": [7, 14, 30, 60, 90, 180, 365],
             "Description": "Days CloudWatch keeps the bot's log",
         },
         "HeartbeatMaxAgeSeconds": {
-            "Type": "Number", "Default": 300, "MinValue": 60, "MaxValue": 3600,
+            "Type": "Number",
+            "Default": 300,
+            "MinValue": 60,
+            "MaxValue": 3600,
             "Description": "Alarm when the bot's last heartbeat is older than this, seconds",
         },
         "DashboardAccess": {
-            "Type": "String", "Default": "tls", "AllowedValues": ["tls", "ssm"],
+            "Type": "String",
+            "Default": "tls",
+            "AllowedValues": ["tls", "ssm"],
             "Description": "tls: the dashboard on https://<ip>:8501 from TraderCidr, behind its login; ssm: no "
-                           "inbound dashboard port at all, reach it through AWS SSM port forwarding",
+            "inbound dashboard port at all, reach it through AWS SSM port forwarding",
         },
         "EnablePointInTimeRecovery": {
-            "Type": "String", "Default": "false", "AllowedValues": ["true", "false"],
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["true", "false"],
             "Description": "DynamoDB PITR backups (about $0.20 per GB-month of table data)",
         },
     }
@@ -121,9 +157,18 @@ def conditions() -> dict[str, Any]:
 
 
 def rules() -> dict[str, Any]:
-    return {"SubnetInVpc": {"Assertions": [{
-        "Assert": {"Fn::EachMemberEquals": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]}, _ref("VpcId")]},
-        "AssertDescription": "SubnetId must be a subnet of VpcId"}]}}
+    return {
+        "SubnetInVpc": {
+            "Assertions": [
+                {
+                    "Assert": {
+                        "Fn::EachMemberEquals": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]}, _ref("VpcId")]
+                    },
+                    "AssertDescription": "SubnetId must be a subnet of VpcId",
+                }
+            ]
+        }
+    }
 
 
 def table_resources() -> dict[str, Any]:
@@ -134,8 +179,9 @@ def table_resources() -> dict[str, Any]:
             continue
         res.setdefault("DeletionPolicy", "Retain")
         res.setdefault("UpdateReplacePolicy", "Retain")
-        res["Properties"].setdefault("PointInTimeRecoverySpecification", {
-            "PointInTimeRecoveryEnabled": {"Fn::If": ["PitrOn", True, False]}})
+        res["Properties"].setdefault(
+            "PointInTimeRecoverySpecification", {"PointInTimeRecoveryEnabled": {"Fn::If": ["PitrOn", True, False]}}
+        )
     return tables
 
 
@@ -143,9 +189,13 @@ def table_ids(tables: dict[str, Any]) -> list[str]:
     return [name for name, res in tables.items() if res.get("Type") == "AWS::DynamoDB::Table"]
 
 
-SESSION_MANAGER_ACTIONS = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
-                           "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
-                           "ssmmessages:OpenDataChannel"]
+SESSION_MANAGER_ACTIONS = [
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
 
 
 def instance_policy(tables: dict[str, Any]) -> dict[str, Any]:
@@ -157,15 +207,31 @@ def instance_policy(tables: dict[str, Any]) -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "DaybreakTables", "Effect": "Allow", "Action": DYNAMODB_ACTIONS, "Resource": table_arns},
-            {"Sid": "SignalsInboxScan", "Effect": "Allow", "Action": ["dynamodb:Scan"],
-             "Resource": [{"Fn::GetAtt": [SIGNALS_TABLE, "Arn"]}]},
-            {"Sid": "ApiKeysSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-             "Resource": [_ref("ApiKeysSecret")]},
-            {"Sid": "ShipLogs", "Effect": "Allow",
-             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-             "Resource": [{"Fn::GetAtt": ["LogGroup", "Arn"]}]},
-            {"Sid": "BotMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-             "Condition": {"StringEquals": {"cloudwatch:namespace": _sub(NAMESPACE)}}},
+            {
+                "Sid": "SignalsInboxScan",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Scan"],
+                "Resource": [{"Fn::GetAtt": [SIGNALS_TABLE, "Arn"]}],
+            },
+            {
+                "Sid": "ApiKeysSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [_ref("ApiKeysSecret")],
+            },
+            {
+                "Sid": "ShipLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": [{"Fn::GetAtt": ["LogGroup", "Arn"]}],
+            },
+            {
+                "Sid": "BotMetrics",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:PutMetricData"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": _sub(NAMESPACE)}},
+            },
             # SSM Session Manager (port forwarding to the dashboard with no inbound port): the minimal
             # instance policy of the Session Manager guide; these actions have no resource-level permissions
             {"Sid": "SessionManager", "Effect": "Allow", "Action": SESSION_MANAGER_ACTIONS, "Resource": "*"},
@@ -179,129 +245,224 @@ def user_data() -> dict[str, Any]:
     Services are installed and enabled but the bot is not started: the trader fills the secret and
     runs ``init-db`` first (deploy/README.md). Output goes to /var/log/daybreak-bootstrap.log.
     """
-    script = "\n".join([
-        "#!/bin/bash",
-        "set -euo pipefail",
-        "exec >>/var/log/daybreak-bootstrap.log 2>&1",
-        "install -d -m 0755 /etc/daybreak",
-        "cat >/etc/daybreak/stack.env <<'EOF'",
-        "# Written by the CloudFormation stack ${AWS::StackName}; deploy/install.sh reads it. Do not edit.",
-        "AWS_DEFAULT_REGION=${AWS::Region}",
-        "DAYBREAK_SECRET_ID=${ApiKeysSecret}",
-        "DAYBREAK_TABLE_PREFIX=${TablePrefix}",
-        "DAYBREAK_LOG_GROUP=${LogGroup}",
-        f"DAYBREAK_METRIC_NAMESPACE={NAMESPACE}",
-        "EOF",
-        "dnf install -y -q git",
-        "if [ -n '${RepoUrl}' ]; then",
-        "  rm -rf /root/daybreak-src",
-        "  git clone --depth 1 --branch '${RepoRef}' '${RepoUrl}' /root/daybreak-src",
-        "  /root/daybreak-src/deploy/install.sh",
-        "fi",
-        "",
-    ])
+    script = "\n".join(
+        [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            "exec >>/var/log/daybreak-bootstrap.log 2>&1",
+            "install -d -m 0755 /etc/daybreak",
+            "cat >/etc/daybreak/stack.env <<'EOF'",
+            "# Written by the CloudFormation stack ${AWS::StackName}; deploy/install.sh reads it. Do not edit.",
+            "AWS_DEFAULT_REGION=${AWS::Region}",
+            "DAYBREAK_SECRET_ID=${ApiKeysSecret}",
+            "DAYBREAK_TABLE_PREFIX=${TablePrefix}",
+            "DAYBREAK_LOG_GROUP=${LogGroup}",
+            f"DAYBREAK_METRIC_NAMESPACE={NAMESPACE}",
+            "EOF",
+            "dnf install -y -q git",
+            "if [ -n '${RepoUrl}' ]; then",
+            "  rm -rf /root/daybreak-src",
+            "  git clone --depth 1 --branch '${RepoRef}' '${RepoUrl}' /root/daybreak-src",
+            "  /root/daybreak-src/deploy/install.sh",
+            "fi",
+            "",
+        ]
+    )
     return {"Fn::Base64": _sub(script)}
 
 
 def _alarm(name: str, description: str, metric: dict[str, Any], actions: list[Any], **extra: Any) -> dict[str, Any]:
-    props = {"AlarmName": _sub(f"${{AWS::StackName}}-{name}"), "AlarmDescription": description,
-             **metric, "AlarmActions": actions, "OKActions": [_ref("AlarmTopic")], **extra}
+    props = {
+        "AlarmName": _sub(f"${{AWS::StackName}}-{name}"),
+        "AlarmDescription": description,
+        **metric,
+        "AlarmActions": actions,
+        "OKActions": [_ref("AlarmTopic")],
+        **extra,
+    }
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
 
 
 def alarms() -> dict[str, Any]:
     topic = _ref("AlarmTopic")
-    ec2 = {"Namespace": "AWS/EC2", "Dimensions": [{"Name": "InstanceId", "Value": _ref("Instance")}],
-           "Statistic": "Maximum", "Period": 60, "EvaluationPeriods": 2, "Threshold": 0,
-           "ComparisonOperator": "GreaterThanThreshold"}
+    ec2 = {
+        "Namespace": "AWS/EC2",
+        "Dimensions": [{"Name": "InstanceId", "Value": _ref("Instance")}],
+        "Statistic": "Maximum",
+        "Period": 60,
+        "EvaluationPeriods": 2,
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
     return {
         "SystemCheckRecoverAlarm": _alarm(
-            "recover", "AWS host problem (system status check failed): recover the instance onto healthy hardware",
+            "recover",
+            "AWS host problem (system status check failed): recover the instance onto healthy hardware",
             {**ec2, "MetricName": "StatusCheckFailed_System"},
-            [_sub("arn:${AWS::Partition}:automate:${AWS::Region}:ec2:recover"), topic]),
+            [_sub("arn:${AWS::Partition}:automate:${AWS::Region}:ec2:recover"), topic],
+        ),
         "InstanceCheckRebootAlarm": _alarm(
-            "reboot", "Instance status check failed for 3 minutes (OS hung, out of memory): reboot it",
+            "reboot",
+            "Instance status check failed for 3 minutes (OS hung, out of memory): reboot it",
             {**ec2, "MetricName": "StatusCheckFailed_Instance", "EvaluationPeriods": 3},
-            [_sub("arn:${AWS::Partition}:automate:${AWS::Region}:ec2:reboot"), topic]),
+            [_sub("arn:${AWS::Partition}:automate:${AWS::Region}:ec2:reboot"), topic],
+        ),
         "HeartbeatAlarm": _alarm(
-            "bot-heartbeat", "The bot's stored heartbeat is stale, or nothing reports it: the bot or the instance is down",
-            {"Namespace": _sub(NAMESPACE), "MetricName": HEARTBEAT_METRIC, "Statistic": "Maximum",
-             "Period": 300, "EvaluationPeriods": 2, "DatapointsToAlarm": 2,
-             "Threshold": _ref("HeartbeatMaxAgeSeconds"), "ComparisonOperator": "GreaterThanThreshold"},
-            [topic], TreatMissingData="breaching"),
+            "bot-heartbeat",
+            "The bot's stored heartbeat is stale, or nothing reports it: the bot or the instance is down",
+            {
+                "Namespace": _sub(NAMESPACE),
+                "MetricName": HEARTBEAT_METRIC,
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 2,
+                "DatapointsToAlarm": 2,
+                "Threshold": _ref("HeartbeatMaxAgeSeconds"),
+                "ComparisonOperator": "GreaterThanThreshold",
+            },
+            [topic],
+            TreatMissingData="breaching",
+        ),
         "ErrorLogAlarm": _alarm(
-            "errors", "The bot logged ERROR or CRITICAL lines in the last 5 minutes (see the log group)",
-            {"Namespace": _sub(NAMESPACE), "MetricName": ERROR_METRIC, "Statistic": "Sum",
-             "Period": 300, "EvaluationPeriods": 1, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold"},
-            [topic], TreatMissingData="notBreaching"),
+            "errors",
+            "The bot logged ERROR or CRITICAL lines in the last 5 minutes (see the log group)",
+            {
+                "Namespace": _sub(NAMESPACE),
+                "MetricName": ERROR_METRIC,
+                "Statistic": "Sum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+            },
+            [topic],
+            TreatMissingData="notBreaching",
+        ),
     }
 
 
 def resources() -> dict[str, Any]:
     tables = table_resources()
-    ssh, dashboard = ({"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": _ref("TraderCidr"),
-                       "Description": what}
-                      for port, what in ((22, "SSH from the trader"), (DASHBOARD_PORT, "Dashboard (HTTPS) from the trader")))
+    ssh, dashboard = (
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": _ref("TraderCidr"), "Description": what}
+        for port, what in ((22, "SSH from the trader"), (DASHBOARD_PORT, "Dashboard (HTTPS) from the trader"))
+    )
     ingress = [ssh, {"Fn::If": ["DashboardOpen", dashboard, _ref("AWS::NoValue")]}]
     out: dict[str, Any] = {
-        "SecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
-            "GroupDescription": "Daybreak: SSH and dashboard from the trader only; HTTPS out",
-            "VpcId": _ref("VpcId"),
-            "SecurityGroupIngress": ingress,
-            "SecurityGroupEgress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0",
-                                     "Description": "HTTPS: exchange API, AWS APIs, packages"}],
-        }},
-        "InstanceRole": {"Type": "AWS::IAM::Role", "Properties": {
-            "Description": "Daybreak bot: its tables, its secret, its log group, its metrics namespace",
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": "daybreak-bot", "PolicyDocument": instance_policy(tables)}],
-        }},
+        "SecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "Daybreak: SSH and dashboard from the trader only; HTTPS out",
+                "VpcId": _ref("VpcId"),
+                "SecurityGroupIngress": ingress,
+                "SecurityGroupEgress": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "CidrIp": "0.0.0.0/0",
+                        "Description": "HTTPS: exchange API, AWS APIs, packages",
+                    }
+                ],
+            },
+        },
+        "InstanceRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "Daybreak bot: its tables, its secret, its log group, its metrics namespace",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                },
+                "Policies": [{"PolicyName": "daybreak-bot", "PolicyDocument": instance_policy(tables)}],
+            },
+        },
         "InstanceProfile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [_ref("InstanceRole")]}},
         # Deleting the stack deletes the keys too (Secrets Manager keeps them 30 days, recoverable).
-        "ApiKeysSecret": {"Type": "AWS::SecretsManager::Secret", "DeletionPolicy": "Delete",
-                          "UpdateReplacePolicy": "Delete", "Properties": {
-            "Name": _sub("${AWS::StackName}/exchange-api-keys"),
-            "Description": "Exchange API keys as JSON {\"apiKey\": ..., \"secret\": ...}; see deploy/README.md",
-            "SecretString": json.dumps(SECRET_PLACEHOLDER),
-        }},
-        "LogGroup": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete",
-                     "Properties": {"LogGroupName": _sub("/daybreak/${AWS::StackName}"),
-                                    "RetentionInDays": _ref("LogRetentionDays")}},
-        "ErrorMetricFilter": {"Type": "AWS::Logs::MetricFilter", "Properties": {
-            "LogGroupName": _ref("LogGroup"), "FilterPattern": ERROR_FILTER_PATTERN,
-            "MetricTransformations": [{"MetricNamespace": _sub(NAMESPACE), "MetricName": ERROR_METRIC,
-                                       "MetricValue": "1", "Unit": "Count"}],
-        }},
-        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
-            "DisplayName": "Daybreak alarms", "Subscription": [{"Protocol": "email", "Endpoint": _ref("AlarmEmail")}]}},
-        "Instance": {"Type": "AWS::EC2::Instance", "Properties": {
-            "ImageId": _ref("AmiId"), "InstanceType": _ref("InstanceType"),
-            "IamInstanceProfile": _ref("InstanceProfile"),
-            "KeyName": {"Fn::If": ["HasKeyName", _ref("KeyName"), _ref("AWS::NoValue")]},
-            "SubnetId": _ref("SubnetId"),
-            "SecurityGroupIds": [{"Fn::GetAtt": ["SecurityGroup", "GroupId"]}],
-            "CreditSpecification": {"CPUCredits": "standard"},
-            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
-            "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
-                "VolumeType": "gp3", "VolumeSize": 8, "Encrypted": True, "DeleteOnTermination": True}}],
-            "PropagateTagsToVolumeOnCreation": True,
-            "Tags": [{"Key": "Name", "Value": _sub("${AWS::StackName}-bot")}],
-            "UserData": user_data(),
-        }},
+        "ApiKeysSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "Name": _sub("${AWS::StackName}/exchange-api-keys"),
+                "Description": 'Exchange API keys as JSON {"apiKey": ..., "secret": ...}; see deploy/README.md',
+                "SecretString": json.dumps(SECRET_PLACEHOLDER),
+            },
+        },
+        "LogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": _sub("/daybreak/${AWS::StackName}"),
+                "RetentionInDays": _ref("LogRetentionDays"),
+            },
+        },
+        "ErrorMetricFilter": {
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": _ref("LogGroup"),
+                "FilterPattern": ERROR_FILTER_PATTERN,
+                "MetricTransformations": [
+                    {
+                        "MetricNamespace": _sub(NAMESPACE),
+                        "MetricName": ERROR_METRIC,
+                        "MetricValue": "1",
+                        "Unit": "Count",
+                    }
+                ],
+            },
+        },
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "DisplayName": "Daybreak alarms",
+                "Subscription": [{"Protocol": "email", "Endpoint": _ref("AlarmEmail")}],
+            },
+        },
+        "Instance": {
+            "Type": "AWS::EC2::Instance",
+            "Properties": {
+                "ImageId": _ref("AmiId"),
+                "InstanceType": _ref("InstanceType"),
+                "IamInstanceProfile": _ref("InstanceProfile"),
+                "KeyName": {"Fn::If": ["HasKeyName", _ref("KeyName"), _ref("AWS::NoValue")]},
+                "SubnetId": _ref("SubnetId"),
+                "SecurityGroupIds": [{"Fn::GetAtt": ["SecurityGroup", "GroupId"]}],
+                "CreditSpecification": {"CPUCredits": "standard"},
+                "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+                "BlockDeviceMappings": [
+                    {
+                        "DeviceName": "/dev/xvda",
+                        "Ebs": {"VolumeType": "gp3", "VolumeSize": 8, "Encrypted": True, "DeleteOnTermination": True},
+                    }
+                ],
+                "PropagateTagsToVolumeOnCreation": True,
+                "Tags": [{"Key": "Name", "Value": _sub("${AWS::StackName}-bot")}],
+                "UserData": user_data(),
+            },
+        },
     }
     return {**out, **alarms(), **tables}
 
 
 def outputs() -> dict[str, Any]:
     return {
-        "DashboardUrl": {"Description": "The dashboard (HTTPS, only from TraderCidr; with DashboardAccess=ssm see "
-                                        "deploy/README.md 'Dashboard over SSM')",
-                         "Value": _sub(f"https://${{Instance.PublicIp}}:{DASHBOARD_PORT}")},
-        "SsmPortForward": {"Description": "Dashboard without any open port: run this, then open https://localhost:8501",
-                           "Value": _sub("aws ssm start-session --region ${AWS::Region} --target ${Instance} "
-                                         "--document-name AWS-StartPortForwardingSession "
-                                         f"--parameters portNumber={DASHBOARD_PORT},localPortNumber={DASHBOARD_PORT}")},
+        "DashboardUrl": {
+            "Description": "The dashboard (HTTPS, only from TraderCidr; with DashboardAccess=ssm see "
+            "deploy/README.md 'Dashboard over SSM')",
+            "Value": _sub(f"https://${{Instance.PublicIp}}:{DASHBOARD_PORT}"),
+        },
+        "SsmPortForward": {
+            "Description": "Dashboard without any open port: run this, then open https://localhost:8501",
+            "Value": _sub(
+                "aws ssm start-session --region ${AWS::Region} --target ${Instance} "
+                "--document-name AWS-StartPortForwardingSession "
+                f"--parameters portNumber={DASHBOARD_PORT},localPortNumber={DASHBOARD_PORT}"
+            ),
+        },
         "SshCommand": {"Description": "Log in (with KeyName set)", "Value": _sub("ssh ec2-user@${Instance.PublicIp}")},
         "InstanceId": {"Value": _ref("Instance")},
         "SecretId": {"Description": "Put the exchange keys here (deploy/README.md)", "Value": _ref("ApiKeysSecret")},
@@ -317,7 +478,7 @@ def build() -> dict[str, Any]:
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "Daybreak crypto bot on one EC2 instance with DynamoDB, Secrets Manager and CloudWatch "
-                       "(rendered by deploy/render_template.py; do not edit by hand)",
+        "(rendered by deploy/render_template.py; do not edit by hand)",
         "Parameters": parameters(),
         "Rules": rules(),
         "Conditions": conditions(),

@@ -1,4 +1,5 @@
 """Storage backends behind one interface (:class:`storage.base.Store`)."""
+
 from __future__ import annotations
 
 from daybreak.core.config import StorageSettings

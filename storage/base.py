@@ -4,6 +4,7 @@ Every write is idempotent: the same record written twice is stored once. Backend
 :class:`StorageError`. Records are the typed dataclasses of :mod:`storage.records`; no SQL row or
 boto3 item leaves a backend.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -19,7 +20,6 @@ REASON_MAX_CHARS = 1000
 """Longest ``reason`` / ``outcome`` a store writes on a Signals row (longer text is cut)."""
 
 
-
 class StorageError(RuntimeError):
     """The store could not complete an operation (after its own retries). ``code`` is the
     backend's error code when it has one (DynamoDB: ``ValidationException``, ...)."""
@@ -30,14 +30,14 @@ class StorageError(RuntimeError):
 class Claim(str, Enum):
     """Outcome of :meth:`Store.claim_signal`."""
 
-    CLAIMED = "claimed"      # the row is ``accepted`` and its signal_id is this row's
-    TAKEN = "taken"          # the row was not in the expected status any more (another process)
+    CLAIMED = "claimed"  # the row is ``accepted`` and its signal_id is this row's
+    TAKEN = "taken"  # the row was not in the expected status any more (another process)
     DUPLICATE = "duplicate"  # another row with this signal_id was claimed before
 
 
 def clip(text: str, limit: int = REASON_MAX_CHARS) -> str:
     """``text`` cut to ``limit`` characters (with an ellipsis)."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Store(ABC):
@@ -53,9 +53,15 @@ class Store(ABC):
         """The stored trade with ``trade_id`` (a strongly consistent read), or None."""
 
     @abstractmethod
-    def list_trades(self, symbol: str | None = None, algo: str | None = None,
-                    since: int | None = None, limit: int | None = None, newest_first: bool = False,
-                    until: int | None = None) -> list[Trade]:
+    def list_trades(
+        self,
+        symbol: str | None = None,
+        algo: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        until: int | None = None,
+    ) -> list[Trade]:
         """Trades in time order (oldest first unless ``newest_first``), optionally filtered by
         symbol, strategy and time (``since <= timestamp <= until``, ms); at most ``limit``."""
 
@@ -76,8 +82,9 @@ class Store(ABC):
         """Upsert prices by (symbol, timestamp)."""
 
     @abstractmethod
-    def list_prices(self, symbol: str, since: int | None = None, until: int | None = None,
-                    limit: int | None = None) -> list[PriceRecord]:
+    def list_prices(
+        self, symbol: str, since: int | None = None, until: int | None = None, limit: int | None = None
+    ) -> list[PriceRecord]:
         """Prices of ``symbol`` in time order; with ``limit``, the newest ``limit`` of them."""
 
     @abstractmethod
@@ -90,13 +97,22 @@ class Store(ABC):
         """Insert a new signal; False if that (signal_id, timestamp) exists already."""
 
     @abstractmethod
-    def list_signals(self, status: str | None = None, until: int | None = None,
-                     limit: int | None = None) -> list[SignalRecord]:
+    def list_signals(
+        self, status: str | None = None, until: int | None = None, limit: int | None = None
+    ) -> list[SignalRecord]:
         """Signals in time order, optionally only one ``status`` and ``timestamp <= until``."""
 
     @abstractmethod
-    def mark_signal(self, signal_id: Any, timestamp: Any, status: str, outcome: str, reason: str,
-                    processed_at: int, expect: str | None = "new") -> bool:
+    def mark_signal(
+        self,
+        signal_id: Any,
+        timestamp: Any,
+        status: str,
+        outcome: str,
+        reason: str,
+        processed_at: int,
+        expect: str | None = "new",
+    ) -> bool:
         """Set the status of a signal whose status is ``expect`` now (``None``: it has none;
         ``"new"`` also matches a row without status). Conditional: returns False and changes
         nothing if the row is not in that status any more (another process took it), so no signal
@@ -112,8 +128,9 @@ class Store(ABC):
         reads those from the ``by_status`` index and needs a filtered Scan for the others)."""
 
     @abstractmethod
-    def claim_signal(self, signal_id: Any, timestamp: Any, expect: str | None, outcome: str, reason: str,
-                     processed_at: int) -> tuple[Claim, Any]:
+    def claim_signal(
+        self, signal_id: Any, timestamp: Any, expect: str | None, outcome: str, reason: str, processed_at: int
+    ) -> tuple[Claim, Any]:
         """Move a row from status ``expect`` (as :meth:`mark_signal`) to ``accepted``, at most once
         per ``signal_id`` whatever the timestamp: the first row of an id to be claimed holds it for
         good. Returns ``(Claim.CLAIMED, None)``, ``(Claim.TAKEN, None)``, or ``(Claim.DUPLICATE,
@@ -165,8 +182,7 @@ class Store(ABC):
         """Store an event; False if its id exists already."""
 
     @abstractmethod
-    def list_events(self, kind: str | None = None, rule: str | None = None,
-                    limit: int = 200) -> list[Event]:
+    def list_events(self, kind: str | None = None, rule: str | None = None, limit: int = 200) -> list[Event]:
         """Newest events first."""
 
     @abstractmethod
@@ -212,7 +228,7 @@ class Store(ABC):
     def get_config_version(self, version: int) -> ConfigVersionRecord | None:
         """Config version ``version``, or None."""
 
-    def flush(self) -> None:
+    def flush(self) -> None:  # noqa: B027 -- a no-op by default, not abstract
         """Make every accepted write durable (backends with a write queue override this)."""
 
     def close(self) -> None:

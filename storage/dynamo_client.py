@@ -9,6 +9,7 @@ the caller nothing but the wait. The store's client has botocore's own retries o
 (``max_attempts=1``): botocore's retry quota is shared by every thread of a client and runs dry
 during an outage, and one retry policy is easier to reason about than two.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,15 +35,27 @@ from tenacity import (
 
 from storage.base import StorageError
 
-THROTTLE_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "LimitExceededException", "TransactionConflictException",
-})
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+        "TransactionConflictException",
+    }
+)
 """Error codes that mean "try again later" (throttling and transient server errors)."""
 
 
-def make_client(region: str, endpoint_url: str | None = None, max_attempts: int = 1,
-                connect_timeout: float = 3.0, read_timeout: float = 10.0):
+def make_client(
+    region: str,
+    endpoint_url: str | None = None,
+    max_attempts: int = 1,
+    connect_timeout: float = 3.0,
+    read_timeout: float = 10.0,
+):
     """A DynamoDB client for ``region`` (``endpoint_url``: a local DynamoDB-compatible server).
 
     ``max_attempts`` (botocore standard retry mode) counts the first call: 1 for the store, which
@@ -112,8 +125,12 @@ def call_with_retries(fn, retry_seconds: float, **kwargs) -> dict:
     raised. An error raised after an attempt that :func:`maybe_applied` gets ``err.maybe_applied
     = True``: a conditional write failing then may have failed on its own earlier success."""
     unknown = False
-    retrying = Retrying(stop=stop_after_delay(retry_seconds), wait=wait_random_exponential(multiplier=0.05, max=2),
-                        retry=retry_if_exception(is_retryable), reraise=True)
+    retrying = Retrying(
+        stop=stop_after_delay(retry_seconds),
+        wait=wait_random_exponential(multiplier=0.05, max=2),
+        retry=retry_if_exception(is_retryable),
+        reraise=True,
+    )
     for attempt in retrying:
         with attempt:
             try:

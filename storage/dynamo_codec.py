@@ -15,6 +15,7 @@ in secondary-index key attributes, where DynamoDB rejects them (the item is then
 index). The dict fields (``data``, ``extra``, ``detail``) are stored as JSON strings, so nested
 numbers keep their exact JSON form; a map written by another system is accepted on read.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,11 @@ import typing
 from dataclasses import MISSING, fields
 from decimal import Decimal
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from storage.base import StorageError
 from storage.records import JSON_FIELDS, to_row
-
 
 
 class UnstorableValue(StorageError, ValueError):
@@ -81,8 +81,9 @@ def encode_item(values: dict[str, Any], index_keys: frozenset[str] = frozenset()
     return item
 
 
-def record_item(record, extra: dict[str, Any] | None = None,
-                index_keys: frozenset[str] = frozenset()) -> dict[str, dict]:
+def record_item(
+    record, extra: dict[str, Any] | None = None, index_keys: frozenset[str] = frozenset()
+) -> dict[str, dict]:
     """A record dataclass (plus ``extra`` attributes such as index buckets) as a wire item."""
     values = to_row(record)
     return encode_item({**values, **(extra or {})}, index_keys)
@@ -90,7 +91,7 @@ def record_item(record, extra: dict[str, Any] | None = None,
 
 def plain(av: dict[str, Any]) -> Any:
     """A wire AttributeValue as a plain Python value (N as int when integral digits, else float)."""
-    (kind, raw), = av.items()
+    ((kind, raw),) = av.items()
     if kind == "S":
         return raw
     if kind == "N":
@@ -113,7 +114,7 @@ def raw_value(av: dict[str, Any]) -> Any:
     else the exact Decimal; B as bytes; any type as something (never raises). For rows written
     by other systems (the Signals inbox), which are validated after reading."""
     try:
-        (kind, raw), = av.items()
+        ((kind, raw),) = av.items()
     except (AttributeError, ValueError):
         return repr(av)
     if kind == "N":
@@ -187,7 +188,7 @@ def _json_object(raw: str) -> dict:
     return json.loads(raw or "{}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decoders(cls) -> dict[str, tuple[str, Any, Any]]:
     """Per record field: (the wire type we write, a fast cast of its raw value, the general
     ``(AttributeValue, name) -> value`` decoder used for anything else or when the cast fails)."""
@@ -219,6 +220,7 @@ def _enum_decoder(enum: type[Enum]):
             return enum(raw)
         except ValueError:
             raise UnreadableItem(f"{name}={raw!r} is not one of {[e.value for e in enum]}") from None
+
     return decode
 
 
@@ -258,6 +260,9 @@ def decode_item(cls, item: dict[str, dict], index_keys: frozenset[str] = frozens
     try:
         return cls(**kwargs)
     except TypeError:
-        missing = [f.name for f in fields(cls) if f.name not in kwargs
-                   and f.default is MISSING and f.default_factory is MISSING]
+        missing = [
+            f.name
+            for f in fields(cls)
+            if f.name not in kwargs and f.default is MISSING and f.default_factory is MISSING
+        ]
         raise UnreadableItem(f"{cls.__name__} item lacks required attribute(s) {missing}: {item}") from None

@@ -13,6 +13,7 @@ writes leaves an id in the set whose record is missing (never sent: dropped when
 The lease is the State item ``lease``, replaced only by a conditional ``PutItem`` naming the
 owner it replaces (or requiring that none exists).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -39,36 +40,57 @@ class OrdersMixin:
 
         def _call(self, operation: str, kind: str, **kwargs: Any) -> dict: ...
 
-        def _query(self, kind: str, hash_key: tuple[str, Any], index: str | None = None, lo: Any = None,
-                   hi: Any = None, forward: bool = True, limit: int | None = None, filters: dict | None = None,
-                   consistent: bool = False) -> list[dict]: ...
+        def _query(
+            self,
+            kind: str,
+            hash_key: tuple[str, Any],
+            index: str | None = None,
+            lo: Any = None,
+            hi: Any = None,
+            forward: bool = True,
+            limit: int | None = None,
+            filters: dict | None = None,
+            consistent: bool = False,
+        ) -> list[dict]: ...
 
     def _open_set(self, op: str, client_order_id: str) -> None:
-        self._call("UpdateItem", "state", Key={"key": {"S": OPEN_ORDERS_KEY}}, UpdateExpression=f"{op} ids :i",
-                   ExpressionAttributeValues={":i": {"SS": [client_order_id]}})
+        self._call(
+            "UpdateItem",
+            "state",
+            Key={"key": {"S": OPEN_ORDERS_KEY}},
+            UpdateExpression=f"{op} ids :i",
+            ExpressionAttributeValues={":i": {"SS": [client_order_id]}},
+        )
 
     def put_order(self, order: OrderRecord) -> None:
         if not order.done:
             self._open_set("ADD", order.client_order_id)
         item = record_item(order, {"bucket": BUCKET}, TABLES["orders"].index_keys)
         try:
-            self._call("PutItem", "orders", Item=item,
-                       ConditionExpression="attribute_not_exists(#k) OR #v < :v",
-                       ExpressionAttributeNames={"#k": "client_order_id", "#v": "version"},
-                       ExpressionAttributeValues={":v": encode_value(order.version, "version")})
+            self._call(
+                "PutItem",
+                "orders",
+                Item=item,
+                ConditionExpression="attribute_not_exists(#k) OR #v < :v",
+                ExpressionAttributeNames={"#k": "client_order_id", "#v": "version"},
+                ExpressionAttributeValues={":v": encode_value(order.version, "version")},
+            )
         except ClientError as err:
             if error_code(err) != _CCF:
                 raise
             stored = self.get_order(order.client_order_id)
             if stored is None or stored.version < order.version:
-                raise StorageError(f"dynamodb PutItem on {self.tables['orders']}: order {order.client_order_id} "
-                                   f"version {order.version} refused") from err
+                raise StorageError(
+                    f"dynamodb PutItem on {self.tables['orders']}: order {order.client_order_id} "
+                    f"version {order.version} refused"
+                ) from err
         if order.done:
             self._open_set("DELETE", order.client_order_id)
 
     def get_order(self, client_order_id: str) -> OrderRecord | None:
-        item = self._call("GetItem", "orders", Key={"client_order_id": {"S": client_order_id}},
-                          ConsistentRead=True).get("Item")
+        item = self._call(
+            "GetItem", "orders", Key={"client_order_id": {"S": client_order_id}}, ConsistentRead=True
+        ).get("Item")
         return decode_item(OrderRecord, item, TABLES["orders"].index_keys) if item else None
 
     def list_orders(self, open_only: bool = False, limit: int | None = None) -> list[OrderRecord]:
@@ -98,7 +120,9 @@ class OrdersMixin:
             cond, names, values = "#o = :o", {"#o": "owner"}, {":o": {"S": replace_owner}}
         kwargs = {"ExpressionAttributeValues": values} if values else {}
         try:
-            self._call("PutItem", "state", Item=item, ConditionExpression=cond, ExpressionAttributeNames=names, **kwargs)
+            self._call(
+                "PutItem", "state", Item=item, ConditionExpression=cond, ExpressionAttributeNames=names, **kwargs
+            )
         except ClientError as err:
             if error_code(err) != _CCF:
                 raise

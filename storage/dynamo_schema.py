@@ -35,6 +35,7 @@ order. The bot writes well under one trade, event or control per second, far bel
 writes per second one partition takes. Key names of Trades, Stats, HistoricalPrices and Signals
 are the documented ones other systems use (docs/dynamodb.md).
 """
+
 from __future__ import annotations
 
 import copy
@@ -73,35 +74,64 @@ class TableSpec:
 
 
 TABLES: dict[str, TableSpec] = {
-    "trades": TableSpec("Trades", "trade_id", "timestamp",
-                        {"trade_id": "S", "timestamp": "N", "symbol": "S", "algo": "S", "bucket": "S"},
-                        {"by_symbol": ("symbol", "timestamp"), "by_algo": ("algo", "timestamp"),
-                         "by_time": ("bucket", "timestamp")}),
-    "stats": TableSpec("Stats", "stat_type", "algo", {"stat_type": "S", "algo": "S", "bucket": "S"},
-                       {"by_bucket": ("bucket", "algo")}),
-    "prices": TableSpec("HistoricalPrices", "symbol", "timestamp", {"symbol": "S", "timestamp": "N"},
-                        ttl=TTL_ATTRIBUTE),
-    "signals": TableSpec("Signals", "signal_id", "timestamp",
-                         {"signal_id": "S", "timestamp": "N", "status": "S"},
-                         {"by_status": ("status", "timestamp")}, ttl=TTL_ATTRIBUTE),
+    "trades": TableSpec(
+        "Trades",
+        "trade_id",
+        "timestamp",
+        {"trade_id": "S", "timestamp": "N", "symbol": "S", "algo": "S", "bucket": "S"},
+        {"by_symbol": ("symbol", "timestamp"), "by_algo": ("algo", "timestamp"), "by_time": ("bucket", "timestamp")},
+    ),
+    "stats": TableSpec(
+        "Stats", "stat_type", "algo", {"stat_type": "S", "algo": "S", "bucket": "S"}, {"by_bucket": ("bucket", "algo")}
+    ),
+    "prices": TableSpec(
+        "HistoricalPrices", "symbol", "timestamp", {"symbol": "S", "timestamp": "N"}, ttl=TTL_ATTRIBUTE
+    ),
+    "signals": TableSpec(
+        "Signals",
+        "signal_id",
+        "timestamp",
+        {"signal_id": "S", "timestamp": "N", "status": "S"},
+        {"by_status": ("status", "timestamp")},
+        ttl=TTL_ATTRIBUTE,
+    ),
     "positions": TableSpec("Positions", "book", "position_key", {"book": "S", "position_key": "S"}),
-    "events": TableSpec("Events", "event_id", None,
-                        {"event_id": "S", "timestamp": "N", "kind": "S", "bucket": "S"},
-                        {"by_time": ("bucket", "timestamp"), "by_kind": ("kind", "timestamp")}),
-    "controls": TableSpec("Controls", "control_id", None,
-                          {"control_id": "S", "timestamp": "N", "status": "S", "bucket": "S"},
-                          {"by_status": ("status", "timestamp"), "by_time": ("bucket", "timestamp")}),
+    "events": TableSpec(
+        "Events",
+        "event_id",
+        None,
+        {"event_id": "S", "timestamp": "N", "kind": "S", "bucket": "S"},
+        {"by_time": ("bucket", "timestamp"), "by_kind": ("kind", "timestamp")},
+    ),
+    "controls": TableSpec(
+        "Controls",
+        "control_id",
+        None,
+        {"control_id": "S", "timestamp": "N", "status": "S", "bucket": "S"},
+        {"by_status": ("status", "timestamp"), "by_time": ("bucket", "timestamp")},
+    ),
     "status": TableSpec("Status", "id", None, {"id": "S"}),
     "state": TableSpec("State", "key", None, {"key": "S"}),
     "config_versions": TableSpec("ConfigVersions", "book", "version", {"book": "S", "version": "N"}),
-    "orders": TableSpec("Orders", "client_order_id", None,
-                        {"client_order_id": "S", "created_at": "N", "bucket": "S"},
-                        {"by_time": ("bucket", "created_at")}),
+    "orders": TableSpec(
+        "Orders",
+        "client_order_id",
+        None,
+        {"client_order_id": "S", "created_at": "N", "bucket": "S"},
+        {"by_time": ("bucket", "created_at")},
+    ),
 }
 
 
-def query_args(spec: TableSpec, hash_key: tuple[str, Any], index: str | None = None, lo=None, hi=None,
-               forward: bool = True, filters: dict | None = None) -> dict:
+def query_args(
+    spec: TableSpec,
+    hash_key: tuple[str, Any],
+    index: str | None = None,
+    lo=None,
+    hi=None,
+    forward: bool = True,
+    filters: dict | None = None,
+) -> dict:
     """Query arguments (without TableName) for the partition ``hash_key`` = (name, value) of the
     table or its GSI ``index``, range key in [lo, hi] (either may be None), and attribute
     equality ``filters``. Every name goes through a placeholder (``timestamp``, ``status`` are
@@ -115,8 +145,13 @@ def query_args(spec: TableSpec, hash_key: tuple[str, Any], index: str | None = N
         for token, bound in ((":lo", lo), (":hi", hi)):
             if bound is not None:
                 values[token] = encode_value(bound, range_key)
-        cond += (" AND #r BETWEEN :lo AND :hi" if lo is not None and hi is not None
-                 else " AND #r >= :lo" if lo is not None else " AND #r <= :hi")
+        cond += (
+            " AND #r BETWEEN :lo AND :hi"
+            if lo is not None and hi is not None
+            else " AND #r >= :lo"
+            if lo is not None
+            else " AND #r <= :hi"
+        )
     args: dict[str, Any] = {"KeyConditionExpression": cond, "ScanIndexForward": forward}
     if index:
         args["IndexName"] = index
@@ -144,15 +179,15 @@ def table_definition(spec: TableSpec, prefix: str) -> dict:
     definition = {
         "TableName": prefix + spec.suffix,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": t}
-                                 for a, t in spec.types.items() if a in used],
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": t} for a, t in spec.types.items() if a in used],
         "KeySchema": _key_schema(spec.hash_key, spec.range_key),
         "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
     }
     if spec.gsis:
         definition["GlobalSecondaryIndexes"] = [
             {"IndexName": name, "KeySchema": _key_schema(*keys), "Projection": {"ProjectionType": "ALL"}}
-            for name, keys in spec.gsis.items()]
+            for name, keys in spec.gsis.items()
+        ]
     if spec.ttl:
         definition["TimeToLiveSpecification"] = {"AttributeName": spec.ttl, "Enabled": True}
     return definition
@@ -178,7 +213,7 @@ def cloudformation_resources(prefix_param: str = "TablePrefix") -> dict:
     for spec in TABLES.values():
         definition = table_definition(spec, "")
         props = {
-            "TableName": {"Fn::Sub": "${%s}%s" % (prefix_param, spec.suffix)},
+            "TableName": {"Fn::Sub": f"${{{prefix_param}}}{spec.suffix}"},
             "BillingMode": definition["BillingMode"],
             "AttributeDefinitions": definition["AttributeDefinitions"],
             "KeySchema": definition["KeySchema"],

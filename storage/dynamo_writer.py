@@ -9,6 +9,7 @@ server rejects as invalid (``ValidationException``) is set aside in :attr:`Batch
 and logged, so it cannot block the rest. Set-additions (``UpdateItem ... ADD``) are idempotent and
 go through the same queue.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,9 @@ class BatchWriter:
     ``key_names`` maps each table name to its key attribute names; back-off in seconds.
     """
 
-    def __init__(self, client, key_names: dict[str, tuple[str, ...]], max_backoff: float = 5.0,
-                 base_backoff: float = 0.05):
+    def __init__(
+        self, client, key_names: dict[str, tuple[str, ...]], max_backoff: float = 5.0, base_backoff: float = 0.05
+    ):
         self._client = client
         self._key_names = key_names
         self._max_backoff = max_backoff
@@ -128,7 +130,7 @@ class BatchWriter:
                 self._failures = 0
             else:
                 self._failures += 1
-                delay = min(self._max_backoff, self._base_backoff * 2 ** self._failures)
+                delay = min(self._max_backoff, self._base_backoff * 2**self._failures)
                 with self._cond:
                     if not self._stopping:
                         self._cond.wait(random.uniform(delay / 2, delay))
@@ -164,7 +166,7 @@ class BatchWriter:
             for op in batch:
                 request_items.setdefault(op.table, []).append(op.request)
             answer = self._client.batch_write_item(RequestItems=request_items)
-        except Exception as err:  # noqa: BLE001 - every failure is retried or set aside, never raised
+        except Exception as err:
             if error_code(err) != "ValidationException":
                 self._note(err, batch)
                 self._requeue(batch)
@@ -193,5 +195,10 @@ class BatchWriter:
         self.last_error = f"{error_code(err)}: {err}"
         self.last_error_at = time.time()
         level = logging.WARNING if self._failures < 3 else logging.ERROR
-        log.log(level, "DynamoDB write of %d item(s) to %s failed, will retry: %s",
-                len(ops), ",".join(sorted({o.table for o in ops})), self.last_error)
+        log.log(
+            level,
+            "DynamoDB write of %d item(s) to %s failed, will retry: %s",
+            len(ops),
+            ",".join(sorted({o.table for o in ops})),
+            self.last_error,
+        )

@@ -29,6 +29,7 @@ Reads use Query/GetItem, plus one filtered Scan of the Signals table (the inbox:
 consistent on AWS (typically well under a second); base-table reads (prices, positions, status,
 state, the trade-id check) are strongly consistent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,11 +67,25 @@ DAILY_BUCKET = "daily"
 OPEN_BOOK = "open"
 _CCF = "ConditionalCheckFailedException"
 _SEEN_EVENTS_MAX = 100_000
-_KINDS = {Trade: "trades", StatRecord: "stats", PriceRecord: "prices", SignalRecord: "signals",
-          Position: "positions", Event: "events", Control: "controls", StatusRecord: "status",
-          ConfigVersionRecord: "config_versions"}
-_METHODS = {"PutItem": "put_item", "GetItem": "get_item", "UpdateItem": "update_item", "Query": "query",
-            "Scan": "scan", "DeleteItem": "delete_item"}
+_KINDS = {
+    Trade: "trades",
+    StatRecord: "stats",
+    PriceRecord: "prices",
+    SignalRecord: "signals",
+    Position: "positions",
+    Event: "events",
+    Control: "controls",
+    StatusRecord: "status",
+    ConfigVersionRecord: "config_versions",
+}
+_METHODS = {
+    "PutItem": "put_item",
+    "GetItem": "get_item",
+    "UpdateItem": "update_item",
+    "Query": "query",
+    "Scan": "scan",
+    "DeleteItem": "delete_item",
+}
 
 
 class DynamoStore(DynamoSignals, OrdersMixin, Store):
@@ -84,9 +99,17 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
     writer's longest pause between attempts. All in seconds.
     """
 
-    def __init__(self, client, table_prefix: str = "Daybreak", price_retention_days: float = 30.0,
-                 retry_seconds: float = 20.0, read_wait_seconds: float = 30.0, flush_timeout: float = 60.0,
-                 max_backoff: float = 5.0, signal_retention_days: float = 7.0):
+    def __init__(
+        self,
+        client,
+        table_prefix: str = "Daybreak",
+        price_retention_days: float = 30.0,
+        retry_seconds: float = 20.0,
+        read_wait_seconds: float = 30.0,
+        flush_timeout: float = 60.0,
+        max_backoff: float = 5.0,
+        signal_retention_days: float = 7.0,
+    ):
         self._client = client
         self._retry_seconds = retry_seconds
         self.tables = {kind: table_prefix + spec.suffix for kind, spec in TABLES.items()}
@@ -94,15 +117,16 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         self._signal_retention_s = int(signal_retention_days * 86_400)
         self._read_wait = read_wait_seconds
         self.flush_timeout = flush_timeout
-        self.writer = BatchWriter(client, {self.tables[k]: s.key_names for k, s in TABLES.items()},
-                                  max_backoff=max_backoff)
+        self.writer = BatchWriter(
+            client, {self.tables[k]: s.key_names for k, s in TABLES.items()}, max_backoff=max_backoff
+        )
         self._lock = threading.Lock()
         self._uncertain: set[str] = set()
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._known_symbols: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings, **kwargs) -> "DynamoStore":
+    def from_settings(cls, settings, **kwargs) -> DynamoStore:
         """A store for ``StorageSettings`` (region, table_prefix, endpoint_url, retention)."""
         client = make_client(settings.region, settings.endpoint_url)
         kwargs.setdefault("signal_retention_days", settings.signal_retention_days)
@@ -113,8 +137,9 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         """Client call ``operation`` on table ``kind``, retried for ``retry_seconds``; errors other
         than a failed condition become StorageError."""
         try:
-            return call_with_retries(getattr(self._client, _METHODS[operation]), self._retry_seconds,
-                                     TableName=self.tables[kind], **kwargs)
+            return call_with_retries(
+                getattr(self._client, _METHODS[operation]), self._retry_seconds, TableName=self.tables[kind], **kwargs
+            )
         except (ClientError, BotoCoreError) as err:
             if error_code(err) == _CCF:
                 raise
@@ -137,12 +162,23 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         """Wait until queued writes of ``kind`` are stored (read-your-writes)."""
         table = self.tables[kind]
         if not self.writer.wait(table, timeout=self._read_wait):
-            raise StorageError(f"dynamodb: {self.writer.pending(table)} write(s) to {table} not stored "
-                               f"after {self._read_wait:g} s: {self.writer.last_error}")
+            raise StorageError(
+                f"dynamodb: {self.writer.pending(table)} write(s) to {table} not stored "
+                f"after {self._read_wait:g} s: {self.writer.last_error}"
+            )
 
-    def _query(self, kind: str, hash_key: tuple[str, Any], index: str | None = None, lo=None, hi=None,
-               forward: bool = True, limit: int | None = None, filters: dict | None = None,
-               consistent: bool = False) -> list[dict]:
+    def _query(
+        self,
+        kind: str,
+        hash_key: tuple[str, Any],
+        index: str | None = None,
+        lo=None,
+        hi=None,
+        forward: bool = True,
+        limit: int | None = None,
+        filters: dict | None = None,
+        consistent: bool = False,
+    ) -> list[dict]:
         """Items of one partition (of the table or GSI ``index``), range key in [lo, hi]."""
         if lo is not None and hi is not None and lo > hi:
             return []
@@ -166,8 +202,13 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         stored by an earlier attempt of this very call (retried after a lost answer)."""
         name = TABLES[kind].hash_key
         try:
-            self._call("PutItem", kind, Item=item, ConditionExpression="attribute_not_exists(#k)",
-                       ExpressionAttributeNames={"#k": name})
+            self._call(
+                "PutItem",
+                kind,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": name},
+            )
         except ClientError as err:
             return _retried(err) and self._stored_equals(kind, item, record)
         return True
@@ -177,8 +218,15 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         stored = self._call("GetItem", kind, Key=key, ConsistentRead=True).get("Item")
         return stored is not None and self._decode(type(record), stored) == record
 
-    def _update_if(self, kind: str, key: dict, values: dict, expect: str | None, may_be_absent: bool = False,
-                   remove: tuple[str, ...] = ()) -> bool:
+    def _update_if(
+        self,
+        kind: str,
+        key: dict,
+        values: dict,
+        expect: str | None,
+        may_be_absent: bool = False,
+        remove: tuple[str, ...] = (),
+    ) -> bool:
         """Conditional UpdateItem setting ``values`` (and removing the attributes ``remove``) where
         ``status`` equals ``expect`` (``None``: the item has no status; with ``may_be_absent``
         either). False if the condition fails, unless an earlier attempt of this call (retried
@@ -195,12 +243,24 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
             cond = "#s = :expect" + (f" OR {absent}" if may_be_absent else "")
             if not may_be_absent:
                 del names["#k"]
-        update = " ".join(part for part in ("SET " + ", ".join(sets) if sets else "",
-                                            "REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))) if remove else "")
-                          if part)
+        update = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(sets) if sets else "",
+                "REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))) if remove else "",
+            )
+            if part
+        )
         try:
-            self._call("UpdateItem", kind, Key=key, ConditionExpression=cond, UpdateExpression=update,
-                       ExpressionAttributeNames=names, **({"ExpressionAttributeValues": vals} if vals else {}))
+            self._call(
+                "UpdateItem",
+                kind,
+                Key=key,
+                ConditionExpression=cond,
+                UpdateExpression=update,
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": vals} if vals else {}),
+            )
         except ClientError as err:
             if not _retried(err):
                 return False
@@ -239,8 +299,9 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
             index, key, filters = "by_algo", ("algo", algo), None
         else:
             index, key, filters = "by_time", ("bucket", BUCKET), None
-        items = self._query("trades", key, index, lo=since, hi=until, forward=not newest_first, limit=limit,
-                            filters=filters)
+        items = self._query(
+            "trades", key, index, lo=since, hi=until, forward=not newest_first, limit=limit, filters=filters
+        )
         return [self._decode(Trade, it) for it in items]
 
     # -- stats -------------------------------------------------------------------------------
@@ -265,16 +326,26 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
             new_symbols -= self._known_symbols
             self._known_symbols |= new_symbols
         for symbol in sorted(new_symbols):
-            ops.append(WriteOp(self.tables["state"], (PRICE_SYMBOLS_KEY, symbol), {
-                "TableName": self.tables["state"], "Key": {"key": {"S": PRICE_SYMBOLS_KEY}},
-                "UpdateExpression": "ADD symbols :s", "ExpressionAttributeValues": {":s": {"SS": [symbol]}},
-            }, update=True))
+            ops.append(
+                WriteOp(
+                    self.tables["state"],
+                    (PRICE_SYMBOLS_KEY, symbol),
+                    {
+                        "TableName": self.tables["state"],
+                        "Key": {"key": {"S": PRICE_SYMBOLS_KEY}},
+                        "UpdateExpression": "ADD symbols :s",
+                        "ExpressionAttributeValues": {":s": {"SS": [symbol]}},
+                    },
+                    update=True,
+                )
+            )
         self.writer.submit(ops)
 
     def list_prices(self, symbol, since=None, until=None, limit=None):
         self._barrier("prices")
-        items = self._query("prices", ("symbol", symbol), lo=since, hi=until, forward=not limit, limit=limit,
-                            consistent=True)
+        items = self._query(
+            "prices", ("symbol", symbol), lo=since, hi=until, forward=not limit, limit=limit, consistent=True
+        )
         rows = [self._decode(PriceRecord, it) for it in items]
         return rows[::-1] if limit else rows
 
@@ -299,8 +370,7 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
 
     def list_positions(self) -> list[Position]:
         self._barrier("positions")
-        rows = [self._decode(Position, it)
-                for it in self._query("positions", ("book", OPEN_BOOK), consistent=True)]
+        rows = [self._decode(Position, it) for it in self._query("positions", ("book", OPEN_BOOK), consistent=True)]
         return sorted(rows, key=lambda p: (p.algo, p.symbol))
 
     # -- events, controls, status, state -----------------------------------------------------
@@ -318,8 +388,9 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
     def list_events(self, kind=None, rule=None, limit=200):
         self._barrier("events")
         index, key = ("by_kind", ("kind", kind)) if kind is not None else ("by_time", ("bucket", BUCKET))
-        items = self._query("events", key, index, forward=False, limit=limit,
-                            filters={"rule": rule} if rule is not None else None)
+        items = self._query(
+            "events", key, index, forward=False, limit=limit, filters={"rule": rule} if rule is not None else None
+        )
         return [self._decode(Event, it) for it in items]
 
     def put_control(self, control: Control) -> bool:
@@ -331,8 +402,12 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         return sorted(rows, key=lambda c: (c.timestamp, c.control_id))
 
     def ack_control(self, control_id, status, result, acked_at) -> bool:
-        return self._update_if("controls", {"control_id": {"S": control_id}},
-                               {"status": status, "result": result, "acked_at": acked_at}, "pending")
+        return self._update_if(
+            "controls",
+            {"control_id": {"S": control_id}},
+            {"status": status, "result": result, "acked_at": acked_at},
+            "pending",
+        )
 
     def put_status(self, status: StatusRecord) -> None:
         self.writer.submit([self._op("status", self._item("status", status, id=STATUS_ID))])
@@ -375,23 +450,29 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         """Write-queue health for the status row and dashboard: ``pending`` writes, ``rejected``
         (invalid, set aside), ``last_error`` text and ``last_error_at`` (epoch s or None)."""
         w = self.writer
-        return {"pending": w.pending(), "rejected": len(w.rejected), "last_error": w.last_error,
-                "last_error_at": w.last_error_at}
+        return {
+            "pending": w.pending(),
+            "rejected": len(w.rejected),
+            "last_error": w.last_error,
+            "last_error_at": w.last_error_at,
+        }
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every queued write is stored; StorageError after ``timeout`` s
         (default ``flush_timeout``) with writes still pending (they stay queued)."""
         timeout = self.flush_timeout if timeout is None else timeout
         if not self.writer.wait(timeout=timeout):
-            raise StorageError(f"dynamodb: {self.writer.pending()} write(s) not stored after {timeout:g} s: "
-                               f"{self.writer.last_error}")
+            raise StorageError(
+                f"dynamodb: {self.writer.pending()} write(s) not stored after {timeout:g} s: {self.writer.last_error}"
+            )
 
     def close(self) -> None:
         """Flush (up to ``flush_timeout`` s) and stop the writer; StorageError if writes were left."""
         drained = self.writer.close(timeout=self.flush_timeout)
         if not drained:
-            raise StorageError(f"dynamodb: closed with {self.writer.pending()} write(s) not stored: "
-                               f"{self.writer.last_error}")
+            raise StorageError(
+                f"dynamodb: closed with {self.writer.pending()} write(s) not stored: {self.writer.last_error}"
+            )
 
 
 def _stats_bucket(stat: StatRecord) -> str:
@@ -402,5 +483,7 @@ def _stats_bucket(stat: StatRecord) -> str:
 def _retried(err: ClientError) -> bool:
     """True if an earlier attempt of this request may have been applied without us seeing the
     answer, so this conditional failure may be caused by our own write."""
-    return bool(getattr(err, "maybe_applied", False)) or \
-        err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+    return (
+        bool(getattr(err, "maybe_applied", False))
+        or err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+    )

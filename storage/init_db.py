@@ -7,6 +7,7 @@ server-side encryption, GSIs) and waited for until ACTIVE; TTL is enabled on
 added and TTL is enabled; differences that need a person (key schema, billing mode, encryption)
 are reported. Servers without UpdateTimeToLive (dynalite) are detected and reported, not fatal.
 """
+
 from __future__ import annotations
 
 import logging
@@ -87,21 +88,28 @@ def _describe(client, name: str) -> dict | None:
 def _check_existing(client, definition: dict, table: dict) -> list[str]:
     name = definition["TableName"]
     if table["KeySchema"] != definition["KeySchema"]:
-        raise StorageError(f"dynamodb init-db: table {name} has key schema {table['KeySchema']}, "
-                           f"expected {definition['KeySchema']}; rename storage.table_prefix or migrate")
+        raise StorageError(
+            f"dynamodb init-db: table {name} has key schema {table['KeySchema']}, "
+            f"expected {definition['KeySchema']}; rename storage.table_prefix or migrate"
+        )
     notes = [f"{name} exists"]
     billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
     if billing != "PAY_PER_REQUEST":
-        notes.append(f"{name}: billing mode is {billing}, not PAY_PER_REQUEST (on-demand); change it "
-                     f"in the console or the CloudFormation stack")
+        notes.append(
+            f"{name}: billing mode is {billing}, not PAY_PER_REQUEST (on-demand); change it "
+            f"in the console or the CloudFormation stack"
+        )
     have = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}
     attrs = {a["AttributeName"]: a for a in definition["AttributeDefinitions"]}
     for gsi in definition.get("GlobalSecondaryIndexes", []):
         if gsi["IndexName"] in have:
             continue
         _wait_active(client, name, 600.0)  # one index change at a time
-        client.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Create": gsi}],
-                            AttributeDefinitions=[attrs[k["AttributeName"]] for k in gsi["KeySchema"]])
+        client.update_table(
+            TableName=name,
+            GlobalSecondaryIndexUpdates=[{"Create": gsi}],
+            AttributeDefinitions=[attrs[k["AttributeName"]] for k in gsi["KeySchema"]],
+        )
         notes.append(f"{name}: added index {gsi['IndexName']}")
     return notes
 
@@ -111,8 +119,9 @@ def _wait_active(client, name: str, timeout: float) -> None:
     deadline, delay = time.monotonic() + timeout, 0.05
     while True:
         table = client.describe_table(TableName=name)["Table"]
-        statuses = [table["TableStatus"]] + [g.get("IndexStatus", "ACTIVE")
-                                             for g in table.get("GlobalSecondaryIndexes", [])]
+        statuses = [table["TableStatus"]] + [
+            g.get("IndexStatus", "ACTIVE") for g in table.get("GlobalSecondaryIndexes", [])
+        ]
         if all(s == "ACTIVE" for s in statuses):
             return
         if time.monotonic() > deadline:
@@ -123,15 +132,17 @@ def _wait_active(client, name: str, timeout: float) -> None:
 
 def _enable_ttl(client, name: str, ttl: dict) -> str:
     status = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    if status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and status.get("AttributeName") == ttl["AttributeName"]:
+    if (
+        status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+        and status.get("AttributeName") == ttl["AttributeName"]
+    ):
         return f"{name}: TTL on {ttl['AttributeName']} already enabled"
     try:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
     except ClientError as err:
         if error_code(err) != "UnknownOperationException":
             raise
-        msg = (f"{name}: TTL not enabled: this server has no UpdateTimeToLive (dynalite); "
-               f"old rows will not expire here")
+        msg = f"{name}: TTL not enabled: this server has no UpdateTimeToLive (dynalite); old rows will not expire here"
         log.warning(msg)
         return msg
     return f"{name}: TTL enabled on {ttl['AttributeName']}"

@@ -5,12 +5,13 @@ table rows. Table shapes follow the DynamoDB design (README "Storage").
 All timestamps are UTC epoch milliseconds; ``expiry`` is epoch *seconds* (DynamoDB TTL).
 Amounts are base currency; price, fee, pnl, value (for money stats) are quote currency.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from collections.abc import Sequence
 from typing import Any
 
 from daybreak.core.domain import (
@@ -23,7 +24,6 @@ from daybreak.core.domain import (
     Trade,
 )
 from daybreak.core.order_record import OrderRecord, OrderStatus, Role
-
 
 DAILY_STAT_PREFIX = "day:"
 """``stat_type`` prefix of the daily aggregates in the Stats table."""
@@ -117,6 +117,7 @@ class StatusRecord:
         beat = (self.detail or {}).get("wall_ms") or self.timestamp
         return now_ms - beat <= polls * max(poll_seconds, 1.0) * 1000 + 10_000
 
+
 @dataclass(frozen=True, slots=True)
 class ConfigVersionRecord:
     """Table ConfigVersions: key ``version`` (1, 2, ... in the order accepted). ``document`` is the
@@ -184,5 +185,19 @@ def record_from_dict(cls, data: dict[str, Any]):
 def trade_from_row(row: Sequence[Any]) -> Trade:
     """A Trade from a tuple of its columns in field order (SQLite reads them so)."""
     tid, ts, symbol, action, amount, price, fee, algo, pnl, order_id, reason, mode, order_type, ref_price = row
-    return Trade(tid, ts, symbol, Action(action), amount, price, fee, algo, pnl, order_id,
-                 None if reason is None else ExitReason(reason), Mode(mode), order_type or "market", ref_price)
+    return Trade(
+        tid,
+        ts,
+        symbol,
+        Action(action),
+        amount,
+        price,
+        fee,
+        algo,
+        pnl,
+        order_id,
+        None if reason is None else ExitReason(reason),
+        Mode(mode),
+        order_type or "market",
+        ref_price,
+    )

@@ -10,6 +10,7 @@ the process ends. A deleted file raises :class:`StorageError` (the bot keeps its
 retry backlog); a file put back at ``path`` is opened again. Disk full, a read-only or corrupt
 file and every other SQLite error raise StorageError naming the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,10 @@ _FINAL = ", ".join(f"'{s}'" for s in sorted(FINAL_SIGNAL_STATUSES))
 INBOX_LIMIT = 1000
 """Most Signals rows one :meth:`SQLiteStore.inbox` read returns (the rest come next time)."""
 _PRICE_COLS = ", ".join(f.name for f in fields(PriceRecord))
-ADDED_COLUMNS = {"trades": {"order_type": "TEXT", "ref_price": "REAL"},
-                 "orders": {"role": "TEXT", "parent": "TEXT", "list_id": "TEXT"}}
+ADDED_COLUMNS = {
+    "trades": {"order_type": "TEXT", "ref_price": "REAL"},
+    "orders": {"role": "TEXT", "parent": "TEXT", "list_id": "TEXT"},
+}
 """Columns added after a table first shipped: a store created by an older version gets them
 (``ALTER TABLE ... ADD COLUMN``, NULL in existing rows) when it is opened."""
 
@@ -170,8 +173,9 @@ class SQLiteStore(Store):
         if now == self._file:
             return
         if now is None:
-            raise StorageError(f"sqlite {self.path}: the database file was deleted while open; "
-                               "nothing can be stored until it is back")
+            raise StorageError(
+                f"sqlite {self.path}: the database file was deleted while open; nothing can be stored until it is back"
+            )
         old, self._db = self._db, self._connect()
         old.close()
 
@@ -257,13 +261,17 @@ class SQLiteStore(Store):
     # -- stats -------------------------------------------------------------------------------
     def put_stats(self, stats: Iterable[StatRecord]) -> None:
         rows = [_row(s) for s in stats]
-        self._many("INSERT OR REPLACE INTO stats (stat_type, algo, value, date) VALUES "
-                   "(:stat_type, :algo, :value, :date)", rows)
+        self._many(
+            "INSERT OR REPLACE INTO stats (stat_type, algo, value, date) VALUES (:stat_type, :algo, :value, :date)",
+            rows,
+        )
 
     def list_stats(self, daily: bool = False) -> list[StatRecord]:
         where = "substr(stat_type, 1, ?) " + ("=" if daily else "<>") + " ?"
-        rows = self._rows(f"SELECT stat_type, algo, value, date FROM stats WHERE {where} ORDER BY algo, stat_type",
-                          (len(DAILY_STAT_PREFIX), DAILY_STAT_PREFIX))
+        rows = self._rows(
+            f"SELECT stat_type, algo, value, date FROM stats WHERE {where} ORDER BY algo, stat_type",
+            (len(DAILY_STAT_PREFIX), DAILY_STAT_PREFIX),
+        )
         return [StatRecord(*row) for row in rows]  # columns in field order: no per-row dict
 
     # -- prices ------------------------------------------------------------------------------
@@ -290,8 +298,9 @@ class SQLiteStore(Store):
     # -- signals -----------------------------------------------------------------------------
     def put_signal(self, signal: SignalRecord) -> bool:
         if signal.amount is not None and not math.isfinite(signal.amount):
-            raise ValueError(f"amount={signal.amount!r} cannot be stored (SQLite keeps NaN as NULL, "
-                             "which would read as 'no amount')")
+            raise ValueError(
+                f"amount={signal.amount!r} cannot be stored (SQLite keeps NaN as NULL, which would read as 'no amount')"
+            )
         return self._insert("signals", signal)
 
     def list_signals(self, status=None, until=None, limit=None):
@@ -308,8 +317,10 @@ class SQLiteStore(Store):
         return self._select(SignalRecord, sql, params)
 
     def inbox(self, scan: bool = True) -> list[InboxRow]:
-        rows = self._rows(f"SELECT * FROM signals WHERE status IS NULL OR status NOT IN ({_FINAL}) "
-                          f"ORDER BY timestamp, signal_id LIMIT {INBOX_LIMIT}")
+        rows = self._rows(
+            f"SELECT * FROM signals WHERE status IS NULL OR status NOT IN ({_FINAL}) "
+            f"ORDER BY timestamp, signal_id LIMIT {INBOX_LIMIT}"
+        )
         return [InboxRow(r["signal_id"], r["timestamp"], r["status"], dict(r)) for r in rows]
 
     @staticmethod
@@ -322,23 +333,30 @@ class SQLiteStore(Store):
         if status not in _STATUSES:
             raise ValueError(f"status={status!r} is not one of {sorted(_STATUSES)}")
         cond, args = self._status_is(expect)
-        return self._exec(
-            "UPDATE signals SET status = ?, outcome = ?, reason = ?, processed_at = ? "
-            f"WHERE signal_id = ? AND timestamp = ? AND {cond}",
-            (status, clip(outcome, 200), clip(reason), processed_at, signal_id, timestamp, *args)) == 1
+        return (
+            self._exec(
+                "UPDATE signals SET status = ?, outcome = ?, reason = ?, processed_at = ? "
+                f"WHERE signal_id = ? AND timestamp = ? AND {cond}",
+                (status, clip(outcome, 200), clip(reason), processed_at, signal_id, timestamp, *args),
+            )
+            == 1
+        )
 
     def claim_signal(self, signal_id, timestamp, expect, outcome, reason, processed_at):
         cond, args = self._status_is(expect)
 
         def claim(db: sqlite3.Connection):
-            db.execute("INSERT OR IGNORE INTO signal_claims (signal_id, timestamp) VALUES (?, ?)",
-                       (signal_id, int(timestamp)))
+            db.execute(
+                "INSERT OR IGNORE INTO signal_claims (signal_id, timestamp) VALUES (?, ?)", (signal_id, int(timestamp))
+            )
             (holder,) = db.execute("SELECT timestamp FROM signal_claims WHERE signal_id = ?", (signal_id,)).fetchone()
             if holder != int(timestamp):
                 return Claim.DUPLICATE, holder
-            cur = db.execute("UPDATE signals SET status = 'accepted', outcome = ?, reason = ?, processed_at = ? "
-                             f"WHERE signal_id = ? AND timestamp = ? AND {cond}",
-                             (clip(outcome, 200), clip(reason), processed_at, signal_id, timestamp, *args))
+            cur = db.execute(
+                "UPDATE signals SET status = 'accepted', outcome = ?, reason = ?, processed_at = ? "
+                f"WHERE signal_id = ? AND timestamp = ? AND {cond}",
+                (clip(outcome, 200), clip(reason), processed_at, signal_id, timestamp, *args),
+            )
             if cur.rowcount != 1:
                 raise _Taken
             return Claim.CLAIMED, None
@@ -382,8 +400,13 @@ class SQLiteStore(Store):
         return self._select(Control, sql + f" ORDER BY timestamp, control_id LIMIT {int(limit)}", params)
 
     def ack_control(self, control_id, status, result, acked_at) -> bool:
-        return self._exec("UPDATE controls SET status = ?, result = ?, acked_at = ? "
-                          "WHERE control_id = ? AND status = 'pending'", (status, result, acked_at, control_id)) == 1
+        return (
+            self._exec(
+                "UPDATE controls SET status = ?, result = ?, acked_at = ? WHERE control_id = ? AND status = 'pending'",
+                (status, result, acked_at, control_id),
+            )
+            == 1
+        )
 
     def put_status(self, status: StatusRecord) -> None:
         data = _row(status)
@@ -406,8 +429,9 @@ class SQLiteStore(Store):
         return self._insert("config_versions", record)
 
     def list_config_versions(self, limit: int = 100) -> list[ConfigVersionRecord]:
-        return self._select(ConfigVersionRecord, f"SELECT * FROM config_versions ORDER BY version DESC "
-                                                 f"LIMIT {int(limit)}")
+        return self._select(
+            ConfigVersionRecord, f"SELECT * FROM config_versions ORDER BY version DESC LIMIT {int(limit)}"
+        )
 
     def get_config_version(self, version: int) -> ConfigVersionRecord | None:
         rows = self._select(ConfigVersionRecord, "SELECT * FROM config_versions WHERE version = ?", (int(version),))
@@ -440,8 +464,10 @@ class SQLiteStore(Store):
         data["done"] = int(order.done)
         cols = ",".join(data)
         sets = ",".join(f"{c}=excluded.{c}" for c in data if c != "client_order_id")
-        sql = (f"INSERT INTO orders ({cols}) VALUES ({','.join(':' + c for c in data)}) "
-               f"ON CONFLICT(client_order_id) DO UPDATE SET {sets} WHERE excluded.version > orders.version")
+        sql = (
+            f"INSERT INTO orders ({cols}) VALUES ({','.join(':' + c for c in data)}) "
+            f"ON CONFLICT(client_order_id) DO UPDATE SET {sets} WHERE excluded.version > orders.version"
+        )
         self._durably(lambda: self._db.execute(sql, data))
 
     def get_order(self, client_order_id: str) -> OrderRecord | None:
@@ -464,9 +490,11 @@ class SQLiteStore(Store):
             if (row is None) != (replace_owner is None) or (row is not None and row[0] != replace_owner):
                 return False
             data = _row(lease)
-            self._db.execute(f"INSERT OR REPLACE INTO lease (id,{','.join(data)}) VALUES "
-                             f"(1,{','.join(':' + c for c in data)})", data)
+            self._db.execute(
+                f"INSERT OR REPLACE INTO lease (id,{','.join(data)}) VALUES (1,{','.join(':' + c for c in data)})", data
+            )
             return True
+
         return self._durably(swap)
 
     def close(self) -> None:

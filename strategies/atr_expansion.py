@@ -1,4 +1,5 @@
 """ATR_Expansion: a candle whose range is several ATRs wide, closing in the direction of the move."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -19,6 +19,7 @@ Candle frame shape (input): a RangeIndex and the columns
 
 Every row is a closed candle of the strategy's timeframe; gaps (missing candles) are allowed.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -96,8 +97,9 @@ class BaseStrategy(ABC, Generic[P]):
     def signal_at(self, frame: pd.DataFrame, row: int, symbol: str) -> Signal | None:
         """The :class:`Signal` of populated ``frame`` at position ``row`` (an exit wins a tie)."""
         close_ts = int(frame["timestamp"].iat[row]) + timeframe_ms(self.timeframe)
-        return signal_from_flags(self.name, symbol, bool(frame["enter_long"].iat[row]),
-                                 bool(frame["exit_long"].iat[row]), close_ts)
+        return signal_from_flags(
+            self.name, symbol, bool(frame["enter_long"].iat[row]), bool(frame["exit_long"].iat[row]), close_ts
+        )
 
     def last_signal(self, candles: pd.DataFrame, symbol: str) -> Signal | None:
         """Signal of the last row of ``candles`` (which must all be closed candles)."""

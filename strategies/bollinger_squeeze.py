@@ -1,4 +1,5 @@
 """Bollinger_Squeeze: narrow bands (a squeeze), then a close above the upper band on a volume surge."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -57,12 +58,17 @@ class BollingerSqueeze(BaseStrategy[BollingerSqueezeParams]):
             out[col] = values
         out["squeeze"] = squeeze(out["bb_width"], p.squeeze_lookback, p.squeeze_quantile)
         out["volume_ratio"] = volume_ratio(out["volume"], p.volume_window)
-        out["enter_long"] = (seen_within(out["squeeze"], p.squeeze_memory) & (out["close"] > out["bb_upper"])
-                             & at_least(out["volume_ratio"], p.volume_mult))
+        out["enter_long"] = (
+            seen_within(out["squeeze"], p.squeeze_memory)
+            & (out["close"] > out["bb_upper"])
+            & at_least(out["volume_ratio"], p.volume_mult)
+        )
         out["exit_long"] = out["close"] < out["bb_middle"]
         return out
 
     def talib_refs(self) -> list[TalibRef]:
         p = self.params
         params = {"timeperiod": p.bb_window, "nbdevup": p.bb_std, "nbdevdn": p.bb_std, "matype": 0}
-        return [TalibRef(col, "BBANDS", params, output=i) for i, col in enumerate(("bb_upper", "bb_middle", "bb_lower"))]
+        return [
+            TalibRef(col, "BBANDS", params, output=i) for i, col in enumerate(("bb_upper", "bb_middle", "bb_lower"))
+        ]

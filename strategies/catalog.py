@@ -3,6 +3,7 @@
 :func:`describe_all` lists every registered strategy with its effective settings from a config;
 :func:`format_table` renders those rows for a terminal. JSON output is ``json.dumps(rows)``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 TABLE_COLUMNS = ("name", "enabled", "timeframe", "context_timeframe", "warmup", "params")
 
 
-def describe_all(config: "Config") -> list[dict[str, Any]]:
+def describe_all(config: Config) -> list[dict[str, Any]]:
     """One dict per registered strategy, sorted by name.
 
     Keys: ``name``, ``enabled`` (bool, from ``config.algos``), ``timeframe`` (``"1m"``),
@@ -28,16 +29,18 @@ def describe_all(config: "Config") -> list[dict[str, Any]]:
         params = registry.params_for(cls.name, config.params.get(cls.name))
         strategy = cls(params)
         row = strategy.describe()
-        rows.append({
-            "name": cls.name,
-            "enabled": bool(config.algos.get(cls.name, False)),
-            "timeframe": row["timeframe"],
-            "context_timeframe": row["context_timeframe"],
-            "warmup": row["warmup"],
-            "params": params.model_dump(mode="json"),
-            "params_schema": row["params_schema"],
-            "doc": row["doc"],
-        })
+        rows.append(
+            {
+                "name": cls.name,
+                "enabled": bool(config.algos.get(cls.name, False)),
+                "timeframe": row["timeframe"],
+                "context_timeframe": row["context_timeframe"],
+                "warmup": row["warmup"],
+                "params": params.model_dump(mode="json"),
+                "params_schema": row["params_schema"],
+                "doc": row["doc"],
+            }
+        )
     return rows
 
 
@@ -61,13 +64,19 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     Columns are padded to their widest cell; the last column (params as ``key=value``) is not
     padded. Returns the text without a trailing newline.
     """
-    header = {"name": "NAME", "enabled": "ENABLED", "timeframe": "TF", "context_timeframe": "CONTEXT",
-              "warmup": "WARMUP", "params": "PARAMS"}
+    header = {
+        "name": "NAME",
+        "enabled": "ENABLED",
+        "timeframe": "TF",
+        "context_timeframe": "CONTEXT",
+        "warmup": "WARMUP",
+        "params": "PARAMS",
+    }
     cells = [[header[c] for c in TABLE_COLUMNS]]
     cells += [[_cell(c, row[c]) for c in TABLE_COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(TABLE_COLUMNS) - 1)]
     lines = []
     for line in cells:
-        padded = [cell.ljust(width) for cell, width in zip(line, widths)] + [line[-1]]
+        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)] + [line[-1]]
         lines.append("  ".join(padded).rstrip())
     return "\n".join(lines)

@@ -8,6 +8,7 @@ volume mean, a zero ATR or a missing reference candle gives NaN, never inf, so n
 :func:`shared_field` is the single declaration (bounds, description) of every parameter that
 several strategies use, so a parameter means the same thing in every params model.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,22 +26,99 @@ from strategies.indicators import average_true_range
 from strategies.memo import memoized
 
 _SHARED: dict[str, dict[str, Any]] = {
-    "ema_fast": dict(ge=2, le=500, json_schema_extra={"search": {"low": 3, "high": 50}}, description="Fast EMA span, candles"),
-    "ema_slow": dict(ge=3, le=2000, json_schema_extra={"search": {"low": 10, "high": 200}}, description="Slow EMA span, candles (greater than ema_fast)"),
-    "volume_window": dict(ge=2, le=1000, json_schema_extra={"search": {"low": 5, "high": 100}}, description="Candles before the current one whose mean volume is the baseline"),
-    "volume_mult": dict(gt=0, le=100, json_schema_extra={"search": {"low": 1.0, "high": 10.0}}, description="Volume surge: current volume at least this multiple of the baseline mean"),
-    "bb_window": dict(ge=2, le=500, json_schema_extra={"search": {"low": 10, "high": 100}}, description="Bollinger Bands window (SMA and standard deviation), candles"),
-    "bb_std": dict(gt=0, le=10, json_schema_extra={"search": {"low": 1.0, "high": 4.0}}, description="Bollinger Bands half-width, standard deviations"),
-    "squeeze_lookback": dict(ge=10, le=5000, json_schema_extra={"search": {"low": 30, "high": 1000}}, description="Candles over which the band width is ranked for the squeeze"),
-    "squeeze_quantile": dict(gt=0, lt=1, json_schema_extra={"search": {"low": 0.05, "high": 0.5}}, description="Squeeze: band width at or below this quantile of its lookback (fraction)"),
-    "squeeze_memory": dict(ge=1, le=500, json_schema_extra={"search": {"low": 1, "high": 50}}, description="A squeeze counts for this many candles after it was seen"),
-    "breakout_window": dict(ge=1, le=2000, json_schema_extra={"search": {"low": 5, "high": 200}}, description="Breakout: close above the highest high of this many previous candles"),
-    "rsi_period": dict(ge=2, le=200, json_schema_extra={"search": {"low": 5, "high": 50}}, description="RSI window (Wilder smoothing), candles"),
-    "rsi_oversold": dict(gt=0, lt=100, json_schema_extra={"search": {"low": 10.0, "high": 45.0}}, description="RSI oversold level; a cross back above it is a rebound"),
-    "atr_period": dict(ge=1, le=500, json_schema_extra={"search": {"low": 5, "high": 50}}, description="ATR window (Wilder smoothing), candles"),
-    "range_mult": dict(gt=0, le=50, json_schema_extra={"search": {"low": 1.0, "high": 6.0}}, description="Range expansion: candle high - low at least this multiple of the previous ATR"),
-    "lookback_minutes": dict(ge=1, le=1440, json_schema_extra={"search": {"low": 1, "high": 60}}, description="Momentum: minutes between the reference close and the current close"),
-    "rise_ratio": dict(gt=0, le=10, json_schema_extra={"search": {"low": 0.005, "high": 0.08}}, description="Momentum: minimum rise of the close over lookback_minutes, fraction (0.03 = 3 %)"),
+    "ema_fast": dict(
+        ge=2, le=500, json_schema_extra={"search": {"low": 3, "high": 50}}, description="Fast EMA span, candles"
+    ),
+    "ema_slow": dict(
+        ge=3,
+        le=2000,
+        json_schema_extra={"search": {"low": 10, "high": 200}},
+        description="Slow EMA span, candles (greater than ema_fast)",
+    ),
+    "volume_window": dict(
+        ge=2,
+        le=1000,
+        json_schema_extra={"search": {"low": 5, "high": 100}},
+        description="Candles before the current one whose mean volume is the baseline",
+    ),
+    "volume_mult": dict(
+        gt=0,
+        le=100,
+        json_schema_extra={"search": {"low": 1.0, "high": 10.0}},
+        description="Volume surge: current volume at least this multiple of the baseline mean",
+    ),
+    "bb_window": dict(
+        ge=2,
+        le=500,
+        json_schema_extra={"search": {"low": 10, "high": 100}},
+        description="Bollinger Bands window (SMA and standard deviation), candles",
+    ),
+    "bb_std": dict(
+        gt=0,
+        le=10,
+        json_schema_extra={"search": {"low": 1.0, "high": 4.0}},
+        description="Bollinger Bands half-width, standard deviations",
+    ),
+    "squeeze_lookback": dict(
+        ge=10,
+        le=5000,
+        json_schema_extra={"search": {"low": 30, "high": 1000}},
+        description="Candles over which the band width is ranked for the squeeze",
+    ),
+    "squeeze_quantile": dict(
+        gt=0,
+        lt=1,
+        json_schema_extra={"search": {"low": 0.05, "high": 0.5}},
+        description="Squeeze: band width at or below this quantile of its lookback (fraction)",
+    ),
+    "squeeze_memory": dict(
+        ge=1,
+        le=500,
+        json_schema_extra={"search": {"low": 1, "high": 50}},
+        description="A squeeze counts for this many candles after it was seen",
+    ),
+    "breakout_window": dict(
+        ge=1,
+        le=2000,
+        json_schema_extra={"search": {"low": 5, "high": 200}},
+        description="Breakout: close above the highest high of this many previous candles",
+    ),
+    "rsi_period": dict(
+        ge=2,
+        le=200,
+        json_schema_extra={"search": {"low": 5, "high": 50}},
+        description="RSI window (Wilder smoothing), candles",
+    ),
+    "rsi_oversold": dict(
+        gt=0,
+        lt=100,
+        json_schema_extra={"search": {"low": 10.0, "high": 45.0}},
+        description="RSI oversold level; a cross back above it is a rebound",
+    ),
+    "atr_period": dict(
+        ge=1,
+        le=500,
+        json_schema_extra={"search": {"low": 5, "high": 50}},
+        description="ATR window (Wilder smoothing), candles",
+    ),
+    "range_mult": dict(
+        gt=0,
+        le=50,
+        json_schema_extra={"search": {"low": 1.0, "high": 6.0}},
+        description="Range expansion: candle high - low at least this multiple of the previous ATR",
+    ),
+    "lookback_minutes": dict(
+        ge=1,
+        le=1440,
+        json_schema_extra={"search": {"low": 1, "high": 60}},
+        description="Momentum: minutes between the reference close and the current close",
+    ),
+    "rise_ratio": dict(
+        gt=0,
+        le=10,
+        json_schema_extra={"search": {"low": 0.005, "high": 0.08}},
+        description="Momentum: minimum rise of the close over lookback_minutes, fraction (0.03 = 3 %)",
+    ),
 }
 
 
@@ -100,8 +178,7 @@ def bollinger(close: pd.Series, window: int, std: float) -> dict[str, pd.Series]
     """
     bands = BollingerBands(close, window, std)
     upper, middle, lower = bands.bollinger_hband(), bands.bollinger_mavg(), bands.bollinger_lband()
-    return {"bb_upper": upper, "bb_middle": middle, "bb_lower": lower,
-            "bb_width": safe_ratio(upper - lower, middle)}
+    return {"bb_upper": upper, "bb_middle": middle, "bb_lower": lower, "bb_width": safe_ratio(upper - lower, middle)}
 
 
 @memoized
@@ -111,8 +188,11 @@ def donchian(high: pd.Series, low: pd.Series, close: pd.Series, window: int, shi
     Returns ``upper`` (highest high), ``middle`` ((upper + lower) / 2) and ``lower`` (lowest low).
     """
     channel = DonchianChannel(high, low, close, window=window, offset=shift)
-    return {"upper": channel.donchian_channel_hband(), "middle": channel.donchian_channel_mband(),
-            "lower": channel.donchian_channel_lband()}
+    return {
+        "upper": channel.donchian_channel_hband(),
+        "middle": channel.donchian_channel_mband(),
+        "lower": channel.donchian_channel_lband(),
+    }
 
 
 @memoized

@@ -1,4 +1,5 @@
 """Confluence: buy only when at least k of the chosen named conditions hold on the same closed candle."""
+
 from __future__ import annotations
 
 import typing
@@ -15,16 +16,30 @@ from strategies.conditions import shared_field
 from strategies.indicators import TalibRef, ema_settle, wilder_settle
 from strategies.registry import register
 
-Condition = Literal["squeeze", "volume_surge", "ema_cross", "ema_trend", "bb_breakout", "price_breakout",
-                    "rsi_rebound", "atr_expansion", "momentum"]
+Condition = Literal[
+    "squeeze",
+    "volume_surge",
+    "ema_cross",
+    "ema_trend",
+    "bb_breakout",
+    "price_breakout",
+    "rsi_rebound",
+    "atr_expansion",
+    "momentum",
+]
 CONDITIONS: tuple[str, ...] = typing.get_args(Condition)
 
 
 class ConfluenceParams(StrategyParams):
     conditions: list[Condition] = Field(
-        default_factory=lambda: list[Condition](["squeeze", "volume_surge", "ema_cross"]), min_length=1, max_length=len(CONDITIONS),
-        description="Named conditions to combine (each at most once): " + ", ".join(CONDITIONS))
-    min_count: int = Field(2, ge=1, le=len(CONDITIONS), description="Buy when at least this many of the conditions hold on one candle")
+        default_factory=lambda: list[Condition](["squeeze", "volume_surge", "ema_cross"]),
+        min_length=1,
+        max_length=len(CONDITIONS),
+        description="Named conditions to combine (each at most once): " + ", ".join(CONDITIONS),
+    )
+    min_count: int = Field(
+        2, ge=1, le=len(CONDITIONS), description="Buy when at least this many of the conditions hold on one candle"
+    )
     ema_fast: int = shared_field("ema_fast", 9)
     ema_slow: int = shared_field("ema_slow", 21)
     volume_window: int = shared_field("volume_window", 20)
@@ -43,7 +58,7 @@ class ConfluenceParams(StrategyParams):
     rise_ratio: float = shared_field("rise_ratio", 0.03)
 
     @model_validator(mode="after")
-    def _check(self) -> "ConfluenceParams":
+    def _check(self) -> ConfluenceParams:
         if len(set(self.conditions)) != len(self.conditions):
             raise ValueError(f"conditions {self.conditions} names a condition twice")
         if self.min_count > len(self.conditions):
@@ -132,5 +147,7 @@ class Confluence(BaseStrategy[ConfluenceParams]):
         return out
 
     def talib_refs(self) -> list[TalibRef]:
-        return [TalibRef("ema_fast", "EMA", {"timeperiod": self.params.ema_fast}),
-                TalibRef("ema_slow", "EMA", {"timeperiod": self.params.ema_slow})]
+        return [
+            TalibRef("ema_fast", "EMA", {"timeperiod": self.params.ema_fast}),
+            TalibRef("ema_slow", "EMA", {"timeperiod": self.params.ema_slow}),
+        ]

@@ -1,4 +1,5 @@
 """Donchian_Breakout: a close above the Donchian upper band, one entry per breakout leg."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,27 @@ REARM_WINDOWS = 10
 
 
 class DonchianBreakoutParams(StrategyParams):
-    window: int = Field(20, ge=2, le=2000, json_schema_extra={"search": {"low": 10, "high": 500}}, description="Donchian channel window, candles")
-    shift: int = Field(1, ge=1, le=100, json_schema_extra={"search": {"low": 1, "high": 10}}, description="The channel ends this many candles before the current one (1: excludes it)")
-    exit_window: int = Field(10, ge=1, le=2000, json_schema_extra={"search": {"low": 5, "high": 200}}, description="Sell on a close below the lowest low of this window (same shift), candles")
+    window: int = Field(
+        20,
+        ge=2,
+        le=2000,
+        json_schema_extra={"search": {"low": 10, "high": 500}},
+        description="Donchian channel window, candles",
+    )
+    shift: int = Field(
+        1,
+        ge=1,
+        le=100,
+        json_schema_extra={"search": {"low": 1, "high": 10}},
+        description="The channel ends this many candles before the current one (1: excludes it)",
+    )
+    exit_window: int = Field(
+        10,
+        ge=1,
+        le=2000,
+        json_schema_extra={"search": {"low": 5, "high": 200}},
+        description="Sell on a close below the lowest low of this window (same shift), candles",
+    )
 
 
 @register
@@ -62,6 +81,8 @@ class DonchianBreakout(BaseStrategy[DonchianBreakoutParams]):
 
     def talib_refs(self) -> list[TalibRef]:
         p = self.params
-        return [TalibRef("dc_upper", "MAX", {"timeperiod": p.window}, ("high",), shift=p.shift),
-                TalibRef("dc_lower", "MIN", {"timeperiod": p.window}, ("low",), shift=p.shift),
-                TalibRef("dc_exit", "MIN", {"timeperiod": p.exit_window}, ("low",), shift=p.shift)]
+        return [
+            TalibRef("dc_upper", "MAX", {"timeperiod": p.window}, ("high",), shift=p.shift),
+            TalibRef("dc_lower", "MIN", {"timeperiod": p.window}, ("low",), shift=p.shift),
+            TalibRef("dc_exit", "MIN", {"timeperiod": p.exit_window}, ("low",), shift=p.shift),
+        ]

@@ -1,4 +1,5 @@
 """EMA_Crossover_Volume: an EMA(9)/EMA(21) golden cross confirmed by a volume surge."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -23,7 +24,7 @@ class EMACrossoverVolumeParams(StrategyParams):
     volume_mult: float = shared_field("volume_mult", 1.5)
 
     @model_validator(mode="after")
-    def _order(self) -> "EMACrossoverVolumeParams":
+    def _order(self) -> EMACrossoverVolumeParams:
         check_ema_pair(self.ema_fast, self.ema_slow)
         return self
 
@@ -60,5 +61,7 @@ class EMACrossoverVolume(BaseStrategy[EMACrossoverVolumeParams]):
         return out
 
     def talib_refs(self) -> list[TalibRef]:
-        return [TalibRef("ema_fast", "EMA", {"timeperiod": self.params.ema_fast}),
-                TalibRef("ema_slow", "EMA", {"timeperiod": self.params.ema_slow})]
+        return [
+            TalibRef("ema_fast", "EMA", {"timeperiod": self.params.ema_fast}),
+            TalibRef("ema_slow", "EMA", {"timeperiod": self.params.ema_slow}),
+        ]

@@ -5,6 +5,7 @@ Indicators themselves come from ``ta`` wherever it has them. The one exception i
 candles, above the 1 s budget of a strategy), so :func:`average_true_range` computes the very
 same recursion with pandas' exponentially weighted mean. Tests pin it to ``ta`` and to TA-Lib.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,11 +51,13 @@ def true_range(high: pd.Series, low: pd.Series, close: pd.Series) -> pd.Series:
     ``high - low`` (as in ``ta``).
     """
     prev_close = close.shift(1)
-    ranges = np.column_stack([
-        (high - low).to_numpy(np.float64),
-        (high - prev_close).abs().to_numpy(np.float64),
-        (low - prev_close).abs().to_numpy(np.float64),
-    ])
+    ranges = np.column_stack(
+        [
+            (high - low).to_numpy(np.float64),
+            (high - prev_close).abs().to_numpy(np.float64),
+            (low - prev_close).abs().to_numpy(np.float64),
+        ]
+    )
     return pd.Series(np.nanmax(ranges, axis=1), index=close.index, name="true_range")
 
 

@@ -1,4 +1,5 @@
 """MACD_Crossover: buy when the MACD line crosses above its signal line, sell on the cross below."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -12,12 +13,30 @@ from strategies.registry import register
 
 
 class MACDCrossoverParams(StrategyParams):
-    fast: int = Field(12, ge=2, le=500, json_schema_extra={"search": {"low": 4, "high": 50}}, description="Fast EMA span of the MACD line, candles")
-    slow: int = Field(26, ge=3, le=2000, json_schema_extra={"search": {"low": 10, "high": 200}}, description="Slow EMA span of the MACD line, candles (greater than fast)")
-    signal: int = Field(9, ge=2, le=500, json_schema_extra={"search": {"low": 3, "high": 50}}, description="EMA span of the signal line (EMA of the MACD line), candles")
+    fast: int = Field(
+        12,
+        ge=2,
+        le=500,
+        json_schema_extra={"search": {"low": 4, "high": 50}},
+        description="Fast EMA span of the MACD line, candles",
+    )
+    slow: int = Field(
+        26,
+        ge=3,
+        le=2000,
+        json_schema_extra={"search": {"low": 10, "high": 200}},
+        description="Slow EMA span of the MACD line, candles (greater than fast)",
+    )
+    signal: int = Field(
+        9,
+        ge=2,
+        le=500,
+        json_schema_extra={"search": {"low": 3, "high": 50}},
+        description="EMA span of the signal line (EMA of the MACD line), candles",
+    )
 
     @model_validator(mode="after")
-    def _order(self) -> "MACDCrossoverParams":
+    def _order(self) -> MACDCrossoverParams:
         check_ema_pair(self.fast, self.slow, ("fast", "slow"))
         return self
 

@@ -20,6 +20,7 @@ The memo is bounded in bytes (least recently used results go first). There is no
 memo: one is created per search worker and activated through a :class:`contextvars.ContextVar`,
 so concurrent contexts never see each other's memo.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,7 +40,7 @@ _IDENTITY_SLOTS = 64
 """Arrays whose digest is remembered by identity (each entry keeps its array alive)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
-_ACTIVE: ContextVar["IndicatorMemo | None"] = ContextVar("daybreak_indicator_memo", default=None)
+_ACTIVE: ContextVar[IndicatorMemo | None] = ContextVar("daybreak_indicator_memo", default=None)
 
 
 class IndicatorMemo:

@@ -1,4 +1,5 @@
 """Momentum_Chase: buy when price is up 3 % or more over the last 5 minutes."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -20,10 +21,16 @@ from strategies.registry import register
 class MomentumChaseParams(StrategyParams):
     lookback_minutes: int = shared_field("lookback_minutes", 5)
     rise_ratio: float = shared_field("rise_ratio", 0.03)
-    exit_ema: int = Field(9, ge=2, le=500, json_schema_extra={"search": {"low": 3, "high": 100}}, description="Sell when the close crosses below the EMA of this span, candles")
+    exit_ema: int = Field(
+        9,
+        ge=2,
+        le=500,
+        json_schema_extra={"search": {"low": 3, "high": 100}},
+        description="Sell when the close crosses below the EMA of this span, candles",
+    )
 
     @model_validator(mode="after")
-    def _lookback(self) -> "MomentumChaseParams":
+    def _lookback(self) -> MomentumChaseParams:
         check_lookback_minutes(self.lookback_minutes, self.timeframe)
         return self
 

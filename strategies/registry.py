@@ -3,6 +3,7 @@
 Adding a strategy is one new module in ``strategies/``, one import line in
 ``strategies/__init__.py`` and a config entry.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
@@ -10,14 +11,14 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from strategies.base import BaseStrategy
 
-_REGISTRY: dict[str, type["BaseStrategy"]] = {}
+_REGISTRY: dict[str, type[BaseStrategy]] = {}
 T = TypeVar("T", bound="type[BaseStrategy]")
 
 
 def register(cls: T) -> T:
     """Class decorator: register ``cls`` under ``cls.name``. Raises ValueError on a duplicate name."""
     name = cls.name
-    if not name or name in _REGISTRY and _REGISTRY[name] is not cls:
+    if not name or (name in _REGISTRY and _REGISTRY[name] is not cls):
         raise ValueError(f"strategy name {name!r} is empty or registered twice")
     _REGISTRY[name] = cls
     return cls
@@ -28,7 +29,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str) -> type["BaseStrategy"]:
+def get(name: str) -> type[BaseStrategy]:
     """The class registered as ``name``. Raises KeyError naming the known strategies."""
     try:
         return _REGISTRY[name]
@@ -52,5 +53,5 @@ def build(name: str, raw: dict | None):
     return get(name)(params_for(name, raw))
 
 
-def all_classes() -> list[type["BaseStrategy"]]:
+def all_classes() -> list[type[BaseStrategy]]:
     return [_REGISTRY[n] for n in names()]

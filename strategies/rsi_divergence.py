@@ -1,4 +1,5 @@
 """RSI_Divergence: bullish RSI divergence on 5m candles, confirmed on 1m by trend and volume."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,15 +17,39 @@ CONTEXT = "5m"
 
 class RSIDivergenceParams(StrategyParams):
     rsi_period: int = shared_field("rsi_period", 14)
-    swing_strength: int = Field(2, ge=1, le=50, json_schema_extra={"search": {"low": 1, "high": 6}}, description="A swing low (high) is the lowest low (highest high) of this many 5m candles on each side")
-    max_swing_gap: int = Field(48, ge=2, le=1000, json_schema_extra={"search": {"low": 6, "high": 200}}, description="Two swing points farther apart than this many 5m candles are not compared")
-    signal_valid: int = Field(6, ge=1, le=500, json_schema_extra={"search": {"low": 1, "high": 30}}, description="A bullish divergence stays valid for this many 5m candles after it is confirmed")
-    ema_period: int = Field(50, ge=2, le=2000, json_schema_extra={"search": {"low": 10, "high": 200}}, description="1m confirmation: close above the EMA of this span, 1m candles")
+    swing_strength: int = Field(
+        2,
+        ge=1,
+        le=50,
+        json_schema_extra={"search": {"low": 1, "high": 6}},
+        description="A swing low (high) is the lowest low (highest high) of this many 5m candles on each side",
+    )
+    max_swing_gap: int = Field(
+        48,
+        ge=2,
+        le=1000,
+        json_schema_extra={"search": {"low": 6, "high": 200}},
+        description="Two swing points farther apart than this many 5m candles are not compared",
+    )
+    signal_valid: int = Field(
+        6,
+        ge=1,
+        le=500,
+        json_schema_extra={"search": {"low": 1, "high": 30}},
+        description="A bullish divergence stays valid for this many 5m candles after it is confirmed",
+    )
+    ema_period: int = Field(
+        50,
+        ge=2,
+        le=2000,
+        json_schema_extra={"search": {"low": 10, "high": 200}},
+        description="1m confirmation: close above the EMA of this span, 1m candles",
+    )
     volume_window: int = shared_field("volume_window", 20)
     volume_mult: float = shared_field("volume_mult", 1.0)
 
     @model_validator(mode="after")
-    def _timeframe(self) -> "RSIDivergenceParams":
+    def _timeframe(self) -> RSIDivergenceParams:
         if self.timeframe != "1m":
             raise ValueError(f"timeframe {self.timeframe!r}: RSI_Divergence reads 5m context from 1m candles, use '1m'")
         return self
@@ -109,5 +134,7 @@ class RSIDivergence(BaseStrategy[RSIDivergenceParams]):
 
     def talib_refs(self) -> list[TalibRef]:
         p = self.params
-        return [TalibRef("rsi_5m", "RSI", {"timeperiod": p.rsi_period}, timeframe=CONTEXT),
-                TalibRef("ema", "EMA", {"timeperiod": p.ema_period})]
+        return [
+            TalibRef("rsi_5m", "RSI", {"timeperiod": p.rsi_period}, timeframe=CONTEXT),
+            TalibRef("ema", "EMA", {"timeperiod": p.ema_period}),
+        ]

@@ -1,4 +1,5 @@
 """RSI_Reversion: buy when RSI climbs back out of oversold, sell when it is overbought."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -13,10 +14,16 @@ from strategies.registry import register
 class RSIReversionParams(StrategyParams):
     rsi_period: int = shared_field("rsi_period", 14)
     rsi_oversold: float = shared_field("rsi_oversold", 30.0)
-    rsi_overbought: float = Field(70.0, gt=0, lt=100, json_schema_extra={"search": {"low": 55.0, "high": 90.0}}, description="RSI overbought level; above it the strategy sells")
+    rsi_overbought: float = Field(
+        70.0,
+        gt=0,
+        lt=100,
+        json_schema_extra={"search": {"low": 55.0, "high": 90.0}},
+        description="RSI overbought level; above it the strategy sells",
+    )
 
     @model_validator(mode="after")
-    def _levels(self) -> "RSIReversionParams":
+    def _levels(self) -> RSIReversionParams:
         if self.rsi_oversold >= self.rsi_overbought:
             raise ValueError(f"rsi_oversold ({self.rsi_oversold}) must be below rsi_overbought ({self.rsi_overbought})")
         return self

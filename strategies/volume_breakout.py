@@ -1,4 +1,5 @@
 """Volume_Breakout: a close above the recent high on at least three times the usual volume."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -20,7 +21,13 @@ class VolumeBreakoutParams(StrategyParams):
     breakout_window: int = shared_field("breakout_window", 20)
     volume_window: int = shared_field("volume_window", 20)
     volume_mult: float = shared_field("volume_mult", 3.0)
-    exit_window: int = Field(10, ge=1, le=2000, json_schema_extra={"search": {"low": 5, "high": 200}}, description="Sell on a close below the lowest low of this many previous candles")
+    exit_window: int = Field(
+        10,
+        ge=1,
+        le=2000,
+        json_schema_extra={"search": {"low": 5, "high": 200}},
+        description="Sell on a close below the lowest low of this many previous candles",
+    )
 
 
 @register
@@ -56,5 +63,7 @@ class VolumeBreakout(BaseStrategy[VolumeBreakoutParams]):
 
     def talib_refs(self) -> list[TalibRef]:
         p = self.params
-        return [TalibRef("prior_high", "MAX", {"timeperiod": p.breakout_window}, ("high",), shift=1),
-                TalibRef("prior_low", "MIN", {"timeperiod": p.exit_window}, ("low",), shift=1)]
+        return [
+            TalibRef("prior_high", "MAX", {"timeperiod": p.breakout_window}, ("high",), shift=1),
+            TalibRef("prior_low", "MIN", {"timeperiod": p.exit_window}, ("low",), shift=1),
+        ]

@@ -1,4 +1,5 @@
 """Shared pytest fixtures. Backend-specific fixtures live in their own modules (pytest_plugins)."""
+
 from __future__ import annotations
 
 import os

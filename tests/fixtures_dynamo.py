@@ -6,6 +6,7 @@ be killed (SIGKILL) and restarted on the same port and path mid-test. ``store_fa
 parametrised over ``sqlite``, ``moto`` and ``dynalite``: calling it returns a fresh, empty store
 (with the tables created by ``init_db``) of that backend.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,16 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
-
 from daybreak.core.config import StorageSettings
+from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE = ROOT / ".tools" / "node_modules" / ".bin" / "dynalite"
 DUMMY_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
 BACKENDS = ("sqlite", "moto", "dynalite")
 
@@ -50,12 +54,27 @@ class DynaliteServer:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> "DynaliteServer":
+    def start(self, timeout: float = 20.0) -> DynaliteServer:
         self.path.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [str(DYNALITE), "--port", str(self.port), "--host", "127.0.0.1", "--path", str(self.path),
-             "--createTableMs", "20", "--deleteTableMs", "20", "--updateTableMs", "20"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                str(DYNALITE),
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--path",
+                str(self.path),
+                "--createTableMs",
+                "20",
+                "--deleteTableMs",
+                "20",
+                "--updateTableMs",
+                "20",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -74,7 +93,7 @@ class DynaliteServer:
             self.proc.wait(timeout=10)
         self.proc = None
 
-    def restart(self) -> "DynaliteServer":
+    def restart(self) -> DynaliteServer:
         self.kill()
         return self.start()
 
@@ -105,8 +124,13 @@ def dynalite_shared(tmp_path_factory):
 
 def dynamo_settings(endpoint_url: str | None, prefix: str | None = None, **kw) -> StorageSettings:
     """StorageSettings for the dynamodb backend with a unique table prefix."""
-    return StorageSettings(backend="dynamodb", region="us-east-1", endpoint_url=endpoint_url,
-                           table_prefix=prefix or f"t{uuid.uuid4().hex[:10]}_", **kw)
+    return StorageSettings(
+        backend="dynamodb",
+        region="us-east-1",
+        endpoint_url=endpoint_url,
+        table_prefix=prefix or f"t{uuid.uuid4().hex[:10]}_",
+        **kw,
+    )
 
 
 def open_dynamo(settings: StorageSettings, **store_kwargs):
@@ -171,7 +195,7 @@ def store_factory(backend, request, tmp_path, aws_env):
     for store in stores:
         try:
             store.close()
-        except Exception:  # noqa: BLE001 - a test may have closed it or stopped its server
+        except Exception:
             pass
     if mock is not None:
         mock.stop()

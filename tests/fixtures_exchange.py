@@ -3,9 +3,10 @@
 
 Register with ``pytest_plugins = ["tests.fixtures_exchange"]`` in ``tests/conftest.py``.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from tests.fakes.fake_binance import FakeBinance
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sample(name: str) -> pd.DataFrame:
     return pd.read_csv(SAMPLE_DIR / name)
 
@@ -31,9 +32,17 @@ def exchange_for(fake: FakeBinance, exchange_id: str = "binanceus", **overrides)
     """An Exchange on ``fake`` with test settings: keys of the fake, 3 attempts, no real back-off
     sleeps (they are recorded in ``exchange.sleeps``), 1 ms rate-limit spacing, 2 s timeout."""
     sleeps: list[float] = []
-    settings = dict(api_key=fake.api_key, secret=fake.secret, urls=fake.ccxt_urls, retries=3,
-                    backoff_max_seconds=5.0, backoff_base_seconds=0.25, rate_limit_ms=1, timeout_ms=2000,
-                    sleep=sleeps.append)
+    settings = dict(
+        api_key=fake.api_key,
+        secret=fake.secret,
+        urls=fake.ccxt_urls,
+        retries=3,
+        backoff_max_seconds=5.0,
+        backoff_base_seconds=0.25,
+        rate_limit_ms=1,
+        timeout_ms=2000,
+        sleep=sleeps.append,
+    )
     settings.update(overrides)
     exchange = Exchange(exchange_id, **settings)
     exchange.sleeps = sleeps

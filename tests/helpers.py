@@ -1,4 +1,5 @@
 """Test helpers: temporary configs and running bot.py as a trader would."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,14 @@ def write_config(tmp_path: Path, **overrides) -> Path:
 def bot(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
     """Run ``python bot.py ARGS`` from the repo root; returns the completed process."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"bot.py {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -6,6 +6,7 @@ sets the live-trading environment, and runs :func:`daybreak.drivers.live.run_liv
 fake's clock; every cycle's sleep advances that clock by ``step_seconds`` and then calls the
 scenario's ``on_cycle(n)``, so a test drives faults and signals between cycles.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -26,8 +27,15 @@ class LiveBot:
         monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
         monkeypatch.setenv("DAYBREAK_API_KEY", fake.api_key)
         monkeypatch.setenv("DAYBREAK_API_SECRET", fake.secret)
-        settings = dict(mode="live", symbols=["BTC/USDT"], algos={"MA_Crossover": False}, params={},
-                        order_size={"BTC/USDT": {"amount": 0.001}}, external_signals=True, risk={})
+        settings = dict(
+            mode="live",
+            symbols=["BTC/USDT"],
+            algos={"MA_Crossover": False},
+            params={},
+            order_size={"BTC/USDT": {"amount": 0.001}},
+            external_signals=True,
+            risk={},
+        )
         settings.update(overrides)
         self.cfg = write_config(tmp_path, **settings)
         self.config = load_config(self.cfg)
@@ -39,6 +47,7 @@ class LiveBot:
 
     def run(self, cycles: int, on_cycle=None, until=None, **exchange_overrides) -> int:
         """Run up to ``cycles`` cycles (fewer once ``until()`` is true); returns the exit code."""
+
         def sleep(_seconds):
             self.cycles += 1
             self.fake.set_clock(self.fake.now() + self.step_ms)
@@ -46,8 +55,15 @@ class LiveBot:
                 on_cycle(self.cycles)
 
         stop = until or (lambda: False)
-        return run_live(self.cfg, load_config(self.cfg), stop, exchange=exchange_for(self.fake, **exchange_overrides),
-                        clock=self.fake.now, sleep=sleep, max_cycles=cycles)
+        return run_live(
+            self.cfg,
+            load_config(self.cfg),
+            stop,
+            exchange=exchange_for(self.fake, **exchange_overrides),
+            clock=self.fake.now,
+            sleep=sleep,
+            max_cycles=cycles,
+        )
 
     def signal(self, action: str, symbol: str = "BTC/USDT", amount: float | None = None) -> str:
         """Insert an external signal at the fake's time, as another system would."""
@@ -67,8 +83,10 @@ def assert_reconciled(store, fake, base: str = "BTC", symbol: str = "BTC/USDT") 
     """The exchange's ledger and the store agree: every exchange fill's order has a stored trade
     of that amount, no stored live trade lacks an exchange fill, no client id was sent twice, no
     exchange order is unknown to the store, and the base balance is the bot's positions + dust."""
-    owner = {r.client_order_id: (r.parent if r.role == "part" else r.client_order_id)
-             for r in store.list_orders(limit=10_000)}     # a decision's further orders book under its id
+    owner = {
+        r.client_order_id: (r.parent if r.role == "part" else r.client_order_id)
+        for r in store.list_orders(limit=10_000)
+    }  # a decision's further orders book under its id
     fills: dict[str, Decimal] = {}
     fee_base: dict[str, Decimal] = {}
     for f in fake.ledger():
@@ -95,10 +113,10 @@ def assert_reconciled(store, fake, base: str = "BTC", symbol: str = "BTC/USDT") 
     total = fake.balances().get(base, {}).get("total", Decimal(0))
     assert abs(float(total) - (held + dust)) < 1e-9, f"exchange {total} {base}, bot {held} + dust {dust}"
     seen, resent = set(), []
-    for r in fake.requests_to("/api/v3/order", "POST"):   # in arrival order
+    for r in fake.requests_to("/api/v3/order", "POST"):  # in arrival order
         cid = r.params.get("newClientOrderId")
         if cid in seen:
-            resent.append(cid)       # the exchange had it already (a refused attempt is no order)
+            resent.append(cid)  # the exchange had it already (a refused attempt is no order)
         if cid in fake.orders and fake.orders[cid]["orderId"] and r.status in (0, 200):
             seen.add(cid)
     assert not resent, f"orders sent again after the exchange had them: {resent}"

@@ -11,6 +11,7 @@ whole units when flat on a cross up, close the position on a cross down. The SMA
 t = short > long at t and short <= long at t-1 (mirror below). ``backtesting.lib.crossover``
 uses a strict ``<`` on t-1, which differs from ours only on exact ties.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -55,8 +56,16 @@ def ohlcv_frame(candles: pd.DataFrame) -> pd.DataFrame:
 
 def run_peer(ohlcv: pd.DataFrame, short: int, long: int, cash: float, size: int = 1) -> pd.Series:
     """One backtesting.py run of :class:`PeerCross`; returns its stats Series (``_trades``, ``_strategy``)."""
-    bt = Backtest(ohlcv, PeerCross, cash=cash, commission=0.0, spread=0.0, trade_on_close=False,
-                  exclusive_orders=False, finalize_trades=False)
+    bt = Backtest(
+        ohlcv,
+        PeerCross,
+        cash=cash,
+        commission=0.0,
+        spread=0.0,
+        trade_on_close=False,
+        exclusive_orders=False,
+        finalize_trades=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "trades remain open at the end": callers compare them explicitly
         return bt.run(short=short, long=long, size=size)
@@ -65,13 +74,16 @@ def run_peer(ohlcv: pd.DataFrame, short: int, long: int, cash: float, size: int 
 def closed_trades(stats: pd.Series) -> pd.DataFrame:
     """The peer's closed trades: :data:`PEER_COLUMNS`, times as candle-open epoch ms, pnl in quote."""
     trades = stats["_trades"]
-    return pd.DataFrame({
-        "entry_time": _epoch_ms(trades["EntryTime"]),
-        "exit_time": _epoch_ms(trades["ExitTime"]),
-        "entry_price": trades["EntryPrice"].to_numpy(float),
-        "exit_price": trades["ExitPrice"].to_numpy(float),
-        "pnl": trades["PnL"].to_numpy(float),
-    }, columns=list(PEER_COLUMNS))
+    return pd.DataFrame(
+        {
+            "entry_time": _epoch_ms(trades["EntryTime"]),
+            "exit_time": _epoch_ms(trades["ExitTime"]),
+            "entry_price": trades["EntryPrice"].to_numpy(float),
+            "exit_price": trades["ExitPrice"].to_numpy(float),
+            "pnl": trades["PnL"].to_numpy(float),
+        },
+        columns=list(PEER_COLUMNS),
+    )
 
 
 def open_trades(stats: pd.Series) -> int:

@@ -1,4 +1,5 @@
 """Hand-written candle scenarios through the real engine (no fees or slippage unless asked)."""
+
 from __future__ import annotations
 
 from daybreak.core.domain import Action, Signal
@@ -13,10 +14,16 @@ LIMITS = {SYM: MarketLimits(SYM, amount_step=1e-8, price_tick=0.01, min_amount=1
 
 
 def make_engine(risk: dict, fee_rate: float = 0.0, slippage_bps: float = 0.0, amount: float = 1.0, **extra) -> Engine:
-    cfg = parse_config({"symbols": [SYM], "algos": {}, "risk": risk,
-                        "order_size": {"default": {"amount": amount}},
-                        "paper": {"fee_rate": fee_rate, "slippage_bps": slippage_bps, "starting_balance": 10_000},
-                        **extra})
+    cfg = parse_config(
+        {
+            "symbols": [SYM],
+            "algos": {},
+            "risk": risk,
+            "order_size": {"default": {"amount": amount}},
+            "paper": {"fee_rate": fee_rate, "slippage_bps": slippage_bps, "starting_balance": 10_000},
+            **extra,
+        }
+    )
     return Engine(cfg, LIMITS, PaperBroker(fee_rate, slippage_bps), ListSink())
 
 

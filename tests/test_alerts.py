@@ -1,6 +1,7 @@
 """Operator alerts from a running bot, delivered to a local receiver (apprise json://): a replay
 with --notify and a live paper run against the fake exchange. Each expected message is derived
 from the stored trades by independent arithmetic, never from the alert code's own state."""
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def receiver():
 
 def _bot(*args, env_extra: dict) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
-    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def _day(ms: int) -> str:
@@ -57,15 +59,20 @@ def _check_fill_messages(bodies: list[dict], trades) -> None:
     assert len(sells) == sum(t.action == "sell" and t.exit_reason != "stop_loss" for t in trades)
     exits = [t for t in trades if t.action == "sell"]
     assert sorted(f"PnL: {_money(t.pnl)}" for t in exits) == sorted(
-        line for b in stops + sells for line in b["message"].splitlines() if line.startswith("PnL:"))
+        line for b in stops + sells for line in b["message"].splitlines() if line.startswith("PnL:")
+    )
 
 
 def test_replay_with_notify_sends_fills_stops_limit_trips_and_daily_summaries_once(tmp_path, receiver):
     ratio = 0.002
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.05}},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
-                       risk={"stop_loss_ratio": 0.002, "daily_max_loss_ratio": ratio},
-                       notify={"rate_limit_per_kind": 1000})
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.05}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk={"stop_loss_ratio": 0.002, "daily_max_loss_ratio": ratio},
+        notify={"rate_limit_per_kind": 1000},
+    )
     env = {"DAYBREAK_NOTIFY_URLS": receiver.url()}
     proc = _bot("run", "--replay", str(SAMPLE[0]), "--config", str(cfg), "--notify", env_extra=env)
     assert proc.returncode == 0, proc.stderr
@@ -114,18 +121,30 @@ def test_replay_with_notify_sends_fills_stops_limit_trips_and_daily_summaries_on
 
 
 def test_replay_without_notify_sends_nothing(tmp_path, receiver):
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}})
-    proc = _bot("run", "--replay", str(SAMPLE[0]), "--config", str(cfg),
-                env_extra={"DAYBREAK_NOTIFY_URLS": receiver.url()})
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+    )
+    proc = _bot(
+        "run", "--replay", str(SAMPLE[0]), "--config", str(cfg), env_extra={"DAYBREAK_NOTIFY_URLS": receiver.url()}
+    )
     assert proc.returncode == 0, proc.stderr
     assert receiver.requests == []
 
 
 def test_bad_notification_url_is_bad_input(tmp_path):
     cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}})
-    proc = _bot("run", "--replay", str(SAMPLE[0]), "--config", str(cfg), "--notify",
-                env_extra={"DAYBREAK_NOTIFY_URLS": "nosuchscheme://TOKEN123@host"})
+    proc = _bot(
+        "run",
+        "--replay",
+        str(SAMPLE[0]),
+        "--config",
+        str(cfg),
+        "--notify",
+        env_extra={"DAYBREAK_NOTIFY_URLS": "nosuchscheme://TOKEN123@host"},
+    )
     assert proc.returncode == 2
     assert "DAYBREAK_NOTIFY_URLS" in proc.stderr and "nosuchscheme://" in proc.stderr
     assert "TOKEN123" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -145,12 +164,16 @@ def test_notify_test_says_which_target_worked(tmp_path, receiver):
 
 
 def test_live_paper_run_alerts_fills_stops_outage_controls_and_summary(tmp_path, fake_binance, receiver):
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.05}},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
-                       risk={"stop_loss_ratio": 0.002},
-                       notify={"rate_limit_per_kind": 1000, "alert_exchange_down_seconds": 150})
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.05}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk={"stop_loss_ratio": 0.002},
+        notify={"rate_limit_per_kind": 1000, "alert_exchange_down_seconds": 150},
+    )
     first = int(sample_candles()["timestamp"].iat[0])
-    fake_binance.set_clock(first + (1440 - 100) * MINUTE + 1_000)   # 100 minutes before midnight
+    fake_binance.set_clock(first + (1440 - 100) * MINUTE + 1_000)  # 100 minutes before midnight
     store = SQLiteStore(tmp_path / "daybreak.db")
     cycle = {"n": 0}
 
@@ -169,9 +192,20 @@ def test_live_paper_run_alerts_fills_stops_outage_controls_and_summary(tmp_path,
 
     config = load_config(cfg)
     notifier = Notifier([receiver.url()], config.notify, **FAST)
-    alerts = Alerts(notifier, wall_clock=lambda: fake_binance.now() / 1000)   # the outage's length in exchange time
-    assert run_live(cfg, config, lambda: False, exchange=exchange_for(fake_binance), clock=fake_binance.now,
-                    sleep=sleep, max_cycles=180, alerts=alerts) == 0
+    alerts = Alerts(notifier, wall_clock=lambda: fake_binance.now() / 1000)  # the outage's length in exchange time
+    assert (
+        run_live(
+            cfg,
+            config,
+            lambda: False,
+            exchange=exchange_for(fake_binance),
+            clock=fake_binance.now,
+            sleep=sleep,
+            max_cycles=180,
+            alerts=alerts,
+        )
+        == 0
+    )
     bodies = receiver.delivered()
     trades = store.list_trades()
     assert trades and any(t.exit_reason == "stop_loss" for t in trades)

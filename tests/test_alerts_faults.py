@@ -1,6 +1,7 @@
 """Alerts for faults and limits, in process: storage refusing writes for a while (one alert, one
 all-clear, every fill still announced once), trades-per-day and loss-streak limits in a replay,
 and stale market data in a live paper run over candles with a gap."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -29,9 +30,14 @@ def receiver():
 
 
 def _cfg(tmp_path, **kw):
-    return write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.05}},
-                        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
-                        notify={"rate_limit_per_kind": 1000}, **kw)
+    return write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.05}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        notify={"rate_limit_per_kind": 1000},
+        **kw,
+    )
 
 
 def _replay(cfg_path, receiver, flaky=None):
@@ -67,9 +73,12 @@ def test_storage_refusing_writes_alerts_once_and_every_fill_is_announced_once(tm
 
 
 def test_trades_per_day_and_loss_streak_limits_trip_and_lift(tmp_path, receiver):
-    bodies, trades = _replay(_cfg(tmp_path, risk={"max_trades_per_day": 2, "max_consecutive_losses": 2,
-                                                  "loss_pause_minutes": 30}), receiver)
-    by_day = pd.Series([pd.Timestamp(t.timestamp, unit="ms").date() for t in trades if t.action == "buy"]).value_counts()
+    bodies, trades = _replay(
+        _cfg(tmp_path, risk={"max_trades_per_day": 2, "max_consecutive_losses": 2, "loss_pause_minutes": 30}), receiver
+    )
+    by_day = pd.Series(
+        [pd.Timestamp(t.timestamp, unit="ms").date() for t in trades if t.action == "buy"]
+    ).value_counts()
     assert (by_day <= 2).all()
     tripped = [b["message"] for b in bodies if b["title"] == "Daybreak: risk limit max_trades_per_day tripped"]
     lifted = [b for b in bodies if b["title"] == "Daybreak: risk limit max_trades_per_day lifted"]
@@ -96,8 +105,19 @@ def test_stale_market_data_trips_and_lifts_once_in_a_live_paper_run(tmp_path, fa
     def sleep(_seconds):
         fake_binance.set_clock(fake_binance.now() + MINUTE)
 
-    assert run_live(cfg, config, lambda: False, exchange=exchange_for(fake_binance), clock=fake_binance.now,
-                    sleep=sleep, max_cycles=45, alerts=alerts) == 0
+    assert (
+        run_live(
+            cfg,
+            config,
+            lambda: False,
+            exchange=exchange_for(fake_binance),
+            clock=fake_binance.now,
+            sleep=sleep,
+            max_cycles=45,
+            alerts=alerts,
+        )
+        == 0
+    )
     titles = [b["title"] for b in receiver.delivered()]
     assert titles.count("Daybreak: risk limit stale_data tripped") == 1
     assert titles.count("Daybreak: risk limit stale_data lifted") == 1
@@ -116,5 +136,8 @@ def test_state_error_at_shutdown_and_a_reconciliation_mismatch_are_sent(tmp_path
     ctx.error("binanceus: fetch_ohlcv failed: AuthenticationError: key revoked")
     ctx.shutdown()
     recon, error = receiver.delivered()
-    assert recon["title"] == "Daybreak: balance mismatch on BTC/USDT" and "exchange 0.0493 BTC (difference -0.0007)" in recon["message"]
+    assert (
+        recon["title"] == "Daybreak: balance mismatch on BTC/USDT"
+        and "exchange 0.0493 BTC (difference -0.0007)" in recon["message"]
+    )
     assert error["title"] == "Daybreak: state error" and "key revoked" in error["message"]

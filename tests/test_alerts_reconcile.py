@@ -1,4 +1,5 @@
 """A reconciliation that finds the exchange holding less than the books reaches the trader."""
+
 from __future__ import annotations
 
 import time
@@ -32,10 +33,21 @@ def test_a_reconcile_event_sends_one_balance_mismatch_alert(tmp_path, receiver):
     alerts = Alerts(Notifier([receiver.url()], NotifySettings(), **FAST))
     sink = StoreSink(SQLiteStore(tmp_path / "s.db"), _Stats(), alerts=alerts)
     message = "the exchange holds less BTC than the bot: closed 0.00099 of MA_Crossover's BTC/USDT position"
-    sink.rejection(Event("reconcile-BTC-1", 1_700_000_000_000, "reconcile", message, "", "BTC/USDT",
-                         "external_close", {"base": "BTC", "books": 0.001, "exchange": 0.00001}))
-    sink.rejection(Event("reconcile-x", 1_700_000_000_000, "reconcile", "order cancelled", "", "BTC/USDT",
-                         "unknown_order", {}))  # an event without the amounts is no balance mismatch
+    sink.rejection(
+        Event(
+            "reconcile-BTC-1",
+            1_700_000_000_000,
+            "reconcile",
+            message,
+            "",
+            "BTC/USDT",
+            "external_close",
+            {"base": "BTC", "books": 0.001, "exchange": 0.00001},
+        )
+    )
+    sink.rejection(
+        Event("reconcile-x", 1_700_000_000_000, "reconcile", "order cancelled", "", "BTC/USDT", "unknown_order", {})
+    )  # an event without the amounts is no balance mismatch
     alerts.close()
     deadline = time.monotonic() + 5
     while not receiver.delivered() and time.monotonic() < deadline:

@@ -4,6 +4,7 @@
 * No import inside a function, except a heavy optional dependency loaded on demand, whose line
   says why with a ``# lazy:`` comment.
 """
+
 from __future__ import annotations
 
 import ast

@@ -2,6 +2,7 @@
 field and the value (bad input), or ends with exit 1 and one line (storage and file-system
 trouble); none gives a traceback. A config the model accepts cannot kill the bot later: the
 same rules run at load and at hot reload."""
+
 from __future__ import annotations
 
 import json
@@ -16,23 +17,34 @@ from tests.helpers import SAMPLE, assert_clean_refusal, run_cli, write_config
 RISK = {"sizing": "risk", "stop_loss_ratio": 0.01, "risk_per_trade_ratio": 0.0025}
 
 
-@pytest.mark.parametrize("change, named", [
-    ({"paper": {"fee_rate": False}}, 'paper.fee_rate = false: Input should be a valid number (true/false is not a number)'),
-    ({"risk": {"stop_loss_ratio": True}}, "risk.stop_loss_ratio = true"),
-    ({"poll_seconds": "5"}, 'poll_seconds = "5"'),
-    ({"risk": {"max_trades_per_day": 10.0}}, "risk.max_trades_per_day = 10.0"),
-    ({"symbols": ["BTC/USDT\n"]}, 'symbols.0 = "BTC/USDT\\n": not in ccxt form'),
-    ({"symbols": ["BTC//USDT"]}, 'symbols.0 = "BTC//USDT"'),
-    ({"symbols": ["BTC/USDT/X"]}, 'symbols.0 = "BTC/USDT/X"'),
-    ({"symbols": ["\uff22TC/USDT"]}, 'symbols.0 = "\\uff22TC/USDT"'),
-    ({"symbols": ["BTC/USDT", "BTC/USDT"]}, 'symbols.1 = "BTC/USDT": listed twice'),
-    ({"exchange": "ftx"}, 'exchange = "ftx": not a ccxt exchange id'),
-    ({"risk": RISK, "risk_overrides": {"MA_Crossover": {"stop_loss_ratio": None}}},
-     "risk_overrides.MA_Crossover = {\"stop_loss_ratio\": null}: merged with 'risk' this breaks a rule: sizing 'risk' "
-     "needs stop_loss_ratio or stop_loss_atr_mult"),
-    ({"storage": {"backend": "sqlite", "path": "data/"}}, 'storage.path = "data/": names a directory'),
-    ({"storage": {"backend": "dynamodb", "endpoint_url": "localhost:4567"}}, 'storage.endpoint_url = "localhost:4567"'),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (
+            {"paper": {"fee_rate": False}},
+            "paper.fee_rate = false: Input should be a valid number (true/false is not a number)",
+        ),
+        ({"risk": {"stop_loss_ratio": True}}, "risk.stop_loss_ratio = true"),
+        ({"poll_seconds": "5"}, 'poll_seconds = "5"'),
+        ({"risk": {"max_trades_per_day": 10.0}}, "risk.max_trades_per_day = 10.0"),
+        ({"symbols": ["BTC/USDT\n"]}, 'symbols.0 = "BTC/USDT\\n": not in ccxt form'),
+        ({"symbols": ["BTC//USDT"]}, 'symbols.0 = "BTC//USDT"'),
+        ({"symbols": ["BTC/USDT/X"]}, 'symbols.0 = "BTC/USDT/X"'),
+        ({"symbols": ["\uff22TC/USDT"]}, 'symbols.0 = "\\uff22TC/USDT"'),
+        ({"symbols": ["BTC/USDT", "BTC/USDT"]}, 'symbols.1 = "BTC/USDT": listed twice'),
+        ({"exchange": "ftx"}, 'exchange = "ftx": not a ccxt exchange id'),
+        (
+            {"risk": RISK, "risk_overrides": {"MA_Crossover": {"stop_loss_ratio": None}}},
+            "risk_overrides.MA_Crossover = {\"stop_loss_ratio\": null}: merged with 'risk' this breaks a rule: sizing 'risk' "
+            "needs stop_loss_ratio or stop_loss_atr_mult",
+        ),
+        ({"storage": {"backend": "sqlite", "path": "data/"}}, 'storage.path = "data/": names a directory'),
+        (
+            {"storage": {"backend": "dynamodb", "endpoint_url": "localhost:4567"}},
+            'storage.endpoint_url = "localhost:4567"',
+        ),
+    ],
+)
 def test_a_bad_config_value_is_refused_naming_field_and_value(tmp_path, change, named):
     cfg = write_config(tmp_path, **change)
     code, _, err = run_cli("strategies", "--config", str(cfg))
@@ -40,18 +52,24 @@ def test_a_bad_config_value_is_refused_naming_field_and_value(tmp_path, change, 
 
 
 def test_an_override_alone_may_rely_on_the_keys_of_risk(tmp_path):
-    cfg = write_config(tmp_path, risk={"stop_loss_ratio": 0.01, "risk_per_trade_ratio": 0.0025},
-                       risk_overrides={"MA_Crossover": {"sizing": "risk"}})
+    cfg = write_config(
+        tmp_path,
+        risk={"stop_loss_ratio": 0.01, "risk_per_trade_ratio": 0.0025},
+        risk_overrides={"MA_Crossover": {"sizing": "risk"}},
+    )
     assert load_config(cfg).risk_for("MA_Crossover").sizing == "risk"
 
 
-@pytest.mark.parametrize("text, named", [
-    ('{"risk": {"stop_loss_ratio": 0.01}, "risk": {}}', "risk = (given twice)"),
-    (b'{"mode": "\xff"}', "byte 10 = 0xff: not UTF-8 text"),
-    ("[" * 100_000 + "]" * 100_000, "(root) = (nested too deeply)"),
-    ('{"paper": {"fee_rate": NaN}}', "NaN is not a JSON number"),
-    ('{"poll_seconds": 1' + "0" * 5000 + "}", "a number has thousands of digits"),
-])
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ('{"risk": {"stop_loss_ratio": 0.01}, "risk": {}}', "risk = (given twice)"),
+        (b'{"mode": "\xff"}', "byte 10 = 0xff: not UTF-8 text"),
+        ("[" * 100_000 + "]" * 100_000, "(root) = (nested too deeply)"),
+        ('{"paper": {"fee_rate": NaN}}', "NaN is not a JSON number"),
+        ('{"poll_seconds": 1' + "0" * 5000 + "}", "a number has thousands of digits"),
+    ],
+)
 def test_a_bad_config_file_is_refused_in_one_line(tmp_path, text, named):
     path = tmp_path / "config.json"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -78,10 +96,13 @@ def test_hot_reload_refuses_a_config_that_would_break_a_strategy_and_keeps_the_l
         ctx.shutdown()
 
 
-@pytest.mark.parametrize("name, named", [
-    ("BTC-USDT_0m.csv", "timeframe '0m' is not like"),
-    ("BTC-USDT_1m.csv", "no candles (a header without rows)"),
-])
+@pytest.mark.parametrize(
+    "name, named",
+    [
+        ("BTC-USDT_0m.csv", "timeframe '0m' is not like"),
+        ("BTC-USDT_1m.csv", "no candles (a header without rows)"),
+    ],
+)
 def test_a_bad_candle_file_name_or_an_empty_file_is_refused(tmp_path, name, named):
     path = tmp_path / name
     path.write_text("timestamp,open,high,low,close,volume\n")
@@ -141,10 +162,13 @@ def test_dynamodb_not_listening_fails_in_one_line(tmp_path, aws_env, monkeypatch
     from tests.fixtures_dynamo import free_port
 
     real = DynamoStore.from_settings.__func__
-    monkeypatch.setattr(DynamoStore, "from_settings",
-                        classmethod(lambda cls, s, **kw: real(cls, s, **{**kw, "retry_seconds": 0.5})))
-    cfg = write_config(tmp_path, storage={"backend": "dynamodb", "region": "us-east-1",
-                                          "endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    monkeypatch.setattr(
+        DynamoStore, "from_settings", classmethod(lambda cls, s, **kw: real(cls, s, **{**kw, "retry_seconds": 0.5}))
+    )
+    cfg = write_config(
+        tmp_path,
+        storage={"backend": "dynamodb", "region": "us-east-1", "endpoint_url": f"http://127.0.0.1:{free_port()}"},
+    )
     code, _, err = run_cli("trades", "--config", str(cfg))
     _one_line_failure(code, err, "error: storage: dynamodb", "Could not connect")
 

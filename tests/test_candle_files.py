@@ -1,5 +1,6 @@
 """Candle files: a bad value is named by row, field and value (whichever way the file is read),
 and a good file loads with the exact values pandas parses, typed int64 / float64."""
+
 from __future__ import annotations
 
 import gzip
@@ -35,30 +36,61 @@ BAD = {
     "empty price": (_edit(5, 4, ""), "row 6: close = np.float64(nan) is not a number"),
     "nan price": (_edit(2, 2, "nan"), "row 3: high = np.float64(nan) is not a number"),
     "inf price": (_edit(6, 3, "inf"), "row 7: low = np.float64(inf) is not a number"),
-    "off boundary": (_edit(3, 0, "1700000160001"), "row 4: timestamp = 1700000160001: not on a 1m boundary (ms of the candle open)"),
-    "duplicate": (_edit(3, 0, "1700000100000"), "row 4: timestamp = 1700000100000: not after the previous row (sorted, no duplicates)"),
+    "off boundary": (
+        _edit(3, 0, "1700000160001"),
+        "row 4: timestamp = 1700000160001: not on a 1m boundary (ms of the candle open)",
+    ),
+    "duplicate": (
+        _edit(3, 0, "1700000100000"),
+        "row 4: timestamp = 1700000100000: not after the previous row (sorted, no duplicates)",
+    ),
     "negative price": (_edit(7, 1, "-1"), "row 8: open = -1.0: price must be > 0"),
     "zero price": (_edit(7, 4, "0"), "row 8: close = 0.0: price must be > 0"),
     "negative volume": (_edit(8, 5, "-0.5"), "row 9: volume = -0.5: volume must be >= 0"),
-    "low above close": (_edit(9, 3, "200"), "row 10: low/high = {'open': np.float64(108.0), 'high': np.float64(109.0), "
-                        "'low': np.float64(200.0), 'close': np.float64(108.5)}: must satisfy low <= min(open, close) "
-                        "<= max(open, close) <= high"),
-    "short row": (GOOD[:4] + [",".join(GOOD[4].split(",")[:4])] + GOOD[5:], "row 5: close = np.float64(nan) is not a number"),
-    "missing column": ([HEADER.rsplit(",", 1)[0]] + [line.rsplit(",", 1)[0] for line in GOOD[1:]],
-                       "header is timestamp,open,high,low,close; expected timestamp,open,high,low,close,volume"),
+    "low above close": (
+        _edit(9, 3, "200"),
+        "row 10: low/high = {'open': np.float64(108.0), 'high': np.float64(109.0), "
+        "'low': np.float64(200.0), 'close': np.float64(108.5)}: must satisfy low <= min(open, close) "
+        "<= max(open, close) <= high",
+    ),
+    "short row": (
+        GOOD[:4] + [",".join(GOOD[4].split(",")[:4])] + GOOD[5:],
+        "row 5: close = np.float64(nan) is not a number",
+    ),
+    "missing column": (
+        [HEADER.rsplit(",", 1)[0]] + [line.rsplit(",", 1)[0] for line in GOOD[1:]],
+        "header is timestamp,open,high,low,close; expected timestamp,open,high,low,close,volume",
+    ),
     "header only": (GOOD[:1], "no candles (a header without rows)"),
-    "seconds": (_edit(1, 0, "1700000040"), "row 2: timestamp = 1700000040: looks like epoch seconds; give UTC epoch milliseconds"),
-    "microseconds": (_edit(1, 0, "1700000040000000"),
-                     "row 2: timestamp = 1700000040000000: looks like epoch microseconds; give UTC epoch milliseconds"),
-    "1970": ([HEADER] + [f"{60000 * i},1,1,1,1,1" for i in range(3)],
-             "row 2: timestamp = 0: is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01"),
-    "beyond int64": (_edit(2, 0, "1e19"), "row 3: timestamp = 1e+19: is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01"),
-    "fractional ms": (_edit(2, 0, "1700000100000.5"), "row 3: timestamp = 1700000100000.5: not a whole number of milliseconds"),
-    "5m rows in a 1m file": ([HEADER] + [f"{1700000100000 + 300000 * i},1,1,1,1,1" for i in range(4)],
-                             "timestamp spacing = 300000 ms (the closest two rows): a 1m file has candles 60000 ms apart; "
-                             "is the timeframe in the file name right?"),
-    "extra field": (GOOD[:4] + [GOOD[4] + ",7"] + GOOD[5:],
-                    "cannot read as CSV: Error tokenizing data. C error: Expected 6 fields in line 5, saw 7\n"),
+    "seconds": (
+        _edit(1, 0, "1700000040"),
+        "row 2: timestamp = 1700000040: looks like epoch seconds; give UTC epoch milliseconds",
+    ),
+    "microseconds": (
+        _edit(1, 0, "1700000040000000"),
+        "row 2: timestamp = 1700000040000000: looks like epoch microseconds; give UTC epoch milliseconds",
+    ),
+    "1970": (
+        [HEADER] + [f"{60000 * i},1,1,1,1,1" for i in range(3)],
+        "row 2: timestamp = 0: is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01",
+    ),
+    "beyond int64": (
+        _edit(2, 0, "1e19"),
+        "row 3: timestamp = 1e+19: is not UTC epoch milliseconds between 2009-01-01 and 2100-01-01",
+    ),
+    "fractional ms": (
+        _edit(2, 0, "1700000100000.5"),
+        "row 3: timestamp = 1700000100000.5: not a whole number of milliseconds",
+    ),
+    "5m rows in a 1m file": (
+        [HEADER] + [f"{1700000100000 + 300000 * i},1,1,1,1,1" for i in range(4)],
+        "timestamp spacing = 300000 ms (the closest two rows): a 1m file has candles 60000 ms apart; "
+        "is the timeframe in the file name right?",
+    ),
+    "extra field": (
+        GOOD[:4] + [GOOD[4] + ",7"] + GOOD[5:],
+        "cannot read as CSV: Error tokenizing data. C error: Expected 6 fields in line 5, saw 7\n",
+    ),
 }
 
 
@@ -79,10 +111,18 @@ def test_a_truncated_gzip_file_cannot_be_read(tmp_path):
         read_candles(path)
 
 
-@pytest.mark.parametrize("lines", [
-    GOOD, GOOD[:3] + ["", ""] + GOOD[3:], _edit(2, 1, '"101.5"'), _edit(2, 1, "1.015e2"),
-    _edit(2, 0, "1700000100000.0"), GOOD[:-1] + [GOOD[-1] + "\r"],
-], ids=["plain", "blank lines", "quoted", "exponent", "float timestamp", "crlf"])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        GOOD,
+        GOOD[:3] + ["", ""] + GOOD[3:],
+        _edit(2, 1, '"101.5"'),
+        _edit(2, 1, "1.015e2"),
+        _edit(2, 0, "1700000100000.0"),
+        GOOD[:-1] + [GOOD[-1] + "\r"],
+    ],
+    ids=["plain", "blank lines", "quoted", "exponent", "float timestamp", "crlf"],
+)
 def test_a_good_file_loads_typed_with_the_values_pandas_parses(tmp_path, lines):
     path = _write(tmp_path, lines)
     frame = read_candles(path).frame

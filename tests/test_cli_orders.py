@@ -1,4 +1,5 @@
 """``bot.py orders [--open]``: the stored orders as a trader reads them (table, CSV, JSON)."""
+
 from __future__ import annotations
 
 import csv
@@ -14,13 +15,31 @@ from tests.helpers import bot, write_config
 
 def _store_orders(cfg):
     store = open_store(load_config(cfg).storage)
-    entry = OrderRecord.intent(Order("db-entry-1", "MA_Crossover", "BTC/USDT", Action.BUY, 0.002, 1_000, None,
-                                     "limit", 49_900.0, 50_000.0), 1_000)
-    store.put_order(entry.next(2_000, status=OrderStatus.CANCELED, filled=0.001, average=49_900.0, fee=0.05,
-                               booked_filled=0.001))
-    stop = OrderRecord.intent(Order("db-stop-1", "MA_Crossover", "BTC/USDT", Action.SELL, 0.002, 3_000,
-                                    ExitReason.STOP_LOSS, "stop_limit", 49_252.5, 49_500.0), 3_000,
-                              role=Role.STOP, parent="db-entry-1", stop_price=49_500.0)
+    entry = OrderRecord.intent(
+        Order("db-entry-1", "MA_Crossover", "BTC/USDT", Action.BUY, 0.002, 1_000, None, "limit", 49_900.0, 50_000.0),
+        1_000,
+    )
+    store.put_order(
+        entry.next(2_000, status=OrderStatus.CANCELED, filled=0.001, average=49_900.0, fee=0.05, booked_filled=0.001)
+    )
+    stop = OrderRecord.intent(
+        Order(
+            "db-stop-1",
+            "MA_Crossover",
+            "BTC/USDT",
+            Action.SELL,
+            0.002,
+            3_000,
+            ExitReason.STOP_LOSS,
+            "stop_limit",
+            49_252.5,
+            49_500.0,
+        ),
+        3_000,
+        role=Role.STOP,
+        parent="db-entry-1",
+        stop_price=49_500.0,
+    )
     store.put_order(stop.next(3_100, status=OrderStatus.OPEN, exchange_order_id="42"))
     store.close()
 
@@ -29,8 +48,9 @@ def test_orders_open_lists_only_what_is_not_done(tmp_path):
     cfg = write_config(tmp_path)
     _store_orders(cfg)
     rows = json.loads(bot("orders", "--open", "--format", "json", "--config", str(cfg), check=True).stdout)
-    assert [(r["client_order_id"], r["role"], r["type"], r["stop_price"], r["price"], r["status"], r["done"])
-            for r in rows] == [("db-stop-1", "stop", "stop_loss_limit", 49_500.0, 49_252.5, "open", False)]
+    assert [
+        (r["client_order_id"], r["role"], r["type"], r["stop_price"], r["price"], r["status"], r["done"]) for r in rows
+    ] == [("db-stop-1", "stop", "stop_loss_limit", 49_500.0, 49_252.5, "open", False)]
     assert rows[0]["parent"] == "db-entry-1" and rows[0]["exchange_order_id"] == "42"
 
 

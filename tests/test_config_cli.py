@@ -1,4 +1,5 @@
 """Bad configs stop bot.py with exit 2 and one message naming the field; live edits apply or are refused."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,10 @@ from tests.helpers import ROOT, SAMPLE, bot, write_config
     "change, field",
     [
         ({"algos": {"Moonshot": True}}, "algos"),
-        ({"params": {"MA_Crossover": {"short_period": 200, "long_period": 50}}}, "short_period (200) must be less than long_period (50)"),
+        (
+            {"params": {"MA_Crossover": {"short_period": 200, "long_period": 50}}},
+            "short_period (200) must be less than long_period (50)",
+        ),
         ({"order_size": {"default": {"stake": -10}}}, "order_size.default.stake = -10"),
         ({"leverage": 10}, "leverage = 10"),
         ({"risk": {"stop_loss_ratio": 1.5}}, "risk.stop_loss_ratio = 1.5"),
@@ -42,10 +46,19 @@ def test_malformed_json_exits_2(tmp_path):
 def test_live_edit_applied_and_bad_edit_refused_while_running(tmp_path):
     data = tmp_path / "BTC-USDT_1m.csv.gz"
     pd.read_csv(SAMPLE[0]).iloc[:1500].to_csv(data, index=False, compression="gzip")
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}})
-    proc = subprocess.Popen([sys.executable, "bot.py", "run", "--replay", str(data), "--config", str(cfg),
-                             "--pace", "0.01"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "bot.py", "run", "--replay", str(data), "--config", str(cfg), "--pace", "0.01"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         log = tmp_path / "daybreak.log"
         _wait_for(log, "TRADE MA_Crossover", 60)
@@ -81,8 +94,13 @@ def test_a_second_bot_on_the_same_store_is_refused(tmp_path):
     data = tmp_path / "BTC-USDT_1m.csv.gz"
     pd.read_csv(SAMPLE[0]).iloc[:400].to_csv(data, index=False, compression="gzip")
     cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}})
-    first = subprocess.Popen([sys.executable, "bot.py", "run", "--replay", str(data), "--config", str(cfg),
-                              "--pace", "0.05"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "bot.py", "run", "--replay", str(data), "--config", str(cfg), "--pace", "0.05"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(tmp_path / "daybreak.log", "replay of BTC/USDT", 60)
         second = bot("run", "--replay", str(data), "--config", str(cfg))

@@ -1,5 +1,6 @@
 """Config versions from the bot's side and the command line: the running bot stores a file edit it
 picks up (once), logs and reports the version it runs; ``bot.py config versions|show|rollback``."""
+
 from __future__ import annotations
 
 import json
@@ -34,13 +35,15 @@ def test_the_bot_stores_a_file_edit_once_and_reports_the_version_it_runs(tmp_pat
         _touch_later(cfg)
         assert ctx.reload_config()
         assert ctx.config.poll_seconds == 7
-        assert [(r.version, r.author, r.document) for r in ctx.store.list_config_versions(limit=1)] == \
-            [(2, "file edit", edited)]
+        assert [(r.version, r.author, r.document) for r in ctx.store.list_config_versions(limit=1)] == [
+            (2, "file edit", edited)
+        ]
         assert ctx.config_version == 2
 
         # a save through config_versions (the dashboard's path) is stored first: the bot finds it
-        saved = config_versions.save(dict(edited, poll_seconds=9), cfg, ctx.store, "dashboard:trader",
-                                     int(time.time() * 1000))
+        saved = config_versions.save(
+            dict(edited, poll_seconds=9), cfg, ctx.store, "dashboard:trader", int(time.time() * 1000)
+        )
         _touch_later(cfg)
         assert ctx.reload_config() and ctx.config_version == saved.version.version == 3
         assert [r.author for r in ctx.store.list_config_versions()] == ["dashboard:trader", "file edit", "file edit"]
@@ -60,8 +63,9 @@ def test_config_versions_show_and_rollback_on_the_command_line(tmp_path):
     original = json.loads(cfg.read_text())
     store = SQLiteStore(tmp_path / "daybreak.db")
     config_versions.save(dict(original, poll_seconds=9), cfg, store, "dashboard:trader", 1_700_000_000_000)
-    config_versions.save(dict(original, poll_seconds=9, exchange="binance"), cfg, store, "dashboard:trader",
-                         1_700_000_060_000)
+    config_versions.save(
+        dict(original, poll_seconds=9, exchange="binance"), cfg, store, "dashboard:trader", 1_700_000_060_000
+    )
 
     out = bot("config", "versions", "--config", str(cfg), check=True).stdout
     rows = [line for line in out.splitlines() if line.startswith("│")]

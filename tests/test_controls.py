@@ -1,5 +1,6 @@
 """Manual controls: pause, resume and flatten round trips through storage, acknowledged and
 audit-logged; a flatten while the exchange is unreachable is retried until done."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ MINUTE = 60_000
 
 
 def _btc_config(tmp_path, **kw):
-    return write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}},
-                        params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, **kw)
+    return write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        **kw,
+    )
 
 
 def test_pause_blocks_entries_and_resume_lifts_it(tmp_path):
@@ -96,8 +102,18 @@ def test_live_flatten_while_exchange_unreachable_is_retried_until_done(tmp_path,
         fake_binance.set_clock(fake_binance.now() + MINUTE)
 
     config = load_config(cfg)
-    assert run_live(cfg, config, lambda: state["phase"] == "up" and not store.list_positions(),
-                    exchange=exchange_for(fake_binance), clock=fake_binance.now, sleep=sleep, max_cycles=200) == 0
+    assert (
+        run_live(
+            cfg,
+            config,
+            lambda: state["phase"] == "up" and not store.list_positions(),
+            exchange=exchange_for(fake_binance),
+            clock=fake_binance.now,
+            sleep=sleep,
+            max_cycles=200,
+        )
+        == 0
+    )
     assert state["ctl"] is not None, "a position was opened with a real (fake) order"
     assert all(pending for pending in state["down_checks"]), "the flatten waits while the exchange is down"
     (ctl,) = [c for c in store.list_controls() if c.control_id == state["ctl"].control_id]
@@ -128,13 +144,33 @@ def test_live_restart_looks_up_an_order_that_was_sent_before_the_crash(tmp_path,
     store = SQLiteStore(tmp_path / "daybreak.db")
     order = Order(oid, "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, fake_binance.now() - 1000)
     if legacy:  # a bot of the previous version kept its pending orders as plain state
-        store.set_state("pending_orders", json.dumps([{
-            "client_order_id": oid, "algo": "MA_Crossover", "symbol": "BTC/USDT", "action": "buy",
-            "amount": 0.001, "decided_at": order.decided_at, "reason": None}]))
+        store.set_state(
+            "pending_orders",
+            json.dumps(
+                [
+                    {
+                        "client_order_id": oid,
+                        "algo": "MA_Crossover",
+                        "symbol": "BTC/USDT",
+                        "action": "buy",
+                        "amount": 0.001,
+                        "decided_at": order.decided_at,
+                        "reason": None,
+                    }
+                ]
+            ),
+        )
     else:
         store.put_order(OrderRecord.intent(order, order.decided_at))
-    run_live(cfg, load_config(cfg), lambda: False, exchange=exchange_for(fake_binance), clock=fake_binance.now,
-             sleep=lambda _s: fake_binance.set_clock(fake_binance.now() + MINUTE), max_cycles=2)
+    run_live(
+        cfg,
+        load_config(cfg),
+        lambda: False,
+        exchange=exchange_for(fake_binance),
+        clock=fake_binance.now,
+        sleep=lambda _s: fake_binance.set_clock(fake_binance.now() + MINUTE),
+        max_cycles=2,
+    )
     posts = [r for r in fake_binance.requests_to("/api/v3/order", "POST")]
     assert len(posts) == 1, "the order was not sent a second time"
     (trade,) = store.list_trades()
@@ -172,7 +208,7 @@ def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_agai
 
     def sleep(_seconds):
         if state["phase"] == "wait" and store.list_positions():
-            fake_binance.timeout_next_order(1.0)                            # the sell executes, its reply is late
+            fake_binance.timeout_next_order(1.0)  # the sell executes, its reply is late
             fake_binance.go_down("503", after=1, path="/api/v3/order")  # and the look-ups fail
             state["phase"] = "armed"
         elif state["phase"] == "armed" and fake_binance.requests_to("/api/v3/order", "GET"):
@@ -181,9 +217,15 @@ def test_live_exit_rule_sell_whose_outcome_is_unknown_is_looked_up_not_sent_agai
             state["phase"] = "back"
         fake_binance.set_clock(fake_binance.now() + MINUTE)
 
-    run_live(cfg, load_config(cfg), lambda: state["phase"] == "back" and not store.list_positions(),
-             exchange=exchange_for(fake_binance, timeout_ms=300), clock=fake_binance.now, sleep=sleep,
-             max_cycles=120)
+    run_live(
+        cfg,
+        load_config(cfg),
+        lambda: state["phase"] == "back" and not store.list_positions(),
+        exchange=exchange_for(fake_binance, timeout_ms=300),
+        clock=fake_binance.now,
+        sleep=sleep,
+        max_cycles=120,
+    )
     assert state["phase"] == "back", "a position was opened and its time-stop sell was sent"
     sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST") if r.params.get("side") == "SELL"]
     assert len(sells) == 1, "the exit reached the exchange once"
@@ -217,8 +259,15 @@ def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fak
         state["down"] = bool(store.list_positions())  # storage refuses while a position is open
         fake_binance.set_clock(fake_binance.now() + MINUTE)
 
-    run_live(cfg, load_config(cfg), lambda: state["refused"] > 0 and not store.list_positions(),
-             exchange=exchange_for(fake_binance), clock=fake_binance.now, sleep=sleep, max_cycles=120)
+    run_live(
+        cfg,
+        load_config(cfg),
+        lambda: state["refused"] > 0 and not store.list_positions(),
+        exchange=exchange_for(fake_binance),
+        clock=fake_binance.now,
+        sleep=sleep,
+        max_cycles=120,
+    )
     assert state["refused"] > 0, "storing the exit's id was refused"
     sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST") if r.params.get("side") == "SELL"]
     assert len(sells) == 1, "the exit was sent anyway, once"
@@ -226,7 +275,9 @@ def test_live_exit_is_sent_while_storage_refuses_to_store_it_first(tmp_path, fak
     assert len(closing) == 1 and closing[0].exit_reason == "time_stop"
     assert closing[0].order_id == sells[0].params["newClientOrderId"]
     (rec,) = [r for r in store.list_orders() if r.side == "sell"]
-    assert rec.done and rec.client_order_id == closing[0].order_id, "the order record was stored once storage took writes"
+    assert rec.done and rec.client_order_id == closing[0].order_id, (
+        "the order record was stored once storage took writes"
+    )
     store.close()
 
 

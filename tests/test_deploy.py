@@ -1,5 +1,6 @@
 """The CloudFormation stack: checked-in file is current, lints clean, and the instance role allows
 exactly what the bot's DynamoDB store calls (recorded on moto), on the stack's tables only."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -34,8 +35,9 @@ def template() -> dict:
 
 # -- the file ------------------------------------------------------------------------------------------
 def test_checked_in_template_is_the_rendered_one():
-    assert TEMPLATE.read_text(encoding="utf-8") == render_template.render(), \
+    assert TEMPLATE.read_text(encoding="utf-8") == render_template.render(), (
         "deploy/cloudformation.json is stale: run `python -m deploy.render_template`"
+    )
     assert render_template.main(["--check"]) == 0
 
 
@@ -68,8 +70,10 @@ def test_network_is_closed_except_ssh_and_dashboard_from_the_trader(template):
     ssh, dashboard = sg["SecurityGroupIngress"]
     condition, rule, otherwise = dashboard["Fn::If"]  # DashboardAccess=ssm: no dashboard port at all
     assert (condition, otherwise) == ("DashboardOpen", {"Ref": "AWS::NoValue"})
-    assert sorted((r["FromPort"], r["ToPort"], r["CidrIp"]["Ref"]) for r in (ssh, rule)) == \
-        [(22, 22, "TraderCidr"), (8501, 8501, "TraderCidr")]
+    assert sorted((r["FromPort"], r["ToPort"], r["CidrIp"]["Ref"]) for r in (ssh, rule)) == [
+        (22, 22, "TraderCidr"),
+        (8501, 8501, "TraderCidr"),
+    ]
     assert "Default" not in template["Parameters"]["TraderCidr"]  # no "open to the world" default
     assert [(r["FromPort"], r["ToPort"]) for r in sg["SecurityGroupEgress"]] == [(443, 443)]
 
@@ -79,7 +83,10 @@ def test_instance_is_small_imdsv2_and_cannot_run_up_a_cpu_bill(template):
     assert params["InstanceType"]["Default"] == "t4g.nano"
     assert set(params["InstanceType"]["AllowedValues"]) == {"t4g.nano", "t4g.micro"}
     assert params["AmiId"]["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
-    assert params["AmiId"]["Default"].startswith("/aws/service/ami-amazon-linux-latest/al2023-") and "arm64" in params["AmiId"]["Default"]
+    assert (
+        params["AmiId"]["Default"].startswith("/aws/service/ami-amazon-linux-latest/al2023-")
+        and "arm64" in params["AmiId"]["Default"]
+    )
     assert inst["CreditSpecification"] == {"CPUCredits": "standard"}
     assert inst["MetadataOptions"]["HttpTokens"] == "required"
     assert inst["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
@@ -113,8 +120,13 @@ def test_user_data_hands_install_sh_every_stack_value(template):
     install = (ROOT / "deploy" / "install.sh").read_text()
     for var in written:
         assert f"\n{var}=${var}\n" in install, f"install.sh does not keep {var} in stack.env"
-    assert written >= {"AWS_DEFAULT_REGION", "DAYBREAK_SECRET_ID", "DAYBREAK_TABLE_PREFIX", "DAYBREAK_LOG_GROUP",
-                       "DAYBREAK_METRIC_NAMESPACE"}
+    assert written >= {
+        "AWS_DEFAULT_REGION",
+        "DAYBREAK_SECRET_ID",
+        "DAYBREAK_TABLE_PREFIX",
+        "DAYBREAK_LOG_GROUP",
+        "DAYBREAK_METRIC_NAMESPACE",
+    }
 
 
 # -- IAM: least privilege, checked against the calls the store really makes ------------------------------
@@ -122,10 +134,19 @@ class Resolver:
     """Resolves the template's Ref / Fn::GetAtt / Fn::Sub into the ARNs of one concrete stack."""
 
     def __init__(self, template: dict):
-        self.tables = {name: PREFIX + res["Properties"]["TableName"]["Fn::Sub"].split("}", 1)[1]
-                       for name, res in template["Resources"].items() if res["Type"] == "AWS::DynamoDB::Table"}
-        self.refs = {"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-                     "AWS::Partition": "aws", "TablePrefix": PREFIX, "ApiKeysSecret": SECRET_ARN}
+        self.tables = {
+            name: PREFIX + res["Properties"]["TableName"]["Fn::Sub"].split("}", 1)[1]
+            for name, res in template["Resources"].items()
+            if res["Type"] == "AWS::DynamoDB::Table"
+        }
+        self.refs = {
+            "AWS::StackName": STACK,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "TablePrefix": PREFIX,
+            "ApiKeysSecret": SECRET_ARN,
+        }
         self.attrs = {f"{n}.Arn": self.table_arn(t) for n, t in self.tables.items()}
         self.attrs["LogGroup.Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/daybreak/{STACK}:*"
 
@@ -161,9 +182,12 @@ def allowed(statements: list[dict], action: str, resource: str) -> bool:
     for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
-        if st["Effect"] == "Allow" and "Condition" not in st \
-                and any(fnmatch.fnmatchcase(action, a) for a in actions) \
-                and any(fnmatch.fnmatchcase(resource, r) for r in resources):
+        if (
+            st["Effect"] == "Allow"
+            and "Condition" not in st
+            and any(fnmatch.fnmatchcase(action, a) for a in actions)
+            and any(fnmatch.fnmatchcase(resource, r) for r in resources)
+        ):
             return True
     return False
 
@@ -204,8 +228,12 @@ class CallRecorder:
 
 @pytest.fixture
 def aws_env(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield
@@ -224,7 +252,11 @@ def _exercise_store(store) -> None:
     store.mark_signal("s1", now, "executed", "t1", "ok", now + 1, "accepted"), store.get_trade("t1")
     store.put_position(Position("MA_Crossover", "BTC/USDT", 0.001, 60_000.0, now, 0.06, "t1"))
     store.list_positions(), store.delete_position("MA_Crossover", "BTC/USDT")
-    store.put_event(Event("e1", now, "rejection", "too small")), store.list_events(kind="rejection"), store.list_events()
+    (
+        store.put_event(Event("e1", now, "rejection", "too small")),
+        store.list_events(kind="rejection"),
+        store.list_events(),
+    )
     store.put_control(Control("c1", now, "pause", "test")), store.list_controls(status="pending"), store.list_controls()
     store.ack_control("c1", "done", "paused", now + 1)
     store.put_status(StatusRecord(now, "paper", "RUNNING")), store.get_status()
@@ -263,10 +295,12 @@ def test_role_allows_every_call_the_bot_makes_on_its_tables_and_nothing_unused(a
     denied = sorted(c for c in recorder.calls if not allowed(policy, *c))
     assert not denied, f"the instance role would deny: {denied}"
     (tables_st,) = [st for st in policy if st["Sid"] == "DaybreakTables"]
-    assert set(tables_st["Action"]) == {a for a, _ in recorder.calls} - {"dynamodb:Scan"}, \
+    assert set(tables_st["Action"]) == {a for a, _ in recorder.calls} - {"dynamodb:Scan"}, (
         "grants that nothing uses, or calls not granted"
-    assert {r for a, r in recorder.calls if a == "dynamodb:Scan"} == {Resolver.table_arn(PREFIX + "Signals")}, \
+    )
+    assert {r for a, r in recorder.calls if a == "dynamodb:Scan"} == {Resolver.table_arn(PREFIX + "Signals")}, (
         "the one scan is of the Signals inbox"
+    )
     # and the same calls on somebody else's table are denied
     other = {(a, r.replace(f"table/{PREFIX}", "table/Payroll")) for a, r in recorder.calls}
     assert not any(allowed(policy, *c) for c in other)

@@ -1,5 +1,6 @@
 """What runs on the instance: systemd units, install.sh, the CloudWatch agent config, and that they
 agree with each other, with the bot's config defaults and log format, and with the stack."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,13 @@ def test_service_is_hardened_and_confined_to_its_state_dir(name):
     unit = parse_unit(UNITS / name)
     svc = unit["Service"]
     assert one(unit, "Service", "User") == one(unit, "Service", "Group") == "daybreak"
-    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-                       "PrivateTmp": "yes", "CapabilityBoundingSet": ""}.items():
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "CapabilityBoundingSet": "",
+    }.items():
         assert one(unit, "Service", key) == value, key
     assert svc["ReadWritePaths"] == [STATE_DIR]
     assert one(unit, "Service", "WorkingDirectory") == STATE_DIR
@@ -109,8 +115,11 @@ def test_systemd_analyze_verify_finds_nothing(name, tmp_path):
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 @pytest.mark.parametrize("name", SERVICES)
 def test_systemd_security_exposure_is_low(name, tmp_path):
-    run = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", str(_verifiable_copy(name, tmp_path))],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(_verifiable_copy(name, tmp_path))],
+        capture_output=True,
+        text=True,
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", run.stdout)
     assert match, run.stdout[-500:] + run.stderr
     assert float(match[1]) <= 2.0, f"{name} exposure {match[1]} (10 = unprotected)"

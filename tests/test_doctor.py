@@ -1,5 +1,6 @@
 """bot.py doctor against the fake Binance (real ccxt, Binance's wire shapes), a real store, a real
 lock file and a local alert receiver; and ``bot.py run`` in live mode refusing to trade on a failure."""
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,12 @@ def receiver():
 
 @pytest.fixture
 def live_env(fake_binance, receiver, monkeypatch):
-    env = {"DAYBREAK_LIVE_CONFIRM": "yes", "DAYBREAK_API_KEY": fake_binance.api_key,
-           "DAYBREAK_API_SECRET": fake_binance.secret, "DAYBREAK_NOTIFY_URLS": receiver.url()}
+    env = {
+        "DAYBREAK_LIVE_CONFIRM": "yes",
+        "DAYBREAK_API_KEY": fake_binance.api_key,
+        "DAYBREAK_API_SECRET": fake_binance.secret,
+        "DAYBREAK_NOTIFY_URLS": receiver.url(),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     fake_binance.set_clock(int(time.time() * 1000))  # no clock skew
@@ -44,16 +49,19 @@ def _live_config(tmp_path, **kw):
 
 def test_withdrawal_enabled_key_and_missing_symbol_fail(tmp_path, fake_binance, live_env):
     fake_binance.key_permissions["enableWithdrawals"] = True
-    cfg = load_config(_live_config(tmp_path, symbols=["BTC/USDT", "XYZ/USDT"],
-                                   order_size={"BTC/USDT": {"amount": 0.001}}))
+    cfg = load_config(
+        _live_config(tmp_path, symbols=["BTC/USDT", "XYZ/USDT"], order_size={"BTC/USDT": {"amount": 0.001}})
+    )
     checks = doctor.run_checks(cfg, env=live_env, exchange=exchange_for(fake_binance))
     by = _by_name(checks)
     assert by["withdrawal permission"].failed and "disable withdrawals" in by["withdrawal permission"].fix
     assert by["market XYZ/USDT"].failed and "not listed on binanceus" in by["market XYZ/USDT"].detail
     lim = fake_binance.limits("BTC/USDT")
     assert by["market BTC/USDT"].status == "PASS"
-    assert f"min amount {lim.min_amount:g}, step {lim.amount_step:g}, min notional {lim.min_notional:g}" in \
-        by["market BTC/USDT"].detail
+    assert (
+        f"min amount {lim.min_amount:g}, step {lim.amount_step:g}, min notional {lim.min_notional:g}"
+        in by["market BTC/USDT"].detail
+    )
     assert by["trading permission"].status == "PASS" and by["api key"].status == "PASS"
     assert {c.name for c in checks if c.failed} == {"withdrawal permission", "market XYZ/USDT"}
     assert all(len(c.line().splitlines()) == 1 for c in checks)
@@ -121,7 +129,7 @@ def test_doctor_command_prints_one_line_per_check_and_exits_1(tmp_path, fake_bin
     assert cli.main(["doctor", "--config", str(cfg)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert all(line[:4] in ("PASS", "FAIL", "SKIP") for line in lines[:-1])
-    assert lines[-1] == "{} checks: 2 failed (market XYZ/USDT, withdrawal permission)".format(len(lines) - 1)
+    assert lines[-1] == f"{len(lines) - 1} checks: 2 failed (market XYZ/USDT, withdrawal permission)"
     assert SQLiteStore(tmp_path / "daybreak.db").get_state(doctor.REPORT_STATE_KEY), "kept for the dashboard"
 
 

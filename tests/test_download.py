@@ -1,4 +1,5 @@
 """``download``: paginated, resumable, closed-candle-only cache files; real ccxt against the fake Binance."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,16 +39,17 @@ def test_download_paginates_and_stores_exactly_the_source_candles(fake_binance, 
     with gzip.open(path, "rt") as fh:
         assert fh.readline() == "timestamp,open,high,low,close,volume\n"
     pd.testing.assert_frame_equal(_stored(path), BTC.iloc[:2500].reset_index(drop=True), check_exact=True)
-    pd.testing.assert_frame_equal(_stored(tmp_path / "ETH-USDT_1m.csv.gz"), ETH.iloc[:2500].reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        _stored(tmp_path / "ETH-USDT_1m.csv.gz"), ETH.iloc[:2500].reset_index(drop=True), check_exact=True
+    )
     btc = report.symbols["BTC/USDT"]
     assert (btc.rows_added, btc.first_ms, btc.last_ms, btc.gaps) == (2500, T0, T0 + 2499 * MINUTE, [])
-    assert len(fake_binance.requests_to("/api/v3/klines")) == 6          # 3 pages per symbol
-    assert read_candles(path).symbol == "BTC/USDT"                      # replay reads it as is
+    assert len(fake_binance.requests_to("/api/v3/klines")) == 6  # 3 pages per symbol
+    assert read_candles(path).symbol == "BTC/USDT"  # replay reads it as is
 
 
 def test_only_closed_candles_are_stored(fake_binance, fake_exchange, tmp_path):
-    fake_binance.set_clock(T0 + 100 * MINUTE + 59_000)                # candle #100 is still forming
+    fake_binance.set_clock(T0 + 100 * MINUTE + 59_000)  # candle #100 is still forming
     report = download(["BTC/USDT"], "1m", T0, None, fake_exchange, tmp_path)
     stored = _stored(tmp_path / "BTC-USDT_1m.csv.gz")
     assert stored["timestamp"].iloc[-1] == T0 + 99 * MINUTE
@@ -56,18 +58,18 @@ def test_only_closed_candles_are_stored(fake_binance, fake_exchange, tmp_path):
 
 def test_interrupted_download_resumes_after_the_last_stored_candle(fake_binance, tmp_path):
     exchange = exchange_for(fake_binance, retries=2)
-    fake_binance.go_down("503", after=2, path="/api/v3/klines")          # two pages, then the exchange goes down
+    fake_binance.go_down("503", after=2, path="/api/v3/klines")  # two pages, then the exchange goes down
     with pytest.raises(ExchangeUnavailable):
         download(["BTC/USDT"], "1m", T0, T0 + 3500 * MINUTE, exchange, tmp_path)
     path = tmp_path / "BTC-USDT_1m.csv.gz"
     pd.testing.assert_frame_equal(_stored(path), BTC.iloc[:2000].reset_index(drop=True), check_exact=True)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]          # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
 
     fake_binance.come_back()
     fake_binance.requests.clear()
     report = download(["BTC/USDT"], "1m", T0, T0 + 3500 * MINUTE, exchange, tmp_path)
     starts = [int(r.params["startTime"]) for r in fake_binance.requests_to("/api/v3/klines")]
-    assert starts == [T0 + 2000 * MINUTE, T0 + 3000 * MINUTE]           # nothing fetched twice
+    assert starts == [T0 + 2000 * MINUTE, T0 + 3000 * MINUTE]  # nothing fetched twice
     pd.testing.assert_frame_equal(_stored(path), BTC.iloc[:3500].reset_index(drop=True), check_exact=True)
     assert report.symbols["BTC/USDT"].rows_added == 1500
 
@@ -83,19 +85,22 @@ def test_an_earlier_since_fills_in_before_the_stored_candles(fake_binance, fake_
     download(["BTC/USDT"], "1m", T0 + 1000 * MINUTE, T0 + 1200 * MINUTE, fake_exchange, tmp_path)
     report = download(["BTC/USDT"], "1m", T0, T0 + 1200 * MINUTE, fake_exchange, tmp_path)
     assert report.symbols["BTC/USDT"].rows_added == 1000
-    pd.testing.assert_frame_equal(_stored(tmp_path / "BTC-USDT_1m.csv.gz"), BTC.iloc[:1200].reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        _stored(tmp_path / "BTC-USDT_1m.csv.gz"), BTC.iloc[:1200].reset_index(drop=True), check_exact=True
+    )
 
 
 def test_gaps_in_the_exchange_data_are_reported(fake_binance, fake_exchange, tmp_path):
-    served = BTC.drop(index=range(1000, 1150)).reset_index(drop=True)   # 150 minutes of exchange downtime
+    served = BTC.drop(index=range(1000, 1150)).reset_index(drop=True)  # 150 minutes of exchange downtime
     fake_binance.add_candles("BTC/USDT", "1m", served)
     report = download(["BTC/USDT"], "1m", T0, T0 + 2000 * MINUTE, fake_exchange, tmp_path)
     assert report.symbols["BTC/USDT"].gaps == [(T0 + 1000 * MINUTE, T0 + 1149 * MINUTE, 150)]
     assert any("150 candle(s) missing" in line for line in report.lines())
-    pd.testing.assert_frame_equal(_stored(tmp_path / "BTC-USDT_1m.csv.gz"),
-                                  served[served["timestamp"] < T0 + 2000 * MINUTE].reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        _stored(tmp_path / "BTC-USDT_1m.csv.gz"),
+        served[served["timestamp"] < T0 + 2000 * MINUTE].reset_index(drop=True),
+        check_exact=True,
+    )
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(fake_exchange, tmp_path, capsys):
@@ -123,9 +128,20 @@ def _cli(argv: list[str]) -> argparse.Namespace:
 
 
 def test_cli_downloads_and_prints_a_summary(fake_exchange, tmp_path, capsys):
-    args = _cli(["BTC/USDT", "--timeframe", "1m", "--since", "2021-05-10", "--until", "2021-05-10T01:00",
-                 "--dest", str(tmp_path)])
-    assert (args.since, args.until) == (T0, T0 + 60 * MINUTE)            # the sample starts 2021-05-10 00:00 UTC
+    args = _cli(
+        [
+            "BTC/USDT",
+            "--timeframe",
+            "1m",
+            "--since",
+            "2021-05-10",
+            "--until",
+            "2021-05-10T01:00",
+            "--dest",
+            str(tmp_path),
+        ]
+    )
+    assert (args.since, args.until) == (T0, T0 + 60 * MINUTE)  # the sample starts 2021-05-10 00:00 UTC
     assert run_download(args, Config(), exchange=fake_exchange) == 0
     out = capsys.readouterr().out
     assert "BTC/USDT 1m: +60 candles, 2021-05-10 00:00 -> 2021-05-10 00:59, 0 gap(s)" in out
@@ -154,6 +170,5 @@ def test_dates_are_utc_unless_an_offset_is_given():
 def test_the_download_arguments_load_without_ccxt():
     """bot.py builds every subcommand's parser at start-up; a backtest must not pay for ccxt."""
     code = "import sys, daybreak.exchange.download; print('ccxt' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"

@@ -1,6 +1,7 @@
 """One definition of dust (MarketLimits.is_dust) and the ledger's handling of it: a remainder that
 cannot be sold stays as the symbol's dust, valued in equity, sold with a later exit, and the
 P&L of the trades is the quote the fills moved."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,17 +17,22 @@ BTC = MarketLimits("BTC/USDT", amount_step=1e-5, price_tick=0.01, min_amount=1e-
 
 
 def _order(cid: str, action: Action, amount: float) -> Order:
-    return Order(cid, "MA_Crossover", "BTC/USDT", action, amount, 0, None if action is Action.BUY else ExitReason.SIGNAL)
+    return Order(
+        cid, "MA_Crossover", "BTC/USDT", action, amount, 0, None if action is Action.BUY else ExitReason.SIGNAL
+    )
 
 
-@pytest.mark.parametrize("amount,price,dust", [
-    (0.000009, None, True),       # below one step
-    (0.0, None, True),
-    (0.00001, None, False),       # one step = minQty
-    (0.00001, 50_000.0, True),    # 0.5 USDT < minNotional 1
-    (0.00002, 50_000.0, False),   # 1.0 USDT: exactly the minimum
-    (0.0000199999, 60_000.0, True),  # rounds down to one step: 0.6 USDT
-])
+@pytest.mark.parametrize(
+    "amount,price,dust",
+    [
+        (0.000009, None, True),  # below one step
+        (0.0, None, True),
+        (0.00001, None, False),  # one step = minQty
+        (0.00001, 50_000.0, True),  # 0.5 USDT < minNotional 1
+        (0.00002, 50_000.0, False),  # 1.0 USDT: exactly the minimum
+        (0.0000199999, 60_000.0, True),  # rounds down to one step: 0.6 USDT
+    ],
+)
 def test_dust_is_what_cannot_be_sold_on_its_own(amount, price, dust):
     assert BTC.is_dust(amount, price) is dust
 
@@ -35,10 +41,15 @@ def test_the_base_fee_remainder_becomes_dust_and_goes_with_the_next_exit():
     ledger = Ledger(1_000.0)
     # buy 0.001 at 50,000; the exchange keeps 0.000001 BTC as the fee: 0.000999 arrive
     ledger.open(Fill(_order("b1", Action.BUY, 0.001), 1, 50_000.0, 0.000999, 0.000001 * 50_000.0), "b1")
-    t1 = ledger.close(Fill(_order("s1", Action.SELL, 0.00099), 2, 51_000.0, 0.00099, 0.00099 * 51_000.0 * 0.001),
-                      "s1", ExitReason.SIGNAL, BTC)
-    assert t1.pnl == pytest.approx(0.00099 * 51_000.0 * 0.999 - 0.001 * 50_000.0, abs=1e-12), \
+    t1 = ledger.close(
+        Fill(_order("s1", Action.SELL, 0.00099), 2, 51_000.0, 0.00099, 0.00099 * 51_000.0 * 0.001),
+        "s1",
+        ExitReason.SIGNAL,
+        BTC,
+    )
+    assert t1.pnl == pytest.approx(0.00099 * 51_000.0 * 0.999 - 0.001 * 50_000.0, abs=1e-12), (
         "P&L: the USDT the two fills moved"
+    )
     assert ledger.positions == {} and ledger.dust == {"BTC/USDT": pytest.approx(0.000009, abs=1e-15)}
     assert ledger.equity({"BTC/USDT": 52_000.0}) == pytest.approx(ledger.cash + 0.000009 * 52_000.0)
     # the next round trip sells position + dust: 0.000999 + 0.000009 = 0.001008 -> 0.001 sellable
@@ -83,5 +94,5 @@ def test_a_sell_takes_the_whole_position_and_the_dust_when_what_it_leaves_is_dus
     assert engine.sell_amount(pos, 0.0005, 50_000.0) == 0.0005, "a partial exit leaving a sellable rest"
     assert engine.sell_amount(pos, 0.00099, 50_000.0) == 0.001, "the rest (0.000009) would be dust"
     assert engine.sell_amount(pos, 0.000005, 50_000.0) == 0.001, "the part itself is dust: sell all"
-    pos.amount = 0.000005   # 0.000014 with the dust: 0.00001 sellable, 0.5 USDT < minNotional
+    pos.amount = 0.000005  # 0.000014 with the dust: 0.00001 sellable, 0.5 USDT < minNotional
     assert engine.sell_amount(pos, 0.000005, 50_000.0) == 0.0

@@ -1,7 +1,8 @@
 """Engine.on_signal says what it did: the order, or why not (no reading the store back)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -51,10 +52,18 @@ def test_account_block_ignores_symbol_rules():
 
 
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kolkata", "Europe/London"])
-@pytest.mark.parametrize("when", ["2021-03-14T06:59:59", "2021-03-14T07:00:00", "2021-11-07T05:30:00",
-                                  "2021-06-30T23:59:59.999", "2021-07-01T00:00:00"])
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2021-03-14T06:59:59",
+        "2021-03-14T07:00:00",
+        "2021-11-07T05:30:00",
+        "2021-06-30T23:59:59.999",
+        "2021-07-01T00:00:00",
+    ],
+)
 def test_trading_day_is_local_midnight_to_midnight(tz, when):
-    ts = int(datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    ts = int(datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp() * 1000)
     day, start, end = trading_day(ts, tz)
     local = datetime.fromtimestamp(ts / 1000, tz=ZoneInfo(tz))
     assert day == local.date().isoformat()

@@ -1,6 +1,7 @@
 """The backtest's equity curve (a vectorised driver computation) against a plain per-candle
 mark-to-market written independently here: cash from every fill (fees included) plus each
 symbol's holdings at its latest close."""
+
 from __future__ import annotations
 
 import math
@@ -46,13 +47,16 @@ def _mark_to_market(result, data):
 
 @pytest.mark.parametrize("symbols", [["BTC/USDT"], ["BTC/USDT", "ETH/USDT"]])
 def test_equity_curve_is_the_per_candle_mark_to_market(symbols):
-    cfg = parse_config({
-        "symbols": symbols, "algos": {"MA_Crossover": True},
-        "params": {"MA_Crossover": {"short_period": 5, "long_period": 20}},
-        "order_size": {"default": {"stake": 500}},
-        "paper": {"fee_rate": 0.001, "slippage_bps": 5, "starting_balance": 10_000},
-        "risk": {"stop_loss_ratio": 0.004, "take_profit_ratio": 0.006},
-    })
+    cfg = parse_config(
+        {
+            "symbols": symbols,
+            "algos": {"MA_Crossover": True},
+            "params": {"MA_Crossover": {"short_period": 5, "long_period": 20}},
+            "order_size": {"default": {"stake": 500}},
+            "paper": {"fee_rate": 0.001, "slippage_bps": 5, "starting_balance": 10_000},
+            "risk": {"stop_loss_ratio": 0.004, "take_profit_ratio": 0.006},
+        }
+    )
     files = [SAMPLE_DIR / f"{s.replace('/', '-')}_1m.csv.gz" for s in symbols]
     data = load_files(files, cfg)
     start = min(int(df["timestamp"].iat[0]) for df in data.frames.values())

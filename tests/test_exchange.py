@@ -1,4 +1,5 @@
 """Exchange access: real ccxt (binanceus / binance) against the local fake speaking Binance's REST format."""
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,11 @@ def _frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 # -- candles -------------------------------------------------------------------------------------
 def test_forming_candle_is_dropped_using_the_exchange_clock(fake_binance, fake_exchange):
-    fake_binance.set_clock(T0 + 1500 * MINUTE + 30_000)          # 30 s into candle #1500
+    fake_binance.set_clock(T0 + 1500 * MINUTE + 30_000)  # 30 s into candle #1500
     candles = fake_exchange.fetch_closed_candles("BTC/USDT", "1m")
     served = fake_binance.requests_to("/api/v3/klines")[-1]
     assert served.params["limit"] == "1000"
-    assert candles["timestamp"].iloc[-1] == T0 + 1499 * MINUTE      # the forming #1500 is not there
+    assert candles["timestamp"].iloc[-1] == T0 + 1499 * MINUTE  # the forming #1500 is not there
     pd.testing.assert_frame_equal(candles, _frame(BTC.iloc[501:1500]), check_exact=True)
 
 
@@ -83,8 +84,8 @@ def test_exchange_down_raises_unavailable_after_bounded_retries(fake_binance, fa
     with pytest.raises(ExchangeUnavailable, match=r"binanceus BTC/USDT: fetch_ohlcv failed .*after 3 attempts"):
         fake_exchange.fetch_history("BTC/USDT", "1m", since=T0)
     assert len(fake_binance.requests_to("/api/v3/klines")) == 3
-    assert len(fake_binance.requests_to("/api/v3/time")) == 1      # the clock sync is best effort, not retried
-    assert fake_exchange.sleeps == [0.25, 0.5]                     # exponential back-off between attempts
+    assert len(fake_binance.requests_to("/api/v3/time")) == 1  # the clock sync is best effort, not retried
+    assert fake_exchange.sleeps == [0.25, 0.5]  # exponential back-off between attempts
 
 
 def test_backoff_is_capped(fake_binance):
@@ -116,7 +117,7 @@ def test_rate_limit_429_waits_for_retry_after(fake_binance, fake_exchange):
     fake_exchange.load_markets()
     fake_binance.rate_limit(count=1, retry_after=3)
     assert fake_exchange.fetch_last_price("BTC/USDT") == BTC["close"].iloc[-1]
-    assert fake_exchange.sleeps == [3.0]                            # Retry-After, not the 0.25 s back-off
+    assert fake_exchange.sleeps == [3.0]  # Retry-After, not the 0.25 s back-off
 
 
 # -- fatal errors ----------------------------------------------------------------------------------
@@ -142,22 +143,36 @@ def test_unknown_exchange_id_is_fatal():
 def test_market_buy_fills_at_the_last_price_with_fee_in_quote(fake_binance, fake_exchange):
     price = BTC["close"].iloc[-1]
     result = fake_exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-buy-1")
-    assert (result.client_order_id, result.symbol, result.side, result.status) == ("db-buy-1", "BTC/USDT", "buy", "filled")
+    assert (result.client_order_id, result.symbol, result.side, result.status) == (
+        "db-buy-1",
+        "BTC/USDT",
+        "buy",
+        "filled",
+    )
     assert result.amount == result.filled == 0.01 and result.average == price and result.type == "market"
-    assert result.fee == pytest.approx(0.01 * 0.001 * price)       # 0.1 % taker, charged in BTC, reported in USDT
-    assert result.fee_base == pytest.approx(0.01 * 0.001)          # ... so the account holds amount - fee_base
-    assert fake_exchange.fetch_balance_free("BTC") == pytest.approx(result.received) == pytest.approx(0.01 - result.fee_base)
+    assert result.fee == pytest.approx(0.01 * 0.001 * price)  # 0.1 % taker, charged in BTC, reported in USDT
+    assert result.fee_base == pytest.approx(0.01 * 0.001)  # ... so the account holds amount - fee_base
+    assert (
+        fake_exchange.fetch_balance_free("BTC")
+        == pytest.approx(result.received)
+        == pytest.approx(0.01 - result.fee_base)
+    )
     assert result.fee_currency == "BTC"
     assert fake_exchange.fetch_balance_free("USDT") == pytest.approx(10_000 - 0.01 * price)
     sent = fake_binance.requests_to("/api/v3/order", "POST")[0].params
-    assert (sent["type"], sent["side"], sent["quantity"], sent["newClientOrderId"]) == ("MARKET", "BUY", "0.01", "db-buy-1")
+    assert (sent["type"], sent["side"], sent["quantity"], sent["newClientOrderId"]) == (
+        "MARKET",
+        "BUY",
+        "0.01",
+        "db-buy-1",
+    )
 
 
 def test_order_below_min_notional_is_rejected_with_binance_reason(fake_binance, fake_exchange):
     fake_binance.set_balance("BTC", "1")
     with pytest.raises(OrderRejected, match="Filter failure: MIN_NOTIONAL|Filter failure: NOTIONAL"):
         fake_exchange.create_market_order("BTC/USDT", "sell", 0.00001, "db-tiny")  # ~0.55 USDT < 1 USDT
-    assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1   # refused orders are not re-sent
+    assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1  # refused orders are not re-sent
     assert fake_binance.orders == {}
 
 
@@ -165,7 +180,7 @@ def test_insufficient_funds_and_sub_step_amounts_are_rejected(fake_binance, fake
     with pytest.raises(OrderRejected, match="InsufficientFunds"):
         fake_exchange.create_market_order("BTC/USDT", "sell", 0.01, "db-no-btc")
     with pytest.raises(OrderRejected, match="InvalidOrder"):
-        fake_exchange.create_market_order("BTC/USDT", "buy", 0.000001, "db-dust")   # below one 0.00001 step
+        fake_exchange.create_market_order("BTC/USDT", "buy", 0.000001, "db-dust")  # below one 0.00001 step
 
 
 def test_timed_out_order_is_looked_up_by_client_id_and_not_sent_twice(fake_binance):
@@ -196,13 +211,13 @@ def test_timed_out_order_whose_lookup_fails_is_reported_as_unknown(fake_binance)
     exchange = exchange_for(fake_binance, timeout_ms=300)
     exchange.load_markets()
     fake_binance.timeout_next_order(1.0)
-    fake_binance.go_down("503", after=1, path="/api/v3/order")      # the POST goes through, the look-ups fail
+    fake_binance.go_down("503", after=1, path="/api/v3/order")  # the POST goes through, the look-ups fail
     with pytest.raises(OrderOutcomeUnknown, match="db-unknown-1 failed too .* it may exist"):
         exchange.create_market_order("BTC/USDT", "buy", 0.01, "db-unknown-1")
     assert len(fake_binance.requests_to("/api/v3/order", "POST")) == 1
-    assert len(fake_binance.requests_to("/api/v3/order", "GET")) == 3   # bounded read retries
+    assert len(fake_binance.requests_to("/api/v3/order", "GET")) == 3  # bounded read retries
     fake_binance.come_back()
-    assert exchange.fetch_order_by_client_id("BTC/USDT", "db-unknown-1").filled == 0.01   # it did exist
+    assert exchange.fetch_order_by_client_id("BTC/USDT", "db-unknown-1").filled == 0.01  # it did exist
 
 
 def test_order_lookup(fake_binance, fake_exchange):
@@ -211,7 +226,7 @@ def test_order_lookup(fake_binance, fake_exchange):
     placed = fake_exchange.create_market_order("ETH/USDT", "sell", 1.5, "db-eth-sell")
     found = fake_exchange.fetch_order_by_client_id("ETH/USDT", "db-eth-sell")
     assert found == placed
-    assert found.fee == pytest.approx(1.5 * found.average * 0.001)    # charged in USDT on a sell
+    assert found.fee == pytest.approx(1.5 * found.average * 0.001)  # charged in USDT on a sell
     assert found.fee_base == 0.0
 
 
@@ -233,7 +248,7 @@ def test_a_partial_fill_reports_what_filled_and_its_fee(fake_binance, fake_excha
     fake_binance.partial_fill_next(0.5)
     placed = fake_exchange.create_market_order("BTC/USDT", "buy", 0.02, "db-part-1")
     found = fake_exchange.fetch_order_by_client_id("BTC/USDT", "db-part-1")
-    for r in (placed, found):   # the reply and the look-up (fees from the order's trades) agree
+    for r in (placed, found):  # the reply and the look-up (fees from the order's trades) agree
         assert (r.status, r.amount, r.filled) == ("expired", 0.02, 0.01)
         assert r.fee_base == pytest.approx(0.01 * 0.001) and r.fee == pytest.approx(0.01 * 0.001 * r.average)
     (fill,) = fake_binance.ledger()

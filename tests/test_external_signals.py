@@ -1,5 +1,6 @@
 """External signals: valid rows execute once (also after a restart) tagged External; bad rows are
 rejected with their reason; replay takes rows up when the simulated clock reaches them."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -36,7 +37,9 @@ def test_replayed_external_signals_execute_once_and_bad_ones_are_rejected(tmp_pa
     bot("run", "--replay", *map(str, SAMPLE), "--config", str(cfg), check=True)
     trades = trades_json(cfg)
     assert [(t["action"], t["algo"], t["symbol"]) for t in trades] == [
-        ("buy", "External", "BTC/USDT"), ("sell", "External", "BTC/USDT")]
+        ("buy", "External", "BTC/USDT"),
+        ("sell", "External", "BTC/USDT"),
+    ]
     buy, sell = trades
     assert buy["amount"] == 0.002 and sell["amount"] == 0.002
     # taken up when the clock reached it (the candle closing at the signal time), filled at the next open
@@ -69,7 +72,9 @@ def test_replayed_external_signals_execute_once_and_bad_ones_are_rejected(tmp_pa
 
 def test_signal_command_inserts_a_row_the_bot_executes(tmp_path):
     cfg = write_config(tmp_path, algos={"MA_Crossover": False})
-    out = bot("signal", "ETH/USDT", "buy", "--amount", "0.05", "--source", "alerts", "--config", str(cfg), check=True).stdout
+    out = bot(
+        "signal", "ETH/USDT", "buy", "--amount", "0.05", "--source", "alerts", "--config", str(cfg), check=True
+    ).stdout
     assert "inserted signal" in out
     store = SQLiteStore(tmp_path / "daybreak.db")
     (row,) = store.list_signals()

@@ -1,6 +1,7 @@
 """Generated bad candle files (hypothesis): the reader returns candles that keep every documented
 rule, or refuses the file with a CandleFileError naming it; ``bot.py backtest`` on them exits 0 or
 exits 2 with one line. Never another exception, a traceback or a silently wrong file."""
+
 from __future__ import annotations
 
 import gzip
@@ -15,22 +16,73 @@ from tests.helpers import assert_clean_refusal, run_cli, write_config
 
 T0 = 1_700_000_040_000
 GOOD_NAMES = ["BTC-USDT_1m.csv", "BTC-USDT_5m.csv.gz", "BTC-USDT_1h.csv"]
-BAD_NAMES = ["BTC-USDT_0m.csv", "BTC-USDT_1x.csv", "btc-usdt_1m.csv", "BTC-USDT_99999m.csv", "BTC-USDT_1m.txt",
-             "BTCUSDT_1m.csv", "_1m.csv", "_0m", "BTC-USDT_2d.csv", "ＢTC-USDT_1m.csv"]
-BAD_HEADERS = ["timestamp,open,high,low,close", "time,open,high,low,close,volume", "", "volume,open,high,low,close,timestamp"]
-TIMESTAMPS = st.one_of(st.sampled_from(["0", "-60000", "1700000040", "1700000040000000", "9000000000000000000", "1e19",
-                                        "1700000100000.5", "1230767940000", "4102444800000"]),
-                       st.integers(-2**63, 2**63 - 1).map(lambda v: str(v - v % 60_000)))
-CELLS = st.one_of(st.sampled_from(["", "nan", "inf", "-inf", "abc", "1e19", "9e18", "-1", "0", "1e309", "1.5", '"7"',
-                                   "1700000040", "1700000040000000", "1700000100000.5", "0x10"]),
-                  st.integers(-2**63, 2**63).map(str), st.floats(allow_nan=True).map(repr), st.text(max_size=6))
+BAD_NAMES = [
+    "BTC-USDT_0m.csv",
+    "BTC-USDT_1x.csv",
+    "btc-usdt_1m.csv",
+    "BTC-USDT_99999m.csv",
+    "BTC-USDT_1m.txt",
+    "BTCUSDT_1m.csv",
+    "_1m.csv",
+    "_0m",
+    "BTC-USDT_2d.csv",
+    "ＢTC-USDT_1m.csv",
+]
+BAD_HEADERS = [
+    "timestamp,open,high,low,close",
+    "time,open,high,low,close,volume",
+    "",
+    "volume,open,high,low,close,timestamp",
+]
+TIMESTAMPS = st.one_of(
+    st.sampled_from(
+        [
+            "0",
+            "-60000",
+            "1700000040",
+            "1700000040000000",
+            "9000000000000000000",
+            "1e19",
+            "1700000100000.5",
+            "1230767940000",
+            "4102444800000",
+        ]
+    ),
+    st.integers(-(2**63), 2**63 - 1).map(lambda v: str(v - v % 60_000)),
+)
+CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "nan",
+            "inf",
+            "-inf",
+            "abc",
+            "1e19",
+            "9e18",
+            "-1",
+            "0",
+            "1e309",
+            "1.5",
+            '"7"',
+            "1700000040",
+            "1700000040000000",
+            "1700000100000.5",
+            "0x10",
+        ]
+    ),
+    st.integers(-(2**63), 2**63).map(str),
+    st.floats(allow_nan=True).map(repr),
+    st.text(max_size=6),
+)
 
 
 @st.composite
 def candle_file(draw):
     """(file name, bytes) of a candle file: valid rows with one kind of defect (or none)."""
-    defect = draw(st.sampled_from(["none", "name", "header", "packing", "bytes", "spacing", "rows", "rows", "rows",
-                                   "empty"]))
+    defect = draw(
+        st.sampled_from(["none", "name", "header", "packing", "bytes", "spacing", "rows", "rows", "rows", "empty"])
+    )
     name = draw(st.sampled_from(BAD_NAMES)) if defect == "name" else draw(st.sampled_from(GOOD_NAMES))
     step = 300_000 if "_5m" in name else 3_600_000 if "_1h" in name else 60_000
     spacing = draw(st.sampled_from([2 * step, 5 * 60_000, 1000, step + 60_000])) if defect == "spacing" else step
@@ -54,7 +106,7 @@ def candle_file(draw):
             lines.insert(i, lines[i])
             continue
         elif what == "drop":
-            cells = cells[:draw(st.integers(0, 5))]
+            cells = cells[: draw(st.integers(0, 5))]
         elif what == "scale" and cells[0].isdigit():
             cells[0] = str(int(int(cells[0]) * draw(st.sampled_from([1000, 0.001, -1]))))
         lines[i] = ",".join(cells)
@@ -65,7 +117,7 @@ def candle_file(draw):
     if name.endswith(".gz") != (defect == "packing"):
         data = gzip.compress(data)
         if defect == "packing" and data:
-            data = data[:draw(st.integers(0, len(data) - 1))]
+            data = data[: draw(st.integers(0, len(data) - 1))]
     return name, data
 
 
@@ -102,8 +154,12 @@ def test_backtest_on_a_generated_file_exits_0_or_2_with_one_line(tmp_path, case)
     name, data = case
     path = tmp_path / name
     path.write_bytes(data)
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}},
-                       params={"MA_Crossover": {"short_period": 2, "long_period": 3}})
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}},
+        params={"MA_Crossover": {"short_period": 2, "long_period": 3}},
+    )
     code, _, err = run_cli("backtest", "--data", str(path), "--config", str(cfg))
     if code != 0:
         assert_clean_refusal(code, err)

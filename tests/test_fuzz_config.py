@@ -1,6 +1,7 @@
 """Generated bad configs (hypothesis): every one either loads, and then cannot kill the bot later
 (every strategy's merged risk settings and params build), or is refused by ``bot.py`` with exit 2
 and one line naming the file, the field and the value. Never a traceback, never a hang."""
+
 from __future__ import annotations
 
 import copy
@@ -14,34 +15,89 @@ from strategies import registry
 from tests.helpers import assert_clean_refusal, run_cli
 
 BASE = {
-    "mode": "paper", "exchange": "binanceus", "symbols": ["BTC/USDT", "ETH/USDT"],
+    "mode": "paper",
+    "exchange": "binanceus",
+    "symbols": ["BTC/USDT", "ETH/USDT"],
     "algos": {"MA_Crossover": True, "Momentum_Chase": False},
     "params": {"MA_Crossover": {"short_period": 50, "long_period": 200}},
-    "external_signals": True, "external_signal_max_age_seconds": 300, "poll_seconds": 5,
+    "external_signals": True,
+    "external_signal_max_age_seconds": 300,
+    "poll_seconds": 5,
     "order_size": {"default": {"stake": 100}, "BTC/USDT": {"amount": 0.001}},
     "paper": {"fee_rate": 0.001, "slippage_bps": 5, "starting_balance": 10000},
     "storage": {"backend": "sqlite", "path": "PLACEHOLDER", "price_retention_days": 30},
     "log": {"path": "PLACEHOLDER", "level": "INFO"},
-    "risk": {"stop_loss_ratio": 0.01, "sizing": "risk", "risk_per_trade_ratio": 0.0025, "max_trades_per_day": 10,
-             "max_consecutive_losses": 3, "loss_pause_minutes": 60, "day_timezone": "UTC"},
+    "risk": {
+        "stop_loss_ratio": 0.01,
+        "sizing": "risk",
+        "risk_per_trade_ratio": 0.0025,
+        "max_trades_per_day": 10,
+        "max_consecutive_losses": 3,
+        "loss_pause_minutes": 60,
+        "day_timezone": "UTC",
+    },
     "risk_overrides": {"Momentum_Chase": {"stop_loss_ratio": 0.03, "take_profit_ratio": 0.06}},
 }
 PATHS = [
-    ("mode",), ("exchange",), ("symbols",), ("symbols", 0), ("algos",), ("algos", "MA_Crossover"), ("params",),
-    ("params", "MA_Crossover"), ("params", "MA_Crossover", "short_period"), ("external_signals",),
-    ("external_signal_max_age_seconds",), ("poll_seconds",), ("order_size", "default"),
-    ("order_size", "BTC/USDT", "amount"), ("paper", "fee_rate"), ("paper", "slippage_bps"),
-    ("paper", "starting_balance"), ("storage", "backend"), ("storage", "path"), ("storage", "endpoint_url"),
-    ("storage", "region"), ("log", "level"), ("log", "path"), ("risk",), ("risk", "stop_loss_ratio"),
-    ("risk", "sizing"), ("risk", "max_trades_per_day"), ("risk", "day_timezone"), ("risk", "take_profit_fraction"),
-    ("risk_overrides", "Momentum_Chase", "stop_loss_ratio"), ("risk_overrides", "MA_Crossover"),
-    ("risk_overrides", "MA_Crossover", "stop_loss_ratio"), ("risk_overrides", "MA_Crossover", "sizing"),
+    ("mode",),
+    ("exchange",),
+    ("symbols",),
+    ("symbols", 0),
+    ("algos",),
+    ("algos", "MA_Crossover"),
+    ("params",),
+    ("params", "MA_Crossover"),
+    ("params", "MA_Crossover", "short_period"),
+    ("external_signals",),
+    ("external_signal_max_age_seconds",),
+    ("poll_seconds",),
+    ("order_size", "default"),
+    ("order_size", "BTC/USDT", "amount"),
+    ("paper", "fee_rate"),
+    ("paper", "slippage_bps"),
+    ("paper", "starting_balance"),
+    ("storage", "backend"),
+    ("storage", "path"),
+    ("storage", "endpoint_url"),
+    ("storage", "region"),
+    ("log", "level"),
+    ("log", "path"),
+    ("risk",),
+    ("risk", "stop_loss_ratio"),
+    ("risk", "sizing"),
+    ("risk", "max_trades_per_day"),
+    ("risk", "day_timezone"),
+    ("risk", "take_profit_fraction"),
+    ("risk_overrides", "Momentum_Chase", "stop_loss_ratio"),
+    ("risk_overrides", "MA_Crossover"),
+    ("risk_overrides", "MA_Crossover", "stop_loss_ratio"),
+    ("risk_overrides", "MA_Crossover", "sizing"),
 ]
 NASTY = st.one_of(
-    st.booleans(), st.sampled_from([True, False, "5", "0.01", 10.0, 0, -1]), st.none(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.sampled_from(["BTC/USDT\n", "BTC//USDT", "BTC/USDT/X", "\uff22TC/USDT", "btc/usdt", "",
-                                           "risk", "equity_fraction", "Mars/Base", "1e309", "ftx", "BINANCE"]),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.booleans(),
+    st.sampled_from([True, False, "5", "0.01", 10.0, 0, -1]),
+    st.none(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "BTC/USDT\n",
+            "BTC//USDT",
+            "BTC/USDT/X",
+            "\uff22TC/USDT",
+            "btc/usdt",
+            "",
+            "risk",
+            "equity_fraction",
+            "Mars/Base",
+            "1e309",
+            "ftx",
+            "BINANCE",
+        ]
+    ),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
     st.recursive(st.integers(), lambda inner: st.lists(inner, max_size=2), max_leaves=4),
 )
 
@@ -105,7 +161,7 @@ def config_text(draw, tmp):
         text = text[:-1] + f', "{key}": {json.dumps(BASE[key])}' + "}"
         touched = key
     elif kind == "cut":
-        text = text[:draw(st.integers(0, len(text) - 1))]
+        text = text[: draw(st.integers(0, len(text) - 1))]
     elif kind == "bytes":
         return draw(st.binary(max_size=40)), None, kind
     return text.encode("utf-8"), touched, kind

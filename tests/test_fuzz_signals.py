@@ -2,6 +2,7 @@
 boto3 on moto), through the real bot services: no row stops the bot; after the bot has seen them
 every row is in a final state (executed, failed, rejected, expired) unless its time has not come;
 a rejected row's reason names the field and the value; a signal_id trades at most once."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -20,27 +21,45 @@ PRICES = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0}
 FINAL = {"executed", "failed", "rejected", "expired"}
 FIELDS = ("signal_id", "timestamp", "symbol", "action", "source", "amount", "status")
 
+
 def mostly(valid, nasty):
     """``valid`` values about half the time, so rows get far enough to be traded."""
     return st.one_of(valid, nasty)
 
 
 ids = mostly(st.sampled_from(["a", "b"]), st.sampled_from(["c", "", " ", "x" * 300, "tv-\n1", "é"]))
-timestamps = mostly(st.integers(NOW - 200_000, NOW), st.one_of(st.integers(NOW - 400_000, NOW + 100_000), st.sampled_from(
-    [NOW + 0.5, NOW // 1000, NOW * 1000, 0, -1, NOW + 10**9, 2**62, NOW - 10**9]), st.floats(allow_nan=False)))
-symbols = mostly(st.sampled_from(["BTC/USDT", "ETH/USDT"]),
-                 st.sampled_from(["DOGE/USDT", "btcusdt", "BTC/USDT\n", "", "B" * 5000, "ＢTC/USDT"]))
+timestamps = mostly(
+    st.integers(NOW - 200_000, NOW),
+    st.one_of(
+        st.integers(NOW - 400_000, NOW + 100_000),
+        st.sampled_from([NOW + 0.5, NOW // 1000, NOW * 1000, 0, -1, NOW + 10**9, 2**62, NOW - 10**9]),
+        st.floats(allow_nan=False),
+    ),
+)
+symbols = mostly(
+    st.sampled_from(["BTC/USDT", "ETH/USDT"]),
+    st.sampled_from(["DOGE/USDT", "btcusdt", "BTC/USDT\n", "", "B" * 5000, "ＢTC/USDT"]),
+)
 actions = mostly(st.just("buy"), st.sampled_from(["sell", "BUY", "Sell", "hold", "", " buy"]))
-amounts = mostly(st.sampled_from([None, 0.001, 0.01]), st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5), st.sampled_from([1e-12, 1e12, "0.01", "lots"])))
-statuses = mostly(st.sampled_from([None, "new"]), st.sampled_from(["NEW", "New", "", "pending", "accepted", "done", "executed"]))
+amounts = mostly(
+    st.sampled_from([None, 0.001, 0.01]),
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-5, 5),
+        st.sampled_from([1e-12, 1e12, "0.01", "lots"]),
+    ),
+)
+statuses = mostly(
+    st.sampled_from([None, "new"]), st.sampled_from(["NEW", "New", "", "pending", "accepted", "done", "executed"])
+)
 
 
 def row_strategy(text_for_numbers: bool):
     value = st.one_of(st.text(max_size=5), st.integers(-3, 3)) if text_for_numbers else st.text(max_size=5)
     return st.fixed_dictionaries(
         {"signal_id": ids, "timestamp": timestamps, "symbol": symbols, "action": actions},
-        optional={"source": st.one_of(st.text(max_size=8), value), "amount": amounts, "status": statuses})
+        optional={"source": st.one_of(st.text(max_size=8), value), "amount": amounts, "status": statuses},
+    )
 
 
 def _unique(rows: list[dict]) -> list[dict]:
@@ -76,10 +95,14 @@ def _check(stored: list[dict], trades) -> None:
     assert all(t.algo == "External" for t in trades)
 
 
-REUSED_ID = [{"signal_id": "a", "timestamp": NOW - 2000, "symbol": "BTC/USDT", "action": "buy"},
-             {"signal_id": "a", "timestamp": NOW - 1000, "symbol": "ETH/USDT", "action": "buy"}]
-TEXT_TIMESTAMP = [{"signal_id": "t", "timestamp": "soon", "symbol": "BTC/USDT", "action": "buy"},
-                  {"signal_id": "b", "timestamp": NOW - 1000, "symbol": "ETH/USDT", "action": "buy", "status": "NEW"}]
+REUSED_ID = [
+    {"signal_id": "a", "timestamp": NOW - 2000, "symbol": "BTC/USDT", "action": "buy"},
+    {"signal_id": "a", "timestamp": NOW - 1000, "symbol": "ETH/USDT", "action": "buy"},
+]
+TEXT_TIMESTAMP = [
+    {"signal_id": "t", "timestamp": "soon", "symbol": "BTC/USDT", "action": "buy"},
+    {"signal_id": "b", "timestamp": NOW - 1000, "symbol": "ETH/USDT", "action": "buy", "status": "NEW"},
+]
 
 
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -95,7 +118,9 @@ def test_generated_rows_on_sqlite_all_reach_a_final_state(tmp_path_factory, rows
             for r in _unique(rows):
                 r = {k: v for k, v in r.items() if not (k == "status" and v is None)}
                 try:
-                    db.execute(f"INSERT INTO signals ({', '.join(r)}) VALUES ({', '.join('?' for _ in r)})", list(r.values()))
+                    db.execute(
+                        f"INSERT INTO signals ({', '.join(r)}) VALUES ({', '.join('?' for _ in r)})", list(r.values())
+                    )
                 except (sqlite3.IntegrityError, OverflowError):
                     pass  # SQLite itself refused it (NULL key, 64-bit overflow): never a row
         _settle(ctx)
@@ -115,11 +140,16 @@ def moto_tables(aws_env):
     from storage.init_db import init_db
 
     with mock_aws():
+
         def fresh(tmp):
-            cfg = write_config(tmp, algos={"MA_Crossover": False}, storage={
-                "backend": "dynamodb", "region": "us-east-1", "table_prefix": tmp.name[-12:]})
+            cfg = write_config(
+                tmp,
+                algos={"MA_Crossover": False},
+                storage={"backend": "dynamodb", "region": "us-east-1", "table_prefix": tmp.name[-12:]},
+            )
             init_db(load_config(cfg).storage)
             return cfg
+
         yield fresh
 
 
@@ -138,7 +168,7 @@ def test_generated_rows_on_dynamodb_all_reach_a_final_state(tmp_path_factory, mo
             item = {k: (Decimal(repr(v)) if isinstance(v, float) else v) for k, v in r.items() if v is not None}
             try:
                 table.put_item(Item=item)
-            except Exception:  # noqa: BLE001 - DynamoDB itself refused it (bad key type, NaN, empty key): never a row
+            except Exception:
                 pass
         _settle(ctx)
         stored = [{**{f: None for f in FIELDS}, "reason": "", "outcome": "", **it} for it in table.scan()["Items"]]

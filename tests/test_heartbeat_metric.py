@@ -1,8 +1,9 @@
 """The heartbeat job turns the stored bot status into the CloudWatch metric the stack alarms on."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -18,8 +19,12 @@ NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 @pytest.fixture
 def cloudwatch(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield boto3.client("cloudwatch", region_name="us-east-1")
@@ -33,10 +38,15 @@ def config_path(tmp_path):
 
 
 def _published(cw) -> list[float]:
-    start = datetime.fromtimestamp(NOW / 1000, timezone.utc)
-    stats = cw.get_metric_statistics(Namespace=NS, MetricName=HEARTBEAT_METRIC, StartTime=start - timedelta(days=1),
-                                     EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
-                                     Period=60, Statistics=["Maximum"])
+    start = datetime.fromtimestamp(NOW / 1000, UTC)
+    stats = cw.get_metric_statistics(
+        Namespace=NS,
+        MetricName=HEARTBEAT_METRIC,
+        StartTime=start - timedelta(days=1),
+        EndTime=datetime.now(UTC) + timedelta(hours=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )
     return [p["Maximum"] for p in stats["Datapoints"]]
 
 

@@ -2,6 +2,7 @@
 final, visible state (executed only after the fill, failed when the fill is refused, rejected
 naming the field and value, expired), a signal_id runs once whatever its timestamp, and no row
 can stop the bot. Rows are inserted with plain SQL, as another system would."""
+
 from __future__ import annotations
 
 import math
@@ -32,14 +33,16 @@ def bot(tmp_path):
 
     def insert(**row):
         with sqlite3.connect(tmp_path / "daybreak.db") as db:
-            db.execute(f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+            db.execute(
+                f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+            )
 
     start.insert, start.path = insert, tmp_path / "daybreak.db"
     yield start
     for ctx in contexts:
         try:
             ctx.shutdown()
-        except Exception:  # noqa: BLE001 - a test may have shut it down
+        except Exception:
             pass
 
 
@@ -61,8 +64,14 @@ def cycle(ctx, now=NOW, prices=PRICES):
 
 
 def required(signal_id="s-1", timestamp=NOW, **kw) -> dict:
-    return {"signal_id": signal_id, "timestamp": timestamp, "symbol": "BTC/USDT", "action": "buy",
-            "source": "screener", **kw}
+    return {
+        "signal_id": signal_id,
+        "timestamp": timestamp,
+        "symbol": "BTC/USDT",
+        "action": "buy",
+        "source": "screener",
+        **kw,
+    }
 
 
 def test_executed_only_after_the_fill_with_the_trade_id(bot):
@@ -107,21 +116,39 @@ def test_a_status_the_bot_does_not_know_is_rejected_naming_it(bot, status):
     bot.insert(**required(status=status))
     cycle(ctx)
     r = row(bot.path, "s-1")
-    assert (r["status"], r["reason"]) == ("rejected", f"status = {status!r}: not one the bot reads; leave it out or write 'new'")
+    assert (r["status"], r["reason"]) == (
+        "rejected",
+        f"status = {status!r}: not one the bot reads; leave it out or write 'new'",
+    )
 
 
-@pytest.mark.parametrize("bad, field, reason", [
-    ({"timestamp": NOW + 0.5}, "timestamp", f"timestamp = {NOW + 0.5!r}: must be a whole number of UTC epoch milliseconds"),
-    ({"timestamp": "soon"}, "timestamp", "timestamp = 'soon': must be a number of UTC epoch milliseconds"),
-    ({"timestamp": NOW // 1000}, "timestamp", f"timestamp = {NOW // 1000}: looks like epoch seconds; give UTC epoch milliseconds"),
-    ({"timestamp": NOW * 1000}, "timestamp", f"timestamp = {NOW * 1000}: looks like epoch microseconds; give UTC epoch milliseconds"),
-    ({"symbol": "btcusdt"}, "symbol", "symbol = 'btcusdt': not in ccxt form BASE/QUOTE"),
-    ({"symbol": "X" * 300_000}, "symbol", "symbol = '" + "X" * 56 + "...: not in ccxt form"),
-    ({"action": "hold"}, "action", "action = 'hold': is not 'buy' or 'sell'"),
-    ({"amount": 0}, "amount", "amount = 0.0: must be a positive number"),
-    ({"amount": "lots"}, "amount", "amount = 'lots': is not a number"),
-    ({"source": "two\nlines"}, "source", "source = 'two\\nlines': contains control characters"),
-])
+@pytest.mark.parametrize(
+    "bad, field, reason",
+    [
+        (
+            {"timestamp": NOW + 0.5},
+            "timestamp",
+            f"timestamp = {NOW + 0.5!r}: must be a whole number of UTC epoch milliseconds",
+        ),
+        ({"timestamp": "soon"}, "timestamp", "timestamp = 'soon': must be a number of UTC epoch milliseconds"),
+        (
+            {"timestamp": NOW // 1000},
+            "timestamp",
+            f"timestamp = {NOW // 1000}: looks like epoch seconds; give UTC epoch milliseconds",
+        ),
+        (
+            {"timestamp": NOW * 1000},
+            "timestamp",
+            f"timestamp = {NOW * 1000}: looks like epoch microseconds; give UTC epoch milliseconds",
+        ),
+        ({"symbol": "btcusdt"}, "symbol", "symbol = 'btcusdt': not in ccxt form BASE/QUOTE"),
+        ({"symbol": "X" * 300_000}, "symbol", "symbol = '" + "X" * 56 + "...: not in ccxt form"),
+        ({"action": "hold"}, "action", "action = 'hold': is not 'buy' or 'sell'"),
+        ({"amount": 0}, "amount", "amount = 0.0: must be a positive number"),
+        ({"amount": "lots"}, "amount", "amount = 'lots': is not a number"),
+        ({"source": "two\nlines"}, "source", "source = 'two\\nlines': contains control characters"),
+    ],
+)
 def test_a_bad_row_is_rejected_naming_the_field_and_the_value_and_the_rest_still_runs(bot, bad, field, reason):
     ctx = bot()
     bot.insert(**required("bad", **bad))

@@ -1,4 +1,5 @@
 """The live polling loop against a fake Binance (real ccxt code, recorded real candles)."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,9 @@ def _run(cfg_path, fake, cycles: int, on_cycle=None) -> int:
             on_cycle(state["n"])
         fake.set_clock(fake.now() + MINUTE)
 
-    return run_live(cfg_path, config, lambda: False, exchange=exchange_for(fake), clock=fake.now,
-                    sleep=sleep, max_cycles=cycles)
+    return run_live(
+        cfg_path, config, lambda: False, exchange=exchange_for(fake), clock=fake.now, sleep=sleep, max_cycles=cycles
+    )
 
 
 def test_paper_trades_from_polled_closed_candles(tmp_path, fake_binance):
@@ -76,15 +78,20 @@ def test_exchange_down_keeps_running_and_reports(tmp_path, fake_binance):
     assert any(v["error"] for v in seen["feed"].values())
     trades = store.list_trades()
     assert len({t.trade_id for t in trades}) == len(trades)
-    assert any(t.timestamp > fake_binance.now() - 60 * MINUTE for t in store.list_prices("BTC/USDT")), \
+    assert any(t.timestamp > fake_binance.now() - 60 * MINUTE for t in store.list_prices("BTC/USDT")), (
         "polling resumed after the outage"
+    )
 
 
 def test_a_symbol_added_by_a_config_change_is_traded_with_its_market_limits(tmp_path, fake_binance):
     import json
 
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"default": {"amount": 0.03}},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}})
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"default": {"amount": 0.03}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+    )
     _start_clock(fake_binance, 100)
 
     def on_cycle(n):

@@ -1,6 +1,7 @@
 """The live account is the exchange's: sizing, caps and the daily loss limit follow its balance;
 reconciliation closes what the exchange no longer holds, leaves alone what the bot did not buy,
 and cancels open orders of the bot's prefix the store does not know."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,17 @@ from tests.live_helpers import LiveBot, assert_reconciled
 
 def test_live_sizing_follows_the_exchange_balance_not_the_paper_balance(tmp_path, fake_binance, monkeypatch):
     fake_binance.set_balance("USDT", "2000")
-    bot = LiveBot(tmp_path, fake_binance, monkeypatch, paper={"starting_balance": 1_000_000},
-                  risk={"sizing": "equity_fraction", "equity_fraction": 0.1, "max_trade_equity_ratio": 0.05})
+    bot = LiveBot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        paper={"starting_balance": 1_000_000},
+        risk={"sizing": "equity_fraction", "equity_fraction": 0.1, "max_trade_equity_ratio": 0.05},
+    )
     assert bot.run(3, lambda n: n == 1 and bot.signal("buy") and None) == 0
     (rec,) = bot.store.list_orders()
     price = rec.ref_price
-    cap = 0.05 * 2000 / price     # the cap (5 % of the 2,000 USDT account) is below 10 %
+    cap = 0.05 * 2000 / price  # the cap (5 % of the 2,000 USDT account) is below 10 %
     assert rec.amount == pytest.approx(int(cap / 1e-5) * 1e-5, abs=1e-12)
     status = bot.store.get_status()
     assert status.detail["cash"] == pytest.approx(float(fake_binance.balances()["USDT"]["total"]))
@@ -37,14 +43,14 @@ def test_the_day_start_equity_is_the_accounts_and_is_stored(tmp_path, fake_binan
     assert stored["equity"] == pytest.approx(500.0)
     limits = bot.store.get_status().detail["limits"]
     assert limits["daily_loss_limit"] == pytest.approx(5.0)
-    fake_binance.set_balance("USDT", "800")     # the same day, later: the day's start stays
+    fake_binance.set_balance("USDT", "800")  # the same day, later: the day's start stays
     assert bot.run(2) == 0
     assert bot.store.get_status().detail["limits"]["daily_loss_limit"] == pytest.approx(5.0)
     bot.close()
 
 
 def test_coins_the_bot_did_not_buy_are_not_managed_and_never_sold(tmp_path, fake_binance, monkeypatch):
-    fake_binance.set_balance("BTC", "0.5")   # the trader's own coins
+    fake_binance.set_balance("BTC", "0.5")  # the trader's own coins
     bot = LiveBot(tmp_path, fake_binance, monkeypatch)
 
     def on_cycle(n):
@@ -70,7 +76,7 @@ def test_a_position_sold_outside_the_bot_is_closed_at_the_exchanges_price(tmp_pa
     def on_cycle(n):
         if n == 1:
             bot.signal("buy")
-        if n == 3:   # the trader sells everything in the exchange's app
+        if n == 3:  # the trader sells everything in the exchange's app
             fake_binance.ccxt().create_order("BTC/USDT", "market", "sell", 0.00099, None, {"newClientOrderId": "app-1"})
 
     assert bot.run(7, on_cycle) == 0
@@ -89,10 +95,12 @@ def test_a_position_sold_outside_the_bot_is_closed_at_the_exchanges_price(tmp_pa
 def test_an_open_order_with_the_bots_prefix_unknown_to_the_store_is_cancelled(tmp_path, fake_binance, monkeypatch):
     client = fake_binance.ccxt()
     client.load_markets()
-    client.create_order("BTC/USDT", "limit", "buy", 0.001, 10_000, {"newClientOrderId": "db-stray-1",
-                                                                     "timeInForce": "GTC"})
-    client.create_order("BTC/USDT", "limit", "buy", 0.001, 10_000, {"newClientOrderId": "manual-7",
-                                                                     "timeInForce": "GTC"})
+    client.create_order(
+        "BTC/USDT", "limit", "buy", 0.001, 10_000, {"newClientOrderId": "db-stray-1", "timeInForce": "GTC"}
+    )
+    client.create_order(
+        "BTC/USDT", "limit", "buy", 0.001, 10_000, {"newClientOrderId": "manual-7", "timeInForce": "GTC"}
+    )
     bot = LiveBot(tmp_path, fake_binance, monkeypatch)
     assert bot.run(2) == 0
     assert fake_binance.orders["db-stray-1"]["status"] == "CANCELED"

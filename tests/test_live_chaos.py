@@ -5,6 +5,7 @@ outage, seeded so a failure repeats. Afterwards the store is reconciled with the
 ledger: no order sent twice, no exchange order unknown to the store, no stored trade the
 exchange never executed, and balances that agree. (Kills at every step of an order:
 tests/test_live_crash.py; random kills over hours: benchmarks/live_chaos.py.)"""
+
 from __future__ import annotations
 
 import random
@@ -50,7 +51,7 @@ def _chaos(bot: LiveBot, fake, seed: int, cycles: int = 150) -> None:
         if outage["until"] is not None and n >= outage["until"]:
             fake.accept_connections()
             outage["until"] = None
-        if n == cycles // 2:   # a minute without the exchange (three 20 s cycles)
+        if n == cycles // 2:  # a minute without the exchange (three 20 s cycles)
             fake.refuse_connections()
             outage["until"] = n + 3
             return
@@ -69,20 +70,26 @@ def _chaos(bot: LiveBot, fake, seed: int, cycles: int = 150) -> None:
     if outage["until"] is not None:
         fake.accept_connections()
     bot.store.put_control(new_control("flatten", "end", int(time.time() * 1000)))
-    bot.run(30, until=lambda: not bot.store.list_orders(open_only=True) and not bot.store.list_positions(),
-            timeout_ms=400)
+    bot.run(
+        30, until=lambda: not bot.store.list_orders(open_only=True) and not bot.store.list_positions(), timeout_ms=400
+    )
     assert not bot.store.list_orders(open_only=True), "every order settled"
     for symbol in SYMBOLS:
         assert_reconciled(bot.store, fake, symbol.partition("/")[0], symbol)
-    assert len(fake.ledger()) >= 3, "the run traded"   # how much depends on the faults' timing
+    assert len(fake.ledger()) >= 3, "the run traded"  # how much depends on the faults' timing
     assert not bot.store.list_positions()
 
 
 def _bot(tmp_path, fake, monkeypatch, storage: dict | None = None) -> LiveBot:
     fake.add_candles("ETH/USDT", "1m", sample_candles("ETH/USDT"))
-    settings = dict(symbols=SYMBOLS, order_size={"BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
-                    algos={"MA_Crossover": True}, params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
-                    risk={"time_stop_seconds": 240, "stop_loss_ratio": 0.004}, account_sync_seconds=60)
+    settings = dict(
+        symbols=SYMBOLS,
+        order_size={"BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
+        algos={"MA_Crossover": True},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk={"time_stop_seconds": 240, "stop_loss_ratio": 0.004},
+        account_sync_seconds=60,
+    )
     if storage:
         settings["storage"] = storage
     return LiveBot(tmp_path, fake, monkeypatch, **settings)
@@ -95,11 +102,21 @@ def test_a_fault_storm_on_sqlite_leaves_the_books_equal_to_the_exchange(tmp_path
     bot.close()
 
 
-def test_a_fault_storm_on_dynalite_leaves_the_books_equal_to_the_exchange(tmp_path, fake_binance, dynalite_server,
-                                                                         monkeypatch):
+def test_a_fault_storm_on_dynalite_leaves_the_books_equal_to_the_exchange(
+    tmp_path, fake_binance, dynalite_server, monkeypatch
+):
     settings = dynamo_settings(dynalite_server.endpoint_url)
     open_dynamo(settings).close()
-    bot = _bot(tmp_path, fake_binance, monkeypatch, {"backend": "dynamodb", "endpoint_url": settings.endpoint_url,
-                                                     "table_prefix": settings.table_prefix, "region": "us-east-1"})
+    bot = _bot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        {
+            "backend": "dynamodb",
+            "endpoint_url": settings.endpoint_url,
+            "table_prefix": settings.table_prefix,
+            "region": "us-east-1",
+        },
+    )
     _chaos(bot, fake_binance, 11)
     bot.close()

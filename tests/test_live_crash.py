@@ -10,6 +10,7 @@ sells. After each crash the bot is restarted in this process with the exchange's
 by more than ``recvWindow``, runs until nothing is in flight, and the store is reconciled with
 the fake's own ledger.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,17 @@ from tests.fixtures_exchange import exchange_for, sample_candles
 from tests.helpers import ROOT, write_config
 from tests.live_helpers import assert_reconciled
 
-STEPS = ("order.decided", "order.intent_stored", "sent", "order.outcome_unknown", "order.reply",
-         "order.result_stored", "order.trade_stored", "order.position_stored", "order.booked")
+STEPS = (
+    "order.decided",
+    "order.intent_stored",
+    "sent",
+    "order.outcome_unknown",
+    "order.reply",
+    "order.result_stored",
+    "order.trade_stored",
+    "order.position_stored",
+    "order.booked",
+)
 assert set(STEPS) - {"sent"} == set(POINTS)
 
 
@@ -45,12 +55,28 @@ class Crashes:
         fake.add_candles("BTC/USDT", "1m", frame.assign(timestamp=frame["timestamp"] + shift))
         self.fake, self.offset = fake, 0
         fake.follow_wall_clock()
-        self.cfg = write_config(tmp_path, mode="live", symbols=["BTC/USDT"], algos={"MA_Crossover": False},
-                                params={}, order_size={"BTC/USDT": {"amount": 0.001}}, external_signals=True,
-                                risk={}, poll_seconds=0.5, account_sync_seconds=5, storage=storage)
-        self.env = dict(os.environ, DAYBREAK_LIVE_CONFIRM="yes", DAYBREAK_API_KEY=fake.api_key,
-                        DAYBREAK_API_SECRET=fake.secret, DAYBREAK_EXCHANGE_URL=fake.url, PYTHONUNBUFFERED="1",
-                        **DUMMY_AWS_ENV)
+        self.cfg = write_config(
+            tmp_path,
+            mode="live",
+            symbols=["BTC/USDT"],
+            algos={"MA_Crossover": False},
+            params={},
+            order_size={"BTC/USDT": {"amount": 0.001}},
+            external_signals=True,
+            risk={},
+            poll_seconds=0.5,
+            account_sync_seconds=5,
+            storage=storage,
+        )
+        self.env = dict(
+            os.environ,
+            DAYBREAK_LIVE_CONFIRM="yes",
+            DAYBREAK_API_KEY=fake.api_key,
+            DAYBREAK_API_SECRET=fake.secret,
+            DAYBREAK_EXCHANGE_URL=fake.url,
+            PYTHONUNBUFFERED="1",
+            **DUMMY_AWS_ENV,
+        )
         for key in ("DAYBREAK_LIVE_CONFIRM", "DAYBREAK_API_KEY", "DAYBREAK_API_SECRET"):
             monkeypatch.setenv(key, self.env[key])
         self.store = open_store(load_config(self.cfg).storage)
@@ -60,13 +86,18 @@ class Crashes:
         env = dict(self.env)
         if step != "sent":
             env["DAYBREAK_FAILPOINT"] = step
-        child = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(self.cfg)],
-                                 cwd=self.cfg.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True)
+        child = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(self.cfg)],
+            cwd=self.cfg.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
-            self._wait(lambda: self._running(), child, "the bot to run")
+            self._wait(self._running, child, "the bot to run")
             if step == "sent":
-                self.fake.timeout_next_order(30.0)   # the order executes; the reply is held back
+                self.fake.timeout_next_order(30.0)  # the order executes; the reply is held back
             if step == "order.outcome_unknown":
                 self.fake.lose_next_reply()
                 self.fake.go_down("503", after=1, count=12, path="/api/v3/order")
@@ -97,8 +128,15 @@ class Crashes:
         def settled():
             return not self.store.list_orders(open_only=True) and self.fake.now() > start + 10_000
 
-        code = run_live(self.cfg, load_config(self.cfg), settled, exchange=exchange_for(self.fake),
-                        clock=self.fake.now, sleep=sleep, max_cycles=12)
+        code = run_live(
+            self.cfg,
+            load_config(self.cfg),
+            settled,
+            exchange=exchange_for(self.fake),
+            clock=self.fake.now,
+            sleep=sleep,
+            max_cycles=12,
+        )
         assert code == 0 and settled(), "the restarted bot settled every order"
         self.offset = self.fake.now() - int(time.time() * 1000)
         self.fake.follow_wall_clock(self.offset)
@@ -112,7 +150,9 @@ class Crashes:
         deadline = time.monotonic() + timeout
         while not condition():
             if child.poll() is not None:
-                raise AssertionError(f"the bot exited ({child.returncode}) waiting for {what}:\n{child.stdout.read()[-3000:]}")
+                raise AssertionError(
+                    f"the bot exited ({child.returncode}) waiting for {what}:\n{child.stdout.read()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}")
             time.sleep(0.05)
@@ -132,8 +172,7 @@ def _run_every_step(crashes: Crashes) -> None:
 
 
 def test_sigkill_at_every_step_of_an_order_on_sqlite(tmp_path, fake_binance, monkeypatch):
-    crashes = Crashes(tmp_path, fake_binance, {"backend": "sqlite", "path": str(tmp_path / "daybreak.db")},
-                      monkeypatch)
+    crashes = Crashes(tmp_path, fake_binance, {"backend": "sqlite", "path": str(tmp_path / "daybreak.db")}, monkeypatch)
     _run_every_step(crashes)
     crashes.store.close()
 
@@ -141,8 +180,12 @@ def test_sigkill_at_every_step_of_an_order_on_sqlite(tmp_path, fake_binance, mon
 def test_sigkill_at_every_step_of_an_order_on_dynalite(tmp_path, fake_binance, dynalite_server, monkeypatch):
     settings = dynamo_settings(dynalite_server.endpoint_url)
     open_dynamo(settings).close()
-    storage = {"backend": "dynamodb", "endpoint_url": settings.endpoint_url, "table_prefix": settings.table_prefix,
-               "region": settings.region}
+    storage = {
+        "backend": "dynamodb",
+        "endpoint_url": settings.endpoint_url,
+        "table_prefix": settings.table_prefix,
+        "region": settings.region,
+    }
     crashes = Crashes(tmp_path, fake_binance, storage, monkeypatch)
     _run_every_step(crashes)
     crashes.store.close()

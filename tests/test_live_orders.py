@@ -1,5 +1,6 @@
 """The live order lifecycle against the fake Binance: every order read back and booked as what
 filled; unknown outcomes looked up until known; no order sent twice; dust kept and sold later."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,14 +8,16 @@ import pytest
 from tests.fixtures_exchange import sample_candles
 from tests.live_helpers import MINUTE, LiveBot, assert_reconciled
 
-BTC_FEE = 0.001   # the fake's taker fee, charged in BTC on buys
+BTC_FEE = 0.001  # the fake's taker fee, charged in BTC on buys
 
 
 def _signals_then(bot, plan: dict[int, str]):
     """on_cycle: at cycle n send the external signal plan[n] ("buy"/"sell")."""
+
     def on_cycle(n):
         if n in plan:
             bot.signal(plan[n])
+
     return on_cycle
 
 
@@ -82,13 +85,13 @@ def test_dust_left_by_the_base_fee_is_kept_valued_and_sold_with_a_later_exit(tmp
 def test_a_buy_whose_reply_is_lost_is_looked_up_and_booked_once(tmp_path, fake_binance, monkeypatch):
     bot = LiveBot(tmp_path, fake_binance, monkeypatch)
     fake_binance.lose_next_reply()
-    fake_binance.go_down("503", after=1, count=3, path="/api/v3/order")   # and the first look-ups fail
+    fake_binance.go_down("503", after=1, count=3, path="/api/v3/order")  # and the first look-ups fail
     seen = []
 
     def on_cycle(n):
         if n == 1:
             bot.signal("buy")
-        if n == 2:   # while its outcome is unknown the order is stored, not done
+        if n == 2:  # while its outcome is unknown the order is stored, not done
             seen.extend(bot.store.list_orders(open_only=True))
 
     assert bot.run(6, on_cycle) == 0
@@ -117,14 +120,17 @@ def test_an_exit_refused_for_insufficient_balance_resyncs_and_sells_what_is_ther
     """Someone sold half the coins by hand: the sell is refused, the account re-read, the
     missing half closed as external_close at the manual fill's price, and the rest sold. Never
     a loop of refusals."""
-    bot = LiveBot(tmp_path, fake_binance, monkeypatch, order_size={"BTC/USDT": {"amount": 0.002}},
-                  account_sync_seconds=3600)
+    bot = LiveBot(
+        tmp_path, fake_binance, monkeypatch, order_size={"BTC/USDT": {"amount": 0.002}}, account_sync_seconds=3600
+    )
 
     def on_cycle(n):
         if n == 1:
             bot.signal("buy")
-        if n == 3:   # a manual sell of 0.001 BTC on the exchange, then the bot's exit
-            fake_binance.ccxt().create_order("BTC/USDT", "market", "sell", 0.001, None, {"newClientOrderId": "manual-1"})
+        if n == 3:  # a manual sell of 0.001 BTC on the exchange, then the bot's exit
+            fake_binance.ccxt().create_order(
+                "BTC/USDT", "market", "sell", 0.001, None, {"newClientOrderId": "manual-1"}
+            )
             bot.signal("sell")
 
     assert bot.run(12, on_cycle) == 0
@@ -160,7 +166,7 @@ def test_no_exit_at_a_stale_price_when_the_price_poll_failed(tmp_path, fake_bina
     def on_cycle(n):
         if n == 1:
             bot.signal("buy")
-        if n == 4:   # the stop is due from here on; the price poll fails for two cycles
+        if n == 4:  # the stop is due from here on; the price poll fails for two cycles
             fake_binance.go_down("503", count=6, path="/api/v3/ticker/24hr")
             seen["down_at"] = fake_binance.now()
 

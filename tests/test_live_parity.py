@@ -6,6 +6,7 @@ decided at a candle's close fills at the next candle's open, the open of the can
 the poll that saw the close, as replay fills at the next open. The replay starts acting where
 the live bot started (its cursor), so both decide on the same candles from the same state.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,18 @@ def _live(cfg_path, fake, start_minute: int, cycles: int) -> int:
     def sleep(_seconds):
         fake.set_clock(fake.now() + MINUTE)
 
-    assert run_live(cfg_path, load_config(cfg_path), lambda: False, exchange=exchange_for(fake), clock=fake.now,
-                    sleep=sleep, max_cycles=cycles) == 0
+    assert (
+        run_live(
+            cfg_path,
+            load_config(cfg_path),
+            lambda: False,
+            exchange=exchange_for(fake),
+            clock=fake.now,
+            sleep=sleep,
+            max_cycles=cycles,
+        )
+        == 0
+    )
     return FIRST + (start_minute + cycles - 1) * MINUTE
 
 
@@ -54,7 +65,7 @@ def _replay(tmp_path, overrides: dict, start_close: int, end_close: int):
     cfg_path = write_config(folder, **overrides)
     config = load_config(cfg_path)
     store = SQLiteStore(config.storage.path)
-    for symbol in SYMBOLS:   # where the live bot started acting (a fresh store: its first close)
+    for symbol in SYMBOLS:  # where the live bot started acting (a fresh store: its first close)
         store.set_state(f"cursor:{symbol}", str(start_close))
     store.close()
     ctx = build_context(cfg_path, config)
@@ -65,13 +76,18 @@ def _replay(tmp_path, overrides: dict, start_close: int, end_close: int):
         ctx.shutdown()
 
 
-@pytest.mark.parametrize("algos", [
-    {"MA_Crossover": True, "RSI_Reversion": True, "MACD_Crossover": True, "EMA_Crossover_Volume": True},
-    {"Bollinger_Squeeze": True, "Donchian_Breakout": True, "Volume_Breakout": True, "Momentum_Chase": True},
-], ids=["crossovers", "breakouts"])
+@pytest.mark.parametrize(
+    "algos",
+    [
+        {"MA_Crossover": True, "RSI_Reversion": True, "MACD_Crossover": True, "EMA_Crossover_Volume": True},
+        {"Bollinger_Squeeze": True, "Donchian_Breakout": True, "Volume_Breakout": True, "Momentum_Chase": True},
+    ],
+    ids=["crossovers", "breakouts"],
+)
 def test_live_paper_run_equals_the_replay_of_the_same_candles(tmp_path, fake_binance, algos):
-    overrides = dict(algos=algos, params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk={},
-                     external_signals=False)
+    overrides = dict(
+        algos=algos, params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk={}, external_signals=False
+    )
     live_cfg = write_config(tmp_path, **overrides)
     start_minute, cycles = 400, 240
     end_close = _live(live_cfg, fake_binance, start_minute, cycles)
@@ -84,7 +100,7 @@ def test_live_paper_run_equals_the_replay_of_the_same_candles(tmp_path, fake_bin
     assert_same(live, replayed)
     assert len(live) == len(replayed)
     candles = {s: sample_candles(s).set_index("timestamp") for s in SYMBOLS}
-    for t in live:   # and each fill is the next candle's open (+/- 5 bps), at that open
+    for t in live:  # and each fill is the next candle's open (+/- 5 bps), at that open
         open_ = candles[t.symbol]["open"][t.timestamp]
         assert t.price == pytest.approx(open_ * (1.0005 if t.action == "buy" else 0.9995), rel=1e-12)
     live_store.close()
@@ -94,8 +110,12 @@ def test_a_restarted_live_bot_goes_on_as_if_it_had_not_stopped(tmp_path, fake_bi
     """Stopped and started again (positions, pending orders and each symbol's cursor restored
     from the store, the candle history fetched again), the live bot makes the trades of one
     uninterrupted run: none twice, none missed."""
-    overrides = dict(algos={"MA_Crossover": True, "RSI_Reversion": True},
-                     params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk={}, external_signals=False)
+    overrides = dict(
+        algos={"MA_Crossover": True, "RSI_Reversion": True},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk={},
+        external_signals=False,
+    )
     cfg = write_config(tmp_path, **overrides)
     _live(cfg, fake_binance, 400, 90)
     store = SQLiteStore(tmp_path / "daybreak.db")
@@ -112,20 +132,26 @@ def test_the_live_loop_stops_on_an_atr_stop_and_sizes_entries_by_atr(tmp_path, f
     ATR to settle): each risk-sized entry's amount is what ``ta``'s ATR over the whole recorded
     history gives, and the ATR stop fires at the polled price once it is at or below the stop."""
     risk = {"stop_loss_atr_mult": 1.0, "sizing": "risk", "risk_per_trade_ratio": 0.002, "max_trade_equity_ratio": 0.5}
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.001}}, algos={"MA_Crossover": True},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk=risk,
-                       external_signals=False)
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}},
+        algos={"MA_Crossover": True},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk=risk,
+        external_signals=False,
+    )
     _live(cfg, fake_binance, 400, 300)
     store = SQLiteStore(tmp_path / "daybreak.db")
     trades = store.list_trades()
     store.close()
     frame = sample_candles("BTC/USDT")
     atr = AverageTrueRange(frame["high"], frame["low"], frame["close"], 14).average_true_range()
-    atr.index = frame["timestamp"] + MINUTE   # by close time
+    atr.index = frame["timestamp"] + MINUTE  # by close time
     close = frame.set_index("timestamp")["close"]
     cash, entry_atr, stops = 10_000.0, {}, 0
     for t in trades:
-        if t.action == "buy":   # decided at the close before the fill's candle
+        if t.action == "buy":  # decided at the close before the fill's candle
             decided = t.timestamp
             a, price = float(atr[decided]), float(close[decided - MINUTE])
             expected = min(0.002 * cash / a, 0.5 * cash / price)
@@ -143,12 +169,16 @@ def test_the_live_loop_stops_on_an_atr_stop_and_sizes_entries_by_atr(tmp_path, f
 
 
 def test_candles_that_closed_while_no_bot_ran_are_history_not_decisions(tmp_path, fake_binance):
-    overrides = dict(algos={"MA_Crossover": True, "RSI_Reversion": True},
-                     params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk={}, external_signals=False)
+    overrides = dict(
+        algos={"MA_Crossover": True, "RSI_Reversion": True},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk={},
+        external_signals=False,
+    )
     cfg = write_config(tmp_path, **overrides)
     _live(cfg, fake_binance, 400, 60)
     stopped = FIRST + 460 * MINUTE
-    _live(cfg, fake_binance, 520, 120)      # an hour later
+    _live(cfg, fake_binance, 520, 120)  # an hour later
     store = SQLiteStore(tmp_path / "daybreak.db")
     decided_in_gap = [t for t in store.list_trades() if stopped < t.timestamp < FIRST + 520 * MINUTE]
     assert decided_in_gap == []

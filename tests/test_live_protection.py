@@ -3,6 +3,7 @@ after the entry, replaced as the bot's stop moves, cancelled before another sell
 when missing, booked when it filled while the bot was away, an emergency exit when refused, a
 gap through its limit exited at market), OCO and resting take-profits, flatten; reconciled
 with the fake's ledger every time."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -14,8 +15,13 @@ from tests.live_helpers import LiveBot, assert_reconciled
 
 SYM = "BTC/USDT"
 STOP = {"exchange_stop": "stop_loss_limit", "exchange_stop_limit_offset_bps": 50}
-WRITES = (("POST", "/api/v3/order"), ("POST", "/api/v3/order/cancelReplace"), ("DELETE", "/api/v3/order"),
-          ("POST", "/api/v3/order/oco"), ("DELETE", "/api/v3/orderList"))
+WRITES = (
+    ("POST", "/api/v3/order"),
+    ("POST", "/api/v3/order/cancelReplace"),
+    ("DELETE", "/api/v3/order"),
+    ("POST", "/api/v3/order/oco"),
+    ("DELETE", "/api/v3/orderList"),
+)
 
 
 def _writes(fake) -> int:
@@ -39,12 +45,13 @@ def _buy(bot, cycles=3):
 
 
 def test_a_bot_killed_while_holding_leaves_its_stop_which_fills_and_is_booked_once_on_restart(
-        tmp_path, fake_binance, monkeypatch):
+    tmp_path, fake_binance, monkeypatch
+):
     bot = _bot(tmp_path, fake_binance, monkeypatch)
     pos = _buy(bot)
     (stop,) = _resting(fake_binance, "STOP_LOSS_LIMIT")
     assert Decimal(stop["stopPrice"]) == Decimal("49500.00") and Decimal(stop["price"]) == Decimal("49252.50")
-    sellable = Decimal(repr(pos.amount)).quantize(Decimal("0.00001"), rounding="ROUND_DOWN")   # the lot step
+    sellable = Decimal(repr(pos.amount)).quantize(Decimal("0.00001"), rounding="ROUND_DOWN")  # the lot step
     assert Decimal(stop["origQty"]) == sellable == Decimal("0.00099"), "the position's sellable amount"
     assert fake_binance.balances()["BTC"]["locked"] == sellable
     # the bot is gone (its run ended: nothing was cancelled); the price falls through the stop
@@ -55,8 +62,12 @@ def test_a_bot_killed_while_holding_leaves_its_stop_which_fills_and_is_booked_on
     assert bot.run(3) == 0
     assert _writes(fake_binance) == before, "the restarted bot sends nothing"
     (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
-    assert (sell.order_id, sell.exit_reason, sell.price, sell.order_type) == \
-        (stop["clientOrderId"], "stop_loss", float(fill.price), "stop_limit")
+    assert (sell.order_id, sell.exit_reason, sell.price, sell.order_type) == (
+        stop["clientOrderId"],
+        "stop_loss",
+        float(fill.price),
+        "stop_limit",
+    )
     assert sell.fee == pytest.approx(float(fill.fee)) and sell.amount == float(fill.amount)
     assert bot.store.list_positions() == [] and bot.store.list_orders(open_only=True) == []
     assert not bot.store.list_events(kind="reconcile"), "no external close: the stop's fill was booked"
@@ -107,7 +118,7 @@ def test_a_missing_stop_is_placed_again(tmp_path, fake_binance, monkeypatch):
     bot = _bot(tmp_path, fake_binance, monkeypatch)
     _buy(bot)
     (stop,) = _resting(fake_binance, "STOP_LOSS_LIMIT")
-    fake_binance.ccxt().cancel_order(None, SYM, {"origClientOrderId": stop["clientOrderId"]})   # by hand
+    fake_binance.ccxt().cancel_order(None, SYM, {"origClientOrderId": stop["clientOrderId"]})  # by hand
     assert bot.run(2) == 0
     (again,) = _resting(fake_binance, "STOP_LOSS_LIMIT")
     assert again["clientOrderId"] != stop["clientOrderId"] and again["stopPrice"] == stop["stopPrice"]
@@ -128,8 +139,13 @@ def test_a_refused_stop_makes_the_bot_exit_at_market_at_once_and_say_why(tmp_pat
 
 
 def test_an_oco_take_profit_fills_and_its_stop_leg_expires(tmp_path, fake_binance, monkeypatch):
-    bot = _bot(tmp_path, fake_binance, monkeypatch, risk={"stop_loss_ratio": 0.01, "take_profit_ratio": 0.004},
-               execution={"exchange_stop": "oco", "take_profit_order": "resting"})
+    bot = _bot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        risk={"stop_loss_ratio": 0.01, "take_profit_ratio": 0.004},
+        execution={"exchange_stop": "oco", "take_profit_order": "resting"},
+    )
     _buy(bot)
     assert len(fake_binance.requests_to("/api/v3/order/oco", "POST")) == 1
     (tp,) = _resting(fake_binance, "LIMIT_MAKER")
@@ -146,8 +162,13 @@ def test_an_oco_take_profit_fills_and_its_stop_leg_expires(tmp_path, fake_binanc
 
 
 def test_a_resting_take_profit_is_eased_down_and_fills_at_the_exchange(tmp_path, fake_binance, monkeypatch):
-    bot = _bot(tmp_path, fake_binance, monkeypatch, risk={"take_profit_ratio": 0.01},
-               execution={"take_profit_order": "resting", "take_profit_ease_bps": 20, "take_profit_ease_seconds": 40})
+    bot = _bot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        risk={"take_profit_ratio": 0.01},
+        execution={"take_profit_order": "resting", "take_profit_ease_bps": 20, "take_profit_ease_seconds": 40},
+    )
     pos = _buy(bot, cycles=2)
     steps = []
 
@@ -158,8 +179,8 @@ def test_a_resting_take_profit_is_eased_down_and_fills_at_the_exchange(tmp_path,
 
     assert bot.run(6, on_cycle) == 0
     tp = pos.entry_price * 1.01
-    for now, prices in steps[:5]:   # each cycle's resting price: tp lowered 20 bps per whole 40 s since entry
-        n = (now - 20_000 - pos.entry_timestamp) // 40_000   # as the bot priced it at the cycle before
+    for now, prices in steps[:5]:  # each cycle's resting price: tp lowered 20 bps per whole 40 s since entry
+        n = (now - 20_000 - pos.entry_timestamp) // 40_000  # as the bot priced it at the cycle before
         assert prices == [Decimal(str(round(tp * (1 - n * 0.002), 2)))], (now, prices)
     assert len({p[0] for _, p in steps[:5]}) >= 2, "eased at least once"
     assert len(fake_binance.requests_to("/api/v3/order/cancelReplace", "POST")) >= 1
@@ -173,8 +194,12 @@ def test_a_resting_take_profit_is_eased_down_and_fills_at_the_exchange(tmp_path,
 def test_flatten_cancels_the_resting_orders_then_sells(tmp_path, fake_binance, monkeypatch):
     bot = _bot(tmp_path, fake_binance, monkeypatch)
     pos = _buy(bot)
-    assert bot.run(4, lambda n: bot.store.put_control(new_control("flatten", "test", fake_binance.now()))
-                   if n == 1 else None) == 0
+    assert (
+        bot.run(
+            4, lambda n: bot.store.put_control(new_control("flatten", "test", fake_binance.now())) if n == 1 else None
+        )
+        == 0
+    )
     (stop,) = [o for o in fake_binance.orders.values() if o["type"] == "STOP_LOSS_LIMIT"]
     (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
     assert stop["status"] == "CANCELED" and (sell.exit_reason, sell.amount) == ("flatten", 0.00099)
@@ -185,15 +210,20 @@ def test_flatten_cancels_the_resting_orders_then_sells(tmp_path, fake_binance, m
 
 
 def test_a_take_profit_refused_then_reached_is_sold_at_market(tmp_path, fake_binance, monkeypatch):
-    bot = _bot(tmp_path, fake_binance, monkeypatch, risk={"take_profit_ratio": 0.004},
-               execution={"take_profit_order": "resting"})
+    bot = _bot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        risk={"take_profit_ratio": 0.004},
+        execution={"take_profit_order": "resting"},
+    )
     fake_binance.refuse_next_order("LIMIT")
     seen = {}
 
     def on_cycle(n):
         if n == 1:
             bot.signal("buy")
-        if n == 2:   # the take-profit was refused (tried again in 60 s); the price passes it meanwhile
+        if n == 2:  # the take-profit was refused (tried again in 60 s); the price passes it meanwhile
             seen["resting"] = _resting(fake_binance, "LIMIT")
             fake_binance.set_price(SYM, "50300.00")
 
@@ -209,9 +239,15 @@ def test_a_take_profit_refused_then_reached_is_sold_at_market(tmp_path, fake_bin
 
 
 def test_a_restarted_bot_leaves_the_resting_take_profit_to_the_exchange_and_books_its_fill(
-        tmp_path, fake_binance, monkeypatch):
-    bot = _bot(tmp_path, fake_binance, monkeypatch, risk={"stop_loss_ratio": 0.01, "take_profit_ratio": 0.004},
-               execution={"take_profit_order": "resting"})
+    tmp_path, fake_binance, monkeypatch
+):
+    bot = _bot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        risk={"stop_loss_ratio": 0.01, "take_profit_ratio": 0.004},
+        execution={"take_profit_order": "resting"},
+    )
     _buy(bot)
     (tp,) = _resting(fake_binance, "LIMIT")
     # restarted while holding: the price passes the take-profit (the exchange fills it), then the stop
@@ -225,10 +261,11 @@ def test_a_restarted_bot_leaves_the_resting_take_profit_to_the_exchange_and_book
 
 
 def test_a_restarted_bot_exits_at_its_stop_with_a_market_order_after_cancelling_the_exchange_stop(
-        tmp_path, fake_binance, monkeypatch):
+    tmp_path, fake_binance, monkeypatch
+):
     bot = _bot(tmp_path, fake_binance, monkeypatch, execution={**STOP, "exchange_stop_limit_offset_bps": 10})
     _buy(bot)
-    assert bot.run(3, lambda n: fake_binance.set_price(SYM, "49000.00") if n == 1 else None) == 0   # through the limit
+    assert bot.run(3, lambda n: fake_binance.set_price(SYM, "49000.00") if n == 1 else None) == 0  # through the limit
     (stop,) = [o for o in fake_binance.orders.values() if o["type"] == "STOP_LOSS_LIMIT"]
     (market,) = [f for f in fake_binance.ledger() if f.side == "sell"]
     (sell,) = [t for t in bot.store.list_trades() if t.action == "sell"]
@@ -239,7 +276,8 @@ def test_a_restarted_bot_exits_at_its_stop_with_a_market_order_after_cancelling_
 
 
 def test_a_stop_that_filled_during_an_outage_is_booked_when_the_exchange_answers_again(
-        tmp_path, fake_binance, monkeypatch):
+    tmp_path, fake_binance, monkeypatch
+):
     bot = _bot(tmp_path, fake_binance, monkeypatch)
     _buy(bot)
     (stop,) = _resting(fake_binance, "STOP_LOSS_LIMIT")
@@ -247,7 +285,7 @@ def test_a_stop_that_filled_during_an_outage_is_booked_when_the_exchange_answers
     def on_cycle(n):
         if n == 1:
             fake_binance.go_down("503")
-            fake_binance.set_price(SYM, "49400.00")   # the stop fills while the bot cannot see it
+            fake_binance.set_price(SYM, "49400.00")  # the stop fills while the bot cannot see it
         if n == 3:
             fake_binance.come_back()
 

@@ -2,6 +2,7 @@
 (kept at shutdown, no new entries, exits retried at bounded back-off, exit code 1 once nothing
 is left to protect); flatten resolves orders in flight first, sells once, pauses entries and
 reports what it closed; stale controls expire."""
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ def _acked(bot, ctl):
 
 def test_booting_is_stored_before_anything_else(tmp_path, fake_binance, monkeypatch):
     bot = LiveBot(tmp_path, fake_binance, monkeypatch)
-    fake_binance.go_down("503", path="/api/v3/account")     # the account cannot be read
+    fake_binance.go_down("503", path="/api/v3/account")  # the account cannot be read
     seen = []
     assert bot.run(3, lambda n: seen.append(bot.store.get_status())) == 0
     assert [s.state for s in seen[:2]] == ["BOOTING", "BOOTING"], "no RUNNING before the account is known"
@@ -41,7 +42,7 @@ def test_a_fatal_error_placing_an_entry_is_state_error_and_exit_1(tmp_path, fake
 
     def on_cycle(n):
         if n == 1:
-            fake_binance.secret = "rotated"     # the key was regenerated on the exchange: signatures fail
+            fake_binance.secret = "rotated"  # the key was regenerated on the exchange: signatures fail
             bot.signal("buy")
 
     code = bot.run(60, on_cycle)
@@ -67,7 +68,7 @@ def test_in_error_the_exit_keeps_being_retried_at_a_bounded_backoff(tmp_path, fa
             fake_binance.secret = "rotated"
             bot.signal("sell")
         if n == 5:
-            bot.signal("buy")   # refused: state ERROR
+            bot.signal("buy")  # refused: state ERROR
         if n == 40:
             fake_binance.secret = "daybreak-test-secret"
 
@@ -100,7 +101,7 @@ def test_flatten_resolves_an_exit_whose_reply_was_lost_and_sells_once(tmp_path, 
             fake_binance.go_down("503", after=1, count=8, path="/api/v3/order")
             state["armed"] = n
         elif "ctl" not in state and [r for r in bot.store.list_orders(open_only=True) if r.side == "sell"]:
-            state["ctl"] = _control(bot, "flatten")   # while the exit is in flight
+            state["ctl"] = _control(bot, "flatten")  # while the exit is in flight
 
     assert bot.run(16, on_cycle) == 0
     assert "ctl" in state, "the flatten came while the exit was in flight"
@@ -122,7 +123,7 @@ def test_flatten_books_a_buy_whose_reply_was_lost_then_sells_it(tmp_path, fake_b
             fake_binance.lose_next_reply()
             fake_binance.go_down("503", after=1, count=6, path="/api/v3/order")
             bot.signal("buy")
-        if n == 2:   # the buy executed, its reply was lost, the look-ups fail: it is in flight
+        if n == 2:  # the buy executed, its reply was lost, the look-ups fail: it is in flight
             assert [r.side for r in bot.store.list_orders(open_only=True)] == ["buy"]
             state["ctl"] = _control(bot, "flatten")
 
@@ -136,9 +137,16 @@ def test_flatten_books_a_buy_whose_reply_was_lost_then_sells_it(tmp_path, fake_b
 
 
 def test_flatten_closes_every_position_says_so_and_pauses_entries_until_resume(tmp_path, fake_binance, monkeypatch):
-    fake_binance.add_candles("ETH/USDT", "1m", __import__("tests.fixtures_exchange", fromlist=["x"]).sample_candles("ETH/USDT"))
-    bot = LiveBot(tmp_path, fake_binance, monkeypatch, symbols=["BTC/USDT", "ETH/USDT"],
-                  order_size={"BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}})
+    fake_binance.add_candles(
+        "ETH/USDT", "1m", __import__("tests.fixtures_exchange", fromlist=["x"]).sample_candles("ETH/USDT")
+    )
+    bot = LiveBot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        symbols=["BTC/USDT", "ETH/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
+    )
     state = {}
 
     def on_cycle(n):
@@ -148,7 +156,7 @@ def test_flatten_closes_every_position_says_so_and_pauses_entries_until_resume(t
         if n == 3:
             state["flatten"] = _control(bot, "flatten")
         if n == 5:
-            bot.signal("buy", "ETH/USDT")    # refused: the flatten paused entries
+            bot.signal("buy", "ETH/USDT")  # refused: the flatten paused entries
         if n == 7:
             state["resume"] = _control(bot, "resume")
         if n == 9:
@@ -175,7 +183,9 @@ def test_a_control_that_waited_for_a_stopped_bot_expires(tmp_path, fake_binance,
     bot.close()
 
 
-def test_a_flatten_refused_for_locked_coins_is_retried_at_a_backoff_not_every_cycle(tmp_path, fake_binance, monkeypatch):
+def test_a_flatten_refused_for_locked_coins_is_retried_at_a_backoff_not_every_cycle(
+    tmp_path, fake_binance, monkeypatch
+):
     """The trader's own limit sell locks the coins: the flatten's sell is refused (insufficient
     balance), the account read again (nothing is missing: the coins are locked, not gone), and
     the sell waits at a growing back-off for free coins, instead of a refusal every cycle."""
@@ -188,15 +198,19 @@ def test_a_flatten_refused_for_locked_coins_is_retried_at_a_backoff_not_every_cy
         if n == 1:
             bot.signal("buy")
         if n == 3:
-            state["manual"] = client.create_order("BTC/USDT", "limit", "sell", 0.00099, 1_000_000,
-                                                  {"newClientOrderId": "manual-9", "timeInForce": "GTC"})
+            state["manual"] = client.create_order(
+                "BTC/USDT", "limit", "sell", 0.00099, 1_000_000, {"newClientOrderId": "manual-9", "timeInForce": "GTC"}
+            )
             state["ctl"] = _control(bot, "flatten")
         if n == 20:
             client.cancel_order(state["manual"]["id"], "BTC/USDT")
 
     assert bot.run(60, on_cycle, until=lambda: "ctl" in state and _acked(bot, state["ctl"]).status == "done") == 0
-    sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST")
-             if r.params["side"] == "SELL" and r.params.get("newClientOrderId") != "manual-9"]
+    sells = [
+        r
+        for r in fake_binance.requests_to("/api/v3/order", "POST")
+        if r.params["side"] == "SELL" and r.params.get("newClientOrderId") != "manual-9"
+    ]
     assert [r.status for r in sells] == [400, 200], "refused once; retried (when coins were free) at a back-off"
     assert _acked(bot, state["ctl"]).result.startswith("closed 1 position(s)")
     assert not bot.store.list_events(kind="reconcile"), "locked coins are not missing coins"
@@ -204,8 +218,14 @@ def test_a_flatten_refused_for_locked_coins_is_retried_at_a_backoff_not_every_cy
 
 
 def test_a_symbol_the_exchange_does_not_list_is_fatal_not_an_outage(tmp_path, fake_binance, monkeypatch):
-    bot = LiveBot(tmp_path, fake_binance, monkeypatch, mode="paper", symbols=["BTC/USDT", "NOPE/USDT"],
-                  order_size={"default": {"amount": 0.001}})
+    bot = LiveBot(
+        tmp_path,
+        fake_binance,
+        monkeypatch,
+        mode="paper",
+        symbols=["BTC/USDT", "NOPE/USDT"],
+        order_size={"default": {"amount": 0.001}},
+    )
     assert bot.run(20) == 1
     assert bot.cycles < 3, "stopped at once, not retried with back-off"
     status = bot.store.get_status()

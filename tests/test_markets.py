@@ -1,4 +1,5 @@
 """Market limits: step rounding a trader can rely on, rejection reasons, snapshot and ccxt parsing."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -18,26 +19,33 @@ from daybreak.core.markets import (
 )
 from tests.fakes.binance_state import BinanceState
 
-BTC = MarketLimits("BTC/USDT", amount_step=0.00001, price_tick=0.01, min_amount=0.0001, min_notional=10.0,
-                   max_amount=9000.0)
+BTC = MarketLimits(
+    "BTC/USDT", amount_step=0.00001, price_tick=0.01, min_amount=0.0001, min_notional=10.0, max_amount=9000.0
+)
 
 
-@pytest.mark.parametrize("step, amount, expected", [
-    (0.00001, 0.0012345, 0.00123),
-    (0.1, 0.3, 0.3),                    # 0.3 / 0.1 == 2.9999999999999996 in floats
-    (0.1, 0.1 + 0.2, 0.3),              # 0.30000000000000004
-    (0.1, 0.7, 0.7),                    # 0.7 / 0.1 == 6.999999999999999
-    (0.001, 0.0029999999999999996, 0.003),
-    (1.0, 12.9, 12.0),
-    (0.01, 0.009, 0.0),                 # under one step: nothing to trade
-    (0.00001, -1.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "step, amount, expected",
+    [
+        (0.00001, 0.0012345, 0.00123),
+        (0.1, 0.3, 0.3),  # 0.3 / 0.1 == 2.9999999999999996 in floats
+        (0.1, 0.1 + 0.2, 0.3),  # 0.30000000000000004
+        (0.1, 0.7, 0.7),  # 0.7 / 0.1 == 6.999999999999999
+        (0.001, 0.0029999999999999996, 0.003),
+        (1.0, 12.9, 12.0),
+        (0.01, 0.009, 0.0),  # under one step: nothing to trade
+        (0.00001, -1.0, 0.0),
+    ],
+)
 def test_round_amount_floors_to_the_step_without_float_error(step, amount, expected):
     limits = MarketLimits("X/USDT", amount_step=step, price_tick=0.01, min_amount=step, min_notional=1.0)
     assert limits.round_amount(amount) == expected
 
 
-@given(n=st.integers(min_value=0, max_value=10**9), step=st.sampled_from(["0.00001", "0.0001", "0.001", "0.01", "0.1", "1"]))
+@given(
+    n=st.integers(min_value=0, max_value=10**9),
+    step=st.sampled_from(["0.00001", "0.0001", "0.001", "0.01", "0.1", "1"]),
+)
 def test_an_amount_already_on_the_step_is_kept_exactly(n, step):
     amount = float(Decimal(n) * Decimal(step))
     limits = MarketLimits("X/USDT", amount_step=float(step), price_tick=0.01, min_amount=0.0, min_notional=0.0)
@@ -70,7 +78,7 @@ def test_rejection_names_the_rule_and_the_numbers():
 
 
 def test_min_notional_is_inclusive():
-    assert BTC.rejection(0.0002, 50_000) is None            # exactly 10 USDT
+    assert BTC.rejection(0.0002, 50_000) is None  # exactly 10 USDT
 
 
 def test_bad_limits_are_refused_with_the_field_named():
@@ -112,8 +120,11 @@ def test_from_ccxt_markets_reads_binance_filters_as_parsed_by_real_ccxt(notional
 
 def test_from_ccxt_markets_without_filters_uses_unified_precision_and_skips_derivatives():
     markets = {
-        "ABC/USD": {"spot": True, "precision": {"amount": 3, "price": 2},
-                    "limits": {"amount": {"min": 0.001, "max": None}, "cost": {"min": 2}}},
+        "ABC/USD": {
+            "spot": True,
+            "precision": {"amount": 3, "price": 2},
+            "limits": {"amount": {"min": 0.001, "max": None}, "cost": {"min": 2}},
+        },
         "ABC/USD:USD": {"spot": False, "precision": {"amount": 1, "price": 1}, "limits": {}},
     }
     parsed = from_ccxt_markets(markets, DECIMAL_PLACES)

@@ -1,5 +1,6 @@
 """round_amount's float shortcut gives exactly what the Decimal rule gives (the rule traders and
 the exchange's LOT_SIZE filter rely on), on random amounts and on amounts at step boundaries."""
+
 from __future__ import annotations
 
 import math

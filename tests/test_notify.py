@@ -1,4 +1,5 @@
 """daybreak.ops.notify: alerts through apprise to a local HTTP receiver (json:// and form://)."""
+
 from __future__ import annotations
 
 import socket
@@ -9,9 +10,22 @@ from urllib.parse import parse_qs
 import pytest
 from pydantic import ValidationError
 
-from daybreak.ops.notify import (EventKind, Notifier, NotifySettings, control_message, daily_summary_message,
-                                 fill_message, ping_message, problem_message, reconciliation_message, redact_url,
-                                 risk_limit_message, send_test, stop_message, urls_from_env)
+from daybreak.ops.notify import (
+    EventKind,
+    Notifier,
+    NotifySettings,
+    control_message,
+    daily_summary_message,
+    fill_message,
+    ping_message,
+    problem_message,
+    reconciliation_message,
+    redact_url,
+    risk_limit_message,
+    send_test,
+    stop_message,
+    urls_from_env,
+)
 from tests.fakes.alert_receiver import Receiver
 
 FAST = {"retries": 2, "backoff_seconds": 0.01, "backoff_max_seconds": 0.02, "poll_seconds": 0.02}
@@ -57,10 +71,17 @@ def settings(**kw) -> NotifySettings:
 
 # -- urls --------------------------------------------------------------------------------------------------
 def test_urls_from_env_splits_on_spaces_and_commas():
-    env = {"DAYBREAK_NOTIFY_URLS": " json://h/a, form://h2\n tgram://1:2/3,slack://T/B/C,,  "
-                                   "mailto://u:p@example.com?to=a@x.com,b@y.com"}
-    assert urls_from_env(env) == ["json://h/a", "form://h2", "tgram://1:2/3", "slack://T/B/C",
-                                  "mailto://u:p@example.com?to=a@x.com,b@y.com"]
+    env = {
+        "DAYBREAK_NOTIFY_URLS": " json://h/a, form://h2\n tgram://1:2/3,slack://T/B/C,,  "
+        "mailto://u:p@example.com?to=a@x.com,b@y.com"
+    }
+    assert urls_from_env(env) == [
+        "json://h/a",
+        "form://h2",
+        "tgram://1:2/3",
+        "slack://T/B/C",
+        "mailto://u:p@example.com?to=a@x.com,b@y.com",
+    ]
     assert urls_from_env({}) == [] and urls_from_env({"DAYBREAK_NOTIFY_URLS": " , "}) == []
 
 
@@ -83,12 +104,25 @@ def test_settings_defaults_and_strict_types():
     cfg = NotifySettings()
     assert cfg.enabled is True and cfg.events == list(EventKind)
     assert (cfg.rate_limit_per_kind, cfg.rate_window_seconds, cfg.dedupe_seconds) == (5, 60.0, 300.0)
-    assert NotifySettings.model_validate({"events": ["fill_exit", "stop_hit"], "rate_window_seconds": 30}).events \
-        == [EventKind.FILL_EXIT, EventKind.STOP_HIT]
-    for bad in ({"enabled": "true"}, {"enabled": 1}, {"rate_limit_per_kind": True}, {"rate_limit_per_kind": 2.0},
-                {"rate_limit_per_kind": "3"}, {"rate_window_seconds": "60"}, {"dedupe_seconds": False},
-                {"rate_limit_per_kind": 0}, {"rate_window_seconds": 0}, {"dedupe_seconds": -1},
-                {"events": ["fill", "stop_hit"]}, {"events": ["test", "test"]}, {"urls": ["json://x"]}):
+    assert NotifySettings.model_validate({"events": ["fill_exit", "stop_hit"], "rate_window_seconds": 30}).events == [
+        EventKind.FILL_EXIT,
+        EventKind.STOP_HIT,
+    ]
+    for bad in (
+        {"enabled": "true"},
+        {"enabled": 1},
+        {"rate_limit_per_kind": True},
+        {"rate_limit_per_kind": 2.0},
+        {"rate_limit_per_kind": "3"},
+        {"rate_window_seconds": "60"},
+        {"dedupe_seconds": False},
+        {"rate_limit_per_kind": 0},
+        {"rate_window_seconds": 0},
+        {"dedupe_seconds": -1},
+        {"events": ["fill", "stop_hit"]},
+        {"events": ["test", "test"]},
+        {"urls": ["json://x"]},
+    ):
         with pytest.raises(ValidationError):
             NotifySettings.model_validate(bad)
 
@@ -96,15 +130,18 @@ def test_settings_defaults_and_strict_types():
 # -- delivery ----------------------------------------------------------------------------------------------
 def test_json_body_fields_and_market_time(receiver):
     notifier = Notifier([receiver.url("/alerts")], settings(), **FAST)
-    assert notifier.notify(*fill_message("MA_Crossover", "BTC/USDT", "buy", 0.0015, 64123.456789),
-                           market_time_ms=1_709_294_400_000)
+    assert notifier.notify(
+        *fill_message("MA_Crossover", "BTC/USDT", "buy", 0.0015, 64123.456789), market_time_ms=1_709_294_400_000
+    )
     assert notifier.notify(EventKind.EXCHANGE_DOWN, "Daybreak: exchange unreachable", "binanceus: timeout")
     assert notifier.close(5)
     first, second = receiver.delivered()
     assert receiver.requests[0]["path"] == "/alerts"
     assert first["title"] == "Daybreak: BUY 0.0015 BTC/USDT @ 64123.457"
-    assert first["message"] == ("Strategy: MA_Crossover\nEntry: buy 0.0015 BTC/USDT at 64123.457 USDT "
-                                "(notional 96.19 USDT)\nMarket time: 2024-03-01T12:00:00Z")
+    assert first["message"] == (
+        "Strategy: MA_Crossover\nEntry: buy 0.0015 BTC/USDT at 64123.457 USDT "
+        "(notional 96.19 USDT)\nMarket time: 2024-03-01T12:00:00Z"
+    )
     assert first["type"] == "info" and second["type"] == "failure" and first["version"] == "1.0"
     assert notifier.status().sent == 2 and notifier.status().failed == 0
 
@@ -131,8 +168,11 @@ def test_identical_events_are_sent_once_within_dedupe(receiver):
     clock.now += 61
     notifier.notify("state_error", "Daybreak: state error", "state file unreadable")
     assert notifier.close(5)
-    assert [b["message"] for b in receiver.delivered()] == ["state file unreadable", "other text, same key",
-                                                            "state file unreadable"]
+    assert [b["message"] for b in receiver.delivered()] == [
+        "state file unreadable",
+        "other text, same key",
+        "state file unreadable",
+    ]
     assert notifier.status().sent == 3 and notifier.status().suppressed == 2
 
 
@@ -144,7 +184,7 @@ def test_flapping_kind_sends_one_message_then_a_summary(receiver):
     notifier.notify(EventKind.FILL_ENTRY, "fill", "other kinds have their own budget")
     wait_for(lambda: notifier.status().sent == 2 and notifier.status().suppressed == 9)
     time.sleep(0.1)
-    assert len(receiver.delivered()) == 2          # the summary waits for the window's end
+    assert len(receiver.delivered()) == 2  # the summary waits for the window's end
     clock.now += 30
     wait_for(lambda: len(receiver.delivered()) == 3)
     summary = receiver.delivered()[2]
@@ -186,7 +226,7 @@ def test_dead_url_never_blocks_and_shows_as_failed(receiver, dead_url):
     assert status.failed == 20 and status.sent == 20 and status.retried == 40
     assert status.last_error.startswith("json://127.0.0.1:") and "Connection error" in status.last_error
     assert status.last_error_at == clock.now
-    assert len(receiver.delivered()) == 20       # the good URL is not held back by the dead one
+    assert len(receiver.delivered()) == 20  # the good URL is not held back by the dead one
 
 
 def test_full_queue_drops_instead_of_blocking(receiver):
@@ -240,32 +280,40 @@ def test_send_test_reports_each_url(receiver, dead_url):
 
 # -- messages ----------------------------------------------------------------------------------------------
 def test_fill_exit_message_formats_money_and_amounts():
-    msg = fill_message("MA_Crossover", "SHIB/USDT", "sell", 12_345_678.9, 0.0000123456789, pnl=1234.5,
-                       reason="signal")
+    msg = fill_message("MA_Crossover", "SHIB/USDT", "sell", 12_345_678.9, 0.0000123456789, pnl=1234.5, reason="signal")
     assert msg.kind == EventKind.FILL_EXIT
     assert msg.title == "Daybreak: SELL 12345679 SHIB/USDT @ 0.000012345679"
-    assert msg.body == ("Strategy: MA_Crossover\nExit: sell 12345679 SHIB/USDT at 0.000012345679 USDT "
-                        "(notional 152.42 USDT)\nPnL: +1,234.50 USDT\nReason: signal")
+    assert msg.body == (
+        "Strategy: MA_Crossover\nExit: sell 12345679 SHIB/USDT at 0.000012345679 USDT "
+        "(notional 152.42 USDT)\nPnL: +1,234.50 USDT\nReason: signal"
+    )
 
 
 def test_daily_summary_message():
-    msg = daily_summary_message("2024-03-01", -12.3456, 7, 4 / 7, 2, {"daily_max_loss_ratio": 0.4,
-                                                                     "max_trades_per_day": 0.7})
+    msg = daily_summary_message(
+        "2024-03-01", -12.3456, 7, 4 / 7, 2, {"daily_max_loss_ratio": 0.4, "max_trades_per_day": 0.7}
+    )
     assert msg.kind == EventKind.DAILY_SUMMARY and msg.title == "Daybreak: daily summary 2024-03-01"
-    assert msg.body == ("PnL: -12.35 USDT\nTrades: 7 (win rate 57.1 %)\nOpen positions: 2\n"
-                        "Limits used: daily_max_loss_ratio 40 %, max_trades_per_day 70 %")
+    assert msg.body == (
+        "PnL: -12.35 USDT\nTrades: 7 (win rate 57.1 %)\nOpen positions: 2\n"
+        "Limits used: daily_max_loss_ratio 40 %, max_trades_per_day 70 %"
+    )
     assert "win rate n/a" in daily_summary_message("2024-03-02", 0, 0, None, 0).body
 
 
 def test_other_messages():
-    assert risk_limit_message("max_consecutive_losses", "pause ended", tripped=False, strategy="RSI").title \
+    assert (
+        risk_limit_message("max_consecutive_losses", "pause ended", tripped=False, strategy="RSI").title
         == "Daybreak: risk limit max_consecutive_losses lifted (RSI)"
+    )
     ctl = control_message("flatten", "alice", scope="BTC/USDT")
     assert (ctl.kind, ctl.title) == (EventKind.CONTROL, "Daybreak: flatten (BTC/USDT) by alice")
     with pytest.raises(ValueError):
         control_message("explode", "alice")
-    assert problem_message("storage_trouble", "DynamoDB throttled", "ProvisionedThroughputExceeded").body \
+    assert (
+        problem_message("storage_trouble", "DynamoDB throttled", "ProvisionedThroughputExceeded").body
         == "DynamoDB throttled\nProvisionedThroughputExceeded"
+    )
     with pytest.raises(ValueError):
         problem_message(EventKind.FILL_ENTRY, "no")
     rec = reconciliation_message("BTC/USDT", 0.5, 0.4999)

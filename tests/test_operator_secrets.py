@@ -1,5 +1,6 @@
 """Notification URLs and the dashboard password hash: environment first, else the Secrets Manager
 secret that also holds the exchange keys (moto), never a value in an error."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,17 @@ def aws(monkeypatch):
 
 
 def test_urls_and_hash_from_the_secret(aws):
-    aws.create_secret(Name="daybreak/keys", SecretString=json.dumps({
-        "apiKey": "k", "secret": "s", "notify_urls": [f"tgram://{TOKEN}/42", "json://127.0.0.1:9/x"],
-        "dashboard_password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def"}))
+    aws.create_secret(
+        Name="daybreak/keys",
+        SecretString=json.dumps(
+            {
+                "apiKey": "k",
+                "secret": "s",
+                "notify_urls": [f"tgram://{TOKEN}/42", "json://127.0.0.1:9/x"],
+                "dashboard_password_hash": "$argon2id$v=19$m=65536,t=3,p=4$abc$def",
+            }
+        ),
+    )
     env = {"DAYBREAK_SECRET_ID": "daybreak/keys"}
     assert notify_urls(env) == [f"tgram://{TOKEN}/42", "json://127.0.0.1:9/x"]
     assert dashboard_password_hash(env) == "$argon2id$v=19$m=65536,t=3,p=4$abc$def"

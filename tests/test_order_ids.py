@@ -4,6 +4,7 @@ A restarted bot recomputes the id of a decision it already sent and looks it up 
 before resending; a backtest and a replay of the same candles store the same trade ids. Both rely
 on the same decision always giving the same id, and different decisions never sharing one.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,8 +18,9 @@ BINANCE_CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")  # newClientOrder
 def test_the_same_decision_gets_the_same_id_every_time():
     args = ("MA_Crossover", "BTC/USDT", Action.BUY, 1_700_000_060_000, "")
     assert client_order_id(*args) == client_order_id(*args)
-    assert client_order_id("External", "ETH/USDT", Action.SELL, 5, "sig-42") == \
-        client_order_id("External", "ETH/USDT", Action.SELL, 5, "sig-42")
+    assert client_order_id("External", "ETH/USDT", Action.SELL, 5, "sig-42") == client_order_id(
+        "External", "ETH/USDT", Action.SELL, 5, "sig-42"
+    )
 
 
 def test_ids_are_valid_binance_client_order_ids_even_for_long_names_and_far_dates():

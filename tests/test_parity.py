@@ -1,5 +1,6 @@
 """Backtest and replay share every rule: identical trades on the shipped real candles,
 for every registered strategy, with and without exit rules and protections."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,11 +13,21 @@ from strategies import registry
 from tests.helpers import SAMPLE, write_config
 
 RISK = {
-    "stop_loss_ratio": 0.004, "take_profit_ratio": 0.006, "take_profit_fraction": 0.5,
-    "trailing_start_ratio": 0.003, "trailing_ratio": 0.002, "breakeven_trigger_ratio": 0.002,
-    "time_stop_seconds": 3600, "max_trades_per_day": 12, "symbol_cooldown_seconds": 120,
-    "max_consecutive_losses": 3, "loss_pause_minutes": 30, "daily_max_loss_ratio": 0.002,
-    "sizing": "risk", "risk_per_trade_ratio": 0.0025, "max_trade_equity_ratio": 0.2,
+    "stop_loss_ratio": 0.004,
+    "take_profit_ratio": 0.006,
+    "take_profit_fraction": 0.5,
+    "trailing_start_ratio": 0.003,
+    "trailing_ratio": 0.002,
+    "breakeven_trigger_ratio": 0.002,
+    "time_stop_seconds": 3600,
+    "max_trades_per_day": 12,
+    "symbol_cooldown_seconds": 120,
+    "max_consecutive_losses": 3,
+    "loss_pause_minutes": 30,
+    "daily_max_loss_ratio": 0.002,
+    "sizing": "risk",
+    "risk_per_trade_ratio": 0.0025,
+    "max_trade_equity_ratio": 0.2,
 }
 
 

@@ -7,17 +7,18 @@ on a cross up, close on a cross down. Both trade one whole unit of the base asse
 so the peer's integer-unit sizing is exact and each trade's P&L is in quote currency in both,
 with no scaling.
 """
+
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("backtesting")
-from daybreak.drivers.backtest import run_backtest  # noqa: E402
-from daybreak.drivers.replay import load_files  # noqa: E402
-from daybreak.ops.config_file import parse_config  # noqa: E402
-from daybreak.reporting.result import round_trips  # noqa: E402
-from tests.helpers import SAMPLE  # noqa: E402
-from tests.peers import closed_trades, ohlcv_frame, open_trades, run_peer  # noqa: E402
+from daybreak.drivers.backtest import run_backtest
+from daybreak.drivers.replay import load_files
+from daybreak.ops.config_file import parse_config
+from daybreak.reporting.result import round_trips
+from tests.helpers import SAMPLE
+from tests.peers import closed_trades, ohlcv_frame, open_trades, run_peer
 
 STARTING_BALANCE = 1_000_000.0
 """Enough quote currency for a 1-unit buy of BTC in both engines (the peer rejects orders it cannot pay)."""
@@ -26,14 +27,16 @@ PAIRS = [(50, 200), (10, 30)]
 
 
 def daybreak_run(short: int, long: int):
-    config = parse_config({
-        "symbols": ["BTC/USDT", "ETH/USDT"],
-        "algos": {"MA_Crossover": True},
-        "params": {"MA_Crossover": {"short_period": short, "long_period": long}},
-        "order_size": {"default": {"amount": 1.0}},
-        "paper": {"fee_rate": 0.0, "slippage_bps": 0.0, "starting_balance": STARTING_BALANCE},
-        "risk": {},
-    })
+    config = parse_config(
+        {
+            "symbols": ["BTC/USDT", "ETH/USDT"],
+            "algos": {"MA_Crossover": True},
+            "params": {"MA_Crossover": {"short_period": short, "long_period": long}},
+            "order_size": {"default": {"amount": 1.0}},
+            "paper": {"fee_rate": 0.0, "slippage_bps": 0.0, "starting_balance": STARTING_BALANCE},
+            "risk": {},
+        }
+    )
     data = load_files(SAMPLE, config)
     return data, run_backtest(config, data, progress=False)
 

@@ -1,5 +1,6 @@
 """End to end: `bot.py run --replay` over the shipped real candles equals an independent
 computation of the SMA crossovers (entry/exit candle, next open +/- slippage, fee, P&L)."""
+
 from __future__ import annotations
 
 import gzip
@@ -23,7 +24,7 @@ def expected_trades(path, symbol: str, short: int = 50, long: int = 200) -> list
     def sma(n):
         c = np.cumsum(np.insert(close, 0, 0.0))
         out = np.full(len(close), np.nan)
-        out[n - 1:] = (c[n:] - c[:-n]) / n
+        out[n - 1 :] = (c[n:] - c[:-n]) / n
         return out
 
     s, l = sma(short), sma(long)
@@ -129,5 +130,7 @@ def test_trades_json_fields(tmp_path):
     csv_out = bot("trades", "--format", "csv", "--algo", "MA_Crossover", "--config", str(cfg), check=True).stdout
     assert csv_out.splitlines()[0].startswith("trade_id,timestamp,symbol,action")
     assert len(csv_out.splitlines()) == len(trades) + 1
-    none = json.loads(bot("trades", "--format", "json", "--symbol", "ETH/USDT", "--config", str(cfg), check=True).stdout)
+    none = json.loads(
+        bot("trades", "--format", "json", "--symbol", "ETH/USDT", "--config", str(cfg), check=True).stdout
+    )
     assert none == []

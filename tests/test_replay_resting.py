@@ -1,6 +1,7 @@
 """A replay stopped while a simulated limit entry or maker exit rests, then started again on the
 whole file, books exactly the trades of an uninterrupted replay: the resting order (its price,
 placement time and deadline) is kept with the pending orders and resumed."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,13 @@ from daybreak.drivers.wiring import build_context
 from daybreak.ops.config_file import load_config
 from tests.helpers import SAMPLE, write_config
 
-EXECUTION = {"entry_order": "limit", "entry_offset_bps": 15, "entry_timeout_seconds": 900,
-             "exit_order": "maker", "exit_chase_seconds": 900}
+EXECUTION = {
+    "entry_order": "limit",
+    "entry_offset_bps": 15,
+    "entry_timeout_seconds": 900,
+    "exit_order": "maker",
+    "exit_chase_seconds": 900,
+}
 
 
 def _replay(cfg, end_ms=None):
@@ -39,7 +45,7 @@ def test_a_replay_restarted_while_an_order_rests_books_the_same_trades(tmp_path)
         folder = tmp_path / f"cut-{trade.trade_id}"
         folder.mkdir()
         cfg = write_config(folder, **settings)
-        _, pending = _replay(cfg, end_ms=trade.timestamp - 2 * 60_000)   # two candles before it filled
+        _, pending = _replay(cfg, end_ms=trade.timestamp - 2 * 60_000)  # two candles before it filled
         if any("placed_at" in item for item in json.loads(pending or "[]")):
             cuts += 1
         again, _ = _replay(cfg)

@@ -1,4 +1,5 @@
 """The backtest report: metrics with known answers, JSON and HTML files, the terminal table."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.conftest import require_tool
 
 from daybreak.core.domain import Action, Event, ExitReason, Position, Trade
 from daybreak.reporting.charts import chart_timeframe
@@ -29,38 +28,87 @@ from daybreak.reporting.metrics import (
 )
 from daybreak.reporting.render import print_report, write_html, write_json
 from daybreak.reporting.result import BacktestResult, round_trips
+from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_617_321_600_000  # 2021-04-02 00:00 UTC
 MIN = 60_000
 
 
-def fill(i: int, ts: int, action: str, price: float, amount: float = 1.0, fee: float = 0.0,
-         pnl: float | None = None, reason: str | None = None, algo: str = "ma_crossover",
-         symbol: str = "BTC/USDT") -> Trade:
-    return Trade(f"t{i}", ts, symbol, Action(action), amount, price, fee, algo, pnl=pnl,
-                 exit_reason=None if reason is None else ExitReason(reason))
+def fill(
+    i: int,
+    ts: int,
+    action: str,
+    price: float,
+    amount: float = 1.0,
+    fee: float = 0.0,
+    pnl: float | None = None,
+    reason: str | None = None,
+    algo: str = "ma_crossover",
+    symbol: str = "BTC/USDT",
+) -> Trade:
+    return Trade(
+        f"t{i}",
+        ts,
+        symbol,
+        Action(action),
+        amount,
+        price,
+        fee,
+        algo,
+        pnl=pnl,
+        exit_reason=None if reason is None else ExitReason(reason),
+    )
 
 
 def candles(n: int, start: int = T0, step: int = MIN, price: float = 100.0, drift: float = 0.0) -> pd.DataFrame:
     close = price + drift * np.arange(1, n + 1)
     open_ = np.concatenate([[price], close[:-1]])
-    return pd.DataFrame({"timestamp": start + step * np.arange(n, dtype=np.int64), "open": open_,
-                         "high": np.maximum(open_, close) + 1, "low": np.minimum(open_, close) - 1,
-                         "close": close, "volume": 1.0})
+    return pd.DataFrame(
+        {
+            "timestamp": start + step * np.arange(n, dtype=np.int64),
+            "open": open_,
+            "high": np.maximum(open_, close) + 1,
+            "low": np.minimum(open_, close) - 1,
+            "close": close,
+            "volume": 1.0,
+        }
+    )
 
 
-def result(trades=(), equity=None, *, n=60, step=MIN, timeframe="1m", balance=1000.0, frames=None,
-           open_positions=(), rejections=(), gaps=None, algos=("ma_crossover",)) -> BacktestResult:
+def result(
+    trades=(),
+    equity=None,
+    *,
+    n=60,
+    step=MIN,
+    timeframe="1m",
+    balance=1000.0,
+    frames=None,
+    open_positions=(),
+    rejections=(),
+    gaps=None,
+    algos=("ma_crossover",),
+) -> BacktestResult:
     frames = frames if frames is not None else {"BTC/USDT": candles(n, step=step)}
     first = next(iter(frames.values()))
     ts = first["timestamp"].to_numpy(np.int64) + step
     values = np.full(len(ts), balance) if equity is None else np.asarray(equity, dtype=float)
     return BacktestResult(
-        trades=list(trades), equity=pd.DataFrame({"timestamp": ts, "equity": values}), candles=frames,
-        rejections=list(rejections), gaps=gaps or {}, open_positions=list(open_positions),
-        starting_balance=balance, timeframe=timeframe, start=int(first["timestamp"].iloc[0]),
-        end=int(ts[-1]), algos=list(algos), fee_rate=0.001, slippage_bps=5.0)
+        trades=list(trades),
+        equity=pd.DataFrame({"timestamp": ts, "equity": values}),
+        candles=frames,
+        rejections=list(rejections),
+        gaps=gaps or {},
+        open_positions=list(open_positions),
+        starting_balance=balance,
+        timeframe=timeframe,
+        start=int(first["timestamp"].iloc[0]),
+        end=int(ts[-1]),
+        algos=list(algos),
+        fee_rate=0.001,
+        slippage_bps=5.0,
+    )
 
 
 def three_trades() -> list[Trade]:
@@ -68,19 +116,24 @@ def three_trades() -> list[Trade]:
     out, i = [], 0
     for k, (pnl, reason) in enumerate([(10.0, "take_profit"), (-5.0, "stop_loss"), (20.0, "signal")]):
         buy_t, sell_t = T0 + (10 * k + 1) * MIN, T0 + (10 * k + 5) * MIN
-        out += [fill(i, buy_t, "buy", 100.0, fee=1.0),
-                fill(i + 1, sell_t, "sell", 100.0 + pnl + 2.0, fee=1.0, pnl=pnl, reason=reason)]
+        out += [
+            fill(i, buy_t, "buy", 100.0, fee=1.0),
+            fill(i + 1, sell_t, "sell", 100.0 + pnl + 2.0, fee=1.0, pnl=pnl, reason=reason),
+        ]
         i += 2
     return out
 
 
 # --- round trips -------------------------------------------------------------------------------
 
+
 def test_partial_exits_make_one_round_trip_with_weighted_exit_price():
-    trades = [fill(0, T0, "buy", 100.0, amount=2.0, fee=0.2),
-              fill(1, T0 + 5 * MIN, "sell", 110.0, amount=1.0, fee=0.11, pnl=9.79, reason="take_profit"),
-              fill(2, T0 + 9 * MIN, "sell", 130.0, amount=1.0, fee=0.13, pnl=29.77, reason="signal"),
-              fill(3, T0 + 20 * MIN, "buy", 120.0, amount=1.0)]  # still open: not a round trip
+    trades = [
+        fill(0, T0, "buy", 100.0, amount=2.0, fee=0.2),
+        fill(1, T0 + 5 * MIN, "sell", 110.0, amount=1.0, fee=0.11, pnl=9.79, reason="take_profit"),
+        fill(2, T0 + 9 * MIN, "sell", 130.0, amount=1.0, fee=0.13, pnl=29.77, reason="signal"),
+        fill(3, T0 + 20 * MIN, "buy", 120.0, amount=1.0),
+    ]  # still open: not a round trip
     trips = round_trips(trades)
     assert len(trips) == 1
     row = trips.iloc[0]
@@ -97,6 +150,7 @@ def test_sell_without_position_is_refused_by_trade_id():
 
 
 # --- trade statistics --------------------------------------------------------------------------
+
 
 def test_known_trades_give_known_statistics():
     m = compute_metrics(result(three_trades(), equity=np.full(60, 1025.0)))
@@ -141,6 +195,7 @@ def test_all_wins_give_infinite_profit_factor_and_no_trades_give_undefined():
 
 # --- drawdown, returns, ratios -----------------------------------------------------------------
 
+
 def test_deepest_drawdown_not_yet_recovered():
     ts = T0 + MIN * np.arange(7)
     dd = max_drawdown(ts, np.array([1000, 1100, 990, 1050, 1100, 1200, 900.0]))
@@ -176,7 +231,7 @@ def test_sharpe_and_sortino_of_known_daily_returns():
     days = daily_returns(equity_curve(res))
     assert days.to_numpy() == pytest.approx(r)
     assert sharpe_ratio(days) == pytest.approx(statistics.mean(r) / statistics.stdev(r) * math.sqrt(365))
-    downside = math.sqrt(0.02 ** 2 / 5)
+    downside = math.sqrt(0.02**2 / 5)
     assert sortino_ratio(days) == pytest.approx(statistics.mean(r) / downside * math.sqrt(365))
     m = compute_metrics(res)
     assert m["sharpe"] == pytest.approx(sharpe_ratio(days))
@@ -196,12 +251,12 @@ def test_daily_equity_is_last_close_of_day_and_a_missing_day_returns_zero():
 def test_one_day_span_has_no_sharpe_and_an_extrapolated_cagr():
     m = compute_metrics(result(equity=np.r_[np.full(1439, 1000.0), 1010.0], n=1440))
     assert math.isnan(m["sharpe"]) and math.isnan(m["sortino"])
-    assert m["cagr_ratio"] == pytest.approx(1.01 ** 365 - 1)
+    assert m["cagr_ratio"] == pytest.approx(1.01**365 - 1)
 
 
 def test_buy_and_hold_is_equal_weight_over_the_run_span():
-    a = candles(60, price=100.0, drift=10 / 60)   # 100 -> 110
-    b = candles(60, price=50.0, drift=-5 / 60)    # 50 -> 45
+    a = candles(60, price=100.0, drift=10 / 60)  # 100 -> 110
+    b = candles(60, price=50.0, drift=-5 / 60)  # 50 -> 45
     early = candles(10, start=T0 - 10 * MIN, price=1.0)  # before the run: ignored
     frames = {"AAA/USDT": a, "BBB/USDT": pd.concat([early, b], ignore_index=True)}
     res = result(frames=frames)
@@ -215,9 +270,13 @@ def test_buy_and_hold_is_equal_weight_over_the_run_span():
 def test_exposure_counts_overlapping_positions_once_and_open_ones_to_the_end():
     assert exposure_ratio([(0, 10), (2, 4), (5, 15), (30, 40)], 0, 40) == pytest.approx(25 / 40)
     assert exposure_ratio([(-10, 5), (35, 50)], 0, 40) == pytest.approx(10 / 40)  # clipped to the run
-    trades = [fill(0, T0, "buy", 100.0, algo="a"), fill(1, T0 + 10 * MIN, "sell", 100.0, pnl=0.0, algo="a"),
-              fill(2, T0 + 5 * MIN, "buy", 100.0, algo="b"), fill(3, T0 + 15 * MIN, "sell", 100.0, pnl=0.0, algo="b"),
-              fill(4, T0 + 50 * MIN, "buy", 100.0, algo="a")]
+    trades = [
+        fill(0, T0, "buy", 100.0, algo="a"),
+        fill(1, T0 + 10 * MIN, "sell", 100.0, pnl=0.0, algo="a"),
+        fill(2, T0 + 5 * MIN, "buy", 100.0, algo="b"),
+        fill(3, T0 + 15 * MIN, "sell", 100.0, pnl=0.0, algo="b"),
+        fill(4, T0 + 50 * MIN, "buy", 100.0, algo="a"),
+    ]
     pos = Position("a", "BTC/USDT", 1.0, 100.0, T0 + 50 * MIN, 0.1, "t4")
     m = compute_metrics(result(trades, open_positions=[pos], algos=("a", "b")))
     assert m["exposure_ratio"] == pytest.approx(25 / 60)
@@ -226,10 +285,18 @@ def test_exposure_counts_overlapping_positions_once_and_open_ones_to_the_end():
 
 def test_open_positions_rejections_and_gaps_are_reported():
     pos = Position("ma_crossover", "BTC/USDT", 2.0, 90.0, T0 + 50 * MIN, 0.5, "t0")
-    rej = [Event(f"e{i}", T0, "rejection", "no", rule=rule)
-           for i, rule in enumerate(["max_open_positions", "min_notional", "max_open_positions"])]
-    m = compute_metrics(result([fill(0, T0 + 50 * MIN, "buy", 90.0, amount=2.0, fee=0.5)], open_positions=[pos],
-                               rejections=rej, gaps={"BTC/USDT": [(T0 + 5 * MIN, T0 + 7 * MIN, 3)]}))
+    rej = [
+        Event(f"e{i}", T0, "rejection", "no", rule=rule)
+        for i, rule in enumerate(["max_open_positions", "min_notional", "max_open_positions"])
+    ]
+    m = compute_metrics(
+        result(
+            [fill(0, T0 + 50 * MIN, "buy", 90.0, amount=2.0, fee=0.5)],
+            open_positions=[pos],
+            rejections=rej,
+            gaps={"BTC/USDT": [(T0 + 5 * MIN, T0 + 7 * MIN, 3)]},
+        )
+    )
     (row,) = m["open_positions"]
     assert row["mark_price"] == 100.0 and row["unrealized_pnl"] == pytest.approx(2 * 10 - 0.5)
     assert m["trades"] == 0 and m["fees_paid"] == pytest.approx(0.5)
@@ -245,13 +312,16 @@ def test_every_metric_is_documented():
 
 # --- files and terminal ------------------------------------------------------------------------
 
+
 def _no_constants(token: str):
     raise AssertionError(f"non-standard JSON token {token}")
 
 
 def test_json_is_strict_and_carries_trades_and_metrics(tmp_path):
-    wins = [fill(0, T0 + MIN, "buy", 100.0, fee=0.1), fill(1, T0 + 2 * MIN, "sell", 110.0, fee=0.11,
-                                                          pnl=9.79, reason="take_profit")]
+    wins = [
+        fill(0, T0 + MIN, "buy", 100.0, fee=0.1),
+        fill(1, T0 + 2 * MIN, "sell", 110.0, fee=0.11, pnl=9.79, reason="take_profit"),
+    ]
     res = result(wins)
     write_json(res, compute_metrics(res), tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text(), parse_constant=_no_constants)
@@ -263,7 +333,9 @@ def test_json_is_strict_and_carries_trades_and_metrics(tmp_path):
 def test_terminal_report_shows_values(tmp_path):
     from rich.console import Console
 
-    res = result(three_trades(), equity=np.full(60, 1025.0), rejections=[Event("e", T0, "rejection", "x", rule="cooldown")])
+    res = result(
+        three_trades(), equity=np.full(60, 1025.0), rejections=[Event("e", T0, "rejection", "x", rule="cooldown")]
+    )
     console = Console(file=io.StringIO(), width=140, record=True)
     print_report(res, compute_metrics(res), console=console)
     text = console.export_text()
@@ -286,9 +358,10 @@ def _real_run(stride: int = 97) -> BacktestResult:
     for i in range(10, len(frame) - stride, 2 * stride):
         buy, sell = frame.iloc[i], frame.iloc[i + stride]
         pnl = 0.01 * (sell["open"] - buy["open"])
-        trades += [fill(k, int(buy["timestamp"]), "buy", float(buy["open"]), amount=0.01),
-                   fill(k + 1, int(sell["timestamp"]), "sell", float(sell["open"]), amount=0.01, pnl=pnl,
-                        reason="signal")]
+        trades += [
+            fill(k, int(buy["timestamp"]), "buy", float(buy["open"]), amount=0.01),
+            fill(k + 1, int(sell["timestamp"]), "sell", float(sell["open"]), amount=0.01, pnl=pnl, reason="signal"),
+        ]
         k += 2
     equity = 1000 + np.cumsum(np.random.default_rng(1).normal(0, 0.3, len(frame)))
     return result(trades, equity=equity, frames={"BTC/USDT": frame})
@@ -318,7 +391,9 @@ def test_long_runs_are_thinned_for_charts_but_markers_stay_exact(tmp_path):
     assert len(bars) == 6_000 and bars[1]["time"] - bars[0]["time"] == 5 * MIN
     assert len(specs["drawdown"]["datasets"]["equity"]) <= 20_000
     assert [(f["time"], f["price"]) for f in specs["candles"]["datasets"]["fills"]] == [
-        (T0 + 12_345 * MIN, 111.0), (T0 + 20_001 * MIN, 120.5)]
+        (T0 + 12_345 * MIN, 111.0),
+        (T0 + 20_001 * MIN, 120.5),
+    ]
 
 
 def test_html_refuses_unknown_symbol(tmp_path):
@@ -340,8 +415,14 @@ def test_html_renders_charts_offline_in_a_real_browser(tmp_path):
         page = browser.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                   else (requests.append(route.request.url), route.abort()))
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file:")
+                else (requests.append(route.request.url), route.abort())
+            ),
+        )
         page.goto(out.as_uri())
         for chart in ("equity", "drawdown", "candles"):
             page.wait_for_selector(f"#{chart} canvas", timeout=20_000)

@@ -1,5 +1,6 @@
 """Protections, sizing and the risk gate: each rule blocks entries with its reason and numbers;
 exits are never blocked."""
+
 from __future__ import annotations
 
 import pytest
@@ -104,8 +105,9 @@ def test_risk_based_sizing_caps_and_rounding():
     # risk 0.25 % of 10,000 = 25 quote; stop 2 % below 100 -> 12.5 units; capped at 20 % equity -> 20 units
     eng = make_engine({"sizing": "risk", "risk_per_trade_ratio": 0.0025, "stop_loss_ratio": 0.02})
     assert buy(eng, T0).amount == pytest.approx(12.5)
-    eng = make_engine({"sizing": "risk", "risk_per_trade_ratio": 0.0025, "stop_loss_ratio": 0.02,
-                       "max_trade_equity_ratio": 0.1})
+    eng = make_engine(
+        {"sizing": "risk", "risk_per_trade_ratio": 0.0025, "stop_loss_ratio": 0.02, "max_trade_equity_ratio": 0.1}
+    )
     assert buy(eng, T0).amount == pytest.approx(10.0)
     eng = make_engine({"sizing": "equity_fraction", "equity_fraction": 0.05, "max_notional": 300})
     assert buy(eng, T0, price=100).amount == pytest.approx(3.0)
@@ -158,14 +160,20 @@ def test_a_stopped_trade_never_loses_more_than_stop_plus_slippage_plus_fees(move
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.floats(10, 1000), st.booleans()), min_size=1, max_size=40))
 def test_exposure_never_exceeds_the_caps(signals):
-    eng = make_engine({"sizing": "equity_fraction", "equity_fraction": 0.5, "max_trade_equity_ratio": 0.2,
-                       "max_notional": 1500, "max_open_positions": 3})
+    eng = make_engine(
+        {
+            "sizing": "equity_fraction",
+            "equity_fraction": 0.5,
+            "max_trade_equity_ratio": 0.2,
+            "max_notional": 1500,
+            "max_open_positions": 3,
+        }
+    )
     for i, (price, is_buy) in enumerate(signals):
         ts = T0 + i * MINUTE
         algo = f"S{i % 5}"
         eng.on_signal(Signal(algo, SYM, Action.BUY if is_buy else Action.SELL, ts), price, ts)
         eng.fill_pending(SYM, price, ts + MINUTE)
-        prices = {SYM: price}
         assert len(eng.ledger.positions) <= 3
         for pos in eng.ledger.positions.values():
             assert pos.amount * pos.entry_price <= 1500 + 1e-6

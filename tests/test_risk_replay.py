@@ -1,4 +1,5 @@
 """The daily loss limit on real data: the 2021-05-19 crash triggers it; the next UTC day resets it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,13 @@ def _ms(text: str) -> int:
 
 
 def test_crash_day_trips_the_daily_loss_limit_then_it_resets(tmp_path):
-    cfg = write_config(tmp_path, symbols=["BTC/USDT"], order_size={"BTC/USDT": {"amount": 0.05}},
-                       params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
-                       risk={"daily_max_loss_ratio": 0.005, "stop_loss_ratio": 0.01})
+    cfg = write_config(
+        tmp_path,
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.05}},
+        params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
+        risk={"daily_max_loss_ratio": 0.005, "stop_loss_ratio": 0.01},
+    )
     bot("run", "--replay", str(CRASH), "--config", str(cfg), check=True)
     store = SQLiteStore(tmp_path / "daybreak.db")
     events = [e for e in store.list_events(kind="rejection", limit=10_000) if e.rule == "daily_max_loss"]
@@ -36,11 +41,13 @@ def test_crash_day_trips_the_daily_loss_limit_then_it_resets(tmp_path):
         assert next(e for e in events if e.timestamp == first_block).data["limit"] == pytest.approx(limit)
         realized = sum(t.pnl for t in trades if t.pnl is not None and start <= t.timestamp <= first_block)
         assert -realized >= limit, f"{day}: blocked only after losing the limit"
-        assert not [t for t in trades if t.action == "buy" and first_block < t.timestamp < end], \
+        assert not [t for t in trades if t.action == "buy" and first_block < t.timestamp < end], (
             f"{day}: no new entries after the limit until the next day"
+        )
         if end < _ms("2021-05-20 12:00"):
-            assert [t for t in trades if t.action == "buy" and end <= t.timestamp < end + 86_400_000], \
+            assert [t for t in trades if t.action == "buy" and end <= t.timestamp < end + 86_400_000], (
                 f"entries resume the day after {day}"
+            )
 
 
 def _day(ms: int) -> str:

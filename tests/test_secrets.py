@@ -1,4 +1,5 @@
 """Live API keys: environment, AWS Secrets Manager (moto), masking, and the live-trading gate."""
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,9 @@ def test_no_keys_anywhere_is_none_so_paper_mode_needs_nothing():
     assert load_api_keys("binanceus", env={"DAYBREAK_API_KEY": " ", "DAYBREAK_API_SECRET": ""}) is None
 
 
-@pytest.mark.parametrize("present, missing", [("DAYBREAK_API_KEY", "DAYBREAK_API_SECRET"),
-                                              ("DAYBREAK_API_SECRET", "DAYBREAK_API_KEY")])
+@pytest.mark.parametrize(
+    "present, missing", [("DAYBREAK_API_KEY", "DAYBREAK_API_SECRET"), ("DAYBREAK_API_SECRET", "DAYBREAK_API_KEY")]
+)
 def test_half_a_key_pair_names_the_missing_variable(present, missing):
     with pytest.raises(SecretsError) as err:
         load_api_keys("binanceus", env={present: SECRET})
@@ -115,13 +117,16 @@ def test_missing_secret_is_named(aws):
         load_api_keys("binanceus", env={"DAYBREAK_SECRET_ID": "nope/keys"})
 
 
-@pytest.mark.parametrize("value, problem", [
-    ('{"apiKey": "' + KEY + '", "secret": "' + SECRET + '"',  "not valid JSON"),   # truncated paste
-    (json.dumps({"apiKey": KEY}), "field 'secret' is empty or missing"),
-    (json.dumps({"api_key": KEY, "secret_key": SECRET}), "fields present: 'api_key', 'secret_key'"),
-    (json.dumps({"apiKey": KEY, "secret": 12345}), "field 'secret' must be a string"),
-    (json.dumps([KEY, SECRET]), "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ('{"apiKey": "' + KEY + '", "secret": "' + SECRET + '"', "not valid JSON"),  # truncated paste
+        (json.dumps({"apiKey": KEY}), "field 'secret' is empty or missing"),
+        (json.dumps({"api_key": KEY, "secret_key": SECRET}), "fields present: 'api_key', 'secret_key'"),
+        (json.dumps({"apiKey": KEY, "secret": 12345}), "field 'secret' must be a string"),
+        (json.dumps([KEY, SECRET]), "must be a JSON object"),
+    ],
+)
 def test_bad_secret_content_is_explained_without_printing_it(aws, value, problem):
     _secret(aws, "bad", value)
     with pytest.raises(SecretsError) as err:
@@ -148,13 +153,16 @@ def test_repr_and_str_never_show_the_secret():
 FULL_ENV = {"DAYBREAK_LIVE_CONFIRM": "yes", "DAYBREAK_API_KEY": KEY, "DAYBREAK_API_SECRET": SECRET}
 
 
-@pytest.mark.parametrize("mode, env, reason", [
-    ("paper", FULL_ENV, "mode is 'paper'"),
-    ("live", {**FULL_ENV, "DAYBREAK_LIVE_CONFIRM": "YES"}, "DAYBREAK_LIVE_CONFIRM is 'YES'"),
-    ("live", {k: v for k, v in FULL_ENV.items() if k != "DAYBREAK_LIVE_CONFIRM"}, "DAYBREAK_LIVE_CONFIRM is unset"),
-    ("live", {"DAYBREAK_LIVE_CONFIRM": "yes"}, "no API keys"),
-    ("live", {"DAYBREAK_LIVE_CONFIRM": "yes", "DAYBREAK_API_KEY": KEY}, "DAYBREAK_API_SECRET is empty or unset"),
-])
+@pytest.mark.parametrize(
+    "mode, env, reason",
+    [
+        ("paper", FULL_ENV, "mode is 'paper'"),
+        ("live", {**FULL_ENV, "DAYBREAK_LIVE_CONFIRM": "YES"}, "DAYBREAK_LIVE_CONFIRM is 'YES'"),
+        ("live", {k: v for k, v in FULL_ENV.items() if k != "DAYBREAK_LIVE_CONFIRM"}, "DAYBREAK_LIVE_CONFIRM is unset"),
+        ("live", {"DAYBREAK_LIVE_CONFIRM": "yes"}, "no API keys"),
+        ("live", {"DAYBREAK_LIVE_CONFIRM": "yes", "DAYBREAK_API_KEY": KEY}, "DAYBREAK_API_SECRET is empty or unset"),
+    ],
+)
 def test_live_is_refused_with_the_reason(mode, env, reason):
     allowed, why = live_trading_allowed(_cfg(mode), env=env)
     assert allowed is False

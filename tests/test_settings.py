@@ -1,4 +1,5 @@
 """Config parsing: every bad config names the field and the value."""
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,14 @@ def test_save_refuses_invalid_and_leaves_file_untouched(tmp_path):
 def test_a_strategy_cannot_have_a_trading_day_of_its_own():
     """The daily loss and trades-per-day counters are account-wide: a per-strategy day boundary
     would be silently ignored, so it is refused (the same zone as the account's is accepted)."""
-    with pytest.raises(ConfigError, match=r"risk_overrides\.MA_Crossover\.day_timezone = \"Asia/Tokyo\": the trading day is account-wide"):
-        parse_config({"risk": {"day_timezone": "UTC"}, "risk_overrides": {"MA_Crossover": {"day_timezone": "Asia/Tokyo"}}})
-    cfg = parse_config({"risk": {"day_timezone": "Asia/Tokyo"}, "risk_overrides": {"MA_Crossover": {"day_timezone": "Asia/Tokyo"}}})
+    with pytest.raises(
+        ConfigError,
+        match=r"risk_overrides\.MA_Crossover\.day_timezone = \"Asia/Tokyo\": the trading day is account-wide",
+    ):
+        parse_config(
+            {"risk": {"day_timezone": "UTC"}, "risk_overrides": {"MA_Crossover": {"day_timezone": "Asia/Tokyo"}}}
+        )
+    cfg = parse_config(
+        {"risk": {"day_timezone": "Asia/Tokyo"}, "risk_overrides": {"MA_Crossover": {"day_timezone": "Asia/Tokyo"}}}
+    )
     assert cfg.risk_for("MA_Crossover").day_timezone == "Asia/Tokyo"

@@ -3,6 +3,7 @@
 and the log say so, and all of it is stored once the store is back; what is still unsaved at
 shutdown goes to a file beside the log. The failures are real SQLite ones (a full database via
 ``max_page_count``, the file deleted under the bot), not mocks."""
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,9 @@ def test_a_full_disk_pauses_entries_keeps_every_write_and_recovers(tmp_path):
     trades = store.list_trades()
     assert [t.trade_id for t in trades] == [t.trade_id for t in booked], "every booked trade is stored, once, in order"
     refused = store.list_events(rule="storage_unavailable", limit=1000)
-    assert refused and all(200 <= (e.timestamp - data.frames["BTC/USDT"]["timestamp"].iat[0]) // 60_000 <= 1400
-                           for e in refused), "entries refused only while the disk was full"
+    assert refused and all(
+        200 <= (e.timestamp - data.frames["BTC/USDT"]["timestamp"].iat[0]) // 60_000 <= 1400 for e in refused
+    ), "entries refused only while the disk was full"
     frame = data.frames["BTC/USDT"]
     assert len(store.list_prices("BTC/USDT")) == len(frame), "a price for every candle, outage included"
     assert store.get_state("cursor:BTC/USDT") == str(int(frame["timestamp"].iat[-1]) + 60_000)
@@ -115,8 +117,9 @@ def test_writes_still_unsaved_at_shutdown_go_to_a_file_and_the_run_fails(tmp_pat
     stored = {t.trade_id for t in SQLiteStore(tmp_path / "daybreak.db").list_trades()}
     unsaved_trades = [x["record"] for x in lines if x["kind"] == "trade"]
     assert {t.trade_id for t in booked} == stored | {t["trade_id"] for t in unsaved_trades}, "nothing lost"
-    assert [x["record"]["key"] for x in lines if x["kind"] == "state"].count("cursor:BTC/USDT") == 1, \
+    assert [x["record"]["key"] for x in lines if x["kind"] == "state"].count("cursor:BTC/USDT") == 1, (
         "only the newest cursor is kept"
+    )
 
 
 def test_a_replay_whose_database_file_vanished_never_reports_success(tmp_path, capsys):

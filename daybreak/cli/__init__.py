@@ -5,6 +5,7 @@ also names the store. Exit codes: 0 ok, 1 runtime failure, 2 bad input (config, 
 file, argument, external signal) exits 2; storage, file-system and exchange failures exit 1. Only
 a real bug shows a traceback, followed by a line saying so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,17 +18,17 @@ import sys
 import time
 import traceback
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from daybreak.cli import operator as cli_ops
 from daybreak.cli.args import Parser, UsageError, check_span, count, number, output_file, utc_date
 from daybreak.core import external
 from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
 from daybreak.core.domain import new_control
-from daybreak.cli import operator as cli_ops
 from daybreak.core.timeframes import parse_utc_ms
 from daybreak.drivers.alerts import make_alerts
 from daybreak.drivers.backtest import run_backtest
@@ -73,10 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replay", nargs="+", metavar="FILE", help="candle files (BTC-USDT_1m.csv.gz ...)")
     run.add_argument("--from", dest="start", type=utc_date, help="replay: first candle (YYYY-MM-DD or ISO, UTC)")
     run.add_argument("--to", dest="end", type=utc_date, help="replay: end (exclusive)")
-    run.add_argument("--pace", type=number(0, 60, "seconds"), default=None,
-                     help="replay: seconds to wait per candle, 0 to 60 (default 0 = fast)")
-    run.add_argument("--notify", action="store_true",
-                     help="replay: send operator alerts too, with the market time (live and paper runs always do)")
+    run.add_argument(
+        "--pace",
+        type=number(0, 60, "seconds"),
+        default=None,
+        help="replay: seconds to wait per candle, 0 to 60 (default 0 = fast)",
+    )
+    run.add_argument(
+        "--notify",
+        action="store_true",
+        help="replay: send operator alerts too, with the market time (live and paper runs always do)",
+    )
 
     bt = cmd("backtest", "backtest the enabled strategies on candle files")
     bt.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
@@ -112,8 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--format", choices=["table", "json"], default="table")
     ctl = cmd("control", "pause or resume entries, or flatten every position")
     ctl.add_argument("action", choices=["pause", "resume", "flatten"])
-    ctl.add_argument("--wait", type=number(0, 3600, "seconds"), default=0.0,
-                     help="seconds to wait for the bot's acknowledgement, 0 to 3600")
+    ctl.add_argument(
+        "--wait",
+        type=number(0, 3600, "seconds"),
+        default=0.0,
+        help="seconds to wait for the bot's acknowledgement, 0 to 3600",
+    )
     cmd("init-db", "create missing storage tables (safe to run twice)")
     cli_ops.add_parsers(cmd)
     return p
@@ -141,14 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 1
-    except Exception as err:  # noqa: BLE001 - the project's own errors are above; the rest is a bug
+    except Exception as err:
         exchange_errors = sys.modules.get("daybreak.exchange.errors")  # loaded only with ccxt
         if exchange_errors is not None and isinstance(err, exchange_errors.ExchangeError):
             print(f"error: exchange: {err}", file=sys.stderr)
             return 1
         traceback.print_exc()
-        print(f"error: {type(err).__name__} above is a bug in Daybreak, not a problem with your input; "
-              "please report it with the traceback", file=sys.stderr)
+        print(
+            f"error: {type(err).__name__} above is a bug in Daybreak, not a problem with your input; "
+            "please report it with the traceback",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -165,8 +180,9 @@ def _open_store(config: Config):
 # -- run -----------------------------------------------------------------------------------------
 def cmd_run(args, config: Config) -> int:
     if not args.replay and (args.start is not None or args.end is not None or args.pace is not None or args.notify):
-        raise UsageError("run: --from, --to, --pace and --notify apply to --replay only (without --replay the "
-                         "bot trades live)")
+        raise UsageError(
+            "run: --from, --to, --pace and --notify apply to --replay only (without --replay the bot trades live)"
+        )
     check_span(args.start, args.end)
     data = load_files(args.replay, config, args.start, args.end) if args.replay else None
     if data is not None and not any(len(df) for df in data.frames.values()):
@@ -218,19 +234,24 @@ def _replay(args, config: Config, data, should_stop, alerts) -> int:
     except AlreadyRunning as err:
         raise UsageError(str(err)) from None
     ctx.expire_controls(int(time.time() * 1000))
-    log.info("replay of %s (%s) with %s", ", ".join(sorted(data.frames)), data.timeframe,
-             ", ".join(config.enabled_algos()) or "no strategy")
+    log.info(
+        "replay of %s (%s) with %s",
+        ", ".join(sorted(data.frames)),
+        data.timeframe,
+        ", ".join(config.enabled_algos()) or "no strategy",
+    )
     try:
-        n = run_replay(ctx, data, args.pace or 0.0, should_stop,
-                       int(config.storage.price_retention_days * 86_400_000))
+        n = run_replay(ctx, data, args.pace or 0.0, should_stop, int(config.storage.price_retention_days * 86_400_000))
         trades = ctx.store.list_trades()
         open_positions = ctx.store.list_positions()
     finally:
         unsaved = ctx.shutdown()
     if unsaved:
         path = Path(config.log.path).with_name("unsaved-writes.jsonl")
-        raise Failure(f"storage: {unsaved} write(s) could not be stored and are in {path}; the replay is not "
-                      f"complete in the store")
+        raise Failure(
+            f"storage: {unsaved} write(s) could not be stored and are in {path}; the replay is not "
+            f"complete in the store"
+        )
     print(f"replayed {n} candles; {len(trades)} trade(s); {len(open_positions)} position(s) left open")
     print(format_stats(trades), end="")
     return 0
@@ -240,8 +261,14 @@ def _replay(args, config: Config, data, should_stop, alerts) -> int:
 def cmd_signal(args, config: Config) -> int:
     """Insert one row into the Signals inbox, checked by the bot's own validator first."""
     now = int(time.time() * 1000)
-    row = {"signal_id": f"sig-{now}-{uuid.uuid4().hex[:8]}", "timestamp": now, "symbol": args.symbol,
-           "action": args.action, "source": args.source, "amount": args.amount}
+    row = {
+        "signal_id": f"sig-{now}-{uuid.uuid4().hex[:8]}",
+        "timestamp": now,
+        "symbol": args.symbol,
+        "action": args.action,
+        "source": args.source,
+        "amount": args.amount,
+    }
     sig = external.parse(row, config.symbols)
     if isinstance(sig, external.Refusal):
         raise UsageError(f"signal: {sig}")
@@ -251,15 +278,30 @@ def cmd_signal(args, config: Config) -> int:
         store.put_signal(rec)
     finally:
         store.close()
-    print(f"inserted signal {rec.signal_id}: {rec.action} {rec.symbol}"
-          + (f" amount {rec.amount:g}" if rec.amount else "") + f" from {rec.source}")
+    print(
+        f"inserted signal {rec.signal_id}: {rec.action} {rec.symbol}"
+        + (f" amount {rec.amount:g}" if rec.amount else "")
+        + f" from {rec.source}"
+    )
     if not config.external_signals:
         print("note: external_signals is off in the config; the bot will not execute it until it is on")
     return 0
 
 
-TRADE_FIELDS = ["trade_id", "timestamp", "symbol", "action", "amount", "price", "fee", "pnl", "algo",
-                "exit_reason", "order_id", "mode"]
+TRADE_FIELDS = [
+    "trade_id",
+    "timestamp",
+    "symbol",
+    "action",
+    "amount",
+    "price",
+    "fee",
+    "pnl",
+    "algo",
+    "exit_reason",
+    "order_id",
+    "mode",
+]
 
 
 def cmd_trades(args, config: Config) -> int:
@@ -286,19 +328,36 @@ def cmd_trades(args, config: Config) -> int:
 def format_trades(trades) -> str:
     table = Table("time (UTC)", "strategy", "symbol", "action", "amount", "price", "fee", "P&L", "reason")
     for t in trades:
-        when = datetime.fromtimestamp(t.timestamp / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(when, t.algo, t.symbol, t.action, f"{t.amount:.8g}", f"{t.price:.8g}", f"{t.fee:.4f}",
-                      "" if t.pnl is None else f"{t.pnl:+.4f}", t.exit_reason or "")
+        when = datetime.fromtimestamp(t.timestamp / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            when,
+            t.algo,
+            t.symbol,
+            t.action,
+            f"{t.amount:.8g}",
+            f"{t.price:.8g}",
+            f"{t.fee:.4f}",
+            "" if t.pnl is None else f"{t.pnl:+.4f}",
+            t.exit_reason or "",
+        )
     return _render(table) + f"{len(trades)} trade(s)"
 
 
 def format_stats(trades) -> str:
     table = Table("strategy", "P&L", "fees", "fills", "closed", "wins", "losses", "win rate")
     summary = summarize(trades)
-    for algo in sorted(k for k in summary if k != TOTAL) + [TOTAL]:
+    for algo in [*sorted(k for k in summary if k != TOTAL), TOTAL]:
         r = summary[algo]
-        table.add_row(algo, f"{r['pnl']:+.4f}", f"{r['fees']:.4f}", f"{r['trades']:.0f}", f"{r['closed_trades']:.0f}",
-                      f"{r['wins']:.0f}", f"{r['losses']:.0f}", f"{r['win_rate']:.1%}")
+        table.add_row(
+            algo,
+            f"{r['pnl']:+.4f}",
+            f"{r['fees']:.4f}",
+            f"{r['trades']:.0f}",
+            f"{r['closed_trades']:.0f}",
+            f"{r['wins']:.0f}",
+            f"{r['losses']:.0f}",
+            f"{r['win_rate']:.1%}",
+        )
     return _render(table)
 
 
@@ -308,9 +367,31 @@ def _render(table, width: int = 160) -> str:
     return buf.getvalue()
 
 
-ORDER_FIELDS = ["client_order_id", "created_at", "algo", "symbol", "side", "type", "role", "price", "stop_price",
-                "amount", "filled", "average", "status", "fee", "fee_currency", "reason", "ref_price",
-                "exchange_order_id", "parent", "list_id", "updated_at", "error", "done"]
+ORDER_FIELDS = [
+    "client_order_id",
+    "created_at",
+    "algo",
+    "symbol",
+    "side",
+    "type",
+    "role",
+    "price",
+    "stop_price",
+    "amount",
+    "filled",
+    "average",
+    "status",
+    "fee",
+    "fee_currency",
+    "reason",
+    "ref_price",
+    "exchange_order_id",
+    "parent",
+    "list_id",
+    "updated_at",
+    "error",
+    "done",
+]
 
 
 def order_json(rec) -> dict:
@@ -340,16 +421,47 @@ def cmd_orders(args, config: Config) -> int:
         w.writerows(rows)
         print(buf.getvalue(), end="")
     else:
-        table = Table("time (UTC)", "strategy", "symbol", "side", "type", "role", "price", "trigger", "amount",
-                      "filled", "avg", "status", "fee", "client order id")
+        table = Table(
+            "time (UTC)",
+            "strategy",
+            "symbol",
+            "side",
+            "type",
+            "role",
+            "price",
+            "trigger",
+            "amount",
+            "filled",
+            "avg",
+            "status",
+            "fee",
+            "client order id",
+        )
         for o in orders:
-            when = datetime.fromtimestamp(o.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            when = datetime.fromtimestamp(o.created_at / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
             status = o.status.value if o.done else f"{o.status.value}*"
-            table.add_row(when, o.algo, o.symbol, o.side.value, o.type, o.role.value, _num(o.price), _num(o.stop_price),
-                          f"{o.amount:.8g}", f"{o.filled:.8g}", _num(o.average or None), status, f"{o.fee:.4f}",
-                          o.client_order_id)
-        print(_render(table, width=220) + f"{len(orders)} order(s)" + (" not done" if args.open else "")
-              + ("; * = not done (resting, in flight or not booked yet)" if any(not o.done for o in orders) else ""))
+            table.add_row(
+                when,
+                o.algo,
+                o.symbol,
+                o.side.value,
+                o.type,
+                o.role.value,
+                _num(o.price),
+                _num(o.stop_price),
+                f"{o.amount:.8g}",
+                f"{o.filled:.8g}",
+                _num(o.average or None),
+                status,
+                f"{o.fee:.4f}",
+                o.client_order_id,
+            )
+        print(
+            _render(table, width=220)
+            + f"{len(orders)} order(s)"
+            + (" not done" if args.open else "")
+            + ("; * = not done (resting, in flight or not booked yet)" if any(not o.done for o in orders) else "")
+        )
     return 0
 
 
@@ -383,8 +495,10 @@ def cmd_control(args, config: Config) -> int:
         if status is not None and status.bot_running(now, config.poll_seconds):
             print(f"{args.action} requested ({ctl.control_id}); the bot acts on it within one poll")
         else:
-            print(f"{args.action} requested ({ctl.control_id}); no bot is running on this store: it waits for one "
-                  f"to start and expires after control_max_age_seconds ({config.control_max_age_seconds:g} s)")
+            print(
+                f"{args.action} requested ({ctl.control_id}); no bot is running on this store: it waits for one "
+                f"to start and expires after control_max_age_seconds ({config.control_max_age_seconds:g} s)"
+            )
         deadline = time.time() + args.wait
         while time.time() < deadline:
             done = [c for c in store.list_controls() if c.control_id == ctl.control_id and c.status != "pending"]
@@ -413,8 +527,9 @@ def cmd_backtest(args, config: Config) -> int:
     if not any(len(df) for df in data.frames.values()):
         raise UsageError("backtest: no candles in the selected span (--from/--to)")
     if args.symbol is not None and args.symbol not in data.frames:
-        raise UsageError(f"backtest: --symbol = {args.symbol!r}: not in this backtest "
-                         f"(symbols: {', '.join(sorted(data.frames))})")
+        raise UsageError(
+            f"backtest: --symbol = {args.symbol!r}: not in this backtest (symbols: {', '.join(sorted(data.frames))})"
+        )
     keep_freed_memory()  # a one-off array-heavy process: reuse freed pages (daybreak/ops/heap.py)
     result = run_backtest(config, data)
     baseline = market_only_config(config)  # the same run with market orders only: the fee comparison
@@ -448,7 +563,18 @@ def cmd_optimize(args, config: Config) -> int:
     return run_optimize(args, config, parse_date(args.train_until), parse_date(args.start), parse_date(args.end))
 
 
-COMMANDS = {"run": cmd_run, "backtest": cmd_backtest, "download": cmd_download, "signal": cmd_signal,
-            "trades": cmd_trades, "stats": cmd_stats, "strategies": cmd_strategies, "control": cmd_control,
-            "init-db": cmd_init_db, "optimize": cmd_optimize, "lookahead": run_lookahead, "orders": cmd_orders,
-            **cli_ops.COMMANDS}
+COMMANDS = {
+    "run": cmd_run,
+    "backtest": cmd_backtest,
+    "download": cmd_download,
+    "signal": cmd_signal,
+    "trades": cmd_trades,
+    "stats": cmd_stats,
+    "strategies": cmd_strategies,
+    "control": cmd_control,
+    "init-db": cmd_init_db,
+    "optimize": cmd_optimize,
+    "lookahead": run_lookahead,
+    "orders": cmd_orders,
+    **cli_ops.COMMANDS,
+}

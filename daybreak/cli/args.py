@@ -2,13 +2,14 @@
 span, every output path a folder that exists. A bad argument raises :class:`UsageError` (one
 line naming the argument and the value; ``bot.py`` exits 2) before any work is done.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from daybreak.core.timeframes import parse_utc_ms
@@ -28,6 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 def number(lo: float, hi: float, unit: str) -> Callable[[str], float]:
     """An argparse type: a finite number in ``[lo, hi]`` (``unit`` names it in the message)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -36,12 +38,14 @@ def number(lo: float, hi: float, unit: str) -> Callable[[str], float]:
         if not math.isfinite(value) or not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit} from {lo:g} to {hi:g}")
         return value
+
     parse.__name__ = unit
     return parse
 
 
 def count(lo: int, hi: int) -> Callable[[str], int]:
     """An argparse type: a whole number in ``[lo, hi]``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text, 10)
@@ -50,6 +54,7 @@ def count(lo: int, hi: int) -> Callable[[str], int]:
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {lo} to {hi:,}")
         return value
+
     parse.__name__ = "count"
     return parse
 
@@ -82,4 +87,4 @@ def check_span(start: int | None, end: int | None) -> None:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

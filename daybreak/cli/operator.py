@@ -3,6 +3,7 @@
 
 Exit codes as everywhere: 0 ok, 1 runtime failure (a target or check failed), 2 bad input.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,14 +40,16 @@ MIN_PASSWORD_LENGTH = 12
 def add_parsers(cmd: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Add the subcommands; ``cmd(name, help)`` makes a subparser with ``--config``."""
     cmd("notify-test", "send a test alert to every configured notification URL and say which worked")
-    cmd("dashboard-password", "read a password on standard input and print its argon2 hash for "
-                              f"{ENV_PASSWORD_HASH}")
+    cmd("dashboard-password", f"read a password on standard input and print its argon2 hash for {ENV_PASSWORD_HASH}")
     cv = cmd("config", "stored config versions: list them, show one (or its diff), roll back to one")
     cv.add_argument("action", choices=["versions", "show", "rollback"])
     cv.add_argument("number", nargs="?", type=int, help="version number (show, rollback)")
     cv.add_argument("--diff", action="store_true", help="show: the diff to the version before instead")
-    doc = cmd("doctor", "check exchange, keys, permissions, balance, storage, lock, alerts and config before "
-                        "going live; one line per check with the fix")
+    doc = cmd(
+        "doctor",
+        "check exchange, keys, permissions, balance, storage, lock, alerts and config before "
+        "going live; one line per check with the fix",
+    )
     doc.add_argument("--send-test", action="store_true", help="also send a test alert to every notification URL")
 
 
@@ -57,8 +60,11 @@ def cmd_notify_test(args: argparse.Namespace, config: Config) -> int:
         print(f"error: notification URLs: {err}", file=sys.stderr)
         return 1
     if not urls:
-        print(f"error: no notification URLs: set {ENV_NOTIFY_URLS} (apprise URLs, space or comma separated) "
-              f"or the secret key {SECRET_NOTIFY_URLS!r}", file=sys.stderr)
+        print(
+            f"error: no notification URLs: set {ENV_NOTIFY_URLS} (apprise URLs, space or comma separated) "
+            f"or the secret key {SECRET_NOTIFY_URLS!r}",
+            file=sys.stderr,
+        )
         return 2
     results = send_test(urls)
     for shown, ok, error in results:
@@ -83,8 +89,11 @@ def cmd_dashboard_password(args: argparse.Namespace, config: Config) -> int:
         print(f"error: password: {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}", file=sys.stderr)
         return 2
     print(hash_password(password))
-    print(f"put it in {ENV_PASSWORD_HASH} (single-quoted in a shell: it contains $), or the secret's "
-          "'dashboard_password_hash' key", file=sys.stderr)
+    print(
+        f"put it in {ENV_PASSWORD_HASH} (single-quoted in a shell: it contains $), or the secret's "
+        "'dashboard_password_hash' key",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -113,10 +122,21 @@ def _config_action(args: argparse.Namespace, store: Store) -> int:
         running = (status.detail or {}).get("config_version") if status else None
         table = Table("version", "time (UTC)", "who", "note", "state")
         for r in rows:
-            state = [s for s, on in (("in file", config_versions.canonical(r.document) == on_disk),
-                                     ("bot runs it", r.version == running)) if on]
-            table.add_row(str(r.version), time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.timestamp / 1000)),
-                          r.author, r.note, ", ".join(state))
+            state = [
+                s
+                for s, on in (
+                    ("in file", config_versions.canonical(r.document) == on_disk),
+                    ("bot runs it", r.version == running),
+                )
+                if on
+            ]
+            table.add_row(
+                str(r.version),
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.timestamp / 1000)),
+                r.author,
+                r.note,
+                ", ".join(state),
+            )
         out = io.StringIO()
         Console(file=out, width=160, color_system=None).print(table)
         print(out.getvalue() + f"{len(rows)} version(s)")
@@ -128,9 +148,16 @@ def _config_action(args: argparse.Namespace, store: Store) -> int:
             return 2
         if args.diff:
             before = store.get_config_version(args.number - 1)
-            print(config_versions.diff(before.document if before is not None else None, rec.document,
-                                       f"version {args.number - 1}" if before else "(none)",
-                                       f"version {args.number}") or "no change to the version before", end="")
+            print(
+                config_versions.diff(
+                    before.document if before is not None else None,
+                    rec.document,
+                    f"version {args.number - 1}" if before else "(none)",
+                    f"version {args.number}",
+                )
+                or "no change to the version before",
+                end="",
+            )
         else:
             print(json.dumps(rec.document, indent=2))
         return 0
@@ -140,13 +167,16 @@ def _config_action(args: argparse.Namespace, store: Store) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not saved.new:
-        print(f"version {args.number} is already the config in force (version {saved.version.version}); "
-              "nothing changed")
+        print(
+            f"version {args.number} is already the config in force (version {saved.version.version}); nothing changed"
+        )
         return 0
     print(f"rolled back to version {args.number}: {args.config} is now version {saved.version.version}")
     if saved.restart_keys:
-        print(f"it changes {', '.join(saved.restart_keys)}: restart the bot to apply it (until then it keeps its "
-              "whole previous config)")
+        print(
+            f"it changes {', '.join(saved.restart_keys)}: restart the bot to apply it (until then it keeps its "
+            "whole previous config)"
+        )
     else:
         print("the running bot applies it on its next cycle")
     return 0
@@ -172,6 +202,7 @@ def preflight(config: Config, alerts: Alerts) -> int | None:
     with its own message, exit 2); else the exit code 1, with state ERROR stored, its reason naming
     the failing checks, and an alert."""
     from daybreak.drivers import doctor  # lazy: loads ccxt
+
     if not live_trading_allowed(config)[0]:
         return None
     log = logging.getLogger("daybreak")
@@ -187,8 +218,17 @@ def preflight(config: Config, alerts: Alerts) -> int | None:
     try:
         store = open_store(config.storage)
         try:
-            store.put_status(StatusRecord(now, config.mode, BotState.ERROR.value, reason, failed[0].line(), now,
-                                          {"doctor": [c.line() for c in checks]}))
+            store.put_status(
+                StatusRecord(
+                    now,
+                    config.mode,
+                    BotState.ERROR.value,
+                    reason,
+                    failed[0].line(),
+                    now,
+                    {"doctor": [c.line() for c in checks]},
+                )
+            )
         finally:
             store.close()
     except StorageError as err:
@@ -200,5 +240,9 @@ def preflight(config: Config, alerts: Alerts) -> int | None:
     return 1
 
 
-COMMANDS = {"notify-test": cmd_notify_test, "doctor": cmd_doctor, "dashboard-password": cmd_dashboard_password,
-            "config": cmd_config}
+COMMANDS = {
+    "notify-test": cmd_notify_test,
+    "doctor": cmd_doctor,
+    "dashboard-password": cmd_dashboard_password,
+    "config": cmd_config,
+}

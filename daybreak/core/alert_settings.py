@@ -4,6 +4,7 @@ Pure settings (no I/O): :mod:`daybreak.ops.notify` sends what they allow. Target
 are never here; they carry tokens and come from ``DAYBREAK_NOTIFY_URLS`` or the Secrets Manager
 secret's ``notify_urls`` key.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -41,10 +42,12 @@ class NotifySettings(BaseModel):
     events: list[EventKind] = Field(default_factory=lambda: list(EventKind), description="Kinds that are sent")
     rate_limit_per_kind: StrictInt = Field(5, ge=1, le=1000, description="Messages of one kind per window")
     rate_window_seconds: StrictFloat = Field(60.0, gt=0, le=86_400, description="Rate-limit window, seconds")
-    dedupe_seconds: StrictFloat = Field(300.0, ge=0, le=86_400,
-                                        description="Same kind and key within this many seconds sends once; 0 = off")
+    dedupe_seconds: StrictFloat = Field(
+        300.0, ge=0, le=86_400, description="Same kind and key within this many seconds sends once; 0 = off"
+    )
     alert_exchange_down_seconds: StrictFloat = Field(
-        60.0, ge=0, le=86_400, description="Alert once the exchange has been unreachable this long (wall clock)")
+        60.0, ge=0, le=86_400, description="Alert once the exchange has been unreachable this long (wall clock)"
+    )
 
     @field_validator("events")
     @classmethod

@@ -1,5 +1,6 @@
 """The simulated brokers and the in-memory sink: :class:`PaperBroker` (paper, replay, backtest
 fills by :mod:`daybreak.core.fills`) and :class:`ListSink` (backtest, tests)."""
+
 from __future__ import annotations
 
 from daybreak.core.config import Config
@@ -17,13 +18,18 @@ class PaperBroker:
 
     rests_orders = False
 
-    def __init__(self, fee_rate: float, slippage_bps: float, maker_fee_rate: float | None = None,
-                 rates: dict[str, tuple[float, float]] | None = None):
+    def __init__(
+        self,
+        fee_rate: float,
+        slippage_bps: float,
+        maker_fee_rate: float | None = None,
+        rates: dict[str, tuple[float, float]] | None = None,
+    ):
         self.fee_rate, self.slippage_bps, self.maker_fee_rate = fee_rate, slippage_bps, maker_fee_rate
         self.rates = rates or {}
 
     @classmethod
-    def for_config(cls, config: Config, markets: dict[str, MarketLimits]) -> "PaperBroker":
+    def for_config(cls, config: Config, markets: dict[str, MarketLimits]) -> PaperBroker:
         """The paper broker of ``config`` on ``markets`` (rates: :func:`~daybreak.core.execution.fee_rates`)."""
         rates = {s: fee_rates(config, m) for s, m in markets.items()}
         taker, maker = fee_rates(config, None)

@@ -9,6 +9,7 @@ ccxt exchange ids the caller passes (``ccxt.exchanges``). Errors surface as :cla
 with one message naming the field and the offending value. API keys never live here (see
 :mod:`daybreak.exchange.secrets`).
 """
+
 from __future__ import annotations
 
 import json
@@ -80,7 +81,7 @@ class OrderSize(_Strict):
     stake: float | None = Field(None, gt=0, le=1e9, description="Quote-currency stake per order")
 
     @model_validator(mode="after")
-    def _one_of(self) -> "OrderSize":
+    def _one_of(self) -> OrderSize:
         if (self.amount is None) == (self.stake is None):
             raise ValueError("set exactly one of 'amount' (base) or 'stake' (quote)")
         return self
@@ -90,9 +91,15 @@ class PaperSettings(_Strict):
     """Simulated fills. Defaults: Binance.US spot taker fee 0.1 % (ccxt ``binanceus`` fee table)."""
 
     fee_rate: float = Field(0.001, ge=0, le=0.05, description="Taker fee (market orders) as a fraction of notional")
-    maker_fee_rate: float | None = Field(None, ge=0, le=0.05, description=(
-        "Maker fee (resting limit fills) as a fraction of notional; null: the market's maker rate "
-        "(ccxt market 'maker') when markets come from the exchange, else fee_rate"))
+    maker_fee_rate: float | None = Field(
+        None,
+        ge=0,
+        le=0.05,
+        description=(
+            "Maker fee (resting limit fills) as a fraction of notional; null: the market's maker rate "
+            "(ccxt market 'maker') when markets come from the exchange, else fee_rate"
+        ),
+    )
     slippage_bps: float = Field(5.0, ge=0, le=1000, description="Adverse price move per fill, basis points")
     starting_balance: float = Field(10_000.0, gt=0, le=1e12, description="Paper account, quote currency")
 
@@ -106,7 +113,9 @@ class StorageSettings(_Strict):
     table_prefix: str = Field("Daybreak", pattern=r"^[A-Za-z0-9_.-]{0,200}$", description="DynamoDB table name prefix")
     endpoint_url: str | None = Field(None, description="Local DynamoDB-compatible server, e.g. http://localhost:8000")
     price_retention_days: float = Field(30.0, gt=0, le=3650, description="HistoricalPrices TTL, days")
-    signal_retention_days: float = Field(7.0, gt=0, le=3650, description="Signals rows expire this long after the bot finished them (DynamoDB TTL)")
+    signal_retention_days: float = Field(
+        7.0, gt=0, le=3650, description="Signals rows expire this long after the bot finished them (DynamoDB TTL)"
+    )
 
     _path = field_validator("path")(classmethod(lambda cls, v: _file_path(v)))
 
@@ -128,19 +137,35 @@ class LogSettings(_Strict):
 class DashboardSettings(_Strict):
     """The dashboard's daily checklist thresholds and refresh period (the bot ignores them)."""
 
-    daily_pnl_min_ratio: float = Field(-0.01, ge=-1, le=0, description=(
-        "Checklist: today's P&L (realized plus open) below this fraction of the day's starting equity is red"))
-    daily_pnl_max_ratio: float = Field(0.03, ge=0, le=10, description=(
-        "Checklist: today's P&L above this fraction is red too (check a windfall before trusting it)"))
-    repeated_errors: int = Field(3, ge=1, le=1000, description=(
-        "Checklist: this many log errors with the same message in the last hour are red"))
-    min_win_rate_ratio: float | None = Field(None, ge=0, le=1, description=(
-        "Checklist: a 24 h win rate below this (with 5 or more closed trades) is red; empty = off"))
-    refresh_seconds: float = Field(5.0, ge=1, le=3600, description=(
-        "Auto-refresh period of the Operations page, seconds (at least poll_seconds)"))
+    daily_pnl_min_ratio: float = Field(
+        -0.01,
+        ge=-1,
+        le=0,
+        description=(
+            "Checklist: today's P&L (realized plus open) below this fraction of the day's starting equity is red"
+        ),
+    )
+    daily_pnl_max_ratio: float = Field(
+        0.03,
+        ge=0,
+        le=10,
+        description=("Checklist: today's P&L above this fraction is red too (check a windfall before trusting it)"),
+    )
+    repeated_errors: int = Field(
+        3, ge=1, le=1000, description=("Checklist: this many log errors with the same message in the last hour are red")
+    )
+    min_win_rate_ratio: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=("Checklist: a 24 h win rate below this (with 5 or more closed trades) is red; empty = off"),
+    )
+    refresh_seconds: float = Field(
+        5.0, ge=1, le=3600, description=("Auto-refresh period of the Operations page, seconds (at least poll_seconds)")
+    )
 
     @model_validator(mode="after")
-    def _band(self) -> "DashboardSettings":
+    def _band(self) -> DashboardSettings:
         if self.daily_pnl_min_ratio >= self.daily_pnl_max_ratio:
             raise ValueError("daily_pnl_min_ratio must be below daily_pnl_max_ratio")
         return self
@@ -158,10 +183,15 @@ class Config(_Strict):
     external_signal_max_age_seconds: float = Field(300.0, gt=0, le=86_400, description="Older signals are stale")
     poll_seconds: float = Field(5.0, ge=0.5, le=3600, description="Seconds between polls (live)")
     price_save_seconds: float = Field(60.0, ge=1, le=86_400, description="Seconds between stored prices (live)")
-    account_sync_seconds: float = Field(60.0, ge=5, le=3600,
-                                        description="Live: seconds between reads of the exchange balance (also at start and after every fill)")
-    control_max_age_seconds: float = Field(300.0, gt=0, le=86_400,
-                                           description="A control older than this when a bot starts is expired, not executed")
+    account_sync_seconds: float = Field(
+        60.0,
+        ge=5,
+        le=3600,
+        description="Live: seconds between reads of the exchange balance (also at start and after every fill)",
+    )
+    control_max_age_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="A control older than this when a bot starts is expired, not executed"
+    )
     order_size: dict[str, OrderSize] = Field(
         default_factory=lambda: {"default": OrderSize(stake=100.0)},
         description="Per symbol, plus 'default' for the rest",
@@ -205,7 +235,7 @@ class Config(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self, info: ValidationInfo) -> "Config":
+    def _cross_checks(self, info: ValidationInfo) -> Config:
         catalog = _catalog(info)
         if catalog is not None:
             known = catalog.names()
@@ -223,15 +253,21 @@ class Config(_Strict):
                         raise _FieldError((section, name), name, "unknown strategy")
         for name, override in self.risk_overrides.items():
             if "day_timezone" in override.model_fields_set and override.day_timezone != self.risk.day_timezone:
-                raise _FieldError(("risk_overrides", name, "day_timezone"), override.day_timezone,
-                                  "the trading day is account-wide (its counters are shared by every "
-                                  f"strategy): set it in risk.day_timezone (now {self.risk.day_timezone!r})")
+                raise _FieldError(
+                    ("risk_overrides", name, "day_timezone"),
+                    override.day_timezone,
+                    "the trading day is account-wide (its counters are shared by every "
+                    f"strategy): set it in risk.day_timezone (now {self.risk.day_timezone!r})",
+                )
             try:
                 self.risk_for(name)
             except ValidationError as err:
                 _, _, msg = _first_error(err)
-                raise _FieldError(("risk_overrides", name), override.model_dump(exclude_unset=True),
-                                  f"merged with 'risk' this breaks a rule: {msg}") from None
+                raise _FieldError(
+                    ("risk_overrides", name),
+                    override.model_dump(exclude_unset=True),
+                    f"merged with 'risk' this breaks a rule: {msg}",
+                ) from None
         self._check_execution()
         for key in self.order_size:
             if key != "default" and key not in self.symbols:
@@ -316,7 +352,9 @@ def _first_error(err: ValidationError) -> tuple[tuple, Any, str]:
 def describe_error(err: ValidationError, source: str = "config") -> str:
     """One line: ``<source>: <dotted.field> = <value>: <problem>``."""
     loc, value, msg = _first_error(err)
-    field = ".".join(str(p) if re.fullmatch(r"[\w/-]+", str(p), re.ASCII) else json.dumps(str(p)) for p in loc) or "(root)"
+    field = (
+        ".".join(str(p) if re.fullmatch(r"[\w/-]+", str(p), re.ASCII) else json.dumps(str(p)) for p in loc) or "(root)"
+    )
     try:
         shown = json.dumps(value, default=str, ensure_ascii=True)
     except (ValueError, RecursionError):
@@ -326,8 +364,9 @@ def describe_error(err: ValidationError, source: str = "config") -> str:
     return f"{source}: {field} = {shown}: {msg}"
 
 
-def parse_config(data: Any, catalog: StrategyCatalog, source: str = "config",
-                 exchanges: Container[str] | None = None) -> Config:
+def parse_config(
+    data: Any, catalog: StrategyCatalog, source: str = "config", exchanges: Container[str] | None = None
+) -> Config:
     """Validate a decoded JSON object, strategy names and params against ``catalog`` and the
     exchange id against ``exchanges`` (None: not checked). Raises :class:`ConfigError`."""
     if not isinstance(data, dict):
@@ -345,6 +384,7 @@ def config_to_json(cfg: Config) -> dict:
     data["risk"] = cfg.risk.model_dump(mode="json", exclude_unset=True) if cfg.risk.model_fields_set else data["risk"]
     data["risk_overrides"] = {k: v.model_dump(mode="json", exclude_unset=True) for k, v in cfg.risk_overrides.items()}
     data["execution"] = cfg.execution.model_dump(mode="json", exclude_unset=True)
-    data["execution_overrides"] = {k: v.model_dump(mode="json", exclude_unset=True)
-                                   for k, v in cfg.execution_overrides.items()}
+    data["execution_overrides"] = {
+        k: v.model_dump(mode="json", exclude_unset=True) for k, v in cfg.execution_overrides.items()
+    }
     return data

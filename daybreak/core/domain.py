@@ -5,6 +5,7 @@ mutable entity (the ledger updates it). ``storage/records.py`` maps them to tabl
 Units everywhere: ``amount`` in base currency, ``price`` in quote per base, ``cost``/``fee``/``pnl``
 in quote currency, timestamps in UTC epoch milliseconds.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -84,8 +85,9 @@ class SignalStatus(str, Enum):
     EXPIRED = "expired"
 
 
-FINAL_SIGNAL_STATUSES = frozenset({SignalStatus.EXECUTED.value, SignalStatus.FAILED.value,
-                                   SignalStatus.REJECTED.value, SignalStatus.EXPIRED.value})
+FINAL_SIGNAL_STATUSES = frozenset(
+    {SignalStatus.EXECUTED.value, SignalStatus.FAILED.value, SignalStatus.REJECTED.value, SignalStatus.EXPIRED.value}
+)
 """Statuses a Signals row never leaves."""
 
 
@@ -192,11 +194,21 @@ class Trade:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: enums as their string values."""
         return {
-            "trade_id": self.trade_id, "timestamp": self.timestamp, "symbol": self.symbol,
-            "action": self.action.value, "amount": self.amount, "price": self.price, "fee": self.fee,
-            "algo": self.algo, "pnl": self.pnl, "order_id": self.order_id,
-            "exit_reason": None if self.exit_reason is None else self.exit_reason.value, "mode": self.mode.value,
-            "order_type": self.order_type, "ref_price": self.ref_price, "slippage_bps": self.slippage_bps,
+            "trade_id": self.trade_id,
+            "timestamp": self.timestamp,
+            "symbol": self.symbol,
+            "action": self.action.value,
+            "amount": self.amount,
+            "price": self.price,
+            "fee": self.fee,
+            "algo": self.algo,
+            "pnl": self.pnl,
+            "order_id": self.order_id,
+            "exit_reason": None if self.exit_reason is None else self.exit_reason.value,
+            "mode": self.mode.value,
+            "order_type": self.order_type,
+            "ref_price": self.ref_price,
+            "slippage_bps": self.slippage_bps,
         }
 
 
@@ -228,7 +240,7 @@ class Position:
     def key(self) -> tuple[str, str]:
         return (self.algo, self.symbol)
 
-    def copy(self) -> "Position":
+    def copy(self) -> Position:
         """An independent snapshot (``extra`` copied too)."""
         return replace(self, extra=dict(self.extra))
 

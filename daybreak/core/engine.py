@@ -12,6 +12,7 @@ broker (paper fills or ccxt orders). Per base candle of a symbol the driver call
 
 Outputs (trades, position changes, rejections) go to a :class:`Sink`.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,10 +56,10 @@ class Declined(str, Enum):
     """Why a signal made no order (:attr:`SignalOutcome.declined`)."""
 
     ALREADY_PENDING = "already_pending"  # an order of this strategy on this symbol is in flight
-    NOT_HELD = "not_held"                # a sell with no open position
-    ALREADY_HELD = "already_held"        # a buy while the position is open
-    BLOCKED = "blocked"                  # a protection refused the entry (see ``rejection``)
-    NO_SIZE = "no_size"                  # sizing or the market's limits gave no valid amount
+    NOT_HELD = "not_held"  # a sell with no open position
+    ALREADY_HELD = "already_held"  # a buy while the position is open
+    BLOCKED = "blocked"  # a protection refused the entry (see ``rejection``)
+    NO_SIZE = "no_size"  # sizing or the market's limits gave no valid amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +113,15 @@ class Broker(Protocol):
 class Engine:
     """One account's trading state machine. Not thread-safe; one driver calls it."""
 
-    def __init__(self, config: Config, markets: dict[str, MarketLimits], broker: Broker, sink: Sink,
-                 ledger: Ledger | None = None, gate: RiskGate | None = None):
+    def __init__(
+        self,
+        config: Config,
+        markets: dict[str, MarketLimits],
+        broker: Broker,
+        sink: Sink,
+        ledger: Ledger | None = None,
+        gate: RiskGate | None = None,
+    ):
         self.config = config
         self.markets = markets
         self.broker = broker
@@ -235,9 +243,16 @@ class Engine:
             paper = self.config.paper
             cost = order.amount * ref_price * (1 + paper.fee_rate + paper.slippage_bps / 1e4)
             if cost > self.ledger.available:
-                self._reject(order.algo, order.symbol, timestamp, Rejection(
-                    "insufficient_balance", f"needs {cost:.2f}, cash {self.ledger.available:.2f}",
-                    {"cost": cost, "cash": self.ledger.available}))
+                self._reject(
+                    order.algo,
+                    order.symbol,
+                    timestamp,
+                    Rejection(
+                        "insufficient_balance",
+                        f"needs {cost:.2f}, cash {self.ledger.available:.2f}",
+                        {"cost": cost, "cash": self.ledger.available},
+                    ),
+                )
                 return None
         elif pos is None:
             return None
@@ -300,8 +315,9 @@ class Engine:
             if pos.key not in opened:
                 self.exit_along(pos, plan, path, end_timestamp, start_timestamp)
 
-    def check_candle_exits(self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int,
-                           open_ts: int | None = None) -> None:
+    def check_candle_exits(
+        self, symbol: str, o: float, h: float, l: float, c: float, close_ts: int, open_ts: int | None = None
+    ) -> None:
         """:meth:`check_exits` along one candle's intrabar path."""
         self.check_exits(symbol, candle_path(o, h, l, c), close_ts, open_ts)
 
@@ -313,11 +329,15 @@ class Engine:
         if not self.plans:
             return []
         plans, pending = self.plans, self.pending
-        return [(p, plans[p.key]) for p in self.ledger.positions.values()
-                if p.symbol == symbol and p.key in plans and p.key not in pending]
+        return [
+            (p, plans[p.key])
+            for p in self.ledger.positions.values()
+            if p.symbol == symbol and p.key in plans and p.key not in pending
+        ]
 
-    def exit_along(self, pos: Position, plan: ExitPlan, path, end_timestamp: int,
-                   start_timestamp: int | None = None) -> None:
+    def exit_along(
+        self, pos: Position, plan: ExitPlan, path, end_timestamp: int, start_timestamp: int | None = None
+    ) -> None:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
         for hit in walk(pos, plan, path, end_timestamp, start_timestamp):
             self.exit_hit(pos, hit)  # replaces a pending signal order
@@ -330,8 +350,18 @@ class Engine:
         """Sell ``hit.fraction`` of ``pos`` now, as the exit rule ``hit`` says."""
         amount = pos.amount * hit.fraction
         salt = f"{hit.reason.value}|{pos.entry_trade_id}|{pos.amount:.12g}"
-        order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt), pos.algo,
-                      pos.symbol, Action.SELL, amount, hit.timestamp, hit.reason, hit.kind, hit.limit, hit.price)
+        order = Order(
+            client_order_id(pos.algo, pos.symbol, Action.SELL, hit.timestamp, salt),
+            pos.algo,
+            pos.symbol,
+            Action.SELL,
+            amount,
+            hit.timestamp,
+            hit.reason,
+            hit.kind,
+            hit.limit,
+            hit.price,
+        )
         return self._send_now(order, hit.price, hit.timestamp)
 
     # -- step 3: signals -------------------------------------------------------------------
@@ -354,8 +384,18 @@ class Engine:
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
             settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
             kind = _MAKER if settings.exit_order == "maker" else _MARKET
-            order = Order(client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
-                          signal.algo, signal.symbol, Action.SELL, amount, signal.timestamp, reason, kind, None, price)
+            order = Order(
+                client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
+                signal.algo,
+                signal.symbol,
+                Action.SELL,
+                amount,
+                signal.timestamp,
+                reason,
+                kind,
+                None,
+                price,
+            )
         else:
             if pos is not None:
                 return SignalOutcome(declined=Declined.ALREADY_HELD)
@@ -371,8 +411,18 @@ class Engine:
                 self._reject(signal.algo, signal.symbol, now_ms, size)
                 return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
             kind = _LIMIT if settings.entry_order == "limit" else _MARKET
-            order = Order(client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
-                          signal.algo, signal.symbol, Action.BUY, size, signal.timestamp, None, kind, None, price)
+            order = Order(
+                client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
+                signal.algo,
+                signal.symbol,
+                Action.BUY,
+                size,
+                signal.timestamp,
+                None,
+                kind,
+                None,
+                price,
+            )
         self.pending[key] = order
         return SignalOutcome(order=order)
 
@@ -395,8 +445,16 @@ class Engine:
             if price is None or not math.isfinite(price):
                 continue
             salt = f"flatten|{ref}|{pos.entry_trade_id}"
-            order = Order(client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt), pos.algo, pos.symbol,
-                          Action.SELL, pos.amount, timestamp, ExitReason.FLATTEN, ref_price=price)
+            order = Order(
+                client_order_id(pos.algo, pos.symbol, Action.SELL, timestamp, salt),
+                pos.algo,
+                pos.symbol,
+                Action.SELL,
+                pos.amount,
+                timestamp,
+                ExitReason.FLATTEN,
+                ref_price=price,
+            )
             trade = self._send_now(order, price, timestamp)
             if trade is not None:
                 trades.append(trade)
@@ -422,4 +480,3 @@ class Engine:
     def _reject(self, algo: str, symbol: str, timestamp: int, rej: Rejection) -> None:
         event_id = client_order_id(algo, symbol, Action.BUY, timestamp, "reject|" + rej.rule)
         self.sink.rejection(Event(event_id, timestamp, "rejection", rej.message, algo, symbol, rej.rule, rej.data))
-

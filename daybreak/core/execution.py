@@ -30,6 +30,7 @@ best bid and the best ask both equal it.
 Fee rates (:func:`fee_rates`): ``paper.fee_rate`` / ``paper.maker_fee_rate`` when the config sets
 them, else the market's ``taker`` / ``maker`` from ccxt, else 0.1 % (ccxt's ``binanceus`` table).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -96,12 +97,16 @@ def spread_rejection(quote: tuple[float, float] | None, settings: ExecutionSetti
     spread = (ask - bid) / ((ask + bid) / 2.0) * 10_000.0
     if spread <= limit:
         return None
-    return Rejection("max_spread", f"spread {spread:.1f} bps (bid {bid:.8g}, ask {ask:.8g}) above max_spread_bps {limit:g}",
-                     {"bid": bid, "ask": ask, "spread_bps": spread, "max_spread_bps": limit})
+    return Rejection(
+        "max_spread",
+        f"spread {spread:.1f} bps (bid {bid:.8g}, ask {ask:.8g}) above max_spread_bps {limit:g}",
+        {"bid": bid, "ask": ask, "spread_bps": spread, "max_spread_bps": limit},
+    )
 
 
-def plan_for(plan: ExitPlan, settings: ExecutionSettings, entry_cost_per_unit: float, maker_fee: float,
-             live: bool) -> ExitPlan:
+def plan_for(
+    plan: ExitPlan, settings: ExecutionSettings, entry_cost_per_unit: float, maker_fee: float, live: bool
+) -> ExitPlan:
     """``plan`` with the execution variants of ``settings``: a resting take-profit (held by the
     exchange when ``live``), eased down to its floor ``entry_cost_per_unit / (1 - maker_fee)`` (the
     price at which selling covers the entry price, its fee and the exit's maker fee), and in a
@@ -110,9 +115,11 @@ def plan_for(plan: ExitPlan, settings: ExecutionSettings, entry_cost_per_unit: f
     if settings.take_profit_order == "resting" and plan.take_profit is not None:
         changes.update(tp_resting=True, tp_on_exchange=live)
         if settings.take_profit_ease_seconds and settings.take_profit_ease_bps:
-            changes.update(tp_ease_ratio=settings.take_profit_ease_bps / 10_000.0,
-                           tp_ease_ms=int(settings.take_profit_ease_seconds * 1000),
-                           tp_floor=entry_cost_per_unit / (1.0 - maker_fee))
+            changes.update(
+                tp_ease_ratio=settings.take_profit_ease_bps / 10_000.0,
+                tp_ease_ms=int(settings.take_profit_ease_seconds * 1000),
+                tp_floor=entry_cost_per_unit / (1.0 - maker_fee),
+            )
     if settings.exchange_stop != "off" and not live:
         changes["stop_limit_offset"] = settings.exchange_stop_limit_offset_bps / 10_000.0
     return replace(plan, **changes) if changes else plan
@@ -160,9 +167,16 @@ class SimulatedOrders:
             cost = order.amount * limit * (1.0 + fee_rates(eng.config, limits)[1])
             if cost > eng.ledger.available:
                 eng.pending.pop(key, None)
-                eng._reject(order.algo, order.symbol, timestamp, Rejection(
-                    "insufficient_balance", f"needs {cost:.2f}, cash {eng.ledger.available:.2f}",
-                    {"cost": cost, "cash": eng.ledger.available}))
+                eng._reject(
+                    order.algo,
+                    order.symbol,
+                    timestamp,
+                    Rejection(
+                        "insufficient_balance",
+                        f"needs {cost:.2f}, cash {eng.ledger.available:.2f}",
+                        {"cost": cost, "cash": eng.ledger.available},
+                    ),
+                )
                 return
             order = replace(order, price=limit)
             deadline = timestamp + int(settings.entry_timeout_seconds * 1000)
@@ -205,9 +219,17 @@ class SimulatedOrders:
             self._drop(key)
             settings = eng.execution_for(order.algo)
             if settings.entry_on_timeout == "cancel":
-                eng._reject(order.algo, order.symbol, end_timestamp, Rejection(
-                    "entry_timeout", f"limit buy {order.amount:.8g} at {order.price:.8g} not filled in "
-                    f"{settings.entry_timeout_seconds:g} s: cancelled", {"price": order.price, "amount": order.amount}))
+                eng._reject(
+                    order.algo,
+                    order.symbol,
+                    end_timestamp,
+                    Rejection(
+                        "entry_timeout",
+                        f"limit buy {order.amount:.8g} at {order.price:.8g} not filled in "
+                        f"{settings.entry_timeout_seconds:g} s: cancelled",
+                        {"price": order.price, "amount": order.amount},
+                    ),
+                )
             else:
                 eng._execute(replace(order, kind=OrderKind.MARKET.value, price=None), path[-1], end_timestamp)
             return False

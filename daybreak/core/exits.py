@@ -38,6 +38,7 @@ ATR is Wilder's ATR(14) at the entry decision (``ta.volatility.AverageTrueRange`
 position. Every level is non-decreasing in ``H``, which lets :func:`first_candidate` find the
 first candle that *may* exit with array operations before the exact walk confirms it.
 """
+
 from __future__ import annotations
 
 import math
@@ -83,8 +84,9 @@ class ExitPlan:
     has_stop: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        has_stop = any(v is not None for v in (self.fixed_stop, self.breakeven_trigger, self.trailing_start,
-                                               self.decay_start))
+        has_stop = any(
+            v is not None for v in (self.fixed_stop, self.breakeven_trigger, self.trailing_start, self.decay_start)
+        )
         object.__setattr__(self, "has_stop", has_stop)
         object.__setattr__(self, "active", has_stop or self.take_profit is not None or self.time_stop_ms is not None)
 
@@ -142,7 +144,8 @@ def _trail_level(plan: ExitPlan, wm, ops):
     if plan.decay_start is not None and plan.decay_min is not None:  # validated together (RiskSettings)
         gain = wm / e - 1.0
         callback = plan.decay_min + (plan.decay_start - plan.decay_min) * ops.exp(
-            -plan.decay_rate * ops.maximum(gain - plan.decay_min_gain, 0.0))
+            -plan.decay_rate * ops.maximum(gain - plan.decay_min_gain, 0.0)
+        )
         level = e * (1.0 + gain * (1.0 - callback))
         trail = ops.fmax(trail, ops.where(gain >= plan.decay_min_gain, level))
     return trail
@@ -223,8 +226,9 @@ def candle_path(o: float, h: float, l: float, c: float) -> tuple[float, float, f
     return (o, l, h, c) if c >= o else (o, h, l, c)
 
 
-def walk(position: Position, plan: ExitPlan, path, end_timestamp: int,
-         start_timestamp: int | None = None) -> list[ExitHit]:
+def walk(
+    position: Position, plan: ExitPlan, path, end_timestamp: int, start_timestamp: int | None = None
+) -> list[ExitHit]:
     """Walk ``path`` (prices in order) for ``position``; return the exits it triggers, in order.
 
     Updates ``position.high_watermark``, ``position.stop_price`` and ``position.partial_taken``.
@@ -297,8 +301,14 @@ def _level(plan: ExitPlan, watermark: float) -> tuple[float | None, ExitReason]:
     return fixed, ExitReason.STOP_LOSS
 
 
-def first_candidate(position: Position, plan: ExitPlan, high: np.ndarray, low: np.ndarray,
-                    close_time: np.ndarray, open_time: np.ndarray | None = None) -> int | None:
+def first_candidate(
+    position: Position,
+    plan: ExitPlan,
+    high: np.ndarray,
+    low: np.ndarray,
+    close_time: np.ndarray,
+    open_time: np.ndarray | None = None,
+) -> int | None:
     """Index of the first candle in the arrays where an exit *may* fire, or None.
 
     Conservative: uses the high-water mark including the candle's own high, so a candle that is

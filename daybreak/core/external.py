@@ -11,6 +11,7 @@ or a :class:`Refusal` naming the field and the value; :func:`timing` says whethe
 due, not due yet, stale or in the future. The bot (``daybreak.drivers.inbox``) and ``bot.py
 signal`` both use them, so a row the CLI inserts is one the bot accepts. Pure: no clock, no I/O.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ SHOWN_CHARS = 60
 def show(value: Any, limit: int = SHOWN_CHARS) -> str:
     """``repr(value)`` cut to ``limit`` characters (a 300 KB symbol must not become a 300 KB reason)."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def _timestamp(row: Mapping[str, Any]) -> int | Refusal:
     return Refusal("timestamp", raw, problem) if problem else value
 
 
-def _amount(row: Mapping[str, Any]) -> float | None | Refusal:
+def _amount(row: Mapping[str, Any]) -> float | Refusal | None:
     raw = row.get("amount")
     if raw is None:
         return None
@@ -160,7 +161,10 @@ def timing(timestamp: int, now_ms: int, max_age_seconds: float, simulated: bool)
         return "due", ""
     if simulated or -age_ms <= FUTURE_TOLERANCE_MS:
         return "wait", ""
-    return "future", f"timestamp = {timestamp}: {-age_ms / 1000:.0f} s in the future (tolerance {FUTURE_TOLERANCE_MS // 1000} s)"
+    return (
+        "future",
+        f"timestamp = {timestamp}: {-age_ms / 1000:.0f} s in the future (tolerance {FUTURE_TOLERANCE_MS // 1000} s)",
+    )
 
 
 def to_signal(sig: ExternalSignal, now_ms: int) -> Signal:

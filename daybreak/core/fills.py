@@ -12,6 +12,7 @@
 * The fee is ``rate * notional`` in quote currency, notional = ``amount * fill price``
   (Binance charges spot fees on the traded notional; paper mode books them in quote).
 """
+
 from __future__ import annotations
 
 from daybreak.core.domain import Action, Fill, Order
@@ -19,8 +20,14 @@ from daybreak.core.domain import Action, Fill, Order
 _RESTING = ("limit", "maker")
 
 
-def simulate_fill(order: Order, reference_price: float, timestamp: int,
-                  fee_rate: float, slippage_bps: float, maker_fee_rate: float | None = None) -> Fill:
+def simulate_fill(
+    order: Order,
+    reference_price: float,
+    timestamp: int,
+    fee_rate: float,
+    slippage_bps: float,
+    maker_fee_rate: float | None = None,
+) -> Fill:
     """Fill ``order`` in full (module docstring): at ``reference_price`` (open or trigger price)
     after slippage, or at ``order.price`` for a resting kind. ``fee_rate`` is the taker fee,
     ``maker_fee_rate`` the maker fee (None: ``fee_rate``); fees in quote."""

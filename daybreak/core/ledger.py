@@ -21,6 +21,7 @@ the fills moved, and dust = base bought - base sold - base in open positions, wh
 In paper mode the cash is the starting balance plus the fills; in live mode the driver sets it
 from the exchange's balance (:meth:`Ledger.set_account`) and bookings move it until the next sync.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -92,9 +93,24 @@ class Ledger:
         info = {} if extra is None else dict(extra)
         info[LAST_ORDER] = o.client_order_id
         self.positions[(o.algo, o.symbol)] = Position(
-            o.algo, o.symbol, amount, price, fill.timestamp, fee, trade_id, price, None, False, info)
-        return Trade(trade_id, fill.timestamp, o.symbol, Action.BUY, amount, price,
-                     fee, o.algo, None, o.client_order_id, None, self.mode, o.kind, o.ref_price)
+            o.algo, o.symbol, amount, price, fill.timestamp, fee, trade_id, price, None, False, info
+        )
+        return Trade(
+            trade_id,
+            fill.timestamp,
+            o.symbol,
+            Action.BUY,
+            amount,
+            price,
+            fee,
+            o.algo,
+            None,
+            o.client_order_id,
+            None,
+            self.mode,
+            o.kind,
+            o.ref_price,
+        )
 
     def close(self, fill: Fill, trade_id: str, reason: ExitReason, limits: MarketLimits | None = None) -> Trade:
         """Book a sell fill against the position of (algo, symbol); returns the trade record
@@ -122,8 +138,22 @@ class Ledger:
             pnl -= pos.amount * pos.entry_price + pos.entry_fee
             self._add_dust(o.symbol, pos.amount)
             del self.positions[key]
-        return Trade(trade_id, fill.timestamp, o.symbol, Action.SELL, fill.amount, fill.price,
-                     fill.fee, o.algo, pnl, o.client_order_id, reason, self.mode, o.kind, o.ref_price)
+        return Trade(
+            trade_id,
+            fill.timestamp,
+            o.symbol,
+            Action.SELL,
+            fill.amount,
+            fill.price,
+            fill.fee,
+            o.algo,
+            pnl,
+            o.client_order_id,
+            reason,
+            self.mode,
+            o.kind,
+            o.ref_price,
+        )
 
     def to_dust(self, key: tuple[str, str]) -> None:
         """Close a position that cannot be sold at all (below the market's minimum): its amount

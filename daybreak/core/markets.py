@@ -17,6 +17,7 @@ symbol missing from both. Step arithmetic follows :class:`~decimal.Decimal` on t
 of each float, so ``0.3`` with a step of ``0.1`` stays ``0.3``; :meth:`MarketLimits.round_amount`
 takes a float shortcut where it provably gives the same result (:func:`_round_fast`).
 """
+
 from __future__ import annotations
 
 import json
@@ -93,9 +94,9 @@ def _round_fast(amount: float, step: float) -> float | None:
         return None
     m, e = _step_parts(step)
     units = n * m
-    if units >= 10 ** 28:
+    if units >= 10**28:
         return None
-    return float(units * 10 ** e) if e >= 0 else units / 10 ** -e
+    return float(units * 10**e) if e >= 0 else units / 10**-e
 
 
 def fmt_number(value: float) -> str:
@@ -196,13 +197,17 @@ class MarketLimits:
         if self.max_amount is not None and amount > self.max_amount:
             return f"amount {fmt_number(amount)} above LOT_SIZE maxQty {fmt_number(self.max_amount)}"
         if self.amount_step > 0 and self.round_amount(amount) != amount:
-            return (f"amount {fmt_number(amount)} not a multiple of LOT_SIZE stepSize "
-                    f"{fmt_number(self.amount_step)} (round it down to {fmt_number(self.round_amount(amount))})")
+            return (
+                f"amount {fmt_number(amount)} not a multiple of LOT_SIZE stepSize "
+                f"{fmt_number(self.amount_step)} (round it down to {fmt_number(self.round_amount(amount))})"
+            )
         notional = amount * price
         if notional < self.min_notional:
             quote = self.symbol.partition("/")[2]
-            return (f"notional {notional:.8g} {quote} (amount {fmt_number(amount)} x price {fmt_number(price)}) "
-                    f"below NOTIONAL minNotional {fmt_number(self.min_notional)}")
+            return (
+                f"notional {notional:.8g} {quote} (amount {fmt_number(amount)} x price {fmt_number(price)}) "
+                f"below NOTIONAL minNotional {fmt_number(self.min_notional)}"
+            )
         return None
 
 

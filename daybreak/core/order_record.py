@@ -18,6 +18,7 @@ far a booking got and finish it without booking anything twice. Units: ``amount`
 ``price``/``average`` quote per base, ``fee`` quote currency (every fee converted), times UTC
 epoch ms (``filled_at``: the exchange's time of the last fill). ``version`` grows with every write; a store never replaces a record by an older one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -42,14 +43,24 @@ class OrderStatus(str, Enum):
         return self not in (OrderStatus.INTENT, OrderStatus.SENT, OrderStatus.OPEN)
 
 
-CCXT_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELED,
-               "canceling": OrderStatus.OPEN, "expired": OrderStatus.EXPIRED, "rejected": OrderStatus.REJECTED}
+CCXT_STATUS = {
+    "open": OrderStatus.OPEN,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "canceling": OrderStatus.OPEN,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
 """ccxt's unified order status -> ours (ccxt maps Binance's NEW/PARTIALLY_FILLED to ``open``,
 FILLED to ``closed``, CANCELED, EXPIRED / EXPIRED_IN_MATCH, REJECTED)."""
 
 
-TYPE_OF_KIND = {OrderKind.MARKET.value: "market", OrderKind.LIMIT.value: "limit",
-                OrderKind.MAKER.value: "limit_maker", OrderKind.STOP_LIMIT.value: "stop_loss_limit"}
+TYPE_OF_KIND = {
+    OrderKind.MARKET.value: "market",
+    OrderKind.LIMIT.value: "limit",
+    OrderKind.MAKER.value: "limit_maker",
+    OrderKind.STOP_LIMIT.value: "stop_loss_limit",
+}
 """The engine's :class:`~daybreak.core.domain.OrderKind` -> the record's exchange order type
 (Binance's names in lower case: ``limit_maker`` is a post-only limit)."""
 KIND_OF_TYPE = {v: k for k, v in TYPE_OF_KIND.items()}
@@ -127,23 +138,56 @@ class OrderRecord:
             object.__setattr__(self, "reason", ExitReason(self.reason))
 
     @classmethod
-    def intent(cls, order: Order, now_ms: int, ref_price: float | None = None, mode: Mode = Mode.LIVE,
-               role: Role = Role.ORDER, parent: str = "", stop_price: float | None = None,
-               list_id: str = "") -> "OrderRecord":
+    def intent(
+        cls,
+        order: Order,
+        now_ms: int,
+        ref_price: float | None = None,
+        mode: Mode = Mode.LIVE,
+        role: Role = Role.ORDER,
+        parent: str = "",
+        stop_price: float | None = None,
+        list_id: str = "",
+    ) -> OrderRecord:
         """The record of ``order`` before it is sent: its type from ``order.kind``, its limit
         ``order.price``, its reference the decision's price (else ``ref_price``, the price when sent)."""
         kind = order.kind if order.kind in TYPE_OF_KIND else OrderKind.MARKET.value
-        return cls(order.client_order_id, order.algo, order.symbol, order.action, order.amount, order.decided_at,
-                   now_ms, type=TYPE_OF_KIND[kind], reason=order.reason, mode=mode, price=order.price,
-                   stop_price=stop_price, ref_price=order.ref_price if order.ref_price is not None else ref_price,
-                   updated_at=now_ms, role=role, parent=parent, list_id=list_id)
+        return cls(
+            order.client_order_id,
+            order.algo,
+            order.symbol,
+            order.action,
+            order.amount,
+            order.decided_at,
+            now_ms,
+            type=TYPE_OF_KIND[kind],
+            reason=order.reason,
+            mode=mode,
+            price=order.price,
+            stop_price=stop_price,
+            ref_price=order.ref_price if order.ref_price is not None else ref_price,
+            updated_at=now_ms,
+            role=role,
+            parent=parent,
+            list_id=list_id,
+        )
 
     def order(self) -> Order:
         """The engine's view: the decision this record carries out."""
-        return Order(self.client_order_id, self.algo, self.symbol, self.side, self.amount, self.decided_at,
-                     self.reason, KIND_OF_TYPE.get(self.type, OrderKind.MARKET.value), self.price, self.ref_price)
+        return Order(
+            self.client_order_id,
+            self.algo,
+            self.symbol,
+            self.side,
+            self.amount,
+            self.decided_at,
+            self.reason,
+            KIND_OF_TYPE.get(self.type, OrderKind.MARKET.value),
+            self.price,
+            self.ref_price,
+        )
 
-    def next(self, now_ms: int, **changes) -> "OrderRecord":
+    def next(self, now_ms: int, **changes) -> OrderRecord:
         """This record with ``changes``, ``updated_at`` = ``now_ms`` and the version bumped."""
         return replace(self, updated_at=now_ms, version=self.version + 1, **changes)
 

@@ -11,6 +11,7 @@ account's equity at the day boundary as the live driver read it from the exchang
 (:meth:`RiskGate.set_day_start_equity`); entries stop once today's realized loss reaches
 ``daily_max_loss_ratio * day_start_equity`` and resume the next day.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk_settings import RiskSettings
 from daybreak.core.timeframes import trading_day
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +146,9 @@ class RiskGate:
         loss, entries per day, loss-streak pause, with the account's ``risk`` thresholds), or None."""
         return self._account_rules(self.config.risk, now_ms)
 
-    def blocking_rule(self, algo: str, symbol: str, now_ms: int, ledger: Ledger,
-                      data_age_ms: int = 0) -> Rejection | None:
+    def blocking_rule(
+        self, algo: str, symbol: str, now_ms: int, ledger: Ledger, data_age_ms: int = 0
+    ) -> Rejection | None:
         """The first protection that blocks a new entry of ``algo`` on ``symbol``, or None:
         the account rules with ``algo``'s thresholds, then cooldown, open-position caps and stale data."""
         risk = self.risk_for(algo)
@@ -169,42 +170,63 @@ class RiskGate:
         if risk.daily_max_loss_ratio is not None:
             limit = risk.daily_max_loss_ratio * c.day_start_equity
             if -c.realized_today >= limit:
-                return Rejection("daily_max_loss", f"daily loss {-c.realized_today:.2f} reached limit {limit:.2f}",
-                                 {"loss": -c.realized_today, "limit": limit, "day": c.day})
+                return Rejection(
+                    "daily_max_loss",
+                    f"daily loss {-c.realized_today:.2f} reached limit {limit:.2f}",
+                    {"loss": -c.realized_today, "limit": limit, "day": c.day},
+                )
         if risk.max_trades_per_day is not None and c.entries_today >= risk.max_trades_per_day:
-            return Rejection("max_trades_per_day", f"{c.entries_today} entries today, limit {risk.max_trades_per_day}",
-                             {"entries_today": c.entries_today, "limit": risk.max_trades_per_day})
+            return Rejection(
+                "max_trades_per_day",
+                f"{c.entries_today} entries today, limit {risk.max_trades_per_day}",
+                {"entries_today": c.entries_today, "limit": risk.max_trades_per_day},
+            )
         if c.paused_until is not None and now_ms < c.paused_until:
             until = datetime.fromtimestamp(c.paused_until / 1000, tz=ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")
-            return Rejection("loss_streak_pause", f"paused after a loss streak until {until}",
-                             {"paused_until": c.paused_until})
+            return Rejection(
+                "loss_streak_pause", f"paused after a loss streak until {until}", {"paused_until": c.paused_until}
+            )
         return None
 
-    def _symbol_rules(self, risk: RiskSettings, algo: str, symbol: str, now_ms: int, ledger: Ledger,
-                      data_age_ms: int, c: "_Counters") -> Rejection | None:
+    def _symbol_rules(
+        self, risk: RiskSettings, algo: str, symbol: str, now_ms: int, ledger: Ledger, data_age_ms: int, c: _Counters
+    ) -> Rejection | None:
         last = c.last_trade.get(symbol)
         if risk.symbol_cooldown_seconds is not None and last is not None:
             wait = last + int(risk.symbol_cooldown_seconds * 1000) - now_ms
             if wait > 0:
-                return Rejection("symbol_cooldown", f"{symbol} cooling down for {wait / 1000:.0f} s more",
-                                 {"seconds_left": wait / 1000})
+                return Rejection(
+                    "symbol_cooldown",
+                    f"{symbol} cooling down for {wait / 1000:.0f} s more",
+                    {"seconds_left": wait / 1000},
+                )
         if (algo, symbol) in ledger.positions:
             return Rejection("position_open", f"{algo} already holds {symbol}")
         if risk.max_positions_per_symbol is not None:
             n = len(ledger.open_positions(symbol))
             if n >= risk.max_positions_per_symbol:
-                return Rejection("max_positions_per_symbol", f"{n} open on {symbol}, limit {risk.max_positions_per_symbol}",
-                                 {"open": n, "limit": risk.max_positions_per_symbol})
+                return Rejection(
+                    "max_positions_per_symbol",
+                    f"{n} open on {symbol}, limit {risk.max_positions_per_symbol}",
+                    {"open": n, "limit": risk.max_positions_per_symbol},
+                )
         if risk.max_open_positions is not None and len(ledger.positions) >= risk.max_open_positions:
-            return Rejection("max_open_positions", f"{len(ledger.positions)} open, limit {risk.max_open_positions}",
-                             {"open": len(ledger.positions), "limit": risk.max_open_positions})
+            return Rejection(
+                "max_open_positions",
+                f"{len(ledger.positions)} open, limit {risk.max_open_positions}",
+                {"open": len(ledger.positions), "limit": risk.max_open_positions},
+            )
         if risk.stale_data_seconds is not None and data_age_ms > risk.stale_data_seconds * 1000:
-            return Rejection("stale_data", f"newest candle is {data_age_ms / 1000:.0f} s late",
-                             {"age_seconds": data_age_ms / 1000, "limit": risk.stale_data_seconds})
+            return Rejection(
+                "stale_data",
+                f"newest candle is {data_age_ms / 1000:.0f} s late",
+                {"age_seconds": data_age_ms / 1000, "limit": risk.stale_data_seconds},
+            )
         return None
 
-    def size_entry(self, signal: Signal, price: float, atr: float | None, ledger: Ledger,
-                   prices: dict[str, float]) -> float | Rejection:
+    def size_entry(
+        self, signal: Signal, price: float, atr: float | None, ledger: Ledger, prices: dict[str, float]
+    ) -> float | Rejection:
         """Base amount for an entry at about ``price``, capped and rounded to the market step."""
         risk = self.risk_for(signal.algo)
         equity = ledger.equity(prices)
@@ -222,8 +244,9 @@ class RiskGate:
             return Rejection("market_limits", reason, {"amount": amount, "price": price})
         return amount
 
-    def _raw_size(self, risk: RiskSettings, signal: Signal, price: float, atr: float | None,
-                  equity: float) -> float | Rejection:
+    def _raw_size(
+        self, risk: RiskSettings, signal: Signal, price: float, atr: float | None, equity: float
+    ) -> float | Rejection:
         """Amount before caps; ``equity`` in quote currency."""
         if risk.sizing == "equity_fraction" and risk.equity_fraction is not None:  # validated together
             return risk.equity_fraction * equity / price

@@ -22,6 +22,7 @@ By default every params field except ``timeframe`` is searched; risk keys only w
 
 Pure: no I/O; the strategy catalog is passed in (see :class:`~daybreak.core.config.StrategyCatalog`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -98,9 +99,9 @@ class Dimension:
             raise SpaceError(f"{self.key}: a grid needs a step for a float range (KEY=LOW:HIGH:STEP)")
         step = self.step or 1
         low, high = self.span()
-        count = int(math.floor((high - low) / step + 1e-9)) + 1
+        count = math.floor((high - low) / step + 1e-9) + 1
         values = [low + i * step for i in range(count)]
-        return [int(round(v)) for v in values] if self.kind == "int" else [round(v, 12) for v in values]
+        return [round(v) for v in values] if self.kind == "int" else [round(v, 12) for v in values]
 
     def describe(self) -> str:
         if self.kind in ("choice", "fixed"):
@@ -242,7 +243,7 @@ def parse_spec(spec: str, params_model: type[BaseModel]) -> list[Dimension]:
     b = _bounds(field)
     if "[" in key and b.kind != "members":
         raise SpaceError(f"--space {spec}: only a list field has members")
-    if "[" in key and key[key.index("[") + 1:-1] not in b.members:
+    if "[" in key and key[key.index("[") + 1 : -1] not in b.members:
         raise SpaceError(f"--space {spec}: not a member; members: {', '.join(b.members)}")
     if b.kind == "members" and "[" not in key and eq:
         raise SpaceError(f"--space {spec}: set a list field by member, e.g. {key}[{b.members[0]}]=true")
@@ -315,7 +316,9 @@ def _check_bounds(spec: str, v: float, b: _Bounds) -> None:
     if b.low is not None and (v < b.low or (b.low_open and v == b.low)):
         raise SpaceError(f"--space {spec}: {v:g} is below the field's bound ({'>' if b.low_open else '>='} {b.low:g})")
     if b.high is not None and (v > b.high or (b.high_open and v == b.high)):
-        raise SpaceError(f"--space {spec}: {v:g} is above the field's bound ({'<' if b.high_open else '<='} {b.high:g})")
+        raise SpaceError(
+            f"--space {spec}: {v:g} is above the field's bound ({'<' if b.high_open else '<='} {b.high:g})"
+        )
 
 
 def build_space(params_model: type[BaseModel], specs: list[str]) -> list[Dimension]:

@@ -4,9 +4,10 @@ A coarser candle is *usable* only once every finer candle of its bucket has clos
 no-look-ahead rule used in live, replay and backtest alike. Candle frames have the shape described
 in :mod:`strategies.base` (``timestamp`` = UTC epoch ms of the candle open, sorted ascending).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -39,10 +40,11 @@ def parse_utc_ms(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except (ValueError, TypeError, AttributeError):
-        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD or an ISO datetime such as "
-                         "2021-05-10T12:00 (UTC)") from None
+        raise ValueError(
+            f"{text!r} is not a date: use YYYY-MM-DD or an ISO datetime such as 2021-05-10T12:00 (UTC)"
+        ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
         ms = int(moment.timestamp() * 1000)
     except (OverflowError, ValueError, OSError):
@@ -92,20 +94,23 @@ def resample(candles: pd.DataFrame, timeframe: str, base_timeframe: str = "1m") 
     bucket = ts - ts % step
     starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
     ends = np.r_[starts[1:] - 1, len(ts) - 1]
-    out = pd.DataFrame({
-        "timestamp": bucket[starts],
-        "open": candles["open"].to_numpy(np.float64)[starts],
-        "high": np.maximum.reduceat(candles["high"].to_numpy(np.float64), starts),
-        "low": np.minimum.reduceat(candles["low"].to_numpy(np.float64), starts),
-        "close": candles["close"].to_numpy(np.float64)[ends],
-        "volume": np.add.reduceat(candles["volume"].to_numpy(np.float64), starts),
-    })
+    out = pd.DataFrame(
+        {
+            "timestamp": bucket[starts],
+            "open": candles["open"].to_numpy(np.float64)[starts],
+            "high": np.maximum.reduceat(candles["high"].to_numpy(np.float64), starts),
+            "low": np.minimum.reduceat(candles["low"].to_numpy(np.float64), starts),
+            "close": candles["close"].to_numpy(np.float64)[ends],
+            "volume": np.add.reduceat(candles["volume"].to_numpy(np.float64), starts),
+        }
+    )
     last_complete = ts[-1] == bucket[-1] + step - base
     return out if last_complete else out.iloc[:-1].reset_index(drop=True)
 
 
-def context_frame(candles: pd.DataFrame, context: pd.DataFrame, timeframe: str,
-                  base_timeframe: str = "1m") -> pd.DataFrame:
+def context_frame(
+    candles: pd.DataFrame, context: pd.DataFrame, timeframe: str, base_timeframe: str = "1m"
+) -> pd.DataFrame:
     """Align the columns of a coarser ``context`` frame onto the rows of ``candles``, no look-ahead.
 
     Row ``i`` of the result carries the values of the newest ``timeframe`` context candle that had

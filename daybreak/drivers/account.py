@@ -22,6 +22,7 @@ it) and every ``account_sync_seconds``:
   fill into coins no stop protects; cancelling leaves the account in a state the books explain
   (any part it filled shows as "not managed"). Each is recorded as a done order with the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,16 @@ def written_off(store: Store, symbol: str) -> float:
 class Account:
     """Balances, reconciliation and the day-start equity of one live account (quote ``quote``)."""
 
-    def __init__(self, exchange: Exchange, engine: Engine, store: Store, tracker: OrderTracker, quote: str,
-                 clock: Callable[[], int], events: Callable[[Event], None]):
+    def __init__(
+        self,
+        exchange: Exchange,
+        engine: Engine,
+        store: Store,
+        tracker: OrderTracker,
+        quote: str,
+        clock: Callable[[], int],
+        events: Callable[[Event], None],
+    ):
         self.exchange, self.engine, self.store, self.tracker = exchange, engine, store, tracker
         self.quote, self.clock, self.events = quote, clock, events
         self.balances: dict[str, Balance] = {}
@@ -64,8 +73,7 @@ class Account:
         self.last_reconcile = ""
 
     def due(self, now_ms: int, every_seconds: float) -> bool:
-        return (self.synced_at is None or self.tracker.resync_wanted
-                or now_ms - self.synced_at >= every_seconds * 1000)
+        return self.synced_at is None or self.tracker.resync_wanted or now_ms - self.synced_at >= every_seconds * 1000
 
     def sync(self, now_ms: int) -> None:
         """Read the balances, set the ledger's cash, reconcile, check open orders, and keep the
@@ -78,7 +86,7 @@ class Account:
         self.reconcile(now_ms)
         self.cancel_unknown_orders(now_ms)
         self.day_start(now_ms)
-        self.synced_at = now_ms   # only now: a sync cut short is tried again next cycle
+        self.synced_at = now_ms  # only now: a sync cut short is tried again next cycle
         self.tracker.resync_wanted = False
 
     # -- reconciliation ---------------------------------------------------------------------------
@@ -102,8 +110,9 @@ class Account:
             else:
                 self.unmanaged.pop(base, None)
 
-    def _missing(self, base: str, symbols: list[str], missing: float, now_ms: int, books: float = 0.0,
-                 exchange: float = 0.0) -> None:
+    def _missing(
+        self, base: str, symbols: list[str], missing: float, now_ms: int, books: float = 0.0, exchange: float = 0.0
+    ) -> None:
         eng, done = self.engine, []
         for symbol in symbols:
             dust = eng.ledger.dust.get(symbol, 0.0)
@@ -112,34 +121,55 @@ class Account:
                 eng.ledger.dust[symbol] = dust - take
                 if eng.ledger.dust[symbol] <= TOLERANCE:
                     eng.ledger.dust.pop(symbol)
-                self.store.set_state(WRITTEN_OFF_KEY + symbol, repr(written_off(self.store, symbol) + take), durable=True)
+                self.store.set_state(
+                    WRITTEN_OFF_KEY + symbol, repr(written_off(self.store, symbol) + take), durable=True
+                )
                 missing -= take
                 done.append(f"{take:.8g} {base} of dust written off")
-        held = sorted((p for p in eng.ledger.positions.values() if p.symbol in symbols),
-                      key=lambda p: p.entry_timestamp, reverse=True)
+        held = sorted(
+            (p for p in eng.ledger.positions.values() if p.symbol in symbols),
+            key=lambda p: p.entry_timestamp,
+            reverse=True,
+        )
         for pos in held:
             if missing <= TOLERANCE:
                 break
             take = min(pos.amount, missing)
             price, source = self._external_price(pos.symbol, pos.entry_timestamp)
             cid = client_order_id(pos.algo, pos.symbol, Action.SELL, now_ms, f"external_close|{pos.entry_trade_id}")
-            order = Order("xc-" + cid.removeprefix(CLIENT_ID_PREFIX), pos.algo, pos.symbol, Action.SELL, take, now_ms,
-                          ExitReason.EXTERNAL_CLOSE)
+            order = Order(
+                "xc-" + cid.removeprefix(CLIENT_ID_PREFIX),
+                pos.algo,
+                pos.symbol,
+                Action.SELL,
+                take,
+                now_ms,
+                ExitReason.EXTERNAL_CLOSE,
+            )
             eng.book(Fill(order, now_ms, price, take, 0.0))
             missing -= take
             done.append(f"closed {take:.8g} of {pos.algo}'s {pos.symbol} position at {price:.8g} ({source})")
         self.last_reconcile = (f"the exchange holds less {base} than the bot: " + "; ".join(done)) if done else ""
         if done:
             log.warning("RECONCILE %s", self.last_reconcile)
-            self.events(Event(f"reconcile-{base}-{now_ms}", now_ms, "reconcile", self.last_reconcile,
-                              "", symbols[0], "external_close", {"base": base, "books": books, "exchange": exchange}))
+            self.events(
+                Event(
+                    f"reconcile-{base}-{now_ms}",
+                    now_ms,
+                    "reconcile",
+                    self.last_reconcile,
+                    "",
+                    symbols[0],
+                    "external_close",
+                    {"base": base, "books": books, "exchange": exchange},
+                )
+            )
 
     def _external_price(self, symbol: str, since: int) -> tuple[float, str]:
         """Average price of the account's sells of ``symbol`` since ``since`` that are no order of
         the bot's, else the last price."""
         ours = {r.exchange_order_id for r in self.store.list_orders(limit=1000) if r.exchange_order_id}
-        fills = [f for f in self.exchange.fetch_my_trades(symbol, since)
-                 if f.side == "sell" and f.order_id not in ours]
+        fills = [f for f in self.exchange.fetch_my_trades(symbol, since) if f.side == "sell" and f.order_id not in ours]
         amount = sum(f.amount for f in fills)
         if amount > 0:
             ids = ",".join(f.trade_id for f in fills)
@@ -153,22 +183,54 @@ class Account:
         """Cancel open orders with the bot's prefix the store does not know (module docstring)."""
         for res in self.exchange.fetch_open_orders():
             cid = res.client_order_id
-            if not cid.startswith(CLIENT_ID_PREFIX) or cid in self.tracker.open or res.symbol not in self.engine.markets:
-                continue   # the trader's own orders, ours in flight, and other markets are left alone
+            if (
+                not cid.startswith(CLIENT_ID_PREFIX)
+                or cid in self.tracker.open
+                or res.symbol not in self.engine.markets
+            ):
+                continue  # the trader's own orders, ours in flight, and other markets are left alone
             stored = self.store.get_order(cid)
             if stored is not None and not stored.done:
                 continue
             final = self.exchange.cancel_order(res.symbol, cid) or res
             why = "unknown to this store: cancelled at reconciliation (any fill shows as not managed)"
             status = final.status if final.status.terminal else OrderStatus.CANCELED
-            self.store.put_order(OrderRecord(
-                cid, "", res.symbol, Action(res.side or "buy"), res.amount, res.timestamp, now_ms, status=status,
-                type=res.type or "market", price=res.price, exchange_order_id=res.exchange_order_id,
-                filled=final.filled, average=final.average, fee=final.fee, fee_base=final.fee_base,
-                fee_currency=final.fee_currency, updated_at=now_ms, booked_filled=final.filled, error=why))
+            self.store.put_order(
+                OrderRecord(
+                    cid,
+                    "",
+                    res.symbol,
+                    Action(res.side or "buy"),
+                    res.amount,
+                    res.timestamp,
+                    now_ms,
+                    status=status,
+                    type=res.type or "market",
+                    price=res.price,
+                    exchange_order_id=res.exchange_order_id,
+                    filled=final.filled,
+                    average=final.average,
+                    fee=final.fee,
+                    fee_base=final.fee_base,
+                    fee_currency=final.fee_currency,
+                    updated_at=now_ms,
+                    booked_filled=final.filled,
+                    error=why,
+                )
+            )
             log.warning("RECONCILE cancelled %s order %s: %s", res.symbol, cid, why)
-            self.events(Event(f"reconcile-{cid}", now_ms, "reconcile", f"{res.symbol} order {cid} {why}", "",
-                              res.symbol, "unknown_order", {"filled": final.filled}))
+            self.events(
+                Event(
+                    f"reconcile-{cid}",
+                    now_ms,
+                    "reconcile",
+                    f"{res.symbol} order {cid} {why}",
+                    "",
+                    res.symbol,
+                    "unknown_order",
+                    {"filled": final.filled},
+                )
+            )
 
     # -- day start ----------------------------------------------------------------------------------
     def day_start(self, now_ms: int) -> None:
@@ -187,7 +249,13 @@ class Account:
     def detail(self) -> dict:
         """For the status row and the dashboard."""
         quote = self.balances.get(self.quote)
-        return {"quote": self.quote, "free": quote.free if quote else 0.0, "locked": quote.used if quote else 0.0,
-                "synced_at": self.synced_at, "unmanaged": dict(self.unmanaged),
-                "dust": dict(self.engine.ledger.dust), "reconciled": self.last_reconcile,
-                "day_start_equity": self.engine.gate.c.day_start_equity}
+        return {
+            "quote": self.quote,
+            "free": quote.free if quote else 0.0,
+            "locked": quote.used if quote else 0.0,
+            "synced_at": self.synced_at,
+            "unmanaged": dict(self.unmanaged),
+            "dust": dict(self.engine.ledger.dust),
+            "reconciled": self.last_reconcile,
+            "day_start_equity": self.engine.gate.c.day_start_equity,
+        }

@@ -18,6 +18,7 @@ Which limits are tripped and the last summarized day are kept in the store's Sta
 (``notify:limits``, ``notify:summary_day``), so a restart or a replay run again never announces
 the same trip or summary twice. In replay (``market_time``) each message carries the candle time.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,9 @@ class Alerts:
     seconds, for how long the exchange has been down. Called from the bot loop's thread only.
     """
 
-    def __init__(self, notifier: Notifier | None, market_time: bool = False,
-                 wall_clock: Callable[[], float] = time.time):
+    def __init__(
+        self, notifier: Notifier | None, market_time: bool = False, wall_clock: Callable[[], float] = time.time
+    ):
         self.notifier = notifier
         self.market_time = market_time
         self._wall = wall_clock
@@ -103,20 +105,23 @@ class Alerts:
         if trade.action is Action.BUY:
             message = fill_message(trade.algo, trade.symbol, "buy", trade.amount, trade.price)
         elif trade.exit_reason in PROTECTIVE_EXITS and EventKind.STOP_HIT in self.notifier.settings.events:
-            message = stop_message(trade.algo, trade.symbol, trade.amount, trade.price, trade.pnl or 0.0,
-                                   rule=trade.exit_reason.value)
+            message = stop_message(
+                trade.algo, trade.symbol, trade.amount, trade.price, trade.pnl or 0.0, rule=trade.exit_reason.value
+            )
         else:
             reason = trade.exit_reason.value if trade.exit_reason else None
-            message = fill_message(trade.algo, trade.symbol, "sell", trade.amount, trade.price,
-                                   trade.pnl or 0.0, reason)
+            message = fill_message(
+                trade.algo, trade.symbol, "sell", trade.amount, trade.price, trade.pnl or 0.0, reason
+            )
         self._send(message, trade.trade_id, trade.timestamp)
 
     def control(self, ctl: Control, status: str, result: str, at_ms: int) -> None:
         """A control was acknowledged (``status`` done or refused) with ``result``."""
         if self.notifier is None or ctl.action not in ("pause", "resume", "flatten"):
             return
-        self._send(control_message(ctl.action, ctl.source or "unknown", detail=f"{status}: {result}"),
-                   ctl.control_id, at_ms)
+        self._send(
+            control_message(ctl.action, ctl.source or "unknown", detail=f"{status}: {result}"), ctl.control_id, at_ms
+        )
 
     # -- faults ----------------------------------------------------------------------------------
     def state_error(self, reason: str, at_ms: int | None = None) -> None:
@@ -124,31 +129,46 @@ class Alerts:
         if self.notifier is None or reason == self._error_sent:
             return
         self._error_sent = reason
-        self._send(problem_message(EventKind.STATE_ERROR, "The bot is in state ERROR and does not trade.", reason),
-                   reason, at_ms)
+        self._send(
+            problem_message(EventKind.STATE_ERROR, "The bot is in state ERROR and does not trade.", reason),
+            reason,
+            at_ms,
+        )
 
     def storage_failed(self, problem: str, at_ms: int | None = None) -> None:
         """A write the store refused (kept and retried): one alert per episode."""
         if self.notifier is None or self._storage_problem is not None:
             return
         self._storage_problem = problem
-        self._send(problem_message(EventKind.STORAGE_TROUBLE, "Storage refused a write; it is kept and retried "
-                                   "every cycle.", problem), f"storage|{self._wall()}", at_ms)
+        self._send(
+            problem_message(
+                EventKind.STORAGE_TROUBLE, "Storage refused a write; it is kept and retried every cycle.", problem
+            ),
+            f"storage|{self._wall()}",
+            at_ms,
+        )
 
     def storage_ok(self, at_ms: int | None = None) -> None:
         """Every write is stored again (ends an episode begun by :meth:`storage_failed`)."""
         if self.notifier is None or self._storage_problem is None:
             return
         self._storage_problem = None
-        self._send(recovered_message(EventKind.STORAGE_TROUBLE, "Every pending write is stored again."),
-                   f"storage-ok|{self._wall()}", at_ms)
+        self._send(
+            recovered_message(EventKind.STORAGE_TROUBLE, "Every pending write is stored again."),
+            f"storage-ok|{self._wall()}",
+            at_ms,
+        )
 
-    def reconciliation(self, symbol: str, expected: float, actual: float, detail: str | None = None,
-                       at_ms: int | None = None) -> None:
+    def reconciliation(
+        self, symbol: str, expected: float, actual: float, detail: str | None = None, at_ms: int | None = None
+    ) -> None:
         """The exchange holds ``actual`` base units of ``symbol`` where the books say ``expected``."""
         if self.notifier is not None:
-            self._send(reconciliation_message(symbol, expected, actual, detail),
-                       f"recon|{symbol}|{expected:.12g}|{actual:.12g}", at_ms)
+            self._send(
+                reconciliation_message(symbol, expected, actual, detail),
+                f"recon|{symbol}|{expected:.12g}|{actual:.12g}",
+                at_ms,
+            )
 
     # -- periodic --------------------------------------------------------------------------------
     def watch(self, now_ms: int, engine: Engine, store: Store, feed: dict[str, dict] | None = None) -> None:
@@ -175,8 +195,11 @@ class Alerts:
                 self._send(risk_limit_message(rule, detail, tripped=True), f"{rule}|{ident}|on", now_ms)
         for rule, ident in before.items():
             if rule not in now:
-                self._send(risk_limit_message(rule, _LIFTED.get(rule, "the condition cleared"), tripped=False),
-                           f"{rule}|{ident}|off", now_ms)
+                self._send(
+                    risk_limit_message(rule, _LIFTED.get(rule, "the condition cleared"), tripped=False),
+                    f"{rule}|{ident}|off",
+                    now_ms,
+                )
         self._limits = now
         _set(store, LIMITS_STATE_KEY, json.dumps(now, sort_keys=True))
 
@@ -184,8 +207,11 @@ class Alerts:
         """The stale symbols' lateness, as text, when a polled candle is later than the limit."""
         if limit_seconds is None:
             return None
-        late = {s: (now_ms - info["last_candle"] - BASE_CANDLE_MS) / 1000 for s, info in feed.items()
-                if info.get("last_candle")}
+        late = {
+            s: (now_ms - info["last_candle"] - BASE_CANDLE_MS) / 1000
+            for s, info in feed.items()
+            if info.get("last_candle")
+        }
         stale = sorted(s for s, lag in late.items() if lag > limit_seconds)
         return ", ".join(f"{s} {late[s]:.0f} s late" for s in stale) or None
 
@@ -197,8 +223,11 @@ class Alerts:
         if not errors:
             if self._down_alerted:
                 down = wall - (self._down_since or wall)
-                self._send(recovered_message(EventKind.EXCHANGE_DOWN, f"The exchange answers again after "
-                                             f"{down:.0f} s."), f"up|{self._down_since}", now_ms)
+                self._send(
+                    recovered_message(EventKind.EXCHANGE_DOWN, f"The exchange answers again after {down:.0f} s."),
+                    f"up|{self._down_since}",
+                    now_ms,
+                )
             self._down_since, self._down_alerted = None, False
             return
         if self._down_since is None:
@@ -207,10 +236,17 @@ class Alerts:
         if not self._down_alerted and wall - self._down_since >= threshold:
             self._down_alerted = True
             first = next(iter(sorted(errors.items())))
-            self._send(problem_message(EventKind.EXCHANGE_DOWN, f"No answer from the exchange for "
-                                       f"{wall - self._down_since:.0f} s (threshold {threshold:g} s); "
-                                       f"retrying with back-off.", f"{first[0]}: {first[1]}"),
-                       f"down|{self._down_since}", now_ms)
+            self._send(
+                problem_message(
+                    EventKind.EXCHANGE_DOWN,
+                    f"No answer from the exchange for "
+                    f"{wall - self._down_since:.0f} s (threshold {threshold:g} s); "
+                    f"retrying with back-off.",
+                    f"{first[0]}: {first[1]}",
+                ),
+                f"down|{self._down_since}",
+                now_ms,
+            )
 
     def _day_boundary(self, snapshot: dict, now_ms: int, engine: Engine, store: Store) -> None:
         day = snapshot.get("day")
@@ -231,9 +267,19 @@ class Alerts:
         pnls = [t.pnl for t in trades if t.action is Action.SELL and t.pnl is not None]  # the closes
         wins = sum(1 for pnl in pnls if pnl > 0)
         quote = (engine.config.symbols[0].partition("/")[2] or "quote") if engine.config.symbols else "quote"
-        self._send(daily_summary_message(ended, sum(pnls), len(pnls),
-                                         wins / len(pnls) if pnls else None, len(engine.ledger.positions),
-                                         _limits_used(self._last_snapshot), quote), f"summary|{ended}", now_ms)
+        self._send(
+            daily_summary_message(
+                ended,
+                sum(pnls),
+                len(pnls),
+                wins / len(pnls) if pnls else None,
+                len(engine.ledger.positions),
+                _limits_used(self._last_snapshot),
+                quote,
+            ),
+            f"summary|{ended}",
+            now_ms,
+        )
         _set(store, SUMMARY_STATE_KEY, ended)
 
     # -- status ----------------------------------------------------------------------------------
@@ -249,8 +295,12 @@ class Alerts:
             log.warning("notify: some alerts were not sent before shutdown")
 
 
-_LIFTED = {"daily_max_loss": "a new trading day started", "max_trades_per_day": "a new trading day started",
-           "loss_streak_pause": "the loss-streak pause ended", "stale_data": "market data is current again"}
+_LIFTED = {
+    "daily_max_loss": "a new trading day started",
+    "max_trades_per_day": "a new trading day started",
+    "loss_streak_pause": "the loss-streak pause ended",
+    "stale_data": "market data is current again",
+}
 
 
 def _tripped(snap: dict, stale: str | None) -> dict[str, tuple[str, str]]:
@@ -258,8 +308,10 @@ def _tripped(snap: dict, stale: str | None) -> dict[str, tuple[str, str]]:
     out = {}
     used, limit = snap.get("daily_loss_used"), snap.get("daily_loss_limit")
     if limit is not None and used is not None and used >= limit:
-        out["daily_max_loss"] = (snap["day"], f"the day's realized loss {used:,.2f} reached the limit {limit:,.2f} "
-                                              f"(day {snap['day']})")
+        out["daily_max_loss"] = (
+            snap["day"],
+            f"the day's realized loss {used:,.2f} reached the limit {limit:,.2f} (day {snap['day']})",
+        )
     entries, cap = snap.get("trades_today"), snap.get("max_trades_per_day")
     if cap is not None and entries is not None and entries >= cap:
         out["max_trades_per_day"] = (snap["day"], f"{entries} entries today, limit {cap} (day {snap['day']})")
@@ -272,10 +324,12 @@ def _tripped(snap: dict, stale: str | None) -> dict[str, tuple[str, str]]:
 
 
 def _limits_used(snap: dict) -> dict[str, float]:
-    pairs = (("daily loss", "daily_loss_used", "daily_loss_limit"), ("trades", "trades_today", "max_trades_per_day"),
-             ("loss streak", "loss_streak", "max_consecutive_losses"))
-    return {name: snap[used] / snap[cap] for name, used, cap in pairs
-            if snap.get(cap) and snap.get(used) is not None}
+    pairs = (
+        ("daily loss", "daily_loss_used", "daily_loss_limit"),
+        ("trades", "trades_today", "max_trades_per_day"),
+        ("loss streak", "loss_streak", "max_consecutive_losses"),
+    )
+    return {name: snap[used] / snap[cap] for name, used, cap in pairs if snap.get(cap) and snap.get(used) is not None}
 
 
 def _get(store: Store, key: str) -> str | None:

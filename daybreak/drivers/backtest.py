@@ -15,6 +15,7 @@ would. A signal that cannot do anything (a buy while the strategy holds the symb
 it is flat) is skipped too: the state that decides this only changes in the steps of that symbol.
 The parity test checks trade-for-trade equality with ``bot.py run --replay``.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -37,8 +38,9 @@ from daybreak.exchange.candle_files import find_gaps
 from daybreak.reporting.result import BacktestResult
 
 
-def run_backtest(config: Config, data: ReplayData, progress: bool | None = None,
-                 arrays: dict[str, SymbolArrays] | None = None) -> BacktestResult:
+def run_backtest(
+    config: Config, data: ReplayData, progress: bool | None = None, arrays: dict[str, SymbolArrays] | None = None
+) -> BacktestResult:
     """Backtest the enabled strategies of ``config`` on ``data``. Raises ConfigError.
 
     ``arrays``: the symbols' candles and signals already built for exactly these strategies and
@@ -116,8 +118,14 @@ def _next_event(engine: Engine, a: SymbolArrays, k: int) -> int | None:
         return nxt
     stop = (nxt if nxt is not None else n - 1) + 1
     for pos, plan in engine.planned(sym):
-        j = first_candidate(pos, plan, a.high[k + 1:stop], a.low[k + 1:stop], a.close_time[k + 1:stop],
-                            a.timestamp[k + 1:stop] if plan.tp_ease_ms is not None else None)
+        j = first_candidate(
+            pos,
+            plan,
+            a.high[k + 1 : stop],
+            a.low[k + 1 : stop],
+            a.close_time[k + 1 : stop],
+            a.timestamp[k + 1 : stop] if plan.tp_ease_ms is not None else None,
+        )
         if j is not None and (nxt is None or k + 1 + j < nxt):
             nxt = k + 1 + j
     return nxt
@@ -140,8 +148,9 @@ def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
     grid = times[0] if len(times) == 1 else _sorted_union(times)
     n = len(grid)
     # one pass over the trades; timestamps (ms < 2**53) are exact as floats
-    rows = np.array([x for t in trades for x in (t.timestamp, t.amount, t.price, t.fee, t.action == "sell")],
-                    dtype=float).reshape(-1, 5)
+    rows = np.array(
+        [x for t in trades for x in (t.timestamp, t.amount, t.price, t.fee, t.action == "sell")], dtype=float
+    ).reshape(-1, 5)
     ts, amount, price, fee = rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2], rows[:, 3]
     sign = np.where(rows[:, 4] == 1.0, 1.0, -1.0)
     cash_delta = amount * price * sign - fee
@@ -174,11 +183,12 @@ def _running_sum(pos: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     values = np.cumsum(np.bincount(inverse, weights=weights, minlength=len(at)))
     at = at[at < n]  # grid positions past the end (none: trades fall on the grid) are dropped
     lengths = np.diff(at, prepend=0, append=n)
-    return np.repeat(np.concatenate(([0.0], values[:len(at)])), lengths)
+    return np.repeat(np.concatenate(([0.0], values[: len(at)])), lengths)
 
 
-def _result(config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str],
-            arrays: dict[str, SymbolArrays]) -> BacktestResult:
+def _result(
+    config: Config, data: ReplayData, engine: Engine, sink: ListSink, algos: list[str], arrays: dict[str, SymbolArrays]
+) -> BacktestResult:
     step = timeframe_ms(data.timeframe)
     trades = sorted(sink.trades, key=attrgetter("timestamp"))
     start = min(int(df["timestamp"].iat[0]) for df in data.frames.values() if len(df))

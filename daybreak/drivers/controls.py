@@ -13,6 +13,7 @@ table written by ``bot.py control`` or the dashboard), acted on and acknowledged
 
 Mixed into :class:`daybreak.drivers.services.RunContext`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,10 @@ class Controls:
         for ctl in self.store.list_controls(status="pending"):
             waited = wall_ms - ctl.timestamp
             if waited > limit:
-                why = (f"expired: waited {waited / 1000:.0f} s while no bot was running "
-                       f"(control_max_age_seconds {self.config.control_max_age_seconds:g})")
+                why = (
+                    f"expired: waited {waited / 1000:.0f} s while no bot was running "
+                    f"(control_max_age_seconds {self.config.control_max_age_seconds:g})"
+                )
                 if self.store.ack_control(ctl.control_id, "expired", why, wall_ms):
                     log.warning("CONTROL %s from %s: %s", ctl.action, ctl.source, why)
 
@@ -96,7 +99,7 @@ class Controls:
         except ExchangeFatal as err:  # bad key, no permission: state ERROR (exits keep retrying), not a retry loop
             self.fatal(f"flatten: {err}", now_ms)
             return None, ""
-        except Exception as err:  # noqa: BLE001 - exchange down: keep the control pending, retry
+        except Exception as err:
             self.error(f"flatten failed, retrying: {err}")
             return None, ""
         if trades is None or self.engine.ledger.positions:
@@ -105,4 +108,3 @@ class Controls:
         closed = [t for t in self.store.list_trades(since=since - 5_000) if t.exit_reason == "flatten"]
         lines = "; ".join(f"{t.algo} {t.symbol} {t.amount:.8g} @ {t.price:.8g}" for t in closed)
         return "done", f"closed {len(closed)} position(s)" + (f": {lines}" if lines else "") + "; entries paused"
-

@@ -10,6 +10,7 @@ held by a live bot; the notification URLs (sent to only with ``send_test``).
 ``bot.py run`` in live mode runs the same checks (without the lock and the send) and refuses to
 trade when one fails. The last report is stored in the State table (``doctor:last``, JSON).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -69,9 +70,16 @@ def connect(config: Config, keys: ApiKeys | None) -> Exchange:
     return Exchange(config.exchange, keys.api_key, keys.secret, password=keys.password, retries=2, urls=urls)
 
 
-def run_checks(config: Config, *, env: Mapping[str, str] | None = None, exchange: Exchange | None = None,
-               send: bool = False, check_lock: bool = True, check_skew: bool = True,
-               clock: Callable[[], float] = time.time) -> list[Check]:
+def run_checks(
+    config: Config,
+    *,
+    env: Mapping[str, str] | None = None,
+    exchange: Exchange | None = None,
+    send: bool = False,
+    check_lock: bool = True,
+    check_skew: bool = True,
+    clock: Callable[[], float] = time.time,
+) -> list[Check]:
     """Every check for ``config``. ``exchange`` overrides the client built from the configured keys;
     ``send`` sends a test alert to each notification URL; ``check_lock`` off when the caller holds
     the run lock itself (``bot.py run``); ``check_skew`` off to report the clock skew without
@@ -81,8 +89,9 @@ def run_checks(config: Config, *, env: Mapping[str, str] | None = None, exchange
     live = config.mode == "live"
     if live:
         allowed, reason = live_trading_allowed(config, env)
-        checks.append(_pass("live trading", reason) if allowed else
-                      _fail("live trading", reason, "see README 'Live trading'"))
+        checks.append(
+            _pass("live trading", reason) if allowed else _fail("live trading", reason, "see README 'Live trading'")
+        )
     keys, key_error = None, None
     try:
         keys = load_api_keys(config.exchange, env)
@@ -110,14 +119,22 @@ def _config_checks(config: Config) -> list[Check]:
     out = []
     try:
         strategies = strategies_for(config)
-    except Exception as err:  # noqa: BLE001 - a strategy that cannot be built is this check's finding
+    except Exception as err:
         return [_fail("config", f"a strategy cannot be built: {err}", "fix its params in config.json")]
     names = [s.name for s in strategies]
-    out.append(_pass("config", f"valid: {config.mode} mode on {config.exchange}, {len(config.symbols)} symbol(s), "
-                               f"strategies {', '.join(names) or 'none enabled'}")
-               if names or config.external_signals else
-               _fail("config", "no strategy is enabled and external_signals is off: nothing would trade",
-                     "enable one under 'algos' (or external_signals)"))
+    out.append(
+        _pass(
+            "config",
+            f"valid: {config.mode} mode on {config.exchange}, {len(config.symbols)} symbol(s), "
+            f"strategies {', '.join(names) or 'none enabled'}",
+        )
+        if names or config.external_signals
+        else _fail(
+            "config",
+            "no strategy is enabled and external_signals is off: nothing would trade",
+            "enable one under 'algos' (or external_signals)",
+        )
+    )
     for name in names:
         risk = config.risk_for(name).model_dump(exclude_none=True)
         out.append(_pass(f"risk {name}", ", ".join(f"{k}={v}" for k, v in risk.items()) or "no rule set"))
@@ -125,21 +142,32 @@ def _config_checks(config: Config) -> list[Check]:
 
 
 # -- exchange ------------------------------------------------------------------------------------
-def _exchange_checks(ex: Exchange, config: Config, checks: list[Check],
-                     check_skew: bool = True) -> tuple[bool, dict[str, MarketLimits]]:
+def _exchange_checks(
+    ex: Exchange, config: Config, checks: list[Check], check_skew: bool = True
+) -> tuple[bool, dict[str, MarketLimits]]:
     started = time.monotonic()
     try:
         skew = ex.sync_clock(attempts=2)
     except ExchangeError as err:
-        checks.append(_fail("exchange", f"{config.exchange} unreachable: {err}",
-                            "check the network / the exchange's status page; the bot retries by itself"))
+        checks.append(
+            _fail(
+                "exchange",
+                f"{config.exchange} unreachable: {err}",
+                "check the network / the exchange's status page; the bot retries by itself",
+            )
+        )
         return False, {}
     took = (time.monotonic() - started) * 1000
-    checks.append(_pass("exchange", f"{config.exchange} answers in {took:.0f} ms; clock skew {skew:+d} ms")
-                  if abs(skew) <= MAX_CLOCK_SKEW_MS or not check_skew else
-                  _fail("exchange", f"clock skew {skew:+d} ms against {config.exchange} (more than "
-                        f"{MAX_CLOCK_SKEW_MS} ms: signed requests are refused)",
-                        "sync the machine clock: timedatectl set-ntp true (chrony)"))
+    checks.append(
+        _pass("exchange", f"{config.exchange} answers in {took:.0f} ms; clock skew {skew:+d} ms")
+        if abs(skew) <= MAX_CLOCK_SKEW_MS or not check_skew
+        else _fail(
+            "exchange",
+            f"clock skew {skew:+d} ms against {config.exchange} (more than "
+            f"{MAX_CLOCK_SKEW_MS} ms: signed requests are refused)",
+            "sync the machine clock: timedatectl set-ntp true (chrony)",
+        )
+    )
     try:
         markets = ex.load_markets()
     except ExchangeError as err:
@@ -147,24 +175,43 @@ def _exchange_checks(ex: Exchange, config: Config, checks: list[Check],
         return True, {}
     for symbol in config.symbols:
         lim = markets.get(symbol)
-        checks.append(_fail(f"market {symbol}", f"not listed on {config.exchange}",
-                            f"remove {symbol} from 'symbols' or use a symbol {config.exchange} lists")
-                      if lim is None else
-                      _pass(f"market {symbol}", f"min amount {lim.min_amount:g}, step {lim.amount_step:g}, "
-                                                f"min notional {lim.min_notional:g}, price tick {lim.price_tick:g}"))
+        checks.append(
+            _fail(
+                f"market {symbol}",
+                f"not listed on {config.exchange}",
+                f"remove {symbol} from 'symbols' or use a symbol {config.exchange} lists",
+            )
+            if lim is None
+            else _pass(
+                f"market {symbol}",
+                f"min amount {lim.min_amount:g}, step {lim.amount_step:g}, "
+                f"min notional {lim.min_notional:g}, price tick {lim.price_tick:g}",
+            )
+        )
     return True, markets
 
 
-def _key_checks(ex: Exchange, config: Config, checks: list[Check], signed: bool, key_error: str | None,
-                markets: dict[str, MarketLimits]) -> None:
+def _key_checks(
+    ex: Exchange,
+    config: Config,
+    checks: list[Check],
+    signed: bool,
+    key_error: str | None,
+    markets: dict[str, MarketLimits],
+) -> None:
     live = config.mode == "live"
     if key_error is not None:
         checks.append(_fail("api key", key_error, "see deploy/README.md step 2"))
         return
     if not signed:
-        checks.append(Check("api key", "FAIL" if live else "SKIP", "no API keys configured" +
-                            ("" if live else " (paper mode needs none)"),
-                            "set DAYBREAK_API_KEY/DAYBREAK_API_SECRET or DAYBREAK_SECRET_ID" if live else ""))
+        checks.append(
+            Check(
+                "api key",
+                "FAIL" if live else "SKIP",
+                "no API keys configured" + ("" if live else " (paper mode needs none)"),
+                "set DAYBREAK_API_KEY/DAYBREAK_API_SECRET or DAYBREAK_SECRET_ID" if live else "",
+            )
+        )
         checks.append(_balance_check(config, ex, markets, None))
         return
     quotes = sorted({s.partition("/")[2] for s in config.symbols})
@@ -187,17 +234,30 @@ def _permission_checks(perms, exchange_id: str) -> list[Check]:
     page = f"the API management page of {exchange_id}"
     if perms.trading is None and perms.withdrawals is None:
         return [Check("key permissions", "SKIP", perms.source, f"check on {page}: trading on, withdrawals off")]
-    trading = (_pass("trading permission", f"on ({perms.source})") if perms.trading else
-               _fail("trading permission", f"off ({perms.source}): orders will be refused",
-                     f"enable spot trading for this key on {page}"))
-    withdrawals = (_pass("withdrawal permission", f"off ({perms.source})") if not perms.withdrawals else
-                   _fail("withdrawal permission", f"ON ({perms.source}): a leaked key could empty the account",
-                         f"disable withdrawals for this key on {page} (a bot never needs them)"))
+    trading = (
+        _pass("trading permission", f"on ({perms.source})")
+        if perms.trading
+        else _fail(
+            "trading permission",
+            f"off ({perms.source}): orders will be refused",
+            f"enable spot trading for this key on {page}",
+        )
+    )
+    withdrawals = (
+        _pass("withdrawal permission", f"off ({perms.source})")
+        if not perms.withdrawals
+        else _fail(
+            "withdrawal permission",
+            f"ON ({perms.source}): a leaked key could empty the account",
+            f"disable withdrawals for this key on {page} (a bot never needs them)",
+        )
+    )
     return [trading, withdrawals]
 
 
-def _balance_check(config: Config, ex: Exchange, markets: dict[str, MarketLimits],
-                   free: dict[str, float] | None) -> Check:
+def _balance_check(
+    config: Config, ex: Exchange, markets: dict[str, MarketLimits], free: dict[str, float] | None
+) -> Check:
     """Enough quote currency for the orders the config can have open at once: each strategy on
     each symbol one order of its configured size (``order_size``), at most ``max_open_positions``,
     plus the paper fee rate; with equity-based sizing, at least the largest minimum notional."""
@@ -231,19 +291,30 @@ def _balance_check(config: Config, ex: Exchange, markets: dict[str, MarketLimits
         if have < needed:
             short.append(quote)
     text = f"{'; '.join(detail) or 'no order configured'} ({source})"
-    return (_fail("balance", text, f"deposit {', '.join(short)} or lower order_size / max_open_positions")
-            if short else _pass("balance", text))
+    return (
+        _fail("balance", text, f"deposit {', '.join(short)} or lower order_size / max_open_positions")
+        if short
+        else _pass("balance", text)
+    )
 
 
 # -- storage, lock, alerts -----------------------------------------------------------------------
 def _storage_checks(config: Config, clock: Callable[[], float]) -> list[Check]:
-    where = config.storage.path if config.storage.backend == "sqlite" else \
-        f"{config.storage.table_prefix}* in {config.storage.region}"
+    where = (
+        config.storage.path
+        if config.storage.backend == "sqlite"
+        else f"{config.storage.table_prefix}* in {config.storage.region}"
+    )
     try:
         missing = missing_tables(config.storage)
     except StorageError as err:
-        return [_fail("storage", f"{config.storage.backend} {where} unreachable: {err}",
-                      "check storage.* in config.json and the credentials / IAM role")]
+        return [
+            _fail(
+                "storage",
+                f"{config.storage.backend} {where} unreachable: {err}",
+                "check storage.* in config.json and the credentials / IAM role",
+            )
+        ]
     if missing:
         return [_fail("storage", f"tables missing: {', '.join(missing)}", "run: bot.py init-db")]
     try:
@@ -257,8 +328,13 @@ def _storage_checks(config: Config, clock: Callable[[], float]) -> list[Check]:
         finally:
             store.close()
     except StorageError as err:
-        return [_fail("storage", f"{config.storage.backend} {where} not writable: {err}",
-                      "check permissions (file mode / IAM role)")]
+        return [
+            _fail(
+                "storage",
+                f"{config.storage.backend} {where} not writable: {err}",
+                "check permissions (file mode / IAM role)",
+            )
+        ]
     return [_pass("storage", f"{config.storage.backend} {where} reachable and writable, every table present")]
 
 
@@ -287,8 +363,11 @@ def _lock_check(config: Config, clock: Callable[[], float]) -> Check:
     if age is not None and age <= 3 * config.poll_seconds + 10:
         return _pass("run lock", f"held by the running bot (pid {pid}), heartbeat {age:.0f} s ago")
     shown = "none stored" if age is None else f"{age:.0f} s ago"
-    return _fail("run lock", f"held by pid {pid} but its heartbeat is {shown}: stuck?",
-                 f"look at that process; restart it (systemctl restart daybreak-bot) or kill {pid}")
+    return _fail(
+        "run lock",
+        f"held by pid {pid} but its heartbeat is {shown}: stuck?",
+        f"look at that process; restart it (systemctl restart daybreak-bot) or kill {pid}",
+    )
 
 
 def _notify_check(config: Config, env: Mapping[str, str] | None, send: bool) -> Check:
@@ -297,9 +376,13 @@ def _notify_check(config: Config, env: Mapping[str, str] | None, send: bool) -> 
     except OperatorSecretError as err:
         return _fail("alerts", str(err), "check the secret")
     if not urls:
-        return Check("alerts", "SKIP", "no notification URLs: you will not hear of fills, stops or faults "
-                     "(trading goes on; set them before you rely on it)", "set DAYBREAK_NOTIFY_URLS (apprise URLs) or the secret's "
-                     "'notify_urls'")
+        return Check(
+            "alerts",
+            "SKIP",
+            "no notification URLs: you will not hear of fills, stops or faults "
+            "(trading goes on; set them before you rely on it)",
+            "set DAYBREAK_NOTIFY_URLS (apprise URLs) or the secret's 'notify_urls'",
+        )
     try:
         Notifier(urls, config.notify.model_copy(update={"enabled": False}))
     except ValueError as err:
@@ -310,8 +393,11 @@ def _notify_check(config: Config, env: Mapping[str, str] | None, send: bool) -> 
         return _pass("alerts", f"{len(urls)} notification URL(s) valid (not sent to; --send-test sends one)")
     results = send_test(urls)
     bad = [f"{shown}: {error}" for shown, ok, error in results if not ok]
-    return (_fail("alerts", f"{len(bad)} of {len(results)} target(s) failed: {'; '.join(bad)}", "fix those URLs")
-            if bad else _pass("alerts", f"test alert delivered to {len(results)} target(s)"))
+    return (
+        _fail("alerts", f"{len(bad)} of {len(results)} target(s) failed: {'; '.join(bad)}", "fix those URLs")
+        if bad
+        else _pass("alerts", f"test alert delivered to {len(results)} target(s)")
+    )
 
 
 def store_report(config: Config, checks: list[Check], now_ms: int) -> None:

@@ -10,6 +10,7 @@ memo and signal cache kept across the trials it runs.
 An executor has ``slots`` (trials it runs at once), ``submit(tag, point, windows)`` and
 ``next_done() -> (tag, TrialOutcome)`` (blocks until one finishes), and ``close()``.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -75,8 +76,12 @@ class ProcessExecutor:
     def __init__(self, raw_config: dict, strategy: str, data: ReplayData, jobs: int):
         self.slots = jobs
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                                         initializer=_init_worker, initargs=(raw_config, strategy, data))
+        self._pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(raw_config, strategy, data),
+        )
         self._running: dict[Future, object] = {}
 
     def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None:

@@ -16,14 +16,16 @@ Contract (README "External signals", docs/dynamodb.md "The inbox contract"):
 Storage errors leave a row as it is for the next cycle; a row the store cannot mark at all (over
 DynamoDB's item size even without a reason) is skipped from then on, with one log line.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from daybreak.core import external
-from daybreak.core.domain import EXTERNAL_ALGO, Order, SignalStatus, client_order_id
+from daybreak.core.domain import EXTERNAL_ALGO, SignalStatus, client_order_id
 from daybreak.core.external import Refusal, show
 from storage.base import Claim, StorageError
 from storage.records import InboxRow
@@ -87,11 +89,11 @@ class SignalInbox:
             return  # off: the inbox is not read (rows accepted before it was turned off still settle)
         self._refresh()
         for key, row in list(self._accepted.items()):
-            self._guarded(row, lambda: self._settle(key, row, now_ms))
+            self._guarded(row, partial(self._settle, key, row, now_ms))
         if not self.ctx.config.external_signals:
             return
         for key, row in list(self._rows.items()):
-            self._guarded(row, lambda: self._take(key, row, now_ms, price_of))
+            self._guarded(row, partial(self._take, key, row, now_ms, price_of))
 
     def _guarded(self, row: InboxRow, work) -> None:
         key = _key(row)
@@ -101,25 +103,32 @@ class SignalInbox:
             if err.code == "ValidationException":
                 self._drop(key)
                 self._unmarkable.add(key)
-                log.error("EXTERNAL %s cannot be marked by the store, skipped from now on: %s", show(row.signal_id), err)
+                log.error(
+                    "EXTERNAL %s cannot be marked by the store, skipped from now on: %s", show(row.signal_id), err
+                )
             else:
                 log.error("EXTERNAL %s not processed this cycle (storage): %s", show(row.signal_id), err)
                 self.ctx.error(f"signal inbox: {err}")
-        except Exception as err:  # noqa: BLE001 - a row must never stop the bot: a bug, logged with its traceback
+        except Exception as err:
             log.exception("EXTERNAL %s could not be processed (a bug in Daybreak)", show(row.signal_id))
             self._drop(key)
             try:
-                self._mark(row, SignalStatus.REJECTED, "error", f"could not be processed: {type(err).__name__}: {err}",
-                           int(time.time() * 1000), row.status)
-            except Exception:  # noqa: BLE001 - already logged above
+                self._mark(
+                    row,
+                    SignalStatus.REJECTED,
+                    "error",
+                    f"could not be processed: {type(err).__name__}: {err}",
+                    int(time.time() * 1000),
+                    row.status,
+                )
+            except Exception:
                 pass
 
     def _drop(self, key: tuple) -> None:
         self._rows.pop(key, None)
         self._accepted.pop(key, None)
 
-    def _mark(self, row: InboxRow, status: SignalStatus, outcome: str, reason: str, now_ms: int,
-              expect: Any) -> bool:
+    def _mark(self, row: InboxRow, status: SignalStatus, outcome: str, reason: str, now_ms: int, expect: Any) -> bool:
         expect = expect if expect is None or isinstance(expect, str) else str(expect)
         done = self.ctx.store.mark_signal(row.signal_id, row.timestamp, status.value, outcome, reason, now_ms, expect)
         self._drop(_key(row))
@@ -132,56 +141,94 @@ class SignalInbox:
         ctx = self.ctx
         status = _norm(row.status)
         if row.status is not None and status not in _NEW:
-            self._mark(row, SignalStatus.REJECTED, "status", f"status = {show(row.status)}: not one the bot reads; "
-                       "leave it out or write 'new'", now_ms, row.status)
+            self._mark(
+                row,
+                SignalStatus.REJECTED,
+                "status",
+                f"status = {show(row.status)}: not one the bot reads; leave it out or write 'new'",
+                now_ms,
+                row.status,
+            )
             return
         parsed = external.parse(row.attrs, ctx.config.symbols)
         if isinstance(parsed, Refusal):
             self._mark(row, SignalStatus.REJECTED, parsed.field, str(parsed), now_ms, row.status)
             return
-        when, why = external.timing(parsed.timestamp, now_ms, ctx.config.external_signal_max_age_seconds,
-                                    ctx.simulated_clock)
+        when, why = external.timing(
+            parsed.timestamp, now_ms, ctx.config.external_signal_max_age_seconds, ctx.simulated_clock
+        )
         if when == "wait":
             return
         if when != "due":
-            self._mark(row, SignalStatus.EXPIRED if when == "expired" else SignalStatus.REJECTED, when, why, now_ms,
-                       row.status)
+            self._mark(
+                row, SignalStatus.EXPIRED if when == "expired" else SignalStatus.REJECTED, when, why, now_ms, row.status
+            )
             return
         price = price_of.get(parsed.symbol)
         if price is None:
             return  # no price for this symbol yet: next cycle (it expires if none comes)
         engine = ctx.engine
         if (EXTERNAL_ALGO, parsed.symbol) in engine.pending:
-            self._mark(row, SignalStatus.REJECTED, "pending", f"an External order on {parsed.symbol} is already pending",
-                       now_ms, row.status)
+            self._mark(
+                row,
+                SignalStatus.REJECTED,
+                "pending",
+                f"an External order on {parsed.symbol} is already pending",
+                now_ms,
+                row.status,
+            )
             return
         signal = external.to_signal(parsed, now_ms)
         predicted = client_order_id(EXTERNAL_ALGO, parsed.symbol, parsed.action, now_ms, parsed.signal_id)
         what = f"{parsed.action.value} {parsed.symbol}" + (f" amount {parsed.amount:g}" if parsed.amount else "")
-        claim, holder = ctx.store.claim_signal(row.signal_id, row.timestamp, row.status, predicted,
-                                               f"order queued: {what}", now_ms)
+        claim, holder = ctx.store.claim_signal(
+            row.signal_id, row.timestamp, row.status, predicted, f"order queued: {what}", now_ms
+        )
         if claim is Claim.TAKEN:
             self._drop(key)
             return
         if claim is Claim.DUPLICATE:
-            self._mark(row, SignalStatus.REJECTED, "duplicate", f"signal_id = {show(row.signal_id)}: already used by the "
-                       f"row with timestamp {holder}; a signal_id runs once", now_ms, row.status)
+            self._mark(
+                row,
+                SignalStatus.REJECTED,
+                "duplicate",
+                f"signal_id = {show(row.signal_id)}: already used by the "
+                f"row with timestamp {holder}; a signal_id runs once",
+                now_ms,
+                row.status,
+            )
             return
-        accepted = InboxRow(row.signal_id, row.timestamp, SignalStatus.ACCEPTED.value,
-                            {**row.attrs, "status": "accepted", "outcome": predicted, "processed_at": now_ms})
+        accepted = InboxRow(
+            row.signal_id,
+            row.timestamp,
+            SignalStatus.ACCEPTED.value,
+            {**row.attrs, "status": "accepted", "outcome": predicted, "processed_at": now_ms},
+        )
         outcome = engine.on_signal(signal, price, now_ms)
         order = outcome.order
         if order is None:
             self._mark(accepted, SignalStatus.REJECTED, "refused", outcome.describe(signal), now_ms, "accepted")
             return
         if order.client_order_id != predicted:
-            ctx.store.mark_signal(row.signal_id, row.timestamp, SignalStatus.ACCEPTED.value, order.client_order_id,
-                                  f"order queued: {what}", now_ms, "accepted")
+            ctx.store.mark_signal(
+                row.signal_id,
+                row.timestamp,
+                SignalStatus.ACCEPTED.value,
+                order.client_order_id,
+                f"order queued: {what}",
+                now_ms,
+                "accepted",
+            )
             accepted.attrs["outcome"] = order.client_order_id
         self._drop(key)
         self._accepted[key] = accepted
-        log.info("EXTERNAL %s %s from %s accepted [%s]", show(row.signal_id), what, show(parsed.source),
-                 order.client_order_id)
+        log.info(
+            "EXTERNAL %s %s from %s accepted [%s]",
+            show(row.signal_id),
+            what,
+            show(parsed.source),
+            order.client_order_id,
+        )
 
     def _rejection(self, symbol: str, since_ms: int):
         """The newest rejection event of External on ``symbol`` at or after ``since_ms``."""
@@ -201,8 +248,14 @@ class SignalInbox:
             return  # filled; the trade waits in the storage backlog
         trade = self.ctx.store.get_trade(order_id) if isinstance(order_id, str) and order_id else None
         if trade is not None:
-            self._mark(row, SignalStatus.EXECUTED, trade.trade_id,
-                       f"{trade.action.value} {trade.amount:.8g} {trade.symbol} @ {trade.price:.8g}", now_ms, "accepted")
+            self._mark(
+                row,
+                SignalStatus.EXECUTED,
+                trade.trade_id,
+                f"{trade.action.value} {trade.amount:.8g} {trade.symbol} @ {trade.price:.8g}",
+                now_ms,
+                "accepted",
+            )
             return
         processed = row.attrs.get("processed_at")
         symbol = row.attrs.get("symbol")
@@ -210,5 +263,12 @@ class SignalInbox:
         if event is not None:
             self._mark(row, SignalStatus.FAILED, event.rule, f"{event.rule}: {event.message}", now_ms, "accepted")
         else:
-            self._mark(row, SignalStatus.FAILED, "not_filled", f"order {order_id} was not filled (the position changed "
-                       "before the fill, or the bot restarted without it)", now_ms, "accepted")
+            self._mark(
+                row,
+                SignalStatus.FAILED,
+                "not_filled",
+                f"order {order_id} was not filled (the position changed "
+                "before the fill, or the bot restarted without it)",
+                now_ms,
+                "accepted",
+            )

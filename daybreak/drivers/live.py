@@ -35,6 +35,7 @@ When the exchange cannot be reached the loop logs it, shows it (status row) and 
 exponential back-off. A fatal exchange error sets state ``ERROR`` (no new entries; exits go on at
 a bounded back-off); the process exits with 1 once nothing is left to protect.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,10 +67,12 @@ MAX_BACKOFF_SECONDS = 300.0
 def interruptible_sleep(should_stop: Callable[[], bool]) -> Callable[[float], None]:
     """A sleep that wakes every half second to check ``should_stop`` (prompt SIGTERM handling
     during long back-offs)."""
+
     def sleep(seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not should_stop() and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(0.5, left))
+
     return sleep
 
 
@@ -84,9 +87,16 @@ def connect(config: Config, keys: ApiKeys | None) -> Exchange:
     return Exchange(config.exchange, keys.api_key, keys.secret, urls=urls, password=keys.password)
 
 
-def run_live(config_path, config: Config, should_stop: Callable[[], bool], exchange: Exchange | None = None,
-             clock: Callable[[], int] | None = None, sleep: Callable[[float], None] | None = None,
-             max_cycles: int | None = None, alerts: Alerts | None = None) -> int:
+def run_live(
+    config_path,
+    config: Config,
+    should_stop: Callable[[], bool],
+    exchange: Exchange | None = None,
+    clock: Callable[[], int] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    max_cycles: int | None = None,
+    alerts: Alerts | None = None,
+) -> int:
     """Run until ``should_stop()``; returns the exit code (2: not allowed / bad input, 1: fatal or
     writes left unsaved). ``alerts``: the process's operator alerts (:mod:`daybreak.drivers.alerts`)."""
     sleep = sleep or interruptible_sleep(should_stop)
@@ -130,7 +140,7 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
         return 2
     clock = clock or exchange.now_ms
     try:
-        if config.mode == "live":   # the Orders table must exist before any order (init-db after an upgrade)
+        if config.mode == "live":  # the Orders table must exist before any order (init-db after an upgrade)
             try:
                 ctx.store.list_orders(limit=1)
             except StorageError as err:
@@ -147,8 +157,13 @@ def run_live(config_path, config: Config, should_stop: Callable[[], bool], excha
 
 def _drive(loop: LiveLoop, should_stop, sleep, max_cycles) -> int:
     ctx, cycles, failures = loop.ctx, 0, 0
-    log.info("bot running in %s mode on %s: %s with %s", ctx.config.mode, ctx.config.exchange,
-             ", ".join(ctx.config.symbols), ", ".join(ctx.config.enabled_algos()) or "no strategy")
+    log.info(
+        "bot running in %s mode on %s: %s with %s",
+        ctx.config.mode,
+        ctx.config.exchange,
+        ", ".join(ctx.config.symbols),
+        ", ".join(ctx.config.enabled_algos()) or "no strategy",
+    )
     while not should_stop() and (max_cycles is None or cycles < max_cycles):
         cycles += 1
         ctx.retry_at = None
@@ -166,11 +181,9 @@ def _drive(loop: LiveLoop, should_stop, sleep, max_cycles) -> int:
             log.error("stopping in state ERROR (%s): nothing left to protect", ctx.reason)
             return 1
         failures = 0 if ok else failures + 1
-        delay = loop.next_delay() if ok else min(ctx.config.poll_seconds * 2 ** failures, MAX_BACKOFF_SECONDS)
+        delay = loop.next_delay() if ok else min(ctx.config.poll_seconds * 2**failures, MAX_BACKOFF_SECONDS)
         if not ok:
             log.warning("exchange unreachable (%d in a row); retrying in %.0f s", failures, delay)
             ctx.backoff(delay)
         sleep(delay)
     return 1 if ctx.state is BotState.ERROR and not ctx.storage_paused else 0
-
-

@@ -16,6 +16,7 @@ strategy whose candle closes with it is evaluated over the last two warm-ups of 
 and ATR(14) over the whole buffer (the stepper's :func:`~daybreak.drivers.stepper.atr_series`;
 the buffer is longer than twice its settling length, so it agrees with the replay's to 1e-8).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ class LiveFeed:
     def __init__(self, exchange: Exchange, symbols: list[str], size: int):
         self.exchange, self.symbols, self.size = exchange, list(symbols), size
         self.frames: dict[str, pd.DataFrame] = {}
-        self.forming: dict[str, tuple[int, float]] = {}   # symbol -> (open time ms, open price)
+        self.forming: dict[str, tuple[int, float]] = {}  # symbol -> (open time ms, open price)
         self.errors: dict[str, ExchangeError] = {}
 
     def last_close(self, symbol: str) -> int | None:
@@ -92,7 +93,7 @@ class LiveFeed:
                 rows = self._append(symbol, reply)
                 new[symbol] = new.get(symbol, 0) + len(rows)
                 if len(reply.closed) >= MAX_KLINES and len(rows):
-                    more[symbol] = int(rows["timestamp"].iat[-1]) + STEP   # a full page: more to come
+                    more[symbol] = int(rows["timestamp"].iat[-1]) + STEP  # a full page: more to come
                 else:
                     yield symbol, new[symbol]
             wanted = more
@@ -107,7 +108,7 @@ class LiveFeed:
             frame = pd.concat([old, rows], ignore_index=True)
         else:
             frame = rows
-        self.frames[symbol] = frame.iloc[-self.size:].reset_index(drop=True)
+        self.frames[symbol] = frame.iloc[-self.size :].reset_index(drop=True)
         return rows.reset_index(drop=True)
 
     def forming_open(self, symbol: str, after_ms: int) -> tuple[int, float] | None:
@@ -117,8 +118,9 @@ class LiveFeed:
         return got if got is not None and got[0] >= after_ms else None
 
 
-def decision_arrays(symbol: str, frame: pd.DataFrame, strategies: list[BaseStrategy], with_atr: bool,
-                    rows: list[int] | None = None) -> SymbolArrays:
+def decision_arrays(
+    symbol: str, frame: pd.DataFrame, strategies: list[BaseStrategy], with_atr: bool, rows: list[int] | None = None
+) -> SymbolArrays:
     """The stepper's arrays of ``frame`` (base candles) with signals for ``rows`` only (positions
     in ``frame``; None: every row, i.e. :func:`~daybreak.drivers.stepper.build_arrays`)."""
     if rows is None:
@@ -133,11 +135,19 @@ def decision_arrays(symbol: str, frame: pd.DataFrame, strategies: list[BaseStrat
                 continue  # its candle does not close with this one
             start = max(0, k + 1 - strategy_rows(s))
             while start <= k and ts[start] % tf:
-                start += 1   # whole candles of its timeframe only
-            enter, exit_ = base_aligned_flags(s, frame.iloc[start:k + 1].reset_index(drop=True), BASE_TF)
+                start += 1  # whole candles of its timeframe only
+            enter, exit_ = base_aligned_flags(s, frame.iloc[start : k + 1].reset_index(drop=True), BASE_TF)
             signal = signal_from_flags(s.name, symbol, bool(enter[-1]), bool(exit_[-1]), close_ts)
             if signal is not None:
                 signals.setdefault(k, []).append(signal)
-    return SymbolArrays(symbol, ts, *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
-                        ts + STEP, atr_series(frame) if with_atr else None, [s.name for s in strategies], signals,
-                        {s.name: [] for s in strategies}, {s.name: [] for s in strategies})
+    return SymbolArrays(
+        symbol,
+        ts,
+        *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
+        ts + STEP,
+        atr_series(frame) if with_atr else None,
+        [s.name for s in strategies],
+        signals,
+        {s.name: [] for s in strategies},
+        {s.name: [] for s in strategies},
+    )

@@ -2,6 +2,7 @@
 
 The cycle's steps are listed in :mod:`daybreak.drivers.live`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,7 +54,7 @@ class LiveLoop:
 
     def _setup(self) -> None:
         config = self.ctx.config
-        markets = self.ctx.engine.markets   # a symbol added by a config change needs its limits
+        markets = self.ctx.engine.markets  # a symbol added by a config change needs its limits
         for symbol, limits in market_limits(config, self.exchange.limits).items():
             markets.setdefault(symbol, limits)
         self.strategies = strategies_for(config)
@@ -70,15 +71,16 @@ class LiveLoop:
         ctx, eng = self.ctx, self.ctx.engine
         ctx.keeps_pending = False
         sink = eng.sink
-        self.tracker = OrderTracker(ctx.store, self.exchange, eng.ledger, eng.markets, self.clock, sink.rejection,
-                                    Failpoints.from_env())
+        self.tracker = OrderTracker(
+            ctx.store, self.exchange, eng.ledger, eng.markets, self.clock, sink.rejection, Failpoints.from_env()
+        )
         protection = Protection(self.tracker, self.exchange, eng, ctx.store, self.clock, sink.rejection)
         self.execution = LiveExecution(self.tracker, self.exchange, eng, self.clock, protection)
         sink.on_booked, sink.failpoints = self.execution.booked, self.tracker.failpoints
         eng.broker = self.execution
-        legacy = list(eng.pending.values())   # a bot of an older version kept them as state
+        legacy = list(eng.pending.values())  # a bot of an older version kept them as state
         eng.pending.clear()
-        eng.sim.clear()                        # live orders rest on the exchange, never in the simulation
+        eng.sim.clear()  # live orders rest on the exchange, never in the simulation
         for rec in self.tracker.restore(legacy):
             key = (rec.algo, rec.symbol)
             eng.pending[key] = rec.order()
@@ -91,7 +93,7 @@ class LiveLoop:
         quote = ctx.config.symbols[0].partition("/")[2]
         self.account = Account(self.exchange, eng, ctx.store, self.tracker, quote, self.clock, sink.rejection)
         eng.gate.halt = Rejection("account_unknown", "the exchange balance has not been read yet")
-        eng.ledger.set_account(0.0)   # not paper.starting_balance: nothing is known until the first read
+        eng.ledger.set_account(0.0)  # not paper.starting_balance: nothing is known until the first read
         ctx.detail_extra["account"] = self.account.detail
         ctx.before_flatten = self._before_flatten
 
@@ -104,13 +106,13 @@ class LiveLoop:
         now = self.clock()
         eng.sink.retry_backlog()
         ok = True
-        if self.live:   # protective orders first: one that filled is the exit, before anything decides
+        if self.live:  # protective orders first: one that filled is the exit, before anything decides
             ok &= self._guard(lambda: self.execution.protection.check(now), now)
-        if self.live and eng.in_flight:   # before anything decides: resolve what is in flight
+        if self.live and eng.in_flight:  # before anything decides: resolve what is in flight
             ok &= self._send({k[1] for k in eng.in_flight}, now)
         if self.live and self.account.synced_at is None:
             ok &= self._sync(now)
-        ok &= self._poll_candles(now)      # first: a closed candle is acted on at once
+        ok &= self._poll_candles(now)  # first: a closed candle is acted on at once
         ok &= self._poll_prices(now)
         if self.live and self.account.due(now, ctx.config.account_sync_seconds):
             ok &= self._sync(now)
@@ -161,8 +163,7 @@ class LiveLoop:
             return True
         self.fresh = {s: t.last for s, t in tickers.items() if now - t.timestamp <= self._stale_ms()}
         self.ctx.engine.last_price.update(self.fresh)
-        self.ctx.engine.quotes = {s: (t.bid, t.ask) for s, t in tickers.items()
-                                  if s in self.fresh and t.bid and t.ask}
+        self.ctx.engine.quotes = {s: (t.bid, t.ask) for s, t in tickers.items() if s in self.fresh and t.bid and t.ask}
         return True
 
     def _poll_candles(self, now: int) -> bool:
@@ -174,7 +175,7 @@ class LiveLoop:
         for symbol in ctx.config.symbols:
             error = feed.errors.get(symbol)
             ctx.feed_status[symbol] = {"last_candle": feed.last_close(symbol), "error": str(error or "")}
-            if isinstance(error, ExchangeFatal):   # e.g. a delisted symbol: a person has to act
+            if isinstance(error, ExchangeFatal):  # e.g. a delisted symbol: a person has to act
                 self._fatal(str(error), now)
             elif error is not None:
                 self._outage(str(error), now)
@@ -197,10 +198,14 @@ class LiveLoop:
         self.started.add(symbol)
         oldest = now - self._stale_ms() - STEP
         stale = [k for k in rows if closes[k] < oldest]
-        if stale:   # closed while no bot ran, or during an outage: history now, not decisions
-            log.warning("%s: %d candle(s) closed more than %.0f s ago are not acted on", symbol, len(stale),
-                        (now - oldest) / 1000)
-            rows = rows[len(stale):]
+        if stale:  # closed while no bot ran, or during an outage: history now, not decisions
+            log.warning(
+                "%s: %d candle(s) closed more than %.0f s ago are not acted on",
+                symbol,
+                len(stale),
+                (now - oldest) / 1000,
+            )
+            rows = rows[len(stale) :]
             self.cursors[symbol] = int(closes[stale[-1]])
         if not rows:
             if stale:
@@ -307,6 +312,16 @@ class LiveLoop:
                 continue
             row = frame.iloc[-1]
             ts = int(row["timestamp"])
-            records.append(PriceRecord(symbol, ts, float(row["close"]), float(row["open"]), float(row["high"]),
-                                       float(row["low"]), float(row["volume"]), ts // 1000 + retention))
+            records.append(
+                PriceRecord(
+                    symbol,
+                    ts,
+                    float(row["close"]),
+                    float(row["open"]),
+                    float(row["high"]),
+                    float(row["low"]),
+                    float(row["volume"]),
+                    ts // 1000 + retention,
+                )
+            )
         self.ctx.put_prices(records)  # through the sink's backlog: kept while storage fails

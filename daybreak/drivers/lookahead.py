@@ -14,6 +14,7 @@ strategy and candles, naming the column that changed.
 Floats compare with a relative tolerance of 1e-9 (look-ahead) and 1e-6 (warm-up, the settling
 tolerance of :mod:`strategies.indicators`); NaN equals NaN.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ def _differs(a: pd.Series, b: pd.Series, rtol: float) -> np.ndarray:
         x, y = x.astype(float), y.astype(float)
         same = np.isclose(x, y, rtol=rtol, atol=0.0) | (np.isnan(x) & np.isnan(y))
         return ~same
-    return ~np.array([p == q or (p != p and q != q) for p, q in zip(x, y)], dtype=bool)
+    return ~np.array([p == q or (p != p and q != q) for p, q in zip(x, y, strict=True)], dtype=bool)
 
 
 def _cuts(frame: pd.DataFrame, warmup: int, timeframe: str) -> list[int]:
@@ -104,8 +105,9 @@ def check_strategy(strategy: BaseStrategy, candles: pd.DataFrame, symbol: str, b
     return result
 
 
-def _check_warmup(strategy: BaseStrategy, frame: pd.DataFrame, full: pd.DataFrame, result: LookaheadResult,
-                  seen: set) -> None:
+def _check_warmup(
+    strategy: BaseStrategy, frame: pd.DataFrame, full: pd.DataFrame, result: LookaheadResult, seen: set
+) -> None:
     w = strategy.warmup
     ends = np.arange(2 * w, len(frame) + 1)
     if not len(ends):
@@ -115,8 +117,8 @@ def _check_warmup(strategy: BaseStrategy, frame: pd.DataFrame, full: pd.DataFram
     picks = np.unique(np.r_[fired[:: max(1, len(fired) // (MAX_WARMUP_ENDS // 2) or 1)], quiet])[:MAX_WARMUP_ENDS]
     ts = frame["timestamp"].to_numpy(np.int64)
     for end in picks.tolist():
-        one = strategy.signals(frame.iloc[end - w:end].copy()).iloc[-1]
-        two = strategy.signals(frame.iloc[end - 2 * w:end].copy()).iloc[-1]
+        one = strategy.signals(frame.iloc[end - w : end].copy()).iloc[-1]
+        two = strategy.signals(frame.iloc[end - 2 * w : end].copy()).iloc[-1]
         result.warmup_ends.append(end)
         for col in two.index:
             if ("warmup", col) in seen or col not in one.index or col == "timestamp":
@@ -128,17 +130,23 @@ def _check_warmup(strategy: BaseStrategy, frame: pd.DataFrame, full: pd.DataFram
 
 def format_result(r: LookaheadResult) -> str:
     """Lines a trader reads: what was checked, then one line per column that changed."""
-    head = (f"{r.strategy} on {r.symbol} {r.timeframe}: {r.candles} candles, {len(r.cuts)} look-ahead cuts, "
-            f"{len(r.warmup_ends)} warm-up checks")
+    head = (
+        f"{r.strategy} on {r.symbol} {r.timeframe}: {r.candles} candles, {len(r.cuts)} look-ahead cuts, "
+        f"{len(r.warmup_ends)} warm-up checks"
+    )
     if r.ok:
         return head + ": no look-ahead, warm-up is enough"
     lines = [head + ":"]
     for f in r.findings:
         when = pd.Timestamp(f.timestamp, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
         if f.check == "lookahead":
-            lines.append(f"  LOOK-AHEAD column {f.column!r}: row {f.row} ({when} UTC) is {f.reference!r} with all "
-                         f"candles but {f.shortened!r} with the first {f.cut}: it reads candles after row {f.row}")
+            lines.append(
+                f"  LOOK-AHEAD column {f.column!r}: row {f.row} ({when} UTC) is {f.reference!r} with all "
+                f"candles but {f.shortened!r} with the first {f.cut}: it reads candles after row {f.row}"
+            )
         else:
-            lines.append(f"  WARM-UP column {f.column!r}: at row {f.row} ({when} UTC) it is {f.reference!r} with "
-                         f"two warm-ups of history but {f.shortened!r} with one ({r.strategy}.warmup is too short)")
+            lines.append(
+                f"  WARM-UP column {f.column!r}: at row {f.row} ({when} UTC) it is {f.reference!r} with "
+                f"two warm-ups of history but {f.shortened!r} with one ({r.strategy}.warmup is too short)"
+            )
     return "\n".join(lines)

@@ -16,6 +16,7 @@ trial the real backtest, validated out of sample.
   stored beside (the sampler never sees them) and reported side by side.
   Walk-forward folds: :mod:`daybreak.drivers.walk_forward`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,11 +41,17 @@ from strategies import registry
 Direction = Literal["minimize", "maximize"]
 
 OBJECTIVES: dict[str, tuple[str, Direction]] = {
-    "sharpe": ("sharpe", "maximize"), "sortino": ("sortino", "maximize"), "calmar": ("calmar", "maximize"),
-    "profit": ("profit", "maximize"), "profit_drawdown": ("recovery_factor", "maximize"),
-    "sqn": ("sqn", "maximize"), "max_drawdown": ("max_drawdown_ratio", "minimize"),
-    "return": ("total_return_ratio", "maximize"), "profit_factor": ("profit_factor", "maximize"),
-    "win_rate": ("win_rate", "maximize"), "expectancy": ("expectancy_ratio", "maximize"),
+    "sharpe": ("sharpe", "maximize"),
+    "sortino": ("sortino", "maximize"),
+    "calmar": ("calmar", "maximize"),
+    "profit": ("profit", "maximize"),
+    "profit_drawdown": ("recovery_factor", "maximize"),
+    "sqn": ("sqn", "maximize"),
+    "max_drawdown": ("max_drawdown_ratio", "minimize"),
+    "return": ("total_return_ratio", "maximize"),
+    "profit_factor": ("profit_factor", "maximize"),
+    "win_rate": ("win_rate", "maximize"),
+    "expectancy": ("expectancy_ratio", "maximize"),
 }
 """Objective name -> (metric key of :data:`~daybreak.drivers.trials.TRIAL_METRICS`, direction)."""
 SAMPLERS = ("auto", "tpe", "random", "grid")
@@ -89,9 +96,13 @@ class SearchSettings:
             raise SearchError("--train-until and --walk-forward: give one of them")
         if self.walk_forward is not None and not 1 <= self.walk_forward <= 50:
             raise SearchError(f"--walk-forward {self.walk_forward}: between 1 and 50 folds")
-        for name, value, low in (("--trials", self.trials, 1), ("--train-blocks", self.train_blocks, 1),
-                                 ("--min-trades", self.min_trades, 0), ("--top", self.top, 1),
-                                 ("--mc-runs", self.mc_runs, 0)):
+        for name, value, low in (
+            ("--trials", self.trials, 1),
+            ("--train-blocks", self.train_blocks, 1),
+            ("--min-trades", self.min_trades, 0),
+            ("--top", self.top, 1),
+            ("--mc-runs", self.mc_runs, 0),
+        ):
             if value is not None and value < low:
                 raise SearchError(f"{name} {value}: must be at least {low}")
 
@@ -126,8 +137,7 @@ def make_sampler(settings: SearchSettings, jobs: int) -> optuna.samplers.BaseSam
         return optuna.samplers.NSGAIISampler(seed=seed)
     if n_obj >= 3 and settings.sampler == "auto":
         return optuna.samplers.NSGAIIISampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=jobs > 1,
-                                      n_startup_trials=10)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=jobs > 1, n_startup_trials=10)
 
 
 def distribution(d: Dimension) -> optuna.distributions.BaseDistribution:
@@ -141,31 +151,53 @@ def distribution(d: Dimension) -> optuna.distributions.BaseDistribution:
     return optuna.distributions.CategoricalDistribution(list(d.options()))
 
 
-def fingerprint(settings: SearchSettings, space: list[Dimension], windows: dict[str, Window],
-                data: ReplayData, raw_config: dict) -> dict:
+def fingerprint(
+    settings: SearchSettings, space: list[Dimension], windows: dict[str, Window], data: ReplayData, raw_config: dict
+) -> dict:
     """What makes two runs the same study: strategy, objectives, space, windows, data and the
     config the points are applied to (the searched strategy's params and overrides excluded)."""
     base = {k: v for k, v in raw_config.items() if k not in ("params", "risk_overrides", "algos", "storage", "log")}
-    base["risk_overrides"] = {k: v for k, v in (raw_config.get("risk_overrides") or {}).items() if k != settings.strategy}
-    spans = {s: [int(f["timestamp"].iat[0]), int(f["timestamp"].iat[-1])] for s, f in sorted(data.frames.items()) if len(f)}
-    return {"strategy": settings.strategy, "objectives": settings.objectives, "space": [d.describe() for d in space],
-            "windows": {k: [w.start, w.end] for k, w in windows.items()}, "timeframe": data.timeframe,
-            "candles": spans, "config": base, "min_trades": settings.min_trades}
+    base["risk_overrides"] = {
+        k: v for k, v in (raw_config.get("risk_overrides") or {}).items() if k != settings.strategy
+    }
+    spans = {
+        s: [int(f["timestamp"].iat[0]), int(f["timestamp"].iat[-1])] for s, f in sorted(data.frames.items()) if len(f)
+    }
+    return {
+        "strategy": settings.strategy,
+        "objectives": settings.objectives,
+        "space": [d.describe() for d in space],
+        "windows": {k: [w.start, w.end] for k, w in windows.items()},
+        "timeframe": data.timeframe,
+        "candles": spans,
+        "config": base,
+        "min_trades": settings.min_trades,
+    }
 
 
-def open_study(storage: str | optuna.storages.BaseStorage, name: str | None, settings: SearchSettings, print_: dict,
-               sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+def open_study(
+    storage: str | optuna.storages.BaseStorage,
+    name: str | None,
+    settings: SearchSettings,
+    print_: dict,
+    sampler: optuna.samplers.BaseSampler,
+) -> optuna.Study:
     """Create or resume the study. Raises SearchError when ``name`` exists with other settings."""
     digest = hashlib.sha256(json.dumps(print_, sort_keys=True, default=str).encode()).hexdigest()[:10]
     name = name or f"{settings.strategy}-{digest}"
-    study = optuna.create_study(storage=storage, study_name=name, directions=settings.directions(),
-                                sampler=sampler, load_if_exists=True)
+    study = optuna.create_study(
+        storage=storage, study_name=name, directions=settings.directions(), sampler=sampler, load_if_exists=True
+    )
     known = study.user_attrs.get("settings")
     if known is None:
         study.set_user_attr("settings", print_)
     elif json.dumps(known, sort_keys=True, default=str) != json.dumps(print_, sort_keys=True, default=str):
-        diff = sorted(k for k in set(known) | set(print_) if json.dumps(known.get(k), sort_keys=True, default=str)
-                      != json.dumps(print_.get(k), sort_keys=True, default=str))
+        diff = sorted(
+            k
+            for k in set(known) | set(print_)
+            if json.dumps(known.get(k), sort_keys=True, default=str)
+            != json.dumps(print_.get(k), sort_keys=True, default=str)
+        )
         raise SearchError(f"--study {name}: made with other settings ({', '.join(diff)}); give another --study name")
     return study
 
@@ -178,21 +210,32 @@ def grid_points(space: list[Dimension]) -> list[dict]:
         values = [d.grid() for d in dims]
     except ValueError as err:
         raise SearchError(f"--sampler grid: {err}") from None
-    return [dict(zip([d.key for d in dims], combo)) for combo in itertools.product(*values)]
+    return [dict(zip([d.key for d in dims], combo, strict=True)) for combo in itertools.product(*values)]
 
 
 def _key(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def run_trials(study: optuna.Study, space: list[Dimension], executor: Executor, windows: dict[str, Window],
-               n_trials: int, settings: SearchSettings, score_window: str, grid: list[dict] | None = None,
-               desc: str = "trials") -> int:
+def run_trials(
+    study: optuna.Study,
+    space: list[Dimension],
+    executor: Executor,
+    windows: dict[str, Window],
+    n_trials: int,
+    settings: SearchSettings,
+    score_window: str,
+    grid: list[dict] | None = None,
+    desc: str = "trials",
+) -> int:
     """Ask, run and tell ``n_trials`` trials (fewer when a grid runs out). Returns how many ran."""
     dists = {d.key: distribution(d) for d in searched(space)}
     if grid is not None:
-        seen = {_key(t.params) for t in study.get_trials(deepcopy=False)
-                if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)}
+        seen = {
+            _key(t.params)
+            for t in study.get_trials(deepcopy=False)
+            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        }
         todo = iter([p for p in grid if _key(p) not in seen][:n_trials])
         n_trials = min(n_trials, len(grid) - len(seen & {_key(p) for p in grid}))
     asked, told = 0, 0
@@ -218,8 +261,9 @@ def run_trials(study: optuna.Study, space: list[Dimension], executor: Executor, 
     return told
 
 
-def tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome, settings: SearchSettings,
-         score_window: str) -> None:
+def tell(
+    study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome, settings: SearchSettings, score_window: str
+) -> None:
     """Record a trial's metrics (user attributes) and its objective values, or prune it with the reason."""
     for window, metrics in outcome.metrics.items():
         trial.set_user_attr(window, metrics)
@@ -230,7 +274,9 @@ def tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome, settin
         if metrics["trades"] < settings.min_trades:
             reason = f"{metrics['trades']:.0f} round trips < min_trades {settings.min_trades}"
         elif any(math.isnan(v) for v in values):
-            reason = "objective undefined (nan): " + ", ".join(o for o, v in zip(settings.objectives, values) if math.isnan(v))
+            reason = "objective undefined (nan): " + ", ".join(
+                o for o, v in zip(settings.objectives, values, strict=True) if math.isnan(v)
+            )
     if reason is not None:
         trial.set_user_attr("infeasible", reason)
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -238,8 +284,9 @@ def tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome, settin
         study.tell(trial, values)
 
 
-def make_executor(raw_config: dict, strategy: str, data: ReplayData, jobs: int, ray_address: str | None,
-                  runner: TrialRunner) -> Executor:
+def make_executor(
+    raw_config: dict, strategy: str, data: ReplayData, jobs: int, ray_address: str | None, runner: TrialRunner
+) -> Executor:
     if ray_address:
         from daybreak.drivers.optimize_ray import RayExecutor  # lazy: Ray is optional
 

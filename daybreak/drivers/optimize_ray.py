@@ -11,6 +11,7 @@ when given) holds a :class:`~daybreak.drivers.trials.TrialRunner` built from the
 keeps its indicator memo and signal cache across the trials it runs. The driving process keeps
 the study (see :mod:`daybreak.drivers.executors`); only points and metrics cross the network.
 """
+
 from __future__ import annotations
 
 from types import ModuleType

@@ -35,6 +35,7 @@ re-sync, :attr:`OrderTracker.resync_wanted`); a fatal error (authentication, per
 the driver (state ``ERROR``) while the exit keeps being retried at the same back-off; entries are
 refused from then on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,20 +79,27 @@ class OrderTracker:
     fills, orders never placed); ``clock`` is exchange time in UTC ms.
     """
 
-    def __init__(self, store: Store, exchange: Exchange, ledger: Ledger, markets: dict[str, MarketLimits],
-                 clock: Callable[[], int], events: Callable[[Event], None],
-                 failpoints: Failpoints | None = None):
+    def __init__(
+        self,
+        store: Store,
+        exchange: Exchange,
+        ledger: Ledger,
+        markets: dict[str, MarketLimits],
+        clock: Callable[[], int],
+        events: Callable[[Event], None],
+        failpoints: Failpoints | None = None,
+    ):
         self.store, self.exchange, self.ledger, self.markets = store, exchange, ledger, markets
         self.clock, self.events = clock, events
         self.failpoints = failpoints or Failpoints()
         self.open: dict[str, OrderRecord] = {}
-        self.retry_at: dict[str, tuple[int, int]] = {}   # client id -> (next attempt ms, failures)
-        self._not_sent: set[str] = set()                 # ids the exchange refused: surely not there
+        self.retry_at: dict[str, tuple[int, int]] = {}  # client id -> (next attempt ms, failures)
+        self._not_sent: set[str] = set()  # ids the exchange refused: surely not there
         self.resync_wanted = False
-        self.free: dict[str, float] = {}                 # asset -> free balance, from the last sync
-        self.halted: str | None = None                   # state ERROR: entries are refused
-        self.protective: dict[str, OrderRecord] = {}     # restored stops / take-profits (drivers.resting)
-        self.unsettled: set[str] = set()                 # symbols whose resting orders are not confirmed
+        self.free: dict[str, float] = {}  # asset -> free balance, from the last sync
+        self.halted: str | None = None  # state ERROR: entries are refused
+        self.protective: dict[str, OrderRecord] = {}  # restored stops / take-profits (drivers.resting)
+        self.unsettled: set[str] = set()  # symbols whose resting orders are not confirmed
 
     # -- restart -------------------------------------------------------------------------------
     def restore(self, legacy: list[Order] = ()) -> list[OrderRecord]:
@@ -102,13 +110,13 @@ class OrderTracker:
         for rec in self.store.list_orders(open_only=True):
             if rec.role.protective:
                 self.protective[rec.client_order_id] = rec
-                self.unsettled.add(rec.symbol)   # until the exchange confirms it
+                self.unsettled.add(rec.symbol)  # until the exchange confirms it
                 continue
             self.open[rec.client_order_id] = rec
             if rec.role is Role.ORDER:
                 decisions.append(rec)
         for parent in sorted({r.parent for r in self.open.values() if r.role is Role.PART}):
-            if parent not in self.open:   # its first order is done, a further one is not: resume the decision
+            if parent not in self.open:  # its first order is done, a further one is not: resume the decision
                 rec = self.store.get_order(parent)
                 if rec is not None:
                     decisions.append(rec)
@@ -121,8 +129,9 @@ class OrderTracker:
         return decisions
 
     # -- the broker ----------------------------------------------------------------------------
-    def execute(self, order: Order, reference_price: float, timestamp: int, role: Role = Role.ORDER,
-                parent: str = "") -> Fill | Rejection | None:
+    def execute(
+        self, order: Order, reference_price: float, timestamp: int, role: Role = Role.ORDER, parent: str = ""
+    ) -> Fill | Rejection | None:
         """The engine's :class:`~daybreak.core.engine.Broker` call (see the module docstring).
         Raises :class:`OrderInFlight` while the outcome is unknown or the order rests,
         :class:`ExchangeFatal` when the exchange refuses for good (the order stays pending when
@@ -132,7 +141,7 @@ class OrderTracker:
         if rec is None:
             try:
                 stored = self.store.get_order(cid)
-            except StorageError as err:   # an exit goes out anyway; an entry is refused in _new
+            except StorageError as err:  # an exit goes out anyway; an entry is refused in _new
                 log.error("order %s not looked up in the store (%s)", cid, err)
                 stored = None
             if stored is not None and stored.done:  # carried out already: never again
@@ -167,13 +176,17 @@ class OrderTracker:
         self._not_sent.discard(cid)
         try:
             if replaces:
-                res = self.exchange.replace_order(rec.symbol, rec.side.value, rec.amount, cid, replaces, rec.type,
-                                                  rec.price, rec.stop_price)
+                res = self.exchange.replace_order(
+                    rec.symbol, rec.side.value, rec.amount, cid, replaces, rec.type, rec.price, rec.stop_price
+                )
             else:
-                res = self.exchange.create_order(rec.symbol, rec.side.value, rec.amount, cid, rec.type, rec.price,
-                                                 stop_price=rec.stop_price)
+                res = self.exchange.create_order(
+                    rec.symbol, rec.side.value, rec.amount, cid, rec.type, rec.price, stop_price=rec.stop_price
+                )
         except OrderRejected as err:
-            if rec.side is Action.SELL and rec.type == "market":  # an exit is never dropped: retried at a bounded back-off
+            if (
+                rec.side is Action.SELL and rec.type == "market"
+            ):  # an exit is never dropped: retried at a bounded back-off
                 self.resync_wanted = self.resync_wanted or err.insufficient_funds
                 raise self._defer(rec, str(err)) from err
             return self._end(rec, OrderStatus.REJECTED, str(err), "exchange_rejected")
@@ -211,7 +224,7 @@ class OrderTracker:
     def _defer(self, rec: OrderRecord, why: str) -> OrderInFlight:
         cid = rec.client_order_id
         _, failures = self.retry_at.get(cid, (0, 0))
-        wait = min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** failures)
+        wait = min(RETRY_MAX_MS, RETRY_BASE_MS * 2**failures)
         self.retry_at[cid] = (self.clock() + wait, failures + 1)
         self._not_sent.add(cid)
         self.open[cid] = rec.next(self.clock(), error=why)
@@ -228,17 +241,28 @@ class OrderTracker:
         waited = self.clock() - (rec.sent_at or rec.created_at)
         if waited <= self.exchange.recv_window_ms + NOT_PLACED_MARGIN_MS:
             raise OrderInFlight(f"{rec.symbol} order {rec.client_order_id}: not on the exchange yet")
-        why = (f"not placed: the exchange does not know client id {rec.client_order_id} "
-               f"{waited / 1000:.0f} s after it was sent (recvWindow {self.exchange.recv_window_ms / 1000:g} s)")
+        why = (
+            f"not placed: the exchange does not know client id {rec.client_order_id} "
+            f"{waited / 1000:.0f} s after it was sent (recvWindow {self.exchange.recv_window_ms / 1000:g} s)"
+        )
         return self._end(rec, OrderStatus.NOT_PLACED, why, "not_placed")
 
     def _apply(self, rec: OrderRecord, res: OrderResult) -> Fill | Rejection:
         """Store what the exchange says of the order; the fill to book, or why there is none."""
         now = self.clock()
         before = (rec.status, rec.exchange_order_id, rec.filled)
-        rec = rec.next(now, status=res.status, exchange_order_id=res.exchange_order_id, filled=res.filled,
-                       average=res.average, fee=res.fee, fee_base=res.fee_base, fee_currency=res.fee_currency,
-                       filled_at=res.timestamp, error="")
+        rec = rec.next(
+            now,
+            status=res.status,
+            exchange_order_id=res.exchange_order_id,
+            filled=res.filled,
+            average=res.average,
+            fee=res.fee,
+            fee_base=res.fee_base,
+            fee_currency=res.fee_currency,
+            filled_at=res.timestamp,
+            error="",
+        )
         if not res.status.terminal:
             if (rec.status, rec.exchange_order_id, rec.filled) != before:  # a resting order: written when it changes
                 self._put(rec)
@@ -246,15 +270,20 @@ class OrderTracker:
                 self.open[rec.client_order_id] = rec
             raise OrderInFlight(f"{rec.symbol} order {rec.client_order_id} is {res.status.value} on the exchange")
         if res.filled <= 0:
-            why = (f"{rec.side.value} {rec.amount:.8g} {rec.symbol} {res.status.value} on the exchange with nothing "
-                   "filled")
+            why = (
+                f"{rec.side.value} {rec.amount:.8g} {rec.symbol} {res.status.value} on the exchange with nothing filled"
+            )
             return self._end(rec, res.status, why, f"order_{res.status.value}")
         self._put(rec)
         self.failpoints.hit("order.result_stored")
         if res.filled < rec.amount:
-            self._event(rec, "partial_fill", f"{rec.side.value} {rec.symbol}: {res.filled:.8g} of {rec.amount:.8g} "
-                                             f"filled ({res.status.value}); booked as filled",
-                        {"ordered": rec.amount, "filled": res.filled, "status": res.status.value})
+            self._event(
+                rec,
+                "partial_fill",
+                f"{rec.side.value} {rec.symbol}: {res.filled:.8g} of {rec.amount:.8g} "
+                f"filled ({res.status.value}); booked as filled",
+                {"ordered": rec.amount, "filled": res.filled, "status": res.status.value},
+            )
         return self._fill(rec)
 
     def _fill(self, rec: OrderRecord) -> Fill:
@@ -325,8 +354,9 @@ class OrderTracker:
         self._not_sent.discard(client_order_id)
 
     def _event(self, rec: OrderRecord, rule: str, message: str, data: dict) -> None:
-        self.events(Event(f"{rec.client_order_id}-{rule}", self.clock(), "order", message, rec.algo, rec.symbol,
-                          rule, data))
+        self.events(
+            Event(f"{rec.client_order_id}-{rule}", self.clock(), "order", message, rec.algo, rec.symbol, rule, data)
+        )
 
     def drop_unsent(self) -> list[OrderRecord]:
         """Give up the exit-rule sells waiting for a retry (the exchange refused them, so none is

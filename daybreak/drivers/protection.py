@@ -26,6 +26,7 @@ A stop-limit gapped through its limit rests unfilled; the bot's own stop, at or 
 trigger, then exits at market (its sell cancels the stop first, :meth:`clear`). No protective
 order is placed while another order of the position is in flight (its coins are in that order).
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,16 +62,24 @@ RETRY_MS = 60_000
 class Protection:
     """The protective orders of one live account (module docstring)."""
 
-    def __init__(self, tracker: OrderTracker, exchange: Exchange, engine: Engine, store: Store,
-                 clock: Callable[[], int], events: Callable[[Event], None]):
+    def __init__(
+        self,
+        tracker: OrderTracker,
+        exchange: Exchange,
+        engine: Engine,
+        store: Store,
+        clock: Callable[[], int],
+        events: Callable[[Event], None],
+    ):
         self.tracker, self.exchange, self.engine, self.store = tracker, exchange, engine, store
         self.clock, self.events = clock, events
-        self.records: dict[str, OrderRecord] = tracker.protective   # filled by the tracker's restore
+        self.records: dict[str, OrderRecord] = tracker.protective  # filled by the tracker's restore
         self.retry_at: dict[tuple[tuple[str, str], str], int] = {}
 
     def owns(self, client_order_id: str) -> bool:
         return client_order_id in self.records or (
-            (rec := self.store.get_order(client_order_id)) is not None and rec.role.protective)
+            (rec := self.store.get_order(client_order_id)) is not None and rec.role.protective
+        )
 
     def _of(self, key: tuple[str, str]) -> list[OrderRecord]:
         return [r for r in self.records.values() if (r.algo, r.symbol) == key]
@@ -83,13 +92,19 @@ class Protection:
             open_orders = {o.client_order_id: o for o in self.exchange.fetch_open_orders(symbol)}
             for rec in [r for r in self.records.values() if r.symbol == symbol]:
                 self._confirm(rec, open_orders.get(rec.client_order_id), now)
-            if not any(r.symbol == symbol and (r.status in (OrderStatus.INTENT, OrderStatus.SENT) or r.filled > 0)
-                       for r in self.records.values()):   # a partly filled stop: its fill is not booked yet
+            if not any(
+                r.symbol == symbol and (r.status in (OrderStatus.INTENT, OrderStatus.SENT) or r.filled > 0)
+                for r in self.records.values()
+            ):  # a partly filled stop: its fill is not booked yet
                 self.tracker.unsettled.discard(symbol)
 
     def _confirm(self, rec: OrderRecord, listed: OrderResult | None, now: int) -> None:
         if listed is not None and not listed.status.terminal:
-            if (listed.status, listed.filled, listed.exchange_order_id) != (rec.status, rec.filled, rec.exchange_order_id):
+            if (listed.status, listed.filled, listed.exchange_order_id) != (
+                rec.status,
+                rec.filled,
+                rec.exchange_order_id,
+            ):
                 self._put(self._with(rec, listed, now))
             return
         found = listed or self.exchange.fetch_order_by_client_id(rec.symbol, rec.client_order_id)
@@ -104,9 +119,18 @@ class Protection:
         self._settle(self._with(rec, found, now))
 
     def _with(self, rec: OrderRecord, res: OrderResult, now: int) -> OrderRecord:
-        return rec.next(now, status=res.status, exchange_order_id=res.exchange_order_id, filled=res.filled,
-                        average=res.average, fee=res.fee, fee_base=res.fee_base, fee_currency=res.fee_currency,
-                        filled_at=res.timestamp, sent_at=rec.sent_at or now)
+        return rec.next(
+            now,
+            status=res.status,
+            exchange_order_id=res.exchange_order_id,
+            filled=res.filled,
+            average=res.average,
+            fee=res.fee,
+            fee_base=res.fee_base,
+            fee_currency=res.fee_currency,
+            filled_at=res.timestamp,
+            sent_at=rec.sent_at or now,
+        )
 
     def _settle(self, rec: OrderRecord) -> None:
         """A terminal protective order: book what it filled as the position's exit."""
@@ -117,12 +141,28 @@ class Protection:
             return
         self._put(rec)
         kind = "stop_limit" if rec.role is Role.STOP else "limit"
-        order = Order(rec.client_order_id, rec.algo, rec.symbol, Action.SELL, rec.filled, rec.decided_at,
-                      rec.reason, kind, rec.price, rec.stop_price or rec.price)
+        order = Order(
+            rec.client_order_id,
+            rec.algo,
+            rec.symbol,
+            Action.SELL,
+            rec.filled,
+            rec.decided_at,
+            rec.reason,
+            kind,
+            rec.price,
+            rec.stop_price or rec.price,
+        )
         if rec.role is Role.TAKE_PROFIT:
             pos.partial_taken = True
-        log.warning("%s %s of %s filled on the exchange: %.8g @ %.8g", rec.symbol, rec.role.value, rec.algo,
-                    rec.filled, rec.average)
+        log.warning(
+            "%s %s of %s filled on the exchange: %.8g @ %.8g",
+            rec.symbol,
+            rec.role.value,
+            rec.algo,
+            rec.filled,
+            rec.average,
+        )
         self.engine.book(Fill(order, rec.filled_at or self.clock(), rec.average, rec.filled, rec.fee))
 
     def mark_booked(self, client_order_id: str) -> None:
@@ -179,11 +219,17 @@ class Protection:
             return out
         if settings.exchange_stop != "off" and pos.stop_price is not None:
             trigger = limits.floor_price(pos.stop_price)
-            out[Role.STOP] = (limits.floor_price(trigger * (1 - settings.exchange_stop_limit_offset_bps / 1e4)),
-                              trigger, amount)
+            out[Role.STOP] = (
+                limits.floor_price(trigger * (1 - settings.exchange_stop_limit_offset_bps / 1e4)),
+                trigger,
+                amount,
+            )
         if settings.take_profit_order == "resting" and plan.take_profit is not None and not pos.partial_taken:
-            part = amount if plan.take_profit_fraction is None else self.engine.sell_amount(
-                pos, pos.amount * plan.take_profit_fraction, price)
+            part = (
+                amount
+                if plan.take_profit_fraction is None
+                else self.engine.sell_amount(pos, pos.amount * plan.take_profit_fraction, price)
+            )
             if part > 0:
                 out[Role.TAKE_PROFIT] = (limits.ceil_price(take_profit_at(plan, now)), None, part)
         return out
@@ -191,8 +237,12 @@ class Protection:
     def _keep(self, key, pos: Position, wanted: dict, settings, now: int) -> None:
         price = self.engine.last_price.get(pos.symbol)
         tp = wanted.get(Role.TAKE_PROFIT)
-        if tp is not None and price is not None and price >= tp[0] and not any(
-                r.role is Role.TAKE_PROFIT for r in self._of(key)):
+        if (
+            tp is not None
+            and price is not None
+            and price >= tp[0]
+            and not any(r.role is Role.TAKE_PROFIT for r in self._of(key))
+        ):
             # reached while no take-profit rested (placing it now would be refused or fill as taker)
             self.clear(key)
             plan = self.engine.plans.get(key)
@@ -202,7 +252,7 @@ class Protection:
             self.engine.exit_hit(pos, ExitHit(price, ExitReason.TAKE_PROFIT, min(1.0, fraction), now))
             return
         have = {r.role: r for r in self._of(key)}
-        if not wanted or set(have) - set(wanted):   # no longer wanted (config, dust, partial take-profit)
+        if not wanted or set(have) - set(wanted):  # no longer wanted (config, dust, partial take-profit)
             self.clear(key)
             have = {}
         stale = [role for role, want in wanted.items() if role in have and self._differs(have[role], want)]
@@ -227,9 +277,18 @@ class Protection:
         price, trigger, amount = want
         reason = self._stop_reason(pos) if role is Role.STOP else ExitReason.TAKE_PROFIT
         cid = client_order_id(pos.algo, pos.symbol, Action.SELL, now, f"{role.value}|{pos.entry_trade_id}|{price!r}")
-        order = Order(cid, pos.algo, pos.symbol, Action.SELL, amount, now, reason,
-                      "stop_limit" if role is Role.STOP else ("maker" if list_id else "limit"), price,
-                      trigger if trigger is not None else price)
+        order = Order(
+            cid,
+            pos.algo,
+            pos.symbol,
+            Action.SELL,
+            amount,
+            now,
+            reason,
+            "stop_limit" if role is Role.STOP else ("maker" if list_id else "limit"),
+            price,
+            trigger if trigger is not None else price,
+        )
         rec = OrderRecord.intent(order, now, role=role, parent=pos.entry_trade_id, stop_price=trigger, list_id=list_id)
         self.store.put_order(rec)
         self.records[cid] = rec
@@ -246,23 +305,32 @@ class Protection:
         replacing = old is not None and old.status is OrderStatus.OPEN
         try:
             if replacing:
-                res = self.exchange.replace_order(rec.symbol, "sell", rec.amount, rec.client_order_id,
-                                                  old.client_order_id, rec.type, rec.price, rec.stop_price)
+                res = self.exchange.replace_order(
+                    rec.symbol,
+                    "sell",
+                    rec.amount,
+                    rec.client_order_id,
+                    old.client_order_id,
+                    rec.type,
+                    rec.price,
+                    rec.stop_price,
+                )
             else:
-                res = self.exchange.create_order(rec.symbol, "sell", rec.amount, rec.client_order_id, rec.type,
-                                                 rec.price, stop_price=rec.stop_price)
+                res = self.exchange.create_order(
+                    rec.symbol, "sell", rec.amount, rec.client_order_id, rec.type, rec.price, stop_price=rec.stop_price
+                )
         except OrderRejected as err:
             if old is not None:
                 self._confirm(old, None, now)
                 still = self.records.get(old.client_order_id)
-                if still is not None or old.client_order_id not in self.records and self._filled(old):
+                if still is not None or (old.client_order_id not in self.records and self._filled(old)):
                     # the old order still rests (it protects) or it filled (booked): not unprotected
                     self._done(rec.next(now, status=OrderStatus.REJECTED, error=str(err)))
                     return
             self._refused(pos, rec, str(err), now)
             return
         except ExchangeUnavailable:
-            self._put(rec.next(now, status=OrderStatus.SENT, sent_at=now))   # looked up by check()
+            self._put(rec.next(now, status=OrderStatus.SENT, sent_at=now))  # looked up by check()
             self.tracker.unsettled.add(rec.symbol)
             return
         except ExchangeFatal as err:
@@ -270,7 +338,7 @@ class Protection:
             raise
         self._put(self._with(rec, res, now).next(now, sent_at=now))
         if replacing:
-            self._confirm(old, None, now)   # cancelled by the replacement (or filled just before it)
+            self._confirm(old, None, now)  # cancelled by the replacement (or filled just before it)
 
     def _place_oco(self, pos: Position, wanted: dict, now: int) -> None:
         list_id = client_order_id(pos.algo, pos.symbol, Action.SELL, now, f"oco|{pos.entry_trade_id}")
@@ -278,8 +346,16 @@ class Protection:
         tp = self._record(pos, Role.TAKE_PROFIT, (*wanted[Role.TAKE_PROFIT][:2], amount), now, list_id)
         stop = self._record(pos, Role.STOP, (*wanted[Role.STOP][:2], amount), now, list_id)
         try:
-            got_tp, got_stop = self.exchange.create_oco(pos.symbol, amount, list_id, tp.client_order_id, tp.price,
-                                                        stop.client_order_id, stop.stop_price, stop.price)
+            got_tp, got_stop = self.exchange.create_oco(
+                pos.symbol,
+                amount,
+                list_id,
+                tp.client_order_id,
+                tp.price,
+                stop.client_order_id,
+                stop.stop_price,
+                stop.price,
+            )
         except OrderRejected as err:
             self._done(tp.next(now, status=OrderStatus.REJECTED, error=str(err)))
             self._refused(pos, stop, str(err), now)
@@ -298,11 +374,21 @@ class Protection:
         self._done(rec.next(now, status=OrderStatus.REJECTED, error=why))
         if rec.role is Role.TAKE_PROFIT:
             self.retry_at[(pos.key, rec.role.value)] = now + RETRY_MS
-            self._event(pos, now, "take_profit_refused", f"resting take-profit refused, tried again in "
-                        f"{RETRY_MS // 1000} s: {why}", {"price": rec.price})
+            self._event(
+                pos,
+                now,
+                "take_profit_refused",
+                f"resting take-profit refused, tried again in {RETRY_MS // 1000} s: {why}",
+                {"price": rec.price},
+            )
             return
-        self._event(pos, now, "exchange_stop_refused", f"exchange stop refused: exiting at market now: {why}",
-                    {"stop_price": rec.stop_price, "limit": rec.price})
+        self._event(
+            pos,
+            now,
+            "exchange_stop_refused",
+            f"exchange stop refused: exiting at market now: {why}",
+            {"stop_price": rec.stop_price, "limit": rec.price},
+        )
         price = self.engine.last_price.get(pos.symbol, pos.entry_price)
         self.engine.exit_hit(pos, ExitHit(price, ExitReason.EMERGENCY_EXIT, 1.0, now))
 
@@ -313,7 +399,9 @@ class Protection:
 
     def _event(self, pos: Position, now: int, rule: str, message: str, data: dict) -> None:
         log.error("%s %s: %s", pos.algo, pos.symbol, message)
-        self.events(Event(f"{pos.entry_trade_id}-{rule}-{now}", now, "order", message, pos.algo, pos.symbol, rule, data))
+        self.events(
+            Event(f"{pos.entry_trade_id}-{rule}-{now}", now, "order", message, pos.algo, pos.symbol, rule, data)
+        )
 
     def _put(self, rec: OrderRecord) -> None:
         self.records[rec.client_order_id] = rec

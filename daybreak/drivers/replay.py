@@ -5,6 +5,7 @@ order within one timestamp) through the same stepper, engine, storage, external-
 control code as live. Candles the store already acted on (per-symbol cursor) only warm up the
 indicators, so a replay stopped mid-way and started again never duplicates a trade.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ class ReplayData:
     timeframe: str
 
 
-def load_files(paths: list[str | Path], config: Config, start_ms: int | None = None,
-               end_ms: int | None = None) -> ReplayData:
+def load_files(
+    paths: list[str | Path], config: Config, start_ms: int | None = None, end_ms: int | None = None
+) -> ReplayData:
     """Read candle files (one symbol each, one timeframe for all). Raises CandleFileError / ConfigError."""
     files: list[CandleFile] = [read_candles(p, start_ms, end_ms) for p in paths]
     if not files:
@@ -67,7 +69,9 @@ def make_stepper(engine: Engine, config: Config, data: ReplayData) -> Stepper:
     strategies = strategies_for(config)
     for s in strategies:
         if timeframe_ms(s.timeframe) < timeframe_ms(data.timeframe):
-            raise ConfigError(f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})")
+            raise ConfigError(
+                f"params.{s.name}.timeframe = {s.timeframe!r}: finer than the candle files ({data.timeframe})"
+            )
     atr = needs_atr(config)
     arrays = {sym: build_arrays(sym, df, data.timeframe, strategies, atr) for sym, df in data.frames.items()}
     return Stepper(engine, arrays, [s.name for s in strategies])
@@ -87,8 +91,13 @@ def event_order(stepper: Stepper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return close[order], sym_idx[order], k[order]
 
 
-def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, should_stop=lambda: False,
-               retention_ms: int | None = None) -> int:
+def run_replay(
+    ctx: RunContext,
+    data: ReplayData,
+    pace_seconds: float = 0.0,
+    should_stop=lambda: False,
+    retention_ms: int | None = None,
+) -> int:
     """Replay ``data`` through the bot. Returns the number of candles acted on.
 
     While storage fails, the replay goes on with new entries paused (exits still run) and every
@@ -103,7 +112,7 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
     close, sym_idx, ks = event_order(stepper)
     acted, last_beat, last_retry = 0, 0.0, 0.0
     pending_ids = set()
-    for close_ts, si, k in zip(close.tolist(), sym_idx.tolist(), ks.tolist()):
+    for close_ts, si, k in zip(close.tolist(), sym_idx.tolist(), ks.tolist(), strict=True):
         if should_stop():
             log.info("replay stopped at %s", pd.Timestamp(close_ts, unit="ms", tz="UTC"))
             break
@@ -123,8 +132,20 @@ def run_replay(ctx: RunContext, data: ReplayData, pace_seconds: float = 0.0, sho
         if ctx.alerts.on:
             ctx.watch(close_ts)
         expiry = (close_ts + retention_ms) // 1000 if retention_ms else None
-        ctx.put_prices([PriceRecord(sym, int(a.timestamp[k]), float(a.close[k]), float(a.open[k]),
-                                    float(a.high[k]), float(a.low[k]), float(volumes[sym][k]), expiry)])
+        ctx.put_prices(
+            [
+                PriceRecord(
+                    sym,
+                    int(a.timestamp[k]),
+                    float(a.close[k]),
+                    float(a.open[k]),
+                    float(a.high[k]),
+                    float(a.low[k]),
+                    float(volumes[sym][k]),
+                    expiry,
+                )
+            ]
+        )
         ids = {(o.client_order_id, o.price) for o in ctx.engine.pending.values()}  # a re-priced resting order too
         if ids != pending_ids:
             ctx.save_pending()

@@ -10,6 +10,7 @@ timeframe, start, end ms), ``windows`` ({name: [start, end]} ms, None = open), `
 ``monte_carlo``, ``history`` (every trial: ``number``, ``state``, ``score``, ``test``) and, for
 walk-forward, ``walk_forward`` (``folds``, ``efficiency``, ``oos`` metrics, ``oos_equity``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,16 @@ COMPLETE = optuna.trial.TrialState.COMPLETE
 class Research:
     """One ``bot.py optimize`` run: settings, space, data and where trials run."""
 
-    def __init__(self, settings: SearchSettings, space: list[Dimension], raw_config: dict, data: ReplayData,
-                 storage_file: Path, jobs: int = 1, ray_address: str | None = None):
+    def __init__(
+        self,
+        settings: SearchSettings,
+        space: list[Dimension],
+        raw_config: dict,
+        data: ReplayData,
+        storage_file: Path,
+        jobs: int = 1,
+        ray_address: str | None = None,
+    ):
         self.settings, self.space, self.data = settings, space, data
         self.raw_config = raw_config
         self.storage_file = storage_file
@@ -76,8 +85,9 @@ class Research:
 
     def executor(self) -> Executor:
         if self._executor is None:
-            self._executor = make_executor(self.raw_config, self.settings.strategy, self.data, self.jobs,
-                                           self.ray_address, self.runner)
+            self._executor = make_executor(
+                self.raw_config, self.settings.strategy, self.data, self.jobs, self.ray_address, self.runner
+            )
         return self._executor
 
     def close(self) -> None:
@@ -103,8 +113,13 @@ class Research:
 
     def _study(self, windows: dict[str, Window], name: str | None, desc: str = "trials") -> optuna.Study:
         s = self.settings
-        study = open_study(self.storage, name, s, fingerprint(s, self.space, windows, self.data, self.raw_config),
-                           make_sampler(s, self.executor().slots))
+        study = open_study(
+            self.storage,
+            name,
+            s,
+            fingerprint(s, self.space, windows, self.data, self.raw_config),
+            make_sampler(s, self.executor().slots),
+        )
         grid = grid_points(self.space) if s.sampler == "grid" else None
         n = s.trials or (len(grid) if grid is not None else DEFAULT_TRIALS)
         run_trials(study, self.space, self.executor(), windows, n, s, _score_window(windows), grid, desc)
@@ -119,8 +134,13 @@ class Research:
             windows = {"train": train, "test": test}
             study = self._study(windows, f"{base}.fold{i + 1}", desc=f"fold {i + 1}/{len(folds)}")
             best = self._best(study)
-            row = {"fold": i + 1, "study": study.study_name, "train": [train.start, train.end],
-                   "test": [test.start, test.end], "trials": _counts(study)}
+            row = {
+                "fold": i + 1,
+                "study": study.study_name,
+                "train": [train.start, train.end],
+                "test": [test.start, test.end],
+                "trials": _counts(study),
+            }
             if best is None:
                 rows.append(row)
                 continue
@@ -129,9 +149,14 @@ class Research:
             curve = equity_curve(result)
             curves.append((curve["timestamp"].to_numpy(), curve["equity"].to_numpy()))
             oos_pnls.extend(round_trips(result.trades)["pnl"].tolist())
-            row.update(params=point, values=list(best.values), train_metrics=best.user_attrs.get("train"),
-                       test_metrics=best.user_attrs.get("test"),
-                       train_days=_days(train, self.data), test_days=_days(test, self.data))
+            row.update(
+                params=point,
+                values=list(best.values),
+                train_metrics=best.user_attrs.get("train"),
+                test_metrics=best.user_attrs.get("test"),
+                train_days=_days(train, self.data),
+                test_days=_days(test, self.data),
+            )
             rows.append(row)
             last = (study, best)
         report = self._wf_report(rows, curves, oos_pnls)
@@ -145,19 +170,36 @@ class Research:
         start_balance = float(self.runner.config_for({}).paper.starting_balance)
         ts, eq = chain_equity(curves, start_balance)
         scored = [r for r in rows if "test_metrics" in r]
-        wfe = walk_forward_efficiency([
-            {"train_return_ratio": r["train_metrics"]["total_return_ratio"], "train_days": r["train_days"],
-             "test_return_ratio": r["test_metrics"]["total_return_ratio"], "test_days": r["test_days"]}
-            for r in scored])
-        oos = {"return_ratio": float(eq[-1] / start_balance - 1) if len(eq) else math.nan,
-               "max_drawdown_ratio": (max_drawdown(np.r_[ts[:1], ts], np.r_[start_balance, eq])["max_drawdown_ratio"]
-                                      if len(eq) else math.nan),
-               "trades": len(oos_pnls), "profitable_folds": sum(r["test_metrics"]["total_return_ratio"] > 0 for r in scored),
-               "folds": len(rows)}
+        wfe = walk_forward_efficiency(
+            [
+                {
+                    "train_return_ratio": r["train_metrics"]["total_return_ratio"],
+                    "train_days": r["train_days"],
+                    "test_return_ratio": r["test_metrics"]["total_return_ratio"],
+                    "test_days": r["test_days"],
+                }
+                for r in scored
+            ]
+        )
+        oos = {
+            "return_ratio": float(eq[-1] / start_balance - 1) if len(eq) else math.nan,
+            "max_drawdown_ratio": (
+                max_drawdown(np.r_[ts[:1], ts], np.r_[start_balance, eq])["max_drawdown_ratio"] if len(eq) else math.nan
+            ),
+            "trades": len(oos_pnls),
+            "profitable_folds": sum(r["test_metrics"]["total_return_ratio"] > 0 for r in scored),
+            "folds": len(rows),
+        }
         step = max(1, len(ts) // MAX_EQUITY_POINTS)
-        return {"walk_forward": {"folds": rows, "efficiency": wfe, "oos": oos,
-                                 "oos_equity": [[int(t), float(e)] for t, e in zip(ts[::step], eq[::step])],
-                                 "oos_monte_carlo": monte_carlo(np.array(oos_pnls), start_balance, self.settings.mc_runs)}}
+        return {
+            "walk_forward": {
+                "folds": rows,
+                "efficiency": wfe,
+                "oos": oos,
+                "oos_equity": [[int(t), float(e)] for t, e in zip(ts[::step], eq[::step], strict=True)],
+                "oos_monte_carlo": monte_carlo(np.array(oos_pnls), start_balance, self.settings.mc_runs),
+            }
+        }
 
     # -- summaries -------------------------------------------------------------------------------
     def _best(self, study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -169,19 +211,37 @@ class Research:
         score = _score_window(windows)
         ranked = rank_trials(study, s)
         best: list[dict[str, Any]] = []
-        out: dict[str, Any] = {"trials": _counts(study), "best": best, "importances": importances(study), "patch": None,
-                               "deflated_sharpe": None, "monte_carlo": None, "history": history(study, s, score)}
+        out: dict[str, Any] = {
+            "trials": _counts(study),
+            "best": best,
+            "importances": importances(study),
+            "patch": None,
+            "deflated_sharpe": None,
+            "monte_carlo": None,
+            "history": history(study, s, score),
+        }
         for t in ranked[: s.top]:
-            best.append({"number": t.number, "values": list(t.values), "params": full_point(self.space, t.params),
-                                **{w: t.user_attrs.get(w) for w in windows}})
+            best.append(
+                {
+                    "number": t.number,
+                    "values": list(t.values),
+                    "params": full_point(self.space, t.params),
+                    **{w: t.user_attrs.get(w) for w in windows},
+                }
+            )
         if not ranked:
             return out
         top = ranked[0]
         point = full_point(self.space, top.params)
         out["patch"] = patch_of(s, self.raw_config, self.space, top.params)
         scored = self.runner.run(point, windows[score])
-        sharpes = [t.user_attrs[score]["sharpe"] / math.sqrt(PERIODS_PER_YEAR) for t in study.get_trials(deepcopy=False, states=(COMPLETE,))]
-        out["deflated_sharpe"] = deflated_sharpe(daily_returns(equity_curve(scored)).to_numpy(), np.array(sharpes), len(sharpes))
+        sharpes = [
+            t.user_attrs[score]["sharpe"] / math.sqrt(PERIODS_PER_YEAR)
+            for t in study.get_trials(deepcopy=False, states=(COMPLETE,))
+        ]
+        out["deflated_sharpe"] = deflated_sharpe(
+            daily_returns(equity_curve(scored)).to_numpy(), np.array(sharpes), len(sharpes)
+        )
         shown = self.runner.run(point, windows["test"]) if "test" in windows else scored
         out["monte_carlo"] = monte_carlo(round_trips(shown.trades)["pnl"].to_numpy(), shown.starting_balance, s.mc_runs)
         out["monte_carlo"]["window"] = "test" if "test" in windows else score
@@ -189,13 +249,20 @@ class Research:
 
     def _header(self, study: optuna.Study | None, windows: dict[str, Window]) -> dict:
         frames = [f for f in self.data.frames.values() if len(f)]
-        return {"study": study.study_name if study else None, "storage": str(self.storage_file),
-                "settings": settings_dict(self.settings), "space": [d.describe() for d in self.space],
-                "directions": self.settings.directions(),
-                "data": {"symbols": sorted(self.data.frames), "timeframe": self.data.timeframe,
-                         "start": min(int(f["timestamp"].iat[0]) for f in frames),
-                         "end": max(int(f["timestamp"].iat[-1]) for f in frames)},
-                "windows": {k: [w.start, w.end] for k, w in windows.items()}}
+        return {
+            "study": study.study_name if study else None,
+            "storage": str(self.storage_file),
+            "settings": settings_dict(self.settings),
+            "space": [d.describe() for d in self.space],
+            "directions": self.settings.directions(),
+            "data": {
+                "symbols": sorted(self.data.frames),
+                "timeframe": self.data.timeframe,
+                "start": min(int(f["timestamp"].iat[0]) for f in frames),
+                "end": max(int(f["timestamp"].iat[-1]) for f in frames),
+            },
+            "windows": {k: [w.start, w.end] for k, w in windows.items()},
+        }
 
 
 def rank_trials(study: optuna.Study, settings: SearchSettings) -> list[optuna.trial.FrozenTrial]:
@@ -226,9 +293,15 @@ def history(study: optuna.Study, settings: SearchSettings, score: str) -> list[d
     rows = []
     for t in study.get_trials(deepcopy=False):
         test = (t.user_attrs.get("test") or {}).get(metric)
-        rows.append({"number": t.number, "state": t.state.name,
-                     "score": t.values[0] if t.state == COMPLETE else None,
-                     "test": test, "reason": t.user_attrs.get("infeasible")})
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "score": t.values[0] if t.state == COMPLETE else None,
+                "test": test,
+                "reason": t.user_attrs.get("infeasible"),
+            }
+        )
     return rows
 
 
@@ -241,8 +314,10 @@ def fold_windows(data: ReplayData, folds: int, train_blocks: int) -> list[tuple[
     end = max(int(f["timestamp"].iat[-1]) for f in frames) + 1
     block = (end - start) / (folds + train_blocks)
     edge = [int(start + round(i * block)) for i in range(folds + train_blocks + 1)]
-    return [(Window(edge[i], edge[i + train_blocks]), Window(edge[i + train_blocks], edge[i + train_blocks + 1]))
-            for i in range(folds)]
+    return [
+        (Window(edge[i], edge[i + train_blocks]), Window(edge[i + train_blocks], edge[i + train_blocks + 1]))
+        for i in range(folds)
+    ]
 
 
 def _days(w: Window, data: ReplayData) -> float:
@@ -262,6 +337,7 @@ def _counts(study: optuna.Study) -> dict[str, int]:
 
 def _default_name(settings: SearchSettings, space: list[Dimension], data: ReplayData, raw_config: dict) -> str:
     """Walk-forward studies' base name: the strategy and a digest of the settings and the data."""
-    key = fingerprint(settings, space, {"walk_forward": Window(settings.walk_forward, settings.train_blocks)},
-                      data, raw_config)
+    key = fingerprint(
+        settings, space, {"walk_forward": Window(settings.walk_forward, settings.train_blocks)}, data, raw_config
+    )
     return f"{settings.strategy}-wf-{hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:10]}"

@@ -3,6 +3,7 @@
 Exit codes as every command: 0 ok, 1 runtime failure (Ray unreachable, interrupted), 2 bad input.
 ``lookahead`` exits 1 when it finds a column that changed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,15 @@ from daybreak.core.config import Config, ConfigError
 from daybreak.core.search_space import SpaceError, apply_patch
 from daybreak.drivers.executors import default_jobs
 from daybreak.drivers.lookahead import check_strategy, format_result
-from daybreak.drivers.optimize import OBJECTIVES, SAMPLERS, SearchError, SearchSettings, prepare, quiet_optuna, storage_path
+from daybreak.drivers.optimize import (
+    OBJECTIVES,
+    SAMPLERS,
+    SearchError,
+    SearchSettings,
+    prepare,
+    quiet_optuna,
+    storage_path,
+)
 from daybreak.drivers.optimize_ray import RayUnavailable
 from daybreak.drivers.replay import ReplayData, load_files
 from daybreak.drivers.research import Research
@@ -31,10 +40,18 @@ def add_optimize_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", required=True, help="registered strategy to search (see bot.py strategies)")
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files (one symbol each)")
     p.add_argument("--trials", type=int, help="trials to run now (default 100; grid: every point not yet run)")
-    p.add_argument("--objective", default="sharpe",
-                   help=f"one objective or several comma-separated (multi-objective): {', '.join(OBJECTIVES)}")
-    p.add_argument("--space", nargs="+", default=[], metavar="KEY",
-                   help="narrow a params field or add a risk key: KEY, KEY=LOW:HIGH[:STEP|:log], KEY=A,B,C, KEY=V")
+    p.add_argument(
+        "--objective",
+        default="sharpe",
+        help=f"one objective or several comma-separated (multi-objective): {', '.join(OBJECTIVES)}",
+    )
+    p.add_argument(
+        "--space",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="narrow a params field or add a risk key: KEY, KEY=LOW:HIGH[:STEP|:log], KEY=A,B,C, KEY=V",
+    )
     p.add_argument("--sampler", choices=SAMPLERS, default="auto", help="auto: TPE (NSGA-II/III for 2/3+ objectives)")
     split = p.add_mutually_exclusive_group()
     split.add_argument("--train-until", metavar="DATE", help="score trials before DATE only; report after it beside")
@@ -44,7 +61,9 @@ def add_optimize_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="end", help="end (exclusive)")
     p.add_argument("--min-trades", type=int, default=5, help="fewer round trips prune the trial (default 5)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--ray", metavar="ADDRESS", help="run trials on a Ray cluster (auto: this machine's, or a local one)")
+    p.add_argument(
+        "--ray", metavar="ADDRESS", help="run trials on a Ray cluster (auto: this machine's, or a local one)"
+    )
     p.add_argument("--study", help="study name (resumes it when it exists; default: from the settings)")
     p.add_argument("--seed", type=int, help="sampler seed, for a reproducible search")
     p.add_argument("--top", type=int, default=5, help="best trials to report (default 5)")
@@ -63,14 +82,26 @@ def load_data(paths: list[str | Path], config: Config, start: int | None, end: i
     return data
 
 
-def run_optimize(args: argparse.Namespace, config: Config, train_until: int | None, start: int | None, end: int | None) -> int:
+def run_optimize(
+    args: argparse.Namespace, config: Config, train_until: int | None, start: int | None, end: int | None
+) -> int:
     try:
         raw = json.loads(Path(args.config).read_text(encoding="utf-8"))
         settings = SearchSettings(
-            strategy=args.strategy, objectives=[o.strip() for o in args.objective.split(",") if o.strip()],
-            space=args.space, trials=args.trials, sampler=args.sampler, train_until=train_until,
-            walk_forward=args.walk_forward, train_blocks=args.train_blocks, min_trades=args.min_trades,
-            top=args.top, seed=args.seed, study=args.study, mc_runs=args.mc_runs)
+            strategy=args.strategy,
+            objectives=[o.strip() for o in args.objective.split(",") if o.strip()],
+            space=args.space,
+            trials=args.trials,
+            sampler=args.sampler,
+            train_until=train_until,
+            walk_forward=args.walk_forward,
+            train_blocks=args.train_blocks,
+            min_trades=args.min_trades,
+            top=args.top,
+            seed=args.seed,
+            study=args.study,
+            mc_runs=args.mc_runs,
+        )
         space = prepare(settings)
         data = load_data(args.data, config, start, end)
         if train_until is not None:
@@ -110,8 +141,14 @@ def run_optimize(args: argparse.Namespace, config: Config, train_until: int | No
         keys = [f"{section}.{name}" for section, names in report["patch"].items() for name in names]
         store = open_store(config.storage)
         try:
-            saved = config_versions.save(apply_patch(fresh, report["patch"]), args.config, store, "optimize",
-                                         int(time.time() * 1000), f"bot.py optimize --strategy {args.strategy}")
+            saved = config_versions.save(
+                apply_patch(fresh, report["patch"]),
+                args.config,
+                store,
+                "optimize",
+                int(time.time() * 1000),
+                f"bot.py optimize --strategy {args.strategy}",
+            )
         finally:
             store.close()
         print(f"applied to {args.config} as config version {saved.version.version}: {', '.join(keys)}")
@@ -123,8 +160,9 @@ def _check_split(data: ReplayData, train_until: int) -> None:
     first = min(int(f["timestamp"].iat[0]) for f in frames)
     last = max(int(f["timestamp"].iat[-1]) for f in frames)
     if not first < train_until <= last:
-        raise SearchError(f"--train-until {train_until}: outside the data ({first} .. {last} ms); "
-                          "it must leave candles on both sides")
+        raise SearchError(
+            f"--train-until {train_until}: outside the data ({first} .. {last} ms); it must leave candles on both sides"
+        )
 
 
 def add_lookahead_arguments(p: argparse.ArgumentParser) -> None:
@@ -134,7 +172,9 @@ def add_lookahead_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_lookahead(args: argparse.Namespace, config: Config) -> int:
     if args.strategy not in registry.names():
-        print(f"error: --strategy {args.strategy!r}: unknown; registered: {', '.join(registry.names())}", file=sys.stderr)
+        print(
+            f"error: --strategy {args.strategy!r}: unknown; registered: {', '.join(registry.names())}", file=sys.stderr
+        )
         return 2
     strategy = registry.build(args.strategy, config.params.get(args.strategy))
     data = load_data(args.data, config, None, None)

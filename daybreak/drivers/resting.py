@@ -29,6 +29,7 @@ Before any sell, the position's protective orders on the exchange are cancelled 
 booked (:meth:`daybreak.drivers.protection.Protection.clear`): coins locked in a stop are never
 sold twice; when the exchange's stop has already sold them, the bot's exit sends nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,7 +69,7 @@ class Work:
 def part_id(decision_id: str, now_ms: int) -> str:
     """Client id of a new part: the decision's id and 5 base-36 digits of the time (100 ms),
     at most 36 characters (Binance's limit)."""
-    n, digits = (now_ms // 100) % 36 ** 5, ""
+    n, digits = (now_ms // 100) % 36**5, ""
     for _ in range(5):
         n, r = divmod(n, 36)
         digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
@@ -80,8 +81,14 @@ class LiveExecution:
 
     rests_orders = True
 
-    def __init__(self, tracker: OrderTracker, exchange: Exchange, engine: Engine, clock: Callable[[], int],
-                 protection: Protection):
+    def __init__(
+        self,
+        tracker: OrderTracker,
+        exchange: Exchange,
+        engine: Engine,
+        clock: Callable[[], int],
+        protection: Protection,
+    ):
         self.tracker, self.exchange, self.engine, self.clock = tracker, exchange, engine, clock
         self.protection = protection
         self.work: dict[str, Work] = {}
@@ -90,25 +97,30 @@ class LiveExecution:
     def execute(self, order: Order, reference_price: float, timestamp: int) -> Fill | Rejection | None:
         key = (order.algo, order.symbol)
         if order.action is Action.SELL and self._is_new(order.client_order_id):
-            self.protection.clear(key)     # raises OrderInFlight until the coins are free
+            self.protection.clear(key)  # raises OrderInFlight until the coins are free
             pos = self.engine.ledger.positions.get(key)
             if pos is None:
-                log.info("%s exit %s not sent: the exchange's order sold the position first", key, order.client_order_id)
+                log.info(
+                    "%s exit %s not sent: the exchange's order sold the position first", key, order.client_order_id
+                )
                 return None
             amount = min(order.amount, self.engine.sell_amount(pos, order.amount, reference_price))
             if amount <= 0:
                 return None
             order = replace(order, amount=amount)
         wanted = OrderKind.LIMIT.value if order.action is Action.BUY else OrderKind.MAKER.value
-        if order.kind != wanted:   # a market order (a stop, a take-profit, a flatten: the exchange's own
-            if order.kind != OrderKind.MARKET.value:   # stop-limits and take-profits rest in Protection)
+        if order.kind != wanted:  # a market order (a stop, a take-profit, a flatten: the exchange's own
+            if order.kind != OrderKind.MARKET.value:  # stop-limits and take-profits rest in Protection)
                 order = replace(order, kind=OrderKind.MARKET.value, price=None)
             return self.tracker.execute(order, reference_price, timestamp)
         return self._carry_out(order, reference_price, timestamp)
 
     def _is_new(self, client_order_id: str) -> bool:
-        return (client_order_id not in self.tracker.open and client_order_id not in self.work
-                and self.tracker.store.get_order(client_order_id) is None)
+        return (
+            client_order_id not in self.tracker.open
+            and client_order_id not in self.work
+            and self.tracker.store.get_order(client_order_id) is None
+        )
 
     def booked(self, client_order_id: str) -> None:
         """The trade and position of ``client_order_id`` are stored: mark its records booked
@@ -118,7 +130,7 @@ class LiveExecution:
             return
         self.tracker.booked(client_order_id)
         w = self.work.pop(client_order_id, None)
-        for part in (w.parts[1:] if w else self._stored_parts(client_order_id)):
+        for part in w.parts[1:] if w else self._stored_parts(client_order_id):
             self.tracker.mark_booked(part)
 
     def abandon_all(self) -> None:
@@ -138,7 +150,7 @@ class LiveExecution:
             if w is None:
                 w = self.work[cid] = Work(order, self.clock())
             elif self.tracker.booking_done(OrderRecord.intent(order, 0)):
-                self.booked(cid)   # booked before a restart: finish marking its records
+                self.booked(cid)  # booked before a restart: finish marking its records
                 return None
         for _ in range(STEPS_PER_CALL):
             active = self._active(w)
@@ -147,16 +159,30 @@ class LiveExecution:
                 if part is None:
                     return self._finish(w)
                 w.parts.append(part.client_order_id)
-                sent = self._settle(w, part.client_order_id, lambda p=part: self.tracker.execute(
-                    p, ref, timestamp, Role.ORDER if p.client_order_id == cid else Role.PART,
-                    "" if p.client_order_id == cid else cid))
+                sent = self._settle(
+                    w,
+                    part.client_order_id,
+                    lambda p=part: self.tracker.execute(
+                        p,
+                        ref,
+                        timestamp,
+                        Role.ORDER if p.client_order_id == cid else Role.PART,
+                        "" if p.client_order_id == cid else cid,
+                    ),
+                )
                 if not sent:
-                    raise OrderInFlight(f"{order.symbol} {order.action.value} {cid}: {part.client_order_id} sent, resting")
+                    raise OrderInFlight(
+                        f"{order.symbol} {order.action.value} {cid}: {part.client_order_id} sent, resting"
+                    )
                 if w.fills.get(part.client_order_id) is None and part.kind == OrderKind.MAKER.value:
-                    raise OrderInFlight(f"{order.symbol} sell {cid}: post-only {part.client_order_id} refused "
-                                        f"({w.rejection.message if w.rejection else 'nothing filled'}); re-priced next cycle")
+                    raise OrderInFlight(
+                        f"{order.symbol} sell {cid}: post-only {part.client_order_id} refused "
+                        f"({w.rejection.message if w.rejection else 'nothing filled'}); re-priced next cycle"
+                    )
                 continue
-            if not self._settle(w, active, lambda a=active: self.tracker.execute(self._part_order(w, a), ref, timestamp)):
+            if not self._settle(
+                w, active, lambda a=active: self.tracker.execute(self._part_order(w, a), ref, timestamp)
+            ):
                 if not self._move(w, active, ref, timestamp):
                     raise OrderInFlight(f"{order.symbol} {order.action.value} {cid}: {active} rests on the exchange")
         raise OrderInFlight(f"{order.symbol} {order.action.value} {cid}: in progress")
@@ -198,21 +224,33 @@ class LiveExecution:
         limits = self.engine.markets[order.symbol]
         bid, ask = self._quote(order.symbol)
         if not w.parts:
-            price = entry_price(bid, settings.entry_offset_bps, limits) if order.action is Action.BUY \
+            price = (
+                entry_price(bid, settings.entry_offset_bps, limits)
+                if order.action is Action.BUY
                 else maker_sell_price(bid, ask, limits)
+            )
             return replace(order, price=price)
         remaining = self._remaining(w)
         if w.abandon or limits.is_dust(remaining, bid) or remaining <= 0:
             return None
-        market = replace(order, client_order_id=part_id(order.client_order_id, now), amount=remaining,
-                         kind=OrderKind.MARKET.value, price=None)
+        market = replace(
+            order,
+            client_order_id=part_id(order.client_order_id, now),
+            amount=remaining,
+            kind=OrderKind.MARKET.value,
+            price=None,
+        )
         if order.action is Action.BUY:
             timed_out = now >= w.started + settings.entry_timeout_seconds * 1000
             return market if timed_out and settings.entry_on_timeout == "market" else None
         if w.stop is not None or now >= w.started + settings.exit_chase_seconds * 1000:
             return market
-        return replace(order, client_order_id=part_id(order.client_order_id, now), amount=remaining,
-                       price=maker_sell_price(bid, ask, limits))
+        return replace(
+            order,
+            client_order_id=part_id(order.client_order_id, now),
+            amount=remaining,
+            price=maker_sell_price(bid, ask, limits),
+        )
 
     def _part_order(self, w: Work, part: str) -> Order:
         rec = self.tracker.open.get(part) or self.tracker.store.get_order(part)
@@ -238,18 +276,24 @@ class LiveExecution:
         target = maker_sell_price(bid, ask, limits)
         if rec.price is not None and abs(target - rec.price) < limits.price_tick / 2:
             return False
-        new = replace(order, client_order_id=part_id(order.client_order_id, now),
-                      amount=limits.round_amount(rec.amount - rec.filled), price=target)
+        new = replace(
+            order,
+            client_order_id=part_id(order.client_order_id, now),
+            amount=limits.round_amount(rec.amount - rec.filled),
+            price=target,
+        )
         if new.client_order_id == active or new.amount <= 0:
             return False
         w.parts.append(new.client_order_id)
-        self._settle(w, new.client_order_id, lambda: self.tracker.send_replacement(new, ref, active, order.client_order_id))
+        self._settle(
+            w, new.client_order_id, lambda: self.tracker.send_replacement(new, ref, active, order.client_order_id)
+        )
         return True
 
     def _cancel(self, w: Work, part: str) -> bool:
         try:
             self.exchange.cancel_order(w.order.symbol, part)
-        except ExchangeUnavailable as err:   # it may have been cancelled: the look-up tells
+        except ExchangeUnavailable as err:  # it may have been cancelled: the look-up tells
             log.warning("cancel of %s not confirmed (%s); looked up", part, err)
         return True
 
@@ -272,11 +316,14 @@ class LiveExecution:
                 self.tracker.mark_booked(part)
             timed_out = self.clock() >= w.started + self.engine.execution_for(order.algo).entry_timeout_seconds * 1000
             if w.rejection is not None and not (w.abandon or timed_out):
-                return w.rejection   # the exchange refused it (filters, funds): its reason
+                return w.rejection  # the exchange refused it (filters, funds): its reason
             rule = "entry_timeout" if order.action is Action.BUY else "exit_not_filled"
-            return Rejection(rule, f"{order.action.value} {order.amount:.8g} {order.symbol}: nothing filled "
-                             f"({len(w.parts)} order(s){', flatten' if w.abandon else ''})",
-                             {"client_order_id": order.client_order_id, "orders": len(w.parts)})
+            return Rejection(
+                rule,
+                f"{order.action.value} {order.amount:.8g} {order.symbol}: nothing filled "
+                f"({len(w.parts)} order(s){', flatten' if w.abandon else ''})",
+                {"client_order_id": order.client_order_id, "orders": len(w.parts)},
+            )
         gross = sum(w.gross.get(p, 0.0) for p, f in w.fills.items() if f is not None) or sum(f.amount for f in fills)
         price = sum(w.gross.get(p, f.amount) * f.price for p, f in w.fills.items() if f is not None) / gross
         kinds = "+".join(dict.fromkeys(f.order.kind for f in fills))

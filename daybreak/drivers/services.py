@@ -4,6 +4,7 @@ manual controls, external signals, the heartbeat and the stats updater.
 The replay driver (:mod:`daybreak.drivers.replay`) and the live driver (:mod:`daybreak.drivers.live`) call these
 between candles; neither holds trading rules of its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,21 +13,18 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.core.domain import (
     Action,
     BotState,
-    Control,
-    Event,
     ExitReason,
     Order,
 )
 from daybreak.core.engine import Engine
-from daybreak.drivers.alerts import Alerts
 from daybreak.core.risk import Rejection
+from daybreak.drivers.alerts import Alerts
 from daybreak.drivers.controls import Controls
 from daybreak.drivers.inbox import SCAN_SECONDS, SignalInbox
 from daybreak.drivers.sink import StoreSink
@@ -68,7 +66,7 @@ class StatsUpdater:
             self._event.clear()
             try:
                 self.store.put_stats(self._records())
-            except Exception as err:  # noqa: BLE001 - a stats failure must never stop trading
+            except Exception as err:
                 log.error("stats update failed: %s", err)
 
     def close(self) -> None:
@@ -85,8 +83,15 @@ class StatsUpdater:
 class RunContext(Controls):
     """Services around the engine for one bot process."""
 
-    def __init__(self, config_path: str | os.PathLike, config: Config, store: Store, engine: Engine,
-                 stats: StatsUpdater, alerts: Alerts | None = None):
+    def __init__(
+        self,
+        config_path: str | os.PathLike,
+        config: Config,
+        store: Store,
+        engine: Engine,
+        stats: StatsUpdater,
+        alerts: Alerts | None = None,
+    ):
         self.config_path = Path(config_path)
         self.config = config
         self.store = store
@@ -122,7 +127,7 @@ class RunContext(Controls):
         """More status-row detail: key -> a function giving its value (live: the account)."""
         self.before_flatten: Callable[[], None] | None = None
         """Called before a flatten decides (live: gives up exits waiting for a retry)."""
-        self._flattened: dict[str, int] = {}   # flatten control id -> its first attempt (ms)
+        self._flattened: dict[str, int] = {}  # flatten control id -> its first attempt (ms)
         self.booting = False
         """While True (live start, until the account and history are read) the state stays BOOTING."""
         self.lease = None
@@ -135,9 +140,18 @@ class RunContext(Controls):
         raw = self.store.get_state("pending_orders")
         for item in json.loads(raw) if raw else []:
             reason = item.get("reason")  # exits of risk rules and flattens carry theirs
-            order = Order(item["client_order_id"], item["algo"], item["symbol"], Action(item["action"]),
-                          item["amount"], item["decided_at"], ExitReason(reason) if reason else None,
-                          item.get("kind", "market"), item.get("price"), item.get("ref_price"))
+            order = Order(
+                item["client_order_id"],
+                item["algo"],
+                item["symbol"],
+                Action(item["action"]),
+                item["amount"],
+                item["decided_at"],
+                ExitReason(reason) if reason else None,
+                item.get("kind", "market"),
+                item.get("price"),
+                item.get("ref_price"),
+            )
             self.engine.pending[(order.algo, order.symbol)] = order
             if "placed_at" in item:  # a simulated order resting when the run stopped
                 self.engine.sim.restore((order.algo, order.symbol), order, item["placed_at"], item["deadline"])
@@ -150,10 +164,18 @@ class RunContext(Controls):
         resting = self.engine.resting
         data = []
         for key, o in self.engine.pending.items():
-            item = {"client_order_id": o.client_order_id, "algo": o.algo, "symbol": o.symbol,
-                    "action": o.action.value, "amount": o.amount, "decided_at": o.decided_at,
-                    "reason": o.reason.value if o.reason else None, "kind": o.kind, "price": o.price,
-                    "ref_price": o.ref_price}
+            item = {
+                "client_order_id": o.client_order_id,
+                "algo": o.algo,
+                "symbol": o.symbol,
+                "action": o.action.value,
+                "amount": o.amount,
+                "decided_at": o.decided_at,
+                "reason": o.reason.value if o.reason else None,
+                "kind": o.kind,
+                "price": o.price,
+                "ref_price": o.ref_price,
+            }
             if key in resting:
                 item.update(placed_at=resting[key].placed_at, deadline=resting[key].deadline)
             data.append(item)
@@ -273,6 +295,7 @@ class RunContext(Controls):
         instead of a missing heartbeat."""
         self.retry_at = int(time.time() * 1000 + delay_seconds * 1000)
         self.heartbeat(self.last_now or int(time.time() * 1000))
+
     def announce(self, state: BotState, reason: str, now_ms: int) -> None:
         """Store ``state`` now (e.g. ``BOOTING`` at start), without waiting for the next beat."""
         self.state, self.reason = state, reason
@@ -292,8 +315,11 @@ class RunContext(Controls):
         gate = self.engine.gate
         sink = self.engine.sink
         fault = sink.fault if isinstance(sink, StoreSink) else ""
-        if (self.state is not BotState.SHUTDOWN and not self.booting
-                and (self.state is not BotState.ERROR or self._storage_paused)):
+        if (
+            self.state is not BotState.SHUTDOWN
+            and not self.booting
+            and (self.state is not BotState.ERROR or self._storage_paused)
+        ):
             blocked = gate.account_block(now_ms)
             self._storage_paused = bool(fault)
             if fault:
@@ -308,18 +334,28 @@ class RunContext(Controls):
         if fault:
             self.error(f"{sink.unsaved()} storage write(s) waiting to be saved (retried every cycle): {fault}", now_ms)
         self.watch(now_ms)
-        detail = {"limits": gate.limits_snapshot(now_ms), "feed": self.feed_status,
-                  "cash": self.engine.ledger.cash, "equity": self.engine.ledger.equity(self.engine.last_price),
-                  "positions": len(self.engine.ledger.positions), "notify": self.alerts.status(),
-                  "run": self.run_kind, "wall_ms": int(time.time() * 1000), "retry_at": self.retry_at}
+        detail = {
+            "limits": gate.limits_snapshot(now_ms),
+            "feed": self.feed_status,
+            "cash": self.engine.ledger.cash,
+            "equity": self.engine.ledger.equity(self.engine.last_price),
+            "positions": len(self.engine.ledger.positions),
+            "notify": self.alerts.status(),
+            "run": self.run_kind,
+            "wall_ms": int(time.time() * 1000),
+            "retry_at": self.retry_at,
+        }
         if self.config_version is not None:
             detail["config_version"] = self.config_version
         if fault:
             detail["storage"] = {"unsaved": sink.unsaved(), "error": fault, "since": sink.fault_since}
         detail.update({k: fn() for k, fn in self.detail_extra.items()})
         try:
-            self.store.put_status(StatusRecord(now_ms, self.config.mode, self.state.value, self.reason,
-                                               self.last_error, self.last_error_at, detail))
+            self.store.put_status(
+                StatusRecord(
+                    now_ms, self.config.mode, self.state.value, self.reason, self.last_error, self.last_error_at, detail
+                )
+            )
         except StorageError as err:
             log.error("heartbeat not stored: %s", err)
             self.alerts.storage_failed(f"heartbeat not stored: {err}", now_ms)
@@ -331,7 +367,6 @@ class RunContext(Controls):
         """Alerts for risk limits, the feed and the day boundary (every heartbeat; replay: every candle)."""
         if self.alerts.on:
             self.alerts.watch(now_ms, self.engine, self.store, self.feed_status)
-
 
     def shutdown(self, now_ms: int | None = None) -> int:
         """Final heartbeat (SHUTDOWN, at the last clock time the loop saw: simulated in replay),

@@ -2,6 +2,7 @@
 changes, rejections) and the loop's own writes (prices, candle cursors, pending orders, the manual
 pause), so a store that fails for a while loses none of them.
 """
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from daybreak.core.domain import Event, Position, Trade
@@ -40,7 +41,7 @@ class StoreSink:
     JSON-lines file beside the log (:meth:`dump_backlog`), or into the log when that fails too.
     """
 
-    def __init__(self, store: Store, stats: "StatsUpdater", on_fault=None, alerts: Alerts | None = None):
+    def __init__(self, store: Store, stats: StatsUpdater, on_fault=None, alerts: Alerts | None = None):
         self.store, self.stats = store, stats
         self.alerts = alerts or Alerts(None)
         self.backlog: deque[list] = deque()
@@ -63,8 +64,9 @@ class StoreSink:
     def rejection(self, event: Event) -> None:
         self._write("event", event)
         if event.kind == "reconcile" and "books" in event.data:  # the account differs from the books
-            self.alerts.reconciliation(event.symbol, float(event.data["books"]), float(event.data["exchange"]),
-                                       event.message, event.timestamp)
+            self.alerts.reconciliation(
+                event.symbol, float(event.data["books"]), float(event.data["exchange"]), event.message, event.timestamp
+            )
 
     def booked(self, trade: Trade) -> None:
         """A fill's writes are done (after its trade and position): tell the order tracker, in
@@ -118,8 +120,18 @@ class StoreSink:
                 t = item
                 pnl = "" if t.pnl is None else f" pnl={t.pnl:+.4f}"
                 why = f" ({t.exit_reason.value})" if t.exit_reason else ""
-                log.info("TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]", t.algo, t.action.value.upper(), t.symbol,
-                         t.amount, t.price, t.fee, pnl, why, t.trade_id)
+                log.info(
+                    "TRADE %s %s %s %.8g @ %.8g fee=%.4f%s%s [%s]",
+                    t.algo,
+                    t.action.value.upper(),
+                    t.symbol,
+                    t.amount,
+                    t.price,
+                    t.fee,
+                    pnl,
+                    why,
+                    t.trade_id,
+                )
                 self.stats.poke()
             self.failpoints.hit("order.trade_stored")
         elif kind == "position":
@@ -149,8 +161,9 @@ class StoreSink:
         self.fault = str(err)
         if first:
             self.fault_since = int(time.time() * 1000)
-            log.error("storage write failed; new entries paused, every write kept and retried each cycle: %s (%s)",
-                      err, kind)
+            log.error(
+                "storage write failed; new entries paused, every write kept and retried each cycle: %s (%s)", err, kind
+            )
             if self.on_fault is not None:
                 self.on_fault(self.fault)
 
@@ -175,8 +188,11 @@ class StoreSink:
     def dump_backlog(self, path: Path) -> None:
         """Last resort at shutdown: unsaved writes as JSON lines, for a person to re-import; into
         the log (stdout and the log file) when the file cannot be written either."""
-        lines = [json.dumps({"kind": kind, "record": _jsonable(kind, item)}, default=str)
-                 for kind, item in self.backlog if kind != _DEAD]
+        lines = [
+            json.dumps({"kind": kind, "record": _jsonable(kind, item)}, default=str)
+            for kind, item in self.backlog
+            if kind != _DEAD
+        ]
         if not lines:
             return
         try:
@@ -186,8 +202,12 @@ class StoreSink:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as err:
-            log.error("%d storage write(s) could not be saved, nor written to %s (%s); here they are:",
-                      len(lines), path, err.strerror)
+            log.error(
+                "%d storage write(s) could not be saved, nor written to %s (%s); here they are:",
+                len(lines),
+                path,
+                err.strerror,
+            )
             for line in lines:
                 log.error("UNSAVED %s", line)
             return

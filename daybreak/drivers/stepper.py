@@ -6,6 +6,7 @@ aligned to base candles by close time. The registry-wide no-look-ahead tests gua
 of that computation equals computing on the candles up to t, so this is the live rule applied
 to every closed candle, without the O(n^2) cost.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -95,24 +96,32 @@ def needs_atr(config) -> bool:
     return any(r.stop_loss_atr_mult is not None or r.trailing_atr_mult is not None for r in sets)
 
 
-def build_arrays(symbol: str, frame: pd.DataFrame, base_tf: str, strategies: list[BaseStrategy],
-                 with_atr: bool = True) -> SymbolArrays:
+def build_arrays(
+    symbol: str, frame: pd.DataFrame, base_tf: str, strategies: list[BaseStrategy], with_atr: bool = True
+) -> SymbolArrays:
     """Arrays of one symbol's base candles plus each strategy's base-aligned flags; ATR(14) only
     ``with_atr`` (no rule reads it otherwise)."""
     flags = [base_aligned_flags(s, frame, base_tf) for s in strategies]
-    return arrays_from_flags(symbol, frame, base_tf, [s.name for s in strategies], flags,
-                             atr_series(frame) if with_atr else None)
+    return arrays_from_flags(
+        symbol, frame, base_tf, [s.name for s in strategies], flags, atr_series(frame) if with_atr else None
+    )
 
 
-def arrays_from_flags(symbol: str, frame: pd.DataFrame, base_tf: str, names: list[str],
-                      flags: list[tuple[np.ndarray, np.ndarray]], atr: np.ndarray | None) -> SymbolArrays:
+def arrays_from_flags(
+    symbol: str,
+    frame: pd.DataFrame,
+    base_tf: str,
+    names: list[str],
+    flags: list[tuple[np.ndarray, np.ndarray]],
+    atr: np.ndarray | None,
+) -> SymbolArrays:
     """:class:`SymbolArrays` of ``frame`` (base candles) with the strategies ``names`` and their
     base-aligned ``(enter_long, exit_long)`` flags (:func:`base_aligned_flags`), in that order."""
     ts = frame["timestamp"].to_numpy(np.int64)
     close_time = ts + timeframe_ms(base_tf)
     signals: dict[int, list[Signal]] = {}
     buys, sells = {}, {}
-    for name, (enter, exit_) in zip(names, flags):
+    for name, (enter, exit_) in zip(names, flags, strict=True):
         buys[name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
         sells[name] = np.flatnonzero(exit_).tolist()
         for k in np.flatnonzero(enter | exit_).tolist():
@@ -128,15 +137,27 @@ def window_arrays(a: SymbolArrays, start: int, stop: int) -> SymbolArrays:
 
     Flags and ATR were computed on the whole history, so the window's first candles have the
     warm-up a live bot would have had (row t depends only on rows <= t: the no-look-ahead rule)."""
+
     def cut(idx: list[int]) -> list[int]:
         lo, hi = bisect_left(idx, start), bisect_left(idx, stop)
         return [i - start for i in idx[lo:hi]]
 
     part = slice(start, stop)
     signals = {k - start: v for k, v in a.signals.items() if start <= k < stop}
-    return SymbolArrays(a.symbol, a.timestamp[part], a.open[part], a.high[part], a.low[part], a.close[part],
-                        a.close_time[part], None if a.atr is None else a.atr[part], list(a.algos),
-                        signals, {k: cut(v) for k, v in a.buys.items()}, {k: cut(v) for k, v in a.sells.items()})
+    return SymbolArrays(
+        a.symbol,
+        a.timestamp[part],
+        a.open[part],
+        a.high[part],
+        a.low[part],
+        a.close[part],
+        a.close_time[part],
+        None if a.atr is None else a.atr[part],
+        list(a.algos),
+        signals,
+        {k: cut(v) for k, v in a.buys.items()},
+        {k: cut(v) for k, v in a.sells.items()},
+    )
 
 
 class Stepper:
@@ -159,8 +180,9 @@ class Stepper:
         if eng.pending:
             eng.fill_pending(symbol, o, a.timestamp.item(k))
         if eng.plans or eng.resting:
-            eng.check_candle_exits(symbol, o, a.high.item(k), a.low.item(k), a.close.item(k), a.close_time.item(k),
-                                   a.timestamp.item(k))
+            eng.check_candle_exits(
+                symbol, o, a.high.item(k), a.low.item(k), a.close.item(k), a.close_time.item(k), a.timestamp.item(k)
+            )
         else:  # no position has exit rules, no order rests: only the price moves (what check_exits does then)
             eng.last_price[symbol] = a.close.item(k)
         self.decide(symbol, k, data_age_ms)

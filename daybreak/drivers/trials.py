@@ -15,6 +15,7 @@ fees, slippage, market limits, risk and exit rules). What is shared, per :class:
 
 Metrics are :func:`daybreak.reporting.metrics.scalar_metrics`, reduced to :data:`TRIAL_METRICS`.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,25 @@ from daybreak.reporting.metrics import scalar_metrics
 from daybreak.reporting.result import BacktestResult
 from strategies.memo import IndicatorMemo, use_memo
 
-TRIAL_METRICS = ("trades", "profit", "total_return_ratio", "cagr_ratio", "sharpe", "sortino", "calmar",
-                 "recovery_factor", "sqn", "max_drawdown_ratio", "win_rate", "profit_factor",
-                 "expectancy_ratio", "exposure_ratio", "fees_paid", "final_equity", "buy_and_hold_return_ratio")
+TRIAL_METRICS = (
+    "trades",
+    "profit",
+    "total_return_ratio",
+    "cagr_ratio",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "recovery_factor",
+    "sqn",
+    "max_drawdown_ratio",
+    "win_rate",
+    "profit_factor",
+    "expectancy_ratio",
+    "exposure_ratio",
+    "fees_paid",
+    "final_equity",
+    "buy_and_hold_return_ratio",
+)
 """The metrics stored with every trial (keys of :func:`~daybreak.reporting.metrics.compute_metrics`)."""
 
 SIGNAL_CACHE_BYTES = 256 * 2**20
@@ -175,5 +192,7 @@ def trial_metrics(result: BacktestResult) -> dict[str, float]:
 def _signal_bytes(arrays: dict) -> int:
     """About what one combination's cached signals hold: a Signal object (~120 bytes) per
     flagged candle and strategy, and 8 bytes per buy and sell index."""
-    return sum(120 * sum(map(len, a.signals.values())) + 8 * (sum(map(len, a.buys.values())) + sum(map(len, a.sells.values())))
-               for a in arrays.values())
+    return sum(
+        120 * sum(map(len, a.signals.values())) + 8 * (sum(map(len, a.buys.values())) + sum(map(len, a.sells.values())))
+        for a in arrays.values()
+    )

@@ -1,4 +1,5 @@
 """Wiring: build the store, engine and run context for a bot process from a config."""
+
 from __future__ import annotations
 
 from daybreak.core.config import Config
@@ -19,9 +20,14 @@ def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -
     return {s: source.get(s) or limits_for(snapshot, s) for s in config.symbols}
 
 
-def build_context(config_path, config: Config, broker: Broker | None = None,
-                  markets: dict[str, MarketLimits] | None = None, alerts: Alerts | None = None,
-                  hold_lease: bool = False) -> RunContext:
+def build_context(
+    config_path,
+    config: Config,
+    broker: Broker | None = None,
+    markets: dict[str, MarketLimits] | None = None,
+    alerts: Alerts | None = None,
+    hold_lease: bool = False,
+) -> RunContext:
     """A ready RunContext: store opened, engine restored from it (positions, cash, counters).
     ``alerts``: operator alerts of this process (default: none). ``hold_lease``: take the store's
     one-bot lease first (raises :class:`~daybreak.ops.run_lock.AlreadyRunning`, the store closed

@@ -6,6 +6,7 @@ up to 100; https://github.com/binance-us/binance-us-api-docs/blob/master/rest-ap
 ticker request without symbols would ask for every market (weight 40). A reply without a price
 is a temporary error (the market may be halted a moment), never a fatal one.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,9 @@ class AccountApi:
             last = _price((entry or {}).get("last"))
             if last is None:
                 continue
-            out[symbol] = Ticker(symbol, last, _price(entry.get("bid")), _price(entry.get("ask")),
-                                 int(entry.get("timestamp") or now))
+            out[symbol] = Ticker(
+                symbol, last, _price(entry.get("bid")), _price(entry.get("ask")), int(entry.get("timestamp") or now)
+            )
         return out
 
     def fetch_last_price(self, symbol: str) -> float:
@@ -72,8 +74,12 @@ class AccountApi:
         entry = prices.get(symbol) if isinstance(prices, dict) else None
         price = _price(entry.get("price")) if entry else None
         if price is None:
-            raise ExchangeUnavailable(f"{self.id} {symbol}: fetch_last_price failed (temporary): no price in the reply",
-                                      self.id, symbol, "fetch_last_price")
+            raise ExchangeUnavailable(
+                f"{self.id} {symbol}: fetch_last_price failed (temporary): no price in the reply",
+                self.id,
+                symbol,
+                "fetch_last_price",
+            )
         return price
 
     def fetch_balance(self) -> dict[str, Balance]:

@@ -9,6 +9,7 @@ ascending, no duplicates, and spaced by the timeframe (the closest two rows are 
 apart: gaps are allowed, a ``_1m`` file of 5-minute rows is not); ``low <= min(open, close) <= max(open, close) <=
 high``, prices > 0, volume >= 0. Only regular files are read (a FIFO would block).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -67,7 +68,9 @@ def read_candles(path: str | Path, start_ms: int | None = None, end_ms: int | No
     path = Path(path)
     symbol, timeframe = parse_name(path)
     if not path.is_file():
-        raise CandleFileError(f"{path}: cannot read: " + ("no such file" if not path.exists() else "not a regular file"))
+        raise CandleFileError(
+            f"{path}: cannot read: " + ("no such file" if not path.exists() else "not a regular file")
+        )
     df = _read_typed(path)
     if df is None:  # a value or row the typed reader refuses: the general reader names it
         df = _read_any(path)
@@ -107,7 +110,7 @@ def _read_typed(path: Path) -> pd.DataFrame | None:
             for chunk in reader:
                 k = len(chunk)
                 for c in COLUMNS:
-                    out[c][n:n + k] = chunk[c].to_numpy()
+                    out[c][n : n + k] = chunk[c].to_numpy()
                 n += k
     except (OSError, ValueError, EOFError, OverflowError):  # OverflowError: a value beyond int64
         return None
@@ -150,17 +153,30 @@ def validate_frame(df: pd.DataFrame, source: str, timeframe: str) -> pd.DataFram
     step = timeframe_ms(timeframe)
     _check(source, ts % step != 0, out, "timestamp", f"not on a {timeframe} boundary (ms of the candle open)")
     if len(ts) > 1:
-        _check(source, np.r_[False, ts[1:] <= ts[:-1]], out, "timestamp", "not after the previous row (sorted, no duplicates)")
+        _check(
+            source,
+            np.r_[False, ts[1:] <= ts[:-1]],
+            out,
+            "timestamp",
+            "not after the previous row (sorted, no duplicates)",
+        )
         spacing = int(np.diff(ts).min())
         if spacing != step:
-            raise CandleFileError(f"{source}: timestamp spacing = {spacing} ms (the closest two rows): a {timeframe} "
-                                  f"file has candles {step} ms apart; is the timeframe in the file name right?")
+            raise CandleFileError(
+                f"{source}: timestamp spacing = {spacing} ms (the closest two rows): a {timeframe} "
+                f"file has candles {step} ms apart; is the timeframe in the file name right?"
+            )
     for col in ("open", "high", "low", "close"):
         _check(source, out[col].to_numpy() <= 0, out, col, "price must be > 0")
     _check(source, out["volume"].to_numpy() < 0, out, "volume", "volume must be >= 0")
     o, h, l, c = (out[k].to_numpy() for k in ("open", "high", "low", "close"))
-    _check(source, (l > np.minimum(o, c)) | (h < np.maximum(o, c)), out, "low/high",
-           "must satisfy low <= min(open, close) <= max(open, close) <= high")
+    _check(
+        source,
+        (l > np.minimum(o, c)) | (h < np.maximum(o, c)),
+        out,
+        "low/high",
+        "must satisfy low <= min(open, close) <= max(open, close) <= high",
+    )
     return out
 
 
@@ -170,7 +186,7 @@ def _check_epoch(source: str, values: np.ndarray, shown: pd.Series) -> None:
     if bad.any():
         row = int(np.argmax(bad))
         value = values[row]
-        problem = epoch_ms_problem(int(value)) if abs(value) < 2 ** 62 else epoch_ms_problem(EPOCH_MS_MAX)
+        problem = epoch_ms_problem(int(value)) if abs(value) < 2**62 else epoch_ms_problem(EPOCH_MS_MAX)
         raise CandleFileError(f"{source}: row {row + 2}: timestamp = {_plain(shown.iloc[row])!r}: {problem}")
 
 
@@ -195,7 +211,8 @@ def find_gaps(timestamps: np.ndarray, timeframe: str) -> list[tuple[int, int, in
     ts = np.asarray(timestamps, dtype=np.int64)
     gaps: list[tuple[int, int, int]] = []
     for lo in range(0, len(ts) - 1, _CHUNK_ROWS):
-        d = np.diff(ts[lo:lo + _CHUNK_ROWS + 1])
-        gaps += [(int(ts[lo + i] + step), int(ts[lo + i + 1] - step), int(d[i] // step - 1))
-                 for i in np.nonzero(d > step)[0]]
+        d = np.diff(ts[lo : lo + _CHUNK_ROWS + 1])
+        gaps += [
+            (int(ts[lo + i] + step), int(ts[lo + i + 1] - step), int(d[i] // step - 1)) for i in np.nonzero(d > step)[0]
+        ]
     return gaps

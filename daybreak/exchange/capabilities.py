@@ -17,6 +17,7 @@ resting take-profit       ``LIMIT`` in ``info.orderTypes``
 A flag ccxt leaves unset (``None``: not known) counts as missing. Re-pricing uses ``editOrder``
 (Binance's cancelReplace) when ``has`` it, else a cancel and a new order, so it needs nothing more.
 """
+
 from __future__ import annotations
 
 from daybreak.core.config import Config

@@ -12,6 +12,7 @@ Orders (:mod:`daybreak.exchange.orders`) are never retried blindly. One :class:`
 meant to be used from one thread (ccxt's sync clients are not thread-safe);
 :meth:`Exchange.fetch_candles_many` fetches several symbols at once on clones of it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,6 +32,7 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
 )
+from tqdm import tqdm
 
 from daybreak.core.markets import MarketLimits, from_ccxt_markets
 from daybreak.core.timeframes import timeframe_ms
@@ -44,18 +46,28 @@ from daybreak.exchange.errors import (
     OrderRejected,
     translate,
 )
-from tqdm import tqdm
 from daybreak.exchange.orders import AccountFill, OrderApi, OrderResult
 from daybreak.exchange.resting import RestingOrderApi
 
-__all__ = ["AccountFill", "Balance", "CandleReply", "Exchange", "ExchangeError", "ExchangeFatal",
-           "ExchangeUnavailable", "OrderOutcomeUnknown", "OrderRejected", "OrderResult", "Ticker"]
+__all__ = [
+    "AccountFill",
+    "Balance",
+    "CandleReply",
+    "Exchange",
+    "ExchangeError",
+    "ExchangeFatal",
+    "ExchangeUnavailable",
+    "OrderOutcomeUnknown",
+    "OrderRejected",
+    "OrderResult",
+    "Ticker",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_KLINES = 1000           # Binance GET /api/v3/klines: limit max 1000
-CLOCK_RESYNC_MS = 600_000   # re-read the exchange clock every 10 minutes
-MAX_WORKERS = 20            # concurrent klines requests (20 symbols: one round)
+MAX_KLINES = 1000  # Binance GET /api/v3/klines: limit max 1000
+CLOCK_RESYNC_MS = 600_000  # re-read the exchange clock every 10 minutes
+MAX_WORKERS = 20  # concurrent klines requests (20 symbols: one round)
 
 
 @dataclass(frozen=True)
@@ -88,22 +100,39 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
     passphrase some exchanges require with the key (ccxt's ``password``: OKX, KuCoin, Bitget).
     """
 
-    def __init__(self, exchange_id: str = "binanceus", api_key: str | None = None, secret: str | None = None,
-                 urls: dict | None = None, retries: int = 5, backoff_max_seconds: float = 30.0, *,
-                 backoff_base_seconds: float = 0.5, timeout_ms: int = 10_000, rate_limit_ms: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep, password: str | None = None):
+    def __init__(
+        self,
+        exchange_id: str = "binanceus",
+        api_key: str | None = None,
+        secret: str | None = None,
+        urls: dict | None = None,
+        retries: int = 5,
+        backoff_max_seconds: float = 30.0,
+        *,
+        backoff_base_seconds: float = 0.5,
+        timeout_ms: int = 10_000,
+        rate_limit_ms: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        password: str | None = None,
+    ):
         if retries < 1:
             raise ValueError(f"retries = {retries!r}: must be >= 1")
         klass = getattr(ccxt, exchange_id, None)
         if not isinstance(klass, type) or not issubclass(klass, ccxt.Exchange):
-            raise ExchangeFatal(f"{exchange_id}: not a ccxt exchange id (e.g. 'binanceus', 'binance')",
-                                exchange_id, None, "connect")
+            raise ExchangeFatal(
+                f"{exchange_id}: not a ccxt exchange id (e.g. 'binanceus', 'binance')", exchange_id, None, "connect"
+            )
         config: dict = {
             "enableRateLimit": True,
             "timeout": int(timeout_ms),
             # spot only: no futures/margin/currency endpoints during load_markets
-            "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False,
-                        "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False},
+            "options": {
+                "fetchMarkets": {"types": ["spot"]},
+                "fetchCurrencies": False,
+                "fetchMargins": False,
+                "defaultType": "spot",
+                "warnOnFetchOpenOrdersWithoutSymbol": False,
+            },
         }
         if api_key:
             config["apiKey"] = api_key
@@ -113,9 +142,19 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
             config["password"] = password
         if rate_limit_ms is not None:
             config["rateLimit"] = rate_limit_ms
-        self._init_args = dict(exchange_id=exchange_id, api_key=api_key, secret=secret, urls=urls, retries=retries,
-                               backoff_max_seconds=backoff_max_seconds, backoff_base_seconds=backoff_base_seconds,
-                               timeout_ms=timeout_ms, rate_limit_ms=rate_limit_ms, sleep=sleep, password=password)
+        self._init_args = dict(
+            exchange_id=exchange_id,
+            api_key=api_key,
+            secret=secret,
+            urls=urls,
+            retries=retries,
+            backoff_max_seconds=backoff_max_seconds,
+            backoff_base_seconds=backoff_base_seconds,
+            timeout_ms=timeout_ms,
+            rate_limit_ms=rate_limit_ms,
+            sleep=sleep,
+            password=password,
+        )
         self.id = exchange_id
         self.client = klass(config)
         self.recv_window_ms = int((self.client.options or {}).get("recvWindow") or 10_000)
@@ -135,7 +174,7 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
         self._pool: ThreadPoolExecutor | None = None
         self._clones = threading.local()
 
-    def clone(self) -> "Exchange":
+    def clone(self) -> Exchange:
         """A second client with the same settings and the markets already loaded (no request)."""
         twin = Exchange(**self._init_args)
         if self.client.markets:
@@ -170,6 +209,7 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
 
     def _read(self, action: str, symbol: str | None, fn: Callable, *args, attempts: int | None = None, **kwargs):
         """Call ccxt ``fn`` with translation and bounded retries of temporary failures."""
+
         def once():
             try:
                 return fn(*args, **kwargs)
@@ -177,15 +217,21 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
                 raise self._error(err, action, symbol) from err
 
         attempts = attempts or self.retries
-        retrying = Retrying(stop=stop_after_attempt(attempts), wait=self._wait, sleep=self._sleep,
-                            retry=retry_if_exception_type(ExchangeUnavailable), before_sleep=self._log_retry,
-                            reraise=True)
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            retry=retry_if_exception_type(ExchangeUnavailable),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
         try:
             return retrying(once)
         except ExchangeUnavailable as err:
             if attempts > 1:
-                raise ExchangeUnavailable(f"{err} (gave up after {attempts} attempts)", self.id, symbol, action,
-                                          retry_after=err.retry_after) from err
+                raise ExchangeUnavailable(
+                    f"{err} (gave up after {attempts} attempts)", self.id, symbol, action, retry_after=err.retry_after
+                ) from err
             raise
 
     # -- markets and clock ----------------------------------------------------------------------
@@ -210,15 +256,16 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
         local = int(time.time() * 1000)
         if self._clock_synced_at is None or local - self._clock_synced_at > CLOCK_RESYNC_MS:
             try:
-                self.sync_clock(attempts=1)   # best effort: the request that follows has the retries
+                self.sync_clock(attempts=1)  # best effort: the request that follows has the retries
             except ExchangeUnavailable as err:
                 log.warning("%s; using the local clock %+d ms", err, self._clock_offset_ms)
                 self._clock_synced_at = local
         return int(time.time() * 1000) + self._clock_offset_ms
 
     # -- candles ----------------------------------------------------------------------------------
-    def fetch_closed_candles(self, symbol: str, timeframe: str, since: int | None = None, limit: int = MAX_KLINES,
-                             now_ms: int | None = None) -> pd.DataFrame:
+    def fetch_closed_candles(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int = MAX_KLINES, now_ms: int | None = None
+    ) -> pd.DataFrame:
         """Closed candles of ``symbol`` (one ``fetch_ohlcv`` call, up to ``limit`` <= 1000).
 
         Columns: ``timestamp`` (int64, UTC ms of the open), ``open``, ``high``, ``low``, ``close``
@@ -234,28 +281,38 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
         now = self.now_ms() if now_ms is None else now_ms
         return _closed_frame(rows, step, now)
 
-    def fetch_candles(self, symbol: str, timeframe: str, since: int | None = None, limit: int = MAX_KLINES,
-                      now_ms: int | None = None, attempts: int | None = None) -> CandleReply:
+    def fetch_candles(
+        self,
+        symbol: str,
+        timeframe: str,
+        since: int | None = None,
+        limit: int = MAX_KLINES,
+        now_ms: int | None = None,
+        attempts: int | None = None,
+    ) -> CandleReply:
         """:meth:`fetch_closed_candles`, plus the open of the candle still forming when the reply
         had it (the price a paper order decided at the last close fills at). ``attempts``
         overrides the retry count."""
         step = timeframe_ms(timeframe)
-        rows = self._read("fetch_ohlcv", symbol, self.client.fetch_ohlcv, symbol, timeframe, since, limit,
-                          attempts=attempts)
+        rows = self._read(
+            "fetch_ohlcv", symbol, self.client.fetch_ohlcv, symbol, timeframe, since, limit, attempts=attempts
+        )
         now = self.now_ms() if now_ms is None else now_ms
         forming = [r for r in rows if int(r[0]) + step > now and int(r[0]) <= now]
         if forming:
             return CandleReply(_closed_frame(rows, step, now), int(forming[-1][0]), float(forming[-1][1]))
         return CandleReply(_closed_frame(rows, step, now))
 
-    def fetch_candles_many(self, since: dict[str, int], timeframe: str, now_ms: int,
-                           attempts: int = 2) -> dict[str, CandleReply | ExchangeError]:
+    def fetch_candles_many(
+        self, since: dict[str, int], timeframe: str, now_ms: int, attempts: int = 2
+    ) -> dict[str, CandleReply | ExchangeError]:
         """:meth:`fetch_candles` of several symbols (``since``: symbol -> oldest open wanted, ms)
         at once (see :meth:`candles_as_completed`). A symbol whose request failed maps to its error."""
         return dict(self.candles_as_completed(since, timeframe, now_ms, attempts))
 
-    def candles_as_completed(self, since: dict[str, int], timeframe: str, now_ms: int,
-                             attempts: int = 2) -> Iterator[tuple[str, CandleReply | ExchangeError]]:
+    def candles_as_completed(
+        self, since: dict[str, int], timeframe: str, now_ms: int, attempts: int = 2
+    ) -> Iterator[tuple[str, CandleReply | ExchangeError]]:
         """(symbol, reply or error) of every symbol of ``since`` as its reply arrives: one request
         each, all at once on clones of this client (one per worker thread, up to
         :data:`MAX_WORKERS`: ccxt's sync clients are not thread-safe), each tried ``attempts`` times."""
@@ -276,14 +333,15 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
             yield future.result()
 
     @staticmethod
-    def _candles_or_error(client: "Exchange", symbol: str, start: int, timeframe: str, now_ms: int, attempts: int):
+    def _candles_or_error(client: Exchange, symbol: str, start: int, timeframe: str, now_ms: int, attempts: int):
         try:
             return client.fetch_candles(symbol, timeframe, start, MAX_KLINES, now_ms, attempts)
         except ExchangeError as err:
             return err
 
-    def iter_history(self, symbol: str, timeframe: str, since: int, until: int | None = None,
-                     now_ms: int | None = None) -> Iterator[pd.DataFrame]:
+    def iter_history(
+        self, symbol: str, timeframe: str, since: int, until: int | None = None, now_ms: int | None = None
+    ) -> Iterator[pd.DataFrame]:
         """Closed candles opening in ``[since, until)`` (``until`` None: up to now), page by page.
 
         Each page is one ``fetch_ohlcv`` of up to 1000 candles (frame shape as in
@@ -297,8 +355,9 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
         cursor = int(since)
         while cursor < end:
             params = {"until": end - 1}
-            rows = self._read("fetch_ohlcv", symbol, self.client.fetch_ohlcv, symbol, timeframe, cursor, MAX_KLINES,
-                              params)
+            rows = self._read(
+                "fetch_ohlcv", symbol, self.client.fetch_ohlcv, symbol, timeframe, cursor, MAX_KLINES, params
+            )
             page = _closed_frame(rows, step, now)
             page = page[(page["timestamp"] >= cursor) & (page["timestamp"] < end)].reset_index(drop=True)
             if page.empty:
@@ -308,8 +367,9 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
             if len(rows) < MAX_KLINES:
                 return
 
-    def fetch_history(self, symbol: str, timeframe: str, since: int, until: int | None = None,
-                      progress: bool = False) -> pd.DataFrame:
+    def fetch_history(
+        self, symbol: str, timeframe: str, since: int, until: int | None = None, progress: bool = False
+    ) -> pd.DataFrame:
         """All closed candles opening in ``[since, until)``, paginated (see :meth:`iter_history`),
         de-duplicated and sorted. ``progress``: a tqdm bar on stderr."""
         pages = self.iter_history(symbol, timeframe, since, until)
@@ -328,6 +388,7 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
             return _closed_frame([], timeframe_ms(timeframe), 0)
         out = pd.concat(frames, ignore_index=True)
         return out.drop_duplicates("timestamp").sort_values("timestamp").reset_index(drop=True)
+
 
 def _closed_frame(rows: list, step_ms: int, now_ms: int) -> pd.DataFrame:
     """ccxt OHLCV rows -> candle frame of closed candles (open + step <= now), sorted, unique."""

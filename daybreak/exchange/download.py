@@ -11,23 +11,24 @@ and written every ``chunk_rows`` candles, and whatever was fetched is written be
 propagates. Every write replaces the whole file atomically (:mod:`daybreak.ops.atomic_file`), so
 the file is always either the old or the new complete version.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from daybreak.core.config import symbol_problem
 from daybreak.core.timeframes import parse_utc_ms, timeframe_ms
 from daybreak.exchange.candle_files import COLUMNS, file_name, find_gaps, read_candles
 from daybreak.ops.atomic_file import write_atomic
-from tqdm import tqdm
 
 if TYPE_CHECKING:  # ccxt is imported only when a download runs: bot.py's start-up stays fast
     from daybreak.exchange.client import Exchange
@@ -61,15 +62,25 @@ class DownloadReport:
         """Human-readable summary, one line per symbol plus one per gap."""
         out = []
         for item in self.symbols.values():
-            span = (f"{_iso(item.first_ms)} -> {_iso(item.last_ms)}" if item.first_ms is not None else "no candles")
-            out.append(f"{item.symbol} {self.timeframe}: +{item.rows_added} candles, {span}, "
-                       f"{len(item.gaps)} gap(s) -> {item.path}")
+            span = f"{_iso(item.first_ms)} -> {_iso(item.last_ms)}" if item.first_ms is not None else "no candles"
+            out.append(
+                f"{item.symbol} {self.timeframe}: +{item.rows_added} candles, {span}, "
+                f"{len(item.gaps)} gap(s) -> {item.path}"
+            )
             out += [f"  gap {_iso(a)} -> {_iso(b)}: {n} candle(s) missing" for a, b, n in item.gaps]
         return out
 
 
-def download(symbols: list[str], timeframe: str, since_ms: int, until_ms: int | None, exchange: Exchange,
-             dest_dir: Path = DEFAULT_DEST, progress: bool | None = None, chunk_rows: int = CHUNK_ROWS) -> DownloadReport:
+def download(
+    symbols: list[str],
+    timeframe: str,
+    since_ms: int,
+    until_ms: int | None,
+    exchange: Exchange,
+    dest_dir: Path = DEFAULT_DEST,
+    progress: bool | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> DownloadReport:
     """Download closed ``timeframe`` candles opening in ``[since_ms, until_ms)`` for each symbol.
 
     ``until_ms`` ``None``: up to the newest closed candle. ``progress``: a tqdm bar on stderr
@@ -156,7 +167,7 @@ def _bar(symbol: str, total: int):
 def _iso(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -174,14 +185,23 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
     [--exchange ID] [--dest DIR]``."""
     parser.add_argument("symbols", nargs="+", metavar="SYMBOL", help="ccxt symbols, e.g. BTC/USDT ETH/USDT")
     parser.add_argument("--timeframe", default="1m", help="candle timeframe, e.g. 1m, 5m, 1h (default 1m)")
-    parser.add_argument("--since", required=True, type=parse_utc_date,
-                        help="first candle open, YYYY-MM-DD or ISO datetime, UTC")
-    parser.add_argument("--until", type=parse_utc_date, default=None,
-                        help="end (exclusive), YYYY-MM-DD or ISO datetime, UTC (default: now)")
+    parser.add_argument(
+        "--since", required=True, type=parse_utc_date, help="first candle open, YYYY-MM-DD or ISO datetime, UTC"
+    )
+    parser.add_argument(
+        "--until",
+        type=parse_utc_date,
+        default=None,
+        help="end (exclusive), YYYY-MM-DD or ISO datetime, UTC (default: now)",
+    )
     parser.add_argument("--exchange", default=None, help="ccxt exchange id (default: config 'exchange')")
     parser.add_argument("--dest", default=str(DEFAULT_DEST), help=f"cache directory (default {DEFAULT_DEST})")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar (default: only in a terminal)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only in a terminal)",
+    )
 
 
 def run_download(args: argparse.Namespace, config, exchange: Exchange | None = None) -> int:
@@ -200,14 +220,23 @@ def run_download(args: argparse.Namespace, config, exchange: Exchange | None = N
         print(f"download: --exchange = {exchange_id!r}: {err}", file=sys.stderr)
         return 2
     try:
-        report = download(args.symbols, args.timeframe, args.since, args.until, client, Path(args.dest),
-                          progress=getattr(args, "progress", None))
+        report = download(
+            args.symbols,
+            args.timeframe,
+            args.since,
+            args.until,
+            client,
+            Path(args.dest),
+            progress=getattr(args, "progress", None),
+        )
     except ValueError as err:
         print(f"download: {err}", file=sys.stderr)
         return 2
     except ExchangeUnavailable as err:
-        print(f"download interrupted: {err}\nwhat was fetched is saved; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            f"download interrupted: {err}\nwhat was fetched is saved; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 1
     except ExchangeError as err:
         print(f"download failed: {err}", file=sys.stderr)

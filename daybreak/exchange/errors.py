@@ -15,6 +15,7 @@ again); never parse an exception's message. Mapping:
   ``ManualInteractionNeeded`` (the account may not trade from here), ``NotSupported``, and any
   other ccxt error. A person has to act: the live bot stops entries and says so (state ``ERROR``).
 """
+
 from __future__ import annotations
 
 import ccxt
@@ -55,12 +56,24 @@ class ExchangeFatal(ExchangeError):
 
 
 _ORDER_REJECTED = (ccxt.InvalidOrder, ccxt.InsufficientFunds, ccxt.OperationRejected, ccxt.BadRequest)
-_FATAL = (ccxt.AuthenticationError, ccxt.BadSymbol, ccxt.NotSupported, ccxt.RestrictedLocation,
-          ccxt.ManualInteractionNeeded)
+_FATAL = (
+    ccxt.AuthenticationError,
+    ccxt.BadSymbol,
+    ccxt.NotSupported,
+    ccxt.RestrictedLocation,
+    ccxt.ManualInteractionNeeded,
+)
 
 
-def translate(err: Exception, exchange_id: str, action: str, symbol: str | None = None, *,
-              placing_order: bool = False, response_headers=None) -> ExchangeError:
+def translate(
+    err: Exception,
+    exchange_id: str,
+    action: str,
+    symbol: str | None = None,
+    *,
+    placing_order: bool = False,
+    response_headers=None,
+) -> ExchangeError:
     """Our error for ccxt exception ``err`` raised while doing ``action`` (e.g. ``"fetch_ohlcv"``).
 
     The message reads ``"<exchange> <symbol>: <action> failed[ (temporary)]: <ccxt class>: <ccxt
@@ -73,13 +86,19 @@ def translate(err: Exception, exchange_id: str, action: str, symbol: str | None 
         retry_after = None
         if isinstance(err, (ccxt.DDoSProtection, ccxt.RateLimitExceeded)):
             retry_after = _retry_after_seconds(response_headers)
-        return ExchangeUnavailable(f"{where}: {action} failed (temporary): {detail}", exchange_id, symbol, action,
-                                   retry_after=retry_after)
+        return ExchangeUnavailable(
+            f"{where}: {action} failed (temporary): {detail}", exchange_id, symbol, action, retry_after=retry_after
+        )
     if isinstance(err, _FATAL):
         return ExchangeFatal(f"{where}: {action} failed: {detail}", exchange_id, symbol, action)
     if placing_order and isinstance(err, _ORDER_REJECTED):
-        return OrderRejected(f"{where}: {action} rejected by the exchange: {detail}", exchange_id, symbol, action,
-                             insufficient_funds=isinstance(err, ccxt.InsufficientFunds))
+        return OrderRejected(
+            f"{where}: {action} rejected by the exchange: {detail}",
+            exchange_id,
+            symbol,
+            action,
+            insufficient_funds=isinstance(err, ccxt.InsufficientFunds),
+        )
     return ExchangeFatal(f"{where}: {action} failed: {detail}", exchange_id, symbol, action)
 
 

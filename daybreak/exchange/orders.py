@@ -12,6 +12,7 @@ does not have it (yet) or the look-up fails too, :class:`OrderOutcomeUnknown` sa
 Only the caller can decide when it can no longer exist (Binance refuses a request that arrives
 more than ``recvWindow`` after its timestamp: :attr:`OrderApi.recv_window_ms`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -107,9 +108,17 @@ class OrderApi:
     """How long after its timestamp the exchange still executes a signed request (ccxt's
     ``options['recvWindow']`` for Binance, read at construction)."""
 
-    def create_order(self, symbol: str, side: str, amount: float, client_order_id: str, type: str = "market",
-                     price: float | None = None, params: dict | None = None,
-                     stop_price: float | None = None) -> OrderResult:
+    def create_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: float,
+        client_order_id: str,
+        type: str = "market",
+        price: float | None = None,
+        params: dict | None = None,
+        stop_price: float | None = None,
+    ) -> OrderResult:
         """Place an order of ``amount`` (base) with ``client_order_id`` (ccxt's unified
         ``clientOrderId``: Binance's ``newClientOrderId``, Kraken's ``cl_ord_id``). ``type`` is an
         order record's type (:func:`ccxt_order`: ``market``, ``limit`` (GTC), ``limit_maker``
@@ -124,7 +133,7 @@ class OrderApi:
         if side not in ("buy", "sell"):
             raise ValueError(f"side = {side!r}: must be 'buy' or 'sell'")
         if not math.isfinite(amount) or amount <= 0:
-            raise ValueError(f"amount = {amount!r}: must be a positive number of {symbol.split('/')[0]}")
+            raise ValueError(f"amount = {amount!r}: must be a positive number of {symbol.split('/', maxsplit=1)[0]}")
         action = f"{type} {side} {amount:g}"
         kind, extra = ccxt_order(type, stop_price)
         extra.update(params or {}, clientOrderId=client_order_id)
@@ -138,11 +147,21 @@ class OrderApi:
             try:
                 found = self.fetch_order_by_client_id(symbol, client_order_id)
             except ExchangeUnavailable as lookup_err:
-                raise OrderOutcomeUnknown(f"{error}; looking up order {client_order_id} failed too ({lookup_err}): "
-                                          f"it may exist, reconcile by client id", self.id, symbol, action) from err
+                raise OrderOutcomeUnknown(
+                    f"{error}; looking up order {client_order_id} failed too ({lookup_err}): "
+                    f"it may exist, reconcile by client id",
+                    self.id,
+                    symbol,
+                    action,
+                ) from err
             if found is None:
-                raise OrderOutcomeUnknown(f"{error}; order {client_order_id} not found on the exchange (yet): "
-                                          "it may still arrive, look it up again", self.id, symbol, action) from err
+                raise OrderOutcomeUnknown(
+                    f"{error}; order {client_order_id} not found on the exchange (yet): "
+                    "it may still arrive, look it up again",
+                    self.id,
+                    symbol,
+                    action,
+                ) from err
             return found
         return self._order_result(order, symbol, client_order_id)
 
@@ -179,8 +198,15 @@ class OrderApi:
         None when the exchange knows no open order of that id. Temporary failures raise
         :class:`ExchangeUnavailable` (the cancel may have happened: look the order up)."""
         try:
-            self._read("cancel_order", symbol, self.client.cancel_order, None, symbol,
-                       {"origClientOrderId": client_order_id}, attempts=1)
+            self._read(
+                "cancel_order",
+                symbol,
+                self.client.cancel_order,
+                None,
+                symbol,
+                {"origClientOrderId": client_order_id},
+                attempts=1,
+            )
         except ExchangeError as err:
             if isinstance(err.__cause__, ccxt.OrderNotFound):
                 return None
@@ -193,9 +219,19 @@ class OrderApi:
         out = []
         for t in rows:
             fee = t.get("fee") or {}
-            out.append(AccountFill(str(t.get("id") or ""), str(t.get("order") or ""), t.get("symbol") or symbol,
-                                   t.get("side") or "", float(t.get("amount") or 0.0), float(t.get("price") or 0.0),
-                                   float(fee.get("cost") or 0.0), fee.get("currency") or "", int(t.get("timestamp") or 0)))
+            out.append(
+                AccountFill(
+                    str(t.get("id") or ""),
+                    str(t.get("order") or ""),
+                    t.get("symbol") or symbol,
+                    t.get("side") or "",
+                    float(t.get("amount") or 0.0),
+                    float(t.get("price") or 0.0),
+                    float(fee.get("cost") or 0.0),
+                    fee.get("currency") or "",
+                    int(t.get("timestamp") or 0),
+                )
+            )
         return out
 
     # -- parsing ----------------------------------------------------------------------------------

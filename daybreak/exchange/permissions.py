@@ -7,6 +7,7 @@ Permission"). When that endpoint is refused as unknown, the account-wide flags o
 ``GET /api/v3/account`` (``canTrade``, ``canWithdraw``) are used and the source says so. Other
 exchanges: not reported through ccxt (both fields None).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,11 @@ def key_permissions(exchange: Exchange) -> KeyPermissions:
     client = exchange.client
     try:
         reply = client.sapiGetAccountApiRestrictions()
-        return KeyPermissions(bool(reply.get("enableSpotAndMarginTrading")), bool(reply.get("enableWithdrawals")),
-                              "GET /sapi/v1/account/apiRestrictions")
+        return KeyPermissions(
+            bool(reply.get("enableSpotAndMarginTrading")),
+            bool(reply.get("enableWithdrawals")),
+            "GET /sapi/v1/account/apiRestrictions",
+        )
     except ccxt.BaseError as err:
         error = translate(err, exchange.id, "fetch key permissions")
         if isinstance(error, ExchangeUnavailable) or isinstance(err, ccxt.AuthenticationError):
@@ -47,5 +51,8 @@ def key_permissions(exchange: Exchange) -> KeyPermissions:
         account = client.privateGetAccount()
     except ccxt.BaseError as err:
         raise translate(err, exchange.id, "fetch account") from err
-    return KeyPermissions(bool(account.get("canTrade")), bool(account.get("canWithdraw")),
-                          "GET /api/v3/account (account-wide flags: this exchange did not answer per key)")
+    return KeyPermissions(
+        bool(account.get("canTrade")),
+        bool(account.get("canWithdraw")),
+        "GET /api/v3/account (account-wide flags: this exchange did not answer per key)",
+    )

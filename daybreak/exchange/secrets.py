@@ -13,6 +13,7 @@ Keys never live in ``config.json``. They come from, in this order:
 Which credentials an exchange needs is ccxt's own ``requiredCredentials`` table. Every error is a
 :class:`SecretsError` naming the variable or secret and what is wrong, never a secret value.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,9 @@ def _from_env(env: Mapping[str, str], exchange_id: str) -> ApiKeys | None:
         return None
     if key is None or secret is None:
         have, missing = (ENV_KEY, ENV_SECRET) if key else (ENV_SECRET, ENV_KEY)
-        raise SecretsError(f"{have} is set but {missing} is empty or unset; set both, or neither to use {ENV_SECRET_ID}")
+        raise SecretsError(
+            f"{have} is set but {missing} is empty or unset; set both, or neither to use {ENV_SECRET_ID}"
+        )
     if password is None and _needs_password(exchange_id):
         raise SecretsError(f"{ENV_PASSWORD} is empty or unset; exchange {exchange_id!r} needs an API passphrase")
     return ApiKeys(api_key=key, secret=secret, password=password, source="environment")
@@ -100,9 +103,13 @@ def _fetch_secret_string(secret_id: str, region: str | None, client: Any | None)
         sm = client or boto3.client("secretsmanager", region_name=region)
         resp = sm.get_secret_value(SecretId=secret_id)
     except NoRegionError:
-        raise SecretsError(f"secret {secret_id!r}: no AWS region; set {ENV_SECRET_REGION} or AWS_DEFAULT_REGION") from None
+        raise SecretsError(
+            f"secret {secret_id!r}: no AWS region; set {ENV_SECRET_REGION} or AWS_DEFAULT_REGION"
+        ) from None
     except NoCredentialsError:
-        raise SecretsError(f"secret {secret_id!r}: no AWS credentials (instance role, AWS_PROFILE or AWS_* variables)") from None
+        raise SecretsError(
+            f"secret {secret_id!r}: no AWS credentials (instance role, AWS_PROFILE or AWS_* variables)"
+        ) from None
     except ClientError as err:
         code = err.response.get("Error", {}).get("Code", "")
         what = {
@@ -116,7 +123,9 @@ def _fetch_secret_string(secret_id: str, region: str | None, client: Any | None)
         raise SecretsError(f"secret {secret_id!r}: AWS call failed: {type(err).__name__}") from None
     text = resp.get("SecretString")
     if text is None:
-        raise SecretsError(f"secret {secret_id!r} holds binary data; it must be a JSON string {{\"apiKey\": ..., \"secret\": ...}}")
+        raise SecretsError(
+            f'secret {secret_id!r} holds binary data; it must be a JSON string {{"apiKey": ..., "secret": ...}}'
+        )
     return text
 
 
@@ -125,7 +134,9 @@ def _from_secret(secret_id: str, text: str, exchange_id: str) -> ApiKeys:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:  # the message carries a position, never the content
-        raise SecretsError(f"secret {secret_id!r} is not valid JSON (line {err.lineno} column {err.colno}); {hint}") from None
+        raise SecretsError(
+            f"secret {secret_id!r} is not valid JSON (line {err.lineno} column {err.colno}); {hint}"
+        ) from None
     if isinstance(data, dict) and isinstance(data.get(exchange_id), dict):
         data, where = data[exchange_id], f"secret {secret_id!r} entry {exchange_id!r}"
     else:
@@ -140,12 +151,16 @@ def _from_secret(secret_id: str, text: str, exchange_id: str) -> ApiKeys:
     password = (fields_["password"] or "").strip() or None
     if not key and not secret:
         present = ", ".join(sorted(map(repr, data))) or "none"
-        raise SecretsError(f"{where} has no keys yet ('apiKey' and 'secret' are empty or missing; fields present: {present}); {hint}")
+        raise SecretsError(
+            f"{where} has no keys yet ('apiKey' and 'secret' are empty or missing; fields present: {present}); {hint}"
+        )
     for name, value in (("apiKey", key), ("secret", secret)):
         if not value:
             raise SecretsError(f"{where} field {name!r} is empty or missing; {hint}")
     if password is None and _needs_password(exchange_id):
-        raise SecretsError(f"{where} field 'password' is empty or missing; exchange {exchange_id!r} needs an API passphrase")
+        raise SecretsError(
+            f"{where} field 'password' is empty or missing; exchange {exchange_id!r} needs an API passphrase"
+        )
     return ApiKeys(api_key=key, secret=secret, password=password, source=f"secretsmanager:{secret_id}")
 
 
@@ -169,7 +184,9 @@ def load_api_keys(exchange_id: str, env: Mapping[str, str] | None = None, client
     return _from_secret(secret_id, text, exchange_id)
 
 
-def live_trading_allowed(config: Any, env: Mapping[str, str] | None = None, client: Any | None = None) -> tuple[bool, str]:
+def live_trading_allowed(
+    config: Any, env: Mapping[str, str] | None = None, client: Any | None = None
+) -> tuple[bool, str]:
     """Whether real orders may be sent, and why (or why not), as ``(allowed, reason)``.
 
     Live needs all three: ``config.mode == "live"``, the environment variable
@@ -179,11 +196,14 @@ def live_trading_allowed(config: Any, env: Mapping[str, str] | None = None, clie
     """
     env = os.environ if env is None else env
     if config.mode != "live":
-        return False, f"config.json mode is {config.mode!r}; live trading needs \"mode\": \"live\""
+        return False, f'config.json mode is {config.mode!r}; live trading needs "mode": "live"'
     confirm = env.get(ENV_LIVE_CONFIRM)
     if confirm != LIVE_CONFIRM_VALUE:
         shown = "unset" if confirm is None else repr(confirm)
-        return False, f"{ENV_LIVE_CONFIRM} is {shown}; live trading needs {ENV_LIVE_CONFIRM}=yes in the bot's environment"
+        return (
+            False,
+            f"{ENV_LIVE_CONFIRM} is {shown}; live trading needs {ENV_LIVE_CONFIRM}=yes in the bot's environment",
+        )
     try:
         keys = load_api_keys(config.exchange, env=env, client=client)
     except SecretsError as err:

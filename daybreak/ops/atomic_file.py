@@ -4,6 +4,7 @@ The content is written to a temporary sibling (same directory, so the same files
 and fsynced, then renamed over the target with :func:`os.replace` (atomic on POSIX and Windows).
 On any error the temporary file is removed and the target is left untouched.
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ directory, a FIFO, ``/dev/zero``: checked on the opened descriptor, so nothing b
 JSON), a key given twice in one object (JSON parsers silently keep the last one), and nesting
 deeper than Python's parser allows.
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,8 +45,10 @@ def ccxt_exchange_ids() -> frozenset[str]:
                     return frozenset(ast.literal_eval(node.value))
         except (AttributeError, TypeError, OSError, SyntaxError, ValueError):
             pass
-    raise RuntimeError("cannot read ccxt's exchange list from its source (ccxt/__init__.py 'exchanges'); "
-                       "its layout changed: update ccxt_exchange_ids for the pinned ccxt version")
+    raise RuntimeError(
+        "cannot read ccxt's exchange list from its source (ccxt/__init__.py 'exchanges'); "
+        "its layout changed: update ccxt_exchange_ids for the pinned ccxt version"
+    )
 
 
 def parse_config(data: Any, source: str = "config") -> Config:
@@ -78,8 +81,10 @@ def decode_json(text: str, source: str) -> Any:
     except json.JSONDecodeError as err:
         raise ConfigError(f"{source}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
     except _DuplicateKey as err:
-        raise ConfigError(f"{source}: {err.args[0]} = (given twice): a key appears twice in one object; "
-                          f"remove one (JSON readers silently keep the last)") from None
+        raise ConfigError(
+            f"{source}: {err.args[0]} = (given twice): a key appears twice in one object; "
+            f"remove one (JSON readers silently keep the last)"
+        ) from None
     except RecursionError:
         raise ConfigError(f"{source}: (root) = (nested too deeply): not a config") from None
     except ValueError as err:  # NaN/Infinity, integers beyond Python's digit limit

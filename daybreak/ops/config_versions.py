@@ -11,6 +11,7 @@ A rollback is itself a new version (note ``rollback to version N``), validated l
 Keys the running bot applies only at a restart (:data:`RESTART_KEYS`) are named by
 :func:`save`: the bot then keeps its whole previous config until restarted, never half of it.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -73,8 +74,10 @@ def track(store: Store, document: dict, author: str, now_ms: int, note: str = ""
 
 def diff(old: dict | None, new: dict, old_name: str = "previous", new_name: str = "this") -> str:
     """A unified diff of two documents as indented, key-sorted JSON ('' when equal)."""
+
     def lines(doc: dict | None) -> list[str]:
         return [] if doc is None else json.dumps(doc, indent=2, sort_keys=True).splitlines(keepends=True)
+
     return "".join(difflib.unified_diff(lines(old), lines(new), old_name, new_name))
 
 
@@ -95,8 +98,7 @@ class Saved:
     restart_keys: list[str]
 
 
-def save(document: dict, path: str | os.PathLike, store: Store, author: str, now_ms: int,
-         note: str = "") -> Saved:
+def save(document: dict, path: str | os.PathLike, store: Store, author: str, now_ms: int, note: str = "") -> Saved:
     """Validate ``document``, store it as a version, then replace ``path`` atomically.
 
     Raises :class:`ConfigError` (invalid; nothing stored, the file untouched) and

@@ -6,6 +6,7 @@ exchange's truth.
 code reaches ``failpoints.hit(<name>)`` the process sends itself SIGKILL. Unset (always, outside
 tests), :meth:`Failpoints.hit` is one comparison. The points are listed in :data:`POINTS`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,14 +17,14 @@ log = logging.getLogger("daybreak")
 
 ENV = "DAYBREAK_FAILPOINT"
 POINTS = (
-    "order.decided",          # the engine decided an order; nothing stored yet
-    "order.intent_stored",    # the intent is durably stored; create_order not called yet
-    "order.reply",            # the exchange answered; nothing of the answer stored yet
+    "order.decided",  # the engine decided an order; nothing stored yet
+    "order.intent_stored",  # the intent is durably stored; create_order not called yet
+    "order.reply",  # the exchange answered; nothing of the answer stored yet
     "order.outcome_unknown",  # the reply was lost and the look-up failed: the order may exist
-    "order.result_stored",    # the order's status, fill and fees are stored; the trade is not
-    "order.trade_stored",     # the trade is stored; the position is not
+    "order.result_stored",  # the order's status, fill and fees are stored; the trade is not
+    "order.trade_stored",  # the trade is stored; the position is not
     "order.position_stored",  # the position is stored; the order is not marked booked yet
-    "order.booked",           # the order is marked booked
+    "order.booked",  # the order is marked booked
 )
 
 
@@ -39,7 +40,7 @@ class Failpoints:
             self.name, self.nth = name, int(nth or 1)
 
     @classmethod
-    def from_env(cls) -> "Failpoints":
+    def from_env(cls) -> Failpoints:
         return cls(os.environ.get(ENV) or None)
 
     def hit(self, name: str) -> None:

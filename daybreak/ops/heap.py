@@ -15,6 +15,7 @@ resident set barely moves (benchmarks/backtest_speed.py: 208 MB for loading and 
 1M candles, 205 MB without); memory freed after the peak is kept for reuse rather than returned,
 which suits the one-off ``bot.py backtest`` process that applies it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -30,7 +31,7 @@ _applied: bool | None = None
 def keep_freed_memory() -> bool:
     """Apply the settings above once per process. Returns whether they are in effect (False on
     a C library without ``mallopt``, e.g. macOS or musl; nothing changes there)."""
-    global _applied
+    global _applied  # noqa: PLW0603 -- once per process: mallopt changes the whole process
     if _applied is None:
         _applied = _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX) and _mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     return _applied

@@ -12,6 +12,7 @@ stack's alarm fires above ``HeartbeatMaxAgeSeconds`` and also when no datapoint 
 (instance down, or no heartbeat stored yet, in which case nothing is published). Exit codes: 0
 published or nothing to publish, 1 store or CloudWatch error, 2 bad config.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,15 +39,18 @@ def heartbeat_age_seconds(store: Any, now_ms: int) -> float | None:
 
 def publish_age(cloudwatch: Any, namespace: str, age_seconds: float) -> None:
     """One ``PutMetricData`` call: ``HeartbeatAgeSeconds`` = ``age_seconds`` (unit Seconds)."""
-    cloudwatch.put_metric_data(Namespace=namespace, MetricData=[
-        {"MetricName": HEARTBEAT_METRIC, "Value": float(age_seconds), "Unit": "Seconds"}])
+    cloudwatch.put_metric_data(
+        Namespace=namespace,
+        MetricData=[{"MetricName": HEARTBEAT_METRIC, "Value": float(age_seconds), "Unit": "Seconds"}],
+    )
 
 
 def main(argv: list[str] | None = None, cloudwatch: Any | None = None, now_ms: int | None = None) -> int:
     parser = argparse.ArgumentParser(description="Publish the bot heartbeat age to CloudWatch")
     parser.add_argument("--config", default="config.json", help="config.json naming the store")
-    parser.add_argument("--namespace", default=os.environ.get(ENV_NAMESPACE),
-                        help=f"CloudWatch namespace (default: ${ENV_NAMESPACE})")
+    parser.add_argument(
+        "--namespace", default=os.environ.get(ENV_NAMESPACE), help=f"CloudWatch namespace (default: ${ENV_NAMESPACE})"
+    )
     args = parser.parse_args(argv)
     if not args.namespace:
         print(f"heartbeat: no namespace; set {ENV_NAMESPACE} or --namespace", file=sys.stderr)
@@ -65,7 +69,10 @@ def main(argv: list[str] | None = None, cloudwatch: Any | None = None, now_ms: i
         finally:
             store.close()
     except Exception as err:  # any store failure means "unknown": publish nothing, the alarm sees missing data
-        print(f"heartbeat: cannot read the bot status from {config.storage.backend}: {type(err).__name__}: {err}", file=sys.stderr)
+        print(
+            f"heartbeat: cannot read the bot status from {config.storage.backend}: {type(err).__name__}: {err}",
+            file=sys.stderr,
+        )
         return 1
     if age is None:
         print("heartbeat: no heartbeat stored yet; nothing published")

@@ -4,6 +4,7 @@ reading that file back (:func:`tail_records`, the dashboard's Logs page).
 Line format: ``2021-05-12T14:03:00Z INFO TRADE ...`` (UTC). A record may continue on lines that
 do not start with a timestamp: the traceback of ``log.exception``, a multi-line message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,8 +72,22 @@ def parse_records(lines: list[str]) -> list[LogRecord]:
             stamp = m.group(1)
             when = seconds.get(stamp)
             if when is None:  # YYYY-MM-DDTHH:MM:SS by position: strptime costs 25 us a line
-                when = seconds[stamp] = timegm((int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]),
-                                                int(stamp[14:16]), int(stamp[17:19]), 0, 0, 0)) * 1000
+                when = seconds[stamp] = (
+                    timegm(
+                        (
+                            int(stamp[:4]),
+                            int(stamp[5:7]),
+                            int(stamp[8:10]),
+                            int(stamp[11:13]),
+                            int(stamp[14:16]),
+                            int(stamp[17:19]),
+                            0,
+                            0,
+                            0,
+                        )
+                    )
+                    * 1000
+                )
             out.append(LogRecord(when, m.group(2), m.group(3)))
         elif out:
             extra.append(line)

@@ -6,6 +6,7 @@ a daemon thread de-duplicates, rate limits per :class:`EventKind` and sends with
 ``*_message`` functions build texts: money (quote currency) with 2 decimals, amounts and prices with up to
 8 significant digits. The settings and event kinds are :mod:`daybreak.core.alert_settings` (re-exported here).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,9 +27,26 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_any, sto
 
 from daybreak.core.alert_settings import EventKind, NotifySettings
 
-__all__ = ["ENV_VAR", "EventKind", "Message", "Notifier", "NotifySettings", "NotifyStatus", "control_message",
-           "daily_summary_message", "fill_message", "ping_message", "problem_message", "reconciliation_message",
-           "recovered_message", "redact_url", "risk_limit_message", "send_test", "stop_message", "urls_from_env"]
+__all__ = [
+    "ENV_VAR",
+    "EventKind",
+    "Message",
+    "Notifier",
+    "NotifySettings",
+    "NotifyStatus",
+    "control_message",
+    "daily_summary_message",
+    "fill_message",
+    "ping_message",
+    "problem_message",
+    "reconciliation_message",
+    "recovered_message",
+    "redact_url",
+    "risk_limit_message",
+    "send_test",
+    "stop_message",
+    "urls_from_env",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +56,14 @@ ENV_VAR = "DAYBREAK_NOTIFY_URLS"
 # apprise's message type: the "type" field of json:// and form://, the colour or icon elsewhere
 _WARN, _FAIL = apprise.NotifyType.WARNING, apprise.NotifyType.FAILURE
 _NOTIFY_TYPE = {kind: apprise.NotifyType.INFO for kind in EventKind} | {
-    EventKind.FILL_EXIT: apprise.NotifyType.SUCCESS, EventKind.STOP_HIT: _WARN, EventKind.RISK_LIMIT_TRIPPED: _WARN,
-    EventKind.STATE_ERROR: _FAIL, EventKind.EXCHANGE_DOWN: _FAIL, EventKind.STORAGE_TROUBLE: _FAIL,
-    EventKind.RECONCILIATION_MISMATCH: _FAIL}
+    EventKind.FILL_EXIT: apprise.NotifyType.SUCCESS,
+    EventKind.STOP_HIT: _WARN,
+    EventKind.RISK_LIMIT_TRIPPED: _WARN,
+    EventKind.STATE_ERROR: _FAIL,
+    EventKind.EXCHANGE_DOWN: _FAIL,
+    EventKind.STORAGE_TROUBLE: _FAIL,
+    EventKind.RECONCILIATION_MISMATCH: _FAIL,
+}
 
 
 @dataclass(frozen=True)
@@ -109,8 +132,9 @@ class _SendFailed(Exception):
     """apprise reported a failed delivery; the text is its last warning."""
 
 
-def send_test(urls: Iterable[str], title: str = "Daybreak: test",
-              body: str = "Test alert from Daybreak; this target works.") -> list[tuple[str, bool, str | None]]:
+def send_test(
+    urls: Iterable[str], title: str = "Daybreak: test", body: str = "Test alert from Daybreak; this target works."
+) -> list[tuple[str, bool, str | None]]:
     """Send one test message to each URL on its own (no retries; blocks until each is done) and
     report ``(redacted URL, ok, error or None)`` per URL, in order. Never raises for a URL."""
     report: list[tuple[str, bool, str | None]] = []
@@ -156,9 +180,18 @@ class Notifier:
     Raises ``ValueError`` (naming the redacted URLs) when a URL is not a valid apprise URL.
     """
 
-    def __init__(self, urls: Iterable[str], settings: NotifySettings | None = None,
-                 clock: Callable[[], float] = time.time, *, retries: int = 3, backoff_seconds: float = 1.0,
-                 backoff_max_seconds: float = 30.0, queue_size: int = 1000, poll_seconds: float = 0.25) -> None:
+    def __init__(
+        self,
+        urls: Iterable[str],
+        settings: NotifySettings | None = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        retries: int = 3,
+        backoff_seconds: float = 1.0,
+        backoff_max_seconds: float = 30.0,
+        queue_size: int = 1000,
+        poll_seconds: float = 0.25,
+    ) -> None:
         self.settings = settings or NotifySettings()
         self._clock = clock
         self._retries, self._backoff, self._backoff_max = retries, backoff_seconds, backoff_max_seconds
@@ -187,8 +220,9 @@ class Notifier:
             self._thread = threading.Thread(target=self._run, name="daybreak-notify", daemon=True)
             self._thread.start()
 
-    def notify(self, kind: EventKind | str, title: str, body: str, key: str | None = None,
-               market_time_ms: int | None = None) -> bool:
+    def notify(
+        self, kind: EventKind | str, title: str, body: str, key: str | None = None, market_time_ms: int | None = None
+    ) -> bool:
         """Queue one alert and return at once; never raises. ``key`` identifies the event for
         de-duplication (default: title and body); ``market_time_ms`` (UTC epoch ms, e.g. a replay's
         candle time) is added to the body as ISO time. True when queued; False when off, not a
@@ -289,16 +323,20 @@ class Notifier:
         for kind, window in self._windows.items():
             if window.suppressed and (force or now >= window.start + cfg.rate_window_seconds):
                 n, window.suppressed = window.suppressed, 0
-                self._deliver(kind, f"Daybreak: {n} more {kind.value} events suppressed",
-                              f"{n} more {kind.value} events suppressed (rate limit: {cfg.rate_limit_per_kind} "
-                              f"per {cfg.rate_window_seconds:g} s).")
+                self._deliver(
+                    kind,
+                    f"Daybreak: {n} more {kind.value} events suppressed",
+                    f"{n} more {kind.value} events suppressed (rate limit: {cfg.rate_limit_per_kind} "
+                    f"per {cfg.rate_window_seconds:g} s).",
+                )
 
     def _deliver(self, kind: EventKind, title: str, body: str) -> None:
         for shown, target in self._targets:
             self._send_one(shown, target, title, body, _NOTIFY_TYPE[kind])
 
-    def _send_one(self, shown: str, target: apprise.Apprise, title: str, body: str,
-                  notify_type: apprise.NotifyType) -> None:
+    def _send_one(
+        self, shown: str, target: apprise.Apprise, title: str, body: str, notify_type: apprise.NotifyType
+    ) -> None:
         def attempt() -> None:
             result = target.notify(body=body, title=title, notify_type=notify_type)
             if not result:
@@ -306,16 +344,24 @@ class Notifier:
 
         def before_sleep(state: RetryCallState) -> None:
             self._bump("retried")
-            log.info("notify: %s attempt %d failed (%s); retrying", shown, state.attempt_number,
-                     state.outcome.exception() if state.outcome is not None else None)
+            log.info(
+                "notify: %s attempt %d failed (%s); retrying",
+                shown,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome is not None else None,
+            )
 
         def pause(seconds: float) -> None:  # a back-off that close() can cut short
             self._abort.wait(seconds)
 
         try:
-            Retrying(stop=stop_any(stop_after_attempt(self._retries + 1), stop_when_event_set(self._abort)),
-                     wait=wait_exponential(multiplier=self._backoff, max=self._backoff_max),
-                     sleep=pause, before_sleep=before_sleep, reraise=True)(attempt)
+            Retrying(
+                stop=stop_any(stop_after_attempt(self._retries + 1), stop_when_event_set(self._abort)),
+                wait=wait_exponential(multiplier=self._backoff, max=self._backoff_max),
+                sleep=pause,
+                before_sleep=before_sleep,
+                reraise=True,
+            )(attempt)
         except Exception as err:
             error = f"{shown}: {err}" if isinstance(err, _SendFailed) else f"{shown}: {err!r}"
             self._bump("failed", error=error)
@@ -347,35 +393,56 @@ def _lines(*lines: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def fill_message(strategy: str, symbol: str, side: str, amount: float, price: float, pnl: float | None = None,
-                 reason: str | None = None) -> Message:
+def fill_message(
+    strategy: str,
+    symbol: str,
+    side: str,
+    amount: float,
+    price: float,
+    pnl: float | None = None,
+    reason: str | None = None,
+) -> Message:
     """A filled order: ``amount`` base units at ``price`` (quote per base); ``pnl``: realized, quote
     currency, None for an entry. The kind is ``fill_exit`` when ``pnl`` is given, else ``fill_entry``."""
     quote = symbol.partition("/")[2].split(":")[0] or "quote"
-    return Message(EventKind.FILL_ENTRY if pnl is None else EventKind.FILL_EXIT,
-                   f"Daybreak: {side.upper()} {_amount(amount)} {symbol} @ {_amount(price)}",
-                   _lines(f"Strategy: {strategy}", f"{'Entry' if pnl is None else 'Exit'}: {side.lower()} "
-                          f"{_amount(amount)} {symbol} at {_amount(price)} {quote} "
-                          f"(notional {_money(amount * price, quote)})",
-                          None if pnl is None else f"PnL: {_money(pnl, quote, signed=True)}",
-                          reason and f"Reason: {reason}"))
+    return Message(
+        EventKind.FILL_ENTRY if pnl is None else EventKind.FILL_EXIT,
+        f"Daybreak: {side.upper()} {_amount(amount)} {symbol} @ {_amount(price)}",
+        _lines(
+            f"Strategy: {strategy}",
+            f"{'Entry' if pnl is None else 'Exit'}: {side.lower()} "
+            f"{_amount(amount)} {symbol} at {_amount(price)} {quote} "
+            f"(notional {_money(amount * price, quote)})",
+            None if pnl is None else f"PnL: {_money(pnl, quote, signed=True)}",
+            reason and f"Reason: {reason}",
+        ),
+    )
 
 
-def stop_message(strategy: str, symbol: str, amount: float, price: float, pnl: float,
-                 rule: str = "stop_loss") -> Message:
+def stop_message(
+    strategy: str, symbol: str, amount: float, price: float, pnl: float, rule: str = "stop_loss"
+) -> Message:
     """A protective exit (``rule``: stop_loss, trailing, time_stop ...) sold ``amount`` base at ``price``."""
     quote = symbol.partition("/")[2].split(":")[0] or "quote"
-    return Message(EventKind.STOP_HIT, f"Daybreak: {rule} hit on {symbol} ({strategy})",
-                   _lines(f"Strategy: {strategy}", f"Sold {_amount(amount)} {symbol} at {_amount(price)} {quote}",
-                          f"PnL: {_money(pnl, quote, signed=True)}"))
+    return Message(
+        EventKind.STOP_HIT,
+        f"Daybreak: {rule} hit on {symbol} ({strategy})",
+        _lines(
+            f"Strategy: {strategy}",
+            f"Sold {_amount(amount)} {symbol} at {_amount(price)} {quote}",
+            f"PnL: {_money(pnl, quote, signed=True)}",
+        ),
+    )
 
 
 def risk_limit_message(rule: str, detail: str, tripped: bool = True, strategy: str | None = None) -> Message:
     """A risk protection (``rule``, e.g. daily_max_loss_ratio) started (``tripped``) or stopped blocking entries."""
     scope = f" ({strategy})" if strategy else ""
-    return Message(EventKind.RISK_LIMIT_TRIPPED if tripped else EventKind.RISK_LIMIT_LIFTED,
-                   f"Daybreak: risk limit {rule} {'tripped' if tripped else 'lifted'}{scope}",
-                   f"{'New entries are blocked' if tripped else 'Entries are allowed again'}: {detail}")
+    return Message(
+        EventKind.RISK_LIMIT_TRIPPED if tripped else EventKind.RISK_LIMIT_LIFTED,
+        f"Daybreak: risk limit {rule} {'tripped' if tripped else 'lifted'}{scope}",
+        f"{'New entries are blocked' if tripped else 'Entries are allowed again'}: {detail}",
+    )
 
 
 def control_message(action: str, who: str, scope: str | None = None, detail: str | None = None) -> Message:
@@ -384,12 +451,18 @@ def control_message(action: str, who: str, scope: str | None = None, detail: str
     if action not in ("pause", "resume", "flatten"):
         raise ValueError(f"control action {action!r} is not pause, resume or flatten")
     target = scope or "all strategies"
-    return Message(EventKind.CONTROL, f"Daybreak: {action} ({target}) by {who}",
-                   _lines(f"{action.capitalize()} of {target}, asked by {who}", detail))
+    return Message(
+        EventKind.CONTROL,
+        f"Daybreak: {action} ({target}) by {who}",
+        _lines(f"{action.capitalize()} of {target}, asked by {who}", detail),
+    )
 
 
-_PROBLEMS = {EventKind.STATE_ERROR: "state error", EventKind.EXCHANGE_DOWN: "exchange unreachable",
-             EventKind.STORAGE_TROUBLE: "storage trouble"}
+_PROBLEMS = {
+    EventKind.STATE_ERROR: "state error",
+    EventKind.EXCHANGE_DOWN: "exchange unreachable",
+    EventKind.STORAGE_TROUBLE: "storage trouble",
+}
 
 
 def problem_message(kind: EventKind | str, summary: str, detail: str | None = None) -> Message:
@@ -413,21 +486,41 @@ def recovered_message(kind: EventKind | str, summary: str) -> Message:
 def reconciliation_message(symbol: str, expected: float, actual: float, detail: str | None = None) -> Message:
     """The exchange holds ``actual`` base units of ``symbol`` where Daybreak's books say ``expected``."""
     base = symbol.partition("/")[0]
-    return Message(EventKind.RECONCILIATION_MISMATCH, f"Daybreak: balance mismatch on {symbol}",
-                   _lines(f"{symbol}: books {_amount(expected)} {base}, exchange {_amount(actual)} {base} "
-                          f"(difference {_amount(actual - expected)})", detail))
+    return Message(
+        EventKind.RECONCILIATION_MISMATCH,
+        f"Daybreak: balance mismatch on {symbol}",
+        _lines(
+            f"{symbol}: books {_amount(expected)} {base}, exchange {_amount(actual)} {base} "
+            f"(difference {_amount(actual - expected)})",
+            detail,
+        ),
+    )
 
 
-def daily_summary_message(day: object, pnl: float, trades: int, win_rate_ratio: float | None, open_positions: int,
-                          limits_used: Mapping[str, float] | None = None, quote: str = "USDT") -> Message:
+def daily_summary_message(
+    day: object,
+    pnl: float,
+    trades: int,
+    win_rate_ratio: float | None,
+    open_positions: int,
+    limits_used: Mapping[str, float] | None = None,
+    quote: str = "USDT",
+) -> Message:
     """One trading ``day`` (a date or ``"2024-03-01"``): realized ``pnl`` in ``quote``, closed ``trades``,
     ``win_rate_ratio`` (0-1, None when no trades), positions still open, and ``limits_used``: risk
     limit name -> fraction of it used (0.4 = 40 %)."""
     win = "n/a" if win_rate_ratio is None else f"{win_rate_ratio * 100:.1f} %"
     used = ", ".join(f"{name} {ratio * 100:.0f} %" for name, ratio in (limits_used or {}).items())
-    return Message(EventKind.DAILY_SUMMARY, f"Daybreak: daily summary {day}",
-                   _lines(f"PnL: {_money(pnl, quote, signed=True)}", f"Trades: {trades} (win rate {win})",
-                          f"Open positions: {open_positions}", used and f"Limits used: {used}"))
+    return Message(
+        EventKind.DAILY_SUMMARY,
+        f"Daybreak: daily summary {day}",
+        _lines(
+            f"PnL: {_money(pnl, quote, signed=True)}",
+            f"Trades: {trades} (win rate {win})",
+            f"Open positions: {open_positions}",
+            used and f"Limits used: {used}",
+        ),
+    )
 
 
 def ping_message() -> Message:

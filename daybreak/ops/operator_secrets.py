@@ -13,6 +13,7 @@ dashboard password hash        ``DAYBREAK_DASHBOARD_PASSWORD_HASH``  ``dashboard
 
 Errors are :class:`OperatorSecretError` naming the secret and the problem, never a value.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,15 +50,17 @@ def _secret_document(secret_id: str, region: str | None, client: Any | None) -> 
     try:
         data = json.loads(text or "")
     except json.JSONDecodeError as err:
-        raise OperatorSecretError(f"secret {secret_id!r} is not valid JSON (line {err.lineno} column "
-                                  f"{err.colno})") from None
+        raise OperatorSecretError(
+            f"secret {secret_id!r} is not valid JSON (line {err.lineno} column {err.colno})"
+        ) from None
     if not isinstance(data, dict):
         raise OperatorSecretError(f"secret {secret_id!r} must be a JSON object, not a {type(data).__name__}")
     return data
 
 
-def secret_value(env_name: str, secret_key: str, env: Mapping[str, str] | None = None,
-                 client: Any | None = None) -> Any:
+def secret_value(
+    env_name: str, secret_key: str, env: Mapping[str, str] | None = None, client: Any | None = None
+) -> Any:
     """``env[env_name]`` when set and not blank, else ``secret_key`` of the ``DAYBREAK_SECRET_ID``
     secret (None when neither is configured). Raises :class:`OperatorSecretError`."""
     env = os.environ if env is None else env

@@ -1,5 +1,6 @@
 """The dashboard password as an argon2id hash (argon2-cffi; RFC 9106 parameters, PHC string form
 ``$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>``). Only the hash is ever stored."""
+
 from __future__ import annotations
 
 from argon2 import PasswordHasher
@@ -19,5 +20,6 @@ def verify(password_hash: str, password: str) -> bool:
     except VerificationError:
         return False
     except InvalidHashError:
-        raise ValueError("the configured password hash is not an argon2 hash; make one with "
-                         "`bot.py dashboard-password`") from None
+        raise ValueError(
+            "the configured password hash is not an argon2 hash; make one with `bot.py dashboard-password`"
+        ) from None

@@ -9,6 +9,7 @@ gone (a restart after a crash need not wait for the expiry); renewed every
 ``LEASE_SECONDS / 4`` by a background thread. A bot that finds its lease taken by another has
 lost the store (:attr:`StoreLease.lost`) and must stop trading.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -44,14 +45,16 @@ def acquire(storage: StorageSettings):
     """Take the lock (returns the open file; keep it for the process's life). Raises AlreadyRunning."""
     path = lock_path(storage)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a+")  # noqa: SIM115 - held open for the life of the process
+    fh = open(path, "a+")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.seek(0)
         pid = fh.read().strip() or "?"
         fh.close()
-        raise AlreadyRunning(f"another bot process (pid {pid}) is running on this store ({path}); stop it first") from None
+        raise AlreadyRunning(
+            f"another bot process (pid {pid}) is running on this store ({path}); stop it first"
+        ) from None
     fh.seek(0)
     fh.truncate()
     fh.write(str(os.getpid()))
@@ -75,13 +78,19 @@ class StoreLease:
     def __init__(self, store: Store, seconds: float = LEASE_SECONDS, clock=lambda: int(time.time() * 1000)):
         self.store, self.seconds, self.clock = store, seconds, clock
         now = clock()
-        self.mine = Lease(f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", socket.gethostname(),
-                          os.getpid(), os.getcwd(), now, now + int(seconds * 1000))
+        self.mine = Lease(
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            socket.gethostname(),
+            os.getpid(),
+            os.getcwd(),
+            now,
+            now + int(seconds * 1000),
+        )
         self.lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def acquire(self) -> "StoreLease":
+    def acquire(self) -> StoreLease:
         """Take the lease or raise AlreadyRunning naming the holder; then keep renewing it."""
         held = self.store.read_lease()
         now = self.clock()
@@ -91,9 +100,11 @@ class StoreLease:
         elif held.expires_at < now or (held.host == self.mine.host and not _alive(held.pid)):
             ok = self.store.write_lease(self.mine, held.owner)
         else:
-            raise AlreadyRunning(f"another bot (pid {held.pid} on {held.host}, folder {held.folder}) holds this "
-                                 f"store's lease until {time.strftime('%H:%M:%S', time.gmtime(held.expires_at / 1000))} "
-                                 "UTC; stop it first")
+            raise AlreadyRunning(
+                f"another bot (pid {held.pid} on {held.host}, folder {held.folder}) holds this "
+                f"store's lease until {time.strftime('%H:%M:%S', time.gmtime(held.expires_at / 1000))} "
+                "UTC; stop it first"
+            )
         if not ok:
             raise AlreadyRunning("another bot took this store's lease at the same moment; stop it first")
         self._thread = threading.Thread(target=self._renew_loop, name="lease", daemon=True)

@@ -13,6 +13,7 @@ their defaults (every order a market order sent by the bot); the caller runs it
 ``fee_saving = market_fees - fees`` and ``profit_difference = profit - market_profit`` (quote;
 positive means this run's execution did better).
 """
+
 from __future__ import annotations
 
 import math
@@ -48,9 +49,16 @@ def fees_by_order_type(trades: Iterable[Trade]) -> list[dict]:
         row[0] += 1
         row[1] += t.amount * t.price
         row[2] += t.fee
-    return [{"order_type": kind, "fills": int(n), "notional": notional, "fees": fees,
-             "fee_bps": fees / notional * 10_000 if notional else math.nan}
-            for kind, (n, notional, fees) in sorted(acc.items())]
+    return [
+        {
+            "order_type": kind,
+            "fills": int(n),
+            "notional": notional,
+            "fees": fees,
+            "fee_bps": fees / notional * 10_000 if notional else math.nan,
+        }
+        for kind, (n, notional, fees) in sorted(acc.items())
+    ]
 
 
 def slippage_by_strategy(trades: Iterable[Trade], algos: Iterable[str] = ()) -> list[dict]:
@@ -65,8 +73,10 @@ def slippage_by_strategy(trades: Iterable[Trade], algos: Iterable[str] = ()) -> 
         row[0] += 1
         row[1] += bps
         row[2] += slippage_cost(t)
-    return [{"algo": algo, "fills": int(n), "avg_slippage_bps": total / n if n else math.nan, "slippage_cost": cost}
-            for algo, (n, total, cost) in acc.items()]
+    return [
+        {"algo": algo, "fills": int(n), "avg_slippage_bps": total / n if n else math.nan, "slippage_cost": cost}
+        for algo, (n, total, cost) in acc.items()
+    ]
 
 
 def cost_comparison(fees: float, profit: float, trades: int, baseline: dict | None) -> dict:
@@ -74,6 +84,8 @@ def cost_comparison(fees: float, profit: float, trades: int, baseline: dict | No
     ``profit``, ``trades``), or ``None`` values without one (the run is market-only itself)."""
     if baseline is None:
         return {"market_only": None, "fee_saving": math.nan, "profit_difference": math.nan}
-    return {"market_only": {"fees_paid": baseline["fees_paid"], "profit": baseline["profit"],
-                            "trades": baseline["trades"]},
-            "fee_saving": baseline["fees_paid"] - fees, "profit_difference": profit - baseline["profit"]}
+    return {
+        "market_only": {"fees_paid": baseline["fees_paid"], "profit": baseline["profit"], "trades": baseline["trades"]},
+        "fee_saving": baseline["fees_paid"] - fees,
+        "profit_difference": profit - baseline["profit"],
+    }

@@ -8,6 +8,7 @@ drawdown) is ``inf``. The JSON writer turns ``nan`` into ``null`` and ``inf`` in
 A trade is a closed round trip (:func:`daybreak.backtest_result.round_trips`); a win is a round
 trip with ``pnl > 0``, a loss one with ``pnl <= 0`` (the rule of :mod:`daybreak.reporting.stats`).
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,13 @@ def max_drawdown(timestamps: np.ndarray, equity: np.ndarray) -> dict:
     ts = np.asarray(timestamps, dtype=np.int64)
     eq = np.asarray(equity, dtype=float)
     dd = drawdown_series(eq)
-    none = {"max_drawdown_ratio": 0.0, "max_drawdown_start": None, "max_drawdown_trough": None,
-            "max_drawdown_end": None, "max_drawdown_duration_ms": 0}
+    none = {
+        "max_drawdown_ratio": 0.0,
+        "max_drawdown_start": None,
+        "max_drawdown_trough": None,
+        "max_drawdown_end": None,
+        "max_drawdown_duration_ms": 0,
+    }
     if len(eq) == 0 or dd.max() <= 0:
         return none
     trough = int(np.argmax(dd))
@@ -199,17 +205,24 @@ def trade_metrics(trips: pd.DataFrame) -> dict:
 
     gross_profit, gross_loss = float(pnl[pnl > 0].sum()), float(pnl[pnl < 0].sum())
     return {
-        "trades": len(pnl), "wins": int(win.sum()), "losses": int((~win).sum()),
+        "trades": len(pnl),
+        "wins": int(win.sum()),
+        "losses": int((~win).sum()),
         "win_rate": safe_ratio(float(win.sum()), len(pnl)),
-        "avg_win": mean(pnl[win]), "avg_loss": mean(pnl[~win]),
-        "avg_win_ratio": mean(ret[win]), "avg_loss_ratio": mean(ret[~win]),
+        "avg_win": mean(pnl[win]),
+        "avg_loss": mean(pnl[~win]),
+        "avg_win_ratio": mean(ret[win]),
+        "avg_loss_ratio": mean(ret[~win]),
         "best_trade_ratio": float(ret.max()) if len(ret) else math.nan,
         "worst_trade_ratio": float(ret.min()) if len(ret) else math.nan,
         "best_trade_pnl": float(pnl.max()) if len(pnl) else math.nan,
         "worst_trade_pnl": float(pnl.min()) if len(pnl) else math.nan,
-        "gross_profit": gross_profit, "gross_loss": gross_loss,
+        "gross_profit": gross_profit,
+        "gross_loss": gross_loss,
         "profit_factor": safe_ratio(gross_profit, -gross_loss),
-        "expectancy": mean(pnl), "expectancy_ratio": mean(ret), "sqn": sqn(ret),
+        "expectancy": mean(pnl),
+        "expectancy_ratio": mean(ret),
+        "sqn": sqn(ret),
         "avg_duration_ms": mean(trips["duration_ms"].to_numpy(float)),
     }
 
@@ -223,10 +236,17 @@ def breakdown(trips: pd.DataFrame, by: str, keys: Iterable[str] = ()) -> list[di
     for value in values:
         sub = trips[trips[by] == value]
         wins = int((sub["pnl"] > 0).sum())
-        rows.append({by: value, "trades": len(sub), "wins": wins,
-                     "win_rate": safe_ratio(wins, len(sub)), "pnl": float(sub["pnl"].sum()),
-                     "avg_return_ratio": float(sub["return_ratio"].mean()) if len(sub) else math.nan,
-                     "fees": float(sub["fees"].sum())})
+        rows.append(
+            {
+                by: value,
+                "trades": len(sub),
+                "wins": wins,
+                "win_rate": safe_ratio(wins, len(sub)),
+                "pnl": float(sub["pnl"].sum()),
+                "avg_return_ratio": float(sub["return_ratio"].mean()) if len(sub) else math.nan,
+                "fees": float(sub["fees"].sum()),
+            }
+        )
     return rows
 
 
@@ -239,10 +259,18 @@ def open_position_rows(result: BacktestResult) -> list[dict]:
         frame = result.candles.get(p.symbol)
         mark = float(frame["close"].iloc[-1]) if frame is not None and len(frame) else math.nan
         upnl = p.amount * (mark - p.entry_price) - p.entry_fee
-        rows.append({"algo": p.algo, "symbol": p.symbol, "amount": p.amount,
-                     "entry_price": p.entry_price, "entry_timestamp": p.entry_timestamp,
-                     "mark_price": mark, "unrealized_pnl": upnl,
-                     "unrealized_ratio": safe_ratio(upnl, p.amount * p.entry_price)})
+        rows.append(
+            {
+                "algo": p.algo,
+                "symbol": p.symbol,
+                "amount": p.amount,
+                "entry_price": p.entry_price,
+                "entry_timestamp": p.entry_timestamp,
+                "mark_price": mark,
+                "unrealized_pnl": upnl,
+                "unrealized_ratio": safe_ratio(upnl, p.amount * p.entry_price),
+            }
+        )
     return rows
 
 
@@ -256,11 +284,16 @@ def scalar_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) ->
     span = int(result.end - result.start)
     bh = buy_and_hold_returns(result.candles, result.start, result.end)
     m: dict = {
-        "start": int(result.start), "end": int(result.end), "timeframe": result.timeframe,
-        "symbols": sorted(result.candles), "algos": list(result.algos),
-        "starting_balance": float(result.starting_balance), "final_equity": final,
-        "fee_rate": float(result.fee_rate), "slippage_bps": float(result.slippage_bps),
-        "candles": int(len(result.equity)),
+        "start": int(result.start),
+        "end": int(result.end),
+        "timeframe": result.timeframe,
+        "symbols": sorted(result.candles),
+        "algos": list(result.algos),
+        "starting_balance": float(result.starting_balance),
+        "final_equity": final,
+        "fee_rate": float(result.fee_rate),
+        "slippage_bps": float(result.slippage_bps),
+        "candles": len(result.equity),
         "profit": final - result.starting_balance,
         "total_return_ratio": safe_ratio(final, result.starting_balance) - 1.0,
         "cagr_ratio": cagr(result.starting_balance, final, span),
@@ -273,7 +306,7 @@ def scalar_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) ->
     m["sharpe"], m["sortino"] = sharpe_ratio(days), sortino_ratio(days)
     m["calmar"] = safe_ratio(m["cagr_ratio"], m["max_drawdown_ratio"])
     m["recovery_factor"] = safe_ratio(m["total_return_ratio"], m["max_drawdown_ratio"])
-    held = list(zip(trips["entry_time"].tolist(), trips["exit_time"].tolist()))
+    held = list(zip(trips["entry_time"].tolist(), trips["exit_time"].tolist(), strict=True))
     held += [(p.entry_timestamp, result.end) for p in result.open_positions]
     m["exposure_ratio"] = exposure_ratio(held, result.start, result.end)
     m["fees_paid"] = float(sum(t.fee for t in result.trades))
@@ -311,8 +344,11 @@ def compute_metrics(result: BacktestResult, market_only: dict | None = None) -> 
     m["open_positions"] = open_position_rows(result)
     counts = Counter(e.rule or e.kind for e in result.rejections)
     m["rejections"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    m["gaps"] = [{"symbol": s, "first": int(a), "last": int(b), "missing": int(n)}
-                 for s, spans in sorted(result.gaps.items()) for a, b, n in spans]
+    m["gaps"] = [
+        {"symbol": s, "first": int(a), "last": int(b), "missing": int(n)}
+        for s, spans in sorted(result.gaps.items())
+        for a, b, n in spans
+    ]
     m["fees_by_order_type"] = fees_by_order_type(result.trades)
     m["slippage_by_strategy"] = slippage_by_strategy(result.trades, m["algos"])
     m.update(cost_comparison(m["fees_paid"], m["profit"], m["trades"], market_only))

@@ -6,6 +6,7 @@ trial's in-sample score and the best so far), the parameter importances, in- vs 
 scores (with a test span) and the concatenated out-of-sample equity (walk-forward). The Vega
 JavaScript is inlined, as in the backtest report, so the page opens offline.
 """
+
 from __future__ import annotations
 
 import html
@@ -20,11 +21,21 @@ from rich.table import Table as RichTable
 from daybreak.reporting.charts import vega_javascript
 from daybreak.reporting.render import _CSS, Table, _html_table, _script_json, fmt, to_jsonable
 
-METRIC_COLUMNS = (("trades", "int"), ("total_return_ratio", "ratio"), ("sharpe", "num"),
-                  ("max_drawdown_ratio", "ratio"))
+METRIC_COLUMNS = (
+    ("trades", "int"),
+    ("total_return_ratio", "ratio"),
+    ("sharpe", "num"),
+    ("max_drawdown_ratio", "ratio"),
+)
 """Metrics shown per window in the best-trials and fold tables (the JSON has them all)."""
-_SHORT = {"trades": "trades", "total_return_ratio": "return", "sharpe": "sharpe", "max_drawdown_ratio": "max DD",
-          "win_rate": "win rate", "profit_factor": "PF"}
+_SHORT = {
+    "trades": "trades",
+    "total_return_ratio": "return",
+    "sharpe": "sharpe",
+    "max_drawdown_ratio": "max DD",
+    "win_rate": "win rate",
+    "profit_factor": "PF",
+}
 
 
 def _metric_cells(metrics: dict | None) -> tuple[str, ...]:
@@ -42,34 +53,63 @@ def _short(v) -> str:
 
 def optimize_tables(report: dict) -> list[Table]:
     """The report's tables as display strings (terminal and HTML alike)."""
-    windows = [w for w in ("train", "test", "all") if w in (report.get("windows") or {}) or
-               any(w in row for row in report.get("best", []))]
+    windows = [
+        w
+        for w in ("train", "test", "all")
+        if w in (report.get("windows") or {}) or any(w in row for row in report.get("best", []))
+    ]
     windows = [w for w in windows if any(row.get(w) for row in report.get("best", []))]
     s = report["settings"]
     counts = report.get("trials") or {}
     head: list[tuple[str, ...]] = [
-        ("strategy", s["strategy"]), ("study", report.get("study") or "—"), ("storage", report.get("storage", "")),
-        ("objectives", ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", [])))),
+        ("strategy", s["strategy"]),
+        ("study", report.get("study") or "—"),
+        ("storage", report.get("storage", "")),
+        (
+            "objectives",
+            ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", []), strict=True)),
+        ),
         ("trials", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "0"),
-        ("data", f"{', '.join(report['data']['symbols'])} {report['data']['timeframe']} "
-                 f"{fmt(report['data']['start'], 'time')} → {fmt(report['data']['end'], 'time')}")]
+        (
+            "data",
+            f"{', '.join(report['data']['symbols'])} {report['data']['timeframe']} "
+            f"{fmt(report['data']['start'], 'time')} → {fmt(report['data']['end'], 'time')}",
+        ),
+    ]
     for name, (a, b) in (report.get("windows") or {}).items():
         head.append((f"window {name}", f"{fmt(a, 'time') if a else 'start'} → {fmt(b, 'time') if b else 'end'}"))
     tables = [Table("Study", ("", ""), head)]
-    headers = ("#", "objective", "params") + tuple(f"{w} {_SHORT[k]}" for w in windows for k, _ in METRIC_COLUMNS)
-    rows = [(str(r["number"]), ", ".join(fmt(v, "num") for v in r["values"]), _params(r["params"]),
-             *[c for w in windows for c in _metric_cells(r.get(w))]) for r in report.get("best", [])]
+    headers = ("#", "objective", "params", *(f"{w} {_SHORT[k]}" for w in windows for k, _ in METRIC_COLUMNS))
+    rows = [
+        (
+            str(r["number"]),
+            ", ".join(fmt(v, "num") for v in r["values"]),
+            _params(r["params"]),
+            *[c for w in windows for c in _metric_cells(r.get(w))],
+        )
+        for r in report.get("best", [])
+    ]
     tables.append(Table("Best trials", headers, rows))
     imp = report.get("importances") or {}
-    tables.append(Table("Parameter importances", ("param", "importance"),
-                        [(k, fmt(v, "ratio")) for k, v in imp.items()]))
+    tables.append(
+        Table("Parameter importances", ("param", "importance"), [(k, fmt(v, "ratio")) for k, v in imp.items()])
+    )
     dsr = report.get("deflated_sharpe")
     if dsr:
-        tables.append(Table("Deflated Sharpe ratio (winner, in sample)", ("", ""), [
-            ("Sharpe per day", fmt(dsr["sharpe"], "num")), ("expected max of the trials (SR0)", fmt(dsr["expected_max_sharpe"], "num")),
-            ("trials", fmt(dsr["trials"], "int")), ("daily returns", fmt(dsr["observations"], "int")),
-            ("DSR: P(true Sharpe > SR0)", fmt(dsr["probability"], "ratio")),
-            ("verdict", _verdict(dsr["probability"]))]))
+        tables.append(
+            Table(
+                "Deflated Sharpe ratio (winner, in sample)",
+                ("", ""),
+                [
+                    ("Sharpe per day", fmt(dsr["sharpe"], "num")),
+                    ("expected max of the trials (SR0)", fmt(dsr["expected_max_sharpe"], "num")),
+                    ("trials", fmt(dsr["trials"], "int")),
+                    ("daily returns", fmt(dsr["observations"], "int")),
+                    ("DSR: P(true Sharpe > SR0)", fmt(dsr["probability"], "ratio")),
+                    ("verdict", _verdict(dsr["probability"])),
+                ],
+            )
+        )
     for key, title in (("monte_carlo", "Monte Carlo of the winner's trades"),):
         mc = report.get(key)
         if mc:
@@ -78,16 +118,44 @@ def optimize_tables(report: dict) -> list[Table]:
     if wf:
         rows = []
         for f in wf["folds"]:
-            rows.append((str(f["fold"]), fmt(f["test"][0], "time"), _params(f.get("params") or {}) or "no valid trial",
-                         *_metric_cells(f.get("train_metrics"))[:3], *_metric_cells(f.get("test_metrics"))))
-        tables.append(Table("Walk-forward folds (chosen in train, run on test)",
-                            ("fold", "test from", "params", "train trades", "train return", "train sharpe",
-                             *[f"test {_SHORT[k]}" for k, _ in METRIC_COLUMNS]), rows))
+            rows.append(
+                (
+                    str(f["fold"]),
+                    fmt(f["test"][0], "time"),
+                    _params(f.get("params") or {}) or "no valid trial",
+                    *_metric_cells(f.get("train_metrics"))[:3],
+                    *_metric_cells(f.get("test_metrics")),
+                )
+            )
+        tables.append(
+            Table(
+                "Walk-forward folds (chosen in train, run on test)",
+                (
+                    "fold",
+                    "test from",
+                    "params",
+                    "train trades",
+                    "train return",
+                    "train sharpe",
+                    *[f"test {_SHORT[k]}" for k, _ in METRIC_COLUMNS],
+                ),
+                rows,
+            )
+        )
         oos = wf["oos"]
-        tables.append(Table("Walk-forward out of sample", ("", ""), [
-            ("concatenated return", fmt(oos["return_ratio"], "ratio")), ("max drawdown", fmt(oos["max_drawdown_ratio"], "ratio")),
-            ("trades", fmt(oos["trades"], "int")), ("profitable folds", f"{oos['profitable_folds']} of {oos['folds']}"),
-            ("walk-forward efficiency", fmt(wf["efficiency"], "num"))]))
+        tables.append(
+            Table(
+                "Walk-forward out of sample",
+                ("", ""),
+                [
+                    ("concatenated return", fmt(oos["return_ratio"], "ratio")),
+                    ("max drawdown", fmt(oos["max_drawdown_ratio"], "ratio")),
+                    ("trades", fmt(oos["trades"], "int")),
+                    ("profitable folds", f"{oos['profitable_folds']} of {oos['folds']}"),
+                    ("walk-forward efficiency", fmt(wf["efficiency"], "num")),
+                ],
+            )
+        )
         tables.append(_mc_table(wf["oos_monte_carlo"], "Monte Carlo of the out-of-sample trades"))
     return tables
 
@@ -100,16 +168,21 @@ def _verdict(p: float | None) -> str:
 
 def _mc_table(mc: dict, title: str) -> Table:
     rows: list[tuple[str, ...]] = [
-        ("trades", fmt(mc["trades"], "int")), ("runs", fmt(mc["runs"], "int")),
-        ("original return / max DD", f"{fmt(mc['original']['return_ratio'], 'ratio')} / "
-                                     f"{fmt(mc['original']['max_drawdown_ratio'], 'ratio')}")]
+        ("trades", fmt(mc["trades"], "int")),
+        ("runs", fmt(mc["runs"], "int")),
+        (
+            "original return / max DD",
+            f"{fmt(mc['original']['return_ratio'], 'ratio')} / {fmt(mc['original']['max_drawdown_ratio'], 'ratio')}",
+        ),
+    ]
     for name in ("shuffle", "bootstrap"):
         d = mc.get(name) or {}
         if d:
             for metric, label in (("return_ratio", "return"), ("max_drawdown_ratio", "max DD")):
                 p = d[metric]
-                rows.append((f"{name} {label} p5 / p50 / p95",
-                             " / ".join(fmt(p[k], "ratio") for k in ("p5", "p50", "p95"))))
+                rows.append(
+                    (f"{name} {label} p5 / p50 / p95", " / ".join(fmt(p[k], "ratio") for k in ("p5", "p50", "p95")))
+                )
             rows.append((f"{name} P(loss)", fmt(d["loss_probability"], "ratio")))
     return Table(title, ("", ""), rows)
 
@@ -147,27 +220,53 @@ def chart_specs(report: dict) -> dict[str, dict]:
         hist = hist.sort_values("number")
         hist["best"] = hist["score"].cummax() if maximize else hist["score"].cummin()
         base = alt.Chart(hist).encode(x=alt.X("number:Q", title="trial"))
-        specs["history"] = (base.mark_circle(opacity=0.5).encode(y=alt.Y("score:Q", title="in-sample objective"),
-                                                               tooltip=["number", "score", "test"])
-                            + base.mark_line(color="#d62728").encode(y="best:Q")).properties(width="container", height=260).to_dict()
+        specs["history"] = (
+            (
+                base.mark_circle(opacity=0.5).encode(
+                    y=alt.Y("score:Q", title="in-sample objective"), tooltip=["number", "score", "test"]
+                )
+                + base.mark_line(color="#d62728").encode(y="best:Q")
+            )
+            .properties(width="container", height=260)
+            .to_dict()
+        )
         both = hist.dropna(subset=["test"])
         both = both[both["test"].map(_finite)]
         if len(both):
-            specs["is_oos"] = alt.Chart(both).mark_circle().encode(
-                x=alt.X("score:Q", title="in-sample objective"), y=alt.Y("test:Q", title="out-of-sample objective"),
-                tooltip=["number", "score", "test"]).properties(width="container", height=300).to_dict()
+            specs["is_oos"] = (
+                alt.Chart(both)
+                .mark_circle()
+                .encode(
+                    x=alt.X("score:Q", title="in-sample objective"),
+                    y=alt.Y("test:Q", title="out-of-sample objective"),
+                    tooltip=["number", "score", "test"],
+                )
+                .properties(width="container", height=300)
+                .to_dict()
+            )
     imp = report.get("importances") or {}
     if imp:
         frame = pd.DataFrame({"param": list(imp), "importance": list(imp.values())})
-        specs["importances"] = alt.Chart(frame).mark_bar().encode(
-            x=alt.X("importance:Q", axis=alt.Axis(format="%")), y=alt.Y("param:N", sort="-x")
-        ).properties(width="container", height=30 * len(frame) + 20).to_dict()
+        specs["importances"] = (
+            alt.Chart(frame)
+            .mark_bar()
+            .encode(x=alt.X("importance:Q", axis=alt.Axis(format="%")), y=alt.Y("param:N", sort="-x"))
+            .properties(width="container", height=30 * len(frame) + 20)
+            .to_dict()
+        )
     wf = report.get("walk_forward") or {}
     if wf.get("oos_equity"):
         frame = pd.DataFrame(wf["oos_equity"], columns=["time", "equity"])
-        specs["oos_equity"] = alt.Chart(frame).mark_line().encode(
-            x=alt.X("time:T", scale=alt.Scale(type="utc"), title=None), y=alt.Y("equity:Q", scale=alt.Scale(zero=False))
-        ).properties(width="container", height=260).to_dict()
+        specs["oos_equity"] = (
+            alt.Chart(frame)
+            .mark_line()
+            .encode(
+                x=alt.X("time:T", scale=alt.Scale(type="utc"), title=None),
+                y=alt.Y("equity:Q", scale=alt.Scale(zero=False)),
+            )
+            .properties(width="container", height=260)
+            .to_dict()
+        )
     return specs
 
 
@@ -175,9 +274,12 @@ def _finite(v) -> bool:
     return isinstance(v, (int, float)) and v == v and abs(v) != float("inf")
 
 
-_CHART_TITLES = {"history": "Optimisation history (red: best so far)", "importances": "Parameter importances",
-                 "is_oos": "In-sample vs out-of-sample objective, every trial",
-                 "oos_equity": "Walk-forward: concatenated out-of-sample equity"}
+_CHART_TITLES = {
+    "history": "Optimisation history (red: best so far)",
+    "importances": "Parameter importances",
+    "is_oos": "In-sample vs out-of-sample objective, every trial",
+    "oos_equity": "Walk-forward: concatenated out-of-sample equity",
+}
 
 
 def write_optimize_html(report: dict, path: str | Path) -> None:

@@ -6,6 +6,7 @@ and hands the rows in. Units: money in quote currency, amounts in base, timestam
 ms, ratios as fractions. Cash rules are the ledger's (:mod:`daybreak.core.ledger`): a buy pays
 ``amount * price + fee``, a sell receives ``amount * price - fee``; realized P&L is on the sells.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,9 @@ CURVE_COLUMNS = ("timestamp", "equity", "drawdown_ratio")
 
 
 def _curve(ts: np.ndarray, equity: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"timestamp": ts.astype(np.int64), "equity": equity.astype(float),
-                         "drawdown_ratio": drawdown_series(equity)})
+    return pd.DataFrame(
+        {"timestamp": ts.astype(np.int64), "equity": equity.astype(float), "drawdown_ratio": drawdown_series(equity)}
+    )
 
 
 def realized_curve(trades: Iterable[Trade], start_ms: int, start_equity: float) -> pd.DataFrame:
@@ -47,8 +49,14 @@ def cash_flow(t: Trade) -> float:
     return cost - t.fee if t.action == "sell" else -(cost + t.fee)
 
 
-def marked_curve(trades: list[Trade], marks: Mapping[str, pd.DataFrame], end_cash: float,
-                 end_holdings: Mapping[str, float], start_ms: int, end_ms: int) -> pd.DataFrame:
+def marked_curve(
+    trades: list[Trade],
+    marks: Mapping[str, pd.DataFrame],
+    end_cash: float,
+    end_holdings: Mapping[str, float],
+    start_ms: int,
+    end_ms: int,
+) -> pd.DataFrame:
     """Equity marked to market over ``[start_ms, end_ms]``: cash plus every holding at its
     symbol's latest known price, at each price mark and each fill.
 
@@ -77,8 +85,12 @@ def marked_curve(trades: list[Trade], marks: Mapping[str, pd.DataFrame], end_cas
     value = np.zeros(len(grid))
     for sym in symbols:
         mine = [t for t in window if t.symbol == sym]
-        net = pd.DataFrame({"timestamp": [t.timestamp for t in mine],
-                            "net": [t.amount if t.action == "buy" else -t.amount for t in mine]})
+        net = pd.DataFrame(
+            {
+                "timestamp": [t.timestamp for t in mine],
+                "net": [t.amount if t.action == "buy" else -t.amount for t in mine],
+            }
+        )
         held0 = float(end_holdings.get(sym, 0.0)) - float(net["net"].sum())
         held = held0 + _cumulative_at(grid, net, "net")
         held[np.abs(held) < 1e-12] = 0.0
@@ -101,8 +113,14 @@ def _price_at(grid: pd.DataFrame, marks: pd.DataFrame | None, fills: list[Trade]
     moment a fill's price wins), back-filled before the first one."""
     parts = []
     if marks is not None and len(marks):
-        parts.append(pd.DataFrame({"timestamp": marks["timestamp"].to_numpy(np.int64) + CANDLE_MS,
-                                   "price": marks["price"].to_numpy(float)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "timestamp": marks["timestamp"].to_numpy(np.int64) + CANDLE_MS,
+                    "price": marks["price"].to_numpy(float),
+                }
+            )
+        )
     parts.append(pd.DataFrame({"timestamp": [t.timestamp for t in fills], "price": [t.price for t in fills]}))
     known = pd.concat(parts, ignore_index=True).dropna()
     if known.empty:
@@ -114,8 +132,9 @@ def _price_at(grid: pd.DataFrame, marks: pd.DataFrame | None, fills: list[Trade]
     return got.bfill().to_numpy(float)
 
 
-def window_round_trips(trades: list[Trade], since: int | None,
-                       earlier: Callable[[str, str], list[Trade]]) -> pd.DataFrame:
+def window_round_trips(
+    trades: list[Trade], since: int | None, earlier: Callable[[str, str], list[Trade]]
+) -> pd.DataFrame:
     """Round trips (:func:`daybreak.reporting.result.round_trips`, same columns) closed by the
     fills ``trades`` of a time window starting at ``since`` (ms; None: all history).
 
@@ -192,8 +211,18 @@ def cumulative_pnl(trades: Iterable[Trade], start_ms: int) -> pd.DataFrame:
     return frame.astype({"timestamp": np.int64})
 
 
-POSITION_COLUMNS = ("algo", "symbol", "amount", "entry_price", "entry_time", "last_price", "unrealized_pnl",
-                    "unrealized_ratio", "stop_price", "time_in_trade_ms")
+POSITION_COLUMNS = (
+    "algo",
+    "symbol",
+    "amount",
+    "entry_price",
+    "entry_time",
+    "last_price",
+    "unrealized_pnl",
+    "unrealized_ratio",
+    "stop_price",
+    "time_in_trade_ms",
+)
 
 
 def position_rows(positions: Iterable[Position], last_price: Mapping[str, float | None], now_ms: int) -> pd.DataFrame:
@@ -207,11 +236,20 @@ def position_rows(positions: Iterable[Position], last_price: Mapping[str, float 
         last = last_price.get(p.symbol)
         mark = math.nan if last is None else float(last)
         upnl = p.amount * (mark - p.entry_price) - p.entry_fee
-        rows.append({"algo": p.algo, "symbol": p.symbol, "amount": p.amount, "entry_price": p.entry_price,
-                     "entry_time": p.entry_timestamp, "last_price": mark, "unrealized_pnl": upnl,
-                     "unrealized_ratio": safe_ratio(upnl, p.amount * p.entry_price) if last is not None else math.nan,
-                     "stop_price": math.nan if p.stop_price is None else p.stop_price,
-                     "time_in_trade_ms": max(0, now_ms - p.entry_timestamp)})
+        rows.append(
+            {
+                "algo": p.algo,
+                "symbol": p.symbol,
+                "amount": p.amount,
+                "entry_price": p.entry_price,
+                "entry_time": p.entry_timestamp,
+                "last_price": mark,
+                "unrealized_pnl": upnl,
+                "unrealized_ratio": safe_ratio(upnl, p.amount * p.entry_price) if last is not None else math.nan,
+                "stop_price": math.nan if p.stop_price is None else p.stop_price,
+                "time_in_trade_ms": max(0, now_ms - p.entry_timestamp),
+            }
+        )
     return pd.DataFrame(rows, columns=list(POSITION_COLUMNS))
 
 

@@ -8,26 +8,26 @@ fields of :meth:`storage.records.Trade.to_json` (``exit_reason`` included); ``na
 The HTML page is self-contained: the Vega, Vega-Lite and vega-embed JavaScript is inlined
 (from ``vl-convert-python``), so it opens offline and loads nothing from a CDN.
 """
+
 from __future__ import annotations
 
 import html
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-
-from daybreak.ops.atomic_file import write_atomic
-from daybreak.reporting.result import BacktestResult, round_trips
 from rich import box
 from rich.columns import Columns
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from daybreak.ops.atomic_file import write_atomic
 from daybreak.reporting.charts import chart_specs, vega_javascript
+from daybreak.reporting.result import BacktestResult, round_trips
 
 DASH = "—"
 
@@ -58,7 +58,7 @@ def fmt(value: Any, kind: str) -> str:
     if kind == "int":
         return f"{int(value):,}"
     if kind == "time":
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return datetime.fromtimestamp(value / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
     if kind == "duration":
         minutes = int(value) // 60_000
         days, rest = divmod(minutes, 1440)
@@ -67,73 +67,158 @@ def fmt(value: Any, kind: str) -> str:
 
 
 SUMMARY: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
-    ("Returns", (
-        ("starting_balance", "Starting balance", "money"), ("final_equity", "Final equity", "money"),
-        ("profit", "Profit (incl. open)", "money"), ("total_return_ratio", "Total return", "ratio"),
-        ("cagr_ratio", "CAGR (365-day year)", "ratio"),
-        ("buy_and_hold_return_ratio", "Buy & hold return", "ratio"),
-        ("realized_pnl", "Realized P&L", "money"), ("exposure_ratio", "Exposure (time in market)", "ratio"),
-    )),
-    ("Trades", (
-        ("trades", "Trades (round trips)", "int"), ("win_rate", "Win rate", "ratio"),
-        ("avg_win", "Average win", "money"), ("avg_loss", "Average loss", "money"),
-        ("best_trade_ratio", "Best trade", "ratio"), ("worst_trade_ratio", "Worst trade", "ratio"),
-        ("profit_factor", "Profit factor", "num"), ("expectancy", "Expectancy", "money"),
-        ("expectancy_ratio", "Expectancy (return)", "ratio"), ("sqn", "SQN (N capped at 100)", "num"),
-        ("avg_duration_ms", "Average holding time", "duration"),
-    )),
-    ("Risk", (
-        ("max_drawdown_ratio", "Max drawdown", "ratio"), ("max_drawdown_start", "Drawdown start (peak)", "time"),
-        ("max_drawdown_trough", "Drawdown trough", "time"), ("max_drawdown_end", "Drawdown end (recovered)", "time"),
-        ("max_drawdown_duration_ms", "Drawdown duration", "duration"),
-        ("sharpe", "Sharpe (daily, ×√365)", "num"), ("sortino", "Sortino (daily, ×√365)", "num"),
-        ("calmar", "Calmar (CAGR / max DD)", "num"),
-    )),
-    ("Costs", (
-        ("fees_paid", "Fees paid", "money"), ("fees_to_gross_profit_ratio", "Fees / gross profit", "ratio"),
-        ("fee_rate", "Fee rate", "ratio"), ("slippage_bps", "Slippage (bps)", "num"),
-        ("fee_saving", "Fee saving vs market-only", "money"), ("profit_difference", "Profit vs market-only", "money"),
-    )),
+    (
+        "Returns",
+        (
+            ("starting_balance", "Starting balance", "money"),
+            ("final_equity", "Final equity", "money"),
+            ("profit", "Profit (incl. open)", "money"),
+            ("total_return_ratio", "Total return", "ratio"),
+            ("cagr_ratio", "CAGR (365-day year)", "ratio"),
+            ("buy_and_hold_return_ratio", "Buy & hold return", "ratio"),
+            ("realized_pnl", "Realized P&L", "money"),
+            ("exposure_ratio", "Exposure (time in market)", "ratio"),
+        ),
+    ),
+    (
+        "Trades",
+        (
+            ("trades", "Trades (round trips)", "int"),
+            ("win_rate", "Win rate", "ratio"),
+            ("avg_win", "Average win", "money"),
+            ("avg_loss", "Average loss", "money"),
+            ("best_trade_ratio", "Best trade", "ratio"),
+            ("worst_trade_ratio", "Worst trade", "ratio"),
+            ("profit_factor", "Profit factor", "num"),
+            ("expectancy", "Expectancy", "money"),
+            ("expectancy_ratio", "Expectancy (return)", "ratio"),
+            ("sqn", "SQN (N capped at 100)", "num"),
+            ("avg_duration_ms", "Average holding time", "duration"),
+        ),
+    ),
+    (
+        "Risk",
+        (
+            ("max_drawdown_ratio", "Max drawdown", "ratio"),
+            ("max_drawdown_start", "Drawdown start (peak)", "time"),
+            ("max_drawdown_trough", "Drawdown trough", "time"),
+            ("max_drawdown_end", "Drawdown end (recovered)", "time"),
+            ("max_drawdown_duration_ms", "Drawdown duration", "duration"),
+            ("sharpe", "Sharpe (daily, ×√365)", "num"),
+            ("sortino", "Sortino (daily, ×√365)", "num"),
+            ("calmar", "Calmar (CAGR / max DD)", "num"),
+        ),
+    ),
+    (
+        "Costs",
+        (
+            ("fees_paid", "Fees paid", "money"),
+            ("fees_to_gross_profit_ratio", "Fees / gross profit", "ratio"),
+            ("fee_rate", "Fee rate", "ratio"),
+            ("slippage_bps", "Slippage (bps)", "num"),
+            ("fee_saving", "Fee saving vs market-only", "money"),
+            ("profit_difference", "Profit vs market-only", "money"),
+        ),
+    ),
 )
 """Summary sections: (title, ((metric key, label, format kind), ...))."""
 
-_BREAKDOWN = (("trades", "Trades", "int"), ("win_rate", "Win rate", "ratio"), ("pnl", "P&L", "money"),
-              ("avg_return_ratio", "Avg return", "ratio"), ("fees", "Fees", "money"))
+_BREAKDOWN = (
+    ("trades", "Trades", "int"),
+    ("win_rate", "Win rate", "ratio"),
+    ("pnl", "P&L", "money"),
+    ("avg_return_ratio", "Avg return", "ratio"),
+    ("fees", "Fees", "money"),
+)
 
 
 def _table(title: str, rows: list[dict], columns: tuple[tuple[str, str, str], ...]) -> Table:
-    return Table(title, tuple(label for _, label, _ in columns),
-                 [tuple(fmt(row.get(key), kind) for key, _, kind in columns) for row in rows])
+    return Table(
+        title,
+        tuple(label for _, label, _ in columns),
+        [tuple(fmt(row.get(key), kind) for key, _, kind in columns) for row in rows],
+    )
 
 
 def report_tables(metrics: dict) -> list[Table]:
     """Every report table, summary sections first, as display strings."""
     tables = []
     for title, rows in SUMMARY:
-        tables.append(Table(title, ("Metric", "Value"),
-                            [(label, fmt(metrics.get(key), kind)) for key, label, kind in rows]))
-    tables.append(_table("Per symbol", metrics["by_symbol"], (("symbol", "Symbol", "text"), *_BREAKDOWN,
-                         ("buy_and_hold_return_ratio", "Buy & hold", "ratio"))))
+        tables.append(
+            Table(title, ("Metric", "Value"), [(label, fmt(metrics.get(key), kind)) for key, label, kind in rows])
+        )
+    tables.append(
+        _table(
+            "Per symbol",
+            metrics["by_symbol"],
+            (("symbol", "Symbol", "text"), *_BREAKDOWN, ("buy_and_hold_return_ratio", "Buy & hold", "ratio")),
+        )
+    )
     tables.append(_table("Per strategy", metrics["by_strategy"], (("algo", "Strategy", "text"), *_BREAKDOWN)))
-    tables.append(_table("Per exit reason", metrics["by_exit_reason"],
-                         (("exit_reason", "Exit reason", "text"), *_BREAKDOWN)))
-    tables.append(_table("Open at the end", metrics["open_positions"], (
-        ("algo", "Strategy", "text"), ("symbol", "Symbol", "text"), ("amount", "Amount", "amount"),
-        ("entry_price", "Entry price", "price"), ("entry_timestamp", "Entry (UTC)", "time"),
-        ("mark_price", "Last close", "price"), ("unrealized_pnl", "Unrealized P&L", "money"),
-        ("unrealized_ratio", "Unrealized", "ratio"))))
-    tables.append(_table("Fees by order type", metrics["fees_by_order_type"], (
-        ("order_type", "Order type", "text"), ("fills", "Fills", "int"), ("notional", "Notional", "money"),
-        ("fees", "Fees", "money"), ("fee_bps", "Fee (bps)", "num"))))
+    tables.append(
+        _table("Per exit reason", metrics["by_exit_reason"], (("exit_reason", "Exit reason", "text"), *_BREAKDOWN))
+    )
+    tables.append(
+        _table(
+            "Open at the end",
+            metrics["open_positions"],
+            (
+                ("algo", "Strategy", "text"),
+                ("symbol", "Symbol", "text"),
+                ("amount", "Amount", "amount"),
+                ("entry_price", "Entry price", "price"),
+                ("entry_timestamp", "Entry (UTC)", "time"),
+                ("mark_price", "Last close", "price"),
+                ("unrealized_pnl", "Unrealized P&L", "money"),
+                ("unrealized_ratio", "Unrealized", "ratio"),
+            ),
+        )
+    )
+    tables.append(
+        _table(
+            "Fees by order type",
+            metrics["fees_by_order_type"],
+            (
+                ("order_type", "Order type", "text"),
+                ("fills", "Fills", "int"),
+                ("notional", "Notional", "money"),
+                ("fees", "Fees", "money"),
+                ("fee_bps", "Fee (bps)", "num"),
+            ),
+        )
+    )
     tables.append(Table("Execution vs market-only", ("", "This run", "Market-only", "Difference"), _versus(metrics)))
-    tables.append(_table("Slippage per strategy", metrics["slippage_by_strategy"], (
-        ("algo", "Strategy", "text"), ("fills", "Fills", "int"), ("avg_slippage_bps", "Avg slippage (bps)", "num"),
-        ("slippage_cost", "Slippage cost", "money"))))
-    tables.append(_table("Rejected signals", [{"rule": r, "count": n} for r, n in metrics["rejections"].items()],
-                         (("rule", "Rule", "text"), ("count", "Count", "int"))))
-    tables.append(_table("Data gaps", metrics["gaps"], (
-        ("symbol", "Symbol", "text"), ("first", "First missing (UTC)", "time"),
-        ("last", "Last missing (UTC)", "time"), ("missing", "Missing candles", "int"))))
+    tables.append(
+        _table(
+            "Slippage per strategy",
+            metrics["slippage_by_strategy"],
+            (
+                ("algo", "Strategy", "text"),
+                ("fills", "Fills", "int"),
+                ("avg_slippage_bps", "Avg slippage (bps)", "num"),
+                ("slippage_cost", "Slippage cost", "money"),
+            ),
+        )
+    )
+    tables.append(
+        _table(
+            "Rejected signals",
+            [{"rule": r, "count": n} for r, n in metrics["rejections"].items()],
+            (("rule", "Rule", "text"), ("count", "Count", "int")),
+        )
+    )
+    tables.append(
+        _table(
+            "Data gaps",
+            metrics["gaps"],
+            (
+                ("symbol", "Symbol", "text"),
+                ("first", "First missing (UTC)", "time"),
+                ("last", "Last missing (UTC)", "time"),
+                ("missing", "Missing candles", "int"),
+            ),
+        )
+    )
     return tables
 
 
@@ -143,23 +228,32 @@ def _versus(metrics: dict) -> list[tuple[str, ...]]:
     base = metrics.get("market_only")
     if not base:
         return []
-    return [(label, fmt(metrics[key], kind), fmt(base[key], kind), fmt(metrics[key] - base[key], kind))
-            for key, label, kind in (("fees_paid", "Fees", "money"), ("profit", "Profit", "money"),
-                                     ("trades", "Trades (round trips)", "int"))]
+    return [
+        (label, fmt(metrics[key], kind), fmt(base[key], kind), fmt(metrics[key] - base[key], kind))
+        for key, label, kind in (
+            ("fees_paid", "Fees", "money"),
+            ("profit", "Profit", "money"),
+            ("trades", "Trades (round trips)", "int"),
+        )
+    ]
 
 
 def _title(metrics: dict) -> str:
-    return (f"Backtest {', '.join(metrics['symbols'])} · {metrics['timeframe']} · "
-            f"{fmt(metrics['start'], 'time')} → {fmt(metrics['end'], 'time')} UTC · "
-            f"{', '.join(metrics['algos'])}")
+    return (
+        f"Backtest {', '.join(metrics['symbols'])} · {metrics['timeframe']} · "
+        f"{fmt(metrics['start'], 'time')} → {fmt(metrics['end'], 'time')} UTC · "
+        f"{', '.join(metrics['algos'])}"
+    )
 
 
 def print_report(result: BacktestResult, metrics: dict, console: Console | None = None) -> None:
     """Print every report table to ``console`` (a ``rich.console.Console``; stdout by default).
     Empty tables print a one-line "none" instead of an empty grid."""
+
     def grid(table: Table) -> RichTable:
-        out = RichTable(title=table.title, title_justify="left", title_style="bold",
-                        box=box.SIMPLE_HEAD, pad_edge=False)
+        out = RichTable(
+            title=table.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        )
         for i, header in enumerate(table.headers):
             out.add_column(header, justify="left" if i == 0 else "right", overflow="fold")
         for row in table.rows:
@@ -170,7 +264,7 @@ def print_report(result: BacktestResult, metrics: dict, console: Console | None 
     console.rule(_title(metrics))
     tables = report_tables(metrics)
     console.print(Columns([grid(t) for t in tables[: len(SUMMARY)]]))
-    for table in tables[len(SUMMARY):]:
+    for table in tables[len(SUMMARY) :]:
         console.print(grid(table) if table.rows else f"[bold]{table.title}[/bold]: none")
 
 
@@ -193,14 +287,18 @@ def to_jsonable(value: Any) -> Any:
 
 def write_json(result: BacktestResult, metrics: dict, path: str | Path) -> None:
     """Write ``{"metrics", "trades", "round_trips"}`` (see the module docstring) to ``path``."""
-    payload = {"metrics": metrics, "trades": [t.to_json() for t in result.trades],
-               "round_trips": round_trips(result.trades, result.markets).to_dict(orient="records")}
+    payload = {
+        "metrics": metrics,
+        "trades": [t.to_json() for t in result.trades],
+        "round_trips": round_trips(result.trades, result.markets).to_dict(orient="records"),
+    }
     text = json.dumps(to_jsonable(payload), allow_nan=False, indent=1, ensure_ascii=False)
     _write_text(path, text + "\n")
 
 
 def _write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` as UTF-8, atomically (never half a file)."""
+
     def write(fh: BinaryIO) -> None:
         fh.write(text.encode("utf-8"))
 
@@ -246,10 +344,11 @@ def write_html(result: BacktestResult, metrics: dict, path: str | Path, symbol: 
     quotes = {s.split("/")[-1] for s in symbols}
     specs = chart_specs(result, symbol, quotes.pop() if len(quotes) == 1 else "quote")
     tables = report_tables(metrics)
-    summary, details = tables[: len(SUMMARY)], tables[len(SUMMARY):]
-    charts = "".join(f'<h2>{html.escape(title)}</h2><div id="{cid}" class="chart"></div>'
-                     for cid, title in (("equity", "Equity"), ("drawdown", "Drawdown"),
-                                        ("candles", f"Candles and fills: {symbol}")))
+    summary, details = tables[: len(SUMMARY)], tables[len(SUMMARY) :]
+    charts = "".join(
+        f'<h2>{html.escape(title)}</h2><div id="{cid}" class="chart"></div>'
+        for cid, title in (("equity", "Equity"), ("drawdown", "Drawdown"), ("candles", f"Candles and fills: {symbol}"))
+    )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(_title(metrics))}</title>

@@ -5,6 +5,7 @@ The engine (:mod:`daybreak.drivers.backtest`) fills a :class:`BacktestResult`; t
 Units: ``amount`` base currency, ``price`` quote per base, ``cost``/``fee``/``pnl`` quote,
 timestamps UTC epoch ms.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,14 +16,33 @@ from daybreak.core.domain import Event, Position, Trade
 from daybreak.core.markets import MarketLimits, limits_for
 
 ROUND_TRIP_COLUMNS = (
-    "algo", "symbol", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "pnl",
-    "return_ratio", "duration_ms", "fees", "exit_reason", "entry_order_id", "exit_order_id",
+    "algo",
+    "symbol",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "amount",
+    "pnl",
+    "return_ratio",
+    "duration_ms",
+    "fees",
+    "exit_reason",
+    "entry_order_id",
+    "exit_order_id",
 )
 
-_DTYPES = {"entry_time": "int64", "exit_time": "int64", "entry_price": "float64",
-           "exit_price": "float64", "amount": "float64", "pnl": "float64",
-           "return_ratio": "float64", "duration_ms": "int64", "fees": "float64"}
-
+_DTYPES = {
+    "entry_time": "int64",
+    "exit_time": "int64",
+    "entry_price": "float64",
+    "exit_price": "float64",
+    "amount": "float64",
+    "pnl": "float64",
+    "return_ratio": "float64",
+    "duration_ms": "int64",
+    "fees": "float64",
+}
 
 
 @dataclass
@@ -61,7 +81,7 @@ class BacktestResult:
 class _Open:
     """A round trip being built: buys added, sells taken off, until the amount is back to zero."""
 
-    __slots__ = ("entry_time", "entry_order_id", "bought", "buy_cost", "sold", "sell_value", "pnl", "fees", "last")
+    __slots__ = ("bought", "buy_cost", "entry_order_id", "entry_time", "fees", "last", "pnl", "sell_value", "sold")
 
     def __init__(self, buy: Trade):
         self.entry_time = buy.timestamp
@@ -88,9 +108,22 @@ class _Open:
     def row(self) -> tuple:
         """The round trip's values in :data:`ROUND_TRIP_COLUMNS` order."""
         last = self.last
-        return (last.algo, last.symbol, self.entry_time, last.timestamp, self.buy_cost / self.bought,
-                self.sell_value / self.sold, self.bought, self.pnl, self.pnl / self.buy_cost,
-                last.timestamp - self.entry_time, self.fees, last.exit_reason, self.entry_order_id, last.order_id)
+        return (
+            last.algo,
+            last.symbol,
+            self.entry_time,
+            last.timestamp,
+            self.buy_cost / self.bought,
+            self.sell_value / self.sold,
+            self.bought,
+            self.pnl,
+            self.pnl / self.buy_cost,
+            last.timestamp - self.entry_time,
+            self.fees,
+            last.exit_reason,
+            self.entry_order_id,
+            last.order_id,
+        )
 
 
 def round_trips(trades: list[Trade], markets: dict[str, MarketLimits] | None = None) -> pd.DataFrame:
@@ -124,8 +157,8 @@ def round_trips(trades: list[Trade], markets: dict[str, MarketLimits] | None = N
         elif t.action == "sell":
             if key not in open_:
                 raise ValueError(
-                    f"trade {t.trade_id!r}: sell of {t.symbol} by {t.algo} at {t.timestamp} "
-                    "closes no open position")
+                    f"trade {t.trade_id!r}: sell of {t.symbol} by {t.algo} at {t.timestamp} closes no open position"
+                )
             if open_[key].add_sell(t, limits_for(markets or {}, t.symbol)):
                 rows.append(open_.pop(key).row())
         else:

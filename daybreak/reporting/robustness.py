@@ -4,6 +4,7 @@ walk-forward efficiency.
 Units: money in quote currency, returns and drawdowns as fractions, Sharpe ratios per period
 (daily, not annualised) unless the key says ``_annual``.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,11 @@ def monte_carlo(pnls: np.ndarray, starting_balance: float, runs: int = 1000, see
     pnls = np.asarray(pnls, dtype=float)
     n = len(pnls)
     original = _paths(pnls[None, :], starting_balance)
-    out = {"trades": n, "runs": runs if n >= 2 else 0,
-           "original": {"return_ratio": float(original[0][0]), "max_drawdown_ratio": float(original[1][0])}}
+    out = {
+        "trades": n,
+        "runs": runs if n >= 2 else 0,
+        "original": {"return_ratio": float(original[0][0]), "max_drawdown_ratio": float(original[1][0])},
+    }
     if n < 2 or runs < 1:
         out["shuffle"] = out["bootstrap"] = {}
         return out
@@ -55,8 +59,11 @@ def monte_carlo(pnls: np.ndarray, starting_balance: float, runs: int = 1000, see
     boot = pnls[rng.integers(0, n, size=(runs, n))]
     for name, sample in (("shuffle", shuffled), ("bootstrap", boot)):
         ret, dd = _paths(sample, starting_balance)
-        out[name] = {"return_ratio": _pct(ret), "max_drawdown_ratio": _pct(dd),
-                     "loss_probability": float((ret < 0).mean())}
+        out[name] = {
+            "return_ratio": _pct(ret),
+            "max_drawdown_ratio": _pct(dd),
+            "loss_probability": float((ret < 0).mean()),
+        }
     return out
 
 
@@ -83,8 +90,9 @@ def expected_max_sharpe(trial_sharpes: np.ndarray, n_trials: int) -> float:
     if n_trials < 2 or len(sr) < 2:
         return 0.0
     v = float(sr.var(ddof=1))
-    return math.sqrt(v) * ((1 - EULER_GAMMA) * _N.inv_cdf(1 - 1 / n_trials)
-                           + EULER_GAMMA * _N.inv_cdf(1 - 1 / (n_trials * math.e)))
+    return math.sqrt(v) * (
+        (1 - EULER_GAMMA) * _N.inv_cdf(1 - 1 / n_trials) + EULER_GAMMA * _N.inv_cdf(1 - 1 / (n_trials * math.e))
+    )
 
 
 def probabilistic_sharpe(returns: np.ndarray, benchmark_sharpe: float = 0.0) -> dict:
@@ -100,8 +108,7 @@ def probabilistic_sharpe(returns: np.ndarray, benchmark_sharpe: float = 0.0) -> 
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
     t = len(r)
-    out = {"sharpe": math.nan, "observations": t, "skewness": math.nan, "kurtosis": math.nan,
-           "probability": math.nan}
+    out = {"sharpe": math.nan, "observations": t, "skewness": math.nan, "kurtosis": math.nan, "probability": math.nan}
     if t < 3:
         return out
     sd = float(r.std(ddof=1))
@@ -109,8 +116,8 @@ def probabilistic_sharpe(returns: np.ndarray, benchmark_sharpe: float = 0.0) -> 
         return out
     sr = float(r.mean()) / sd
     z = (r - r.mean()) / r.std(ddof=0)
-    g3, g4 = float(np.mean(z ** 3)), float(np.mean(z ** 4))
-    denom = 1 - g3 * sr + (g4 - 1) / 4 * sr ** 2
+    g3, g4 = float(np.mean(z**3)), float(np.mean(z**4))
+    denom = 1 - g3 * sr + (g4 - 1) / 4 * sr**2
     out.update(sharpe=sr, skewness=g3, kurtosis=g4)
     if denom > 0:
         out["probability"] = _N.cdf((sr - benchmark_sharpe) * math.sqrt(t - 1) / math.sqrt(denom))

@@ -9,6 +9,7 @@ trades) are Stats rows too: ``stat_type`` ``day:<YYYY-MM-DD>:<stat>`` for each o
 :data:`DAY_STATS`, ``algo`` the strategy, the day being the trading day in ``risk.day_timezone``
 (midnight to midnight there, the daily-loss rule's day). :func:`from_records` ignores them.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -54,8 +55,11 @@ def summarize(trades: Iterable[Trade]) -> dict[str, dict[str, float]]:
 def stat_records(trades: Iterable[Trade], now_ms: int | None = None) -> list[StatRecord]:
     """:func:`summarize` as Stats-table records dated ``now_ms`` (UTC day)."""
     day = datetime.fromtimestamp((now_ms or 0) / 1000, tz=UTC).strftime("%Y-%m-%d")
-    return [StatRecord(stat, algo, float(value), day)
-            for algo, row in sorted(summarize(trades).items()) for stat, value in row.items()]
+    return [
+        StatRecord(stat, algo, float(value), day)
+        for algo, row in sorted(summarize(trades).items())
+        for stat, value in row.items()
+    ]
 
 
 def from_records(stats: Iterable[StatRecord]) -> dict[str, dict[str, float]]:
@@ -83,19 +87,28 @@ def daily_summary(trades: Iterable[Trade], day_timezone: str = "UTC") -> pd.Data
     local = pd.to_datetime(frame["timestamp"], unit="ms", utc=True).dt.tz_convert(day_timezone)
     frame["day"] = local.dt.strftime("%Y-%m-%d")
     closed = frame["pnl"].notna()
-    frame = frame.assign(trades=1.0, closed_trades=closed.astype(float),
-                         wins=(frame["pnl"] > 0).astype(float), fees=frame["fee"], pnl=frame["pnl"].fillna(0.0))
+    frame = frame.assign(
+        trades=1.0,
+        closed_trades=closed.astype(float),
+        wins=(frame["pnl"] > 0).astype(float),
+        fees=frame["fee"],
+        pnl=frame["pnl"].fillna(0.0),
+    )
     out = frame.groupby(["day", "algo"], as_index=False)[list(DAY_STATS)].sum()
     return out.sort_values(["day", "algo"], kind="stable").reset_index(drop=True)
 
 
-def daily_stat_records(trades: Iterable[Trade], day_timezone: str = "UTC",
-                       now_ms: int | None = None) -> list[StatRecord]:
+def daily_stat_records(
+    trades: Iterable[Trade], day_timezone: str = "UTC", now_ms: int | None = None
+) -> list[StatRecord]:
     """:func:`daily_summary` as Stats records (``day:<day>:<stat>``, strategy), dated ``now_ms``."""
     stamp = datetime.fromtimestamp((now_ms or 0) / 1000, tz=UTC).strftime("%Y-%m-%d")
     days = daily_summary(trades, day_timezone)
-    return [StatRecord(f"{DAY_PREFIX}{row.day}:{stat}", row.algo, float(getattr(row, stat)), stamp)
-            for row in days.itertuples(index=False) for stat in DAY_STATS]
+    return [
+        StatRecord(f"{DAY_PREFIX}{row.day}:{stat}", row.algo, float(getattr(row, stat)), stamp)
+        for row in days.itertuples(index=False)
+        for stat in DAY_STATS
+    ]
 
 
 def daily_from_records(stats: Iterable[StatRecord]) -> pd.DataFrame:
@@ -105,7 +118,7 @@ def daily_from_records(stats: Iterable[StatRecord]) -> pd.DataFrame:
     for rec in stats:
         if not rec.stat_type.startswith(DAY_PREFIX):
             continue
-        day, _, stat = rec.stat_type[len(DAY_PREFIX):].partition(":")
+        day, _, stat = rec.stat_type[len(DAY_PREFIX) :].partition(":")
         if stat in DAY_STATS:
             acc.setdefault((day, rec.algo), dict.fromkeys(DAY_STATS, 0.0))[stat] = rec.value
     rows = [{"day": day, "algo": algo, **values} for (day, algo), values in sorted(acc.items())]

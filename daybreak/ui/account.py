@@ -6,6 +6,7 @@ Reads ``detail["account"]`` of the bot's status row (written by the live bot:
 (ms), ``unmanaged`` {asset: amount}, ``dust`` {symbol: amount}, ``reconciled`` (text),
 ``day_start_equity``) and the Orders table (:class:`~daybreak.core.order_record.OrderRecord`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,8 +17,20 @@ import streamlit as st
 from daybreak.core.order_record import OrderRecord
 from daybreak.ui.fmt import utc
 
-ORDER_COLUMNS = ["time", "strategy", "symbol", "side", "amount", "status", "filled", "average", "fee", "reason",
-                 "error", "client_order_id"]
+ORDER_COLUMNS = [
+    "time",
+    "strategy",
+    "symbol",
+    "side",
+    "amount",
+    "status",
+    "filled",
+    "average",
+    "fee",
+    "reason",
+    "error",
+    "client_order_id",
+]
 
 
 def unmanaged_rows(account: dict) -> list[dict]:
@@ -27,11 +40,23 @@ def unmanaged_rows(account: dict) -> list[dict]:
 
 def orders_frame(orders: Iterable[OrderRecord]) -> pd.DataFrame:
     """Orders in the order given (newest first from the store), columns :data:`ORDER_COLUMNS`."""
-    rows = [{"time": utc(o.created_at), "strategy": o.algo, "symbol": o.symbol, "side": o.side.value,
-             "amount": o.amount, "status": o.status.value if o.done else f"{o.status.value} (in progress)",
-             "filled": o.filled, "average": o.average or None, "fee": o.fee,
-             "reason": o.reason.value if o.reason else "", "error": o.error, "client_order_id": o.client_order_id}
-            for o in orders]
+    rows = [
+        {
+            "time": utc(o.created_at),
+            "strategy": o.algo,
+            "symbol": o.symbol,
+            "side": o.side.value,
+            "amount": o.amount,
+            "status": o.status.value if o.done else f"{o.status.value} (in progress)",
+            "filled": o.filled,
+            "average": o.average or None,
+            "fee": o.fee,
+            "reason": o.reason.value if o.reason else "",
+            "error": o.error,
+            "client_order_id": o.client_order_id,
+        }
+        for o in orders
+    ]
     return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
@@ -42,8 +67,10 @@ def render(account: dict | None, orders: list[OrderRecord]) -> None:
     st.subheader("Exchange account")
     if account:
         quote = account.get("quote", "")
-        st.caption(f"{quote} free {account.get('free', 0):,.2f} · locked in orders {account.get('locked', 0):,.2f} · "
-                   f"read {utc(account.get('synced_at'))} · day-start equity {account.get('day_start_equity') or 0:,.2f}")
+        st.caption(
+            f"{quote} free {account.get('free', 0):,.2f} · locked in orders {account.get('locked', 0):,.2f} · "
+            f"read {utc(account.get('synced_at'))} · day-start equity {account.get('day_start_equity') or 0:,.2f}"
+        )
         if account.get("reconciled"):
             st.warning(f"Reconciled with the exchange: {account['reconciled']}")
         rows = unmanaged_rows(account)
@@ -52,8 +79,10 @@ def render(account: dict | None, orders: list[OrderRecord]) -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="account_unmanaged")
         dust = account.get("dust") or {}
         if dust:
-            st.caption("Dust (too little to sell alone; sold with the next exit): "
-                       + ", ".join(f"{s} {v:.8g}" for s, v in sorted(dust.items())))
+            st.caption(
+                "Dust (too little to sell alone; sold with the next exit): "
+                + ", ".join(f"{s} {v:.8g}" for s, v in sorted(dust.items()))
+            )
     if orders:
         st.markdown("**Recent orders**")
         st.dataframe(orders_frame(orders), hide_index=True, width="stretch", key="account_orders")

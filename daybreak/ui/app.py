@@ -6,6 +6,7 @@ Performance, Trades, Chart, Signals, Logs, Config. A broken ``config.json`` show
 every page and the pages keep reading the store of the last good config (see
 :mod:`daybreak.ui.context`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from daybreak.ui import auth, context, controls, data
-from daybreak.ui.context import AUDIT_USER
-from daybreak.ui.context import PageContext
+from daybreak.ui.context import AUDIT_USER, PageContext
 from storage import StorageError
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -35,15 +35,23 @@ def main(config_path: Path) -> None:
     st.set_page_config(page_title="Daybreak", page_icon="📈", layout="wide")
     st.session_state[AUDIT_USER] = f"dashboard:{auth.require_login()}"  # nothing below runs before the login
     ctx = context.build(config_path)
-    page = st.navigation([st.Page(PAGES_DIR / script, title=title, icon=icon, url_path=url, default=i == 0)
-                          for i, (script, title, icon, url) in enumerate(PAGES)])
+    page = st.navigation(
+        [
+            st.Page(PAGES_DIR / script, title=title, icon=icon, url_path=url, default=i == 0)
+            for i, (script, title, icon, url) in enumerate(PAGES)
+        ]
+    )
     sidebar(ctx, config_path)
     if ctx is not None and ctx.config_error:
-        st.error(f"{ctx.config_error}\n\nThe bot refuses this file and keeps trading on its last good config. "
-                 f"Shown here: the store of the {ctx.config_source} config. Fix the file on the Config page.")
+        st.error(
+            f"{ctx.config_error}\n\nThe bot refuses this file and keeps trading on its last good config. "
+            f"Shown here: the store of the {ctx.config_source} config. Fix the file on the Config page."
+        )
     elif ctx is None:
-        st.error(f"{context.current_error()}\n\nThe bot refuses this file and keeps trading on its last good "
-                 "config; which store that is cannot be read from this file. Fix it by hand.")
+        st.error(
+            f"{context.current_error()}\n\nThe bot refuses this file and keeps trading on its last good "
+            "config; which store that is cannot be read from this file. Fix it by hand."
+        )
     page.run()
 
 
@@ -52,8 +60,13 @@ def sidebar(ctx: PageContext | None, config_path: Path) -> None:
     with st.sidebar:
         st.markdown("**Controls**")
         if ctx is None:
-            controls.buttons(None, 0, data.clear_after_write, "No usable config: fix it on the Config page.",
-                             source=st.session_state[AUDIT_USER])
+            controls.buttons(
+                None,
+                0,
+                data.clear_after_write,
+                "No usable config: fix it on the Config page.",
+                source=st.session_state[AUDIT_USER],
+            )
         else:
             key, present = ctx.store()
             why = "" if present else f"No store at {ctx.config.storage.path} yet: start the bot first."
@@ -61,14 +74,20 @@ def sidebar(ctx: PageContext | None, config_path: Path) -> None:
                 n_open = len(data.positions(key)) if present else 0
             except StorageError:
                 n_open = 0
-            controls.buttons((lambda: data.store(key)) if present else None, n_open, data.clear_after_write, why,
-                             source=st.session_state[AUDIT_USER])
+            controls.buttons(
+                (lambda: data.store(key)) if present else None,
+                n_open,
+                data.clear_after_write,
+                why,
+                source=st.session_state[AUDIT_USER],
+            )
         st.divider()
         st.toggle("Auto-refresh", value=True, key="auto_refresh", help="Re-read storage every few seconds")
         st.caption(f"Config `{config_path}`")
         if ctx is not None:
             s = ctx.config.storage
             where = s.path if s.backend == "sqlite" else f"{s.table_prefix}* ({s.endpoint_url or s.region})"
-            st.caption(f"Store {s.backend} `{where}`  \nTimes in UTC"
-                       + (f"; trading day in {ctx.day_zone}" if ctx.day_zone != "UTC" else ""))
-
+            st.caption(
+                f"Store {s.backend} `{where}`  \nTimes in UTC"
+                + (f"; trading day in {ctx.day_zone}" if ctx.day_zone != "UTC" else "")
+            )

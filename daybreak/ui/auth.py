@@ -15,6 +15,7 @@
 * The login lives in Streamlit's own per-connection session state: closing or reloading the tab
   logs out. ``Log out`` in the sidebar does it at once.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import streamlit as st
+
 from daybreak.ops.operator_secrets import OperatorSecretError, dashboard_password_hash
 from daybreak.ops.passwords import verify
 
@@ -57,8 +59,13 @@ class LoginThrottle:
     """Failed logins per client: ``max_failures`` within ``window`` seconds lock the client out for
     ``lockout`` seconds. Thread-safe (one per dashboard process, every session uses it)."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS,
-                 lockout: float = LOCKOUT_SECONDS, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        window: float = WINDOW_SECONDS,
+        lockout: float = LOCKOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.max_failures, self.window, self.lockout, self._clock = max_failures, window, lockout, clock
         self._lock = threading.Lock()
         self._failures: dict[str, list[float]] = {}
@@ -106,9 +113,11 @@ def require_login(environ: Mapping[str, str] | None = None) -> str:
         if is_loopback(address):
             return LOCAL_USER
         shown = address or "every interface"
-        st.error(f"This dashboard serves {shown} but no password is set, so it shows nothing. Set "
-                 "DAYBREAK_DASHBOARD_PASSWORD_HASH (make one with `bot.py dashboard-password`), or serve "
-                 "127.0.0.1 only (`make dashboard` does by default).")
+        st.error(
+            f"This dashboard serves {shown} but no password is set, so it shows nothing. Set "
+            "DAYBREAK_DASHBOARD_PASSWORD_HASH (make one with `bot.py dashboard-password`), or serve "
+            "127.0.0.1 only (`make dashboard` does by default)."
+        )
         log.error("dashboard refused: server.address %s is not loopback and no password hash is set", shown)
         st.stop()
     user = st.session_state.get(SESSION_KEY)
@@ -150,5 +159,7 @@ def _login_form(password_hash: str, expected_user: str) -> None:
         st.rerun()
     locked = throttle.failed(client)
     log.warning("dashboard login failed for %r from %s%s", name, client, "; locked out" if locked else "")
-    st.error("Wrong user name or password." + (f" Too many failures: this address is locked out for "
-                                               f"{throttle.lockout:.0f} s." if locked else ""))
+    st.error(
+        "Wrong user name or password."
+        + (f" Too many failures: this address is locked out for {throttle.lockout:.0f} s." if locked else "")
+    )

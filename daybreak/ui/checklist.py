@@ -2,6 +2,7 @@
 each green (``ok`` True), red (False) or grey (None: the store does not say) with its reason.
 Pure (no Streamlit); thresholds come from the ``dashboard`` section of the config.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,9 @@ def repeated_errors(records: list[LogRecord] | None, now_ms: int, threshold: int
     if count >= threshold:
         example = next(r.message for r in reversed(recent) if _shape(r.message) == shape)
         return Check("No repeated errors", False, f"{count} x in the last hour: {example[:140]}")
-    return Check("No repeated errors", True, f"{len(recent)} error(s) in the last hour, none repeated "
-                 f"{threshold} times")
+    return Check(
+        "No repeated errors", True, f"{len(recent)} error(s) in the last hour, none repeated {threshold} times"
+    )
 
 
 def pnl_band(today_pnl: float | None, day_start_equity: float | None, low: float, high: float) -> Check:
@@ -78,8 +80,11 @@ def pnl_band(today_pnl: float | None, day_start_equity: float | None, low: float
         return Check("P&L within band", None, "no equity reported for today yet")
     ratio = today_pnl / day_start_equity
     band = f"band {pct(low)} to {pct(high)}"
-    return Check("P&L within band", low <= ratio <= high, f"today {money(today_pnl, signed=True)} "
-                 f"({pct(ratio, signed=True)} of {money(day_start_equity)}), {band}")
+    return Check(
+        "P&L within band",
+        low <= ratio <= high,
+        f"today {money(today_pnl, signed=True)} ({pct(ratio, signed=True)} of {money(day_start_equity)}), {band}",
+    )
 
 
 def positions(frame: pd.DataFrame, config: Config, poll_seconds: float) -> Check:
@@ -92,8 +97,10 @@ def positions(frame: pd.DataFrame, config: Config, poll_seconds: float) -> Check
     for row in frame.itertuples(index=False):
         limit = config.risk_for(row.algo).time_stop_seconds
         if limit is not None and row.time_in_trade_ms > (limit + 3 * poll_seconds) * 1000:
-            problems.append(f"{row.algo} {row.symbol} held {duration(row.time_in_trade_ms)}, past its "
-                            f"time stop of {duration(limit * 1000)}")
+            problems.append(
+                f"{row.algo} {row.symbol} held {duration(row.time_in_trade_ms)}, past its "
+                f"time stop of {duration(limit * 1000)}"
+            )
         if isinstance(row.last_price, float) and math.isnan(row.last_price):
             problems.append(f"{row.algo} {row.symbol} has no stored price")
     if problems:
@@ -106,8 +113,11 @@ def notifications(detail: dict) -> Check:
     """The bot's notifier delivers (``detail.notify``: sent / failed counters, last error)."""
     info = detail.get("notify")
     if not isinstance(info, dict):
-        return Check("Notifications working", None, "the bot reports no notification status "
-                     "(no alert targets set up, or a bot without alerts)")
+        return Check(
+            "Notifications working",
+            None,
+            "the bot reports no notification status (no alert targets set up, or a bot without alerts)",
+        )
     failed, sent = int(info.get("failed") or 0), int(info.get("sent") or 0)
     if info.get("last_error") and failed:
         return Check("Notifications working", False, f"{failed} failed delivery(ies), last: {info['last_error']}")

@@ -2,6 +2,7 @@
 percentages, counts as integers. Frames keep their snake_case keys and numeric values (tests and
 CSV downloads read those); only the display changes.
 """
+
 from __future__ import annotations
 
 import streamlit as st

@@ -11,6 +11,7 @@ invalid value shows the :class:`~daybreak.settings.ConfigError` message and leav
 untouched. Removing a symbol also removes its own ``order_size`` entry (which would otherwise
 name a symbol that is not configured).
 """
+
 from __future__ import annotations
 
 import copy
@@ -70,11 +71,15 @@ def shown_values(raw: dict) -> FormValues:
         symbols=list(raw.get("symbols", _default("symbols"))),
         external_signals=bool(raw.get("external_signals", _default("external_signals"))),
         algos={name: bool(algos_in_file.get(name, False)) for name in registry.names()},
-        params={name: {s.name: raw.get("params", {}).get(name, {}).get(s.name, s.default)
-                       for s in _param_specs(name)} for name in registry.names()},
+        params={
+            name: {s.name: raw.get("params", {}).get(name, {}).get(s.name, s.default) for s in _param_specs(name)}
+            for name in registry.names()
+        },
         risk={s.name: raw.get("risk", {}).get(s.name, s.default) for s in risk_specs},
-        overrides={name: {s.name: raw.get("risk_overrides", {}).get(name, {}).get(s.name)
-                          for s in risk_specs} for name in registry.names()},
+        overrides={
+            name: {s.name: raw.get("risk_overrides", {}).get(name, {}).get(s.name) for s in risk_specs}
+            for name in registry.names()
+        },
         dashboard={s.name: raw.get("dashboard", {}).get(s.name, s.default) for s in field_specs(DashboardSettings)},
         execution={s.name: raw.get("execution", {}).get(s.name, s.default) for s in field_specs(ExecutionSettings)},
     )
@@ -173,20 +178,32 @@ def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard"
     _reset_if_file_changed(_digest(text))
     shown = shown_values(raw)
     risk_specs = field_specs(RiskSettings)
-    st.caption(f"Editing `{path}`. Saving validates with the bot's own model; the bot applies a "
-               "valid change on its next cycle.")
+    st.caption(
+        f"Editing `{path}`. Saving validates with the bot's own model; the bot applies a "
+        "valid change on its next cycle."
+    )
     names = registry.names()
     order = [n for n in names if shown.algos[n]] + [n for n in names if not shown.algos[n]]
-    chosen = st.selectbox("Strategy to edit (parameters and risk overrides)", order, key=CHOSEN,
-                          format_func=lambda n: f"{n} (enabled)" if shown.algos[n] else n,
-                          help="One strategy's inputs at a time keeps the page light; save, then pick another.")
+    chosen = st.selectbox(
+        "Strategy to edit (parameters and risk overrides)",
+        order,
+        key=CHOSEN,
+        format_func=lambda n: f"{n} (enabled)" if shown.algos[n] else n,
+        help="One strategy's inputs at a time keeps the page light; save, then pick another.",
+    )
     with st.form("config_form"):
         options = list(dict.fromkeys([*shown.symbols, *stored_symbols]))
         symbols = st.multiselect("Symbols", options, default=shown.symbols, key=PREFIX + "symbols")
-        added = st.text_input("Add symbols (BASE/QUOTE, comma separated)", key=PREFIX + "add_symbols",
-                              placeholder="e.g. SOL/USDT, XRP/USDT")
-        external = st.checkbox("External signals (execute rows of the Signals table)",
-                               value=shown.external_signals, key=PREFIX + "external_signals")
+        added = st.text_input(
+            "Add symbols (BASE/QUOTE, comma separated)",
+            key=PREFIX + "add_symbols",
+            placeholder="e.g. SOL/USDT, XRP/USDT",
+        )
+        external = st.checkbox(
+            "External signals (execute rows of the Signals table)",
+            value=shown.external_signals,
+            key=PREFIX + "external_signals",
+        )
         st.markdown("**Strategies enabled**")
         algos, overrides = {}, {}
         cols = st.columns(4)
@@ -199,11 +216,14 @@ def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard"
             risk = _field_grid(risk_specs, shown.risk, f"{PREFIX}risk", "off")
         if chosen in _override_names(raw, shown):
             with st.expander(f"Risk overrides for {chosen} (empty = use the default)", expanded=False):
-                overrides[chosen] = _field_grid(risk_specs, shown.overrides[chosen], f"{PREFIX}override.{chosen}",
-                                                "inherit")
+                overrides[chosen] = _field_grid(
+                    risk_specs, shown.overrides[chosen], f"{PREFIX}override.{chosen}", "inherit"
+                )
         else:
-            st.caption(f"Risk overrides are offered for enabled strategies and those that have some already; "
-                       f"{chosen} has neither.")
+            st.caption(
+                f"Risk overrides are offered for enabled strategies and those that have some already; "
+                f"{chosen} has neither."
+            )
         with st.expander("Execution: order types (defaults for every strategy)", expanded=False):
             execution = _field_grid(field_specs(ExecutionSettings), shown.execution, f"{PREFIX}execution", "off")
         with st.expander("Dashboard checklist thresholds", expanded=False):
@@ -211,8 +231,17 @@ def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard"
         submitted = st.form_submit_button("Save config", type="primary")
     if not submitted:
         return
-    values = FormValues(symbols=list(symbols), added_symbols=added, external_signals=external, algos=algos,
-                        params=params, risk=risk, overrides=overrides, dashboard=board, execution=execution)
+    values = FormValues(
+        symbols=list(symbols),
+        added_symbols=added,
+        external_signals=external,
+        algos=algos,
+        params=params,
+        risk=risk,
+        overrides=overrides,
+        dashboard=board,
+        execution=execution,
+    )
     data, notes = apply_form(raw, shown, values)
     if data == raw:
         st.info("Nothing changed; the file was not written.")
@@ -236,9 +265,11 @@ def show_saved(saved: config_versions.Saved | None, what: str) -> None:
     if saved is not None:
         what += f" as config version {saved.version.version}"
     if saved is not None and saved.restart_keys:
-        st.warning(f"{what}. It changes {', '.join(saved.restart_keys)}, which the running bot applies only "
-                   "at a restart: until you restart it, the bot keeps its whole previous config (none of this "
-                   "change is applied).")
+        st.warning(
+            f"{what}. It changes {', '.join(saved.restart_keys)}, which the running bot applies only "
+            "at a restart: until you restart it, the bot keeps its whole previous config (none of this "
+            "change is applied)."
+        )
     else:
         st.success(f"{what}. The bot applies it on its next cycle.")
 

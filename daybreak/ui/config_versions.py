@@ -1,6 +1,7 @@
 """Config versions panel: every stored version (number, time, who, note), the diff of a chosen
 version to the one before it, and a one-click rollback (itself a new version, validated like
 any save; :func:`daybreak.ops.config_versions.rollback`)."""
+
 from __future__ import annotations
 
 import time
@@ -23,11 +24,17 @@ _NOTICE = "versions_notice"
 def versions_frame(rows: list[ConfigVersionRecord], in_file: int | None, running: int | None) -> pd.DataFrame:
     """Newest first: ``version``, ``time`` (UTC), ``who``, ``note``, ``state`` (``in file`` /
     ``bot runs it``)."""
+
     def state(v: int) -> str:
         return ", ".join(s for s, on in (("in file", v == in_file), ("bot runs it", v == running)) if on)
-    return pd.DataFrame([{"version": r.version, "time": utc(r.timestamp), "who": r.author, "note": r.note,
-                          "state": state(r.version)} for r in rows],
-                        columns=["version", "time", "who", "note", "state"])
+
+    return pd.DataFrame(
+        [
+            {"version": r.version, "time": utc(r.timestamp), "who": r.author, "note": r.note, "state": state(r.version)}
+            for r in rows
+        ],
+        columns=["version", "time", "who", "note", "state"],
+    )
 
 
 def _rollback(store: Store, path: Path, version: int, author: str) -> None:
@@ -58,13 +65,26 @@ def render(store: Store, path: Path, author: str, running: int | None = None) ->
         on_disk = None
     in_file = next((r.version for r in rows if config_versions.canonical(r.document) == on_disk), None)
     st.dataframe(versions_frame(rows, in_file, running), hide_index=True, width="stretch", key="versions_table")
-    chosen = st.selectbox("Version", [r.version for r in rows], key="versions_pick",
-                          format_func=lambda v: f"{v} ({next(r.author for r in rows if r.version == v)})")
+    chosen = st.selectbox(
+        "Version",
+        [r.version for r in rows],
+        key="versions_pick",
+        format_func=lambda v: f"{v} ({next(r.author for r in rows if r.version == v)})",
+    )
     rec = next(r for r in rows if r.version == chosen)
     previous = store.get_config_version(chosen - 1) if chosen > 1 else None
-    change = config_versions.diff(previous and previous.document, rec.document,
-                                  f"version {chosen - 1}" if previous else "(none)", f"version {chosen}")
+    change = config_versions.diff(
+        previous and previous.document,
+        rec.document,
+        f"version {chosen - 1}" if previous else "(none)",
+        f"version {chosen}",
+    )
     st.code(change or "No change to the version before.", language="diff")
-    st.button(f"Roll back to version {chosen}", key="versions_rollback", disabled=chosen == in_file,
-              help="Writes this version's config again, as a new version", on_click=_rollback,
-              args=(store, path, chosen, author))
+    st.button(
+        f"Roll back to version {chosen}",
+        key="versions_rollback",
+        disabled=chosen == in_file,
+        help="Writes this version's config again, as a new version",
+        on_click=_rollback,
+        args=(store, path, chosen, author),
+    )

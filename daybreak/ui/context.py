@@ -9,6 +9,7 @@ good config this dashboard process read from that path; the file's own ``storage
 ``symbols`` sections validated alone (other keys at their defaults); nothing when the file is not
 JSON at all (then only the error and the editor's explanation are shown).
 """
+
 from __future__ import annotations
 
 import json
@@ -142,8 +143,7 @@ def build(config_path: Path) -> PageContext | None:
         st.session_state.pop(_SESSION_KEY, None)
         return None
     symbols = tuple(sorted(config.symbols))
-    ctx = PageContext(config_path, config, error, source, quote_currency(symbols),
-                      _precision(config.exchange, symbols))
+    ctx = PageContext(config_path, config, error, source, quote_currency(symbols), _precision(config.exchange, symbols))
     st.session_state[_SESSION_KEY] = ctx
     return ctx
 

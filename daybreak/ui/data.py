@@ -8,6 +8,7 @@ trader asks for "All". Small reads are cached for :data:`TTL_SECONDS`, window re
 :data:`WINDOW_TTL_SECONDS` (``st.cache_data``); the store is opened once per key
 (``st.cache_resource``). Backend failures raise :class:`storage.StorageError`.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,10 @@ import streamlit as st
 
 from daybreak.core.config import StorageSettings
 from daybreak.core.domain import Control, Event, Position, Trade
+from daybreak.core.order_record import OrderRecord
 from daybreak.ops.logs import LogRecord, tail_records
 from daybreak.reporting.performance import window_round_trips
 from daybreak.reporting.stats import daily_from_records, from_records, summarize
-from daybreak.core.order_record import OrderRecord
 from storage import Store, open_store
 from storage.records import SignalRecord, StatRecord, StatusRecord
 
@@ -69,11 +70,19 @@ def daily(store_key: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def trades(store_key: str, since: int | None = None, until: int | None = None, symbol: str | None = None,
-           algo: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[Trade]:
+def trades(
+    store_key: str,
+    since: int | None = None,
+    until: int | None = None,
+    symbol: str | None = None,
+    algo: str | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> list[Trade]:
     """Stored fills in ``[since, until]`` (ms), optionally of one symbol and/or strategy."""
-    return store(store_key).list_trades(symbol=symbol, algo=algo, since=since, until=until, limit=limit,
-                                        newest_first=newest_first)
+    return store(store_key).list_trades(
+        symbol=symbol, algo=algo, since=since, until=until, limit=limit, newest_first=newest_first
+    )
 
 
 @st.cache_data(ttl=WINDOW_TTL_SECONDS, show_spinner=False)
@@ -126,8 +135,7 @@ def candles(store_key: str, symbol: str, since: int | None = None, until: int | 
     (``timestamp`` candle open ms; ``close`` the stored price; open/high/low/volume NaN where the
     bot stored only a close), oldest first."""
     rows = store(store_key).list_prices(symbol, since=since, until=until)
-    frame = pd.DataFrame([(p.timestamp, p.open, p.high, p.low, p.price, p.volume) for p in rows],
-                         columns=PRICE_COLUMNS)
+    frame = pd.DataFrame([(p.timestamp, p.open, p.high, p.low, p.price, p.volume) for p in rows], columns=PRICE_COLUMNS)
     return frame.astype({"timestamp": "int64", **{c: "float64" for c in PRICE_COLUMNS[1:]}})
 
 
@@ -141,7 +149,8 @@ def marks(store_key: str, symbols: tuple[str, ...], since: int, until: int) -> d
         rows = store(store_key).list_prices(sym, until=since - 1, limit=1)
         rows += store(store_key).list_prices(sym, since=since, until=until)
         out[sym] = pd.DataFrame([(p.timestamp, p.price) for p in rows], columns=["timestamp", "price"]).astype(
-            {"timestamp": "int64", "price": "float64"})
+            {"timestamp": "int64", "price": "float64"}
+        )
     return out
 
 
@@ -155,6 +164,8 @@ def events(store_key: str, rule: str | None = None, limit: int = 200) -> list[Ev
 def signals(store_key: str) -> list[SignalRecord]:
     """Every external signal (all statuses), oldest first."""
     return store(store_key).list_signals()
+
+
 def orders(store_key: str, last: int = 50) -> list[OrderRecord]:
     """The ``last`` live orders, newest first."""
     return store(store_key).list_orders(limit=last)
@@ -189,7 +200,7 @@ def log_records(path: str, max_bytes: int = 1_000_000) -> list[LogRecord] | None
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=4)
-def _log_tail(path: str, max_bytes: int, size: int, mtime_ns: int) -> list[LogRecord] | None:  # noqa: ARG001
+def _log_tail(path: str, max_bytes: int, size: int, mtime_ns: int) -> list[LogRecord] | None:
     try:
         return tail_records(path, max_bytes)
     except OSError:

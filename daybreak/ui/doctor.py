@@ -1,6 +1,7 @@
 """Health check panel: runs ``bot.py doctor`` for this config in a subprocess (the dashboard never
 talks to the exchange itself) and shows one row per check; otherwise the last stored report
 (State table ``doctor:last``, written by every doctor run and by a live bot at start)."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ def parse_lines(text: str) -> pd.DataFrame:
 def _run(config_path: Path, send: bool) -> None:
     cmd = [sys.executable, str(BOT), "doctor", "--config", str(config_path)] + (["--send-test"] if send else [])
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         st.session_state[_RESULT] = (None, f"bot.py doctor did not finish within {TIMEOUT_SECONDS} s")
         return
@@ -47,8 +48,13 @@ def render(config_path: Path, store: Store | None) -> None:
     """Draw the panel for ``config_path``; ``store`` holds the last report (None: unavailable)."""
     st.subheader("Health check")
     c1, c2 = st.columns(2)
-    c1.button("Run health check", key="doctor_run", on_click=_run, args=(config_path, False),
-              help="Exchange, keys and permissions, balance, storage, lock, alerts, config (bot.py doctor)")
+    c1.button(
+        "Run health check",
+        key="doctor_run",
+        on_click=_run,
+        args=(config_path, False),
+        help="Exchange, keys and permissions, balance, storage, lock, alerts, config (bot.py doctor)",
+    )
     c2.button("Run and send a test alert", key="doctor_run_send", on_click=_run, args=(config_path, True))
     result = st.session_state.get(_RESULT)
     if result is not None:

@@ -3,6 +3,7 @@ decimals, ratios as percentages with 2 decimals, UTC times with the trader's day
 where it differs, durations in words. Values stay numbers everywhere else (tables keep numeric
 columns for money and ratios; only their display is formatted).
 """
+
 from __future__ import annotations
 
 import math
@@ -71,7 +72,7 @@ def duration(ms: float | None) -> str:
     """A holding time: ``45 s``, ``12 min 05 s``, ``3 h 07 min``, ``2 d 04 h``; ``""`` for None/NaN."""
     if ms is None or (isinstance(ms, float) and math.isnan(ms)):
         return ""
-    s = int(round(max(0.0, float(ms)) / 1000))
+    s = round(max(0.0, float(ms)) / 1000)
     d, rem = divmod(s, 86_400)
     h, rem = divmod(rem, 3600)
     m, sec = divmod(rem, 60)
@@ -117,8 +118,10 @@ class Precision:
 
     @classmethod
     def from_limits(cls, limits: dict[str, MarketLimits]) -> Precision:
-        return cls({s: _decimals(m.amount_step) for s, m in limits.items()},
-                   {s: _decimals(m.price_tick) for s, m in limits.items()})
+        return cls(
+            {s: _decimals(m.amount_step) for s, m in limits.items()},
+            {s: _decimals(m.price_tick) for s, m in limits.items()},
+        )
 
     def amount(self, symbol: str, value: float | None) -> str:
         """``value`` (base) with the symbol's step decimals, more only if they would hide digits

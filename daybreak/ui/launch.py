@@ -4,6 +4,7 @@
 "--config", PATH]``. Precedence: ``--config`` on the command line, else the environment variable
 ``DAYBREAK_CONFIG``, else ``config.json`` (relative to the working directory, like ``bot.py``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ def config_path(argv: Sequence[str], environ: Mapping[str, str]) -> Path:
     """
     args = list(argv)
     if "--" in args:
-        args = args[args.index("--") + 1:]
+        args = args[args.index("--") + 1 :]
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--config", default=None)
     known, _ = parser.parse_known_args(args)

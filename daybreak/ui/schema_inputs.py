@@ -10,6 +10,7 @@ form shows); ``array`` of an ``enum`` -> multiselect; ``string`` -> text input; 
 a JSON text input. A nullable field (``X | None``) may be left empty, which means "off" (or
 "inherit" for an override); the widget then returns ``None``.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,11 +72,18 @@ def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
         kind, options = _kind(prop, defs)
         info = model.model_fields.get(name)
         default = None if info is None or info.is_required() else info.get_default(call_default_factory=True)
-        specs.append(FieldSpec(
-            name=name, kind=kind, description=prop.get("description", ""), default=default,
-            nullable=nullable, minimum=prop.get("minimum"),
-            maximum=prop.get("maximum"), options=options,
-        ))
+        specs.append(
+            FieldSpec(
+                name=name,
+                kind=kind,
+                description=prop.get("description", ""),
+                default=default,
+                nullable=nullable,
+                minimum=prop.get("minimum"),
+                maximum=prop.get("maximum"),
+                options=options,
+            )
+        )
     return specs
 
 
@@ -130,24 +138,39 @@ def render_field(spec: FieldSpec, value: Any, key: str, empty_hint: str = "off")
             if key not in st.session_state:
                 st.session_state[key] = shown
             shown = None
-        return st.number_input(spec.label, value=shown, help=help_, key=key, placeholder=empty_hint,
-                               **bounds, **extra)
+        return st.number_input(spec.label, value=shown, help=help_, key=key, placeholder=empty_hint, **bounds, **extra)
     if spec.kind == "bool":
         return st.checkbox(spec.label, value=bool(value), help=help_, key=key)
     if spec.kind == "choice":
         options = ([None] if spec.nullable else []) + list(spec.options)
         index = options.index(value) if value in options else 0
-        return st.selectbox(spec.label, options, index=index, help=help_, key=key,
-                            format_func=lambda o: f"({empty_hint})" if o is None else str(o))
+        return st.selectbox(
+            spec.label,
+            options,
+            index=index,
+            help=help_,
+            key=key,
+            format_func=lambda o: f"({empty_hint})" if o is None else str(o),
+        )
     if spec.kind == "multi":
         chosen = [v for v in (value or []) if v in spec.options]
         return st.multiselect(spec.label, list(spec.options), default=chosen, help=help_, key=key)
     if spec.kind == "text":
-        text = st.text_input(spec.label, value="" if value is None else str(value), help=help_, key=key,
-                             placeholder=empty_hint if spec.default is None else f"default: {spec.default}")
+        text = st.text_input(
+            spec.label,
+            value="" if value is None else str(value),
+            help=help_,
+            key=key,
+            placeholder=empty_hint if spec.default is None else f"default: {spec.default}",
+        )
         return text.strip() or None
-    text = st.text_input(spec.label, value="" if value is None else json.dumps(value), help=help_, key=key,
-                         placeholder=f"JSON ({empty_hint})")
+    text = st.text_input(
+        spec.label,
+        value="" if value is None else json.dumps(value),
+        help=help_,
+        key=key,
+        placeholder=f"JSON ({empty_hint})",
+    )
     if not text.strip():
         return None
     try:

@@ -1,4 +1,5 @@
 """Fixtures: a temp store filled with real-looking records and a config pointing at it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -41,6 +42,8 @@ def loopback_server():
     st_config.set_option("server.address", "127.0.0.1")
     yield
     st_config.set_option("server.address", before)
+
+
 @dataclass
 class Replayed:
     """A store filled by a real ``bot.py run --replay`` of the shipped candles (read-only for tests)."""
@@ -51,8 +54,13 @@ class Replayed:
 
 
 SIGNAL_T0 = 1_620_691_200_000  # 2021-05-11 00:00 UTC, inside the sample
-REPLAY_RISK = {"stop_loss_ratio": 0.01, "time_stop_seconds": 1800, "symbol_cooldown_seconds": 60,
-               "max_open_positions": 4, "max_trades_per_day": 40}
+REPLAY_RISK = {
+    "stop_loss_ratio": 0.01,
+    "time_stop_seconds": 1800,
+    "symbol_cooldown_seconds": 60,
+    "max_open_positions": 4,
+    "max_trades_per_day": 40,
+}
 
 
 @pytest.fixture(scope="session")
@@ -64,13 +72,22 @@ def replayed(tmp_path_factory) -> Replayed:
     db = d / "replay.db"
     config = write_config(d, db, params={"MA_Crossover": {"short_period": 10, "long_period": 30}}, risk=REPLAY_RISK)
     store = SQLiteStore(db)
-    for i, (symbol, action, at) in enumerate([("BTC/USDT", "buy", 0), ("BTC/USDT", "sell", 20),
-                                              ("SOL/USDT", "buy", 30), ("ETH/USDT", "sell", 40)]):
-        store.put_signal(SignalRecord(f"sig-{i}", SIGNAL_T0 + at * 60_000 + 30_000, symbol, action, "desk-a" if i % 2
-                                      else "tv-alerts"))
+    for i, (symbol, action, at) in enumerate(
+        [("BTC/USDT", "buy", 0), ("BTC/USDT", "sell", 20), ("SOL/USDT", "buy", 30), ("ETH/USDT", "sell", 40)]
+    ):
+        store.put_signal(
+            SignalRecord(
+                f"sig-{i}", SIGNAL_T0 + at * 60_000 + 30_000, symbol, action, "desk-a" if i % 2 else "tv-alerts"
+            )
+        )
     store.close()
     files = sorted(str(p) for p in SAMPLE.glob("*_1m.csv.gz"))
-    run = subprocess.run([sys.executable, "bot.py", "run", "--config", str(config), "--replay", *files],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "bot.py", "run", "--config", str(config), "--replay", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     return Replayed(config, db, d / "daybreak.log")

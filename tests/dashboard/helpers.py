@@ -4,6 +4,7 @@ an AppTest bound to a config file, and lookups of rendered tables.
 ``dashboard_app(config_path, monkeypatch)`` works for any config whose store was filled by other
 means (e.g. a real ``bot.py run --replay``).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,13 @@ FEE_RATE = 0.001
 
 
 BASE_CONFIG = {
-    "mode": "paper", "exchange": "binanceus", "symbols": ["BTC/USDT", "ETH/USDT"],
+    "mode": "paper",
+    "exchange": "binanceus",
+    "symbols": ["BTC/USDT", "ETH/USDT"],
     "algos": {"MA_Crossover": True},
     "params": {"MA_Crossover": {"short_period": 50, "long_period": 200, "timeframe": "1m"}},
-    "external_signals": True, "poll_seconds": 5,
+    "external_signals": True,
+    "poll_seconds": 5,
     "order_size": {"default": {"stake": 100.0}, "BTC/USDT": {"amount": 0.001}, "ETH/USDT": {"amount": 0.03}},
     "paper": {"fee_rate": FEE_RATE, "slippage_bps": 5, "starting_balance": 10000},
     "risk": {},
@@ -78,8 +82,7 @@ def sample_candles(symbol: str = "BTC/USDT") -> pd.DataFrame:
     return pd.read_csv(SAMPLE / f"{symbol.replace('/', '-')}_1m.csv.gz")
 
 
-def round_trips(symbol: str, algo: str, candles: pd.DataFrame, every: int, hold: int,
-                amount: float) -> list[Trade]:
+def round_trips(symbol: str, algo: str, candles: pd.DataFrame, every: int, hold: int, amount: float) -> list[Trade]:
     """Buy at a candle's open, sell ``hold`` candles later; P&L = proceeds - cost - both fees."""
     out = []
     for n, start in enumerate(range(10, len(candles) - hold - 1, every)):
@@ -88,10 +91,21 @@ def round_trips(symbol: str, algo: str, candles: pd.DataFrame, every: int, hold:
         sell_fee = amount * sell.open * FEE_RATE
         pnl = amount * (sell.open - buy.open) - buy_fee - sell_fee
         tag = f"{algo}-{symbol}-{n}"
-        out.append(Trade(f"{tag}-b", int(buy.timestamp), symbol, Action.BUY, amount, float(buy.open),
-                               buy_fee, algo))
-        out.append(Trade(f"{tag}-s", int(sell.timestamp), symbol, Action.SELL, amount, float(sell.open),
-                               sell_fee, algo, pnl=pnl, exit_reason=ExitReason.SIGNAL))
+        out.append(Trade(f"{tag}-b", int(buy.timestamp), symbol, Action.BUY, amount, float(buy.open), buy_fee, algo))
+        out.append(
+            Trade(
+                f"{tag}-s",
+                int(sell.timestamp),
+                symbol,
+                Action.SELL,
+                amount,
+                float(sell.open),
+                sell_fee,
+                algo,
+                pnl=pnl,
+                exit_reason=ExitReason.SIGNAL,
+            )
+        )
     return out
 
 
@@ -102,28 +116,72 @@ def fill_store(db_path: Path, now_ms: int) -> SQLiteStore:
     trades = []
     for symbol, amount in (("BTC/USDT", 0.001), ("ETH/USDT", 0.03)):
         candles = sample_candles(symbol)
-        store.put_prices(PriceRecord(symbol, int(r.timestamp), float(r.close), float(r.open), float(r.high),
-                                     float(r.low), float(r.volume)) for r in candles.itertuples())
+        store.put_prices(
+            PriceRecord(
+                symbol, int(r.timestamp), float(r.close), float(r.open), float(r.high), float(r.low), float(r.volume)
+            )
+            for r in candles.itertuples()
+        )
         trades += round_trips(symbol, "MA_Crossover", candles, every=400, hold=90, amount=amount)
         trades += round_trips(symbol, "External", candles.iloc[150:], every=700, hold=45, amount=amount)
     for t in trades:
         store.put_trade(t)
     last = sample_candles("BTC/USDT").iloc[-5]
-    store.put_position(Position("MA_Crossover", "BTC/USDT", 0.001, float(last.open), int(last.timestamp),
-                                      0.001 * float(last.open) * FEE_RATE, "open-1", stop_price=float(last.open) * 0.99))
+    store.put_position(
+        Position(
+            "MA_Crossover",
+            "BTC/USDT",
+            0.001,
+            float(last.open),
+            int(last.timestamp),
+            0.001 * float(last.open) * FEE_RATE,
+            "open-1",
+            stop_price=float(last.open) * 0.99,
+        )
+    )
     for i, rule in enumerate(["max_trades_per_day", "symbol_cooldown", "min_notional", "symbol_cooldown"]):
-        store.put_event(Event(f"ev-{i}", int(last.timestamp) + i, "rejection", f"blocked by {rule}",
-                                    "MA_Crossover", "ETH/USDT", rule, {"value": i}))
-    store.put_status(StatusRecord(
-        timestamp=now_ms, mode="paper", state=BotState.RUNNING.value, reason="trading",
-        last_error="binanceus GET /api/v3/klines: RequestTimeout", last_error_at=now_ms - 60_000,
-        detail={"limits": {"daily_loss_used": 12.5, "daily_loss_limit": 150.0, "trades_today": 4,
-                           "max_trades_per_day": 10, "loss_streak": 1, "max_consecutive_losses": 3,
-                           "paused_until": None, "day": "2021-05-12", "manual_pause": None},
-                "cash": 9_850.25, "equity": 10_000.12, "positions": 1,
-                "feed": {"BTC/USDT": {"last_candle": now_ms - 60_000, "error": ""},
-                         "ETH/USDT": {"last_candle": now_ms - 300_000, "error": "NetworkError: exchange unreachable"}}},
-    ))
+        store.put_event(
+            Event(
+                f"ev-{i}",
+                int(last.timestamp) + i,
+                "rejection",
+                f"blocked by {rule}",
+                "MA_Crossover",
+                "ETH/USDT",
+                rule,
+                {"value": i},
+            )
+        )
+    store.put_status(
+        StatusRecord(
+            timestamp=now_ms,
+            mode="paper",
+            state=BotState.RUNNING.value,
+            reason="trading",
+            last_error="binanceus GET /api/v3/klines: RequestTimeout",
+            last_error_at=now_ms - 60_000,
+            detail={
+                "limits": {
+                    "daily_loss_used": 12.5,
+                    "daily_loss_limit": 150.0,
+                    "trades_today": 4,
+                    "max_trades_per_day": 10,
+                    "loss_streak": 1,
+                    "max_consecutive_losses": 3,
+                    "paused_until": None,
+                    "day": "2021-05-12",
+                    "manual_pause": None,
+                },
+                "cash": 9_850.25,
+                "equity": 10_000.12,
+                "positions": 1,
+                "feed": {
+                    "BTC/USDT": {"last_candle": now_ms - 60_000, "error": ""},
+                    "ETH/USDT": {"last_candle": now_ms - 300_000, "error": "NetworkError: exchange unreachable"},
+                },
+            },
+        )
+    )
     return store
 
 

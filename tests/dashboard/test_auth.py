@@ -1,6 +1,7 @@
 """The dashboard login (AppTest over a real store): on a non-loopback address nothing is shown
 without the right password; no password hash there means a refusal; failures are rate limited and
 logged; controls record who pressed them."""
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,9 @@ def _shows_nothing(at) -> None:
     assert not any(b.key == "control_pause" for b in at.button)
 
 
-def test_network_address_shows_a_login_and_no_trades_until_the_right_password(deployment, monkeypatch, served_on,
-                                                                              password_hash):
+def test_network_address_shows_a_login_and_no_trades_until_the_right_password(
+    deployment, monkeypatch, served_on, password_hash
+):
     served_on("0.0.0.0")
     monkeypatch.setenv(ENV_PASSWORD_HASH, password_hash)
     at = dashboard_app(deployment.config_path, monkeypatch).run()
@@ -73,15 +75,24 @@ def test_network_address_without_a_password_hash_is_refused(deployment, monkeypa
     assert not at.text_input, "not even a login form: there is nothing to log in with"
 
 
-@pytest.mark.parametrize("address, local", [("127.0.0.1", True), ("::1", True), ("localhost", True),
-                                            ("127.3.2.1", True), ("", False), ("0.0.0.0", False),
-                                            ("10.0.0.5", False), ("example.com", False)])
+@pytest.mark.parametrize(
+    "address, local",
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.3.2.1", True),
+        ("", False),
+        ("0.0.0.0", False),
+        ("10.0.0.5", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_addresses(address, local):
     assert auth.is_loopback(address) is local
 
 
-def test_failed_logins_lock_the_address_out_and_are_logged(deployment, monkeypatch, served_on, password_hash,
-                                                           caplog):
+def test_failed_logins_lock_the_address_out_and_are_logged(deployment, monkeypatch, served_on, password_hash, caplog):
     served_on("0.0.0.0")
     monkeypatch.setenv(ENV_PASSWORD_HASH, password_hash)
     caplog.set_level(logging.WARNING, logger="daybreak.dashboard")

@@ -2,6 +2,7 @@
 store filled by a real replay, and headless Chromium (Debian's, never ``playwright install``)
 walking every page through the sidebar as a person would. No page may show an exception box;
 each page's screenshot is saved under ``reports/dashboard/`` (test artifacts, git-ignored)."""
+
 from __future__ import annotations
 
 import os
@@ -14,17 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.reporting.stats import TOTAL, summarize
-from tests.conftest import require_tool
 from storage.sqlite import SQLiteStore
+from tests.conftest import require_tool
 from tests.dashboard.helpers import DASHBOARD, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = ROOT / "reports" / "dashboard"
 TITLES = ("Operations", "Performance", "Trades", "Chart", "Signals", "Logs", "Config")
-
 
 
 @pytest.fixture(autouse=True)
@@ -58,10 +63,31 @@ def serve(config_path: Path, log: Path):
     env = {k: v for k, v in os.environ.items() if k != "DAYBREAK_CONFIG"}  # the CLI flag must do it
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--", "--config", str(config_path)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(DASHBOARD),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--",
+                "--config",
+                str(config_path),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
     return proc, f"http://127.0.0.1:{port}/"
 

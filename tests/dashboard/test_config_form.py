@@ -1,5 +1,6 @@
 """The config editor: a valid change is saved through the bot's own model (and reloads), an
 invalid one shows the ConfigError and leaves the file's bytes alone, untouched keys stay."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,10 @@ from typing import ClassVar, Literal
 
 import pandas as pd
 import pytest
-
-from daybreak.ui.config_form import CHOSEN
 from pydantic import Field
 
 from daybreak.ops.config_file import load_config
+from daybreak.ui.config_form import CHOSEN
 from strategies import registry
 from strategies.base import BaseStrategy, StrategyParams
 from tests.dashboard.helpers import ROOT, open_page
@@ -50,13 +50,18 @@ def test_valid_change_is_saved_and_reloads(deployment, monkeypatch):
     assert at.number_input(key="cfg.params.MA_Crossover.short_period").value == 20
 
 
-@pytest.mark.parametrize("edit, field", [
-    (lambda at: at.number_input(key="cfg.params.MA_Crossover.short_period").set_value(300),
-     "params.MA_Crossover"),  # short_period >= long_period
-    (lambda at: at.text_input(key="cfg.add_symbols").input("BTCUSDT"), "symbols"),
-    (lambda at: at.selectbox(key="cfg.risk.sizing").select("risk"), "risk"),  # needs a stop
-    (lambda at: at.text_input(key="cfg.risk.day_timezone").input("Mars/Olympus"), "risk"),
-])
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (
+            lambda at: at.number_input(key="cfg.params.MA_Crossover.short_period").set_value(300),
+            "params.MA_Crossover",
+        ),  # short_period >= long_period
+        (lambda at: at.text_input(key="cfg.add_symbols").input("BTCUSDT"), "symbols"),
+        (lambda at: at.selectbox(key="cfg.risk.sizing").select("risk"), "risk"),  # needs a stop
+        (lambda at: at.text_input(key="cfg.risk.day_timezone").input("Mars/Olympus"), "risk"),
+    ],
+)
 def test_invalid_change_shows_error_and_leaves_file_untouched(deployment, monkeypatch, edit, field):
     original = deployment.config_path.read_bytes()
     at = open_page(deployment.config_path, monkeypatch, "config")
@@ -85,7 +90,10 @@ def test_emptying_a_risk_input_turns_the_rule_off_and_keeps_others(deployment, m
     at.number_input(key="cfg.risk.stop_loss_ratio").set_value(None)
     save(at)
     # the explicit null the user did not touch stays as it was
-    assert json.loads(deployment.config_path.read_text())["risk"] == {"max_trades_per_day": 10, "take_profit_ratio": None}
+    assert json.loads(deployment.config_path.read_text())["risk"] == {
+        "max_trades_per_day": 10,
+        "take_profit_ratio": None,
+    }
     assert load_config(deployment.config_path).risk.stop_loss_ratio is None
 
 
@@ -138,8 +146,12 @@ def test_a_new_strategy_gets_inputs_from_its_schema(deployment, monkeypatch):
     save(at)
     saved = json.loads(deployment.config_path.read_text())
     assert saved["algos"]["Demo_Generated"] is True
-    assert saved["params"]["Demo_Generated"] == {"mode": "fast", "sessions": ["us", "asia"], "confirm": True,
-                                                 "band_ratio": 0.1}
+    assert saved["params"]["Demo_Generated"] == {
+        "mode": "fast",
+        "sessions": ["us", "asia"],
+        "confirm": True,
+        "band_ratio": 0.1,
+    }
 
 
 def test_shipped_config_round_trips_through_the_form(deployment, monkeypatch):
@@ -168,12 +180,15 @@ def test_execution_order_types_are_edited_and_validated(deployment, monkeypatch)
     at.selectbox(key="cfg.execution.entry_order").select("limit")
     at.number_input(key="cfg.execution.entry_offset_bps").set_value(5.0)
     save(at)
-    assert json.loads(deployment.config_path.read_text())["execution"] == {"entry_order": "limit", "entry_offset_bps": 5.0}
+    assert json.loads(deployment.config_path.read_text())["execution"] == {
+        "entry_order": "limit",
+        "entry_offset_bps": 5.0,
+    }
     assert load_config(deployment.config_path).execution.entry_order == "limit"
     original = deployment.config_path.read_bytes()
     at = open_page(deployment.config_path, monkeypatch, "config")
     assert at.selectbox(key="cfg.execution.entry_order").value == "limit"
-    at.selectbox(key="cfg.execution.exchange_stop").select("stop_loss_limit")   # the deployment has no stop rule
+    at.selectbox(key="cfg.execution.exchange_stop").select("stop_loss_limit")  # the deployment has no stop rule
     save(at)
     (error,) = [e.value for e in at.error if e.value.startswith("Not saved")]
     assert "execution.exchange_stop" in error and "stop_loss_ratio" in error

@@ -1,5 +1,6 @@
 """Config versions on the dashboard: a save is stored as a version (with the config it replaced),
 the panel shows each version's diff, and one click rolls a change back."""
+
 from __future__ import annotations
 
 import json
@@ -56,7 +57,8 @@ def test_an_invalid_old_version_is_refused_and_the_file_kept(deployment, monkeyp
     at = open_page(deployment.config_path, monkeypatch, "config")
     at.selectbox(key="versions_pick").select(1).run()
     at.button(key="versions_rollback").click().run()
-    assert any("Not rolled back: config version 1 cannot be rolled back to" in e.value and "Gone" in e.value
-               for e in at.error)
+    assert any(
+        "Not rolled back: config version 1 cannot be rolled back to" in e.value and "Gone" in e.value for e in at.error
+    )
     assert deployment.config_path.read_bytes() == before
     assert [r.version for r in deployment.store.list_config_versions()] == [2, 1]

@@ -1,6 +1,7 @@
 """The dashboard's health-check button runs ``bot.py doctor`` for its config (a subprocess) and
 shows each check. The exchange is reached through a proxy on a closed loopback port, so the
 request fails at once and nothing leaves the machine."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,7 @@ from tests.dashboard.helpers import frame_with, open_page, write_config
 
 def test_health_check_button_shows_each_check_and_the_stored_report(deployment, monkeypatch, tmp_path):
     cfg = json.loads(deployment.config_path.read_text())
-    write_config(deployment.config_path.parent, deployment.db_path, exchange="binanceus",
-                 storage=cfg["storage"])
+    write_config(deployment.config_path.parent, deployment.db_path, exchange="binanceus", storage=cfg["storage"])
     monkeypatch.delenv("DAYBREAK_NOTIFY_URLS", raising=False)
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # discard port: connection refused

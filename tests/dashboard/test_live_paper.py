@@ -1,6 +1,7 @@
 """The dashboard over a live paper run against the fake Binance (real ccxt code, real candles):
 while the exchange refuses connections the Operations page says "running, exchange unreachable,
 next retry in N s" (the bot's back-off heartbeat), and after the run every page works."""
+
 from __future__ import annotations
 
 from daybreak.drivers.live import run_live
@@ -14,8 +15,9 @@ MINUTE = 60_000
 
 
 def test_live_paper_run_outage_and_every_page(tmp_path, fake_binance, monkeypatch):
-    cfg = write_config(tmp_path, params={"MA_Crossover": {"short_period": 5, "long_period": 20}},
-                       risk={"stop_loss_ratio": 0.01})
+    cfg = write_config(
+        tmp_path, params={"MA_Crossover": {"short_period": 5, "long_period": 20}}, risk={"stop_loss_ratio": 0.01}
+    )
     first = int(sample_candles("BTC/USDT")["timestamp"].iat[0])
     fake_binance.set_clock(first + 100 * MINUTE + 1_000)
     seen: dict[str, str] = {}
@@ -33,8 +35,15 @@ def test_live_paper_run_outage_and_every_page(tmp_path, fake_binance, monkeypatc
             fake_binance.accept_connections()
         fake_binance.set_clock(fake_binance.now() + MINUTE)
 
-    code = run_live(cfg, load_config(cfg), lambda: False, exchange=exchange_for(fake_binance),
-                    clock=fake_binance.now, sleep=sleep, max_cycles=120)
+    code = run_live(
+        cfg,
+        load_config(cfg),
+        lambda: False,
+        exchange=exchange_for(fake_binance),
+        clock=fake_binance.now,
+        sleep=sleep,
+        max_cycles=120,
+    )
     assert code == 0
     assert seen["delay"] > 5  # a back-off, longer than a poll
     assert "RUNNING" in seen["banner"] and "exchange unreachable" in seen["banner"]

@@ -1,6 +1,7 @@
 """The Operations page and the controls over a real SQLite store (``deployment`` fixture), and the
 defects the dashboard had: a dead-looking replay, "stopped or stuck" while backing off, a broken
 config hiding everything, a deleted store still shown."""
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,21 @@ def test_status_shows_state_errors_feed_and_limit_distances(deployment, monkeypa
 
 
 def test_old_heartbeat_and_risk_pause_are_flagged(deployment, monkeypatch):
-    deployment.store.put_status(StatusRecord(
-        timestamp=deployment.now_ms - 35_000, mode="paper", state=BotState.PAUSED_RISK_LIMIT.value,
-        reason="daily loss limit reached", detail={"limits": {"daily_loss_used": 151.0, "daily_loss_limit": 150.0,
-                                                              "paused_until": deployment.now_ms + 3_600_000}}))
+    deployment.store.put_status(
+        StatusRecord(
+            timestamp=deployment.now_ms - 35_000,
+            mode="paper",
+            state=BotState.PAUSED_RISK_LIMIT.value,
+            reason="daily loss limit reached",
+            detail={
+                "limits": {
+                    "daily_loss_used": 151.0,
+                    "daily_loss_limit": 150.0,
+                    "paused_until": deployment.now_ms + 3_600_000,
+                }
+            },
+        )
+    )
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     shown = texts(at)
     assert re.search(r"no heartbeat for 3\d s", shown) and "stopped or stuck" in shown
@@ -57,12 +69,23 @@ def test_old_heartbeat_and_risk_pause_are_flagged(deployment, monkeypatch):
 
 
 def test_failing_storage_is_said_with_what_waits_and_that_entries_are_paused(deployment, monkeypatch):
-    deployment.store.put_status(StatusRecord(
-        timestamp=deployment.now_ms, mode="paper", state=BotState.ERROR.value,
-        reason="storage failing; new entries paused until 12 write(s) are stored",
-        last_error="12 storage write(s) waiting", last_error_at=deployment.now_ms,
-        detail={"storage": {"unsaved": 12, "error": "sqlite data/daybreak.db: database or disk is full",
-                            "since": deployment.now_ms - 90_000}}))
+    deployment.store.put_status(
+        StatusRecord(
+            timestamp=deployment.now_ms,
+            mode="paper",
+            state=BotState.ERROR.value,
+            reason="storage failing; new entries paused until 12 write(s) are stored",
+            last_error="12 storage write(s) waiting",
+            last_error_at=deployment.now_ms,
+            detail={
+                "storage": {
+                    "unsaved": 12,
+                    "error": "sqlite data/daybreak.db: database or disk is full",
+                    "since": deployment.now_ms - 90_000,
+                }
+            },
+        )
+    )
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     errors = " ".join(e.value for e in at.error)
     assert "Storage failing for " in errors and "since " in errors
@@ -71,11 +94,19 @@ def test_failing_storage_is_said_with_what_waits_and_that_entries_are_paused(dep
 
 
 def test_a_paused_bot_says_so_with_its_reason(deployment, monkeypatch):
-    deployment.store.put_status(StatusRecord(deployment.now_ms, "paper", BotState.PAUSED_MANUAL.value,
-                                             "paused by dashboard", detail={"wall_ms": deployment.now_ms}))
+    deployment.store.put_status(
+        StatusRecord(
+            deployment.now_ms,
+            "paper",
+            BotState.PAUSED_MANUAL.value,
+            "paused by dashboard",
+            detail={"wall_ms": deployment.now_ms},
+        )
+    )
     at = dashboard_app(deployment.config_path, monkeypatch).run()
-    assert any("PAUSED_MANUAL" in w.value and "entries paused by hand: paused by dashboard" in w.value
-               for w in at.warning)
+    assert any(
+        "PAUSED_MANUAL" in w.value and "entries paused by hand: paused by dashboard" in w.value for w in at.warning
+    )
 
 
 def test_open_positions_show_unrealized_pnl_and_time_in_trade(deployment, monkeypatch):
@@ -184,8 +215,11 @@ def test_a_deleted_store_stops_showing_its_data(deployment, monkeypatch):
 
 
 def test_a_stopped_bot_is_shown_as_stopped_not_stuck(deployment, monkeypatch):
-    deployment.store.put_status(StatusRecord(timestamp=deployment.now_ms - 3_600_000, mode="paper",
-                                             state=BotState.SHUTDOWN.value, reason="stopped"))
+    deployment.store.put_status(
+        StatusRecord(
+            timestamp=deployment.now_ms - 3_600_000, mode="paper", state=BotState.SHUTDOWN.value, reason="stopped"
+        )
+    )
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     assert any("SHUTDOWN" in i.value and "the bot stopped 60 min ago" in i.value for i in at.info)
     assert "no heartbeat for" not in texts(at)
@@ -193,11 +227,21 @@ def test_a_stopped_bot_is_shown_as_stopped_not_stuck(deployment, monkeypatch):
 
 def test_backing_off_is_running_with_the_next_retry_not_stuck(deployment, monkeypatch):
     now = int(time.time() * 1000)
-    deployment.store.put_status(StatusRecord(
-        timestamp=now - 100_000, mode="paper", state=BotState.RUNNING.value, last_error="binanceus unreachable",
-        last_error_at=now - 100_000,
-        detail={"wall_ms": now - 100_000, "retry_at": now + 60_000, "run": "live",
-                "feed": {"BTC/USDT": {"last_candle": now - 200_000, "error": "ExchangeNotAvailable: refused"}}}))
+    deployment.store.put_status(
+        StatusRecord(
+            timestamp=now - 100_000,
+            mode="paper",
+            state=BotState.RUNNING.value,
+            last_error="binanceus unreachable",
+            last_error_at=now - 100_000,
+            detail={
+                "wall_ms": now - 100_000,
+                "retry_at": now + 60_000,
+                "run": "live",
+                "feed": {"BTC/USDT": {"last_candle": now - 200_000, "error": "ExchangeNotAvailable: refused"}},
+            },
+        )
+    )
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     banner = " ".join(w.value for w in at.warning)
     assert "RUNNING" in banner and "exchange unreachable (BTC/USDT): next retry in" in banner
@@ -207,9 +251,23 @@ def test_backing_off_is_running_with_the_next_retry_not_stuck(deployment, monkey
 def test_a_paced_replay_is_alive_and_labelled(tmp_path, monkeypatch):
     db = tmp_path / "paced.db"
     config = write_config(tmp_path, db, params={"MA_Crossover": {"short_period": 10, "long_period": 30}})
-    bot = subprocess.Popen([sys.executable, "bot.py", "run", "--config", str(config), "--pace", "0.02", "--replay",
-                            str(SAMPLE / "BTC-USDT_1m.csv.gz"), str(SAMPLE / "ETH-USDT_1m.csv.gz")],
-                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bot = subprocess.Popen(
+        [
+            sys.executable,
+            "bot.py",
+            "run",
+            "--config",
+            str(config),
+            "--pace",
+            "0.02",
+            "--replay",
+            str(SAMPLE / "BTC-USDT_1m.csv.gz"),
+            str(SAMPLE / "ETH-USDT_1m.csv.gz"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -234,15 +292,30 @@ def test_live_account_shows_not_managed_coins_reconciliation_and_orders(deployme
     from daybreak.core.order_record import OrderRecord, OrderStatus
 
     status = deployment.store.get_status()
-    detail = dict(status.detail, account={
-        "quote": "USDT", "free": 9_000.0, "locked": 50.0, "synced_at": deployment.now_ms, "unmanaged": {"BTC": 0.5},
-        "dust": {"BTC/USDT": 0.000009}, "day_start_equity": 10_000.0,
-        "reconciled": "the exchange holds less BTC than the bot: closed 0.00099 of MA_Crossover's BTC/USDT position"})
+    detail = dict(
+        status.detail,
+        account={
+            "quote": "USDT",
+            "free": 9_000.0,
+            "locked": 50.0,
+            "synced_at": deployment.now_ms,
+            "unmanaged": {"BTC": 0.5},
+            "dust": {"BTC/USDT": 0.000009},
+            "day_start_equity": 10_000.0,
+            "reconciled": "the exchange holds less BTC than the bot: closed 0.00099 of MA_Crossover's BTC/USDT position",
+        },
+    )
     deployment.store.put_status(StatusRecord(status.timestamp, "live", status.state, status.reason, "", None, detail))
-    rec = OrderRecord.intent(Order("db-x1", "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, deployment.now_ms),
-                             deployment.now_ms)
-    deployment.store.put_order(rec.next(deployment.now_ms, status=OrderStatus.EXPIRED,
-                                        error="buy 0.001 BTC/USDT expired on the exchange with nothing filled"))
+    rec = OrderRecord.intent(
+        Order("db-x1", "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, deployment.now_ms), deployment.now_ms
+    )
+    deployment.store.put_order(
+        rec.next(
+            deployment.now_ms,
+            status=OrderStatus.EXPIRED,
+            error="buy 0.001 BTC/USDT expired on the exchange with nothing filled",
+        )
+    )
     at = dashboard_app(deployment.config_path, monkeypatch).run()
     assert not at.exception
     assert any("Reconciled with the exchange: the exchange holds less BTC" in w.value for w in at.warning)

@@ -1,6 +1,7 @@
 """Every page over a store filled by a real replay (``replayed`` fixture): what each shows must
 equal an independent computation from the stored rows (sums and counts done here, not by the
 dashboard's own functions), and every filter must select what it says."""
+
 from __future__ import annotations
 
 import io
@@ -36,17 +37,23 @@ DAY = 86_400_000
 def stored(replayed):
     store = SQLiteStore(replayed.db_path)
     try:
-        yield {"trades": store.list_trades(), "signals": store.list_signals(), "status": store.get_status(),
-               "prices": {s: store.list_prices(s) for s in store.price_symbols()},
-               "events": store.list_events(limit=10_000)}
+        yield {
+            "trades": store.list_trades(),
+            "signals": store.list_signals(),
+            "status": store.get_status(),
+            "prices": {s: store.list_prices(s) for s in store.price_symbols()},
+            "events": store.list_events(limit=10_000),
+        }
     finally:
         store.close()
 
 
 def charts(at) -> list[dict[str, pd.DataFrame]]:
     """The datasets of every Vega-Lite chart of the run, by dataset name."""
-    return [{d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in c.proto.datasets}
-            for c in at.get("vega_lite_chart")]
+    return [
+        {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in c.proto.datasets}
+        for c in at.get("vega_lite_chart")
+    ]
 
 
 def chart_with(at, *columns: str) -> pd.DataFrame:
@@ -79,8 +86,15 @@ def test_operations_says_replay_with_market_time_and_its_figures(replayed, store
     last_day = [t for t in closes(stored["trades"]) if status.timestamp - DAY <= t.timestamp <= status.timestamp]
     assert metric(at, "Last 24 h") == f"{len(last_day)} trades"  # trades = round trips, one sell closes each here
     checklist = texts(at)
-    for line in ("All services online", "No risk limit hit", "No repeated errors", "P&L within band",
-                 "Open positions manageable", "Notifications working", "Last 24 h"):
+    for line in (
+        "All services online",
+        "No risk limit hit",
+        "No repeated errors",
+        "P&L within band",
+        "Open positions manageable",
+        "Notifications working",
+        "Last 24 h",
+    ):
         assert f"**{line}**" in checklist
     wins = sum(t.pnl > 0 for t in last_day)
     assert f"{len(last_day)} closed trades, {wins} won" in checklist
@@ -146,8 +160,10 @@ def test_trades_round_trips_fills_and_every_filter(replayed, stored, monkeypatch
     assert len(fills) == len(trades)
     assert (fills["pnl"] == "").sum() == sum(t.pnl is None for t in trades)  # opening fills: blank, not "None"
     by_id = {t.trade_id: t for t in trades}
-    assert all(v == "" or float(v.replace(",", "")) == pytest.approx(by_id[i].pnl, abs=0.005)
-               for i, v in zip(fills["trade_id"], fills["pnl"]))
+    assert all(
+        v == "" or float(v.replace(",", "")) == pytest.approx(by_id[i].pnl, abs=0.005)
+        for i, v in zip(fills["trade_id"], fills["pnl"])
+    )
 
     at.selectbox(key="trades_symbol").select("ETH/USDT").run()
     at.selectbox(key="trades_algo").select("MA_Crossover").run()
@@ -158,8 +174,11 @@ def test_trades_round_trips_fills_and_every_filter(replayed, stored, monkeypatch
     at.selectbox(key="trades_result").select("All").run()
     at.selectbox(key="trades_reason").select("stop_loss").run()
     shown = frame_with(at, "exit_time", "entry_order_id")
-    expected = [t for t in closes(trades) if t.symbol == "ETH/USDT" and t.algo == "MA_Crossover"
-                and t.exit_reason == "stop_loss"]
+    expected = [
+        t
+        for t in closes(trades)
+        if t.symbol == "ETH/USDT" and t.algo == "MA_Crossover" and t.exit_reason == "stop_loss"
+    ]
     assert set(shown["exit_reason"]) == {"stop_loss"} and len(shown) == len(expected)
     at.selectbox(key="trades_side").select("buy").run()
     fills = frame_with(at, "trade_id", "pnl")
@@ -205,8 +224,11 @@ def test_chart_candles_indicators_and_markers(replayed, stored, monkeypatch):
     at.segmented_control(key="chart_window").set_value("3 d").run()
     assert len(chart_with(at, "open", "close", "volume")) <= 3 * 1440 / 15 + 1  # thinned to 15m candles
     markers = chart_with(at, "action", "reason")
-    fills = [t for t in stored["trades"] if t.symbol == "ETH/USDT" and t.algo == "MA_Crossover"
-             and end - 3 * DAY <= t.timestamp <= end + 60_000]
+    fills = [
+        t
+        for t in stored["trades"]
+        if t.symbol == "ETH/USDT" and t.algo == "MA_Crossover" and end - 3 * DAY <= t.timestamp <= end + 60_000
+    ]
     assert len(fills) > 0 and sorted(markers["price"]) == pytest.approx(sorted(t.price for t in fills))
     assert set(markers["reason"]) == {"entry"} | {t.exit_reason.value for t in fills if t.exit_reason}
 
@@ -231,8 +253,9 @@ def test_signals_show_outcomes_and_the_fill_they_became(replayed, stored, monkey
     at.selectbox(key="events_rule").select("max_trades_per_day").run()
     assert frame_with(at, "rule", "message")["rule"].tolist() == ["max_trades_per_day"] * rules["max_trades_per_day"]
     at.selectbox(key="events_symbol").select("BTC/USDT").run()
-    assert len(frame_with(at, "rule", "message")) == sum(e.rule == "max_trades_per_day" and e.symbol == "BTC/USDT"
-                                                         for e in stored["events"])
+    assert len(frame_with(at, "rule", "message")) == sum(
+        e.rule == "max_trades_per_day" and e.symbol == "BTC/USDT" for e in stored["events"]
+    )
 
 
 def test_logs_filter_by_level_and_search_and_show_the_last_traceback(replayed, monkeypatch, tmp_path):
@@ -262,7 +285,8 @@ def test_logs_filter_by_level_and_search_and_show_the_last_traceback(replayed, m
     at.text_input(key="logs_search").input("TRADE").run()
     heads = [ln.split(" ", 2) for ln in lines if re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", ln)]
     assert len(frame_with(at, "level", "message")) == sum(
-        level in ("INFO", "ERROR") and "trade" in msg.lower() for _, level, msg in heads)  # case-insensitive
+        level in ("INFO", "ERROR") and "trade" in msg.lower() for _, level, msg in heads
+    )  # case-insensitive
 
 
 def test_config_page_edits_the_checklist_band(replayed, monkeypatch, tmp_path):
@@ -280,4 +304,7 @@ def test_the_traders_timezone_is_shown_beside_utc(replayed, stored, monkeypatch,
     assert at.date_input(key="trades_dates").label == "Trading days (America/New_York)"
     trips = frame_with(at, "exit_time", "exit_local")
     first = trips.iloc[0]
-    assert first["exit_local"].endswith("EDT") and first["exit_local"][11:13] == f"{(int(first['exit_time'][11:13]) - 4) % 24:02d}"
+    assert (
+        first["exit_local"].endswith("EDT")
+        and first["exit_local"][11:13] == f"{(int(first['exit_time'][11:13]) - 4) % 24:02d}"
+    )

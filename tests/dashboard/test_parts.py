@@ -1,5 +1,6 @@
 """Pure pieces of the dashboard: config path precedence, health from the status row, limit
 distances, the checklist, number formatting, schema mapping."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,13 +31,16 @@ from storage.records import StatusRecord
 NOW = 1_800_000_000_000
 
 
-@pytest.mark.parametrize("argv, env, expected", [
-    ([], {}, "config.json"),
-    ([], {ENV_VAR: "/env/c.json"}, "/env/c.json"),
-    (["--config", "/cli/c.json"], {ENV_VAR: "/env/c.json"}, "/cli/c.json"),
-    (["--", "--config", "/cli/c.json"], {}, "/cli/c.json"),
-    (["tests/dashboard", "-q", "-x"], {ENV_VAR: "/env/c.json"}, "/env/c.json"),  # pytest's argv
-])
+@pytest.mark.parametrize(
+    "argv, env, expected",
+    [
+        ([], {}, "config.json"),
+        ([], {ENV_VAR: "/env/c.json"}, "/env/c.json"),
+        (["--config", "/cli/c.json"], {ENV_VAR: "/env/c.json"}, "/cli/c.json"),
+        (["--", "--config", "/cli/c.json"], {}, "/cli/c.json"),
+        (["tests/dashboard", "-q", "-x"], {ENV_VAR: "/env/c.json"}, "/env/c.json"),  # pytest's argv
+    ],
+)
 def test_config_path_cli_over_env_over_default(argv, env, expected):
     assert config_path(argv, env) == Path(expected)
 
@@ -75,9 +79,19 @@ def test_heartbeat_stale_after_three_polls():
 
 
 def test_limit_rows_give_distance_to_trigger_in_words():
-    rows = {r["limit"]: r for r in limit_rows({
-        "daily_loss_used": 2.3231, "daily_loss_limit": 150.0, "trades_today": 10, "max_trades_per_day": 10,
-        "loss_streak": 2, "max_consecutive_losses": None})}
+    rows = {
+        r["limit"]: r
+        for r in limit_rows(
+            {
+                "daily_loss_used": 2.3231,
+                "daily_loss_limit": 150.0,
+                "trades_today": 10,
+                "max_trades_per_day": 10,
+                "loss_streak": 2,
+                "max_consecutive_losses": None,
+            }
+        )
+    }
     assert limit_text(rows["Daily loss"]) == ("2.32", "150.00", "147.68")  # not 147.6769
     assert rows["Daily loss"]["left_ratio"] == pytest.approx(147.6769 / 150)
     assert limit_text(rows["Entries today"]) == ("10", "10", "0")
@@ -98,8 +112,9 @@ def test_pnl_band_and_positions_checks():
     assert checklist.pnl_band(-99.0, 10_000.0, -0.01, 0.03).ok is True
     assert checklist.pnl_band(None, None, -0.01, 0.03).ok is None
     config = Config(risk=RiskSettings(max_open_positions=1, time_stop_seconds=150))
-    frame = pd.DataFrame([{"algo": "MA_Crossover", "symbol": "BTC/USDT", "last_price": 1.0,
-                           "time_in_trade_ms": 400_000}])
+    frame = pd.DataFrame(
+        [{"algo": "MA_Crossover", "symbol": "BTC/USDT", "last_price": 1.0, "time_in_trade_ms": 400_000}]
+    )
     bad = checklist.positions(frame, config, 5)
     assert bad.ok is False and "past its time stop" in bad.reason
     assert checklist.positions(frame.assign(time_in_trade_ms=100_000), config, 5).ok is True
@@ -139,14 +154,22 @@ def test_merge_changes_touches_only_changed_fields():
     assert merge_changes(current, shown, {"a": None, "b": None, "c": 5}) == {"b": None, "keep": "x", "c": 5}
 
 
-
 def test_alert_counters_line_flags_failures():
     from daybreak.ui.health import alerts_line
 
     assert alerts_line(None) == (False, "Alerts: off (no notification URLs configured, or notify.enabled is false)")
     trouble, text = alerts_line({"sent": 7, "targets": 2, "suppressed": 1, "failed": 0, "dropped": 0})
     assert not trouble and text.startswith("Alerts: 7 sent to 2 target(s)")
-    trouble, text = alerts_line({"sent": 7, "targets": 2, "suppressed": 0, "failed": 3, "dropped": 1,
-                                 "last_error": "json://h/x: HTTP 500", "last_error_at": 1_620_000_000.0})
+    trouble, text = alerts_line(
+        {
+            "sent": 7,
+            "targets": 2,
+            "suppressed": 0,
+            "failed": 3,
+            "dropped": 1,
+            "last_error": "json://h/x: HTTP 500",
+            "last_error_at": 1_620_000_000.0,
+        }
+    )
     assert trouble and "3 delivery(ies) failed, 1 dropped" in text
     assert "last error (2021-05-03 00:00:00 UTC): json://h/x: HTTP 500" in text

@@ -1,5 +1,6 @@
 """A local notification receiver: an HTTP server on 127.0.0.1 that records each POST, as apprise's
 ``json://`` and ``form://`` schemes send them (``{"version", "title", "message", "type", ...}``)."""
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,15 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
+            def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if receiver.hold is not None:
                     receiver.hold.wait(3)
                 with receiver._lock:
                     code = receiver.codes.pop(0) if receiver.codes else 200
-                    receiver.requests.append({"path": self.path, "code": code, "raw": raw,
-                                              "type": self.headers.get("Content-Type", "")})
+                    receiver.requests.append(
+                        {"path": self.path, "code": code, "raw": raw, "type": self.headers.get("Content-Type", "")}
+                    )
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -1,4 +1,5 @@
 """Shared pieces of the fake Binance: the error reply and Binance's number formatting."""
+
 from __future__ import annotations
 
 from decimal import Decimal

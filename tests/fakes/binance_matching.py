@@ -7,6 +7,7 @@ as a continuous move does, in the order the price reaches them; a stop triggers 
 path reaches its ``stopPrice`` (on a gap: at ``to``). Each order fills at most once per segment
 (so a partial fill leaves its rest for a later move).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -56,7 +57,9 @@ class PriceWalk(OrderEngine):
                 else:
                     event = None
             else:
-                event = (Decimal(1), order["orderId"], "trigger", order["clientOrderId"], b) if stop_hit(order, b) else None
+                event = (
+                    (Decimal(1), order["orderId"], "trigger", order["clientOrderId"], b) if stop_hit(order, b) else None
+                )
             if event is not None:
                 events.append(event)
         done: set[str] = set()

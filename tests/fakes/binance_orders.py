@@ -19,6 +19,7 @@ Order types (``POST /api/v3/order``): ``MARKET`` (``quantity`` or ``quoteOrderQt
 Resting orders lock what they may spend (quantity of base on sells; ``price * quantity`` of quote on
 buys); an OCO locks once for both legs. Every fill is recorded in :meth:`OrderEngine.ledger`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ class Fill:
     client_order_id: str
     order_id: int
     symbol: str
-    side: str          # "buy" | "sell"
-    type: str          # Binance order type, e.g. "LIMIT"
+    side: str  # "buy" | "sell"
+    type: str  # Binance order type, e.g. "LIMIT"
     amount: Decimal
     price: Decimal
     quote: Decimal
@@ -83,14 +84,14 @@ class OrderEngine:
     taker_fee = Decimal("0.001")
 
     def _init_orders(self) -> None:
-        self.orders: dict[str, dict] = {}                     # clientOrderId -> order
-        self._open: dict[str, dict] = {}                      # the NEW / PARTIALLY_FILLED ones
+        self.orders: dict[str, dict] = {}  # clientOrderId -> order
+        self._open: dict[str, dict] = {}  # the NEW / PARTIALLY_FILLED ones
         self._fills: list[Fill] = []
         self._free: dict = {"USDT": Decimal("10000")}
         self._locked: dict = {}
         self._ids = {"order": 0, "trade": 0, "list": -1}
         self._expire_market = 0
-        self._refuse: list[tuple[str, int, str]] = []       # (order type, code, msg) of refusals to come
+        self._refuse: list[tuple[str, int, str]] = []  # (order type, code, msg) of refusals to come
         self._partial: Decimal | None = None
         self._event_time: int | None = None
 
@@ -99,7 +100,9 @@ class OrderEngine:
         """Commission rates (fractions) on maker and taker fills."""
         self.maker_fee, self.taker_fee = d(maker), d(taker)
 
-    def refuse_next_order(self, order_type: str, code: int = -1013, msg: str = "Filter failure: PERCENT_PRICE_BY_SIDE") -> None:
+    def refuse_next_order(
+        self, order_type: str, code: int = -1013, msg: str = "Filter failure: PERCENT_PRICE_BY_SIDE"
+    ) -> None:
         """The next order of Binance type ``order_type`` (e.g. ``STOP_LOSS_LIMIT``) is refused with
         HTTP 400 ``{"code": code, "msg": msg}``, as Binance refuses one its filters reject."""
         with self._lock:
@@ -174,7 +177,11 @@ class OrderEngine:
         cid = p.get("newClientOrderId") or f"fake-{self._ids['order'] + 1}"
         if cid in self.orders:
             raise BinanceError(400, -2010, "Duplicate order sent.")
-        if qty < min_qty or (lim.max_amount is not None and qty > d(lim.max_amount)) or (step and (qty - min_qty) % step):
+        if (
+            qty < min_qty
+            or (lim.max_amount is not None and qty > d(lim.max_amount))
+            or (step and (qty - min_qty) % step)
+        ):
             raise BinanceError(400, -1013, "Filter failure: LOT_SIZE")
         for value in (price, stop):
             if value is not None and ((tick and value % tick) or value < tick or value > 1_000_000):
@@ -182,13 +189,33 @@ class OrderEngine:
         if qty * (price or stop or last) < d(lim.min_notional):
             raise BinanceError(400, -1013, f"Filter failure: {self.notional_filter}")
         now = self._event_time or self.now()
-        order = {"symbol": market_id, "orderId": 0, "orderListId": list_id, "clientOrderId": cid,
-                 "price": s(price or 0), "origQty": s(qty), "executedQty": s(0), "cummulativeQuoteQty": s(0),
-                 "status": "NEW", "timeInForce": tif or "GTC", "type": kind, "side": side,
-                 "workingTime": -1 if kind in STOPS else now, "selfTradePreventionMode": "NONE",
-                 "_time": now, "_update": now, "_qty": qty, "_filled": Decimal(0), "_quote": Decimal(0),
-                 "_price": price, "_stop": stop, "_triggered": kind not in STOPS, "_fills": [],
-                 "_lock": (quote if side == "BUY" else base, Decimal(0)), "_step": step}
+        order = {
+            "symbol": market_id,
+            "orderId": 0,
+            "orderListId": list_id,
+            "clientOrderId": cid,
+            "price": s(price or 0),
+            "origQty": s(qty),
+            "executedQty": s(0),
+            "cummulativeQuoteQty": s(0),
+            "status": "NEW",
+            "timeInForce": tif or "GTC",
+            "type": kind,
+            "side": side,
+            "workingTime": -1 if kind in STOPS else now,
+            "selfTradePreventionMode": "NONE",
+            "_time": now,
+            "_update": now,
+            "_qty": qty,
+            "_filled": Decimal(0),
+            "_quote": Decimal(0),
+            "_price": price,
+            "_stop": stop,
+            "_triggered": kind not in STOPS,
+            "_fills": [],
+            "_lock": (quote if side == "BUY" else base, Decimal(0)),
+            "_step": step,
+        }
         if stop is not None:
             order["stopPrice"] = s(stop)
             if stop_hit(order, last):
@@ -244,7 +271,7 @@ class OrderEngine:
     def _fill(self, order: dict, qty: Decimal, price: Decimal, maker: bool) -> None:
         if qty <= 0:
             return
-        self._activated(order)                                  # an OCO's other leg expires first
+        self._activated(order)  # an OCO's other leg expires first
         base, quote = self._markets[order["symbol"]]
         cost = (qty * price).quantize(E8, ROUND_HALF_UP)
         rate = self.maker_fee if maker else self.taker_fee
@@ -260,8 +287,13 @@ class OrderEngine:
         self._free[get_asset] = self._free.get(get_asset, Decimal(0)) + get - fee
         now = self._event_time or self.now()
         trade_id = self._next("trade")
-        fill = {"price": s(price), "qty": s(qty), "commission": s(fee), "commissionAsset": get_asset,
-                "tradeId": trade_id}
+        fill = {
+            "price": s(price),
+            "qty": s(qty),
+            "commission": s(fee),
+            "commissionAsset": get_asset,
+            "tradeId": trade_id,
+        }
         order["_fills"].append(fill)
         order.setdefault("_fill", fill)
         order["_filled"] += qty
@@ -269,8 +301,23 @@ class OrderEngine:
         order["_update"] = now
         order["status"] = "FILLED" if order["_filled"] >= order["_qty"] else "PARTIALLY_FILLED"
         order["executedQty"], order["cummulativeQuoteQty"] = s(order["_filled"]), s(order["_quote"])
-        self._fills.append(Fill(order["clientOrderId"], order["orderId"], f"{base}/{quote}", order["side"].lower(),
-                                order["type"], qty, price, cost, fee, get_asset, maker, now, trade_id))
+        self._fills.append(
+            Fill(
+                order["clientOrderId"],
+                order["orderId"],
+                f"{base}/{quote}",
+                order["side"].lower(),
+                order["type"],
+                qty,
+                price,
+                cost,
+                fee,
+                get_asset,
+                maker,
+                now,
+                trade_id,
+            )
+        )
         if order["status"] == "FILLED":
             self._finish(order, "FILLED")
         else:
@@ -317,7 +364,7 @@ class OrderEngine:
         order["_triggered"] = True
         order["workingTime"] = order["_update"] = self._event_time or self.now()
         self._activated(order)
-        if order["type"] in ("STOP_LOSS", "TAKE_PROFIT"):          # a market order now
+        if order["type"] in ("STOP_LOSS", "TAKE_PROFIT"):  # a market order now
             self._fill(order, self._portion(order), price, maker=False)
             if order["status"] in OPEN:
                 self._finish(order, "EXPIRED")

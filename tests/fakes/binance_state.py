@@ -6,6 +6,7 @@ https://developers.binance.com/docs/binance-spot-api-docs/errors). :mod:`tests.f
 serves it over HTTP. Orders and their execution: :mod:`tests.fakes.binance_orders` and
 :mod:`tests.fakes.binance_trading`.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,16 @@ from tests.fakes.binance_trading import TradingEndpoints
 __all__ = ["BinanceError", "BinanceState", "Fill"]
 
 TAKER_FEE = Decimal("0.001")
-INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
-               "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
+INTERVAL_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+}
 
 
 class BinanceState(TradingEndpoints):
@@ -47,18 +56,22 @@ class BinanceState(TradingEndpoints):
     to use, ``"binanceus"`` or ``"binance"`` (:mod:`tests.fakes.binance_weights`).
     """
 
-    def __init__(self, notional_filter: str = "NOTIONAL", limits: dict[str, MarketLimits] | None = None,
-                 weights: str = "binanceus"):
+    def __init__(
+        self,
+        notional_filter: str = "NOTIONAL",
+        limits: dict[str, MarketLimits] | None = None,
+        weights: str = "binanceus",
+    ):
         self.notional_filter = notional_filter
         self.weights = weights
         self._limits = dict(limits) if limits is not None else load_snapshot("binanceus")
         self._candles: dict[tuple[str, str], pd.DataFrame] = {}
-        self._markets: dict[str, tuple[str, str]] = {}       # "BTCUSDT" -> ("BTC", "USDT")
+        self._markets: dict[str, tuple[str, str]] = {}  # "BTCUSDT" -> ("BTC", "USDT")
         self._lock = threading.RLock()
         self.clock_ms: int | None = None
-        self.prices: dict[str, float] = {}                    # symbol -> last price override
-        self.spreads: dict[str, Decimal] = {}                 # symbol -> (ask - bid) / last
-        self.depth_qty = Decimal("10")                        # quantity shown at each book level
+        self.prices: dict[str, float] = {}  # symbol -> last price override
+        self.spreads: dict[str, Decimal] = {}  # symbol -> (ask - bid) / last
+        self.depth_qty = Decimal("10")  # quantity shown at each book level
         self.order_lists: dict[int, dict] = {}
         self.key_permissions = {"enableSpotAndMarginTrading": True, "enableWithdrawals": False}
         """What the API key may do (``GET /sapi/v1/account/apiRestrictions``); tests flip these."""
@@ -120,7 +133,7 @@ class BinanceState(TradingEndpoints):
         lo, hi = int(np.searchsorted(ends, old, side="right")), int(np.searchsorted(ends, new, side="right"))
         if lo >= hi:
             return []
-        cols = [frame[c].to_numpy(np.float64)[max(lo - 1, 0):hi].tolist() for c in ("open", "high", "low", "close")]
+        cols = [frame[c].to_numpy(np.float64)[max(lo - 1, 0) : hi].tolist() for c in ("open", "high", "low", "close")]
         o, h, l, c = ([_d(x) for x in col] for col in cols)
         first = 1 if lo > 0 else 0
         prev = c[0] if lo > 0 else o[0]
@@ -212,30 +225,71 @@ class BinanceState(TradingEndpoints):
         for market_id, (base, quote) in sorted(self._markets.items()):
             lim = self.limits(f"{base}/{quote}")
             notional = {"filterType": self.notional_filter, "minNotional": _s(lim.min_notional), "avgPriceMins": 5}
-            notional.update({"applyMinToMarket": True, "maxNotional": "9000000.00000000", "applyMaxToMarket": False}
-                            if self.notional_filter == "NOTIONAL" else {"applyToMarket": True})
-            symbols.append({
-                "symbol": market_id, "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
-                "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
-                "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
-                               "TAKE_PROFIT_LIMIT"],
-                "icebergAllowed": True, "ocoAllowed": True, "quoteOrderQtyMarketAllowed": True,
-                "allowTrailingStop": True, "cancelReplaceAllowed": True, "isSpotTradingAllowed": True,
-                "isMarginTradingAllowed": False,
-                "filters": [
-                    {"filterType": "PRICE_FILTER", "minPrice": _s(lim.price_tick), "maxPrice": "1000000.00000000",
-                     "tickSize": _s(lim.price_tick)},
-                    {"filterType": "LOT_SIZE", "minQty": _s(lim.min_amount),
-                     "maxQty": _s(lim.max_amount if lim.max_amount is not None else 9_000_000),
-                     "stepSize": _s(lim.amount_step)},
-                    notional,
-                ],
-                "permissions": ["SPOT"], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-            })
-        return {"timezone": "UTC", "serverTime": self.now(), "exchangeFilters": [], "symbols": symbols,
-                "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                                "limit": 1200 if self.weights == "binanceus" else 6000}]}
+            notional.update(
+                {"applyMinToMarket": True, "maxNotional": "9000000.00000000", "applyMaxToMarket": False}
+                if self.notional_filter == "NOTIONAL"
+                else {"applyToMarket": True}
+            )
+            symbols.append(
+                {
+                    "symbol": market_id,
+                    "status": "TRADING",
+                    "baseAsset": base,
+                    "baseAssetPrecision": 8,
+                    "quoteAsset": quote,
+                    "quotePrecision": 8,
+                    "quoteAssetPrecision": 8,
+                    "baseCommissionPrecision": 8,
+                    "quoteCommissionPrecision": 8,
+                    "orderTypes": [
+                        "LIMIT",
+                        "LIMIT_MAKER",
+                        "MARKET",
+                        "STOP_LOSS",
+                        "STOP_LOSS_LIMIT",
+                        "TAKE_PROFIT",
+                        "TAKE_PROFIT_LIMIT",
+                    ],
+                    "icebergAllowed": True,
+                    "ocoAllowed": True,
+                    "quoteOrderQtyMarketAllowed": True,
+                    "allowTrailingStop": True,
+                    "cancelReplaceAllowed": True,
+                    "isSpotTradingAllowed": True,
+                    "isMarginTradingAllowed": False,
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": _s(lim.price_tick),
+                            "maxPrice": "1000000.00000000",
+                            "tickSize": _s(lim.price_tick),
+                        },
+                        {
+                            "filterType": "LOT_SIZE",
+                            "minQty": _s(lim.min_amount),
+                            "maxQty": _s(lim.max_amount if lim.max_amount is not None else 9_000_000),
+                            "stepSize": _s(lim.amount_step),
+                        },
+                        notional,
+                    ],
+                    "permissions": ["SPOT"],
+                    "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+                }
+            )
+        return {
+            "timezone": "UTC",
+            "serverTime": self.now(),
+            "exchangeFilters": [],
+            "symbols": symbols,
+            "rateLimits": [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": 1200 if self.weights == "binanceus" else 6000,
+                }
+            ],
+        }
 
     def klines(self, p: dict[str, str]) -> list:
         market_id = self._market(p)
@@ -247,7 +301,7 @@ class BinanceState(TradingEndpoints):
         ts = frame["timestamp"].to_numpy(np.int64)
         hi = min(int(p["endTime"]), self.now()) if "endTime" in p else self.now()
         lo = int(np.searchsorted(ts, int(p["startTime"]), side="left")) if "startTime" in p else 0
-        hi = int(np.searchsorted(ts, hi, side="right"))   # nothing opens after "now"; the last may be forming
+        hi = int(np.searchsorted(ts, hi, side="right"))  # nothing opens after "now"; the last may be forming
         if "startTime" in p:
             hi = min(hi, lo + limit)
         else:
@@ -280,7 +334,7 @@ class BinanceState(TradingEndpoints):
             try:
                 out.append(one(market_id))
             except BinanceError:
-                pass                                             # listed, but no price yet
+                pass  # listed, but no price yet
         return out
 
     def ticker_price(self, p: dict[str, str]):
@@ -306,18 +360,38 @@ class BinanceState(TradingEndpoints):
             ends = frame["timestamp"].to_numpy(np.int64) + step
             day = frame[(ends <= now) & (ends > now - 86_400_000)]
             if len(day):
-                open_, high, low = _d(float(day["open"].iloc[0])), _d(float(day["high"].max())), _d(float(day["low"].min()))
+                open_, high, low = (
+                    _d(float(day["open"].iloc[0])),
+                    _d(float(day["high"].max())),
+                    _d(float(day["low"].min())),
+                )
                 volume = _d(float(day["volume"].sum()))
                 quote_volume = _d(float((day["volume"] * day["close"]).sum()))
         bid, ask = self.book(market_id)
         change = last - open_
-        return {"symbol": market_id, "priceChange": _s(change),
-                "priceChangePercent": format(change / open_ * 100, ".3f") if open_ else "0.000",
-                "weightedAvgPrice": _s(quote_volume / volume if volume else last), "prevClosePrice": _s(open_),
-                "lastPrice": _s(last), "lastQty": "0.00100000", "bidPrice": _s(bid), "bidQty": _s(self.depth_qty),
-                "askPrice": _s(ask), "askQty": _s(self.depth_qty), "openPrice": _s(open_), "highPrice": _s(high),
-                "lowPrice": _s(low), "volume": _s(volume), "quoteVolume": _s(quote_volume),
-                "openTime": now - 86_400_000, "closeTime": now, "firstId": 1, "lastId": 1000, "count": 1000}
+        return {
+            "symbol": market_id,
+            "priceChange": _s(change),
+            "priceChangePercent": format(change / open_ * 100, ".3f") if open_ else "0.000",
+            "weightedAvgPrice": _s(quote_volume / volume if volume else last),
+            "prevClosePrice": _s(open_),
+            "lastPrice": _s(last),
+            "lastQty": "0.00100000",
+            "bidPrice": _s(bid),
+            "bidQty": _s(self.depth_qty),
+            "askPrice": _s(ask),
+            "askQty": _s(self.depth_qty),
+            "openPrice": _s(open_),
+            "highPrice": _s(high),
+            "lowPrice": _s(low),
+            "volume": _s(volume),
+            "quoteVolume": _s(quote_volume),
+            "openTime": now - 86_400_000,
+            "closeTime": now,
+            "firstId": 1,
+            "lastId": 1000,
+            "count": 1000,
+        }
 
     def ticker_24hr(self, p: dict[str, str]):
         """``GET /api/v3/ticker/24hr``: statistics over the candles that closed in the last 24 h."""
@@ -331,9 +405,11 @@ class BinanceState(TradingEndpoints):
         bid, ask = self.book(market_id)
         tick = _d(self.limits("/".join(self._markets[market_id])).price_tick)
         qty = _s(self.depth_qty)
-        return {"lastUpdateId": self.now(),
-                "bids": [[_s(bid - i * tick), qty] for i in range(limit) if bid - i * tick > 0],
-                "asks": [[_s(ask + i * tick), qty] for i in range(limit)]}
+        return {
+            "lastUpdateId": self.now(),
+            "bids": [[_s(bid - i * tick), qty] for i in range(limit) if bid - i * tick > 0],
+            "asks": [[_s(ask + i * tick), qty] for i in range(limit)],
+        }
 
 
 class _Klines:
@@ -350,6 +426,20 @@ class _Klines:
     def rows(self, lo: int, hi: int) -> list[list]:
         ts = self.ts[lo:hi].tolist()
         o, h, l, c, v = (col[lo:hi].tolist() for col in self.values)
-        return [[t, "%.8f" % o[i], "%.8f" % h[i], "%.8f" % l[i], "%.8f" % c[i], "%.8f" % v[i], t + self.step - 1,
-                 "%.8f" % (v[i] * c[i]), 100, "%.8f" % (v[i] / 2), "%.8f" % (v[i] * c[i] / 2), "0"]
-                for i, t in enumerate(ts)]
+        return [
+            [
+                t,
+                "%.8f" % o[i],
+                "%.8f" % h[i],
+                "%.8f" % l[i],
+                "%.8f" % c[i],
+                "%.8f" % v[i],
+                t + self.step - 1,
+                "%.8f" % (v[i] * c[i]),
+                100,
+                "%.8f" % (v[i] / 2),
+                "%.8f" % (v[i] * c[i] / 2),
+                "0",
+            ]
+            for i, t in enumerate(ts)
+        ]

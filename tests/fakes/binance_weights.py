@@ -6,6 +6,7 @@ rest-api.md; limit 1200 per minute, most weights half of Binance's). Endpoints w
 depends on the parameters (``symbol`` present, number of ``symbols``, depth ``limit``,
 ``orderId`` on myTrades) are computed in :func:`request_weight`.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,10 @@ _FIXED = {
     ("GET", "/api/v3/account"): (20, 10),
     ("GET", "/sapi/v1/account/apiRestrictions"): (1, 1),
 }
-_DEPTH = {"binance": ((100, 5), (500, 25), (1000, 50), (5000, 250)),
-          "binanceus": ((100, 1), (500, 5), (1000, 10), (5000, 50))}
+_DEPTH = {
+    "binance": ((100, 5), (500, 25), (1000, 50), (5000, 250)),
+    "binanceus": ((100, 1), (500, 5), (1000, 10), (5000, 50)),
+}
 
 
 def _symbols_count(params: dict[str, str]) -> int | None:

@@ -26,6 +26,7 @@ Every request that reaches the server is recorded in :attr:`FakeBinance.requests
 Binance charges for it (:meth:`~FakeBinance.weight_used`, :meth:`~FakeBinance.request_counts`;
 replies carry ``X-MBX-USED-WEIGHT-1M``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,17 @@ from daybreak.core.markets import MarketLimits
 from tests.fakes.binance_state import BinanceError, BinanceState, Fill
 from tests.fakes.binance_weights import request_weight
 
-_SIGNED = {"/api/v3/order", "/api/v3/account", "/sapi/v1/account/apiRestrictions", "/api/v3/myTrades", "/api/v3/openOrders", "/api/v3/order/oco",
-           "/api/v3/orderList/oco", "/api/v3/orderList", "/api/v3/order/cancelReplace"}
+_SIGNED = {
+    "/api/v3/order",
+    "/api/v3/account",
+    "/sapi/v1/account/apiRestrictions",
+    "/api/v3/myTrades",
+    "/api/v3/openOrders",
+    "/api/v3/order/oco",
+    "/api/v3/orderList/oco",
+    "/api/v3/orderList",
+    "/api/v3/order/cancelReplace",
+}
 
 
 @dataclass(frozen=True)
@@ -54,24 +64,24 @@ class RecordedRequest:
     method: str
     path: str
     params: dict[str, str]
-    weight: int = 0                   # what Binance charges for it (0: failed by a test hook)
-    at: float = field(default=0.0, compare=False)    # wall-clock time it arrived
-    status: int = 0                   # HTTP status of the reply (0: none was sent)
-    code: int = 0                     # Binance's error code of the reply (0: no error)
+    weight: int = 0  # what Binance charges for it (0: failed by a test hook)
+    at: float = field(default=0.0, compare=False)  # wall-clock time it arrived
+    status: int = 0  # HTTP status of the reply (0: none was sent)
+    code: int = 0  # Binance's error code of the reply (0: no error)
 
 
 @dataclass
 class _ReplyFault:
     method: str
     path: str
-    delay: float | None   # seconds to hold the reply; None: drop the connection instead
+    delay: float | None  # seconds to hold the reply; None: drop the connection instead
 
 
 @dataclass
 class _Fault:
-    mode: str            # "503" | "reset" | "429" | "418"
-    skip: int            # good requests to let through first
-    count: int | None    # failing requests, None = until come_back()
+    mode: str  # "503" | "reset" | "429" | "418"
+    skip: int  # good requests to let through first
+    count: int | None  # failing requests, None = until come_back()
     path: str | None
     retry_after: int = 1
 
@@ -85,9 +95,14 @@ class FakeBinance(BinanceState):
     ``"binanceus"`` or ``"binance"``, whose request weights to charge.
     """
 
-    def __init__(self, api_key: str = "daybreak-test-key", secret: str = "daybreak-test-secret",
-                 notional_filter: str = "NOTIONAL", limits: dict[str, MarketLimits] | None = None,
-                 weights: str = "binanceus"):
+    def __init__(
+        self,
+        api_key: str = "daybreak-test-key",
+        secret: str = "daybreak-test-secret",
+        notional_filter: str = "NOTIONAL",
+        limits: dict[str, MarketLimits] | None = None,
+        weights: str = "binanceus",
+    ):
         super().__init__(notional_filter, limits, weights)
         self.api_key, self.secret = api_key, secret
         self._faults: list[_Fault] = []
@@ -101,12 +116,12 @@ class FakeBinance(BinanceState):
         self.port = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "FakeBinance":
+    def start(self) -> FakeBinance:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"            # keep-alive, like Binance: fewer TCP handshakes
-            disable_nagle_algorithm = True           # headers and body go out at once (no 40 ms ACK wait)
+            protocol_version = "HTTP/1.1"  # keep-alive, like Binance: fewer TCP handshakes
+            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms ACK wait)
 
             def setup(self):
                 super().setup()
@@ -118,13 +133,13 @@ class FakeBinance(BinanceState):
                     fake._connections.discard(self.connection)
                 super().finish()
 
-            def do_GET(self):  # noqa: N802 (http.server API)
+            def do_GET(self):
                 fake._handle(self, "GET")
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 fake._handle(self, "POST")
 
-            def do_DELETE(self):  # noqa: N802
+            def do_DELETE(self):
                 fake._handle(self, "DELETE")
 
             def log_message(self, *args):
@@ -151,7 +166,7 @@ class FakeBinance(BinanceState):
             except OSError:
                 pass
 
-    def __enter__(self) -> "FakeBinance":
+    def __enter__(self) -> FakeBinance:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -164,8 +179,12 @@ class FakeBinance(BinanceState):
     @property
     def ccxt_urls(self) -> dict[str, str]:
         """Overrides for ccxt's ``urls['api']`` pointing binance/binanceus at this server."""
-        return {"public": f"{self.url}/api/v3", "private": f"{self.url}/api/v3",
-                "v1": f"{self.url}/api/v1", "sapi": f"{self.url}/sapi/v1"}
+        return {
+            "public": f"{self.url}/api/v3",
+            "private": f"{self.url}/api/v3",
+            "v1": f"{self.url}/api/v1",
+            "sapi": f"{self.url}/sapi/v1",
+        }
 
     # -- test hooks -----------------------------------------------------------------------------
     def go_down(self, mode: str = "503", after: int = 0, count: int | None = None, path: str | None = None) -> None:
@@ -243,11 +262,24 @@ class FakeBinance(BinanceState):
         rate-limit spacing, spot only; ``config`` extends ccxt's constructor config."""
         import ccxt
 
-        options = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False,
-                   "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False}
+        options = {
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+            "defaultType": "spot",
+            "warnOnFetchOpenOrdersWithoutSymbol": False,
+        }
         options.update(config.pop("options", {}))
-        client = getattr(ccxt, exchange_id)({"apiKey": self.api_key, "secret": self.secret, "enableRateLimit": False,
-                                             "timeout": 5000, "options": options, **config})
+        client = getattr(ccxt, exchange_id)(
+            {
+                "apiKey": self.api_key,
+                "secret": self.secret,
+                "enableRateLimit": False,
+                "timeout": 5000,
+                "options": options,
+                **config,
+            }
+        )
         client.urls["api"].update(self.ccxt_urls)
         return client
 
@@ -280,10 +312,16 @@ class FakeBinance(BinanceState):
             if mode == "reset":
                 h.close_connection = True
                 return
-            if mode in ("429", "418"):   # 418: the IP is banned for repeating 429s (Retry-After says how long)
-                return self._reply(h, int(mode), {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) "
-                                                  "request weight is 1200 per 1 MINUTE."},
-                                   {"Retry-After": str(fault.retry_after)})
+            if mode in ("429", "418"):  # 418: the IP is banned for repeating 429s (Retry-After says how long)
+                return self._reply(
+                    h,
+                    int(mode),
+                    {
+                        "code": -1003,
+                        "msg": "Too many requests; current limit of IP(127.0.0.1) request weight is 1200 per 1 MINUTE.",
+                    },
+                    {"Retry-After": str(fault.retry_after)},
+                )
             return self._reply(h, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
         try:
             if path in _SIGNED:
@@ -325,7 +363,7 @@ class FakeBinance(BinanceState):
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, payload, headers: dict | None = None) -> None:
         is_text = isinstance(payload, str)
-        data = (payload if is_text else json.dumps(payload, separators=(",", ":"))).encode()   # compact, like Binance
+        data = (payload if is_text else json.dumps(payload, separators=(",", ":"))).encode()  # compact, like Binance
         try:
             h.send_response(status)
             h.send_header("Content-Type", "text/html" if is_text else "application/json;charset=UTF-8")

@@ -1,4 +1,5 @@
 """The fake Binance's tickers, book and request weights, through real ccxt."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import pytest
 from tests.fakes.fake_binance import FakeBinance
 from tests.fixtures_exchange import sample_candles
 
-DAY = sample_candles("BTC/USDT").iloc[-1440:]          # the clock sits just after the last candle
+DAY = sample_candles("BTC/USDT").iloc[-1440:]  # the clock sits just after the last candle
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_fetch_tickers_of_two_symbols_is_one_request(fake_binance, client):
     assert btc["last"] == DAY["close"].iat[-1] == btc["bid"] == btc["ask"]
     assert (btc["open"], btc["high"], btc["low"]) == (DAY["open"].iat[0], DAY["high"].max(), DAY["low"].min())
     assert btc["baseVolume"] == pytest.approx(DAY["volume"].sum())
-    assert fake_binance.weight_used("/api/v3/ticker/24hr") == 1           # Binance.US: 1 for up to 20 symbols
+    assert fake_binance.weight_used("/api/v3/ticker/24hr") == 1  # Binance.US: 1 for up to 20 symbols
     client.fetch_tickers()
     assert fake_binance.weight_used("/api/v3/ticker/24hr") == 1 + 40
 
@@ -34,7 +35,9 @@ def test_fetch_tickers_of_two_symbols_is_one_request(fake_binance, client):
 def test_last_prices_all_or_some_symbols(fake_binance, client):
     prices = client.fetch_last_prices()
     assert {s: p["price"] for s, p in prices.items()} == {
-        "BTC/USDT": DAY["close"].iat[-1], "ETH/USDT": sample_candles("ETH/USDT")["close"].iat[-1]}
+        "BTC/USDT": DAY["close"].iat[-1],
+        "ETH/USDT": sample_candles("ETH/USDT")["close"].iat[-1],
+    }
     assert "symbol" not in fake_binance.requests_to("/api/v3/ticker/price")[0].params
     some = client.publicGetTickerPrice({"symbols": json.dumps(["ETHUSDT"])})
     assert [entry["symbol"] for entry in some] == ["ETHUSDT"]
@@ -73,7 +76,11 @@ def test_weight_used_follows_binance_tables(flavor, weights):
         client.fetch_balance()
         assert [r.weight for r in fake.requests] == weights
         assert fake.weight_used() == sum(weights)
-        assert fake.request_counts() == {"/api/v3/exchangeInfo": 1, "/api/v3/klines": 1, "/api/v3/order": 2,
-                                         "/api/v3/account": 1}
+        assert fake.request_counts() == {
+            "/api/v3/exchangeInfo": 1,
+            "/api/v3/klines": 1,
+            "/api/v3/order": 2,
+            "/api/v3/account": 1,
+        }
         assert fake.request_counts("GET")["/api/v3/order"] == 1
         assert client.last_response_headers["X-MBX-USED-WEIGHT-1M"] == str(sum(weights))

@@ -1,4 +1,5 @@
 """The lookahead check names the column that reads the future, or that needs more warm-up."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """``bot.py optimize`` and ``bot.py lookahead`` end to end on the shipped sample (3 days, BTC and ETH)."""
+
 from __future__ import annotations
 
 import json
@@ -7,15 +8,26 @@ import math
 import optuna
 import pytest
 
-from storage import open_store
-
 from daybreak.cli import main
 from daybreak.ops.config_file import load_config
+from storage import open_store
 from tests.conftest import ROOT, SAMPLE_DIR
 
 DATA = [str(p) for p in sorted(SAMPLE_DIR.glob("*_1m.csv.gz"))]
-MA = ["--strategy", "MA_Crossover", "--data", *DATA, "--min-trades", "2", "--seed", "3", "--jobs", "1",
-      "--mc-runs", "200"]
+MA = [
+    "--strategy",
+    "MA_Crossover",
+    "--data",
+    *DATA,
+    "--min-trades",
+    "2",
+    "--seed",
+    "3",
+    "--jobs",
+    "1",
+    "--mc-runs",
+    "200",
+]
 
 
 @pytest.fixture
@@ -34,9 +46,25 @@ def _study(tmp_path, name):
 
 def test_finds_resumes_and_reports_a_study_with_a_test_span(cfg, tmp_path, capsys):
     out = tmp_path / "r.json"
-    args = ["optimize", "--config", str(cfg), *MA, "--trials", "12", "--train-until", "2021-05-12T12:00",
-            "--space", "short_period=5:60", "long_period=20:240", "--study", "s1", "--json", str(out),
-            "--html", str(tmp_path / "r.html")]
+    args = [
+        "optimize",
+        "--config",
+        str(cfg),
+        *MA,
+        "--trials",
+        "12",
+        "--train-until",
+        "2021-05-12T12:00",
+        "--space",
+        "short_period=5:60",
+        "long_period=20:240",
+        "--study",
+        "s1",
+        "--json",
+        str(out),
+        "--html",
+        str(tmp_path / "r.html"),
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     for words in ("Best trials", "Parameter importances", "Deflated Sharpe ratio", "Monte Carlo", "Config patch"):
@@ -66,9 +94,26 @@ def test_finds_resumes_and_reports_a_study_with_a_test_span(cfg, tmp_path, capsy
 
 def test_grid_runs_every_point_once_and_walk_forward_reports_its_folds(cfg, tmp_path):
     out = tmp_path / "wf.json"
-    args = ["optimize", "--config", str(cfg), *MA, "--sampler", "grid", "--walk-forward", "2", "--train-blocks", "1",
-            "--space", "short_period=10:30:10", "long_period=60:120:60", "risk.time_stop_seconds=off",
-            "--objective", "profit", "--json", str(out)]
+    args = [
+        "optimize",
+        "--config",
+        str(cfg),
+        *MA,
+        "--sampler",
+        "grid",
+        "--walk-forward",
+        "2",
+        "--train-blocks",
+        "1",
+        "--space",
+        "short_period=10:30:10",
+        "long_period=60:120:60",
+        "risk.time_stop_seconds=off",
+        "--objective",
+        "profit",
+        "--json",
+        str(out),
+    ]
     assert main(args) == 0
     report = json.loads(out.read_text())
     wf = report["walk_forward"]
@@ -87,8 +132,25 @@ def test_grid_runs_every_point_once_and_walk_forward_reports_its_folds(cfg, tmp_
 
 def test_two_processes_and_a_two_objective_search(cfg, tmp_path):
     out = tmp_path / "mo.json"
-    args = ["optimize", "--config", str(cfg), *MA[:-4], "--jobs", "2", "--trials", "8", "--mc-runs", "0",
-            "--objective", "sharpe,max_drawdown", "--space", "short_period=5:60", "long_period=20:240", "--json", str(out)]
+    args = [
+        "optimize",
+        "--config",
+        str(cfg),
+        *MA[:-4],
+        "--jobs",
+        "2",
+        "--trials",
+        "8",
+        "--mc-runs",
+        "0",
+        "--objective",
+        "sharpe,max_drawdown",
+        "--space",
+        "short_period=5:60",
+        "long_period=20:240",
+        "--json",
+        str(out),
+    ]
     assert main(args) == 0
     report = json.loads(out.read_text())
     assert report["directions"] == ["maximize", "minimize"]
@@ -97,8 +159,21 @@ def test_two_processes_and_a_two_objective_search(cfg, tmp_path):
 
 
 def test_apply_writes_a_validated_patch(cfg, tmp_path, capsys):
-    args = ["optimize", "--config", str(cfg), *MA, "--trials", "6", "--objective", "profit",
-            "--space", "short_period=5:40", "long_period=50:200", "risk.stop_loss_ratio=0.004,0.008", "--apply"]
+    args = [
+        "optimize",
+        "--config",
+        str(cfg),
+        *MA,
+        "--trials",
+        "6",
+        "--objective",
+        "profit",
+        "--space",
+        "short_period=5:40",
+        "long_period=50:200",
+        "risk.stop_loss_ratio=0.004,0.008",
+        "--apply",
+    ]
     assert main(args) == 0
     assert "as config version" in capsys.readouterr().out
     config = load_config(cfg)
@@ -113,13 +188,16 @@ def test_apply_writes_a_validated_patch(cfg, tmp_path, capsys):
     assert 5 <= config.params["MA_Crossover"]["short_period"] <= 40
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--objective", "luck"], "--objective 'luck': unknown"),
-    (["--space", "risk.stop_loss_ratio=0:0.5"], "below the field's bound"),
-    (["--sampler", "grid", "--space", "risk.stop_loss_ratio"], "a grid needs a step"),
-    (["--train-until", "2030-01-01"], "--train-until"),
-    (["--strategy", "Nope"], "unknown; registered"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--objective", "luck"], "--objective 'luck': unknown"),
+        (["--space", "risk.stop_loss_ratio=0:0.5"], "below the field's bound"),
+        (["--sampler", "grid", "--space", "risk.stop_loss_ratio"], "a grid needs a step"),
+        (["--train-until", "2030-01-01"], "--train-until"),
+        (["--strategy", "Nope"], "unknown; registered"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(cfg, capsys, extra, message):
     assert main(["optimize", "--config", str(cfg), *MA, "--trials", "2", *extra]) == 2
     err = capsys.readouterr().err

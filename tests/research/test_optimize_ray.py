@@ -1,4 +1,5 @@
 """The same study on a local Ray instance (one CPU, no dashboard): Ray tasks run the real trials."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,26 @@ def test_a_small_study_on_local_ray_matches_the_same_study_in_process(tmp_path, 
     raw["storage"]["path"] = str(tmp_path / "store.db")
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(raw))
-    common = ["optimize", "--config", str(cfg), "--strategy", "MA_Crossover", "--data", *DATA, "--sampler", "grid",
-              "--space", "short_period=10:30:10", "long_period=60:120:60", "--objective", "profit",
-              "--min-trades", "1", "--mc-runs", "50"]
+    common = [
+        "optimize",
+        "--config",
+        str(cfg),
+        "--strategy",
+        "MA_Crossover",
+        "--data",
+        *DATA,
+        "--sampler",
+        "grid",
+        "--space",
+        "short_period=10:30:10",
+        "long_period=60:120:60",
+        "--objective",
+        "profit",
+        "--min-trades",
+        "1",
+        "--mc-runs",
+        "50",
+    ]
     assert main([*common, "--ray", "auto", "--study", "on-ray", "--json", str(tmp_path / "ray.json")]) == 0
     assert main([*common, "--jobs", "1", "--study", "inline", "--json", str(tmp_path / "inline.json")]) == 0
     on_ray, inline = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("ray", "inline"))

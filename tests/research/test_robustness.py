@@ -1,4 +1,5 @@
 """Deflated Sharpe ratio, Monte Carlo and walk-forward efficiency against independent computations."""
+
 from __future__ import annotations
 
 import itertools
@@ -48,14 +49,16 @@ def test_deflated_sharpe_matches_the_papers_formula():
     m, s = r.mean(), r.std(ddof=0)
     skew, kurt = np.mean(((r - m) / s) ** 3), np.mean(((r - m) / s) ** 4)
     sr0 = expected_max_sharpe(sharpes, 40)
-    want = _phi((sr - sr0) * math.sqrt(len(r) - 1) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr ** 2))
+    want = _phi((sr - sr0) * math.sqrt(len(r) - 1) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2))
     got = deflated_sharpe(returns, sharpes, 40)
     assert got["probability"] == pytest.approx(want, rel=1e-9)
     assert got["sharpe"] == pytest.approx(sr) and got["expected_max_sharpe"] == pytest.approx(sr0)
     # more trials tried -> a higher bar -> a lower DSR for the same winner
     assert deflated_sharpe(returns, sharpes, 4000)["probability"] < got["probability"]
     # with no trials to deflate by, DSR is the probabilistic Sharpe ratio against 0
-    assert deflated_sharpe(returns, sharpes[:1], 1)["probability"] == pytest.approx(probabilistic_sharpe(returns)["probability"])
+    assert deflated_sharpe(returns, sharpes[:1], 1)["probability"] == pytest.approx(
+        probabilistic_sharpe(returns)["probability"]
+    )
 
 
 def test_probabilistic_sharpe_is_undefined_on_too_few_or_flat_returns():
@@ -91,14 +94,18 @@ def test_monte_carlo_needs_two_trades():
 
 
 def test_walk_forward_efficiency_compares_daily_rates():
-    folds = [{"train_return_ratio": 0.09, "train_days": 30, "test_return_ratio": 0.01, "test_days": 10},
-             {"train_return_ratio": 0.03, "train_days": 30, "test_return_ratio": 0.02, "test_days": 10}]
+    folds = [
+        {"train_return_ratio": 0.09, "train_days": 30, "test_return_ratio": 0.01, "test_days": 10},
+        {"train_return_ratio": 0.03, "train_days": 30, "test_return_ratio": 0.02, "test_days": 10},
+    ]
     assert walk_forward_efficiency(folds) == pytest.approx(((0.001 + 0.002) / 2) / ((0.003 + 0.001) / 2))
     folds[0]["train_return_ratio"] = folds[1]["train_return_ratio"] = -0.01
     assert math.isnan(walk_forward_efficiency(folds))
 
 
 def test_chain_equity_carries_the_account_from_fold_to_fold():
-    ts, eq = chain_equity([(np.array([1, 2]), np.array([100.0, 110.0])), (np.array([3, 4]), np.array([100.0, 90.0]))], 100.0)
+    ts, eq = chain_equity(
+        [(np.array([1, 2]), np.array([100.0, 110.0])), (np.array([3, 4]), np.array([100.0, 90.0]))], 100.0
+    )
     assert ts.tolist() == [1, 2, 3, 4]
     assert eq.tolist() == pytest.approx([100.0, 110.0, 110.0, 99.0])

@@ -1,4 +1,5 @@
 """The search space: read from the params models, narrowed by --space specs, turned into a config."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -45,25 +46,33 @@ def test_bounds_come_from_the_model_and_its_search_hint():
 
 
 def test_specs_narrow_pin_or_list_values():
-    space = {d.key: d for d in build_space(MA, ["short_period=5:100:5", "long_period=200",
-                                               "risk.time_stop_seconds=off,150,600", "risk.stop_loss_ratio"])}
+    space = {
+        d.key: d
+        for d in build_space(
+            MA,
+            ["short_period=5:100:5", "long_period=200", "risk.time_stop_seconds=off,150,600", "risk.stop_loss_ratio"],
+        )
+    }
     assert space["params.short_period"].grid() == list(range(5, 101, 5))
     assert space["params.long_period"].kind == "fixed" and space["params.long_period"].choices == (200,)
     assert space["risk.time_stop_seconds"].choices == (None, 150.0, 600.0)
     assert space["risk.stop_loss_ratio"].low == 0.001
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("nope=1:2", "not a params field"),
-    ("risk.nope", "not a risk key"),
-    ("short_period=0:10", "below the field's bound"),
-    ("short_period=10:5", "LOW must be below HIGH"),
-    ("short_period=a:5", "not a number"),
-    ("short_period=1.5:5", "not an integer"),
-    ("timeframe=1m,15m", "not one of"),
-    ("short_period=5:100:0", "step must be positive"),
-    ("risk.time_stop_seconds=0:10", "below the field's bound"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("nope=1:2", "not a params field"),
+        ("risk.nope", "not a risk key"),
+        ("short_period=0:10", "below the field's bound"),
+        ("short_period=10:5", "LOW must be below HIGH"),
+        ("short_period=a:5", "not a number"),
+        ("short_period=1.5:5", "not an integer"),
+        ("timeframe=1m,15m", "not one of"),
+        ("short_period=5:100:0", "step must be positive"),
+        ("risk.time_stop_seconds=0:10", "below the field's bound"),
+    ],
+)
 def test_bad_specs_name_the_spec(spec, message):
     with pytest.raises(SpaceError, match=message):
         build_space(MA, [spec])
@@ -75,17 +84,29 @@ def test_a_list_field_is_one_yes_no_dimension_per_member_and_the_patch_rebuilds_
     assert "params.conditions[squeeze]" in keys and "params.conditions[momentum]" in keys
     with pytest.raises(SpaceError, match="by member"):
         parse_spec("conditions=squeeze", model)
-    patch = config_patch("Confluence", {}, {"params.conditions[squeeze]": True, "params.conditions[ema_cross]": False,
-                                            "params.conditions[volume_surge]": True, "params.min_count": 2})
+    patch = config_patch(
+        "Confluence",
+        {},
+        {
+            "params.conditions[squeeze]": True,
+            "params.conditions[ema_cross]": False,
+            "params.conditions[volume_surge]": True,
+            "params.min_count": 2,
+        },
+    )
     assert patch["params"]["Confluence"]["conditions"] == ["squeeze", "volume_surge"]
 
 
 def test_a_patch_applies_to_the_searched_strategy_only_and_validates():
-    raw = {"algos": {"MA_Crossover": True, "RSI_Reversion": True}, "params": {"MA_Crossover": {"timeframe": "1m"}},
-           "risk": {"stop_loss_ratio": 0.01, "time_stop_seconds": 150},
-           "risk_overrides": {"Momentum_Chase": {"take_profit_ratio": 0.06}}}
-    patch = config_patch("MA_Crossover", raw, {"params.short_period": 20, "params.long_period": 300,
-                                               "risk.time_stop_seconds": None})
+    raw = {
+        "algos": {"MA_Crossover": True, "RSI_Reversion": True},
+        "params": {"MA_Crossover": {"timeframe": "1m"}},
+        "risk": {"stop_loss_ratio": 0.01, "time_stop_seconds": 150},
+        "risk_overrides": {"Momentum_Chase": {"take_profit_ratio": 0.06}},
+    }
+    patch = config_patch(
+        "MA_Crossover", raw, {"params.short_period": 20, "params.long_period": 300, "risk.time_stop_seconds": None}
+    )
     out = parse_config(apply_patch(raw, patch))
     assert out.params["MA_Crossover"] == {"timeframe": "1m", "short_period": 20, "long_period": 300}
     assert out.risk_for("MA_Crossover").time_stop_seconds is None  # null in the override turns the rule off

@@ -1,5 +1,6 @@
 """A trial is the real backtest: the runner's caches (indicator memo, per-combination signals, windows)
 change nothing but the time it takes."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,9 @@ def sample() -> ReplayData:
 
 
 def _fills(result) -> list[tuple]:
-    return [(t.timestamp, t.symbol, t.action, round(t.amount, 12), round(t.price, 8), t.exit_reason) for t in result.trades]
+    return [
+        (t.timestamp, t.symbol, t.action, round(t.amount, 12), round(t.price, 8), t.exit_reason) for t in result.trades
+    ]
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -62,11 +65,17 @@ def test_a_memoized_result_is_read_only_and_on_the_callers_index():
         hit.to_numpy()[0] = 1.0
 
 
-POINTS = [{"params.short_period": 10, "params.long_period": 60},
-          {"params.short_period": 30, "params.long_period": 120, "risk.time_stop_seconds": None},
-          {"params.short_period": 10, "params.long_period": 60, "risk.stop_loss_ratio": 0.004,
-           "risk.take_profit_ratio": 0.006},
-          {"params.short_period": 10, "params.long_period": 120}]
+POINTS = [
+    {"params.short_period": 10, "params.long_period": 60},
+    {"params.short_period": 30, "params.long_period": 120, "risk.time_stop_seconds": None},
+    {
+        "params.short_period": 10,
+        "params.long_period": 60,
+        "risk.stop_loss_ratio": 0.004,
+        "risk.take_profit_ratio": 0.006,
+    },
+    {"params.short_period": 10, "params.long_period": 120},
+]
 
 
 def test_runner_trials_equal_plain_backtests_in_any_order(sample):

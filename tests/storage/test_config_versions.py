@@ -1,4 +1,5 @@
 """ConfigVersions on SQLite, moto and dynalite: numbered, never overwritten, documents intact."""
+
 from __future__ import annotations
 
 from storage.records import ConfigVersionRecord
@@ -8,8 +9,9 @@ T0 = 1_617_321_600_000
 
 def test_versions_are_kept_newest_first_and_a_number_is_taken_once(store_factory):
     store = store_factory()
-    docs = [{"mode": "paper", "symbols": ["BTC/USDT"], "risk": {"stop_loss_ratio": 0.01 * i}, "n": i}
-            for i in range(1, 4)]
+    docs = [
+        {"mode": "paper", "symbols": ["BTC/USDT"], "risk": {"stop_loss_ratio": 0.01 * i}, "n": i} for i in range(1, 4)
+    ]
     for i, doc in enumerate(docs, start=1):
         assert store.put_config_version(ConfigVersionRecord(i, T0 + i, f"dashboard:u{i}", doc, f"note {i}"))
     assert not store.put_config_version(ConfigVersionRecord(2, T0 + 9, "file edit", {"other": True}))

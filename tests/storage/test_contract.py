@@ -3,6 +3,7 @@
 Each test states what the bot or the dashboard relies on. ``store_factory`` (tests/fixtures_dynamo.py)
 is parametrised over the three backends.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,18 +19,36 @@ MIN = 60_000
 
 
 def trade(i: int, symbol="BTC/USDT", algo="MA_Crossover", ts=None, **kw) -> Trade:
-    values = dict(trade_id=f"db-{i:032x}", timestamp=ts if ts is not None else T0 + i * MIN, symbol=symbol,
-                  action=Action.BUY if i % 2 == 0 else Action.SELL, amount=0.0017, price=58720.45, fee=0.0998,
-                  algo=algo, pnl=None if i % 2 == 0 else 1.25, order_id=f"o{i}",
-                  exit_reason=None if i % 2 == 0 else ExitReason.SIGNAL)
+    values = dict(
+        trade_id=f"db-{i:032x}",
+        timestamp=ts if ts is not None else T0 + i * MIN,
+        symbol=symbol,
+        action=Action.BUY if i % 2 == 0 else Action.SELL,
+        amount=0.0017,
+        price=58720.45,
+        fee=0.0998,
+        algo=algo,
+        pnl=None if i % 2 == 0 else 1.25,
+        order_id=f"o{i}",
+        exit_reason=None if i % 2 == 0 else ExitReason.SIGNAL,
+    )
     return Trade(**{**values, **kw})
 
 
 # -- numbers ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("field,value", [
-    ("price", 0.1 + 0.2), ("amount", 1e-8), ("price", 100_000.01), ("price", 126_011.0),
-    ("pnl", -12.345678901234), ("pnl", -0.1 - 0.2), ("fee", 1e-12), ("amount", 123456789.123456789),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("price", 0.1 + 0.2),
+        ("amount", 1e-8),
+        ("price", 100_000.01),
+        ("price", 126_011.0),
+        ("pnl", -12.345678901234),
+        ("pnl", -0.1 - 0.2),
+        ("fee", 1e-12),
+        ("amount", 123456789.123456789),
+    ],
+)
 def test_numbers_round_trip_to_the_same_float(store_factory, field, value):
     store = store_factory()
     t = replace(trade(1), **{field: value})
@@ -42,8 +61,15 @@ def test_numbers_round_trip_to_the_same_float(store_factory, field, value):
 def test_every_trade_field_round_trips(store_factory):
     store = store_factory()
     opening = trade(0)  # pnl None, exit_reason None
-    closing = trade(1, pnl=-3.75, exit_reason=ExitReason.STOP_LOSS, mode=Mode.LIVE, order_id="",
-                    order_type="limit+market", ref_price=58_720.45)
+    closing = trade(
+        1,
+        pnl=-3.75,
+        exit_reason=ExitReason.STOP_LOSS,
+        mode=Mode.LIVE,
+        order_id="",
+        order_type="limit+market",
+        ref_price=58_720.45,
+    )
     assert store.put_trade(opening) and store.put_trade(closing)
     assert store.list_trades() == [opening, closing]
     assert isinstance(store.list_trades()[0].timestamp, int)
@@ -72,12 +98,16 @@ def test_list_trades_filters_by_symbol_algo_and_time(store_factory):
     assert store.list_trades(newest_first=True) == trades[::-1]
     assert store.list_trades(symbol="ETH/USDT") == [t for t in trades if t.symbol == "ETH/USDT"]
     assert store.list_trades(algo="B") == [t for t in trades if t.algo == "B"]
-    assert store.list_trades(symbol="BTC/USDT", algo="C") == [t for t in trades if t.symbol == "BTC/USDT" and t.algo == "C"]
+    assert store.list_trades(symbol="BTC/USDT", algo="C") == [
+        t for t in trades if t.symbol == "BTC/USDT" and t.algo == "C"
+    ]
     assert store.list_trades(since=trades[5].timestamp) == trades[5:]
     assert store.list_trades(until=trades[2].timestamp) == trades[:3]
     assert store.list_trades(since=trades[2].timestamp, until=trades[4].timestamp) == trades[2:5]
-    assert store.list_trades(algo="B", until=trades[4].timestamp, newest_first=True, limit=1) == \
-        [t for t in trades[:5] if t.algo == "B"][-1:]
+    assert (
+        store.list_trades(algo="B", until=trades[4].timestamp, newest_first=True, limit=1)
+        == [t for t in trades[:5] if t.algo == "B"][-1:]
+    )
     assert store.list_trades(limit=3, newest_first=True) == trades[:-4:-1]
     assert store.list_trades(symbol="BTC/USDT", algo="A", limit=2) == [trades[0], trades[6]]
     assert store.list_trades(symbol="SOL/USDT") == []
@@ -114,29 +144,48 @@ def test_data_survives_reopening_the_store(store_factory):
 # -- stats -----------------------------------------------------------------------------------
 def test_stats_upsert_by_type_and_algo(store_factory):
     store = store_factory()
-    store.put_stats([StatRecord("pnl", "total", 1.0, "2021-04-02"), StatRecord("pnl", "A", 0.5, "2021-04-02"),
-                     StatRecord("win_rate", "A", 0.5, "2021-04-02")])
+    store.put_stats(
+        [
+            StatRecord("pnl", "total", 1.0, "2021-04-02"),
+            StatRecord("pnl", "A", 0.5, "2021-04-02"),
+            StatRecord("win_rate", "A", 0.5, "2021-04-02"),
+        ]
+    )
     store.put_stats([StatRecord("pnl", "total", -0.30000000000000004, "2021-04-03")])
     assert store.list_stats() == [
-        StatRecord("pnl", "A", 0.5, "2021-04-02"), StatRecord("win_rate", "A", 0.5, "2021-04-02"),
-        StatRecord("pnl", "total", -0.30000000000000004, "2021-04-03")]
+        StatRecord("pnl", "A", 0.5, "2021-04-02"),
+        StatRecord("win_rate", "A", 0.5, "2021-04-02"),
+        StatRecord("pnl", "total", -0.30000000000000004, "2021-04-03"),
+    ]
 
 
 def test_daily_stats_are_listed_apart_from_the_totals(store_factory):
     store = store_factory()
     days = [StatRecord(f"day:2021-04-0{d}:pnl", "A", d * 1.5, "2021-04-03") for d in (1, 2)]
-    store.put_stats([StatRecord("pnl", "A", 4.5, "2021-04-03"), *days, StatRecord("day:2021-04-01:wins", "B", 1.0,
-                                                                                   "2021-04-03")])
+    store.put_stats(
+        [StatRecord("pnl", "A", 4.5, "2021-04-03"), *days, StatRecord("day:2021-04-01:wins", "B", 1.0, "2021-04-03")]
+    )
     store.put_stats([StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03")])  # upserted like any stat
     assert store.list_stats() == [StatRecord("pnl", "A", 4.5, "2021-04-03")]  # the totals alone: a small read
-    assert store.list_stats(daily=True) == [days[0], StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03"),
-                                            StatRecord("day:2021-04-01:wins", "B", 1.0, "2021-04-03")]
+    assert store.list_stats(daily=True) == [
+        days[0],
+        StatRecord("day:2021-04-02:pnl", "A", 3.25, "2021-04-03"),
+        StatRecord("day:2021-04-01:wins", "B", 1.0, "2021-04-03"),
+    ]
 
 
 # -- prices ----------------------------------------------------------------------------------
 def price(i, symbol="BTC/USDT", **kw) -> PriceRecord:
-    values = dict(symbol=symbol, timestamp=T0 + i * MIN, price=58720.45 + i, open=58700.0, high=58800.5,
-                  low=58690.01, volume=61.685675, expiry=(T0 + i * MIN) // 1000 + 86_400)
+    values = dict(
+        symbol=symbol,
+        timestamp=T0 + i * MIN,
+        price=58720.45 + i,
+        open=58700.0,
+        high=58800.5,
+        low=58690.01,
+        volume=61.685675,
+        expiry=(T0 + i * MIN) // 1000 + 86_400,
+    )
     return PriceRecord(**{**values, **kw})
 
 
@@ -164,8 +213,19 @@ def test_a_price_without_ohlcv_keeps_them_empty(store_factory):
 
 # -- signals ---------------------------------------------------------------------------------
 def signal(i, **kw) -> SignalRecord:
-    return SignalRecord(**{**dict(signal_id=f"sig-{i}", timestamp=T0 + i * 1000, symbol="BTC/USDT",
-                                  action="buy", source="tradingview", amount=0.001), **kw})
+    return SignalRecord(
+        **{
+            **dict(
+                signal_id=f"sig-{i}",
+                timestamp=T0 + i * 1000,
+                symbol="BTC/USDT",
+                action="buy",
+                source="tradingview",
+                amount=0.001,
+            ),
+            **kw,
+        }
+    )
 
 
 def test_signal_inbox_lists_new_signals_in_time_order(store_factory):
@@ -196,8 +256,19 @@ def test_a_signal_is_marked_once(store_factory):
 # -- positions -------------------------------------------------------------------------------
 def test_positions_upsert_delete_and_keep_every_field(store_factory):
     store = store_factory()
-    pos = Position("A", "BTC/USDT", 0.0017, 58720.45, T0, 0.0998, "db-1", high_watermark=59000.0,
-                         stop_price=None, partial_taken=True, extra={"entries": [1, 2.5], "note": "x"})
+    pos = Position(
+        "A",
+        "BTC/USDT",
+        0.0017,
+        58720.45,
+        T0,
+        0.0998,
+        "db-1",
+        high_watermark=59000.0,
+        stop_price=None,
+        partial_taken=True,
+        extra={"entries": [1, 2.5], "note": "x"},
+    )
     other = Position("AB", "ETH/USDT", 1e-8, 2000.0, T0, 0.0, "db-2")
     store.put_position(other)
     store.put_position(replace(pos, amount=1.0))
@@ -211,9 +282,19 @@ def test_positions_upsert_delete_and_keep_every_field(store_factory):
 # -- events ----------------------------------------------------------------------------------
 def test_events_are_listed_newest_first_with_filters(store_factory):
     store = store_factory()
-    events = [Event(f"ev-{i}", T0 + i, ("rejection", "error")[i % 2], f"message {i}", algo="A",
-                          symbol="BTC/USDT", rule=("max_positions", "daily_loss", "")[i % 3],
-                          data={"limit": 0.1 + 0.2, "i": i}) for i in range(9)]
+    events = [
+        Event(
+            f"ev-{i}",
+            T0 + i,
+            ("rejection", "error")[i % 2],
+            f"message {i}",
+            algo="A",
+            symbol="BTC/USDT",
+            rule=("max_positions", "daily_loss", "")[i % 3],
+            data={"limit": 0.1 + 0.2, "i": i},
+        )
+        for i in range(9)
+    ]
     for e in events:
         assert store.put_event(e) is True
     assert store.put_event(events[0]) is False
@@ -244,8 +325,15 @@ def test_status_row_is_replaced(store_factory):
     store = store_factory()
     assert store.get_status() is None
     store.put_status(StatusRecord(T0, "paper", "BOOTING"))
-    latest = StatusRecord(T0 + 5000, "paper", "ERROR", reason="storage", last_error="boom",
-                          last_error_at=T0 + 4000, detail={"pending_writes": 3, "ratio": 0.25})
+    latest = StatusRecord(
+        T0 + 5000,
+        "paper",
+        "ERROR",
+        reason="storage",
+        last_error="boom",
+        last_error_at=T0 + 4000,
+        detail={"pending_writes": 3, "ratio": 0.25},
+    )
     store.put_status(latest)
     assert store.get_status() == latest
 

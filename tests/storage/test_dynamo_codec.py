@@ -1,4 +1,5 @@
 """The one Decimal codec: numbers come back as the same typed values, bad values are named."""
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,16 @@ def test_any_finite_float_crosses_as_decimal_and_back_unchanged(x):
     assert back.amount == x and back.entry_price == x
 
 
-@pytest.mark.parametrize("value,stored", [
-    (0.1 + 0.2, "0.30000000000000004"), (1e-8, "1E-8"), (123456.78, "123456.78"), (-7.5, "-7.5"),
-    (1_617_321_600_000, "1617321600000"),
-])
+@pytest.mark.parametrize(
+    "value,stored",
+    [
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1e-8, "1E-8"),
+        (123456.78, "123456.78"),
+        (-7.5, "-7.5"),
+        (1_617_321_600_000, "1617321600000"),
+    ],
+)
 def test_numbers_are_stored_as_their_shortest_decimal(value, stored):
     assert encode_value(value) == {"N": stored}
 
@@ -59,14 +66,24 @@ def test_dict_fields_round_trip_with_exact_nested_numbers():
 
 
 def test_a_map_written_by_another_system_is_accepted():
-    item = {"event_id": {"S": "e"}, "timestamp": {"N": "5"}, "kind": {"S": "k"}, "message": {"S": "m"},
-            "data": {"M": {"price": {"N": "100000.5"}, "n": {"N": "3"}}}}
+    item = {
+        "event_id": {"S": "e"},
+        "timestamp": {"N": "5"},
+        "kind": {"S": "k"},
+        "message": {"S": "m"},
+        "data": {"M": {"price": {"N": "100000.5"}, "n": {"N": "3"}}},
+    }
     assert decode_item(Event, item).data == {"price": 100000.5, "n": 3}
 
 
 def test_another_systems_numbers_as_strings_are_read_and_bad_ones_named():
-    item = {"signal_id": {"S": "s"}, "timestamp": {"N": "1.6173216E12"}, "symbol": {"S": "BTC/USDT"},
-            "action": {"S": "buy"}, "amount": {"S": "0.001"}}
+    item = {
+        "signal_id": {"S": "s"},
+        "timestamp": {"N": "1.6173216E12"},
+        "symbol": {"S": "BTC/USDT"},
+        "action": {"S": "buy"},
+        "amount": {"S": "0.001"},
+    }
     sig = decode_item(SignalRecord, item)
     assert sig.timestamp == 1_617_321_600_000 and sig.amount == 0.001
     with pytest.raises(ValueError, match=r"amount='lots' is not a number"):

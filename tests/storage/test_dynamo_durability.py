@@ -1,4 +1,5 @@
 """Durability on a real DynamoDB-compatible server (dynalite): SIGKILL, restart, server down mid-stream."""
+
 from __future__ import annotations
 
 import signal
@@ -17,8 +18,17 @@ T0 = 1_617_321_600_000
 
 
 def trade(i: int) -> Trade:
-    return Trade(f"db-{i:032x}", T0 + i * 60_000, ("BTC/USDT", "ETH/USDT")[i % 2], (Action.BUY, Action.SELL)[i % 2],
-                       0.001 + i * 1e-8, 58_720.45 + i, 0.0587, "MA_Crossover", pnl=None if i % 2 == 0 else -0.1 * i)
+    return Trade(
+        f"db-{i:032x}",
+        T0 + i * 60_000,
+        ("BTC/USDT", "ETH/USDT")[i % 2],
+        (Action.BUY, Action.SELL)[i % 2],
+        0.001 + i * 1e-8,
+        58_720.45 + i,
+        0.0587,
+        "MA_Crossover",
+        pnl=None if i % 2 == 0 else -0.1 * i,
+    )
 
 
 def fast_store(server, prefix: str) -> DynamoStore:

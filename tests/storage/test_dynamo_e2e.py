@@ -1,5 +1,6 @@
 """End to end: ``bot.py run --replay`` on DynamoDB (a dynalite server) gives the same trades and stats
 as on SQLite, also when the server is SIGKILLed and restarted in the middle of the replay."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ def configs(tmp_path: Path, endpoint_url: str) -> tuple[Path, Path]:
     (tmp_path / "sqlite").mkdir()
     (tmp_path / "dynamo").mkdir()
     sqlite = write_config(tmp_path / "sqlite")
-    dynamo = write_config(tmp_path / "dynamo", storage={
-        "backend": "dynamodb", "region": "us-east-1", "table_prefix": "E2E", "endpoint_url": endpoint_url})
+    dynamo = write_config(
+        tmp_path / "dynamo",
+        storage={"backend": "dynamodb", "region": "us-east-1", "table_prefix": "E2E", "endpoint_url": endpoint_url},
+    )
     bot("init-db", "--config", str(dynamo), check=True)
     return sqlite, dynamo
 
@@ -50,7 +53,9 @@ def test_server_killed_mid_replay_loses_and_duplicates_no_trade(tmp_path, dynali
         frame = pd.read_csv(path)
         short = tmp_path / "candles" / path.name
         short.parent.mkdir(exist_ok=True)
-        frame[frame["timestamp"] < frame["timestamp"].iloc[0] + 36 * 3_600_000].to_csv(short, index=False, compression="gzip")
+        frame[frame["timestamp"] < frame["timestamp"].iloc[0] + 36 * 3_600_000].to_csv(
+            short, index=False, compression="gzip"
+        )
         days.append(str(short))
     sqlite, dynamo = configs(tmp_path, dynalite_server.endpoint_url)
     bot("run", "--replay", *days, "--config", str(sqlite), check=True)
@@ -58,8 +63,13 @@ def test_server_killed_mid_replay_loses_and_duplicates_no_trade(tmp_path, dynali
     assert len(expected) >= 6
 
     log = Path(json.loads(dynamo.read_text())["log"]["path"])
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--replay", *days, "--config", str(dynamo)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py"), "run", "--replay", *days, "--config", str(dynamo)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         if log.exists() and log.read_text().count(" TRADE ") >= 3:
@@ -81,20 +91,39 @@ def test_a_signal_put_by_another_system_runs_once_tagged_external(tmp_path, dyna
     short = tmp_path / "candles" / SAMPLE[0].name
     short.parent.mkdir()
     frame[frame["timestamp"] < t0 + 8 * 3_600_000].to_csv(short, index=False, compression="gzip")
-    cfg = write_config(tmp_path, algos={"MA_Crossover": False}, storage={
-        "backend": "dynamodb", "region": "us-east-1", "table_prefix": "Ext", "endpoint_url": dynalite_server.endpoint_url})
+    cfg = write_config(
+        tmp_path,
+        algos={"MA_Crossover": False},
+        storage={
+            "backend": "dynamodb",
+            "region": "us-east-1",
+            "table_prefix": "Ext",
+            "endpoint_url": dynalite_server.endpoint_url,
+        },
+    )
     bot("init-db", "--config", str(cfg), check=True)
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=dynalite_server.endpoint_url)
     for sid, minute, action, amount in (("scr-1", 100, "buy", "0.002"), ("scr-2", 300, "sell", None)):
-        item = {"signal_id": {"S": sid}, "timestamp": {"N": str(t0 + minute * 60_000)}, "symbol": {"S": "BTC/USDT"},
-                "action": {"S": action}, "source": {"S": "screener"}, "status": {"S": "new"}}
+        item = {
+            "signal_id": {"S": sid},
+            "timestamp": {"N": str(t0 + minute * 60_000)},
+            "symbol": {"S": "BTC/USDT"},
+            "action": {"S": action},
+            "source": {"S": "screener"},
+            "status": {"S": "new"},
+        }
         if amount:
             item["amount"] = {"N": amount}
         client.put_item(TableName="ExtSignals", Item=item, ConditionExpression="attribute_not_exists(signal_id)")
     bot("run", "--replay", str(short), "--config", str(cfg), check=True)
     trades = trades_json(cfg)
-    assert [(t["action"], t["algo"], t["amount"]) for t in trades] == [("buy", "External", 0.002), ("sell", "External", 0.002)]
-    marked = client.get_item(TableName="ExtSignals", Key={"signal_id": {"S": "scr-1"}, "timestamp": {"N": str(t0 + 100 * 60_000)}})
+    assert [(t["action"], t["algo"], t["amount"]) for t in trades] == [
+        ("buy", "External", 0.002),
+        ("sell", "External", 0.002),
+    ]
+    marked = client.get_item(
+        TableName="ExtSignals", Key={"signal_id": {"S": "scr-1"}, "timestamp": {"N": str(t0 + 100 * 60_000)}}
+    )
     assert marked["Item"]["status"] == {"S": "executed"} and marked["Item"]["outcome"] == {"S": trades[0]["order_id"]}
     bot("run", "--replay", str(short), "--config", str(cfg), check=True)
     assert trades_json(cfg) == trades

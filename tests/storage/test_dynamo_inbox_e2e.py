@@ -2,6 +2,7 @@
 requirements' schema (no ``status``) and in shapes the bot must refuse, go through ``bot.py run
 --replay``: the valid ones execute once, tagged External; every other row ends rejected with the
 field and value; a second run changes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ def test_plain_boto3_rows_execute_once_tagged_external_and_bad_ones_are_rejected
     short = tmp_path / SAMPLE[0].name
     frame[frame["timestamp"] < t0 + 8 * 3_600_000].to_csv(short, index=False, compression="gzip")
     prefix = f"In{tmp_path.name[-8:].replace('-', '')}"
-    cfg = write_config(tmp_path, algos={"MA_Crossover": False}, storage={
-        "backend": "dynamodb", "region": "us-east-1", "table_prefix": prefix, "endpoint_url": dynamo})
+    cfg = write_config(
+        tmp_path,
+        algos={"MA_Crossover": False},
+        storage={"backend": "dynamodb", "region": "us-east-1", "table_prefix": prefix, "endpoint_url": dynamo},
+    )
     assert cli.main(["init-db", "--config", str(cfg)]) == 0
     kw = {"endpoint_url": dynamo} if dynamo else {}
     table = boto3.resource("dynamodb", region_name="us-east-1", **kw).Table(prefix + "Signals")
@@ -44,8 +48,8 @@ def test_plain_boto3_rows_execute_once_tagged_external_and_bad_ones_are_rejected
     rows = {
         ("req-1", 100): {"action": "buy", "amount": Decimal("0.002")},  # the requirements' attributes only
         ("req-2", 300): {"action": "sell", "status": "NEW"},
-        ("req-1", 200): {"action": "sell"},                              # a reused signal_id
-        ("big", 150): {"action": "buy", "symbol": "B" * 300_000},        # a 300 KB symbol
+        ("req-1", 200): {"action": "sell"},  # a reused signal_id
+        ("big", 150): {"action": "buy", "symbol": "B" * 300_000},  # a 300 KB symbol
         ("odd", 160): {"action": "buy", "status": "pending"},
     }
     for (sid, minute), extra in rows.items():
@@ -55,7 +59,10 @@ def test_plain_boto3_rows_execute_once_tagged_external_and_bad_ones_are_rejected
     capsys.readouterr()
     assert cli.main(["trades", "--format", "json", "--config", str(cfg)]) == 0
     trades = json.loads(capsys.readouterr().out)
-    assert [(t["action"], t["algo"], t["amount"]) for t in trades] == [("buy", "External", 0.002), ("sell", "External", 0.002)]
+    assert [(t["action"], t["algo"], t["amount"]) for t in trades] == [
+        ("buy", "External", 0.002),
+        ("sell", "External", 0.002),
+    ]
 
     def stored(sid, minute):
         return table.get_item(Key={"signal_id": sid, "timestamp": t0 + minute * MIN}, ConsistentRead=True)["Item"]

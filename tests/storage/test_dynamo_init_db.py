@@ -1,4 +1,5 @@
 """``init-db``: creates what is missing, on-demand, encrypted, TTL on prices; safe to run twice."""
+
 from __future__ import annotations
 
 import boto3
@@ -23,8 +24,11 @@ def dynamo(request, aws_env):
     else:
         server = request.getfixturevalue("dynalite_shared")
         settings = dynamo_settings(server.endpoint_url)
-        yield request.param, settings, boto3.client("dynamodb", region_name="us-east-1",
-                                                      endpoint_url=server.endpoint_url)
+        yield (
+            request.param,
+            settings,
+            boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server.endpoint_url),
+        )
 
 
 def test_init_db_creates_every_table_active_and_is_safe_to_run_twice(dynamo):
@@ -37,8 +41,9 @@ def test_init_db_creates_every_table_active_and_is_safe_to_run_twice(dynamo):
         assert table["TableStatus"] == "ACTIVE"
         assert table["KeySchema"] == d["KeySchema"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-        assert sorted(g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])) == \
-            sorted(g["IndexName"] for g in d.get("GlobalSecondaryIndexes", []))
+        assert sorted(g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])) == sorted(
+            g["IndexName"] for g in d.get("GlobalSecondaryIndexes", [])
+        )
     second = init_db(settings)
     assert not [line for line in second if line.startswith("created")]
     assert [f"{n} exists" for n in names] == [line for line in second if line.endswith(" exists")]
@@ -68,12 +73,17 @@ def test_server_side_encryption_is_requested(dynamo):
 def test_a_missing_index_is_added_to_an_existing_table(dynamo):
     backend, settings, client = dynamo
     if backend == "dynalite":
-        pytest.skip("dynalite demands ProvisionedThroughput in a GSI Create even on an on-demand table "
-                    "(AWS rejects it there); adding an index is checked on moto")
+        pytest.skip(
+            "dynalite demands ProvisionedThroughput in a GSI Create even on an on-demand table "
+            "(AWS rejects it there); adding an index is checked on moto"
+        )
     (signals,) = [d for d in table_definitions(settings.table_prefix) if d["TableName"].endswith("Signals")]
-    client.create_table(TableName=signals["TableName"], KeySchema=signals["KeySchema"],
-                        AttributeDefinitions=[a for a in signals["AttributeDefinitions"] if a["AttributeName"] != "status"],
-                        BillingMode="PAY_PER_REQUEST")
+    client.create_table(
+        TableName=signals["TableName"],
+        KeySchema=signals["KeySchema"],
+        AttributeDefinitions=[a for a in signals["AttributeDefinitions"] if a["AttributeName"] != "status"],
+        BillingMode="PAY_PER_REQUEST",
+    )
     client.get_waiter("table_exists").wait(TableName=signals["TableName"], WaiterConfig={"Delay": 1})
     lines = init_db(settings)
     assert f"{signals['TableName']}: added index by_status" in lines
@@ -84,9 +94,12 @@ def test_a_missing_index_is_added_to_an_existing_table(dynamo):
 def test_a_table_with_another_key_schema_is_refused(dynamo):
     _, settings, client = dynamo
     name = settings.table_prefix + "Trades"
-    client.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                        BillingMode="PAY_PER_REQUEST")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
     with pytest.raises(StorageError, match=f"table {name} has key schema"):
         init_db(settings)

@@ -1,4 +1,5 @@
 """Table definitions: the documented keys, on-demand, encrypted, TTL; CloudFormation from the same source."""
+
 from __future__ import annotations
 
 from storage.dynamo_schema import (
@@ -46,7 +47,10 @@ def test_every_table_is_on_demand_encrypted_and_defines_exactly_its_key_attribut
 def test_only_prices_and_signals_expire_and_ttl_is_not_a_create_table_argument():
     ttl = {name: d.get("TimeToLiveSpecification") for name, d in by_name().items()}
     assert ttl.pop("HistoricalPrices") == {"AttributeName": "expiry", "Enabled": True}
-    assert ttl.pop("Signals") == {"AttributeName": "expiry", "Enabled": True}  # finished rows (the inbox Scan stays small)
+    assert ttl.pop("Signals") == {
+        "AttributeName": "expiry",
+        "Enabled": True,
+    }  # finished rows (the inbox Scan stays small)
     assert set(ttl.values()) == {None}
     assert "TimeToLiveSpecification" not in create_table_args(by_name()["HistoricalPrices"])
 

@@ -1,5 +1,6 @@
 """Another system's write: a Signals item inserted with plain boto3 in the documented format is read
 back typed through DynamoStore, marked once across two bot processes, and a bad one is rejected."""
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,17 @@ def test_the_documented_cli_item_is_read_as_a_typed_new_signal(signals):
     store, client, table, _ = signals
     item = documented_cli_item()
     client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(signal_id)")
-    assert store.list_signals(status="new") == [SignalRecord(
-        signal_id=item["signal_id"]["S"], timestamp=int(item["timestamp"]["N"]), symbol="BTC/USDT",
-        action="sell", source="cli", amount=None, status="new")]
+    assert store.list_signals(status="new") == [
+        SignalRecord(
+            signal_id=item["signal_id"]["S"],
+            timestamp=int(item["timestamp"]["N"]),
+            symbol="BTC/USDT",
+            action="sell",
+            source="cli",
+            amount=None,
+            status="new",
+        )
+    ]
 
 
 def test_the_documented_boto3_resource_put_is_read_with_its_exact_amount(signals):
@@ -61,9 +70,18 @@ def test_the_documented_boto3_resource_put_is_read_with_its_exact_amount(signals
     doc = DOC.read_text()
     assert 'Decimal("0.001")' in doc and 'ConditionExpression="attribute_not_exists(signal_id)"' in doc
     resource_table = boto3.resource("dynamodb", region_name="us-east-1", **kw).Table(table)
-    resource_table.put_item(Item={"signal_id": "tv-1", "timestamp": 1_783_684_800_000, "symbol": "BTC/USDT",
-                                  "action": "buy", "source": "tradingview", "amount": Decimal("0.001"),
-                                  "status": "new"}, ConditionExpression="attribute_not_exists(signal_id)")
+    resource_table.put_item(
+        Item={
+            "signal_id": "tv-1",
+            "timestamp": 1_783_684_800_000,
+            "symbol": "BTC/USDT",
+            "action": "buy",
+            "source": "tradingview",
+            "amount": Decimal("0.001"),
+            "status": "new",
+        },
+        ConditionExpression="attribute_not_exists(signal_id)",
+    )
     (sig,) = store.list_signals(status="new", until=1_783_684_800_000)
     assert sig.amount == 0.001 and isinstance(sig.amount, float) and sig.timestamp == 1_783_684_800_000
     assert store.mark_signal("tv-1", sig.timestamp, "executed", "db-abc", "bought", 1_783_684_801_000)
@@ -74,8 +92,10 @@ def test_the_documented_boto3_resource_put_is_read_with_its_exact_amount(signals
 
 def test_two_bot_processes_mark_a_signal_exactly_once(signals, request):
     if request.node.backend == "moto":
-        pytest.skip("moto does not serialise concurrent conditional updates (DynamoDB and dynalite do); "
-                    "the race runs on dynalite")
+        pytest.skip(
+            "moto does not serialise concurrent conditional updates (DynamoDB and dynalite do); "
+            "the race runs on dynalite"
+        )
     store, client, table, _ = signals
     client.put_item(TableName=table, Item=documented_cli_item())
     (sig,) = store.list_signals(status="new")

@@ -1,4 +1,5 @@
 """DynamoStore specifics: Query-only reads, price expiry, unknown outcomes, clear errors."""
+
 from __future__ import annotations
 
 import http.client
@@ -29,8 +30,10 @@ def throttle(client, operation: str, times: int) -> list[int]:
         if seen[0] >= times:
             return None
         seen[0] += 1
-        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",' \
-               b'"message":"The level of configured provisioned throughput for the table was exceeded."}'
+        body = (
+            b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",'
+            b'"message":"The level of configured provisioned throughput for the table was exceeded."}'
+        )
         return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
 
     client.meta.events.register_first(f"before-send.dynamodb.{operation}", answer)
@@ -63,7 +66,7 @@ class AnswerDroppingProxy(ThreadingHTTPServer):
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server API
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=10)
         upstream.request("POST", self.path, body, {k: v for k, v in self.headers.items() if k.lower() != "host"})
@@ -96,8 +99,9 @@ def dynalite_settings(dynalite_shared, aws_env):
 def test_every_read_is_a_query_or_get_never_a_scan(dynalite_settings):
     store = DynamoStore.from_settings(dynalite_settings)
     calls = []
-    store._client.meta.events.register("provide-client-params.dynamodb",
-                                       lambda params, model, **_: calls.append((model.name, params.get("IndexName"))))
+    store._client.meta.events.register(
+        "provide-client-params.dynamodb", lambda params, model, **_: calls.append((model.name, params.get("IndexName")))
+    )
     store.put_trade(TRADE)
     store.put_stats([StatRecord("pnl", "total", 1.0, "2021-04-02")])
     store.put_prices([PriceRecord("BTC/USDT", T0, 1.0)])
@@ -155,7 +159,9 @@ def test_a_trade_put_while_the_server_is_down_raises_and_succeeds_when_retried(d
     client = make_client("us-east-1", dynalite_server.endpoint_url, connect_timeout=0.5)
     store = DynamoStore(client, settings.table_prefix, retry_seconds=1)
     dynalite_server.kill()
-    with pytest.raises(StorageError, match=rf"dynamodb Query on {settings.table_prefix}Trades: EndpointConnectionError"):
+    with pytest.raises(
+        StorageError, match=rf"dynamodb Query on {settings.table_prefix}Trades: EndpointConnectionError"
+    ):
         store.put_trade(TRADE)
     dynalite_server.start()
     assert store.put_trade(TRADE) is True

@@ -1,4 +1,5 @@
 """The background writer: batches of at most 25, throttling retried, nothing dropped, flush drains."""
+
 from __future__ import annotations
 
 import time
@@ -18,7 +19,9 @@ T0 = 1_617_321_600_000
 
 
 def prices(n, symbol="BTC/USDT", start=0):
-    return [PriceRecord(symbol, T0 + i * 60_000, 50_000.0 + i * 0.01, expiry=2_000_000_000) for i in range(start, start + n)]
+    return [
+        PriceRecord(symbol, T0 + i * 60_000, 50_000.0 + i * 0.01, expiry=2_000_000_000) for i in range(start, start + n)
+    ]
 
 
 def wait_until(predicate, what: str, timeout: float = 30.0):
@@ -57,20 +60,27 @@ class ThrottlingClient:
         self.calls += 1
         self.sizes.append(sum(len(v) for v in RequestItems.values()))
         if self.calls == 1:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "BatchWriteItem",
+            )
         if self.calls <= 3:
             sent = {t: reqs[: len(reqs) // 2] for t, reqs in RequestItems.items()}
             self.real.batch_write_item(RequestItems={t: r for t, r in sent.items() if r})
-            return {"UnprocessedItems": {t: reqs[len(reqs) // 2:] for t, reqs in RequestItems.items()}}
+            return {"UnprocessedItems": {t: reqs[len(reqs) // 2 :] for t, reqs in RequestItems.items()}}
         return self.real.batch_write_item(RequestItems=RequestItems)
 
 
 def test_batches_carry_at_most_25_items_and_the_newest_write_of_a_key_wins(moto_store):
     settings, client = moto_store
     sizes = []
-    client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem",
-                                lambda params, **_: sizes.append(sum(len(v) for v in params["RequestItems"].values())))
+    client.meta.events.register(
+        "provide-client-params.dynamodb.BatchWriteItem",
+        lambda params, **_: sizes.append(sum(len(v) for v in params["RequestItems"].values())),
+    )
     store = DynamoStore(client, settings.table_prefix)
     store.put_prices(prices(1000))
     store.put_prices([PriceRecord("BTC/USDT", T0, 1.5, expiry=2_000_000_000)])  # candle 0 re-read
@@ -91,7 +101,9 @@ def test_throttled_and_unprocessed_writes_are_retried_until_stored(moto_store):
     assert throttled.calls > 3 and max(throttled.sizes) <= 25
     assert [p.timestamp for p in store.list_prices("BTC/USDT")] == [p.timestamp for p in prices(60)]
     assert store.list_stats() == [StatRecord("pnl", "total", -0.5, "2021-04-02")]
-    assert "ProvisionedThroughputExceededException" in store.writer.last_error or "unprocessed" in store.writer.last_error
+    assert (
+        "ProvisionedThroughputExceededException" in store.writer.last_error or "unprocessed" in store.writer.last_error
+    )
     store.close()
 
 
@@ -113,9 +125,12 @@ def test_an_invalid_item_is_set_aside_without_blocking_the_others(dynalite_share
 def test_writes_are_kept_while_the_server_is_down_and_stored_when_it_is_back(dynalite_server):
     settings = dynamo_settings(dynalite_server.endpoint_url)
     init_db(settings)
-    store = DynamoStore(make_client("us-east-1", dynalite_server.endpoint_url, max_attempts=2,
-                                    connect_timeout=0.5, read_timeout=2),
-                        settings.table_prefix, max_backoff=0.3, read_wait_seconds=60)
+    store = DynamoStore(
+        make_client("us-east-1", dynalite_server.endpoint_url, max_attempts=2, connect_timeout=0.5, read_timeout=2),
+        settings.table_prefix,
+        max_backoff=0.3,
+        read_wait_seconds=60,
+    )
     store.put_prices(prices(30))
     store.flush()
     dynalite_server.kill()

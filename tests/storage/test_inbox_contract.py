@@ -2,6 +2,7 @@
 system writes (with plain SQL or plain boto3, in any shape) are listed exactly as stored until
 they reach a final status; a signal_id is claimed at most once whatever its timestamp; marks are
 conditional on the status read; finished rows get their TTL on DynamoDB."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -36,12 +37,17 @@ def raw_item(store, signal_id, timestamp) -> dict:
     if isinstance(store, SQLiteStore):
         with sqlite3.connect(store.path) as db:
             db.row_factory = sqlite3.Row
-            return dict(db.execute("SELECT * FROM signals WHERE signal_id = ? AND timestamp = ?",
-                                   (signal_id, timestamp)).fetchone())
+            return dict(
+                db.execute(
+                    "SELECT * FROM signals WHERE signal_id = ? AND timestamp = ?", (signal_id, timestamp)
+                ).fetchone()
+            )
     endpoint = store._client.meta.endpoint_url
     kw = {} if "amazonaws.com" in endpoint else {"endpoint_url": endpoint}
     table = boto3.resource("dynamodb", region_name="us-east-1", **kw).Table(store.tables["signals"])
-    return table.get_item(Key={"signal_id": signal_id, "timestamp": Decimal(str(timestamp))}, ConsistentRead=True)["Item"]
+    return table.get_item(Key={"signal_id": signal_id, "timestamp": Decimal(str(timestamp))}, ConsistentRead=True)[
+        "Item"
+    ]
 
 
 def test_a_row_with_the_required_attributes_only_is_in_the_inbox(store_factory):
@@ -66,7 +72,9 @@ def test_odd_statuses_and_fractional_timestamps_are_listed_as_stored(store_facto
     # the exact stored key marks the row, also with a fractional timestamp
     assert store.mark_signal("frac", rows["frac"].timestamp, "rejected", "timestamp", "fractional", T0, "new")
     assert store.mark_signal("s-0", T0, "rejected", "status", "odd", T0, "NEW")
-    assert store.mark_signal("s-2", T0, "rejected", "status", "odd", T0, "new") is False, "conditional on the status read"
+    assert store.mark_signal("s-2", T0, "rejected", "status", "odd", T0, "new") is False, (
+        "conditional on the status read"
+    )
     assert {r.signal_id for r in store.inbox()} == {"s-1", "s-2", "s-3"}
 
 
@@ -130,4 +138,7 @@ def test_a_row_near_the_item_size_limit_is_still_marked(store_factory):
     assert store.mark_signal(row.signal_id, row.timestamp, "rejected", "symbol", "r" * 900, T0, None)
     stored = raw_item(store, "s-1", T0)
     assert stored["status"] == "rejected" and "symbol" not in stored
-    assert stored["reason"].startswith("symbol (") and "removed: the row was at DynamoDB's item size limit" in stored["reason"]
+    assert (
+        stored["reason"].startswith("symbol (")
+        and "removed: the row was at DynamoDB's item size limit" in stored["reason"]
+    )

@@ -1,5 +1,6 @@
 """The storage contract of live orders, durable state and the one-bot lease, on SQLite, moto and
 dynalite: what the order tracker's crash recovery and the lease rely on."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -23,9 +24,21 @@ def test_an_order_round_trips_with_every_field(store_factory):
     rec = intent(1)
     store.put_order(rec)
     assert store.get_order(rec.client_order_id) == rec
-    filled = rec.next(T0 + 99, status=OrderStatus.EXPIRED, exchange_order_id="123", filled=0.0005, average=58000.5,
-                      fee=0.029, fee_base=0.0, fee_currency="USDT", sent_at=T0 + 7, filled_at=T0 + 8,
-                      error="partly filled", price=None, stop_price=57000.0)
+    filled = rec.next(
+        T0 + 99,
+        status=OrderStatus.EXPIRED,
+        exchange_order_id="123",
+        filled=0.0005,
+        average=58000.5,
+        fee=0.029,
+        fee_base=0.0,
+        fee_currency="USDT",
+        sent_at=T0 + 7,
+        filled_at=T0 + 8,
+        error="partly filled",
+        price=None,
+        stop_price=57000.0,
+    )
     store.put_order(filled)
     back = store.get_order(rec.client_order_id)
     assert back == filled and back.side is Action.SELL and back.status is OrderStatus.EXPIRED
@@ -35,14 +48,29 @@ def test_an_order_round_trips_with_every_field(store_factory):
 
 def test_a_resting_orders_type_role_parent_and_list_round_trip(store_factory):
     store = store_factory()
-    order = Order("db-stop-1", "MA_Crossover", "BTC/USDT", Action.SELL, 0.00099, T0, ExitReason.TRAILING_STOP,
-                  "stop_limit", 49_252.5, 49_500.0)
+    order = Order(
+        "db-stop-1",
+        "MA_Crossover",
+        "BTC/USDT",
+        Action.SELL,
+        0.00099,
+        T0,
+        ExitReason.TRAILING_STOP,
+        "stop_limit",
+        49_252.5,
+        49_500.0,
+    )
     rec = OrderRecord.intent(order, T0 + 1, role=Role.STOP, parent="db-entry-1", stop_price=49_500.0, list_id="db-l1")
     store.put_order(rec)
     back = store.get_order("db-stop-1")
     assert back == rec and back.role is Role.STOP and back.role.protective
-    assert (back.type, back.price, back.stop_price, back.parent, back.list_id) == \
-        ("stop_loss_limit", 49_252.5, 49_500.0, "db-entry-1", "db-l1")
+    assert (back.type, back.price, back.stop_price, back.parent, back.list_id) == (
+        "stop_loss_limit",
+        49_252.5,
+        49_500.0,
+        "db-entry-1",
+        "db-l1",
+    )
     assert back.order().kind == "stop_limit" and back.order().ref_price == 49_500.0
     assert store.list_orders(open_only=True) == [rec]
 
@@ -53,9 +81,9 @@ def test_an_order_never_goes_back_to_an_older_version(store_factory):
     newer = rec.next(T0 + 50, status=OrderStatus.FILLED, filled=0.00099, average=58000.0)
     store.put_order(rec)
     store.put_order(newer)
-    store.put_order(rec)              # a late retry of the first write
+    store.put_order(rec)  # a late retry of the first write
     assert store.get_order(rec.client_order_id) == newer
-    store.put_order(newer)            # the same version again: a no-op
+    store.put_order(newer)  # the same version again: a no-op
     assert store.get_order(rec.client_order_id) == newer
 
 
@@ -64,10 +92,13 @@ def test_open_orders_are_those_not_done_oldest_first(store_factory):
     a, b, c = intent(3), intent(4), intent(5)
     for rec in (b, a, c):
         store.put_order(rec)
-    assert [r.client_order_id for r in store.list_orders(open_only=True)] == [a.client_order_id, b.client_order_id,
-                                                                               c.client_order_id]
+    assert [r.client_order_id for r in store.list_orders(open_only=True)] == [
+        a.client_order_id,
+        b.client_order_id,
+        c.client_order_id,
+    ]
     filled_not_booked = a.next(T0 + 60, status=OrderStatus.FILLED, filled=0.00099, average=1.0)
-    done = b.next(T0 + 60, status=OrderStatus.EXPIRED)          # nothing filled: done
+    done = b.next(T0 + 60, status=OrderStatus.EXPIRED)  # nothing filled: done
     booked = c.next(T0 + 60, status=OrderStatus.FILLED, filled=0.00099, average=1.0, booked_filled=0.00099)
     for rec in (filled_not_booked, done, booked):
         store.put_order(rec)
@@ -78,10 +109,11 @@ def test_open_orders_are_those_not_done_oldest_first(store_factory):
 
 def test_durable_position_and_state_writes_are_read_back_at_once(store_factory):
     store = store_factory()
-    pos = Position("MA_Crossover", "BTC/USDT", 0.000999, 58000.0, T0, 0.058, "db-1", 58000.0, None, False,
-                   {"last_order": "db-1"})
-    store.put_position(replace(pos, high_watermark=58100.0), durable=False)   # queued
-    store.put_position(pos)                                                   # durable: never overtaken
+    pos = Position(
+        "MA_Crossover", "BTC/USDT", 0.000999, 58000.0, T0, 0.058, "db-1", 58000.0, None, False, {"last_order": "db-1"}
+    )
+    store.put_position(replace(pos, high_watermark=58100.0), durable=False)  # queued
+    store.put_position(pos)  # durable: never overtaken
     reopened = store_factory.reopen()
     assert reopened.list_positions() == [pos]
     store.set_state("cursor:BTC/USDT", "123", durable=True)

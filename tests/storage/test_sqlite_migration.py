@@ -1,6 +1,7 @@
 """A SQLite store made by the version before execution settings opens as it is: the new columns
 (trades ``order_type``, ``ref_price``; orders ``role``, ``parent``, ``list_id``) are added, old rows
 read back with their defaults, new rows store every field."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -34,12 +35,27 @@ def test_an_older_store_gains_the_new_columns_and_keeps_its_rows(tmp_path):
     assert (old.trade_id, old.order_type, old.ref_price, old.slippage_bps) == ("t-old", "market", None, None)
     order = store.get_order("o-old")
     assert (order.role, order.parent, order.list_id, order.done) == (Role.ORDER, "", "", True)
-    new = Trade("t-new", 2000, "BTC/USDT", "sell", 0.001, 50100.0, 0.05, "MA_Crossover", 0.1, "o-new", "signal",
-                "live", "maker", 50000.0)
+    new = Trade(
+        "t-new",
+        2000,
+        "BTC/USDT",
+        "sell",
+        0.001,
+        50100.0,
+        0.05,
+        "MA_Crossover",
+        0.1,
+        "o-new",
+        "signal",
+        "live",
+        "maker",
+        50000.0,
+    )
     assert store.put_trade(new) and store.list_trades()[-1] == new
-    part = OrderRecord.intent(Order("o-part", "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, 3000), 3000,
-                              role=Role.PART, parent="o-old")
+    part = OrderRecord.intent(
+        Order("o-part", "MA_Crossover", "BTC/USDT", Action.BUY, 0.001, 3000), 3000, role=Role.PART, parent="o-old"
+    )
     store.put_order(part)
     assert store.get_order("o-part") == part
     store.close()
-    assert SQLiteStore(path).get_order("o-part") == part   # opening again changes nothing
+    assert SQLiteStore(path).get_order("o-part") == part  # opening again changes nothing

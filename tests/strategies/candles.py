@@ -1,8 +1,9 @@
 """Helpers for strategy tests: hand-written candle frames and the shipped real episodes."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,10 +22,17 @@ def load_episode(name: str) -> pd.DataFrame:
     return pd.read_csv(EPISODES / name)
 
 
-def make_candles(closes: Sequence[float], volumes: Sequence[float] | None = None, *,
-                 opens: Sequence[float] | None = None, highs: Sequence[float] | None = None,
-                 lows: Sequence[float] | None = None, start: str = "2021-05-20 10:00",
-                 step_minutes: int = 1, minutes: Sequence[int] | None = None) -> pd.DataFrame:
+def make_candles(
+    closes: Sequence[float],
+    volumes: Sequence[float] | None = None,
+    *,
+    opens: Sequence[float] | None = None,
+    highs: Sequence[float] | None = None,
+    lows: Sequence[float] | None = None,
+    start: str = "2021-05-20 10:00",
+    step_minutes: int = 1,
+    minutes: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """A candle frame from hand-written closes.
 
     Open defaults to the previous close (the first candle opens at its close), high/low to the

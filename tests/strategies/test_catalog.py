@@ -1,4 +1,5 @@
 """strategies.catalog: what ``python bot.py strategies [--format table|json]`` prints."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ from strategies.catalog import describe_all, format_table
 
 
 def _config():
-    return parse_config({"algos": {"Momentum_Chase": True, "RSI_Divergence": False},
-                         "params": {"Momentum_Chase": {"rise_ratio": 0.05}}})
+    return parse_config(
+        {"algos": {"Momentum_Chase": True, "RSI_Divergence": False}, "params": {"Momentum_Chase": {"rise_ratio": 0.05}}}
+    )
 
 
 def test_describe_all_lists_every_registered_strategy_with_its_effective_settings():
@@ -37,4 +39,4 @@ def test_format_table_has_a_header_and_one_aligned_line_per_strategy():
     div = next(line for line in lines if line.startswith("RSI_Divergence "))
     assert " 5m " in div and " no " in div
     params_at = lines[0].index("PARAMS")
-    assert all(line[params_at - 2: params_at] == "  " for line in lines)  # columns line up
+    assert all(line[params_at - 2 : params_at] == "  " for line in lines)  # columns line up

@@ -1,5 +1,6 @@
 """Real spike episodes (tests/data/episodes, see its README): each strategy, with the playbook
 defaults, fires inside the episode window. Times are UTC candle opens, windows inclusive."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,8 @@ from strategies import registry
 from tests.strategies.candles import load_episode, utc_ms
 
 DOGE_0520 = "DOGE-USDT_1m_2021-05-19_20.csv.gz"  # +15.7 % in 3 min at 2021-05-20 10:40, volume x43
-BTC_0519 = "BTC-USDT_1m_2021-05-18_19.csv.gz"    # -9.7 % crash at 2021-05-19 13:04, then the rebound
-BTC_2026 = "BTC-USDT_1m_2026-03-22_23.csv.gz"    # +3.85 % at 2026-03-23 11:04, volume x90
+BTC_0519 = "BTC-USDT_1m_2021-05-18_19.csv.gz"  # -9.7 % crash at 2021-05-19 13:04, then the rebound
+BTC_2026 = "BTC-USDT_1m_2026-03-22_23.csv.gz"  # +3.85 % at 2026-03-23 11:04, volume x90
 
 EPISODES = [
     # strategy, file, window start, window end, column
@@ -34,8 +35,9 @@ EPISODES = [
 ]
 
 
-@pytest.mark.parametrize("name,episode,start,end,column", EPISODES,
-                         ids=[f"{e[0]}-{e[1][:4]}-{e[2]}-{e[4]}" for e in EPISODES])
+@pytest.mark.parametrize(
+    "name,episode,start,end,column", EPISODES, ids=[f"{e[0]}-{e[1][:4]}-{e[2]}-{e[4]}" for e in EPISODES]
+)
 def test_strategy_fires_inside_the_real_episode(name, episode, start, end, column):
     candles = load_episode(episode)
     strategy = registry.get(name)()

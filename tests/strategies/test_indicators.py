@@ -1,4 +1,5 @@
 """strategies.indicators and strategies.conditions: the shared building blocks."""
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,8 @@ def test_change_over_matches_by_timestamp_not_by_row():
     frame = make_candles([100, 101, 102, 110, 120], minutes=[0, 1, 2, 4, 5])
     change = change_over(frame, 2)
     assert math.isnan(change.iat[0]) and math.isnan(change.iat[1])
-    assert change.iat[2] == pytest.approx(0.02)             # 10:02 vs 10:00
-    assert change.iat[3] == pytest.approx(110 / 102 - 1)    # 10:04 vs 10:02
+    assert change.iat[2] == pytest.approx(0.02)  # 10:02 vs 10:00
+    assert change.iat[3] == pytest.approx(110 / 102 - 1)  # 10:04 vs 10:02
     assert math.isnan(change.iat[4])  # 10:05 vs 10:03, which is missing (two rows back is 10:02)
 
 

@@ -1,4 +1,5 @@
 """MA_Crossover (strategies/ma_crossover.py): scenario, TA-Lib agreement, real episode."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Data: real DOGE/USDT 1m candles of 2021-04-22 .. 04-25 (with a 284-candle Binance maintenance gap)
 and real DOGE/USDT 5m candles with 17 flat zero-volume bars and a gap (tests/data/episodes).
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,9 @@ def test_no_look_ahead(cls, real_1m, populated):
     w, gap = strategy.warmup, _gap_end(real_1m)
     for n in sorted({w // 2, w, w + 1, w + 2, w + 3, w + 4, gap - 1, gap, gap + 1, gap + 7, len(real_1m) - 1}):
         part = strategy.populate(real_1m.iloc[:n])
-        pd.testing.assert_frame_equal(part, full.iloc[:n], check_exact=False, rtol=1e-12,
-                                      obj=f"{cls.name} on candles[:{n}]")
+        pd.testing.assert_frame_equal(
+            part, full.iloc[:n], check_exact=False, rtol=1e-12, obj=f"{cls.name} on candles[:{n}]"
+        )
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=IDS)
@@ -60,8 +62,8 @@ def test_last_signal_is_the_same_with_one_and_two_warmups_of_history(cls, real_1
     quiet = ends[:: max(1, len(ends) // 10)]
     checked = np.unique(np.r_[fired[:: max(1, len(fired) // 30)], quiet])
     for end in checked:
-        one = strategy.last_signal(real_1m.iloc[end - w:end], "DOGE/USDT")
-        two = strategy.last_signal(real_1m.iloc[end - 2 * w:end], "DOGE/USDT")
+        one = strategy.last_signal(real_1m.iloc[end - w : end], "DOGE/USDT")
+        two = strategy.last_signal(real_1m.iloc[end - 2 * w : end], "DOGE/USDT")
         assert one == two, f"{cls.name} at row {end - 1}: {one} with 1x warm-up, {two} with 2x"
 
 
@@ -118,8 +120,13 @@ def test_indicators_agree_with_talib(cls, ref, episode):
         theirs = context_frame(frame, ctx, ref.timeframe, strategy.timeframe)["v"].to_numpy()
     settled = slice(strategy.warmup, None)
     assert np.isnan(ours[settled]).sum() == np.isnan(theirs[settled]).sum() == 0
-    np.testing.assert_allclose(ours[settled], theirs[settled], rtol=1e-6, atol=1e-12,
-                               err_msg=f"{cls.name}.{ref.column} vs talib.{ref.function}")
+    np.testing.assert_allclose(
+        ours[settled],
+        theirs[settled],
+        rtol=1e-6,
+        atol=1e-12,
+        err_msg=f"{cls.name}.{ref.column} vs talib.{ref.function}",
+    )
 
 
 def _check_clean(name: str, out: pd.DataFrame, n: int) -> None:
@@ -135,7 +142,7 @@ def _thin_market(frame: pd.DataFrame) -> pd.DataFrame:
     candles, plus a second gap. Flat candles sit at the previous close (O = H = L = C)."""
     out = frame.copy()
     for start, length in [(700, 40), (2200, 25), (4100, 1), (4300, 1), (4302, 1)]:
-        rows = out.index[start:start + length]
+        rows = out.index[start : start + length]
         prev_close = out["close"].iat[start - 1]
         out.loc[rows, ["open", "high", "low", "close"]] = prev_close
         out.loc[rows, "volume"] = 0.0

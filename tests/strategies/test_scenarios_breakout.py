@@ -1,5 +1,6 @@
 """Hand-written candles, expected signals: Volume_Breakout, Bollinger_Squeeze, Donchian_Breakout,
 RSI_Divergence (5m context, 1m confirmation) and Confluence."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,15 @@ def test_volume_breakout_after_zero_volume_candles_gives_no_signal():
     assert signals("Volume_Breakout", BREAKOUT, BREAKOUT_CLOSES, volumes=volumes)[0] == []
 
 
-SQUEEZE = {"bb_window": 4, "bb_std": 1.0, "squeeze_lookback": 10, "squeeze_quantile": 0.2,
-           "squeeze_memory": 5, "volume_window": 3, "volume_mult": 2}
+SQUEEZE = {
+    "bb_window": 4,
+    "bb_std": 1.0,
+    "squeeze_lookback": 10,
+    "squeeze_quantile": 0.2,
+    "squeeze_memory": 5,
+    "volume_window": 3,
+    "volume_mult": 2,
+}
 WIDENING = [10, 10.2, 9.8, 10.3, 9.7, 10.4, 9.6, 10.5, 9.5, 10.6, 9.4, 10.7]
 
 
@@ -47,8 +55,8 @@ def test_bollinger_squeeze_buys_the_breakout_after_the_bands_narrowed():
     volumes = [1] * 17 + [5, 1, 1]
     out = populate("Bollinger_Squeeze", SQUEEZE, closes, volumes=volumes)
     assert rows_where(out, "squeeze") == [14, 15, 16]  # the tight closes
-    assert rows_where(out, "enter_long") == [17]        # close 11 above the upper band, volume 5
-    assert 19 in rows_where(out, "exit_long")            # 10.3 below the middle band
+    assert rows_where(out, "enter_long") == [17]  # close 11 above the upper band, volume 5
+    assert 19 in rows_where(out, "exit_long")  # 10.3 below the middle band
     volumes[17] = 1.5
     assert rows_where(populate("Bollinger_Squeeze", SQUEEZE, closes, volumes=volumes), "enter_long") == []
 
@@ -83,8 +91,15 @@ def _five_minute_path(closes5: list[float]) -> list[float]:
     return out
 
 
-DIVERGENCE = {"rsi_period": 2, "swing_strength": 1, "max_swing_gap": 10, "signal_valid": 3,
-              "ema_period": 3, "volume_window": 2, "volume_mult": 1.0}
+DIVERGENCE = {
+    "rsi_period": 2,
+    "swing_strength": 1,
+    "max_swing_gap": 10,
+    "signal_valid": 3,
+    "ema_period": 3,
+    "volume_window": 2,
+    "volume_mult": 1.0,
+}
 # 5m closes: a sharp dip to 96 (5m candle 3, RSI(2) 0), a bounce, a slower dip to a lower 95.5
 # (candle 8, RSI 9): lower low, higher RSI. Candle 9 (closes on 1m row 49) confirms the swing.
 DIVERGENCE_5M = [100, 99, 98, 96, 98, 99, 98.5, 97, 95.5, 97, 99, 100, 100.5]
@@ -114,8 +129,15 @@ def test_rsi_divergence_refuses_5m_candles():
         registry.get("RSI_Divergence")({"timeframe": "5m"})
 
 
-CONFLUENCE = {"conditions": ["volume_surge", "momentum", "price_breakout"], "min_count": 2,
-              "volume_window": 3, "volume_mult": 2, "breakout_window": 3, "ema_fast": 2, "ema_slow": 3}
+CONFLUENCE = {
+    "conditions": ["volume_surge", "momentum", "price_breakout"],
+    "min_count": 2,
+    "volume_window": 3,
+    "volume_mult": 2,
+    "breakout_window": 3,
+    "ema_fast": 2,
+    "ema_slow": 3,
+}
 # row 6: volume surge only; row 7: breakout only (101 > 100); row 8: breakout and +3.5 % in 5 min
 CONFLUENCE_CLOSES = [100] * 6 + [100, 101, 103.5, 101, 99]
 CONFLUENCE_VOLUMES = [1] * 6 + [5, 1, 1, 1, 1]
@@ -130,12 +152,15 @@ def test_confluence_buys_when_enough_conditions_hold_on_one_candle():
     assert rows_where(strict, "enter_long") == []
 
 
-@pytest.mark.parametrize("params,message", [
-    ({"conditions": ["squeeze", "squeeze"]}, "names a condition twice"),
-    ({"conditions": ["squeeze"], "min_count": 2}, r"min_count \(2\) exceeds the number of conditions \(1\)"),
-    ({"conditions": ["moon_phase"]}, "moon_phase"),
-    ({"conditions": []}, "at least 1 item"),
-])
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ({"conditions": ["squeeze", "squeeze"]}, "names a condition twice"),
+        ({"conditions": ["squeeze"], "min_count": 2}, r"min_count \(2\) exceeds the number of conditions \(1\)"),
+        ({"conditions": ["moon_phase"]}, "moon_phase"),
+        ({"conditions": []}, "at least 1 item"),
+    ],
+)
 def test_confluence_validates_its_conditions(params, message):
     with pytest.raises(ValidationError, match=message):
         registry.get("Confluence")(params)

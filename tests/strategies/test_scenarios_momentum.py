@@ -1,5 +1,6 @@
 """Hand-written candles, expected signals: RSI_Reversion, MACD_Crossover, EMA_Crossover_Volume,
 ATR_Expansion, Momentum_Chase. Short windows keep the scenarios a dozen candles long."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,11 +45,14 @@ EMA_PARAMS = {"ema_fast": 2, "ema_slow": 4, "volume_window": 3, "volume_mult": 2
 EMA_CLOSES = [10, 10, 9.5, 9, 8.5, 8, 8.5, 9.5, 10.5, 10, 9, 8]  # golden cross on row 7, death cross on row 10
 
 
-@pytest.mark.parametrize("volumes,enter", [
-    ([1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1], [7]),      # 5 >= 2 x mean(1, 1, 1): surge
-    ([1, 1, 1, 1, 1, 1, 1, 1.9, 1, 1, 1, 1], []),     # 1.9 < 2: cross without volume
-    ([1, 1, 1, 1, 0, 0, 0, 5, 1, 1, 1, 1], []),       # zero-volume baseline: 5 / 0 is no surge
-])
+@pytest.mark.parametrize(
+    "volumes,enter",
+    [
+        ([1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1], [7]),  # 5 >= 2 x mean(1, 1, 1): surge
+        ([1, 1, 1, 1, 1, 1, 1, 1.9, 1, 1, 1, 1], []),  # 1.9 < 2: cross without volume
+        ([1, 1, 1, 1, 0, 0, 0, 5, 1, 1, 1, 1], []),  # zero-volume baseline: 5 / 0 is no surge
+    ],
+)
 def test_ema_crossover_volume_needs_the_surge_on_the_cross_candle(volumes, enter):
     assert signals("EMA_Crossover_Volume", EMA_PARAMS, EMA_CLOSES, volumes=volumes) == (enter, [10])
 
@@ -62,11 +66,13 @@ ATR_CLOSES = [10.5, 10, 10.5, 10, 10.5, 12.8, 12.9, 10.4, 10.5, 11.0]
 def test_atr_expansion_buys_a_wide_up_candle_and_sells_a_wide_down_candle():
     # ATR(3) is 0.5 before row 5, whose range 3.0 closes up (6 x ATR); row 7 spans 2.8 closing
     # down (2.5 x the ATR of 1.12); row 6 (range 0.7) is not wide
-    got = signals("ATR_Expansion", {"atr_period": 3, "range_mult": 2}, ATR_CLOSES,
-                  opens=ATR_OPENS, highs=ATR_HIGHS, lows=ATR_LOWS)
+    got = signals(
+        "ATR_Expansion", {"atr_period": 3, "range_mult": 2}, ATR_CLOSES, opens=ATR_OPENS, highs=ATR_HIGHS, lows=ATR_LOWS
+    )
     assert got == ([5], [7])
-    wider = signals("ATR_Expansion", {"atr_period": 3, "range_mult": 3}, ATR_CLOSES,
-                    opens=ATR_OPENS, highs=ATR_HIGHS, lows=ATR_LOWS)
+    wider = signals(
+        "ATR_Expansion", {"atr_period": 3, "range_mult": 3}, ATR_CLOSES, opens=ATR_OPENS, highs=ATR_HIGHS, lows=ATR_LOWS
+    )
     assert wider == ([5], [])
 
 

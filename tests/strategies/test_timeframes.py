@@ -1,4 +1,5 @@
 """daybreak.core.timeframes: 5m candles from closed 1m candles, aligned back with no look-ahead."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,11 +21,16 @@ def test_timeframe_ms_and_bad_timeframe_message():
 
 def test_resample_aggregates_ohlcv_and_drops_the_forming_bucket():
     # 10:00-10:04 complete bucket, then 10:05-10:07 still forming
-    frame = make_candles([10, 12, 9, 11, 10.5, 10.6, 10.7, 10.8], volumes=[1, 2, 3, 4, 5, 6, 7, 8],
-                         highs=[10, 13, 11, 12, 11, 11, 11, 11], lows=[9, 10, 8.5, 9, 10, 10, 10, 10])
+    frame = make_candles(
+        [10, 12, 9, 11, 10.5, 10.6, 10.7, 10.8],
+        volumes=[1, 2, 3, 4, 5, 6, 7, 8],
+        highs=[10, 13, 11, 12, 11, 11, 11, 11],
+        lows=[9, 10, 8.5, 9, 10, 10, 10, 10],
+    )
     out = resample(frame, "5m")
-    assert out.to_dict("records") == [{"timestamp": utc_ms("2021-05-20 10:00"), "open": 10.0, "high": 13.0,
-                                       "low": 8.5, "close": 10.5, "volume": 15.0}]
+    assert out.to_dict("records") == [
+        {"timestamp": utc_ms("2021-05-20 10:00"), "open": 10.0, "high": 13.0, "low": 8.5, "close": 10.5, "volume": 15.0}
+    ]
 
 
 def test_resample_emits_a_bucket_whose_end_fell_into_a_gap_once_time_moved_on():

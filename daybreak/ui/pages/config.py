@@ -1,4 +1,5 @@
 """Config page script (run by st.navigation); the page is :mod:`daybreak.ui.views.config`."""
+
 from daybreak.ui.context import current, current_path
 from daybreak.ui.views import config
 

@@ -9,6 +9,7 @@ timeframe with its warm-up read before the window, then shown at the chart's res
 value per candle). Indicator columns whose values sit in the price range are drawn over the
 candles, others in panels below. At most :data:`MAX_MARKERS` fills are marked (the newest).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,9 @@ def render(ctx: PageContext | None) -> None:
     c = st.columns([1.2, 1.5, 1.6])
     symbol = c[0].selectbox("Symbol", symbols, key="chart_symbol")
     algos = list(dict.fromkeys([*ctx.config.enabled_algos(), *registry.names()]))
-    algo = c[1].selectbox("Strategy (indicators, fills)", [NONE, *algos], key="chart_algo",
-                          index=1 if ctx.config.enabled_algos() else 0)
+    algo = c[1].selectbox(
+        "Strategy (indicators, fills)", [NONE, *algos], key="chart_algo", index=1 if ctx.config.enabled_algos() else 0
+    )
     window = c[2].segmented_control("Window", list(WINDOWS), default="24 h", key="chart_window") or "24 h"
     st.fragment(run_every=refresh_every(ctx, 60))(_body)(ctx, key, symbol, None if algo == NONE else algo, window)
 
@@ -79,21 +81,30 @@ def _body(ctx: PageContext, key: str, symbol: str, algo: str | None, window: str
         except (ValueError, KeyError) as err:
             note = f"Indicators of {algo} could not be computed on the stored prices: {err}"
     markers = marker_frame(fills)
-    levels = pd.DataFrame([row for p in positions for row in
-                           [{"level": f"{p.algo} entry", "price": p.entry_price}]
-                           + ([{"level": f"{p.algo} stop", "price": p.stop_price}] if p.stop_price else [])],
-                          columns=["level", "price"])
-    st.altair_chart(charts.candle_chart(bars, overlays, markers.tail(MAX_MARKERS), levels, symbol, ctx.quote),
-                    width="stretch")
-    chosen = st.multiselect("Indicator panels", list(panels), default=list(panels)[:2], key="chart_panels") \
-        if panels else []
+    levels = pd.DataFrame(
+        [
+            row
+            for p in positions
+            for row in [{"level": f"{p.algo} entry", "price": p.entry_price}]
+            + ([{"level": f"{p.algo} stop", "price": p.stop_price}] if p.stop_price else [])
+        ],
+        columns=["level", "price"],
+    )
+    st.altair_chart(
+        charts.candle_chart(bars, overlays, markers.tail(MAX_MARKERS), levels, symbol, ctx.quote), width="stretch"
+    )
+    chosen = (
+        st.multiselect("Indicator panels", list(panels), default=list(panels)[:2], key="chart_panels") if panels else []
+    )
     for name in chosen:
         st.altair_chart(charts.indicator_panel(panels[name], name), width="stretch")
     shown_markers = min(len(markers), MAX_MARKERS)
-    st.caption(f"{len(bars)} candles of {shown_tf} from {utc(since)} to {utc(end + 60_000)}; "
-               f"{shown_markers} fills marked" + (f" (newest {MAX_MARKERS} of {len(markers)})"
-                                                  if len(markers) > MAX_MARKERS else "")
-               + (f"; indicators of {algo} on {strategy.timeframe} candles" if strategy is not None else ""))
+    st.caption(
+        f"{len(bars)} candles of {shown_tf} from {utc(since)} to {utc(end + 60_000)}; "
+        f"{shown_markers} fills marked"
+        + (f" (newest {MAX_MARKERS} of {len(markers)})" if len(markers) > MAX_MARKERS else "")
+        + (f"; indicators of {algo} on {strategy.timeframe} candles" if strategy is not None else "")
+    )
     if note:
         st.warning(note)
 
@@ -115,8 +126,13 @@ def indicators(strategy, candles: pd.DataFrame, since: int, shown_tf: str) -> tu
     ``value``) frame. Values are taken at the close of each ``shown_tf`` candle from ``since``."""
     frame = resample(candles, strategy.timeframe, "1m")
     populated = strategy.signals(frame)
-    cols = [c for c in populated.columns if c not in _NOT_INDICATORS
-            and pd.api.types.is_numeric_dtype(populated[c]) and not pd.api.types.is_bool_dtype(populated[c])]
+    cols = [
+        c
+        for c in populated.columns
+        if c not in _NOT_INDICATORS
+        and pd.api.types.is_numeric_dtype(populated[c])
+        and not pd.api.types.is_bool_dtype(populated[c])
+    ]
     step = timeframe_ms(shown_tf)
     populated = populated[populated["timestamp"] >= since]
     bucket = populated["timestamp"].to_numpy(np.int64)
@@ -133,14 +149,28 @@ def indicators(strategy, candles: pd.DataFrame, since: int, shown_tf: str) -> tu
             overlays.append(values.assign(indicator=col))
         else:
             panels[col] = values
-    over = pd.concat(overlays, ignore_index=True) if overlays else pd.DataFrame(columns=["timestamp", "indicator", "value"])
+    over = (
+        pd.concat(overlays, ignore_index=True)
+        if overlays
+        else pd.DataFrame(columns=["timestamp", "indicator", "value"])
+    )
     return over, panels
 
 
 def marker_frame(fills) -> pd.DataFrame:
     """One marker per fill, oldest first: ``timestamp``, ``price``, ``action``, ``algo``,
     ``amount``, ``reason`` (the exit reason of a sell, ``entry`` for a buy), ``pnl``."""
-    rows = [{"timestamp": t.timestamp, "price": t.price, "action": t.action.value, "algo": t.algo, "amount": t.amount,
-             "reason": t.exit_reason.value if t.exit_reason else "entry", "pnl": t.pnl} for t in fills]
+    rows = [
+        {
+            "timestamp": t.timestamp,
+            "price": t.price,
+            "action": t.action.value,
+            "algo": t.algo,
+            "amount": t.amount,
+            "reason": t.exit_reason.value if t.exit_reason else "entry",
+            "pnl": t.pnl,
+        }
+        for t in fills
+    ]
     frame = pd.DataFrame(rows, columns=["timestamp", "price", "action", "algo", "amount", "reason", "pnl"])
     return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)

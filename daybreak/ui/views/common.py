@@ -1,4 +1,5 @@
 """Pieces every page uses: the store guard, the bot's clock, trading-day bounds and time windows."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -17,14 +18,18 @@ WINDOWS = {"24 h": DAY_MS, "7 d": 7 * DAY_MS, "30 d": 30 * DAY_MS, "90 d": 90 * 
 def store_key(ctx: PageContext | None) -> str | None:
     """The store key of ``ctx``, or None after saying why there is nothing to read."""
     if ctx is None:
-        st.info("No usable config: `config.json` is not valid JSON, so the store it names is unknown. "
-                "Fix the file (Config page).")
+        st.info(
+            "No usable config: `config.json` is not valid JSON, so the store it names is unknown. "
+            "Fix the file (Config page)."
+        )
         return None
     key, present = ctx.store()
     if not present:
-        st.info(f"No store at `{ctx.config.storage.path}` yet: the bot has not run with this config "
-                "(or the file was deleted). Start it with `python bot.py run --config "
-                f"{ctx.config_path}`.")
+        st.info(
+            f"No store at `{ctx.config.storage.path}` yet: the bot has not run with this config "
+            "(or the file was deleted). Start it with `python bot.py run --config "
+            f"{ctx.config_path}`."
+        )
         return None
     return key
 

@@ -1,5 +1,6 @@
 """Config: the editor of ``config.json`` (:mod:`daybreak.ui.config_form`), offering the symbols
 the store has prices for besides the configured ones."""
+
 from __future__ import annotations
 
 from pathlib import Path

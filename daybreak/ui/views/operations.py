@@ -11,6 +11,7 @@ today's fills and stored prices (:func:`daybreak.reporting.performance.marked_cu
 max drawdown is the deepest fall of that curve from its running high. Without an equity in the
 status row (an older bot), both count realized P&L only.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -70,14 +71,25 @@ def _body(ctx: PageContext) -> None:
         with left:
             st.subheader("Daily checklist")
             detail = (status.detail if status else {}) or {}
-            items = [checklist.services(health), checklist.risk_limits(health, detail.get("limits") or {}),
-                     checklist.repeated_errors(data.log_records(ctx.config.log.path, LOG_TAIL_BYTES), ctx.now_ms(),
-                                               ctx.config.dashboard.repeated_errors, ctx.config.log.path),
-                     checklist.pnl_band(today["pnl"], today["start_equity"], ctx.config.dashboard.daily_pnl_min_ratio,
-                                        ctx.config.dashboard.daily_pnl_max_ratio),
-                     checklist.positions(pos, ctx.config, ctx.config.poll_seconds),
-                     checklist.notifications(detail),
-                     checklist.last_day(trips, ctx.config.dashboard.min_win_rate_ratio)]
+            items = [
+                checklist.services(health),
+                checklist.risk_limits(health, detail.get("limits") or {}),
+                checklist.repeated_errors(
+                    data.log_records(ctx.config.log.path, LOG_TAIL_BYTES),
+                    ctx.now_ms(),
+                    ctx.config.dashboard.repeated_errors,
+                    ctx.config.log.path,
+                ),
+                checklist.pnl_band(
+                    today["pnl"],
+                    today["start_equity"],
+                    ctx.config.dashboard.daily_pnl_min_ratio,
+                    ctx.config.dashboard.daily_pnl_max_ratio,
+                ),
+                checklist.positions(pos, ctx.config, ctx.config.poll_seconds),
+                checklist.notifications(detail),
+                checklist.last_day(trips, ctx.config.dashboard.min_win_rate_ratio),
+            ]
             st.markdown("  \n".join(f"{MARK[c.ok]} **{c.name}**: {c.reason}" for c in items))
         with right:
             _limits(ctx, detail)
@@ -136,28 +148,53 @@ def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, posit
     eq = curve["equity"].to_numpy(float)
     peak = pd.Series(eq).cummax().to_numpy()
     dd = float((1 - eq / peak).max()) if len(eq) else 0.0
-    return {"day_start": start, "realized": realized, "pnl": float(eq[-1] - eq[0]), "start_equity": float(eq[0]),
-            "equity": float(eq[-1]), "max_drawdown_ratio": max(dd, 0.0)}
+    return {
+        "day_start": start,
+        "realized": realized,
+        "pnl": float(eq[-1] - eq[0]),
+        "start_equity": float(eq[0]),
+        "equity": float(eq[-1]),
+        "max_drawdown_ratio": max(dd, 0.0),
+    }
 
 
 def _figures(ctx: PageContext, status, today: dict, pos: pd.DataFrame, trips: pd.DataFrame) -> None:
     q = ctx.quote
     detail = (status.detail if status else {}) or {}
     c = st.columns(5)
-    c[0].metric(f"Equity ({q})", money(detail.get("equity")) if "equity" in detail else money(today["equity"]),
-                help="Cash plus open positions at the bot's last prices")
-    c[1].metric(f"Today's P&L ({q})", money(today["pnl"], signed=True),
-                delta=pct(today["pnl"] / today["start_equity"], signed=True) if today["start_equity"] else None,
-                help=f"Since {when(today['day_start'], ctx.day_zone)}: realized {money(today['realized'], signed=True)}, "
-                     "the rest is the change of open positions' value")
-    c[2].metric("Today's max drawdown", pct(today["max_drawdown_ratio"]),
-                help="Deepest fall of today's equity (marked to market) from its running high")
+    c[0].metric(
+        f"Equity ({q})",
+        money(detail.get("equity")) if "equity" in detail else money(today["equity"]),
+        help="Cash plus open positions at the bot's last prices",
+    )
+    c[1].metric(
+        f"Today's P&L ({q})",
+        money(today["pnl"], signed=True),
+        delta=pct(today["pnl"] / today["start_equity"], signed=True) if today["start_equity"] else None,
+        help=f"Since {when(today['day_start'], ctx.day_zone)}: realized {money(today['realized'], signed=True)}, "
+        "the rest is the change of open positions' value",
+    )
+    c[2].metric(
+        "Today's max drawdown",
+        pct(today["max_drawdown_ratio"]),
+        help="Deepest fall of today's equity (marked to market) from its running high",
+    )
     upnl = float(pos["unrealized_pnl"].sum()) if len(pos) else 0.0
-    c[3].metric("Open positions", f"{len(pos)}", delta=f"{money(upnl, signed=True)} {q} open" if len(pos) else None,
-                delta_color="normal", help="Unrealized P&L: entry fee included, exit fee not")
+    c[3].metric(
+        "Open positions",
+        f"{len(pos)}",
+        delta=f"{money(upnl, signed=True)} {q} open" if len(pos) else None,
+        delta_color="normal",
+        help="Unrealized P&L: entry fee included, exit fee not",
+    )
     wins = int((trips["pnl"] > 0).sum()) if len(trips) else 0
-    c[4].metric("Last 24 h", f"{len(trips)} trades", delta=f"{pct(wins / len(trips))} won" if len(trips) else None,
-                delta_color="off", help="Closed trades (round trips) in the 24 h before the bot's clock")
+    c[4].metric(
+        "Last 24 h",
+        f"{len(trips)} trades",
+        delta=f"{pct(wins / len(trips))} won" if len(trips) else None,
+        delta_color="off",
+        help="Closed trades (round trips) in the 24 h before the bot's clock",
+    )
 
 
 def _limits(ctx: PageContext, detail: dict) -> None:
@@ -170,11 +207,28 @@ def _limits(ctx: PageContext, detail: dict) -> None:
     shown = []
     for r in rows:
         used, cap, left = limit_text(r)
-        shown.append({"limit": r["limit"], "used": used, "max": cap, "left": left,
-                      "left_ratio": None if r["left_ratio"] is None else r["left_ratio"] * 100})
-    st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch", key="status_limits", column_config={
-        "limit": columns.text("Limit"), "used": columns.text("Used"), "max": columns.text("Limit value"),
-        "left": columns.text("Left before it triggers"), "left_ratio": columns.percent("Left")})
+        shown.append(
+            {
+                "limit": r["limit"],
+                "used": used,
+                "max": cap,
+                "left": left,
+                "left_ratio": None if r["left_ratio"] is None else r["left_ratio"] * 100,
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(shown),
+        hide_index=True,
+        width="stretch",
+        key="status_limits",
+        column_config={
+            "limit": columns.text("Limit"),
+            "used": columns.text("Used"),
+            "max": columns.text("Limit value"),
+            "left": columns.text("Left before it triggers"),
+            "left_ratio": columns.percent("Left"),
+        },
+    )
     extra = [f"trading day {limits['day']} ({ctx.day_zone})"] if limits.get("day") else []
     if limits.get("paused_until"):
         extra.append(f"entries paused until {utc(limits['paused_until'])}")
@@ -189,12 +243,27 @@ def _feed(detail: dict, now_ms: int) -> None:
     if not feed:
         return
     st.markdown("**Market data**")
-    rows = [{"symbol": s, "last_candle": utc_minute((i or {}).get("last_candle")),
-             "age": age((now_ms - i["last_candle"]) / 1000) if (i or {}).get("last_candle") else "-",
-             "error": (i or {}).get("error") or ""} for s, i in sorted(feed.items())]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="status_feed", column_config={
-        "symbol": columns.text("Symbol"), "last_candle": columns.text("Last closed candle (UTC)"),
-        "age": columns.text("Age"), "error": columns.text("Error")})
+    rows = [
+        {
+            "symbol": s,
+            "last_candle": utc_minute((i or {}).get("last_candle")),
+            "age": age((now_ms - i["last_candle"]) / 1000) if (i or {}).get("last_candle") else "-",
+            "error": (i or {}).get("error") or "",
+        }
+        for s, i in sorted(feed.items())
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key="status_feed",
+        column_config={
+            "symbol": columns.text("Symbol"),
+            "last_candle": columns.text("Last closed candle (UTC)"),
+            "age": columns.text("Age"),
+            "error": columns.text("Error"),
+        },
+    )
 
 
 def _positions(ctx: PageContext, pos: pd.DataFrame) -> None:
@@ -203,22 +272,38 @@ def _positions(ctx: PageContext, pos: pd.DataFrame) -> None:
         st.caption("Flat: no open positions.")
         return
     p = ctx.precision
-    shown = pd.DataFrame({
-        "algo": pos["algo"], "symbol": pos["symbol"],
-        "amount": [p.amount(s, a) for s, a in zip(pos["symbol"], pos["amount"])],
-        "entry_price": [p.price(s, v) for s, v in zip(pos["symbol"], pos["entry_price"])],
-        "last_price": [p.price(s, v) for s, v in zip(pos["symbol"], pos["last_price"])],
-        "unrealized_pnl": pos["unrealized_pnl"], "unrealized_ratio": columns.as_percent(pos["unrealized_ratio"]),
-        "stop_price": [p.price(s, v) for s, v in zip(pos["symbol"], pos["stop_price"])],
-        "time_in_trade": [duration(v) for v in pos["time_in_trade_ms"]],
-        "entry_time": [utc_minute(v) for v in pos["entry_time"]],
-    })
-    st.dataframe(shown, hide_index=True, width="stretch", key="positions", column_config={
-        "algo": columns.text("Strategy"), "symbol": columns.text("Symbol"), "amount": columns.text("Amount"),
-        "entry_price": columns.text("Entry price"), "last_price": columns.text("Last price"),
-        "unrealized_pnl": columns.money("Unrealized P&L", ctx.quote), "unrealized_ratio": columns.percent("Unrealized"),
-        "stop_price": columns.text("Stop"), "time_in_trade": columns.text("Time in trade"),
-        "entry_time": columns.text("Entry (UTC)")})
+    shown = pd.DataFrame(
+        {
+            "algo": pos["algo"],
+            "symbol": pos["symbol"],
+            "amount": [p.amount(s, a) for s, a in zip(pos["symbol"], pos["amount"], strict=True)],
+            "entry_price": [p.price(s, v) for s, v in zip(pos["symbol"], pos["entry_price"], strict=True)],
+            "last_price": [p.price(s, v) for s, v in zip(pos["symbol"], pos["last_price"], strict=True)],
+            "unrealized_pnl": pos["unrealized_pnl"],
+            "unrealized_ratio": columns.as_percent(pos["unrealized_ratio"]),
+            "stop_price": [p.price(s, v) for s, v in zip(pos["symbol"], pos["stop_price"], strict=True)],
+            "time_in_trade": [duration(v) for v in pos["time_in_trade_ms"]],
+            "entry_time": [utc_minute(v) for v in pos["entry_time"]],
+        }
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="positions",
+        column_config={
+            "algo": columns.text("Strategy"),
+            "symbol": columns.text("Symbol"),
+            "amount": columns.text("Amount"),
+            "entry_price": columns.text("Entry price"),
+            "last_price": columns.text("Last price"),
+            "unrealized_pnl": columns.money("Unrealized P&L", ctx.quote),
+            "unrealized_ratio": columns.percent("Unrealized"),
+            "stop_price": columns.text("Stop"),
+            "time_in_trade": columns.text("Time in trade"),
+            "entry_time": columns.text("Entry (UTC)"),
+        },
+    )
 
 
 def _resting(ctx: PageContext, orders) -> None:
@@ -227,25 +312,59 @@ def _resting(ctx: PageContext, orders) -> None:
     if not orders:
         return
     st.subheader(f"Orders open on the exchange ({len(orders)})")
-    rows = [{"time": utc_minute(o.created_at), "strategy": o.algo, "symbol": o.symbol, "side": o.side.value,
-             "type": o.type, "role": getattr(o.role, "value", o.role), "price": o.price, "trigger": o.stop_price,
-             "amount": o.amount, "filled": o.filled or 0.0, "status": o.status.value,
-             "client_order_id": o.client_order_id} for o in orders]
+    rows = [
+        {
+            "time": utc_minute(o.created_at),
+            "strategy": o.algo,
+            "symbol": o.symbol,
+            "side": o.side.value,
+            "type": o.type,
+            "role": getattr(o.role, "value", o.role),
+            "price": o.price,
+            "trigger": o.stop_price,
+            "amount": o.amount,
+            "filled": o.filled or 0.0,
+            "status": o.status.value,
+            "client_order_id": o.client_order_id,
+        }
+        for o in orders
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="resting_orders")
 
 
 def _pending(ctx: PageContext, orders: list[dict]) -> None:
     st.subheader(f"Open orders ({len(orders)})")
     if not orders:
-        st.caption("No open orders: every decided order has filled. Orders the bot decided and has not seen "
-                   "filled yet (sent to the exchange, or waiting for the next price) are listed here.")
+        st.caption(
+            "No open orders: every decided order has filled. Orders the bot decided and has not seen "
+            "filled yet (sent to the exchange, or waiting for the next price) are listed here."
+        )
         return
     p = ctx.precision
-    rows = [{"client_order_id": o.get("client_order_id"), "algo": o.get("algo"), "symbol": o.get("symbol"),
-             "action": o.get("action"), "amount": p.amount(o.get("symbol", ""), o.get("amount")),
-             "decided_at": utc_minute(o.get("decided_at")), "reason": o.get("reason") or "entry"} for o in orders]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="pending_orders", column_config={
-        "client_order_id": columns.text("Client order id"), "algo": columns.text("Strategy"),
-        "symbol": columns.text("Symbol"), "action": columns.text("Side"), "amount": columns.text("Amount"),
-        "decided_at": columns.text("Decided (UTC)"), "reason": columns.text("Why")})
-
+    rows = [
+        {
+            "client_order_id": o.get("client_order_id"),
+            "algo": o.get("algo"),
+            "symbol": o.get("symbol"),
+            "action": o.get("action"),
+            "amount": p.amount(o.get("symbol", ""), o.get("amount")),
+            "decided_at": utc_minute(o.get("decided_at")),
+            "reason": o.get("reason") or "entry",
+        }
+        for o in orders
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key="pending_orders",
+        column_config={
+            "client_order_id": columns.text("Client order id"),
+            "algo": columns.text("Strategy"),
+            "symbol": columns.text("Symbol"),
+            "action": columns.text("Side"),
+            "amount": columns.text("Amount"),
+            "decided_at": columns.text("Decided (UTC)"),
+            "reason": columns.text("Why"),
+        },
+    )

@@ -8,6 +8,7 @@ totals per strategy and the daily aggregates, so "All" draws its curves from one
 strategy instead of every fill. Equity at the window's start = starting balance + all realized
 P&L (Stats) - the P&L realized in the window.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,6 @@ import pandas as pd
 import streamlit as st
 
 from daybreak.reporting.costs import slippage_by_strategy
-
 from daybreak.reporting.metrics import breakdown, drawdown_series, max_drawdown
 from daybreak.reporting.performance import (
     cumulative_pnl,
@@ -55,9 +55,14 @@ def render(ctx: PageContext | None) -> None:
     window = c1.segmented_control("Window", list(WINDOWS), default="7 d", key="perf_window") or "7 d"
     span = WINDOWS[window]
     can_mark = span is not None and span <= MARKED_MAX_MS
-    marked = c2.toggle("Marked-to-market curve", value=can_mark and span <= MARKED_DEFAULT_MS, key="perf_marked",
-                       disabled=not can_mark, help="Cash plus holdings at every stored 1m close of the window: reads "
-                       "every stored price of it. Up to 30 d (the price retention).")
+    marked = c2.toggle(
+        "Marked-to-market curve",
+        value=can_mark and span <= MARKED_DEFAULT_MS,
+        key="perf_marked",
+        disabled=not can_mark,
+        help="Cash plus holdings at every stored 1m close of the window: reads "
+        "every stored price of it. Up to 30 d (the price retention).",
+    )
     st.fragment(run_every=refresh_every(ctx, 30))(_body)(ctx, key, window, marked and can_mark)
 
 
@@ -92,14 +97,24 @@ def window_figures(key: str, since: int, now: int, start_balance: float, zone: s
         held = holdings(data.positions(key))
         marks = data.marks(key, tuple(sorted(set(held) | {t.symbol for t in fills})), since, now)
         curves.append(marked_curve(fills, marks, float(cash), held, since, now).assign(curve="marked to market"))
-    drawdown = {c["curve"].iat[0]: max_drawdown(c["timestamp"].to_numpy(), c["equity"].to_numpy())["max_drawdown_ratio"]
-                for c in curves}
+    drawdown = {
+        c["curve"].iat[0]: max_drawdown(c["timestamp"].to_numpy(), c["equity"].to_numpy())["max_drawdown_ratio"]
+        for c in curves
+    }
     days = daily_summary(fills, zone).groupby("day", as_index=False)[["pnl", "fees", "closed_trades"]].sum()
     fee_by_algo = pd.DataFrame([(t.algo, t.fee) for t in fills], columns=["algo", "fee"]).groupby("algo")["fee"].sum()
-    return {"curves": [thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves],
-            "pnl": pnl, "fees": float(fee_by_algo.sum()), "fills": len(fills), "trips": trips,
-            "per_strategy": cumulative_pnl(fills, since), "days": days, "fee_by_algo": fee_by_algo.to_dict(),
-            "drawdown": drawdown, "slippage": slippage_by_strategy(fills)}
+    return {
+        "curves": [thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves],
+        "pnl": pnl,
+        "fees": float(fee_by_algo.sum()),
+        "fills": len(fills),
+        "trips": trips,
+        "per_strategy": cumulative_pnl(fills, since),
+        "days": days,
+        "fee_by_algo": fee_by_algo.to_dict(),
+        "drawdown": drawdown,
+        "slippage": slippage_by_strategy(fills),
+    }
 
 
 def _window(ctx: PageContext, key: str, summary: dict, since: int, now: int, marked: bool) -> None:
@@ -132,8 +147,9 @@ def _all_time(ctx: PageContext, key: str, summary: dict, now: int) -> None:
     fee_by_algo = {a: v.get("fees", 0.0) for a, v in summary.items() if a != TOTAL}
     realized = curve.assign(curve="realized (end of day)")
     dd = max_drawdown(realized["timestamp"].to_numpy(), realized["equity"].to_numpy())["max_drawdown_ratio"]
-    _headline(ctx, {"realized": dd}, total.get("pnl", 0.0), trips, int(total.get("trades", 0)),
-              total.get("fees", 0.0), first)
+    _headline(
+        ctx, {"realized": dd}, total.get("pnl", 0.0), trips, int(total.get("trades", 0)), total.get("fees", 0.0), first
+    )
     _curves(ctx, [realized], " All: one point per trading day, from the daily aggregates in the Stats table.")
     per = days.sort_values("day").assign(pnl=lambda d: d.groupby("algo")["pnl"].cumsum())
     per["timestamp"] = _day_end_ms(per["day"], ctx.day_zone)
@@ -148,8 +164,9 @@ def _day_end_ms(days: pd.Series, zone: str) -> np.ndarray:
     return (local.dt.tz_convert("UTC").astype("int64") // 1_000_000).to_numpy(np.int64)
 
 
-def _headline(ctx: PageContext, drawdown: dict, pnl: float, trips: pd.DataFrame, fills: int, fees: float,
-              since: int) -> None:
+def _headline(
+    ctx: PageContext, drawdown: dict, pnl: float, trips: pd.DataFrame, fills: int, fees: float, since: int
+) -> None:
     wins = int((trips["pnl"] > 0).sum()) if len(trips) else 0
     c = st.columns(5)
     c[0].metric(f"Realized P&L ({ctx.quote})", money(pnl, signed=True), help=f"From {when(since, ctx.day_zone)}")
@@ -164,11 +181,12 @@ def _headline(ctx: PageContext, drawdown: dict, pnl: float, trips: pd.DataFrame,
 
 def _curves(ctx: PageContext, curves: list[pd.DataFrame], note: str) -> None:
     st.subheader("Equity and drawdown")
-    both = pd.concat([thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves],
-                     ignore_index=True)
+    both = pd.concat([thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves], ignore_index=True)
     st.altair_chart(charts.equity_chart(both, ctx.quote), width="stretch")
-    st.caption("Realized: starting balance plus closed P&L. Marked to market: cash plus holdings at the stored "
-               "1m closes (and fill prices)." + note)
+    st.caption(
+        "Realized: starting balance plus closed P&L. Marked to market: cash plus holdings at the stored "
+        "1m closes (and fill prices)." + note
+    )
 
 
 def _daily(ctx: PageContext, days: pd.DataFrame) -> None:
@@ -179,39 +197,71 @@ def _daily(ctx: PageContext, days: pd.DataFrame) -> None:
     st.altair_chart(charts.daily_bars(days, ctx.quote, ctx.day_zone), width="stretch")
 
 
-def _tables(ctx: PageContext, summary: dict, trips: pd.DataFrame, fees: dict,
-            slippage: list[dict] | None = None) -> None:
+def _tables(
+    ctx: PageContext, summary: dict, trips: pd.DataFrame, fees: dict, slippage: list[dict] | None = None
+) -> None:
     q = ctx.quote
     left, right = st.columns(2)
     algos = sorted(set(summary) - {TOTAL} | set(trips["algo"]))
     rows = []
     for r in breakdown(trips, "algo", algos):
         total = summary.get(r["algo"], {})
-        rows.append({**r, "win_rate": r["win_rate"] * 100 if r["trades"] else None,
-                     "avg_return_ratio": r["avg_return_ratio"] * 100, "fees": float(fees.get(r["algo"], 0.0)),
-                     "all_time_pnl": total.get("pnl"), "all_time_trades": total.get("closed_trades")})
-    config = {"algo": columns.text("Strategy"), "trades": columns.count("Closed trades"), "wins": columns.count("Wins"),
-              "win_rate": columns.percent("Win rate"), "pnl": columns.money("P&L", q),
-              "avg_return_ratio": columns.percent("Average return"), "fees": columns.money("Fees paid", q),
-              "all_time_pnl": columns.money("All-time P&L", q), "all_time_trades": columns.count("All-time closed"),
-              "symbol": columns.text("Symbol")}
+        rows.append(
+            {
+                **r,
+                "win_rate": r["win_rate"] * 100 if r["trades"] else None,
+                "avg_return_ratio": r["avg_return_ratio"] * 100,
+                "fees": float(fees.get(r["algo"], 0.0)),
+                "all_time_pnl": total.get("pnl"),
+                "all_time_trades": total.get("closed_trades"),
+            }
+        )
+    config = {
+        "algo": columns.text("Strategy"),
+        "trades": columns.count("Closed trades"),
+        "wins": columns.count("Wins"),
+        "win_rate": columns.percent("Win rate"),
+        "pnl": columns.money("P&L", q),
+        "avg_return_ratio": columns.percent("Average return"),
+        "fees": columns.money("Fees paid", q),
+        "all_time_pnl": columns.money("All-time P&L", q),
+        "all_time_trades": columns.count("All-time closed"),
+        "symbol": columns.text("Symbol"),
+    }
     with left:
         st.subheader("Per strategy")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="perf_by_strategy", column_config=config)
     with right:
         st.subheader("Per symbol")
-        by_symbol = [{**r, "win_rate": r["win_rate"] * 100 if r["trades"] else None,
-                      "avg_return_ratio": r["avg_return_ratio"] * 100} for r in breakdown(trips, "symbol")]
-        st.dataframe(pd.DataFrame(by_symbol), hide_index=True, width="stretch", key="perf_by_symbol",
-                     column_config=config)
+        by_symbol = [
+            {
+                **r,
+                "win_rate": r["win_rate"] * 100 if r["trades"] else None,
+                "avg_return_ratio": r["avg_return_ratio"] * 100,
+            }
+            for r in breakdown(trips, "symbol")
+        ]
+        st.dataframe(
+            pd.DataFrame(by_symbol), hide_index=True, width="stretch", key="perf_by_symbol", column_config=config
+        )
     st.subheader("Realized slippage per strategy")
     measured = [r for r in slippage or [] if r["fills"]]
     if measured:  # fills that carry their reference price (the decision's, or the book's when sent)
-        st.dataframe(pd.DataFrame(measured), hide_index=True, width="stretch", key="perf_slippage", column_config={
-            "algo": columns.text("Strategy"), "fills": columns.count("Fills measured"),
-            "avg_slippage_bps": st.column_config.NumberColumn("Average slippage (bps)", format="%.2f"),
-            "slippage_cost": columns.money("Slippage cost", ctx.quote)})
+        st.dataframe(
+            pd.DataFrame(measured),
+            hide_index=True,
+            width="stretch",
+            key="perf_slippage",
+            column_config={
+                "algo": columns.text("Strategy"),
+                "fills": columns.count("Fills measured"),
+                "avg_slippage_bps": st.column_config.NumberColumn("Average slippage (bps)", format="%.2f"),
+                "slippage_cost": columns.money("Slippage cost", ctx.quote),
+            },
+        )
     else:
-        st.caption("No fill in this window carries a reference price to measure slippage against (the window "
-                   "'All' reads daily aggregates, which keep none). Paper fills are moved "
-                   f"{ctx.config.paper.slippage_bps:g} bps against the trader by rule (paper.slippage_bps).")
+        st.caption(
+            "No fill in this window carries a reference price to measure slippage against (the window "
+            "'All' reads daily aggregates, which keep none). Paper fills are moved "
+            f"{ctx.config.paper.slippage_bps:g} bps against the trader by rule (paper.slippage_bps)."
+        )

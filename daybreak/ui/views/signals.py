@@ -5,6 +5,7 @@ numbers), both filterable.
 An executed signal's ``outcome`` is the client order id of its order; the fill is the stored
 trade of strategy ``External`` with that ``order_id`` (read by strategy and time range).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,39 @@ def signals_frame(signals: list[SignalRecord], fills_by_order: dict, precision) 
     rows = []
     for s in sorted(signals, key=lambda s: (s.timestamp, s.signal_id), reverse=True):
         fill = fills_by_order.get(s.outcome) if s.status == "executed" else None
-        rows.append({"time": utc_minute(s.timestamp), "signal_id": s.signal_id, "source": s.source, "symbol": s.symbol,
-                     "action": s.action, "amount": precision.amount(s.symbol, s.amount) if s.amount else "",
-                     "status": s.status, "outcome": s.outcome, "reason": s.reason,
-                     "processed": utc_minute(s.processed_at), "trade_id": fill.trade_id if fill else "",
-                     "fill_price": precision.price(s.symbol, fill.price) if fill else ""})
-    return pd.DataFrame(rows, columns=["time", "signal_id", "source", "symbol", "action", "amount", "status",
-                                       "outcome", "reason", "processed", "trade_id", "fill_price"])
+        rows.append(
+            {
+                "time": utc_minute(s.timestamp),
+                "signal_id": s.signal_id,
+                "source": s.source,
+                "symbol": s.symbol,
+                "action": s.action,
+                "amount": precision.amount(s.symbol, s.amount) if s.amount else "",
+                "status": s.status,
+                "outcome": s.outcome,
+                "reason": s.reason,
+                "processed": utc_minute(s.processed_at),
+                "trade_id": fill.trade_id if fill else "",
+                "fill_price": precision.price(s.symbol, fill.price) if fill else "",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "time",
+            "signal_id",
+            "source",
+            "symbol",
+            "action",
+            "amount",
+            "status",
+            "outcome",
+            "reason",
+            "processed",
+            "trade_id",
+            "fill_price",
+        ],
+    )
 
 
 def _signals(ctx: PageContext, key: str) -> None:
@@ -64,27 +91,47 @@ def _signals(ctx: PageContext, key: str) -> None:
     if not ctx.config.external_signals:
         st.caption("`external_signals` is off in the config: new rows are not executed.")
     if not signals:
-        st.caption("No external signal received yet. Other systems insert rows into the Signals table "
-                   "(README \"External signals\"; `bot.py signal` does it by hand).")
+        st.caption(
+            "No external signal received yet. Other systems insert rows into the Signals table "
+            '(README "External signals"; `bot.py signal` does it by hand).'
+        )
         return
     f = st.columns(3)
     status = f[0].selectbox("Status", [ALL, "new", "executed", "rejected"], key="signals_status")
     source = f[1].selectbox("Source", [ALL, *sorted({s.source for s in signals})], key="signals_source")
     symbol = f[2].selectbox("Symbol", [ALL, *sorted({s.symbol for s in signals})], key="signals_symbol")
-    chosen = [s for s in signals if (status == ALL or s.status == status) and (source == ALL or s.source == source)
-              and (symbol == ALL or s.symbol == symbol)]
+    chosen = [
+        s
+        for s in signals
+        if (status == ALL or s.status == status)
+        and (source == ALL or s.source == source)
+        and (symbol == ALL or s.symbol == symbol)
+    ]
     first = min(s.timestamp for s in signals)
     fills = {t.order_id: t for t in data.trades(key, since=first, algo=EXTERNAL_ALGO) if t.order_id}
     counts = pd.Series([s.status for s in signals]).value_counts()
     st.caption(" · ".join(f"{k} {v}" for k, v in counts.items()))
     frame = signals_frame(chosen, fills, ctx.precision)
-    st.dataframe(frame.head(SHOWN), hide_index=True, width="stretch", key="signals_table", column_config={
-        "time": columns.text("Sent (UTC)"), "signal_id": columns.text("Signal id"), "source": columns.text("Source"),
-        "symbol": columns.text("Symbol"), "action": columns.text("Side"),
-        "amount": columns.text("Amount"), "status": columns.text("Status"),
-        "outcome": columns.text("Outcome"), "reason": columns.text("Reason"),
-        "processed": columns.text("Processed (UTC)"), "trade_id": columns.text("Fill id"),
-        "fill_price": columns.text(f"Fill price ({ctx.quote})")})
+    st.dataframe(
+        frame.head(SHOWN),
+        hide_index=True,
+        width="stretch",
+        key="signals_table",
+        column_config={
+            "time": columns.text("Sent (UTC)"),
+            "signal_id": columns.text("Signal id"),
+            "source": columns.text("Source"),
+            "symbol": columns.text("Symbol"),
+            "action": columns.text("Side"),
+            "amount": columns.text("Amount"),
+            "status": columns.text("Status"),
+            "outcome": columns.text("Outcome"),
+            "reason": columns.text("Reason"),
+            "processed": columns.text("Processed (UTC)"),
+            "trade_id": columns.text("Fill id"),
+            "fill_price": columns.text(f"Fill price ({ctx.quote})"),
+        },
+    )
     if len(frame) > SHOWN:
         st.caption(f"Newest {SHOWN} of {len(frame)} shown.")
 
@@ -92,8 +139,18 @@ def _signals(ctx: PageContext, key: str) -> None:
 def events_frame(events) -> pd.DataFrame:
     """Events in the order given (newest first): ``time``, ``kind``, ``rule``, ``strategy``,
     ``symbol``, ``message``, ``data`` (the rule's numbers as JSON)."""
-    rows = [{"time": utc_minute(e.timestamp), "kind": e.kind, "rule": e.rule, "strategy": e.algo, "symbol": e.symbol,
-             "message": e.message, "data": json.dumps(e.data, default=str) if e.data else ""} for e in events]
+    rows = [
+        {
+            "time": utc_minute(e.timestamp),
+            "kind": e.kind,
+            "rule": e.rule,
+            "strategy": e.algo,
+            "symbol": e.symbol,
+            "message": e.message,
+            "data": json.dumps(e.data, default=str) if e.data else "",
+        }
+        for e in events
+    ]
     return pd.DataFrame(rows, columns=["time", "kind", "rule", "strategy", "symbol", "message", "data"])
 
 
@@ -111,7 +168,18 @@ def _rejections(key: str) -> None:
     shown = [e for e in pool if (algo == ALL or e.algo == algo) and (symbol == ALL or e.symbol == symbol)][:SHOWN]
     counts = pd.Series([e.rule or e.kind for e in recent]).value_counts()
     st.caption(f"Last {len(recent)} events by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    st.dataframe(events_frame(shown), hide_index=True, width="stretch", key="events_table", column_config={
-        "time": columns.text("Time (UTC)"), "kind": columns.text("Kind"), "rule": columns.text("Rule"),
-        "strategy": columns.text("Strategy"), "symbol": columns.text("Symbol"), "message": columns.text("Message"),
-        "data": columns.text("Numbers")})
+    st.dataframe(
+        events_frame(shown),
+        hide_index=True,
+        width="stretch",
+        key="events_table",
+        column_config={
+            "time": columns.text("Time (UTC)"),
+            "kind": columns.text("Kind"),
+            "rule": columns.text("Rule"),
+            "strategy": columns.text("Strategy"),
+            "symbol": columns.text("Symbol"),
+            "message": columns.text("Message"),
+            "data": columns.text("Numbers"),
+        },
+    )

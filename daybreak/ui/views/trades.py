@@ -7,6 +7,7 @@ report's pairing rule) over the fills of the chosen trading days (``risk.day_tim
 belongs to the day it exited. Spot, long only: every round trip is a buy then sells, so *side*
 filters fills.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -46,8 +47,12 @@ def _body(ctx: PageContext, key: str) -> None:
         status = data.status(key)
         today = datetime.fromtimestamp(bot_now(status, ctx.now_ms()) / 1000, tz=ZoneInfo(ctx.day_zone)).date()
         f = st.columns([1.6, 1, 1, 0.8, 0.8, 1])
-        picked = f[0].date_input(f"Trading days ({ctx.day_zone})", value=(today - timedelta(days=6), today),
-                                 key="trades_dates", format="YYYY-MM-DD")
+        picked = f[0].date_input(
+            f"Trading days ({ctx.day_zone})",
+            value=(today - timedelta(days=6), today),
+            key="trades_dates",
+            format="YYYY-MM-DD",
+        )
         if isinstance(picked, tuple):  # one date while the second is being picked
             first, last = (picked[0], picked[-1]) if picked else (today, today)
         else:
@@ -66,8 +71,13 @@ def _body(ctx: PageContext, key: str) -> None:
         reason = f[5].selectbox("Exit reason", [ALL, *reasons], key="trades_reason")
         chosen = filter_trips(trips, symbol, algo, result, reason)
         fills = data.trades(key, since=since, until=until, newest_first=True)
-        chosen_fills = [t for t in fills if (symbol == ALL or t.symbol == symbol) and (algo == ALL or t.algo == algo)
-                        and (side == ALL or t.action == side)]
+        chosen_fills = [
+            t
+            for t in fills
+            if (symbol == ALL or t.symbol == symbol)
+            and (algo == ALL or t.algo == algo)
+            and (side == ALL or t.action == side)
+        ]
         _trips(ctx, chosen, len(trips))
         _fills(ctx, chosen_fills, len(fills))
     except StorageError as err:
@@ -115,38 +125,76 @@ def _trips(ctx: PageContext, trips: pd.DataFrame, total: int) -> None:
         return
     p = ctx.precision
     head = trips.head(SHOWN_ROWS)
-    shown = pd.DataFrame({
-        "exit_time": head["exit_time"].map(utc_minute), "entry_time": head["entry_time"].map(utc_minute),
-        "symbol": head["symbol"], "algo": head["algo"],
-        "amount": [p.amount(s, v) for s, v in zip(head["symbol"], head["amount"])],
-        "entry_price": [p.price(s, v) for s, v in zip(head["symbol"], head["entry_price"])],
-        "exit_price": [p.price(s, v) for s, v in zip(head["symbol"], head["exit_price"])],
-        "pnl": head["pnl"], "return_ratio": columns.as_percent(head["return_ratio"]), "fees": head["fees"],
-        "duration": head["duration_ms"].map(duration), "exit_reason": head["exit_reason"].map(_reason),
-        "entry_order_id": head["entry_order_id"], "exit_order_id": head["exit_order_id"]})
+    shown = pd.DataFrame(
+        {
+            "exit_time": head["exit_time"].map(utc_minute),
+            "entry_time": head["entry_time"].map(utc_minute),
+            "symbol": head["symbol"],
+            "algo": head["algo"],
+            "amount": [p.amount(s, v) for s, v in zip(head["symbol"], head["amount"], strict=True)],
+            "entry_price": [p.price(s, v) for s, v in zip(head["symbol"], head["entry_price"], strict=True)],
+            "exit_price": [p.price(s, v) for s, v in zip(head["symbol"], head["exit_price"], strict=True)],
+            "pnl": head["pnl"],
+            "return_ratio": columns.as_percent(head["return_ratio"]),
+            "fees": head["fees"],
+            "duration": head["duration_ms"].map(duration),
+            "exit_reason": head["exit_reason"].map(_reason),
+            "entry_order_id": head["entry_order_id"],
+            "exit_order_id": head["exit_order_id"],
+        }
+    )
     local = {}
     if ctx.day_zone != "UTC":  # the trader's day timezone beside UTC
         shown.insert(1, "exit_local", head["exit_time"].map(lambda ms: in_zone(ms, ctx.day_zone)))
         local = {"exit_local": columns.text(f"Exit ({ctx.day_zone})")}
-    st.dataframe(shown, hide_index=True, width="stretch", key="round_trips", column_config=local | {
-        "exit_time": columns.text("Exit (UTC)"), "entry_time": columns.text("Entry (UTC)"),
-        "symbol": columns.text("Symbol"), "algo": columns.text("Strategy"), "amount": columns.text("Amount"),
-        "entry_price": columns.text("Entry price"), "exit_price": columns.text("Exit price"),
-        "pnl": columns.money("P&L", ctx.quote), "return_ratio": columns.percent("P&L %"),
-        "fees": columns.money("Fees", ctx.quote), "duration": columns.text("Duration"),
-        "exit_reason": columns.text("Exit reason"), "entry_order_id": columns.text("Entry order id"),
-        "exit_order_id": columns.text("Exit order id")})
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="round_trips",
+        column_config=local
+        | {
+            "exit_time": columns.text("Exit (UTC)"),
+            "entry_time": columns.text("Entry (UTC)"),
+            "symbol": columns.text("Symbol"),
+            "algo": columns.text("Strategy"),
+            "amount": columns.text("Amount"),
+            "entry_price": columns.text("Entry price"),
+            "exit_price": columns.text("Exit price"),
+            "pnl": columns.money("P&L", ctx.quote),
+            "return_ratio": columns.percent("P&L %"),
+            "fees": columns.money("Fees", ctx.quote),
+            "duration": columns.text("Duration"),
+            "exit_reason": columns.text("Exit reason"),
+            "entry_order_id": columns.text("Entry order id"),
+            "exit_order_id": columns.text("Exit order id"),
+        },
+    )
     if n > SHOWN_ROWS:
         st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {n}.")
-    st.download_button("Download round trips (CSV)", trips_csv(trips), "round_trips.csv", "text/csv",
-                       key="trips_csv")
+    st.download_button("Download round trips (CSV)", trips_csv(trips), "round_trips.csv", "text/csv", key="trips_csv")
 
 
 def fills_frame(fills) -> pd.DataFrame:
     """Fills as a frame of plain values (``pnl`` NaN on opening fills): the CSV and the table's source."""
-    return pd.DataFrame([{**t.to_json(), "time_utc": utc_minute(t.timestamp)} for t in fills],
-                        columns=["time_utc", "timestamp", "symbol", "algo", "action", "amount", "price", "fee", "pnl",
-                                 "exit_reason", "order_id", "trade_id", "mode"]).astype({"pnl": "float64"})
+    return pd.DataFrame(
+        [{**t.to_json(), "time_utc": utc_minute(t.timestamp)} for t in fills],
+        columns=[
+            "time_utc",
+            "timestamp",
+            "symbol",
+            "algo",
+            "action",
+            "amount",
+            "price",
+            "fee",
+            "pnl",
+            "exit_reason",
+            "order_id",
+            "trade_id",
+            "mode",
+        ],
+    ).astype({"pnl": "float64"})
 
 
 def _fills(ctx: PageContext, fills, total: int) -> None:
@@ -157,21 +205,39 @@ def _fills(ctx: PageContext, fills, total: int) -> None:
     frame = fills_frame(fills)
     p = ctx.precision
     head = frame.head(SHOWN_ROWS)
-    shown = head.assign(amount=[p.amount(s, v) for s, v in zip(head["symbol"], head["amount"])],
-                        price=[p.price(s, v) for s, v in zip(head["symbol"], head["price"])],
-                        pnl=["" if v != v else money(v) for v in head["pnl"]],  # opening fills: blank, not "None"
-                        exit_reason=head["exit_reason"].fillna("")).drop(columns="timestamp")
+    shown = head.assign(
+        amount=[p.amount(s, v) for s, v in zip(head["symbol"], head["amount"], strict=True)],
+        price=[p.price(s, v) for s, v in zip(head["symbol"], head["price"], strict=True)],
+        pnl=["" if v != v else money(v) for v in head["pnl"]],  # opening fills: blank, not "None"
+        exit_reason=head["exit_reason"].fillna(""),
+    ).drop(columns="timestamp")
     local = {}
     if ctx.day_zone != "UTC":
         shown.insert(1, "time_local", head["timestamp"].map(lambda ms: in_zone(ms, ctx.day_zone)))
         local = {"time_local": columns.text(f"Time ({ctx.day_zone})")}
-    st.dataframe(shown, hide_index=True, width="stretch", key="fills", column_config=local | {
-        "time_utc": columns.text("Time (UTC)"), "symbol": columns.text("Symbol"), "algo": columns.text("Strategy"),
-        "action": columns.text("Side"), "amount": columns.text("Amount"), "price": columns.text("Price"),
-        "fee": columns.money("Fee", ctx.quote), "pnl": columns.text(f"Realized P&L ({ctx.quote})"),
-        "exit_reason": columns.text("Exit reason"), "order_id": columns.text("Order id"),
-        "trade_id": columns.text("Fill id"), "mode": columns.text("Mode")})
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="fills",
+        column_config=local
+        | {
+            "time_utc": columns.text("Time (UTC)"),
+            "symbol": columns.text("Symbol"),
+            "algo": columns.text("Strategy"),
+            "action": columns.text("Side"),
+            "amount": columns.text("Amount"),
+            "price": columns.text("Price"),
+            "fee": columns.money("Fee", ctx.quote),
+            "pnl": columns.text(f"Realized P&L ({ctx.quote})"),
+            "exit_reason": columns.text("Exit reason"),
+            "order_id": columns.text("Order id"),
+            "trade_id": columns.text("Fill id"),
+            "mode": columns.text("Mode"),
+        },
+    )
     if len(frame) > SHOWN_ROWS:
         st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {len(frame)}.")
-    st.download_button("Download fills (CSV)", frame.to_csv(index=False).encode("utf-8"), "fills.csv", "text/csv",
-                       key="fills_csv")
+    st.download_button(
+        "Download fills (CSV)", frame.to_csv(index=False).encode("utf-8"), "fills.csv", "text/csv", key="fills_csv"
+    )

@@ -3,6 +3,7 @@
 Usage: ``python tests/data/episodes/extract.py [DATA_DIR]`` (default ``/work/shared/data``).
 Rows are copied unchanged (no filling, no rounding); only the time window is cut.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,7 +20,11 @@ SLICES = {
     "DOGE-USDT_1m_2021-04-22_25.csv.gz": ("DOGE-USDT_1m.csv", "2021-04-22 00:00", "2021-04-26 00:00"),
     "DOGE-USDT_5m_2021-02-09_11.csv.gz": ("DOGE-USDT_5m.csv", "2021-02-09 00:00", "2021-02-11 12:00"),
     "DOGE-USDT_5m_2021-04-24_25.csv.gz": ("DOGE-USDT_5m.csv", "2021-04-24 00:00", "2021-04-26 00:00"),
-    "BTC-USDT_1m_2026-03-22_23.csv.gz": ("extra/2026-03_to_2026-07/BTC-USDT_1m.csv.gz", "2026-03-22 08:00", "2026-03-23 12:00"),
+    "BTC-USDT_1m_2026-03-22_23.csv.gz": (
+        "extra/2026-03_to_2026-07/BTC-USDT_1m.csv.gz",
+        "2026-03-22 08:00",
+        "2026-03-23 12:00",
+    ),
 }
 
 
