@@ -231,3 +231,35 @@ def test_a_symbol_the_exchange_does_not_list_is_fatal_not_an_outage(tmp_path, fa
     status = bot.store.get_status()
     assert status.state == "ERROR" and "BadSymbol" in status.reason
     bot.close()
+
+
+def test_a_fatal_error_during_flatten_is_state_error_not_a_retry_every_cycle(tmp_path, fake_binance, monkeypatch):
+    """The key is rotated on the exchange just as the trader flattens: the flatten's sell is
+    refused with a signature error, which is fatal (state ERROR with the reason at once), not a
+    'flatten failed, retrying' line; the sell waits at the exits' back-off and, once the key
+    works again, flatten closes the position once and the run stops with exit code 1."""
+    bot = LiveBot(tmp_path, fake_binance, monkeypatch, step_seconds=5)
+    state = {}
+    states = {}
+
+    def on_cycle(n):
+        states[n] = bot.store.get_status().state  # as the cycle before this one left it
+        if n == 1:
+            bot.signal("buy")
+        if n == 3:
+            fake_binance.secret = "rotated"
+            state["ctl"] = _control(bot, "flatten")
+        if n == 40:
+            fake_binance.secret = "daybreak-test-secret"
+
+    code = bot.run(120, on_cycle)
+    assert states[3] == "RUNNING" and states[4] == "ERROR", f"ERROR after the flatten's first attempt: {states}"
+    assert "AuthenticationError" in bot.store.get_status().reason
+    assert _acked(bot, state["ctl"]).result.startswith("closed 1 position(s)")
+    sells = [r for r in fake_binance.requests_to("/api/v3/order", "POST") if r.params["side"] == "SELL"]
+    assert 2 <= len(sells) <= 12, f"{len(sells)} sell attempts in 37 cycles: not one per cycle"
+    assert len([f for f in fake_binance.ledger() if f.side == "sell"]) == 1, "sold once"
+    assert not bot.store.list_positions()
+    assert code == 1 and bot.store.get_status().state == "ERROR", "kept at shutdown"
+    assert_reconciled(bot.store, fake_binance)
+    bot.close()
