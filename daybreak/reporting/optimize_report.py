@@ -67,7 +67,7 @@ def optimize_tables(report: dict) -> list[Table]:
         ("storage", report.get("storage", "")),
         (
             "objectives",
-            ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", []), strict=True)),
+            ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", []), strict=False)),
         ),
         ("trials", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "0"),
         (
