@@ -58,7 +58,7 @@ test: $(VENV)/.stamp-dev tools browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/mypy daybreak/core storage strategies
+	$(VENV)/bin/mypy daybreak storage strategies
 	DAYBREAK_REQUIRE_TOOLS=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests
 
 bench: $(VENV)/.stamp-bench tools browser

@@ -13,6 +13,7 @@ during an outage, and one retry policy is easier to reason about than two.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -55,7 +56,7 @@ def make_client(
     max_attempts: int = 1,
     connect_timeout: float = 3.0,
     read_timeout: float = 10.0,
-):
+) -> Any:  # a boto3 DynamoDB client (boto3 has no type hints)
     """A DynamoDB client for ``region`` (``endpoint_url``: a local DynamoDB-compatible server).
 
     ``max_attempts`` (botocore standard retry mode) counts the first call: 1 for the store, which
@@ -119,7 +120,7 @@ def maybe_applied(err: BaseException) -> bool:
     return isinstance(err, (ReadTimeoutError, ConnectionClosedError))
 
 
-def call_with_retries(fn, retry_seconds: float, **kwargs) -> dict:
+def call_with_retries(fn: Callable[..., dict], retry_seconds: float, **kwargs: Any) -> dict:
     """``fn(**kwargs)``, retrying :func:`is_retryable` errors with exponential back-off and full
     jitter (50 ms doubling, at most 2 s apart) for up to ``retry_seconds``; then the last error is
     raised. An error raised after an attempt that :func:`maybe_applied` gets ``err.maybe_applied

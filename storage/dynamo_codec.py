@@ -25,10 +25,15 @@ from dataclasses import MISSING, fields
 from decimal import Decimal
 from enum import Enum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from storage.base import StorageError
 from storage.records import JSON_FIELDS, to_row
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 class UnstorableValue(StorageError, ValueError):
@@ -82,7 +87,7 @@ def encode_item(values: dict[str, Any], index_keys: frozenset[str] = frozenset()
 
 
 def record_item(
-    record, extra: dict[str, Any] | None = None, index_keys: frozenset[str] = frozenset()
+    record: DataclassInstance, extra: dict[str, Any] | None = None, index_keys: frozenset[str] = frozenset()
 ) -> dict[str, dict]:
     """A record dataclass (plus ``extra`` attributes such as index buckets) as a wire item."""
     values = to_row(record)
@@ -233,7 +238,7 @@ def _decode_json(av: dict[str, Any], name: str) -> dict:
         raise UnreadableItem(f"{name}={av.get('S')!r} is not a JSON object") from None
 
 
-def decode_item(cls, item: dict[str, dict], index_keys: frozenset[str] = frozenset()):
+def decode_item(cls: type[R], item: dict[str, dict], index_keys: frozenset[str] = frozenset()) -> R:
     """Build record ``cls`` from a wire item; unknown attributes (index buckets) are ignored and
     a missing ``index_keys`` string attribute is the empty string it was written as.
 

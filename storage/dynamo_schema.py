@@ -127,8 +127,8 @@ def query_args(
     spec: TableSpec,
     hash_key: tuple[str, Any],
     index: str | None = None,
-    lo=None,
-    hi=None,
+    lo: Any = None,
+    hi: Any = None,
     forward: bool = True,
     filters: dict | None = None,
 ) -> dict:

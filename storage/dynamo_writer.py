@@ -51,8 +51,8 @@ class BatchWriter:
     """
 
     def __init__(
-        self, client, key_names: dict[str, tuple[str, ...]], max_backoff: float = 5.0, base_backoff: float = 0.05
-    ):
+        self, client: Any, key_names: dict[str, tuple[str, ...]], max_backoff: float = 5.0, base_backoff: float = 0.05
+    ) -> None:
         self._client = client
         self._key_names = key_names
         self._max_backoff = max_backoff

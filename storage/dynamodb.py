@@ -37,7 +37,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -55,6 +55,9 @@ from storage.dynamo_orders import LEASE_KEY, OPEN_ORDERS_KEY, OrdersMixin
 from storage.dynamo_schema import BUCKET, TABLES, query_args
 from storage.dynamo_writer import BatchWriter, WriteOp, key_tuple
 from storage.records import DAILY_STAT_PREFIX, ConfigVersionRecord, PriceRecord, SignalRecord, StatRecord, StatusRecord
+
+if TYPE_CHECKING:
+    from daybreak.core.config import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +104,7 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
 
     def __init__(
         self,
-        client,
+        client: Any,  # a boto3 DynamoDB client (no type hints)
         table_prefix: str = "Daybreak",
         price_retention_days: float = 30.0,
         retry_seconds: float = 20.0,
@@ -109,7 +112,7 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         flush_timeout: float = 60.0,
         max_backoff: float = 5.0,
         signal_retention_days: float = 7.0,
-    ):
+    ) -> None:
         self._client = client
         self._retry_seconds = retry_seconds
         self.tables = {kind: table_prefix + spec.suffix for kind, spec in TABLES.items()}
@@ -126,7 +129,7 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         self._known_symbols: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings, **kwargs) -> DynamoStore:
+    def from_settings(cls, settings: StorageSettings, **kwargs: Any) -> DynamoStore:
         """A store for ``StorageSettings`` (region, table_prefix, endpoint_url, retention)."""
         client = make_client(settings.region, settings.endpoint_url)
         kwargs.setdefault("signal_retention_days", settings.signal_retention_days)
@@ -292,7 +295,15 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         stored = self._query("trades", ("trade_id", trade_id), limit=1, consistent=True)
         return self._decode(Trade, stored[0]) if stored else None
 
-    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False, until=None):
+    def list_trades(
+        self,
+        symbol: str | None = None,
+        algo: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        until: int | None = None,
+    ) -> list[Trade]:
         if symbol is not None:
             index, key, filters = "by_symbol", ("symbol", symbol), {"algo": algo} if algo is not None else None
         elif algo is not None:
@@ -341,7 +352,9 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
             )
         self.writer.submit(ops)
 
-    def list_prices(self, symbol, since=None, until=None, limit=None):
+    def list_prices(
+        self, symbol: str, since: int | None = None, until: int | None = None, limit: int | None = None
+    ) -> list[PriceRecord]:
         self._barrier("prices")
         items = self._query(
             "prices", ("symbol", symbol), lo=since, hi=until, forward=not limit, limit=limit, consistent=True
@@ -385,7 +398,7 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
         self.writer.submit([self._op("events", item)])
         return True
 
-    def list_events(self, kind=None, rule=None, limit=200):
+    def list_events(self, kind: str | None = None, rule: str | None = None, limit: int = 200) -> list[Event]:
         self._barrier("events")
         index, key = ("by_kind", ("kind", kind)) if kind is not None else ("by_time", ("bucket", BUCKET))
         items = self._query(
@@ -396,12 +409,12 @@ class DynamoStore(DynamoSignals, OrdersMixin, Store):
     def put_control(self, control: Control) -> bool:
         return self._put_new("controls", control, self._item("controls", control, bucket=BUCKET))
 
-    def list_controls(self, status=None, limit=100):
+    def list_controls(self, status: str | None = None, limit: int = 100) -> list[Control]:
         index, key = ("by_status", ("status", status)) if status is not None else ("by_time", ("bucket", BUCKET))
         rows = [self._decode(Control, it) for it in self._query("controls", key, index, limit=limit)]
         return sorted(rows, key=lambda c: (c.timestamp, c.control_id))
 
-    def ack_control(self, control_id, status, result, acked_at) -> bool:
+    def ack_control(self, control_id: str, status: str, result: str, acked_at: int) -> bool:
         return self._update_if(
             "controls",
             {"control_id": {"S": control_id}},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,7 +25,7 @@ from storage.sqlite import SQLiteStore
 log = logging.getLogger(__name__)
 
 
-def init_db(settings: StorageSettings, client=None, wait_timeout: float = 600.0) -> list[str]:
+def init_db(settings: StorageSettings, client: Any = None, wait_timeout: float = 600.0) -> list[str]:
     """Create what is missing for ``settings.backend``; return one line per action or finding.
 
     ``client`` overrides the boto3 client built from the settings (tests). Raises StorageError
@@ -40,7 +41,7 @@ def init_db(settings: StorageSettings, client=None, wait_timeout: float = 600.0)
         raise StorageError(f"dynamodb init-db: {error_code(err)}: {err}") from err
 
 
-def missing_tables(settings: StorageSettings, client=None) -> list[str]:
+def missing_tables(settings: StorageSettings, client: Any = None) -> list[str]:
     """Names of the tables ``settings`` needs that do not exist (or are not ACTIVE) yet; SQLite
     creates its tables when opened, so ``[]``. Raises StorageError when the server refuses."""
     if settings.backend == "sqlite":

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from daybreak.core.domain import (
     Action,
@@ -24,6 +24,11 @@ from daybreak.core.domain import (
     Trade,
 )
 from daybreak.core.order_record import OrderRecord, OrderStatus, Role
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 DAILY_STAT_PREFIX = "day:"
 """``stat_type`` prefix of the daily aggregates in the Stats table."""
@@ -157,7 +162,7 @@ _ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {
 }
 
 
-def to_row(record) -> dict[str, Any]:
+def to_row(record: DataclassInstance) -> dict[str, Any]:
     """A record (domain or storage type) as a flat dict of plain values: enums become their
     string values; dict fields stay dicts (each backend encodes them)."""
     out = {}
@@ -167,7 +172,7 @@ def to_row(record) -> dict[str, Any]:
     return out
 
 
-def record_from_dict(cls, data: dict[str, Any]):
+def record_from_dict(cls: type[R], data: dict[str, Any]) -> R:
     """Build record ``cls`` from a row mapping: unknown keys ignored, JSON dict fields decoded,
     enum fields of domain types parsed (``"buy"`` -> ``Action.BUY``). Raises ValueError for a
     value that is not one of the enum's."""

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 from daybreak.core.domain import FINAL_SIGNAL_STATUSES, Control, Event, Position, SignalStatus, Trade
 from daybreak.core.order_record import OrderRecord
@@ -239,8 +240,17 @@ class SQLiteStore(Store):
         rows = self._rows(f"SELECT {_TRADE_COLS} FROM trades WHERE trade_id = ?", (trade_id,))
         return trade_from_row(tuple(rows[0])) if rows else None
 
-    def list_trades(self, symbol=None, algo=None, since=None, limit=None, newest_first=False, until=None):
-        where, params = [], []
+    def list_trades(
+        self,
+        symbol: str | None = None,
+        algo: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        until: int | None = None,
+    ) -> list[Trade]:
+        where: list[str] = []
+        params: list[str | int] = []
         for col, val in (("symbol", symbol), ("algo", algo)):
             if val is not None:
                 where.append(f"{col} = ?")
@@ -280,8 +290,11 @@ class SQLiteStore(Store):
         cols = _cols(PriceRecord)
         self._many(f"INSERT OR REPLACE INTO prices ({','.join(cols)}) VALUES ({','.join(':' + c for c in cols)})", rows)
 
-    def list_prices(self, symbol, since=None, until=None, limit=None):
-        sql, params = f"SELECT {_PRICE_COLS} FROM prices WHERE symbol = ?", [symbol]
+    def list_prices(
+        self, symbol: str, since: int | None = None, until: int | None = None, limit: int | None = None
+    ) -> list[PriceRecord]:
+        sql = f"SELECT {_PRICE_COLS} FROM prices WHERE symbol = ?"
+        params: list[str | int] = [symbol]
         if since is not None:
             sql += " AND timestamp >= ?"
             params.append(since)
@@ -303,8 +316,11 @@ class SQLiteStore(Store):
             )
         return self._insert("signals", signal)
 
-    def list_signals(self, status=None, until=None, limit=None):
-        sql, params = "SELECT * FROM signals WHERE 1=1", []
+    def list_signals(
+        self, status: str | None = None, until: int | None = None, limit: int | None = None
+    ) -> list[SignalRecord]:
+        sql = "SELECT * FROM signals WHERE 1=1"
+        params: list[str | int] = []
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
@@ -329,7 +345,16 @@ class SQLiteStore(Store):
             return "(status = 'new' OR status IS NULL)", ()
         return "status IS ?", (expect,)
 
-    def mark_signal(self, signal_id, timestamp, status, outcome, reason, processed_at, expect="new") -> bool:
+    def mark_signal(
+        self,
+        signal_id: Any,
+        timestamp: Any,
+        status: str,
+        outcome: str,
+        reason: str,
+        processed_at: int,
+        expect: str | None = "new",
+    ) -> bool:
         if status not in _STATUSES:
             raise ValueError(f"status={status!r} is not one of {sorted(_STATUSES)}")
         cond, args = self._status_is(expect)
@@ -342,7 +367,9 @@ class SQLiteStore(Store):
             == 1
         )
 
-    def claim_signal(self, signal_id, timestamp, expect, outcome, reason, processed_at):
+    def claim_signal(
+        self, signal_id: Any, timestamp: Any, expect: str | None, outcome: str, reason: str, processed_at: int
+    ) -> tuple[Claim, Any]:
         cond, args = self._status_is(expect)
 
         def claim(db: sqlite3.Connection):
@@ -381,7 +408,7 @@ class SQLiteStore(Store):
     def put_event(self, event: Event) -> bool:
         return self._insert("events", event)
 
-    def list_events(self, kind=None, rule=None, limit=200):
+    def list_events(self, kind: str | None = None, rule: str | None = None, limit: int = 200) -> list[Event]:
         sql, params = "SELECT * FROM events WHERE 1=1", []
         for col, val in (("kind", kind), ("rule", rule)):
             if val is not None:
@@ -392,14 +419,14 @@ class SQLiteStore(Store):
     def put_control(self, control: Control) -> bool:
         return self._insert("controls", control)
 
-    def list_controls(self, status=None, limit=100):
+    def list_controls(self, status: str | None = None, limit: int = 100) -> list[Control]:
         sql, params = "SELECT * FROM controls", []
         if status is not None:
             sql += " WHERE status = ?"
             params.append(status)
         return self._select(Control, sql + f" ORDER BY timestamp, control_id LIMIT {int(limit)}", params)
 
-    def ack_control(self, control_id, status, result, acked_at) -> bool:
+    def ack_control(self, control_id: str, status: str, result: str, acked_at: int) -> bool:
         return (
             self._exec(
                 "UPDATE controls SET status = ?, result = ?, acked_at = ? WHERE control_id = ? AND status = 'pending'",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from strategies.base import BaseStrategy
+    from strategies.base import BaseStrategy, StrategyParams
 
 _REGISTRY: dict[str, type[BaseStrategy]] = {}
 T = TypeVar("T", bound="type[BaseStrategy]")
@@ -37,18 +37,18 @@ def get(name: str) -> type[BaseStrategy]:
         raise KeyError(f"unknown strategy {name!r}; registered: {', '.join(names())}") from None
 
 
-def params_model(name: str):
+def params_model(name: str) -> type[StrategyParams]:
     """The params model (pydantic) of strategy ``name``. Raises KeyError."""
     return get(name).params_model
 
 
-def params_for(name: str, raw: dict | None):
+def params_for(name: str, raw: dict | None) -> StrategyParams:
     """Strategy ``name``'s validated params from a config's ``params[name]`` (defaults where it
     is silent). Raises KeyError for an unknown name, pydantic's ValidationError for bad params."""
     return get(name).params_model.model_validate(raw or {})
 
 
-def build(name: str, raw: dict | None):
+def build(name: str, raw: dict | None) -> BaseStrategy:
     """An instance of strategy ``name`` with its params from ``raw``."""
     return get(name)(params_for(name, raw))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from daybreak.drivers import live
 from daybreak.drivers.live import run_live
 from daybreak.ops.config_file import load_config
 from storage.sqlite import SQLiteStore
@@ -104,3 +105,21 @@ def test_a_symbol_added_by_a_config_change_is_traded_with_its_market_limits(tmp_
     store = SQLiteStore(tmp_path / "daybreak.db")
     assert [t for t in store.list_trades() if t.symbol == "ETH/USDT"], "ETH/USDT traded after the change"
     store.close()
+
+
+def test_live_start_refused_when_the_keys_are_gone_after_the_live_check(tmp_path, monkeypatch, capsys):
+    """The keys the live check found are read again to connect; gone by then (environment changed,
+    secret deleted): refused with exit 2 and a message, not an AttributeError."""
+    monkeypatch.setenv("DAYBREAK_LIVE_CONFIRM", "yes")
+    monkeypatch.setenv("DAYBREAK_API_KEY", "key")
+    monkeypatch.setenv("DAYBREAK_API_SECRET", "secret")
+    monkeypatch.setattr(live, "load_api_keys", lambda exchange_id: None)
+    cfg = write_config(
+        tmp_path,
+        mode="live",
+        symbols=["BTC/USDT"],
+        order_size={"BTC/USDT": {"amount": 0.001}},
+        risk={"stop_loss_ratio": 0.01, "take_profit_ratio": 0.02},
+    )
+    assert run_live(cfg, load_config(cfg), lambda: False, sleep=lambda s: None, max_cycles=1) == 2
+    assert "live trading refused: no API keys for binanceus" in capsys.readouterr().out

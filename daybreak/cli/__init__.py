@@ -28,7 +28,8 @@ from daybreak.cli import operator as cli_ops
 from daybreak.cli.args import Parser, UsageError, check_span, count, number, output_file, utc_date
 from daybreak.core import external
 from daybreak.core.config import DEFAULT_CONFIG_PATH, Config, ConfigError
-from daybreak.core.domain import new_control
+from daybreak.core.domain import Trade, new_control
+from daybreak.core.order_record import OrderRecord
 from daybreak.core.timeframes import parse_utc_ms
 from daybreak.drivers.alerts import make_alerts
 from daybreak.drivers.backtest import run_backtest
@@ -178,7 +179,7 @@ def _open_store(config: Config):
 
 
 # -- run -----------------------------------------------------------------------------------------
-def cmd_run(args, config: Config) -> int:
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
     if not args.replay and (args.start is not None or args.end is not None or args.pace is not None or args.notify):
         raise UsageError(
             "run: --from, --to, --pace and --notify apply to --replay only (without --replay the bot trades live)"
@@ -258,7 +259,7 @@ def _replay(args, config: Config, data, should_stop, alerts) -> int:
 
 
 # -- signal, trades, stats ----------------------------------------------------------------------------
-def cmd_signal(args, config: Config) -> int:
+def cmd_signal(args: argparse.Namespace, config: Config) -> int:
     """Insert one row into the Signals inbox, checked by the bot's own validator first."""
     now = int(time.time() * 1000)
     row = {
@@ -304,7 +305,7 @@ TRADE_FIELDS = [
 ]
 
 
-def cmd_trades(args, config: Config) -> int:
+def cmd_trades(args: argparse.Namespace, config: Config) -> int:
     store = _open_store(config)
     try:
         trades = store.list_trades(symbol=args.symbol, algo=args.algo, limit=args.limit, newest_first=bool(args.limit))
@@ -325,7 +326,7 @@ def cmd_trades(args, config: Config) -> int:
     return 0
 
 
-def format_trades(trades) -> str:
+def format_trades(trades: list[Trade]) -> str:
     table = Table("time (UTC)", "strategy", "symbol", "action", "amount", "price", "fee", "P&L", "reason")
     for t in trades:
         when = datetime.fromtimestamp(t.timestamp / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -343,7 +344,7 @@ def format_trades(trades) -> str:
     return _render(table) + f"{len(trades)} trade(s)"
 
 
-def format_stats(trades) -> str:
+def format_stats(trades: list[Trade]) -> str:
     table = Table("strategy", "P&L", "fees", "fills", "closed", "wins", "losses", "win rate")
     summary = summarize(trades)
     for algo in [*sorted(k for k in summary if k != TOTAL), TOTAL]:
@@ -394,7 +395,7 @@ ORDER_FIELDS = [
 ]
 
 
-def order_json(rec) -> dict:
+def order_json(rec: OrderRecord) -> dict:
     """One order record as plain JSON values (enums as strings, ``done`` derived)."""
     row = {f: getattr(rec, f) for f in ORDER_FIELDS if f != "done"}
     for f in ("side", "status", "role", "reason"):
@@ -403,7 +404,7 @@ def order_json(rec) -> dict:
     return row
 
 
-def cmd_orders(args, config: Config) -> int:
+def cmd_orders(args: argparse.Namespace, config: Config) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit = {args.limit}: must be at least 1")
     store = _open_store(config)
@@ -469,7 +470,7 @@ def _num(value) -> str:
     return "" if value is None else f"{value:.8g}"
 
 
-def cmd_stats(args, config: Config) -> int:
+def cmd_stats(args: argparse.Namespace, config: Config) -> int:
     store = _open_store(config)
     try:
         print(format_stats(store.list_trades()), end="")
@@ -479,13 +480,13 @@ def cmd_stats(args, config: Config) -> int:
 
 
 # -- strategies, control, init-db, backtest, download -------------------------------------------------
-def cmd_strategies(args, config: Config) -> int:
+def cmd_strategies(args: argparse.Namespace, config: Config) -> int:
     rows = describe_all(config)
     print(json.dumps(rows, indent=2) if args.format == "json" else format_table(rows))
     return 0
 
 
-def cmd_control(args, config: Config) -> int:
+def cmd_control(args: argparse.Namespace, config: Config) -> int:
     store = _open_store(config)
     try:
         now = int(time.time() * 1000)
@@ -514,13 +515,13 @@ def cmd_control(args, config: Config) -> int:
     return 0
 
 
-def cmd_init_db(args, config: Config) -> int:
+def cmd_init_db(args: argparse.Namespace, config: Config) -> int:
     for line in init_db(config.storage):
         print(line)
     return 0
 
 
-def cmd_backtest(args, config: Config) -> int:
+def cmd_backtest(args: argparse.Namespace, config: Config) -> int:
     """Print the terminal report; write ``--json`` / ``--html`` when asked. Returns the exit code."""
     check_span(args.start, args.end)
     data = load_files(args.data, config, args.start, args.end)
@@ -544,7 +545,7 @@ def cmd_backtest(args, config: Config) -> int:
     return 0
 
 
-def cmd_download(args, config: Config) -> int:
+def cmd_download(args: argparse.Namespace, config: Config) -> int:
     return run_download(args, config)
 
 
@@ -559,7 +560,7 @@ def parse_date(text: str | None) -> int | None:
         raise UsageError(str(err)) from None
 
 
-def cmd_optimize(args, config: Config) -> int:
+def cmd_optimize(args: argparse.Namespace, config: Config) -> int:
     return run_optimize(args, config, parse_date(args.train_until), parse_date(args.start), parse_date(args.end))
 
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from daybreak.core.timeframes import parse_utc_ms
 
@@ -23,7 +24,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors raised as :class:`UsageError` (argparse prints the usage
     and exits; ``bot.py`` prints one line and exits 2, and tests can call ``main`` in-process)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 

@@ -4,7 +4,7 @@ fills by :mod:`daybreak.core.fills`) and :class:`ListSink` (backtest, tests)."""
 from __future__ import annotations
 
 from daybreak.core.config import Config
-from daybreak.core.domain import Event, Fill, Order, Trade
+from daybreak.core.domain import Event, Fill, Order, Position, Trade
 from daybreak.core.execution import fee_rates
 from daybreak.core.fills import simulate_fill
 from daybreak.core.markets import MarketLimits
@@ -43,18 +43,18 @@ class PaperBroker:
 class ListSink:
     """Collects outputs in memory (backtest, tests)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.trades: list[Trade] = []
         self.rejections: list[Event] = []
 
-    def trade(self, trade):
+    def trade(self, trade: Trade) -> None:
         self.trades.append(trade)
 
-    def position(self, key, position):
+    def position(self, key: tuple[str, str], position: Position | None) -> None:
         pass
 
-    def rejection(self, event):
+    def rejection(self, event: Event) -> None:
         self.rejections.append(event)
 
-    def booked(self, trade):
+    def booked(self, trade: Trade) -> None:
         pass

@@ -33,6 +33,7 @@ them, else the market's ``taker`` / ``maker`` from ccxt, else 0.1 % (ccxt's ``bi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -191,7 +192,9 @@ class SimulatedOrders:
         eng.pending[key] = order
         self.orders[key] = Resting(order, timestamp, deadline)
 
-    def walk(self, symbol: str, path, start_timestamp: int | None, end_timestamp: int) -> set[tuple[str, str]]:
+    def walk(
+        self, symbol: str, path: Sequence[float], start_timestamp: int | None, end_timestamp: int
+    ) -> set[tuple[str, str]]:
         """Walk the resting orders of ``symbol`` along ``path`` (the candle from its open,
         ``end_timestamp`` its close). Returns the keys of positions opened here (their exits are
         walked already, from the fill on)."""

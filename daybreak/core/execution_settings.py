@@ -28,7 +28,7 @@ from daybreak.core.risk_settings import RiskSettings
 class SettingError(ValueError):
     """A combination refused by :class:`ExecutionSettings`: ``key`` names the field, ``value`` its value."""
 
-    def __init__(self, key: str, value, msg: str):
+    def __init__(self, key: str, value: object, msg: str) -> None:
         super().__init__(msg)
         self.setting_key, self.value = key, value
 

@@ -42,6 +42,7 @@ first candle that *may* exit with array operations before the exact walk confirm
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -227,7 +228,7 @@ def candle_path(o: float, h: float, l: float, c: float) -> tuple[float, float, f
 
 
 def walk(
-    position: Position, plan: ExitPlan, path, end_timestamp: int, start_timestamp: int | None = None
+    position: Position, plan: ExitPlan, path: Sequence[float], end_timestamp: int, start_timestamp: int | None = None
 ) -> list[ExitHit]:
     """Walk ``path`` (prices in order) for ``position``; return the exits it triggers, in order.
 

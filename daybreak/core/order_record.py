@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 from daybreak.core.domain import Action, ExitReason, Mode, Order, OrderKind
 
@@ -187,7 +188,7 @@ class OrderRecord:
             self.ref_price,
         )
 
-    def next(self, now_ms: int, **changes) -> OrderRecord:
+    def next(self, now_ms: int, **changes: Any) -> OrderRecord:
         """This record with ``changes``, ``updated_at`` = ``now_ms`` and the version bumped."""
         return replace(self, updated_at=now_ms, version=self.version + 1, **changes)
 

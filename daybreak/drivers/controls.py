@@ -17,16 +17,37 @@ Mixed into :class:`daybreak.drivers.services.RunContext`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from daybreak.core.domain import Control
 from daybreak.exchange.errors import ExchangeFatal
 from storage.base import StorageError
+
+if TYPE_CHECKING:
+    from daybreak.core.config import Config
+    from daybreak.core.engine import Engine
+    from daybreak.drivers.alerts import Alerts
+    from storage.base import Store
 
 log = logging.getLogger("daybreak")
 
 
 class Controls:
     """The controls part of :class:`~daybreak.drivers.services.RunContext`."""
+
+    if TYPE_CHECKING:  # what RunContext provides (declared for the type checker only)
+        config: Config
+        store: Store
+        engine: Engine
+        alerts: Alerts
+        before_flatten: Callable[[], None] | None
+        _flattened: dict[str, int]
+        _inbox: dict[str, tuple[float, list]]
+
+        def _pending_rows(self, kind: str, fetch: Callable[[], Iterable]) -> list: ...
+        def error(self, message: str, now_ms: int | None = None) -> None: ...
+        def fatal(self, reason: str, now_ms: int) -> None: ...
 
     # -- controls ------------------------------------------------------------------------------
     def process_controls(self, now_ms: int, prices: dict[str, float]) -> None:

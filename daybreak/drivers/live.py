@@ -39,6 +39,7 @@ a bounded back-off); the process exits with 1 once nothing is left to protect.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -88,7 +89,7 @@ def connect(config: Config, keys: ApiKeys | None) -> Exchange:
 
 
 def run_live(
-    config_path,
+    config_path: str | os.PathLike,
     config: Config,
     should_stop: Callable[[], bool],
     exchange: Exchange | None = None,
@@ -100,7 +101,7 @@ def run_live(
     """Run until ``should_stop()``; returns the exit code (2: not allowed / bad input, 1: fatal or
     writes left unsaved). ``alerts``: the process's operator alerts (:mod:`daybreak.drivers.alerts`)."""
     sleep = sleep or interruptible_sleep(should_stop)
-    keys = None
+    keys: ApiKeys | None = None
     if config.mode == "live":
         allowed, reason = live_trading_allowed(config)
         quotes = sorted({s.partition("/")[2] for s in config.symbols})
@@ -114,6 +115,10 @@ def run_live(
             keys = load_api_keys(config.exchange)
         except SecretsError as err:
             log.error("%s", err)
+            return 2
+        if keys is None:  # live_trading_allowed found them a moment ago; gone since (environment, secret)
+            log.error("live trading refused: no API keys for %s", config.exchange)
+            print(f"error: live trading refused: no API keys for {config.exchange}")
             return 2
         log.warning("LIVE TRADING on %s with keys from %s", config.exchange, keys.source)
     exchange = exchange or connect(config, keys)

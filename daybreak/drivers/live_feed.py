@@ -24,6 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from daybreak.core.domain import Signal
 from daybreak.core.timeframes import timeframe_ms
 from daybreak.drivers.stepper import (
     SymbolArrays,
@@ -99,7 +100,7 @@ class LiveFeed:
             wanted = more
 
     def _append(self, symbol: str, reply: CandleReply) -> pd.DataFrame:
-        if reply.forming_ts is not None:
+        if reply.forming_ts is not None and reply.forming_open is not None:  # given together
             self.forming[symbol] = (reply.forming_ts, reply.forming_open)
         old = self.frames.get(symbol)
         rows = reply.closed
@@ -126,7 +127,7 @@ def decision_arrays(
     if rows is None:
         return build_arrays(symbol, frame, BASE_TF, strategies, with_atr)
     ts = frame["timestamp"].to_numpy(np.int64)
-    signals = {}
+    signals: dict[int, list[Signal]] = {}
     for k in rows:
         close_ts = int(ts[k]) + STEP
         for s in strategies:
@@ -143,7 +144,10 @@ def decision_arrays(
     return SymbolArrays(
         symbol,
         ts,
-        *(frame[c].to_numpy(float) for c in ("open", "high", "low", "close")),
+        frame["open"].to_numpy(float),
+        frame["high"].to_numpy(float),
+        frame["low"].to_numpy(float),
+        frame["close"].to_numpy(float),
         ts + STEP,
         atr_series(frame) if with_atr else None,
         [s.name for s in strategies],

@@ -18,6 +18,7 @@ from daybreak.drivers.protection import Protection
 from daybreak.drivers.replay import strategies_for
 from daybreak.drivers.resting import LiveExecution
 from daybreak.drivers.services import RunContext
+from daybreak.drivers.sink import StoreSink
 from daybreak.drivers.stepper import Stepper, needs_atr
 from daybreak.drivers.wiring import market_limits
 from daybreak.exchange.client import Exchange, ExchangeFatal, ExchangeUnavailable
@@ -43,7 +44,10 @@ class LiveLoop:
         self.fresh: dict[str, float] = {}
         self.cursors: dict[str, int] = {}
         self.last_price_save = 0
-        self.tracker = self.account = self.execution = None
+        # live mode only (set by _setup_live; the mode never changes while the bot runs)
+        self.tracker: OrderTracker | None = None
+        self.account: Account | None = None
+        self.execution: LiveExecution | None = None
         now = clock()
         ctx.booting = True
         ctx.announce(BotState.BOOTING, "starting: reading the account and the candle history", now)
@@ -71,17 +75,18 @@ class LiveLoop:
         ctx, eng = self.ctx, self.ctx.engine
         ctx.keeps_pending = False
         sink = eng.sink
-        self.tracker = OrderTracker(
+        assert isinstance(sink, StoreSink)  # build_context gives every bot process a StoreSink
+        self.tracker = tracker = OrderTracker(
             ctx.store, self.exchange, eng.ledger, eng.markets, self.clock, sink.rejection, Failpoints.from_env()
         )
-        protection = Protection(self.tracker, self.exchange, eng, ctx.store, self.clock, sink.rejection)
-        self.execution = LiveExecution(self.tracker, self.exchange, eng, self.clock, protection)
-        sink.on_booked, sink.failpoints = self.execution.booked, self.tracker.failpoints
-        eng.broker = self.execution
+        protection = Protection(tracker, self.exchange, eng, ctx.store, self.clock, sink.rejection)
+        self.execution = execution = LiveExecution(tracker, self.exchange, eng, self.clock, protection)
+        sink.on_booked, sink.failpoints = execution.booked, tracker.failpoints
+        eng.broker = execution
         legacy = list(eng.pending.values())  # a bot of an older version kept them as state
         eng.pending.clear()
         eng.sim.clear()  # live orders rest on the exchange, never in the simulation
-        for rec in self.tracker.restore(legacy):
+        for rec in tracker.restore(legacy):
             key = (rec.algo, rec.symbol)
             eng.pending[key] = rec.order()
             eng.in_flight.add(key)
@@ -91,10 +96,10 @@ class LiveLoop:
             if off and symbol in eng.ledger.dust:
                 eng.ledger.dust[symbol] = max(0.0, eng.ledger.dust[symbol] - off)
         quote = ctx.config.symbols[0].partition("/")[2]
-        self.account = Account(self.exchange, eng, ctx.store, self.tracker, quote, self.clock, sink.rejection)
+        self.account = account = Account(self.exchange, eng, ctx.store, tracker, quote, self.clock, sink.rejection)
         eng.gate.halt = Rejection("account_unknown", "the exchange balance has not been read yet")
         eng.ledger.set_account(0.0)  # not paper.starting_balance: nothing is known until the first read
-        ctx.detail_extra["account"] = self.account.detail
+        ctx.detail_extra["account"] = account.detail
         ctx.before_flatten = self._before_flatten
 
     # -- the cycle -----------------------------------------------------------------------------
@@ -104,31 +109,34 @@ class LiveLoop:
         if ctx.reload_config():
             self._setup()
         now = self.clock()
-        eng.sink.retry_backlog()
+        if isinstance(eng.sink, StoreSink):
+            eng.sink.retry_backlog()
         ok = True
-        if self.live:  # protective orders first: one that filled is the exit, before anything decides
-            ok &= self._guard(lambda: self.execution.protection.check(now), now)
+        # set in live mode only (self.live)
+        tracker, account, execution = self.tracker, self.account, self.execution
+        if execution is not None:  # protective orders first: one that filled is the exit, before anything decides
+            ok &= self._guard(lambda: execution.protection.check(now), now)
         if self.live and eng.in_flight:  # before anything decides: resolve what is in flight
             ok &= self._send({k[1] for k in eng.in_flight}, now)
-        if self.live and self.account.synced_at is None:
+        if account is not None and account.synced_at is None:
             ok &= self._sync(now)
         ok &= self._poll_candles(now)  # first: a closed candle is acted on at once
         ok &= self._poll_prices(now)
-        if self.live and self.account.due(now, ctx.config.account_sync_seconds):
+        if account is not None and account.due(now, ctx.config.account_sync_seconds):
             ok &= self._sync(now)
         prices = eng.last_price
         ctx.process_external(now, prices)
         ctx.process_controls(now, prices)
         ok &= self._send({k[1] for k in eng.pending if k not in eng.in_flight}, now)
         ok &= self._exits(now)
-        if self.live:
-            ok &= self._guard(lambda: self.execution.protection.ensure(now), now)
-        if self.live and self.tracker.resync_wanted:
+        if execution is not None:
+            ok &= self._guard(lambda: execution.protection.ensure(now), now)
+        if tracker is not None and tracker.resync_wanted:
             ok &= self._sync(now)
         if now - self.last_price_save >= ctx.config.price_save_seconds * 1000:
             self._save_prices()
             self.last_price_save = now
-        if ctx.booting and ok and (not self.live or self.account.synced_at):
+        if ctx.booting and ok and (account is None or account.synced_at):
             ctx.booting = False
         ctx.heartbeat(now)
         return ok
@@ -267,6 +275,7 @@ class LiveLoop:
         return True
 
     def _sync(self, now: int) -> bool:
+        assert self.account is not None  # _sync runs in live mode only, which has an account
         try:
             self.account.sync(now)
         except ExchangeUnavailable as err:
@@ -298,6 +307,7 @@ class LiveLoop:
     def _before_flatten(self) -> None:
         """A flatten decides afresh: exits waiting for a retry (surely not at the exchange) go."""
         eng = self.ctx.engine
+        assert self.execution is not None and self.tracker is not None  # set by _setup_live, which hooks this
         self.execution.abandon_all()
         for rec in self.tracker.drop_unsent():
             key = (rec.algo, rec.symbol)

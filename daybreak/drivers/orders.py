@@ -39,7 +39,7 @@ refused from then on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from daybreak.core.domain import Action, Event, ExitReason, Fill, Order
@@ -102,7 +102,7 @@ class OrderTracker:
         self.unsettled: set[str] = set()  # symbols whose resting orders are not confirmed
 
     # -- restart -------------------------------------------------------------------------------
-    def restore(self, legacy: list[Order] = ()) -> list[OrderRecord]:
+    def restore(self, legacy: Sequence[Order] = ()) -> list[OrderRecord]:
         """Load the stored orders not done (and adopt ``legacy`` pending orders of a bot that kept
         them as plain state: they may have been sent). Returns them; the driver hands each to the
         engine as pending and in flight."""
@@ -117,9 +117,9 @@ class OrderTracker:
                 decisions.append(rec)
         for parent in sorted({r.parent for r in self.open.values() if r.role is Role.PART}):
             if parent not in self.open:  # its first order is done, a further one is not: resume the decision
-                rec = self.store.get_order(parent)
-                if rec is not None:
-                    decisions.append(rec)
+                first = self.store.get_order(parent)
+                if first is not None:
+                    decisions.append(first)
         for order in legacy:
             if order.client_order_id not in self.open and self.store.get_order(order.client_order_id) is None:
                 rec = OrderRecord.intent(order, order.decided_at)

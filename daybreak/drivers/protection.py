@@ -231,7 +231,9 @@ class Protection:
                 else self.engine.sell_amount(pos, pos.amount * plan.take_profit_fraction, price)
             )
             if part > 0:
-                out[Role.TAKE_PROFIT] = (limits.ceil_price(take_profit_at(plan, now)), None, part)
+                tp_price = take_profit_at(plan, now)
+                assert tp_price is not None  # plan.take_profit is set, so take_profit_at gives a level
+                out[Role.TAKE_PROFIT] = (limits.ceil_price(tp_price), None, part)
         return out
 
     def _keep(self, key, pos: Position, wanted: dict, settings, now: int) -> None:
@@ -302,15 +304,15 @@ class Protection:
 
     def _place(self, pos: Position, role: Role, want, old: OrderRecord | None, now: int) -> None:
         rec = self._record(pos, role, want, now)
-        replacing = old is not None and old.status is OrderStatus.OPEN
+        replacing = old if old is not None and old.status is OrderStatus.OPEN else None
         try:
-            if replacing:
+            if replacing is not None:
                 res = self.exchange.replace_order(
                     rec.symbol,
                     "sell",
                     rec.amount,
                     rec.client_order_id,
-                    old.client_order_id,
+                    replacing.client_order_id,
                     rec.type,
                     rec.price,
                     rec.stop_price,
@@ -337,14 +339,16 @@ class Protection:
             self._done(rec.next(now, status=OrderStatus.REJECTED, error=str(err)))
             raise
         self._put(self._with(rec, res, now).next(now, sent_at=now))
-        if replacing:
-            self._confirm(old, None, now)  # cancelled by the replacement (or filled just before it)
+        if replacing is not None:
+            self._confirm(replacing, None, now)  # cancelled by the replacement (or filled just before it)
 
     def _place_oco(self, pos: Position, wanted: dict, now: int) -> None:
         list_id = client_order_id(pos.algo, pos.symbol, Action.SELL, now, f"oco|{pos.entry_trade_id}")
         amount = min(wanted[Role.STOP][2], wanted[Role.TAKE_PROFIT][2])
         tp = self._record(pos, Role.TAKE_PROFIT, (*wanted[Role.TAKE_PROFIT][:2], amount), now, list_id)
         stop = self._record(pos, Role.STOP, (*wanted[Role.STOP][:2], amount), now, list_id)
+        # _wanted gives a take-profit its price, a stop its limit price and its trigger
+        assert tp.price is not None and stop.price is not None and stop.stop_price is not None
         try:
             got_tp, got_stop = self.exchange.create_oco(
                 pos.symbol,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from daybreak.core.config import Config, ConfigError
 from daybreak.core.engine import Engine
 from daybreak.core.timeframes import timeframe_ms
 from daybreak.drivers.services import INBOX_SECONDS, RunContext
+from daybreak.drivers.sink import StoreSink
 from daybreak.drivers.stepper import Stepper, build_arrays, needs_atr
 from daybreak.exchange.candle_files import CandleFile, read_candles
 from storage.records import PriceRecord
 from strategies import registry
+from strategies.base import BaseStrategy
 
 log = logging.getLogger("daybreak")
 HEARTBEAT_SECONDS = 1.0
@@ -57,7 +60,7 @@ def load_files(
     return ReplayData(frames, tfs.pop())
 
 
-def strategies_for(config: Config):
+def strategies_for(config: Config) -> list[BaseStrategy]:
     """Instances of the enabled strategies with their configured params."""
     return [registry.get(name)(registry.params_for(name, config.params.get(name))) for name in config.enabled_algos()]
 
@@ -95,7 +98,7 @@ def run_replay(
     ctx: RunContext,
     data: ReplayData,
     pace_seconds: float = 0.0,
-    should_stop=lambda: False,
+    should_stop: Callable[[], bool] = lambda: False,
     retention_ms: int | None = None,
 ) -> int:
     """Replay ``data`` through the bot. Returns the number of candles acted on.
@@ -111,7 +114,7 @@ def run_replay(
     cursors = {s: ctx.cursor(s) for s in syms}
     close, sym_idx, ks = event_order(stepper)
     acted, last_beat, last_retry = 0, 0.0, 0.0
-    pending_ids = set()
+    pending_ids: set[tuple[str, float | None]] = set()
     for close_ts, si, k in zip(close.tolist(), sym_idx.tolist(), ks.tolist(), strict=True):
         if should_stop():
             log.info("replay stopped at %s", pd.Timestamp(close_ts, unit="ms", tz="UTC"))
@@ -122,8 +125,9 @@ def run_replay(
         if ctx.reload_config():
             stepper = build_stepper(ctx, data)
         a = stepper.arrays[sym]
-        if ctx.engine.sink.backlog and time.monotonic() - last_retry >= HEARTBEAT_SECONDS:
-            ctx.engine.sink.retry_backlog()  # storage failing: retried once a second, not per candle
+        sink = ctx.engine.sink
+        if isinstance(sink, StoreSink) and sink.backlog and time.monotonic() - last_retry >= HEARTBEAT_SECONDS:
+            sink.retry_backlog()  # storage failing: retried once a second, not per candle
             last_retry = time.monotonic()
         stepper.step(sym, k)
         prices = ctx.engine.last_price

@@ -12,8 +12,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.core.domain import (
@@ -34,6 +35,9 @@ from daybreak.reporting.stats import daily_stat_records, stat_records
 from storage.base import StorageError, Store
 from storage.records import PriceRecord, StatusRecord
 
+if TYPE_CHECKING:
+    from daybreak.ops.run_lock import StoreLease
+
 log = logging.getLogger("daybreak")
 INBOX_SECONDS = 1.0
 """Replay: wall-clock seconds between reads of the Signals and Controls inboxes (live reads
@@ -45,7 +49,9 @@ class StatsUpdater:
     the totals per strategy and the daily aggregates (trading days in ``day_timezone``, which
     :meth:`RunContext.reload_config` keeps current)."""
 
-    def __init__(self, store: Store, clock=lambda: int(time.time() * 1000), day_timezone: str = "UTC"):
+    def __init__(
+        self, store: Store, clock: Callable[[], int] = lambda: int(time.time() * 1000), day_timezone: str = "UTC"
+    ) -> None:
         self.store, self.clock = store, clock
         self.day_timezone = day_timezone
         self._event = threading.Event()
@@ -130,7 +136,7 @@ class RunContext(Controls):
         self._flattened: dict[str, int] = {}  # flatten control id -> its first attempt (ms)
         self.booting = False
         """While True (live start, until the account and history are read) the state stays BOOTING."""
-        self.lease = None
+        self.lease: StoreLease | None = None
         """The store's one-bot lease (:class:`~daybreak.ops.run_lock.StoreLease`) when held."""
 
     # -- restart -------------------------------------------------------------------------------
@@ -263,7 +269,7 @@ class RunContext(Controls):
         self.config_version = rec.version
         log.info("config version %d in force (by %s%s)", rec.version, rec.author, f", {rec.note}" if rec.note else "")
 
-    def _pending_rows(self, kind: str, fetch) -> list:
+    def _pending_rows(self, kind: str, fetch: Callable[[], Iterable]) -> list:
         """New signals / pending controls, read from the store at most once per
         ``inbox_seconds`` of wall time (replay sets :data:`INBOX_SECONDS`: it runs many candles a
         second); rows acted on leave the cache, rows inserted meanwhile are seen at the next read."""
@@ -313,8 +319,8 @@ class RunContext(Controls):
     def heartbeat(self, now_ms: int) -> None:
         self.last_now = now_ms
         gate = self.engine.gate
-        sink = self.engine.sink
-        fault = sink.fault if isinstance(sink, StoreSink) else ""
+        sink = self.engine.sink if isinstance(self.engine.sink, StoreSink) else None
+        fault = sink.fault if sink is not None else ""  # only a StoreSink keeps a backlog
         if (
             self.state is not BotState.SHUTDOWN
             and not self.booting
@@ -322,7 +328,7 @@ class RunContext(Controls):
         ):
             blocked = gate.account_block(now_ms)
             self._storage_paused = bool(fault)
-            if fault:
+            if fault and sink is not None:
                 self.state = BotState.ERROR
                 self.reason = f"storage failing; new entries paused until {sink.unsaved()} write(s) are stored"
             elif gate.manual_pause:
@@ -331,7 +337,7 @@ class RunContext(Controls):
                 self.state, self.reason = BotState.PAUSED_RISK_LIMIT, blocked.message
             else:
                 self.state, self.reason = BotState.RUNNING, ""
-        if fault:
+        if fault and sink is not None:
             self.error(f"{sink.unsaved()} storage write(s) waiting to be saved (retried every cycle): {fault}", now_ms)
         self.watch(now_ms)
         detail = {
@@ -347,7 +353,7 @@ class RunContext(Controls):
         }
         if self.config_version is not None:
             detail["config_version"] = self.config_version
-        if fault:
+        if fault and sink is not None:
             detail["storage"] = {"unsaved": sink.unsaved(), "error": fault, "since": sink.fault_since}
         detail.update({k: fn() for k, fn in self.detail_extra.items()})
         try:

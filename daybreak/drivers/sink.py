@@ -41,7 +41,13 @@ class StoreSink:
     JSON-lines file beside the log (:meth:`dump_backlog`), or into the log when that fails too.
     """
 
-    def __init__(self, store: Store, stats: StatsUpdater, on_fault=None, alerts: Alerts | None = None):
+    def __init__(
+        self,
+        store: Store,
+        stats: StatsUpdater,
+        on_fault: Callable[[str], object] | None = None,
+        alerts: Alerts | None = None,
+    ) -> None:
         self.store, self.stats = store, stats
         self.alerts = alerts or Alerts(None)
         self.backlog: deque[list] = deque()

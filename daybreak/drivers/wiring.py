@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from daybreak.core.config import Config
 from daybreak.core.engine import Broker, Engine, PaperBroker
 from daybreak.core.markets import MarketLimits, limits_for, load_snapshot
@@ -21,7 +23,7 @@ def market_limits(config: Config, live: dict[str, MarketLimits] | None = None) -
 
 
 def build_context(
-    config_path,
+    config_path: str | os.PathLike,
     config: Config,
     broker: Broker | None = None,
     markets: dict[str, MarketLimits] | None = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from daybreak.exchange.base import ExchangeBase
 from daybreak.exchange.errors import ExchangeUnavailable
 
 
@@ -48,7 +49,7 @@ def _price(value) -> float | None:
     return out if math.isfinite(out) and out > 0 else None
 
 
-class AccountApi:
+class AccountApi(ExchangeBase):
     """Ticker and balance methods of :class:`~daybreak.exchange.client.Exchange`."""
 
     def fetch_tickers(self, symbols: list[str]) -> dict[str, Ticker]:
@@ -59,7 +60,9 @@ class AccountApi:
         out = {}
         for symbol in symbols:
             entry = raw.get(symbol) if isinstance(raw, dict) else None
-            last = _price((entry or {}).get("last"))
+            if not entry:
+                continue
+            last = _price(entry.get("last"))
             if last is None:
                 continue
             out[symbol] = Ticker(

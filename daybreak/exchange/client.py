@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TypedDict
 
 import ccxt
 import numpy as np
@@ -68,6 +69,22 @@ log = logging.getLogger(__name__)
 MAX_KLINES = 1000  # Binance GET /api/v3/klines: limit max 1000
 CLOCK_RESYNC_MS = 600_000  # re-read the exchange clock every 10 minutes
 MAX_WORKERS = 20  # concurrent klines requests (20 symbols: one round)
+
+
+class _ExchangeArgs(TypedDict):
+    """The arguments an :class:`Exchange` was made with (:meth:`Exchange.clone` makes a twin)."""
+
+    exchange_id: str
+    api_key: str | None
+    secret: str | None
+    urls: dict | None
+    retries: int
+    backoff_max_seconds: float
+    backoff_base_seconds: float
+    timeout_ms: int
+    rate_limit_ms: float | None
+    sleep: Callable[[float], None]
+    password: str | None
 
 
 @dataclass(frozen=True)
@@ -142,7 +159,7 @@ class Exchange(AccountApi, OrderApi, RestingOrderApi):
             config["password"] = password
         if rate_limit_ms is not None:
             config["rateLimit"] = rate_limit_ms
-        self._init_args = dict(
+        self._init_args = _ExchangeArgs(
             exchange_id=exchange_id,
             api_key=api_key,
             secret=secret,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from daybreak.core.config import symbol_problem
+from daybreak.core.config import Config, symbol_problem
 from daybreak.core.timeframes import parse_utc_ms, timeframe_ms
 from daybreak.exchange.candle_files import COLUMNS, file_name, find_gaps, read_candles
 from daybreak.ops.atomic_file import write_atomic
@@ -204,7 +204,7 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_download(args: argparse.Namespace, config, exchange: Exchange | None = None) -> int:
+def run_download(args: argparse.Namespace, config: Config, exchange: Exchange | None = None) -> int:
     """Run the ``download`` subcommand; returns the exit code.
 
     0: done (summary on stdout); 1: the exchange failed (run again to resume); 2: bad input.

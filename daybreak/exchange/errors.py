@@ -18,13 +18,15 @@ again); never parse an exception's message. Mapping:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ccxt
 
 
 class ExchangeError(Exception):
     """Base of Daybreak's exchange errors. ``str()`` names exchange, symbol and what failed."""
 
-    def __init__(self, message: str, exchange: str = "", symbol: str | None = None, action: str = ""):
+    def __init__(self, message: str, exchange: str = "", symbol: str | None = None, action: str = "") -> None:
         super().__init__(message)
         self.exchange, self.symbol, self.action = exchange, symbol, action
 
@@ -32,8 +34,16 @@ class ExchangeError(Exception):
 class ExchangeUnavailable(ExchangeError):
     """Temporary: network, timeout, HTTP 5xx, rate limit. Try again later."""
 
-    def __init__(self, *args, retry_after: float | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        exchange: str = "",
+        symbol: str | None = None,
+        action: str = "",
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, exchange, symbol, action)
         self.retry_after = retry_after
 
 
@@ -46,8 +56,16 @@ class OrderRejected(ExchangeError):
     """The exchange refused the order (filters, funds); it was not placed. ``insufficient_funds``:
     refused for want of balance (ccxt ``InsufficientFunds``)."""
 
-    def __init__(self, *args, insufficient_funds: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        exchange: str = "",
+        symbol: str | None = None,
+        action: str = "",
+        *,
+        insufficient_funds: bool = False,
+    ) -> None:
+        super().__init__(message, exchange, symbol, action)
         self.insufficient_funds = insufficient_funds
 
 
@@ -72,7 +90,7 @@ def translate(
     symbol: str | None = None,
     *,
     placing_order: bool = False,
-    response_headers=None,
+    response_headers: Mapping[str, str] | None = None,
 ) -> ExchangeError:
     """Our error for ccxt exception ``err`` raised while doing ``action`` (e.g. ``"fetch_ohlcv"``).
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import ccxt
 
 from daybreak.core.order_record import CCXT_STATUS, OrderStatus
+from daybreak.exchange.base import ExchangeBase
 from daybreak.exchange.errors import (
     ExchangeError,
     ExchangeUnavailable,
@@ -101,7 +102,7 @@ def ccxt_order(type: str, stop_price: float | None = None) -> tuple[str, dict]:
     return type, {}
 
 
-class OrderApi:
+class OrderApi(ExchangeBase):
     """Order methods of :class:`~daybreak.exchange.client.Exchange`."""
 
     recv_window_ms: int = 10_000

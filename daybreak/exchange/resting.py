@@ -21,6 +21,7 @@ import logging
 
 import ccxt
 
+from daybreak.exchange.base import ExchangeBase
 from daybreak.exchange.errors import ExchangeError, ExchangeUnavailable, OrderRejected
 from daybreak.exchange.orders import OrderResult, ccxt_order
 
@@ -30,7 +31,7 @@ OCO_EXCHANGES = ("binanceus", "binance")
 """ccxt ids whose OCO order lists :meth:`RestingOrderApi.create_oco` can place."""
 
 
-class RestingOrderApi:
+class RestingOrderApi(ExchangeBase):
     """Replace, OCO and order-list methods of :class:`~daybreak.exchange.client.Exchange`."""
 
     def replace_order(

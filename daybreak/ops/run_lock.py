@@ -19,8 +19,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from daybreak.core.config import StorageSettings
 from storage.base import StorageError, Store
@@ -41,7 +43,7 @@ def lock_path(storage: StorageSettings) -> Path:
     return Path("data") / f"dynamodb-{storage.table_prefix}-{storage.region}.lock"
 
 
-def acquire(storage: StorageSettings):
+def acquire(storage: StorageSettings) -> TextIO:
     """Take the lock (returns the open file; keep it for the process's life). Raises AlreadyRunning."""
     path = lock_path(storage)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,9 @@ def _alive(pid: int) -> bool:
 class StoreLease:
     """This process's lease on ``store`` (wall-clock ms from ``clock``)."""
 
-    def __init__(self, store: Store, seconds: float = LEASE_SECONDS, clock=lambda: int(time.time() * 1000)):
+    def __init__(
+        self, store: Store, seconds: float = LEASE_SECONDS, clock: Callable[[], int] = lambda: int(time.time() * 1000)
+    ) -> None:
         self.store, self.seconds, self.clock = store, seconds, clock
         now = clock()
         self.mine = Lease(

@@ -5,29 +5,35 @@ CSV downloads read those); only the display changes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from daybreak.ui.fmt import MONEY, PERCENT
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from streamlit.elements.lib.column_types import ColumnConfig
 
-def text(label: str):
+
+def text(label: str) -> ColumnConfig:
     return st.column_config.TextColumn(label)
 
 
-def money(label: str, quote: str):
+def money(label: str, quote: str) -> ColumnConfig:
     """A quote-currency column: ``Label (USDT)``, 2 decimals."""
     return st.column_config.NumberColumn(f"{label} ({quote})", format=MONEY)
 
 
-def percent(label: str):
+def percent(label: str) -> ColumnConfig:
     """A ratio column holding ``ratio x 100`` (see :func:`as_percent`), shown ``5.26 %``."""
     return st.column_config.NumberColumn(label, format=PERCENT)
 
 
-def count(label: str):
+def count(label: str) -> ColumnConfig:
     return st.column_config.NumberColumn(label, format="%d")
 
 
-def as_percent(values):
+def as_percent(values: pd.Series) -> pd.Series:
     """Ratios (fractions) as percentage numbers for a :func:`percent` column."""
     return values * 100.0

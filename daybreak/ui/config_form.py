@@ -18,6 +18,7 @@ import copy
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,9 @@ def _reset_if_file_changed(digest: str) -> None:
         st.session_state[PREFIX + "digest"] = digest
 
 
-def render(path: Path, stored_symbols: list[str] = (), author: str = "dashboard", store: Store | None = None) -> None:
+def render(
+    path: Path, stored_symbols: Sequence[str] = (), author: str = "dashboard", store: Store | None = None
+) -> None:
     """Draw the editor for the config file at ``path``. ``stored_symbols`` are offered too. A save
     is stored as a config version by ``author`` in ``store`` first (:func:`config_versions.save`);
     without a store (the config on disk is unreadable, so its store is unknown) only the file is written."""

@@ -74,7 +74,7 @@ def render(store: Store, path: Path, author: str, running: int | None = None) ->
     rec = next(r for r in rows if r.version == chosen)
     previous = store.get_config_version(chosen - 1) if chosen > 1 else None
     change = config_versions.diff(
-        previous and previous.document,
+        previous.document if previous is not None else None,
         rec.document,
         f"version {chosen - 1}" if previous else "(none)",
         f"version {chosen}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,8 +102,11 @@ def _salvage(path: Path) -> Config | None:
         log = LogSettings.model_validate(raw.get("log", {}))
     except ValueError:
         log = LogSettings()
+    symbols = raw.get("symbols")
+    if symbols is None:  # none given: the default symbols
+        return Config(storage=storage, log=log)
     try:
-        return Config(symbols=raw.get("symbols"), storage=storage, log=log)
+        return Config(symbols=symbols, storage=storage, log=log)
     except ValueError:
         return Config(storage=storage, log=log)
 
@@ -121,7 +125,7 @@ def store_identity(config: Config) -> tuple[str, bool]:
     return f"{settings}|{st_.st_dev}:{st_.st_ino}", True
 
 
-def quote_currency(symbols) -> str:
+def quote_currency(symbols: Iterable[str]) -> str:
     """The common quote currency of ``symbols`` (``USDT`` for BTC/USDT), else ``"quote"``."""
     quotes = {s.partition("/")[2] for s in symbols}
     return quotes.pop() if len(quotes) == 1 else "quote"

@@ -93,6 +93,7 @@ def round_trips(store_key: str, since: int | None, until: int | None = None) -> 
     fills = s.list_trades(since=since, until=until)
 
     def earlier(algo: str, symbol: str) -> list[Trade]:
+        assert since is not None  # window_round_trips asks for earlier fills only for a window with a start
         return s.list_trades(symbol=symbol, algo=algo, until=since - 1, newest_first=True, limit=LOOKBACK_FILLS)
 
     return window_round_trips(fills, since, earlier)

@@ -12,7 +12,7 @@ The status row (:class:`storage.records.StatusRecord`) is written by the bot eve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from daybreak.core.domain import BotState
 from daybreak.ui.fmt import age, money, utc
@@ -40,6 +40,15 @@ class Health:
     feed_errors: dict[str, str] = field(default_factory=dict)
 
 
+class _Seen(TypedDict):
+    """The fields of :class:`Health` every assessment of a status row fills in."""
+
+    replay: bool
+    market_ms: int
+    age_s: float
+    feed_errors: dict[str, str]
+
+
 def heartbeat_wall_ms(status: StatusRecord) -> int:
     """Wall time of the heartbeat: ``detail.wall_ms``, else ``timestamp`` (older bots)."""
     wall = (status.detail or {}).get("wall_ms")
@@ -63,10 +72,10 @@ def assess(status: StatusRecord | None, now_ms: int, poll_seconds: float) -> Hea
     detail = status.detail or {}
     replay = detail.get("run") == "replay"
     age_s = max(0.0, (now_ms - heartbeat_wall_ms(status)) / 1000)
-    feed_errors = {
-        s: (i or {}).get("error") for s, i in sorted((detail.get("feed") or {}).items()) if (i or {}).get("error")
+    feed_errors: dict[str, str] = {
+        s: err for s, i in sorted((detail.get("feed") or {}).items()) if (err := (i or {}).get("error"))
     }
-    base = dict(replay=replay, market_ms=int(status.timestamp), age_s=age_s, feed_errors=feed_errors)
+    base = _Seen(replay=replay, market_ms=int(status.timestamp), age_s=age_s, feed_errors=feed_errors)
     kind = "replay" if replay else "bot"
     notes = [f"Reason: {status.reason}"] if status.reason and status.state == BotState.ERROR.value else []
     if status.state == BotState.SHUTDOWN.value:

@@ -138,7 +138,11 @@ def render_field(spec: FieldSpec, value: Any, key: str, empty_hint: str = "off")
             if key not in st.session_state:
                 st.session_state[key] = shown
             shown = None
-        return st.number_input(spec.label, value=shown, help=help_, key=key, placeholder=empty_hint, **bounds, **extra)
+        # bounds and step are ints or floats by spec.kind: streamlit's overloads (int / float) cannot
+        # be matched through the ** dicts
+        return st.number_input(  # type: ignore[call-overload]
+            spec.label, value=shown, help=help_, key=key, placeholder=empty_hint, **bounds, **extra
+        )
     if spec.kind == "bool":
         return st.checkbox(spec.label, value=bool(value), help=help_, key=key)
     if spec.kind == "choice":

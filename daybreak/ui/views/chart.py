@@ -36,7 +36,7 @@ _NOT_INDICATORS = set(CANDLE_COLUMNS) | {"enter_long", "exit_long"}
 def render(ctx: PageContext | None) -> None:
     st.header("Chart")
     key = store_key(ctx)
-    if key is None:
+    if ctx is None or key is None:  # store_key said why (ctx None: it gives no key)
         return
     try:
         symbols = data.price_symbols(key)
@@ -74,7 +74,8 @@ def _body(ctx: PageContext, key: str, symbol: str, algo: str | None, window: str
         return
     shown_tf = chart_timeframe("1m", WINDOWS[window], MAX_CANDLES)
     bars = resample(raw[raw["timestamp"] >= since].reset_index(drop=True), shown_tf, "1m")
-    overlays, panels, note = pd.DataFrame(columns=["timestamp", "indicator", "value"]), {}, ""
+    overlays, note = pd.DataFrame(columns=["timestamp", "indicator", "value"]), ""
+    panels: dict = {}
     if strategy is not None:
         try:
             overlays, panels = indicators(strategy, raw, since, shown_tf)

@@ -49,7 +49,7 @@ MARKED_DEFAULT_MS = DAY_MS
 def render(ctx: PageContext | None) -> None:
     st.header("Performance")
     key = store_key(ctx)
-    if key is None:
+    if ctx is None or key is None:  # store_key said why (ctx None: it gives no key)
         return
     c1, c2 = st.columns([3, 2])
     window = c1.segmented_control("Window", list(WINDOWS), default="7 d", key="perf_window") or "7 d"
@@ -57,7 +57,7 @@ def render(ctx: PageContext | None) -> None:
     can_mark = span is not None and span <= MARKED_MAX_MS
     marked = c2.toggle(
         "Marked-to-market curve",
-        value=can_mark and span <= MARKED_DEFAULT_MS,
+        value=can_mark and span is not None and span <= MARKED_DEFAULT_MS,
         key="perf_marked",
         disabled=not can_mark,
         help="Cash plus holdings at every stored 1m close of the window: reads "

@@ -37,7 +37,7 @@ RESULTS = (ALL, "win", "loss")
 def render(ctx: PageContext | None) -> None:
     st.header("Trades")
     key = store_key(ctx)
-    if key is None:
+    if ctx is None or key is None:  # store_key said why (ctx None: it gives no key)
         return
     st.fragment(run_every=refresh_every(ctx, 30))(_body)(ctx, key)
 
