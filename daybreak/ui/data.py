@@ -99,8 +99,11 @@ def round_trips(store_key: str, since: int | None, until: int | None = None) -> 
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def positions(store_key: str) -> list[Position]:
-    """Open positions (one per strategy and symbol)."""
+def positions(store_key: str, as_of: int | None = None) -> list[Position]:
+    """Open positions (one per strategy and symbol). ``as_of`` (the status row's time) only keys
+    the cache: a page that marks positions against the status row's cash passes it, so the
+    positions are read again whenever the status row moved on (a fast replay books many fills
+    per TTL; positions older than the cash would show a phantom P&L)."""
     return store(store_key).list_positions()
 
 

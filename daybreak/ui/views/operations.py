@@ -14,6 +14,7 @@ status row (an older bot), both count realized P&L only.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -40,6 +41,9 @@ from storage import StorageError
 from storage.records import StatusRecord
 
 MARK = {True: ":green[✔]", False: ":red[✘]", None: ":gray[●]"}
+SPARK_POINTS = 120
+"""Points of today's equity line under the Equity figure (it also loads the chart library in the
+browser on the first page, so the first chart page does not wait for it)."""
 LOG_TAIL_BYTES = 256_000
 """Log tail read for the "no repeated errors" check (the last hour of a busy bot)."""
 
@@ -61,7 +65,7 @@ def _body(ctx: PageContext) -> None:
         health = assess(status, ctx.now_ms(), ctx.config.poll_seconds)
         _banner(ctx, health, status)
         now = bot_now(status, ctx.now_ms())
-        positions = data.positions(key)
+        positions = data.positions(key, as_of=status.timestamp if status else None)
         prices = data.last_prices(key, tuple(sorted({p.symbol for p in positions})))
         pos = position_rows(positions, {s: v[1] for s, v in prices.items()}, now)
         today = today_figures(ctx, key, status, positions, now)
@@ -155,6 +159,9 @@ def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, posit
         "start_equity": float(eq[0]),
         "equity": float(eq[-1]),
         "max_drawdown_ratio": max(dd, 0.0),
+        "curve": eq[np.unique(np.linspace(0, len(eq) - 1, SPARK_POINTS).astype(int))].round(2).tolist()
+        if len(eq)
+        else [],
     }
 
 
@@ -165,7 +172,9 @@ def _figures(ctx: PageContext, status, today: dict, pos: pd.DataFrame, trips: pd
     c[0].metric(
         f"Equity ({q})",
         money(detail.get("equity")) if "equity" in detail else money(today["equity"]),
-        help="Cash plus open positions at the bot's last prices",
+        help="Cash plus open positions at the bot's last prices; the line: today's equity",
+        chart_data=today["curve"] if len(today["curve"]) > 1 else None,
+        chart_type="area",
     )
     c[1].metric(
         f"Today's P&L ({q})",
@@ -213,7 +222,7 @@ def _limits(ctx: PageContext, detail: dict) -> None:
                 "used": used,
                 "max": cap,
                 "left": left,
-                "left_ratio": None if r["left_ratio"] is None else r["left_ratio"] * 100,
+                "left_ratio": "off" if r["left_ratio"] is None else pct(r["left_ratio"]),  # not "None"
             }
         )
     st.dataframe(
@@ -226,7 +235,7 @@ def _limits(ctx: PageContext, detail: dict) -> None:
             "used": columns.text("Used"),
             "max": columns.text("Limit value"),
             "left": columns.text("Left before it triggers"),
-            "left_ratio": columns.percent("Left"),
+            "left_ratio": columns.text("Left (% of the limit)"),
         },
     )
     extra = [f"trading day {limits['day']} ({ctx.day_zone})"] if limits.get("day") else []
