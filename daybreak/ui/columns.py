@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from daybreak.ui.fmt import MONEY, PERCENT
+from daybreak.ui.fmt import MONEY, PERCENT, words
 
 
 def text(label: str):
@@ -31,3 +31,9 @@ def count(label: str):
 def as_percent(values):
     """Ratios (fractions) as percentage numbers for a :func:`percent` column."""
     return values * 100.0
+
+
+def in_words(keys, **labels):
+    """A column_config giving every column key a header in words (``client_order_id`` ->
+    ``Client order id``), ``labels`` (key -> header) where the words need help."""
+    return {k: st.column_config.Column(labels.get(k) or words(k)) for k in keys}

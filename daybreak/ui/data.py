@@ -90,7 +90,7 @@ def round_trips(store_key: str, since: int | None, until: int | None = None) -> 
     """Round trips closed in ``[since, until]`` (:func:`daybreak.reporting.performance.window_round_trips`;
     positions opened before ``since`` are paired with their buy, read back by strategy and symbol)."""
     s = store(store_key)
-    fills = s.list_trades(since=since, until=until)
+    fills = trades(store_key, since=since, until=until)  # the page's own read of the window, when it has one
 
     def earlier(algo: str, symbol: str) -> list[Trade]:
         return s.list_trades(symbol=symbol, algo=algo, until=since - 1, newest_first=True, limit=LOOKBACK_FILLS)

@@ -4,10 +4,13 @@ exits (stops and time stops still sell at market)."""
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
+import pandas as pd
 import pytest
 
+from daybreak.ui.views.trades import fills_csv
 from storage.sqlite import SQLiteStore
 from tests.dashboard.conftest import REPLAY_RISK
 from tests.dashboard.helpers import frame_with, headers, open_page, replay_sample, write_config
@@ -68,3 +71,11 @@ def test_fills_and_round_trips_show_their_order_type(replayed_limits, monkeypatc
     at.selectbox(key="trades_side").select("sell").run()
     sells = frame_with(at, "trade_id", "order_type")
     assert Counter(sells["order_type"]) == Counter(WORDS[t.order_type] for t in trades if t.action == "sell")
+
+
+def test_the_fills_csv_keeps_the_stored_order_type(replayed_limits):
+    _, trades = replayed_limits
+    back = pd.read_csv(io.BytesIO(fills_csv(trades)))
+    assert len(back) == len(trades)
+    assert Counter(back["order_type"]) == Counter(t.order_type for t in trades)
+    assert back["amount"].tolist() == [t.amount for t in trades]  # unrounded

@@ -27,7 +27,7 @@ from daybreak.reporting.performance import (
 from daybreak.reporting.stats import TOTAL
 from daybreak.ui import account, checklist, columns, controls, data
 from daybreak.ui.context import PageContext
-from daybreak.ui.fmt import age, duration, money, pct, utc, utc_minute, when
+from daybreak.ui.fmt import age, duration, money, order_type, pct, utc, utc_minute, when
 from daybreak.ui.health import ERROR, OK, WARN, Health, alerts_line, assess, limit_rows, limit_text, storage_line
 from daybreak.ui.views.common import (
     DAY_MS,
@@ -133,21 +133,31 @@ def _banner(ctx: PageContext, health: Health, status: StatusRecord | None) -> No
 
 def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, positions, now: int) -> dict:
     """``day_start`` (ms), ``realized`` (today's closed P&L), ``pnl`` (today's P&L),
-    ``start_equity`` (equity at the day's start) and ``max_drawdown_ratio`` of today
-    (see the module docstring). Money in quote currency."""
-    start = day_start(now, ctx.day_zone)
-    fills = data.trades(key, since=start, until=now)
-    realized = sum(t.pnl for t in fills if t.pnl is not None)
+    ``start_equity`` (equity at the day's start), ``max_drawdown_ratio`` of today and ``curve``
+    (today's equity, thinned) (see the module docstring). Money in quote currency. Computed once
+    per status row (cached: the page refreshes every few seconds)."""
     detail = (status.detail if status else {}) or {}
     cash, equity = detail.get("cash"), detail.get("equity")
-    if isinstance(cash, (int, float)) and isinstance(equity, (int, float)):
+    if not (isinstance(cash, (int, float)) and isinstance(equity, (int, float))):
+        cash = equity = None
+    return _today(key, now, ctx.day_zone, ctx.config.paper.starting_balance, cash, equity, tuple(positions))
+
+
+@st.cache_data(ttl=data.WINDOW_TTL_SECONDS, show_spinner=False, max_entries=8)
+def _today(
+    key: str, now: int, zone: str, starting_balance: float, cash: float | None, equity: float | None, positions
+) -> dict:
+    start = day_start(now, zone)
+    fills = data.trades(key, since=start, until=now)
+    realized = sum(t.pnl for t in fills if t.pnl is not None)
+    if cash is not None and equity is not None:
         held = holdings(positions)
         marks = data.marks(key, tuple(sorted(set(held) | {t.symbol for t in fills})), start, now)
         curve = marked_curve(fills, marks, float(cash), held, start, now)
         curve = pd.concat([curve.iloc[:-1], pd.DataFrame({"timestamp": [now], "equity": [float(equity)]})])
     else:
         total = data.summary(key).get(TOTAL, {}).get("pnl", 0.0)
-        start_equity = ctx.config.paper.starting_balance + total - realized
+        start_equity = starting_balance + total - realized
         curve = realized_curve(fills, start, start_equity)
     eq = curve["equity"].to_numpy(float)
     peak = pd.Series(eq).cummax().to_numpy()
@@ -235,7 +245,7 @@ def _limits(ctx: PageContext, detail: dict) -> None:
             "used": columns.text("Used"),
             "max": columns.text("Limit value"),
             "left": columns.text("Left before it triggers"),
-            "left_ratio": columns.text("Left (% of the limit)"),
+            "left_ratio": columns.text("Left (%)"),
         },
     )
     extra = [f"trading day {limits['day']} ({ctx.day_zone})"] if limits.get("day") else []
@@ -327,18 +337,24 @@ def _resting(ctx: PageContext, orders) -> None:
             "strategy": o.algo,
             "symbol": o.symbol,
             "side": o.side.value,
-            "type": o.type,
+            "type": order_type(o.type),
             "role": getattr(o.role, "value", o.role),
-            "price": o.price,
-            "trigger": o.stop_price,
-            "amount": o.amount,
-            "filled": o.filled or 0.0,
+            "price": ctx.precision.price(o.symbol, o.price) if o.price else "",
+            "trigger": ctx.precision.price(o.symbol, o.stop_price) if o.stop_price else "",
+            "amount": ctx.precision.amount(o.symbol, o.amount),
+            "filled": ctx.precision.amount(o.symbol, o.filled or 0.0),
             "status": o.status.value,
             "client_order_id": o.client_order_id,
         }
         for o in orders
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="resting_orders")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key="resting_orders",
+        column_config=columns.in_words(rows[0], time="Placed (UTC)", type="Order type", trigger="Trigger price"),
+    )
 
 
 def _pending(ctx: PageContext, orders: list[dict]) -> None:

@@ -43,9 +43,9 @@ from storage import StorageError
 MARKED_MAX_MS = 30 * DAY_MS
 """Longest window with a marked-to-market curve (it reads every stored 1m price of the window;
 prices are kept 30 days by default)."""
-CURVE_POINTS = 1200
+CURVE_POINTS = 800
 """Points per equity curve drawn (a chart is about 1,400 pixels wide)."""
-STRATEGY_POINTS = 400
+STRATEGY_POINTS = 200
 """Points per strategy of the P&L-per-strategy chart."""
 MARKED_DEFAULT_MS = DAY_MS
 """Windows up to this long draw the marked-to-market curve unless the trader turns it off."""

@@ -11,6 +11,7 @@ filters fills.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -58,7 +59,7 @@ def _body(ctx: PageContext, key: str) -> None:
     reasons = sorted({_reason(r) for r in trips["exit_reason"]}) if len(trips) else []
     reason = f[5].selectbox("Exit reason", [ALL, *reasons], key="trades_reason")
     chosen = filter_trips(trips, symbol, algo, result, reason)
-    fills = data.trades(key, since=since, until=until, newest_first=True)
+    fills = data.trades(key, since=since, until=until)[::-1]  # newest first; the read round_trips made
     chosen_fills = [
         t
         for t in fills
@@ -162,7 +163,9 @@ def _trips(ctx: PageContext, trips: pd.DataFrame, total: int) -> None:
     )
     if n > SHOWN_ROWS:
         st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {n}.")
-    st.download_button("Download round trips (CSV)", trips_csv(trips), "round_trips.csv", "text/csv", key="trips_csv")
+    st.download_button(  # the CSV is made when asked for
+        "Download round trips (CSV)", partial(trips_csv, trips), "round_trips.csv", "text/csv", key="trips_csv"
+    )
 
 
 def fills_frame(fills) -> pd.DataFrame:
@@ -193,9 +196,8 @@ def _fills(ctx: PageContext, fills, total: int) -> None:
     if not fills:
         st.caption("No fills in these days with these filters.")
         return
-    frame = fills_frame(fills)
     p = ctx.precision
-    head = frame.head(SHOWN_ROWS)
+    head = fills_frame(fills[:SHOWN_ROWS])
     shown = head.assign(
         amount=[p.amount(s, v) for s, v in zip(head["symbol"], head["amount"], strict=True)],
         price=[p.price(s, v) for s, v in zip(head["symbol"], head["price"], strict=True)],
@@ -229,8 +231,11 @@ def _fills(ctx: PageContext, fills, total: int) -> None:
             "mode": columns.text("Mode"),
         },
     )
-    if len(frame) > SHOWN_ROWS:
-        st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {len(frame)}.")
-    st.download_button(
-        "Download fills (CSV)", frame.to_csv(index=False).encode("utf-8"), "fills.csv", "text/csv", key="fills_csv"
-    )
+    if len(fills) > SHOWN_ROWS:
+        st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {len(fills)}.")
+    st.download_button("Download fills (CSV)", partial(fills_csv, fills), "fills.csv", "text/csv", key="fills_csv")
+
+
+def fills_csv(fills) -> bytes:
+    """The fills as CSV (:func:`fills_frame`: every column, numbers unrounded)."""
+    return fills_frame(fills).to_csv(index=False).encode("utf-8")
