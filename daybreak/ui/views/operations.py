@@ -120,7 +120,8 @@ def _banner(ctx: PageContext, health: Health, status: StatusRecord | None) -> No
     else:
         facts.append(f"bot clock {when(status.timestamp, ctx.day_zone)}")
     if status.last_error:
-        facts.append(f"last error {utc(status.last_error_at)}: {status.last_error}")
+        clock = _replay_clock(status, ctx.now_ms()) if health.replay else ""
+        facts.append(f"last error {utc(status.last_error_at)}{clock}: {status.last_error}")
     st.caption(" · ".join(facts))
     detail = status.detail or {}
     if isinstance(detail.get("storage"), dict):
@@ -129,6 +130,14 @@ def _banner(ctx: PageContext, health: Health, status: StatusRecord | None) -> No
     if detail.get("config_version") is not None:
         text += f" · running config version {detail['config_version']}"
     (st.warning if trouble else st.caption)(text)
+
+
+def _replay_clock(status: StatusRecord, wall_ms: int) -> str:
+    """Which clock a replay's last error is on: the bot stamps some with the market time of the
+    candle, others (a config file refused, say) with the wall clock; the nearer one is named."""
+    at = status.last_error_at or 0
+    wall = (status.detail or {}).get("wall_ms") or wall_ms
+    return " (wall clock)" if abs(at - wall) < abs(at - status.timestamp) else " (market time)"
 
 
 def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, positions, now: int) -> dict:
