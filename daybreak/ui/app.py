@@ -52,8 +52,8 @@ def prewarm() -> threading.Thread:
 def _warm() -> None:
     for view in VIEWS:
         importlib.import_module(f"daybreak.ui.views.{view}")
-    import altair as alt
-    import pandas as pd
+    import altair as alt  # lazy: the point of the thread (about a second, off the first chart page)
+    import pandas as pd  # lazy: with altair
 
     alt.Chart(pd.DataFrame({"x": [0.0]})).mark_point().encode(x="x:Q").to_dict()  # loads the schema
 
