@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daybreak.core.domain import Event, Position, Trade  # noqa: E402
+from daybreak.core.domain import Action, Event, ExitReason, Position, Trade  # noqa: E402
 from daybreak.reporting.stats import daily_stat_records, stat_records  # noqa: E402
 from storage.dynamo_schema import BUCKET  # noqa: E402
 from storage.dynamodb import DynamoStore  # noqa: E402
@@ -50,6 +50,7 @@ CHROMIUM = "/usr/bin/chromium"
 TARGETS = {"sqlite": 1.0, "dynalite": 3.0}
 MIN = 60_000
 DAY = 86_400_000
+REASONS = (ExitReason.SIGNAL, ExitReason.STOP_LOSS, ExitReason.TIME_STOP, ExitReason.TAKE_PROFIT)
 ALGOS = ("MA_Crossover", "RSI_Reversion", "Bollinger_Squeeze", "External")
 SYMBOLS = {"BTC/USDT": (0.001, 50_000.0), "ETH/USDT": (0.03, 3_000.0)}
 # the last thing each page draws: the page counts as loaded once it is visible
@@ -87,14 +88,17 @@ def fills(n: int, days: int, end: int, prices) -> list[Trade]:
         t_out = min(t_in + int(rng.integers(1, 31)) * MIN, end - MIN)
         p_in, p_out = (float(close[min(len(ts) - 1, (t - int(ts[0])) // MIN)]) for t in (t_in, t_out))
         f_in, f_out = amount * p_in * 0.001, amount * p_out * 0.001
-        reason = ("signal", "stop_loss", "time_stop", "take_profit")[k % 4] if algo != "External" else "external"
-        out.append(Trade(f"b{k}", t_in, sym, "buy", amount, p_in, f_in, algo, None, f"db-b{k:026x}"))
+        reason = REASONS[k % 4] if algo != "External" else ExitReason.EXTERNAL
+        kind_in, kind_out = ("market", "limit")[k % 2], ("market", "maker", "stop_limit", "limit")[k % 4]
+        out.append(
+            Trade(f"b{k}", t_in, sym, Action.BUY, amount, p_in, f_in, algo, None, f"db-b{k:026x}", order_type=kind_in)
+        )
         out.append(
             Trade(
                 f"s{k}",
                 t_out,
                 sym,
-                "sell",
+                Action.SELL,
                 amount,
                 p_out,
                 f_out,
@@ -102,6 +106,7 @@ def fills(n: int, days: int, end: int, prices) -> list[Trade]:
                 amount * (p_out - p_in) - f_in - f_out,
                 f"db-s{k:026x}",
                 reason,
+                order_type=kind_out,
             )
         )
     return out
@@ -205,10 +210,10 @@ def fill_store(store, trades, records, positions, events, signals, end) -> None:
         for s in signals:
             store.put_signal(s)
     else:
+        cols = [c for c in trades[0].to_json() if c != "slippage_bps"]  # a property, not a column
         store._many(
-            "INSERT INTO trades (trade_id, timestamp, symbol, action, amount, price, fee, algo, pnl, order_id, "
-            "exit_reason, mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [tuple(t.to_json().values()) for t in trades],
+            f"INSERT INTO trades ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [tuple(t.to_json()[c] for c in cols) for t in trades],
         )
         for s in signals:
             store.put_signal(s)

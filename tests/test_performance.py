@@ -16,6 +16,7 @@ from daybreak.reporting.performance import (
     marked_curve,
     position_rows,
     realized_curve,
+    thin_steps,
     window_round_trips,
 )
 from daybreak.reporting.stats import (
@@ -150,3 +151,20 @@ def test_log_records_keep_their_traceback_and_a_tail_drops_the_cut_line(tmp_path
     path.write_text("\n".join(lines) + "\n")
     cut = tail_records(path, max_bytes=len("\n".join(lines[3:])) + 1)  # starts inside the traceback
     assert [r.level for r in cut] == ["WARNING"]
+
+
+def test_thin_steps_keeps_each_strategys_ends_and_order():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"timestamp": np.sort(rng.integers(0, 10**9, 5_000)), "algo": rng.choice(list("abc"), 5_000), "pnl": 1.0}
+    )
+    frame["pnl"] = frame.groupby("algo")["pnl"].cumsum()
+    thinned = thin_steps(frame, "algo", 300)
+    for algo, whole in frame.groupby("algo"):
+        part = thinned[thinned["algo"] == algo]
+        assert len(part) <= 302
+        assert part["timestamp"].is_monotonic_increasing
+        assert part.iloc[0].equals(whole.iloc[0]) and part.iloc[-1].equals(whole.iloc[-1])
+    assert thin_steps(frame.iloc[:10], "algo", 300).equals(frame.iloc[:10])

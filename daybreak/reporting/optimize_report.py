@@ -18,8 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from daybreak.reporting.charts import vega_javascript
-from daybreak.reporting.render import _CSS, Table, _html_table, _script_json, fmt, to_jsonable
+from daybreak.reporting.render import _CSS, Table, _html_table, fmt, to_jsonable, vega_scripts
 
 METRIC_COLUMNS = (
     ("trades", "int"),
@@ -290,24 +289,17 @@ def write_optimize_html(report: dict, path: str | Path) -> None:
     charts = "".join(f'<h2>{html.escape(_CHART_TITLES[k])}</h2><div id="{k}" class="chart"></div>' for k in specs)
     tables = "".join(_html_table(t) for t in optimize_tables(report))
     patch = html.escape(json.dumps(report.get("patch"), indent=2)) if report.get("patch") else "none"
+    bundle, embed = vega_scripts(specs)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}pre{{background:#f4f4f4;padding:.6rem}}</style>
-<script>/* vega, vega-lite and vega-embed, inlined so that the page works offline */
-{vega_javascript()}
-</script></head><body>
+{bundle}</head><body>
 <h1>{html.escape(title)}</h1>
 <div class="grid">{tables}</div>
 {charts}
 <h2>Config patch</h2><pre>{patch}</pre>
 <p class="none">Every trial is a full backtest. Metrics: docs/backtest-metrics.md; method: docs/optimize.md. Times are UTC.</p>
-<script>
-const specs = {_script_json(specs)};
-for (const [id, spec] of Object.entries(specs)) {{
-  vegaEmbed("#" + id, spec, {{actions: false, renderer: "canvas"}})
-    .catch(err => {{ document.getElementById(id).textContent = "chart error: " + err; }});
-}}
-</script>
+{embed}
 </body></html>
 """
     Path(path).write_text(page, encoding="utf-8")

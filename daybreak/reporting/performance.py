@@ -200,6 +200,20 @@ def thin(curve: pd.DataFrame, max_points: int = 2000) -> pd.DataFrame:
     return pd.concat([last, deepest]).drop_duplicates().sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
+def thin_steps(frame: pd.DataFrame, by: str, max_points: int = 300) -> pd.DataFrame:
+    """At most about ``max_points`` rows per ``by`` group of a step curve sorted by ``timestamp``:
+    per time bucket (of the whole frame's span) each group's first and last row, so a step line
+    keeps its level at every bucket's edges. Short groups are returned as they are."""
+    if frame.empty or frame.groupby(by).size().max() <= max_points:
+        return frame
+    ts = frame["timestamp"].to_numpy(np.int64)
+    span = max(int(ts.max() - ts.min()), 1)
+    bucket = (ts - ts.min()) * (max_points // 2) // span
+    keys = [frame[by].to_numpy(), bucket]
+    grouped = frame.groupby(keys, sort=False)
+    return pd.concat([grouped.head(1), grouped.tail(1)]).drop_duplicates().sort_index(kind="stable")
+
+
 def cumulative_pnl(trades: Iterable[Trade], start_ms: int) -> pd.DataFrame:
     """Realized P&L per strategy over time: ``timestamp``, ``algo``, ``pnl`` (cumulative within
     the window, quote), one row per closing trade plus a zero row at ``start_ms`` per strategy."""

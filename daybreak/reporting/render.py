@@ -328,6 +328,22 @@ def _script_json(value: Any) -> str:
     return json.dumps(to_jsonable(value), allow_nan=False).replace("</", "<\\/")
 
 
+def vega_scripts(specs: dict[str, dict]) -> tuple[str, str]:
+    """The two ``<script>`` elements of a self-contained page of Vega-Lite charts: the vega,
+    vega-lite and vega-embed bundle inlined (for ``<head>``, so the page works offline), and the
+    one that draws each of ``specs`` (element id -> spec) into its element (for the end of
+    ``<body>``; a chart that fails shows its error in its place)."""
+    bundle = f"<script>/* vega, vega-lite and vega-embed, inlined so that the page works offline */\n{vega_javascript()}\n</script>"
+    embed = f"""<script>
+const specs = {_script_json(specs)};
+for (const [id, spec] of Object.entries(specs)) {{
+  vegaEmbed("#" + id, spec, {{actions: false, renderer: "canvas"}})
+    .catch(err => {{ document.getElementById(id).textContent = "chart error: " + err; }});
+}}
+</script>"""
+    return bundle, embed
+
+
 def write_html(result: BacktestResult, metrics: dict, path: str | Path, symbol: str | None = None) -> None:
     """Write the report as one self-contained HTML page: summary tables, equity curve, drawdown,
     ``symbol``'s candles with trade markers (default: the first symbol), then the per-symbol,
@@ -349,26 +365,19 @@ def write_html(result: BacktestResult, metrics: dict, path: str | Path, symbol: 
         f'<h2>{html.escape(title)}</h2><div id="{cid}" class="chart"></div>'
         for cid, title in (("equity", "Equity"), ("drawdown", "Drawdown"), ("candles", f"Candles and fills: {symbol}"))
     )
+    bundle, embed = vega_scripts(specs)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(_title(metrics))}</title>
 <style>{_CSS}</style>
-<script>/* vega, vega-lite and vega-embed, inlined so that the page works offline */
-{vega_javascript()}
-</script></head><body>
+{bundle}</head><body>
 <h1>{html.escape(_title(metrics))}</h1>
 <div class="grid">{"".join(_html_table(t) for t in summary)}</div>
 {charts}
 <h2>Breakdown</h2>
 <div class="grid">{"".join(_html_table(t) for t in details)}</div>
 <p class="none">Formulas: docs/backtest-metrics.md. Times are UTC.</p>
-<script>
-const specs = {_script_json(specs)};
-for (const [id, spec] of Object.entries(specs)) {{
-  vegaEmbed("#" + id, spec, {{actions: false, renderer: "canvas"}})
-    .catch(err => {{ document.getElementById(id).textContent = "chart error: " + err; }});
-}}
-</script>
+{embed}
 </body></html>
 """
     _write_text(path, page)

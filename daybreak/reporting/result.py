@@ -30,6 +30,8 @@ ROUND_TRIP_COLUMNS = (
     "exit_reason",
     "entry_order_id",
     "exit_order_id",
+    "entry_order_type",
+    "exit_order_type",
 )
 
 _DTYPES = {
@@ -81,11 +83,23 @@ class BacktestResult:
 class _Open:
     """A round trip being built: buys added, sells taken off, until the amount is back to zero."""
 
-    __slots__ = ("bought", "buy_cost", "entry_order_id", "entry_time", "fees", "last", "pnl", "sell_value", "sold")
+    __slots__ = (
+        "bought",
+        "buy_cost",
+        "entry_order_id",
+        "entry_order_type",
+        "entry_time",
+        "fees",
+        "last",
+        "pnl",
+        "sell_value",
+        "sold",
+    )
 
     def __init__(self, buy: Trade):
         self.entry_time = buy.timestamp
         self.entry_order_id = buy.order_id
+        self.entry_order_type = buy.order_type
         self.bought = self.buy_cost = self.sold = self.sell_value = self.pnl = self.fees = 0.0
         self.last: Trade = buy
         self.add_buy(buy)
@@ -123,6 +137,8 @@ class _Open:
             last.exit_reason,
             self.entry_order_id,
             last.order_id,
+            self.entry_order_type,
+            last.order_type,
         )
 
 
@@ -140,7 +156,9 @@ def round_trips(trades: list[Trade], markets: dict[str, MarketLimits] | None = N
     ``return_ratio`` = pnl / entry cost where entry cost = amount * entry_price (quote, fee
     excluded), ``duration_ms`` = exit_time - entry_time, ``fees`` (quote, every leg),
     ``exit_reason`` of the last sell, ``entry_order_id``/``exit_order_id`` the client order ids of
-    the first buy / last sell. A buy while a position is open adds to it.
+    the first buy / last sell, ``entry_order_type``/``exit_order_type`` the order kind that filled
+    them (:attr:`Trade.order_type`: ``market``, ``limit``, ``maker``, ``stop_limit``, joined by
+    ``+`` when several did). A buy while a position is open adds to it.
 
     Raises ValueError for a sell of an ``(algo, symbol)`` that holds nothing (a backtest starts
     flat, so that is a bug upstream).

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from daybreak.core.order_record import OrderRecord
+from daybreak.ui.columns import in_words
 from daybreak.ui.fmt import utc
 
 ORDER_COLUMNS = [
@@ -76,7 +77,12 @@ def render(account: dict | None, orders: list[OrderRecord]) -> None:
         rows = unmanaged_rows(account)
         if rows:
             st.info("Not managed: coins the bot did not buy. It never sells them (flatten included).")
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key="account_unmanaged")
+            st.dataframe(
+                pd.DataFrame(rows),
+                hide_index=True,
+                key="account_unmanaged",
+                column_config=in_words(["asset", "amount"]),
+            )
         dust = account.get("dust") or {}
         if dust:
             st.caption(
@@ -85,4 +91,10 @@ def render(account: dict | None, orders: list[OrderRecord]) -> None:
             )
     if orders:
         st.markdown("**Recent orders**")
-        st.dataframe(orders_frame(orders), hide_index=True, width="stretch", key="account_orders")
+        st.dataframe(
+            orders_frame(orders),
+            hide_index=True,
+            width="stretch",
+            key="account_orders",
+            column_config=in_words(ORDER_COLUMNS, time="Time (UTC)", average="Average price"),
+        )

@@ -9,6 +9,8 @@ every page and the pages keep reading the store of the last good config (see
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -30,9 +32,36 @@ PAGES = (
 )
 
 
+VIEWS = ("operations", "performance", "trades", "chart", "signals", "logs", "config")
+_prewarm_lock = threading.Lock()
+_prewarmed: list[threading.Thread] = []
+
+
+def prewarm() -> threading.Thread:
+    """Import every page's view module (Altair, the reporting code, the strategies) and build one
+    tiny chart in a background thread, once per process: the first visit to a chart page would
+    otherwise spend a second or more importing Altair and loading its schema. Returns the
+    thread (started by the first call)."""
+    with _prewarm_lock:
+        if not _prewarmed:
+            _prewarmed.append(threading.Thread(target=_warm, name="daybreak-prewarm", daemon=True))
+            _prewarmed[0].start()
+        return _prewarmed[0]
+
+
+def _warm() -> None:
+    for view in VIEWS:
+        importlib.import_module(f"daybreak.ui.views.{view}")
+    import altair as alt  # lazy: the point of the thread (about a second, off the first chart page)
+    import pandas as pd  # lazy: with altair
+
+    alt.Chart(pd.DataFrame({"x": [0.0]})).mark_point().encode(x="x:Q").to_dict()  # loads the schema
+
+
 def main(config_path: Path) -> None:
     """Render the dashboard for ``config_path``."""
     st.set_page_config(page_title="Daybreak", page_icon="📈", layout="wide")
+    prewarm()
     st.session_state[AUDIT_USER] = f"dashboard:{auth.require_login()}"  # nothing below runs before the login
     ctx = context.build(config_path)
     page = st.navigation(

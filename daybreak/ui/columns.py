@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from daybreak.ui.fmt import MONEY, PERCENT
+from daybreak.ui.fmt import MONEY, PERCENT, words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,3 +37,9 @@ def count(label: str) -> ColumnConfig:
 def as_percent(values: pd.Series) -> pd.Series:
     """Ratios (fractions) as percentage numbers for a :func:`percent` column."""
     return values * 100.0
+
+
+def in_words(keys, **labels):
+    """A column_config giving every column key a header in words (``client_order_id`` ->
+    ``Client order id``), ``labels`` (key -> header) where the words need help."""
+    return {k: st.column_config.Column(labels.get(k) or words(k)) for k in keys}

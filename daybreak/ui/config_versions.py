@@ -12,6 +12,7 @@ import streamlit as st
 
 from daybreak.core.config import ConfigError
 from daybreak.ops import config_versions
+from daybreak.ui.columns import in_words
 from daybreak.ui.config_form import show_saved
 from daybreak.ui.fmt import utc
 from storage import StorageError, Store
@@ -64,7 +65,13 @@ def render(store: Store, path: Path, author: str, running: int | None = None) ->
     except ConfigError:
         on_disk = None
     in_file = next((r.version for r in rows if config_versions.canonical(r.document) == on_disk), None)
-    st.dataframe(versions_frame(rows, in_file, running), hide_index=True, width="stretch", key="versions_table")
+    st.dataframe(
+        versions_frame(rows, in_file, running),
+        hide_index=True,
+        width="stretch",
+        key="versions_table",
+        column_config=in_words(["version", "time", "who", "note", "state"], time="Saved (UTC)"),
+    )
     chosen = st.selectbox(
         "Version",
         [r.version for r in rows],

@@ -90,7 +90,7 @@ def round_trips(store_key: str, since: int | None, until: int | None = None) -> 
     """Round trips closed in ``[since, until]`` (:func:`daybreak.reporting.performance.window_round_trips`;
     positions opened before ``since`` are paired with their buy, read back by strategy and symbol)."""
     s = store(store_key)
-    fills = s.list_trades(since=since, until=until)
+    fills = trades(store_key, since=since, until=until)  # the page's own read of the window, when it has one
 
     def earlier(algo: str, symbol: str) -> list[Trade]:
         assert since is not None  # window_round_trips asks for earlier fills only for a window with a start
@@ -100,8 +100,11 @@ def round_trips(store_key: str, since: int | None, until: int | None = None) -> 
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def positions(store_key: str) -> list[Position]:
-    """Open positions (one per strategy and symbol)."""
+def positions(store_key: str, as_of: int | None = None) -> list[Position]:
+    """Open positions (one per strategy and symbol). ``as_of`` (the status row's time) only keys
+    the cache: a page that marks positions against the status row's cash passes it, so the
+    positions are read again whenever the status row moved on (a fast replay books many fills
+    per TTL; positions older than the cash would show a phantom P&L)."""
     return store(store_key).list_positions()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from daybreak.ui.columns import in_words
 from daybreak.ui.fmt import utc
 from storage import Store
 
@@ -65,7 +66,7 @@ def render(config_path: Path, store: Store | None) -> None:
             st.success(f"All {len(rows)} checks passed.")
         else:
             st.error(f"{len(failed)} check(s) failed: {', '.join(failed['check'])}" if len(failed) else text)
-        st.dataframe(rows, hide_index=True, width="stretch", key="doctor_rows")
+        st.dataframe(rows, hide_index=True, width="stretch", key="doctor_rows", column_config=in_words(rows.columns))
         return
     raw = store.get_state(REPORT_KEY) if store is not None else None
     if not raw:
@@ -74,4 +75,4 @@ def render(config_path: Path, store: Store | None) -> None:
     report = json.loads(raw)
     rows = pd.DataFrame(report["checks"]).rename(columns={"name": "check"})[["status", "check", "detail", "fix"]]
     st.caption(f"Last report: {utc(report['at'])} ({(rows['status'] == 'FAIL').sum()} failed)")
-    st.dataframe(rows, hide_index=True, width="stretch", key="doctor_rows")
+    st.dataframe(rows, hide_index=True, width="stretch", key="doctor_rows", column_config=in_words(rows.columns))

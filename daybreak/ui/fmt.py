@@ -155,3 +155,15 @@ def _fixed(value: float | None, decimals: int, thousands: bool = False) -> str:
 def words(name: str) -> str:
     """A column key as a header in words: ``exit_reason`` -> ``Exit reason``."""
     return name.replace("_", " ").capitalize()
+
+
+ORDER_TYPES = {"market": "market", "limit": "limit", "maker": "maker (post-only)", "stop_limit": "stop-limit"}
+"""The order kinds (:class:`daybreak.core.domain.OrderKind`) in words."""
+
+
+def order_type(value: str | None) -> str:
+    """A fill's order kind in words (``stop_limit`` -> ``stop-limit``; kinds that filled one order
+    together, e.g. ``limit+market``, as ``limit + market``); blank when unknown."""
+    if not value:
+        return ""
+    return " + ".join(ORDER_TYPES.get(k, k.replace("_", " ")) for k in str(value).split("+"))

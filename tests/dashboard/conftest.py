@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +10,7 @@ import pytest
 
 from storage.records import SignalRecord
 from storage.sqlite import SQLiteStore
-from tests.dashboard.helpers import ROOT, SAMPLE, fill_store, write_config
+from tests.dashboard.helpers import fill_store, replay_sample, write_config
 
 
 @dataclass
@@ -81,13 +79,5 @@ def replayed(tmp_path_factory) -> Replayed:
             )
         )
     store.close()
-    files = sorted(str(p) for p in SAMPLE.glob("*_1m.csv.gz"))
-    run = subprocess.run(
-        [sys.executable, "bot.py", "run", "--config", str(config), "--replay", *files],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    replay_sample(config)
     return Replayed(config, db, d / "daybreak.log")

@@ -8,6 +8,8 @@ means (e.g. a real ``bot.py run --replay``).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +51,19 @@ def write_config(directory: Path, db_path: Path, **overrides) -> Path:
     path = directory / "config.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+def replay_sample(config_path: Path) -> None:
+    """``bot.py run --replay`` of the shipped sample candles with ``config_path`` (asserts it succeeds)."""
+    files = sorted(str(p) for p in SAMPLE.glob("*_1m.csv.gz"))
+    run = subprocess.run(
+        [sys.executable, "bot.py", "run", "--config", str(config_path), "--replay", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def dashboard_app(config_path: Path, monkeypatch, timeout: float = 60) -> AppTest:
@@ -200,3 +215,12 @@ def metric(at: AppTest, label_start: str) -> str:
         if m.label.startswith(label_start):
             return m.value
     raise AssertionError(f"no metric {label_start!r}; have {[m.label for m in at.metric]}")
+
+
+def headers(at: AppTest, *columns: str) -> dict[str, str]:
+    """Column key -> the header shown, of the first rendered dataframe having all ``columns``."""
+    for df in at.dataframe:
+        if all(c in df.value.columns for c in columns):
+            config = json.loads(df.proto.columns or "{}")
+            return {k: config.get(k, {}).get("label", k) for k in df.value.columns}
+    raise AssertionError(f"no dataframe with columns {columns}")

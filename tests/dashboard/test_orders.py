@@ -37,12 +37,12 @@ def test_open_orders_are_listed_beside_the_positions(deployment, monkeypatch):
             "strategy": pos.algo,
             "symbol": pos.symbol,
             "side": "sell",
-            "type": "stop_loss_limit",
+            "type": "stop loss limit",
             "role": "stop",
-            "price": 29_000.5,
-            "trigger": 29_100.0,
-            "amount": pos.amount,
-            "filled": 0.0,
+            "price": "29,000.50",  # the market's precision
+            "trigger": "29,100.00",
+            "amount": "0.00100",
+            "filled": "0.00000",
             "status": "open",
             "client_order_id": "db-stop-1",
         }

@@ -38,7 +38,7 @@ def test_status_shows_state_errors_feed_and_limit_distances(deployment, monkeypa
     limits = frame_with(at, "limit", "left").set_index("limit")
     assert limits.loc["Daily loss"].tolist()[:3] == ["12.50", "150.00", "137.50"]  # money: 2 decimals
     assert limits.loc["Entries today", "left"] == "6" and limits.loc["Loss streak", "left"] == "2"
-    assert limits.loc["Daily loss", "left_ratio"] == pytest.approx(137.5 / 150 * 100)
+    assert limits.loc["Daily loss", "left_ratio"] == "91.67 %"  # 137.5 of 150 left
     assert "trading day 2021-05-12" in shown
     feed = frame_with(at, "symbol", "error").set_index("symbol")
     assert feed.loc["ETH/USDT", "error"] == "NetworkError: exchange unreachable"

@@ -173,3 +173,26 @@ def test_alert_counters_line_flags_failures():
     )
     assert trouble and "3 delivery(ies) failed, 1 dropped" in text
     assert "last error (2021-05-03 00:00:00 UTC): json://h/x: HTTP 500" in text
+
+
+def test_a_replays_last_error_names_its_clock():
+    from daybreak.ui.views.operations import _replay_clock
+
+    market, wall = 1_620_691_200_000, 1_796_000_000_000
+    beat = {"run": "replay", "wall_ms": wall}
+    refused = StatusRecord(market, "paper", "RUNNING", last_error="config refused", last_error_at=wall - 5, detail=beat)
+    stored = StatusRecord(market, "paper", "RUNNING", last_error="storage", last_error_at=market - 60_000, detail=beat)
+    assert _replay_clock(refused, wall) == " (wall clock)"
+    assert _replay_clock(stored, wall) == " (market time)"
+
+
+def test_order_types_in_words():
+    from daybreak.ui.fmt import order_type
+
+    assert [order_type(v) for v in ("market", "stop_limit", "maker", "limit+market", None)] == [
+        "market",
+        "stop-limit",
+        "maker (post-only)",
+        "limit + market",
+        "",
+    ]

@@ -1,13 +1,16 @@
-"""Pieces every page uses: the store guard, the bot's clock, trading-day bounds and time windows."""
+"""Pieces every page uses: the store guard and page prologue, the bot's clock, trading-day bounds and time windows."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 from daybreak.ui.context import PageContext
+from storage import StorageError
 from storage.records import StatusRecord
 
 DAY_MS = 86_400_000
@@ -32,6 +35,27 @@ def store_key(ctx: PageContext | None) -> str | None:
         )
         return None
     return key
+
+
+def store_page(
+    title: str, ctx: PageContext | None, body: Callable[[PageContext, str], None], refresh_seconds: float
+) -> None:
+    """A page that reads the store: its header, the store guard (:func:`store_key`), then
+    ``body(ctx, store_key)`` as a fragment re-run every ``refresh_seconds`` (:func:`refresh_every`);
+    a storage failure inside it is shown as such (:func:`storage_down`) instead of an exception."""
+    st.header(title)
+    key = store_key(ctx)
+    if key is None or ctx is None:
+        return
+
+    @functools.wraps(body)  # the fragment is known by the body's name
+    def guarded(ctx: PageContext, key: str) -> None:
+        try:
+            body(ctx, key)
+        except StorageError as err:
+            storage_down(ctx, err)
+
+    st.fragment(run_every=refresh_every(ctx, refresh_seconds))(guarded)(ctx, key)
 
 
 def storage_down(ctx: PageContext, err: Exception) -> None:

@@ -14,6 +14,7 @@ status row (an older bot), both count realized P&L only.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -26,7 +27,7 @@ from daybreak.reporting.performance import (
 from daybreak.reporting.stats import TOTAL
 from daybreak.ui import account, checklist, columns, controls, data
 from daybreak.ui.context import PageContext
-from daybreak.ui.fmt import age, duration, money, pct, utc, utc_minute, when
+from daybreak.ui.fmt import age, duration, money, order_type, pct, utc, utc_minute, when
 from daybreak.ui.health import ERROR, OK, WARN, Health, alerts_line, assess, limit_rows, limit_text, storage_line
 from daybreak.ui.views.common import (
     DAY_MS,
@@ -40,6 +41,9 @@ from storage import StorageError
 from storage.records import StatusRecord
 
 MARK = {True: ":green[✔]", False: ":red[✘]", None: ":gray[●]"}
+SPARK_POINTS = 120
+"""Points of today's equity line under the Equity figure (it also loads the chart library in the
+browser on the first page, so the first chart page does not wait for it)."""
 LOG_TAIL_BYTES = 256_000
 """Log tail read for the "no repeated errors" check (the last hour of a busy bot)."""
 
@@ -61,7 +65,7 @@ def _body(ctx: PageContext) -> None:
         health = assess(status, ctx.now_ms(), ctx.config.poll_seconds)
         _banner(ctx, health, status)
         now = bot_now(status, ctx.now_ms())
-        positions = data.positions(key)
+        positions = data.positions(key, as_of=status.timestamp if status else None)
         prices = data.last_prices(key, tuple(sorted({p.symbol for p in positions})))
         pos = position_rows(positions, {s: v[1] for s, v in prices.items()}, now)
         today = today_figures(ctx, key, status, positions, now)
@@ -116,7 +120,8 @@ def _banner(ctx: PageContext, health: Health, status: StatusRecord | None) -> No
     else:
         facts.append(f"bot clock {when(status.timestamp, ctx.day_zone)}")
     if status.last_error:
-        facts.append(f"last error {utc(status.last_error_at)}: {status.last_error}")
+        clock = _replay_clock(status, ctx.now_ms()) if health.replay else ""
+        facts.append(f"last error {utc(status.last_error_at)}{clock}: {status.last_error}")
     st.caption(" · ".join(facts))
     detail = status.detail or {}
     if isinstance(detail.get("storage"), dict):
@@ -127,23 +132,41 @@ def _banner(ctx: PageContext, health: Health, status: StatusRecord | None) -> No
     (st.warning if trouble else st.caption)(text)
 
 
+def _replay_clock(status: StatusRecord, wall_ms: int) -> str:
+    """Which clock a replay's last error is on: the bot stamps some with the market time of the
+    candle, others (a config file refused, say) with the wall clock; the nearer one is named."""
+    at = status.last_error_at or 0
+    wall = (status.detail or {}).get("wall_ms") or wall_ms
+    return " (wall clock)" if abs(at - wall) < abs(at - status.timestamp) else " (market time)"
+
+
 def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, positions, now: int) -> dict:
     """``day_start`` (ms), ``realized`` (today's closed P&L), ``pnl`` (today's P&L),
-    ``start_equity`` (equity at the day's start) and ``max_drawdown_ratio`` of today
-    (see the module docstring). Money in quote currency."""
-    start = day_start(now, ctx.day_zone)
-    fills = data.trades(key, since=start, until=now)
-    realized = sum(t.pnl for t in fills if t.pnl is not None)
+    ``start_equity`` (equity at the day's start), ``max_drawdown_ratio`` of today and ``curve``
+    (today's equity, thinned) (see the module docstring). Money in quote currency. Computed once
+    per status row (cached: the page refreshes every few seconds)."""
     detail = (status.detail if status else {}) or {}
     cash, equity = detail.get("cash"), detail.get("equity")
-    if isinstance(cash, (int, float)) and isinstance(equity, (int, float)):
+    if not (isinstance(cash, (int, float)) and isinstance(equity, (int, float))):
+        cash = equity = None
+    return _today(key, now, ctx.day_zone, ctx.config.paper.starting_balance, cash, equity, tuple(positions))
+
+
+@st.cache_data(ttl=data.WINDOW_TTL_SECONDS, show_spinner=False, max_entries=8)
+def _today(
+    key: str, now: int, zone: str, starting_balance: float, cash: float | None, equity: float | None, positions
+) -> dict:
+    start = day_start(now, zone)
+    fills = data.trades(key, since=start, until=now)
+    realized = sum(t.pnl for t in fills if t.pnl is not None)
+    if cash is not None and equity is not None:
         held = holdings(positions)
         marks = data.marks(key, tuple(sorted(set(held) | {t.symbol for t in fills})), start, now)
         curve = marked_curve(fills, marks, float(cash), held, start, now)
         curve = pd.concat([curve.iloc[:-1], pd.DataFrame({"timestamp": [now], "equity": [float(equity)]})])
     else:
         total = data.summary(key).get(TOTAL, {}).get("pnl", 0.0)
-        start_equity = ctx.config.paper.starting_balance + total - realized
+        start_equity = starting_balance + total - realized
         curve = realized_curve(fills, start, start_equity)
     eq = curve["equity"].to_numpy(float)
     peak = pd.Series(eq).cummax().to_numpy()
@@ -155,6 +178,9 @@ def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, posit
         "start_equity": float(eq[0]),
         "equity": float(eq[-1]),
         "max_drawdown_ratio": max(dd, 0.0),
+        "curve": eq[np.unique(np.linspace(0, len(eq) - 1, SPARK_POINTS).astype(int))].round(2).tolist()
+        if len(eq)
+        else [],
     }
 
 
@@ -165,7 +191,9 @@ def _figures(ctx: PageContext, status, today: dict, pos: pd.DataFrame, trips: pd
     c[0].metric(
         f"Equity ({q})",
         money(detail.get("equity")) if "equity" in detail else money(today["equity"]),
-        help="Cash plus open positions at the bot's last prices",
+        help="Cash plus open positions at the bot's last prices; the line: today's equity",
+        chart_data=today["curve"] if len(today["curve"]) > 1 else None,
+        chart_type="area",
     )
     c[1].metric(
         f"Today's P&L ({q})",
@@ -213,7 +241,7 @@ def _limits(ctx: PageContext, detail: dict) -> None:
                 "used": used,
                 "max": cap,
                 "left": left,
-                "left_ratio": None if r["left_ratio"] is None else r["left_ratio"] * 100,
+                "left_ratio": "off" if r["left_ratio"] is None else pct(r["left_ratio"]),  # not "None"
             }
         )
     st.dataframe(
@@ -226,7 +254,7 @@ def _limits(ctx: PageContext, detail: dict) -> None:
             "used": columns.text("Used"),
             "max": columns.text("Limit value"),
             "left": columns.text("Left before it triggers"),
-            "left_ratio": columns.percent("Left"),
+            "left_ratio": columns.text("Left (%)"),
         },
     )
     extra = [f"trading day {limits['day']} ({ctx.day_zone})"] if limits.get("day") else []
@@ -318,18 +346,24 @@ def _resting(ctx: PageContext, orders) -> None:
             "strategy": o.algo,
             "symbol": o.symbol,
             "side": o.side.value,
-            "type": o.type,
+            "type": order_type(o.type),
             "role": getattr(o.role, "value", o.role),
-            "price": o.price,
-            "trigger": o.stop_price,
-            "amount": o.amount,
-            "filled": o.filled or 0.0,
+            "price": ctx.precision.price(o.symbol, o.price) if o.price else "",
+            "trigger": ctx.precision.price(o.symbol, o.stop_price) if o.stop_price else "",
+            "amount": ctx.precision.amount(o.symbol, o.amount),
+            "filled": ctx.precision.amount(o.symbol, o.filled or 0.0),
             "status": o.status.value,
             "client_order_id": o.client_order_id,
         }
         for o in orders
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="resting_orders")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key="resting_orders",
+        column_config=columns.in_words(rows[0], time="Placed (UTC)", type="Order type", trigger="Trigger price"),
+    )
 
 
 def _pending(ctx: PageContext, orders: list[dict]) -> None:

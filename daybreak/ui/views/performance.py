@@ -23,6 +23,7 @@ from daybreak.reporting.performance import (
     marked_curve,
     realized_curve,
     thin,
+    thin_steps,
 )
 from daybreak.reporting.stats import TOTAL, daily_summary
 from daybreak.ui import charts, columns, data
@@ -42,6 +43,10 @@ from storage import StorageError
 MARKED_MAX_MS = 30 * DAY_MS
 """Longest window with a marked-to-market curve (it reads every stored 1m price of the window;
 prices are kept 30 days by default)."""
+CURVE_POINTS = 800
+"""Points per equity curve drawn (a chart is about 1,400 pixels wide)."""
+STRATEGY_POINTS = 200
+"""Points per strategy of the P&L-per-strategy chart."""
 MARKED_DEFAULT_MS = DAY_MS
 """Windows up to this long draw the marked-to-market curve unless the trader turns it off."""
 
@@ -94,7 +99,7 @@ def window_figures(key: str, since: int, now: int, start_balance: float, zone: s
     status = data.status(key)
     cash = ((status.detail if status else {}) or {}).get("cash")
     if marked and isinstance(cash, (int, float)):
-        held = holdings(data.positions(key))
+        held = holdings(data.positions(key, as_of=status.timestamp if status else None))
         marks = data.marks(key, tuple(sorted(set(held) | {t.symbol for t in fills})), since, now)
         curves.append(marked_curve(fills, marks, float(cash), held, since, now).assign(curve="marked to market"))
     drawdown = {
@@ -104,12 +109,12 @@ def window_figures(key: str, since: int, now: int, start_balance: float, zone: s
     days = daily_summary(fills, zone).groupby("day", as_index=False)[["pnl", "fees", "closed_trades"]].sum()
     fee_by_algo = pd.DataFrame([(t.algo, t.fee) for t in fills], columns=["algo", "fee"]).groupby("algo")["fee"].sum()
     return {
-        "curves": [thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves],
+        "curves": [thin(c.drop(columns="curve"), CURVE_POINTS).assign(curve=c["curve"].iat[0]) for c in curves],
         "pnl": pnl,
         "fees": float(fee_by_algo.sum()),
         "fills": len(fills),
         "trips": trips,
-        "per_strategy": cumulative_pnl(fills, since),
+        "per_strategy": thin_steps(cumulative_pnl(fills, since), "algo", STRATEGY_POINTS),
         "days": days,
         "fee_by_algo": fee_by_algo.to_dict(),
         "drawdown": drawdown,
@@ -181,7 +186,9 @@ def _headline(
 
 def _curves(ctx: PageContext, curves: list[pd.DataFrame], note: str) -> None:
     st.subheader("Equity and drawdown")
-    both = pd.concat([thin(c.drop(columns="curve")).assign(curve=c["curve"].iat[0]) for c in curves], ignore_index=True)
+    both = pd.concat(
+        [thin(c.drop(columns="curve"), CURVE_POINTS).assign(curve=c["curve"].iat[0]) for c in curves], ignore_index=True
+    )
     st.altair_chart(charts.equity_chart(both, ctx.quote), width="stretch")
     st.caption(
         "Realized: starting balance plus closed P&L. Marked to market: cash plus holdings at the stored "

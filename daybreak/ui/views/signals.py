@@ -17,8 +17,7 @@ from daybreak.core.domain import EXTERNAL_ALGO
 from daybreak.ui import columns, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import utc_minute
-from daybreak.ui.views.common import refresh_every, storage_down, store_key
-from storage import StorageError
+from daybreak.ui.views.common import store_page
 from storage.records import SignalRecord
 
 ALL = "All"
@@ -28,19 +27,12 @@ SHOWN = 500
 
 
 def render(ctx: PageContext | None) -> None:
-    st.header("Signals")
-    key = store_key(ctx)
-    if ctx is None or key is None:  # store_key said why (ctx None: it gives no key)
-        return
-    st.fragment(run_every=refresh_every(ctx, 30))(_body)(ctx, key)
+    store_page("Signals", ctx, _body, 30)
 
 
 def _body(ctx: PageContext, key: str) -> None:
-    try:
-        _signals(ctx, key)
-        _rejections(key)
-    except StorageError as err:
-        storage_down(ctx, err)
+    _signals(ctx, key)
+    _rejections(key)
 
 
 def signals_frame(signals: list[SignalRecord], fills_by_order: dict, precision) -> pd.DataFrame:

@@ -11,6 +11,7 @@ filters fills.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -18,15 +19,8 @@ import streamlit as st
 
 from daybreak.ui import columns, data
 from daybreak.ui.context import PageContext
-from daybreak.ui.fmt import duration, in_zone, money, pct, utc_minute
-from daybreak.ui.views.common import (
-    bot_now,
-    day_bounds,
-    refresh_every,
-    storage_down,
-    store_key,
-)
-from storage import StorageError
+from daybreak.ui.fmt import duration, in_zone, money, order_type, pct, utc_minute
+from daybreak.ui.views.common import bot_now, day_bounds, store_page
 
 ALL = "All"
 SHOWN_ROWS = 1000
@@ -35,53 +29,46 @@ RESULTS = (ALL, "win", "loss")
 
 
 def render(ctx: PageContext | None) -> None:
-    st.header("Trades")
-    key = store_key(ctx)
-    if ctx is None or key is None:  # store_key said why (ctx None: it gives no key)
-        return
-    st.fragment(run_every=refresh_every(ctx, 30))(_body)(ctx, key)
+    store_page("Trades", ctx, _body, 30)
 
 
 def _body(ctx: PageContext, key: str) -> None:
-    try:
-        status = data.status(key)
-        today = datetime.fromtimestamp(bot_now(status, ctx.now_ms()) / 1000, tz=ZoneInfo(ctx.day_zone)).date()
-        f = st.columns([1.6, 1, 1, 0.8, 0.8, 1])
-        picked = f[0].date_input(
-            f"Trading days ({ctx.day_zone})",
-            value=(today - timedelta(days=6), today),
-            key="trades_dates",
-            format="YYYY-MM-DD",
-        )
-        if isinstance(picked, tuple):  # one date while the second is being picked
-            first, last = (picked[0], picked[-1]) if picked else (today, today)
-        else:
-            first = last = picked
-        since, _ = day_bounds(first, ctx.day_zone)
-        _, until = day_bounds(last, ctx.day_zone)
-        summary = data.summary(key)
-        symbols = sorted(set(ctx.config.symbols) | set(data.price_symbols(key)))
-        algos = sorted(set(summary) - {"total"} | set(ctx.config.enabled_algos()))
-        symbol = f[1].selectbox("Symbol", [ALL, *symbols], key="trades_symbol")
-        algo = f[2].selectbox("Strategy", [ALL, *algos], key="trades_algo")
-        side = f[3].selectbox("Side (fills)", [ALL, "buy", "sell"], key="trades_side")
-        result = f[4].selectbox("Result", RESULTS, key="trades_result")
-        trips = data.round_trips(key, since, until)
-        reasons = sorted({_reason(r) for r in trips["exit_reason"]}) if len(trips) else []
-        reason = f[5].selectbox("Exit reason", [ALL, *reasons], key="trades_reason")
-        chosen = filter_trips(trips, symbol, algo, result, reason)
-        fills = data.trades(key, since=since, until=until, newest_first=True)
-        chosen_fills = [
-            t
-            for t in fills
-            if (symbol == ALL or t.symbol == symbol)
-            and (algo == ALL or t.algo == algo)
-            and (side == ALL or t.action == side)
-        ]
-        _trips(ctx, chosen, len(trips))
-        _fills(ctx, chosen_fills, len(fills))
-    except StorageError as err:
-        storage_down(ctx, err)
+    status = data.status(key)
+    today = datetime.fromtimestamp(bot_now(status, ctx.now_ms()) / 1000, tz=ZoneInfo(ctx.day_zone)).date()
+    f = st.columns([1.6, 1, 1, 0.8, 0.8, 1])
+    picked = f[0].date_input(
+        f"Trading days ({ctx.day_zone})",
+        value=(today - timedelta(days=6), today),
+        key="trades_dates",
+        format="YYYY-MM-DD",
+    )
+    if isinstance(picked, tuple):  # one date while the second is being picked
+        first, last = (picked[0], picked[-1]) if picked else (today, today)
+    else:
+        first = last = picked
+    since, _ = day_bounds(first, ctx.day_zone)
+    _, until = day_bounds(last, ctx.day_zone)
+    summary = data.summary(key)
+    symbols = sorted(set(ctx.config.symbols) | set(data.price_symbols(key)))
+    algos = sorted(set(summary) - {"total"} | set(ctx.config.enabled_algos()))
+    symbol = f[1].selectbox("Symbol", [ALL, *symbols], key="trades_symbol")
+    algo = f[2].selectbox("Strategy", [ALL, *algos], key="trades_algo")
+    side = f[3].selectbox("Side (fills)", [ALL, "buy", "sell"], key="trades_side")
+    result = f[4].selectbox("Result", RESULTS, key="trades_result")
+    trips = data.round_trips(key, since, until)
+    reasons = sorted({_reason(r) for r in trips["exit_reason"]}) if len(trips) else []
+    reason = f[5].selectbox("Exit reason", [ALL, *reasons], key="trades_reason")
+    chosen = filter_trips(trips, symbol, algo, result, reason)
+    fills = data.trades(key, since=since, until=until)[::-1]  # newest first; the read round_trips made
+    chosen_fills = [
+        t
+        for t in fills
+        if (symbol == ALL or t.symbol == symbol)
+        and (algo == ALL or t.algo == algo)
+        and (side == ALL or t.action == side)
+    ]
+    _trips(ctx, chosen, len(trips))
+    _fills(ctx, chosen_fills, len(fills))
 
 
 def _reason(value) -> str:
@@ -139,6 +126,8 @@ def _trips(ctx: PageContext, trips: pd.DataFrame, total: int) -> None:
             "fees": head["fees"],
             "duration": head["duration_ms"].map(duration),
             "exit_reason": head["exit_reason"].map(_reason),
+            "entry_order_type": head["entry_order_type"].map(order_type),
+            "exit_order_type": head["exit_order_type"].map(order_type),
             "entry_order_id": head["entry_order_id"],
             "exit_order_id": head["exit_order_id"],
         }
@@ -166,13 +155,17 @@ def _trips(ctx: PageContext, trips: pd.DataFrame, total: int) -> None:
             "fees": columns.money("Fees", ctx.quote),
             "duration": columns.text("Duration"),
             "exit_reason": columns.text("Exit reason"),
+            "entry_order_type": columns.text("Entry order type"),
+            "exit_order_type": columns.text("Exit order type"),
             "entry_order_id": columns.text("Entry order id"),
             "exit_order_id": columns.text("Exit order id"),
         },
     )
     if n > SHOWN_ROWS:
         st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {n}.")
-    st.download_button("Download round trips (CSV)", trips_csv(trips), "round_trips.csv", "text/csv", key="trips_csv")
+    st.download_button(  # the CSV is made when asked for
+        "Download round trips (CSV)", partial(trips_csv, trips), "round_trips.csv", "text/csv", key="trips_csv"
+    )
 
 
 def fills_frame(fills) -> pd.DataFrame:
@@ -190,6 +183,7 @@ def fills_frame(fills) -> pd.DataFrame:
             "fee",
             "pnl",
             "exit_reason",
+            "order_type",
             "order_id",
             "trade_id",
             "mode",
@@ -202,14 +196,14 @@ def _fills(ctx: PageContext, fills, total: int) -> None:
     if not fills:
         st.caption("No fills in these days with these filters.")
         return
-    frame = fills_frame(fills)
     p = ctx.precision
-    head = frame.head(SHOWN_ROWS)
+    head = fills_frame(fills[:SHOWN_ROWS])
     shown = head.assign(
         amount=[p.amount(s, v) for s, v in zip(head["symbol"], head["amount"], strict=True)],
         price=[p.price(s, v) for s, v in zip(head["symbol"], head["price"], strict=True)],
         pnl=["" if v != v else money(v) for v in head["pnl"]],  # opening fills: blank, not "None"
         exit_reason=head["exit_reason"].fillna(""),
+        order_type=head["order_type"].map(order_type),
     ).drop(columns="timestamp")
     local = {}
     if ctx.day_zone != "UTC":
@@ -231,13 +225,17 @@ def _fills(ctx: PageContext, fills, total: int) -> None:
             "fee": columns.money("Fee", ctx.quote),
             "pnl": columns.text(f"Realized P&L ({ctx.quote})"),
             "exit_reason": columns.text("Exit reason"),
+            "order_type": columns.text("Order type"),
             "order_id": columns.text("Order id"),
             "trade_id": columns.text("Fill id"),
             "mode": columns.text("Mode"),
         },
     )
-    if len(frame) > SHOWN_ROWS:
-        st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {len(frame)}.")
-    st.download_button(
-        "Download fills (CSV)", frame.to_csv(index=False).encode("utf-8"), "fills.csv", "text/csv", key="fills_csv"
-    )
+    if len(fills) > SHOWN_ROWS:
+        st.caption(f"Newest {SHOWN_ROWS} shown; the CSV has all {len(fills)}.")
+    st.download_button("Download fills (CSV)", partial(fills_csv, fills), "fills.csv", "text/csv", key="fills_csv")
+
+
+def fills_csv(fills) -> bytes:
+    """The fills as CSV (:func:`fills_frame`: every column, numbers unrounded)."""
+    return fills_frame(fills).to_csv(index=False).encode("utf-8")
