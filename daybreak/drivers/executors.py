@@ -64,8 +64,8 @@ pool's initializer can hand state to later tasks only through the worker's modul
 stays empty)."""
 
 
-def _init_worker(raw_config: dict, strategy: str, data: ReplayData) -> None:
-    _WORKER["runner"] = TrialRunner(raw_config, strategy, data)
+def _init_worker(raw_config: dict, strategy: str, data: ReplayData, fast_path: bool) -> None:
+    _WORKER["runner"] = TrialRunner(raw_config, strategy, data, fast_path=fast_path)
 
 
 def _evaluate(point: dict, windows: dict[str, Window]) -> TrialOutcome:
@@ -77,7 +77,7 @@ class ProcessExecutor:
     platform allows, so they share the parent's loaded candles copy-on-write; elsewhere the
     candles are sent to each worker once, when it starts."""
 
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, jobs: int):
+    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, jobs: int, fast_path: bool = True):
         self.slots = jobs
         self.depth = 2 * jobs
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -85,7 +85,7 @@ class ProcessExecutor:
             max_workers=jobs,
             mp_context=multiprocessing.get_context(method),
             initializer=_init_worker,
-            initargs=(raw_config, strategy, data),
+            initargs=(raw_config, strategy, data, fast_path),
         )
         self._running: dict[Future, object] = {}
 

@@ -345,15 +345,23 @@ def tell(
 
 
 def make_executor(
-    raw_config: dict, strategy: str, data: ReplayData, jobs: int, ray_address: str | None, runner: TrialRunner
+    raw_config: dict,
+    strategy: str,
+    data: ReplayData,
+    jobs: int,
+    ray_address: str | None,
+    runner: TrialRunner,
+    fast_path: bool = True,
 ) -> Executor:
+    """Where the trials run: Ray tasks (``ray_address``), this process (``jobs`` <= 1: ``runner``)
+    or ``jobs`` worker processes; ``fast_path``: the workers' :class:`TrialRunner` setting."""
     if ray_address:
         from daybreak.drivers.optimize_ray import RayExecutor  # lazy: Ray is optional
 
-        return RayExecutor(raw_config, strategy, data, ray_address, jobs or None)
+        return RayExecutor(raw_config, strategy, data, ray_address, jobs or None, fast_path=fast_path)
     if jobs <= 1:
         return InlineExecutor(runner)
-    return ProcessExecutor(raw_config, strategy, data, jobs)
+    return ProcessExecutor(raw_config, strategy, data, jobs, fast_path=fast_path)
 
 
 def quiet_optuna() -> None:

@@ -56,8 +56,8 @@ def connect(address: str, num_cpus: int | None = None) -> ModuleType:
 
 
 class _Worker:
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData):
-        self.runner = TrialRunner(raw_config, strategy, data)
+    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, fast_path: bool = True):
+        self.runner = TrialRunner(raw_config, strategy, data, fast_path=fast_path)
 
     def evaluate(self, tag: object, point: dict, windows: dict[str, Window]) -> tuple[object, TrialOutcome]:
         return tag, self.runner.evaluate(point, windows)
@@ -67,14 +67,22 @@ class RayExecutor:
     """One Ray actor per slot; ``slots`` defaults to the cluster's CPU count. Up to two trials
     are queued on each actor (``depth``), each submitted to the actor with the fewest."""
 
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, address: str, jobs: int | None = None):
+    def __init__(
+        self,
+        raw_config: dict,
+        strategy: str,
+        data: ReplayData,
+        address: str,
+        jobs: int | None = None,
+        fast_path: bool = True,
+    ):
         self.ray = ray = connect(address, num_cpus=jobs)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = max(1, jobs or cpus)
         self.depth = 2 * self.slots
         data_ref = ray.put(data)
         actor = ray.remote(num_cpus=1)(_Worker)
-        self._actors = [actor.remote(raw_config, strategy, data_ref) for _ in range(self.slots)]
+        self._actors = [actor.remote(raw_config, strategy, data_ref, fast_path) for _ in range(self.slots)]
         self._load = dict.fromkeys(range(len(self._actors)), 0)
         self._running: dict = {}
 
