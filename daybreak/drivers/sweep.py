@@ -49,7 +49,7 @@ from daybreak.drivers.replay import ReplayData
 from daybreak.drivers.stepper import SymbolArrays, needs_atr
 from daybreak.drivers.wiring import market_limits
 from daybreak.exchange.candle_files import find_gaps
-from daybreak.reporting.result import BacktestResult
+from daybreak.reporting.result import ROUND_TRIP_COLUMNS, BacktestResult, round_trips
 
 _MARKET = "market"
 
@@ -88,6 +88,13 @@ def run_sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays])
     strategy's ``buys`` / ``sells`` indices; ``signals`` is not read): the result
     :func:`~daybreak.drivers.backtest.run_backtest` gives. Raises ValueError when
     :func:`unsupported` names a reason."""
+    return sweep(config, data, arrays)[0]
+
+
+def sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays]) -> tuple[BacktestResult, pd.DataFrame]:
+    """:func:`run_sweep` and the result's :func:`~daybreak.reporting.result.round_trips` (equal
+    to it: built from the loop's pairs of fills when each sell closed the position it followed,
+    by ``round_trips`` otherwise)."""
     reason = unsupported(config, sorted(arrays))
     if reason is not None:
         raise ValueError(f"the sweep does not implement this config: {reason}")
@@ -107,6 +114,9 @@ def run_sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays])
     buys, sells = a.buys[algo], a.sells[algo]
     close_time, close, opens, stamps = a.close_time, a.close, a.open, a.timestamp
     n, k = len(a), -1
+    pairs: list[tuple[Trade, Trade]] = []  # (buy, the sell that closed it)
+    paired = True  # every sell closed the position of the buy before it, nothing went to dust
+    entry: Trade | None = None
 
     def reject(timestamp: int, rej: Rejection) -> None:
         event_id = client_order_id(algo, symbol, Action.BUY, timestamp, "reject|" + rej.rule)
@@ -161,11 +171,18 @@ def run_sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays])
             amount = _sell_amount(ledger, limits, positions[key].amount, order.amount, ref, symbol)
             if amount <= 0:
                 ledger.to_dust(key)
+                paired = False
             else:
                 if amount != order.amount:
                     order = replace(order, amount=amount)
                 fill = broker.execute(order, ref, at)
-                trades.append(ledger.close(fill, order.client_order_id, ExitReason.SIGNAL, limits))
+                trade = ledger.close(fill, order.client_order_id, ExitReason.SIGNAL, limits)
+                trades.append(trade)
+                if entry is None or key in positions or trade.amount < entry.amount:
+                    paired = False
+                else:
+                    pairs.append((entry, trade))
+                entry = None
         else:
             cost = order.amount * ref * buy_cost
             if cost > ledger.available:
@@ -179,12 +196,13 @@ def run_sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays])
                 )
             else:
                 fill = broker.execute(order, ref, at)
-                trades.append(ledger.open(fill, order.client_order_id, {"atr": None}))
+                entry = ledger.open(fill, order.client_order_id, {"atr": None})
+                trades.append(entry)
         k -= 1  # the candle of the fill is also the next one whose signal counts
     step = timeframe_ms(data.timeframe)
     frame = data.frames[symbol]
     trades = sorted(trades, key=attrgetter("timestamp"))  # as run_backtest's result (already in time order)
-    return BacktestResult(
+    result = BacktestResult(
         trades=trades,
         equity=equity_curve(trades, arrays, paper.starting_balance),
         candles=data.frames,
@@ -200,6 +218,42 @@ def run_sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays])
         slippage_bps=paper.slippage_bps,
         markets=markets,
     )
+    trips = _paired_trips(pairs) if paired and pairs else round_trips(trades, markets)
+    return result, trips
+
+
+def _paired_trips(pairs: list[tuple[Trade, Trade]]) -> pd.DataFrame:
+    """:func:`~daybreak.reporting.result.round_trips` of round trips of one buy and one sell of at
+    least its amount each, in time order: the same float operations per row as its ``_Open``
+    (sums from 0.0, then the ratios), column by column."""
+    buys, sells = [b for b, _ in pairs], [s for _, s in pairs]
+    b_amount = np.array([t.amount for t in buys])
+    b_price = np.array([t.price for t in buys])
+    s_amount = np.array([t.amount for t in sells])
+    s_price = np.array([t.price for t in sells])
+    entry_time = np.array([t.timestamp for t in buys], dtype=np.int64)
+    exit_time = np.array([t.timestamp for t in sells], dtype=np.int64)
+    bought, buy_cost = 0.0 + b_amount, 0.0 + b_amount * b_price
+    sold, sell_value = 0.0 + s_amount, 0.0 + s_amount * s_price
+    pnl = 0.0 + np.array([t.pnl or 0.0 for t in sells])
+    fees = (0.0 + np.array([t.fee for t in buys])) + np.array([t.fee for t in sells])
+    columns = {
+        "algo": [t.algo for t in sells],
+        "symbol": [t.symbol for t in sells],
+        "entry_time": entry_time,
+        "exit_time": exit_time,
+        "entry_price": buy_cost / bought,
+        "exit_price": sell_value / sold,
+        "amount": bought,
+        "pnl": pnl,
+        "return_ratio": pnl / buy_cost,
+        "duration_ms": exit_time - entry_time,
+        "fees": fees,
+        "exit_reason": [t.exit_reason for t in sells],
+        "entry_order_id": [t.order_id for t in buys],
+        "exit_order_id": [t.order_id for t in sells],
+    }
+    return pd.DataFrame({c: columns[c] for c in ROUND_TRIP_COLUMNS})
 
 
 def _sell_amount(ledger: Ledger, limits, held: float, wanted: float, price: float, symbol: str) -> float:

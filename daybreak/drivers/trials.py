@@ -29,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.core.search_space import apply_patch, config_patch
@@ -42,7 +43,7 @@ from daybreak.drivers.stepper import (
     needs_atr,
     window_arrays,
 )
-from daybreak.drivers.sweep import run_sweep, sweep_arrays, unsupported
+from daybreak.drivers.sweep import sweep, sweep_arrays, unsupported
 from daybreak.ops.config_file import parse_config
 from daybreak.reporting.metrics import scalar_metrics
 from daybreak.reporting.result import BacktestResult
@@ -185,6 +186,10 @@ class TrialRunner:
         return self.fast_path and unsupported(config, sorted(self.data.frames)) is None
 
     def _run(self, config: Config, window: Window) -> BacktestResult:
+        return self._run_trips(config, window)[0]
+
+    def _run_trips(self, config: Config, window: Window) -> tuple[BacktestResult, pd.DataFrame | None]:
+        """The backtest and, from the sweep kernel, its round trips (None: not computed yet)."""
         fast = self.uses_sweep(config)
         full = self.full_arrays(config, lean=fast)
         frames, arrays = {}, {}
@@ -196,8 +201,8 @@ class TrialRunner:
         if not frames:
             raise ValueError(f"no candles in the window {window}")
         if fast:
-            return run_sweep(config, ReplayData(frames, self.data.timeframe), arrays)
-        return run_backtest(config, ReplayData(frames, self.data.timeframe), progress=False, arrays=arrays)
+            return sweep(config, ReplayData(frames, self.data.timeframe), arrays)
+        return run_backtest(config, ReplayData(frames, self.data.timeframe), progress=False, arrays=arrays), None
 
     def evaluate(self, point: dict, windows: dict[str, Window]) -> TrialOutcome:
         """:data:`TRIAL_METRICS` of ``point`` on each named window; infeasible (with the reason)
@@ -206,12 +211,13 @@ class TrialRunner:
             config = self.config_for(point)
         except ConfigError as err:
             return TrialOutcome(infeasible=str(err))
-        return TrialOutcome({name: trial_metrics(self._run(config, w)) for name, w in windows.items()})
+        return TrialOutcome({name: trial_metrics(*self._run_trips(config, w)) for name, w in windows.items()})
 
 
-def trial_metrics(result: BacktestResult) -> dict[str, float]:
-    """:data:`TRIAL_METRICS` of a backtest as plain floats (nan where undefined)."""
-    m = scalar_metrics(result)
+def trial_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) -> dict[str, float]:
+    """:data:`TRIAL_METRICS` of a backtest as plain floats (nan where undefined); ``trips``: its
+    :func:`~daybreak.reporting.result.round_trips` when known."""
+    m = scalar_metrics(result, trips)
     return {k: float(m[k]) if m[k] is not None else math.nan for k in TRIAL_METRICS}
 
 

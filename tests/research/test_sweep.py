@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from daybreak.drivers.backtest import run_backtest
 from daybreak.drivers.replay import ReplayData, strategies_for
 from daybreak.drivers.stepper import base_aligned_flags
-from daybreak.drivers.sweep import run_sweep, sweep_arrays, unsupported
+from daybreak.drivers.sweep import run_sweep, sweep, sweep_arrays, unsupported
 from daybreak.drivers.trials import TrialRunner, Window, trial_metrics
 from daybreak.ops.config_file import parse_config
+from daybreak.reporting.result import round_trips
 from strategies import registry
 from tests.conftest import ROOT
 from tests.strategies.candles import load_episode
@@ -51,7 +52,7 @@ def _raw(strategy: str, symbol: str, params: dict | None = None, **over) -> dict
     return raw
 
 
-def _same(fast, plain) -> None:
+def _same(fast, plain, trips=None) -> None:
     assert fast.trades == plain.trades  # Trade: ids, timestamps, prices, amounts, fees, pnl, reasons
     assert fast.rejections == plain.rejections
     assert fast.open_positions == plain.open_positions
@@ -64,7 +65,9 @@ def _same(fast, plain) -> None:
     )
     for sym in fast.gaps:
         assert [tuple(g) for g in fast.gaps[sym]] == [tuple(g) for g in plain.gaps[sym]]
-    a, b = trial_metrics(fast), trial_metrics(plain)
+    if trips is not None:  # the kernel's round trips are round_trips' frame, dtypes and all
+        pd.testing.assert_frame_equal(trips, round_trips(plain.trades, plain.markets), check_exact=True)
+    a, b = trial_metrics(fast, trips), trial_metrics(plain)
     assert a.keys() == b.keys()
     for k in a:
         assert a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])), (k, a[k], b[k])
@@ -129,8 +132,8 @@ def test_the_sweep_gives_the_engines_result(
     half = int(frame["timestamp"].iat[len(frame) // 2])
     for window in (Window(), Window(half, None), Window(None, half)):
         _same(fast.run({}, window), plain.run({}, window))
-    whole = fast.run({})
-    _same(whole, run_backtest(config, data, progress=False))
+    whole, trips = sweep(config, data, fast.full_arrays(config, lean=True))
+    _same(whole, run_backtest(config, data, progress=False), trips)
     STATS.append((len(whole.trades), len(whole.rejections)))
 
 
@@ -145,9 +148,9 @@ def test_the_sweep_reads_only_buys_and_sells():
     full = runner.full_arrays(config)["BTC/USDT"]
     lean = sweep_arrays("BTC/USDT", frame, "1m", ["MA_Crossover"], _flags(config, frame))
     assert lean.buys == full.buys and lean.sells == full.sells and not lean.signals
-    result = run_sweep(config, data, {"BTC/USDT": lean})
-    assert len(result.trades) > 20
-    _same(result, run_backtest(config, data, progress=False))
+    result, trips = sweep(config, data, {"BTC/USDT": lean})
+    assert len(result.trades) > 20 and len(trips) > 10
+    _same(result, run_backtest(config, data, progress=False), trips)
 
 
 def _flags(config, frame):
