@@ -10,7 +10,10 @@ Rows, each in a fresh process (so each peak RSS is its own):
 
 * ``daybreak jobs=1`` / ``jobs=2`` / ``ray``: ``bot.py optimize --sampler grid`` through
   ``daybreak.cli.main`` (study in a temporary SQLite file; Ray: a local instance with 2 CPUs).
-  Timed from the call to its return, candle loading included (it is 0.3 s).
+  Timed from the call to its return, candle loading included (it is 0.3 s). The grid has 200
+  points; the 12 with short >= long are pruned as infeasible at once, and rates count the 188.
+* ``daybreak jobs=1 plain``: the same with ``--no-fast-path`` (every trial through the engine,
+  not the sweep kernel of :mod:`daybreak.drivers.sweep`; the same study).
 * ``daybreak runner only``: the same 188 trials through ``TrialRunner.evaluate`` in a loop, no
   Optuna: what the study's bookkeeping (SQLite, sampler) costs is the difference.
 * ``vectorbt``: its broadcast sweep, each distinct window's MA computed once (``vbt.MA.run`` with
@@ -19,7 +22,8 @@ Rows, each in a fresh process (so each peak RSS is its own):
 * ``backtesting.py``: ``Backtest.optimize`` over the same grid (``constraint`` short < long,
   maximize ``Equity Final [$]``); ``--quick`` limits it to short <= 20 (the others too, then).
 
-Prints combinations/s, peak RSS and the best parameters of each, then the ratios and targets:
+Prints combinations/s, CPU seconds (the row's process and its reaped children: not Ray's
+workers), peak RSS and the best parameters of each, then the ratios and targets:
 at least 4x vectorbt's sweep on one core, at least 0.8x per added process and per Ray worker.
 vectorbt: ``pip install -r requirements-bench.txt``. A missing data file prints ``skipped``.
 """
@@ -30,6 +34,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -55,6 +60,16 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+CPU = [float("nan")]  # the timed section's CPU seconds, set by the child that ran
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its reaped children (a process pool's workers count once
+    it is shut down; Ray's workers never do)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def bench_config(tmp: Path) -> Path:
@@ -95,21 +110,25 @@ def child_daybreak(mode: str, quick: bool) -> dict:
             "--json",
             str(Path(d) / "r.json"),
         ]
-        args += ["--ray", "auto", "--jobs", "2"] if mode == "ray" else ["--jobs", mode]
+        if mode == "ray":
+            args += ["--ray", "auto", "--jobs", "2"]
+        else:
+            args += ["--jobs", mode.removesuffix("plain")] + (["--no-fast-path"] if mode.endswith("plain") else [])
         if mode == "ray":
             import ray  # lazy: optional peer of the run
 
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), cpu_seconds()
         with contextlib.redirect_stdout(io.StringIO()):
             code = main(args)
         seconds = time.perf_counter() - t
+        CPU[0] = cpu_seconds() - c0
         report = json.loads((Path(d) / "r.json").read_text())
     best = report["best"][0]
     return {
         "seconds": seconds,
         "code": code,
-        "trials": sum(report["trials"].values()),
+        "trials": report["trials"].get("complete", 0),
         "best": [best["params"]["params.short_period"], best["params"]["params.long_period"]],
         "profit": best["all"]["profit"],
     }
@@ -124,13 +143,14 @@ def child_runner(quick: bool) -> dict:
         cfg = bench_config(Path(d))
         raw = json.loads(cfg.read_text())
         config = load_config(cfg)
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_seconds()
     runner = TrialRunner(raw, "MA_Crossover", load_files([DATA], config))
     results = {}
     for s, l in combos(quick):
         out = runner.evaluate({"params.short_period": s, "params.long_period": l}, {"all": Window()})
         results[(s, l)] = out.metrics["all"]["profit"]
     seconds = time.perf_counter() - t
+    CPU[0] = cpu_seconds() - c0
     best = max(results, key=results.get)
     return {"seconds": seconds, "trials": len(results), "best": list(best), "profit": results[best]}
 
@@ -171,9 +191,10 @@ def child_vectorbt(quick: bool) -> dict:
         return pf.final_value().to_numpy() if hasattr(pf.final_value(), "to_numpy") else np.asarray(pf.final_value())
 
     run()  # compiles vectorbt's Numba code
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_seconds()
     final = run()
     seconds = time.perf_counter() - t
+    CPU[0] = cpu_seconds() - c0
     i = int(np.argmax(final))
     return {"seconds": seconds, "trials": len(pairs), "best": list(pairs[i]), "profit": float(final[i] - 1_000_000.0)}
 
@@ -196,12 +217,13 @@ def child_backtesting(quick: bool) -> dict:
         finalize_trades=False,
     )
     shorts = [s for s in SHORTS if not quick or s <= 20]
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_seconds()
     with contextlib.redirect_stderr(io.StringIO()):
         stats = bt.optimize(
             short=shorts, long=list(LONGS), constraint=lambda p: p.short < p.long, maximize="Equity Final [$]"
         )
     seconds = time.perf_counter() - t
+    CPU[0] = cpu_seconds() - c0
     return {
         "seconds": seconds,
         "trials": len(combos(quick)),
@@ -231,23 +253,29 @@ def main() -> int:
         fn = CHILDREN.get(args.child)
         out = fn(args.quick) if fn else child_daybreak(args.child, args.quick)
         out["rss_mb"] = peak_rss_mb()
+        out["cpu"] = CPU[0]
         print(json.dumps(out))
         return 0
     if not DATA.exists():
         print(f"skipped: {DATA} is missing")
         return 0
     rows = {}
-    for name in ("1", "2", "ray", "runner", "vectorbt", "backtesting"):
+    for name in ("1", "1plain", "2", "ray", "runner", "vectorbt", "backtesting"):
         if name in args.skip:
             continue
         rows[name] = r = run_child(name, args.quick)
-        label = {"1": "daybreak jobs=1", "2": "daybreak jobs=2", "ray": "daybreak ray (2 CPUs)"}.get(name, name)
+        label = {
+            "1": "daybreak jobs=1",
+            "1plain": "daybreak jobs=1 plain",
+            "2": "daybreak jobs=2",
+            "ray": "daybreak ray (2 CPUs)",
+        }.get(name, name)
         if "unavailable" in r:
             print(f"{label:24s} unavailable: {r['unavailable']}")
             continue
         print(
             f"{label:24s} {r['trials']:4d} combinations in {r['seconds']:7.2f} s = {r['trials'] / r['seconds']:6.1f}/s"
-            f"  peak RSS {r['rss_mb']:7.0f} MB  best short/long {r['best']}  profit {r['profit']:,.2f}",
+            f"  CPU {r['cpu']:7.2f} s  peak RSS {r['rss_mb']:7.0f} MB  best short/long {r['best']}  profit {r['profit']:,.2f}",
             flush=True,
         )
     ok = {k: v for k, v in rows.items() if "unavailable" not in v}
@@ -262,6 +290,12 @@ def main() -> int:
             f"jobs=1 vs vectorbt's broadcast sweep: {ratio:.2f}x (target >= {TARGET_VS_VECTORBT}x: "
             f"{'met' if ratio >= TARGET_VS_VECTORBT else 'NOT met'})"
         )
+    if "1" in ok and "1plain" in ok:
+        print(f"jobs=1 with the sweep kernel vs --no-fast-path: {rate('1') / rate('1plain'):.2f}x")
+    if "1plain" in ok and "vectorbt" in ok:
+        print(f"jobs=1 --no-fast-path vs vectorbt's broadcast sweep: {rate('1plain') / rate('vectorbt'):.2f}x")
+    if "runner" in ok and "vectorbt" in ok:
+        print(f"runner loop (no Optuna) vs vectorbt's broadcast sweep: {rate('runner') / rate('vectorbt'):.2f}x")
     if "1" in ok and "backtesting" in ok:
         print(f"jobs=1 vs backtesting.py optimize: {rate('1') / rate('backtesting'):.1f}x")
     for k, label in (("2", "2 processes"), ("ray", "local Ray, 2 workers")):

@@ -7,8 +7,10 @@ processes never contend for its lock. Each worker holds one
 :class:`~daybreak.drivers.trials.TrialRunner`: the candles loaded once per worker, its indicator
 memo and signal cache kept across the trials it runs.
 
-An executor has ``slots`` (trials it runs at once), ``submit(tag, point, windows)`` and
-``next_done() -> (tag, TrialOutcome)`` (blocks until one finishes), and ``close()``.
+An executor has ``slots`` (trials it runs at once), ``depth`` (trials the driver keeps submitted:
+twice the slots for workers, so that a worker finds its next trial queued while the driver tells
+the last one), ``submit(tag, point, windows)`` and ``next_done() -> (tag, TrialOutcome)`` (blocks
+until one finishes), and ``close()``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Executor(Protocol):
     """What runs a search's trials (see the module docstring); ``tag`` comes back with the outcome."""
 
     slots: int
+    depth: int
 
     def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None: ...
 
@@ -39,6 +42,7 @@ class InlineExecutor:
     """Trials one after the other in this process (``--jobs 1``)."""
 
     slots = 1
+    depth = 1
 
     def __init__(self, runner: TrialRunner):
         self.runner = runner
@@ -60,8 +64,8 @@ pool's initializer can hand state to later tasks only through the worker's modul
 stays empty)."""
 
 
-def _init_worker(raw_config: dict, strategy: str, data: ReplayData) -> None:
-    _WORKER["runner"] = TrialRunner(raw_config, strategy, data)
+def _init_worker(raw_config: dict, strategy: str, data: ReplayData, fast_path: bool) -> None:
+    _WORKER["runner"] = TrialRunner(raw_config, strategy, data, fast_path=fast_path)
 
 
 def _evaluate(point: dict, windows: dict[str, Window]) -> TrialOutcome:
@@ -73,14 +77,15 @@ class ProcessExecutor:
     platform allows, so they share the parent's loaded candles copy-on-write; elsewhere the
     candles are sent to each worker once, when it starts."""
 
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, jobs: int):
+    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, jobs: int, fast_path: bool = True):
         self.slots = jobs
+        self.depth = 2 * jobs
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         self._pool = ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context(method),
             initializer=_init_worker,
-            initargs=(raw_config, strategy, data),
+            initargs=(raw_config, strategy, data, fast_path),
         )
         self._running: dict[Future, object] = {}
 

@@ -7,7 +7,12 @@ trial the real backtest, validated out of sample.
 * The study lives in Optuna's RDB storage, a SQLite file beside the store
   (:func:`storage_path`), named by ``--study`` or by a digest of the settings, so the same command
   run again resumes it. Each trial stores its metrics per window as user attributes
-  (``train``/``test`` or ``all``: :data:`~daybreak.drivers.trials.TRIAL_METRICS`).
+  (``train``/``test`` or ``all``: :data:`~daybreak.drivers.trials.TRIAL_METRICS`, one JSON value
+  per window). A run asks and tells its trials on an in-memory copy of the study and writes the
+  finished ones to the file in batches (every :data:`FLUSH_SECONDS` and when the run ends or is
+  interrupted): Optuna's RDB storage costs several SQLAlchemy transactions per asked and told
+  trial, a batch one insert per trial. A run killed outright loses at most the last
+  :data:`FLUSH_SECONDS` of trials; ``--study`` resumes from what was written.
 * A trial is pruned, with the reason in its ``infeasible`` attribute, when its point is not a
   valid config (e.g. ``short_period >= long_period``), when it made fewer than ``min_trades``
   round trips, or when an objective is undefined (nan, e.g. a Sharpe ratio of fewer than two
@@ -24,11 +29,13 @@ import itertools
 import json
 import logging
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import optuna
+from sqlalchemy import event
 from tqdm import tqdm
 
 from daybreak.core.config import Config
@@ -56,6 +63,8 @@ OBJECTIVES: dict[str, tuple[str, Direction]] = {
 """Objective name -> (metric key of :data:`~daybreak.drivers.trials.TRIAL_METRICS`, direction)."""
 SAMPLERS = ("auto", "tpe", "random", "grid")
 DEFAULT_TRIALS = 100
+FLUSH_SECONDS = 10.0
+"""How often a run writes its finished trials to the study's file (seconds of wall time)."""
 
 
 class SearchError(ValueError):
@@ -121,12 +130,21 @@ def storage_path(config: Config) -> Path:
 
 def open_storage(path: Path) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage in the SQLite file ``path`` (created with its folder; WAL journal so
-    that reading a study while it runs does not block it)."""
+    that reading a study while it runs does not block it, ``synchronous=NORMAL``: a commit does
+    not wait for the disk, a power cut may lose the last commits but never corrupts the file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     storage = optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 60}})
+    event.listen(storage.engine, "connect", _sqlite_pragmas)
+    storage.engine.dispose()  # the connection that created the schema had no pragmas
     with storage.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     return storage
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def make_sampler(settings: SearchSettings, jobs: int) -> optuna.samplers.BaseSampler:
@@ -228,37 +246,79 @@ def run_trials(
     grid: list[dict] | None = None,
     desc: str = "trials",
 ) -> int:
-    """Ask, run and tell ``n_trials`` trials (fewer when a grid runs out). Returns how many ran."""
+    """Ask, run and tell ``n_trials`` trials (fewer when a grid runs out). Returns how many ran.
+
+    The trials are asked and told on an in-memory copy of ``study`` (its finished trials, the
+    same sampler) and written to ``study``'s storage in batches (module docstring); trials still
+    running when the run stops are not written (a resumed run asks for them again)."""
     dists = {d.key: distribution(d) for d in searched(space)}
+    past = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
     if grid is not None:
-        seen = {
-            _key(t.params)
-            for t in study.get_trials(deepcopy=False)
-            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        }
+        seen = {_key(t.params) for t in past if t.state in (optuna.trial.TrialState.COMPLETE, _PRUNED)}
         todo = iter([p for p in grid if _key(p) not in seen][:n_trials])
         n_trials = min(n_trials, len(grid) - len(seen & {_key(p) for p in grid}))
+    local = optuna.create_study(
+        storage=optuna.storages.InMemoryStorage(), directions=study.directions, sampler=study.sampler
+    )
+    local.add_trials(past)
+    written: set[int] = set()  # numbers in ``local`` of this run's trials already in ``study``
+    last_flush = time.monotonic()
     asked, told = 0, 0
     running: dict[object, optuna.Trial] = {}
+    depth = executor.depth
     bar = tqdm(total=n_trials, desc=desc, unit="trial", leave=False, disable=None)
     try:
         while told < n_trials:
-            while asked < n_trials and len(running) < executor.slots:
+            while asked < n_trials and len(running) < depth:
                 if grid is not None:
-                    study.enqueue_trial(next(todo))
-                trial = study.ask(dists)
+                    local.enqueue_trial(next(todo))
+                trial = local.ask(dists)
                 running[trial.number] = trial
                 executor.submit(trial.number, full_point(space, trial.params), windows)
                 asked += 1
             number, outcome = executor.next_done()
-            tell(study, running.pop(number), outcome, settings, score_window)
+            tell(local, running.pop(number), outcome, settings, score_window)
             told += 1
             bar.update(1)
+            if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                flush_trials(study, local.get_trials(deepcopy=False)[len(past) :], written)
+                last_flush = time.monotonic()
     finally:
         bar.close()
-        for trial in running.values():  # interrupted: leave no trial RUNNING in the storage
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        flush_trials(study, local.get_trials(deepcopy=False)[len(past) :], written)
     return told
+
+
+_PRUNED = optuna.trial.TrialState.PRUNED
+_FIXED = "fixed_params"  # the system attribute of an enqueued point: nothing reads it once finished
+
+
+def flush_trials(study: optuna.Study, trials: list[optuna.trial.FrozenTrial], written: set[int]) -> None:
+    """Write the finished ``trials`` whose numbers are not in ``written`` to ``study`` (in number
+    order, without the enqueued point's system attribute) and add their numbers to ``written``."""
+    todo = [t for t in trials if t.state.is_finished() and t.number not in written]
+    if not todo:
+        return
+    study.add_trials(
+        [
+            optuna.trial.FrozenTrial(
+                number=t.number,
+                state=t.state,
+                value=None,
+                values=t.values,
+                datetime_start=t.datetime_start,
+                datetime_complete=t.datetime_complete,
+                params=t.params,
+                distributions=t.distributions,
+                user_attrs=t.user_attrs,
+                system_attrs={k: v for k, v in t.system_attrs.items() if k != _FIXED},
+                intermediate_values=t.intermediate_values,
+                trial_id=t._trial_id,
+            )
+            for t in todo
+        ]
+    )
+    written.update(t.number for t in todo)
 
 
 def tell(
@@ -285,15 +345,23 @@ def tell(
 
 
 def make_executor(
-    raw_config: dict, strategy: str, data: ReplayData, jobs: int, ray_address: str | None, runner: TrialRunner
+    raw_config: dict,
+    strategy: str,
+    data: ReplayData,
+    jobs: int,
+    ray_address: str | None,
+    runner: TrialRunner,
+    fast_path: bool = True,
 ) -> Executor:
+    """Where the trials run: Ray tasks (``ray_address``), this process (``jobs`` <= 1: ``runner``)
+    or ``jobs`` worker processes; ``fast_path``: the workers' :class:`TrialRunner` setting."""
     if ray_address:
         from daybreak.drivers.optimize_ray import RayExecutor  # lazy: Ray is optional
 
-        return RayExecutor(raw_config, strategy, data, ray_address, jobs or None)
+        return RayExecutor(raw_config, strategy, data, ray_address, jobs or None, fast_path=fast_path)
     if jobs <= 1:
         return InlineExecutor(runner)
-    return ProcessExecutor(raw_config, strategy, data, jobs)
+    return ProcessExecutor(raw_config, strategy, data, jobs, fast_path=fast_path)
 
 
 def quiet_optuna() -> None:

@@ -56,39 +56,50 @@ def connect(address: str, num_cpus: int | None = None) -> ModuleType:
 
 
 class _Worker:
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData):
-        self.runner = TrialRunner(raw_config, strategy, data)
+    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, fast_path: bool = True):
+        self.runner = TrialRunner(raw_config, strategy, data, fast_path=fast_path)
 
     def evaluate(self, tag: object, point: dict, windows: dict[str, Window]) -> tuple[object, TrialOutcome]:
         return tag, self.runner.evaluate(point, windows)
 
 
 class RayExecutor:
-    """One Ray actor per slot; ``slots`` defaults to the cluster's CPU count."""
+    """One Ray actor per slot; ``slots`` defaults to the cluster's CPU count. Up to two trials
+    are queued on each actor (``depth``), each submitted to the actor with the fewest."""
 
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, address: str, jobs: int | None = None):
+    def __init__(
+        self,
+        raw_config: dict,
+        strategy: str,
+        data: ReplayData,
+        address: str,
+        jobs: int | None = None,
+        fast_path: bool = True,
+    ):
         self.ray = ray = connect(address, num_cpus=jobs)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = max(1, jobs or cpus)
+        self.depth = 2 * self.slots
         data_ref = ray.put(data)
         actor = ray.remote(num_cpus=1)(_Worker)
-        self._actors = [actor.remote(raw_config, strategy, data_ref) for _ in range(self.slots)]
-        self._idle = list(self._actors)
+        self._actors = [actor.remote(raw_config, strategy, data_ref, fast_path) for _ in range(self.slots)]
+        self._load = dict.fromkeys(range(len(self._actors)), 0)
         self._running: dict = {}
 
     def submit(self, tag: object, point: dict, windows: dict[str, Window]) -> None:
-        actor = self._idle.pop()
-        self._running[actor.evaluate.remote(tag, point, windows)] = actor
+        i = min(self._load, key=self._load.__getitem__)
+        self._load[i] += 1
+        self._running[self._actors[i].evaluate.remote(tag, point, windows)] = i
 
     def next_done(self) -> tuple[object, TrialOutcome]:
         ready, _ = self.ray.wait(list(self._running), num_returns=1)
         ref = ready[0]
-        self._idle.append(self._running.pop(ref))
+        self._load[self._running.pop(ref)] -= 1
         return self.ray.get(ref)
 
     def close(self) -> None:
         """Stop the actors and disconnect (a local instance started for the run stops with it)."""
         for a in self._actors:
             self.ray.kill(a)
-        self._actors, self._idle, self._running = [], [], {}
+        self._actors, self._load, self._running = [], {}, {}
         self.ray.shutdown()

@@ -68,12 +68,14 @@ class Research:
         storage_file: Path,
         jobs: int = 1,
         ray_address: str | None = None,
+        fast_path: bool = True,
     ):
         self.settings, self.space, self.data = settings, space, data
         self.raw_config = raw_config
         self.storage_file = storage_file
         self.jobs, self.ray_address = jobs, ray_address
-        self.runner = TrialRunner(raw_config, settings.strategy, data)
+        self.fast_path = fast_path
+        self.runner = TrialRunner(raw_config, settings.strategy, data, fast_path=fast_path)
         self._storage: optuna.storages.RDBStorage | None = None
         self._executor: Executor | None = None
 
@@ -86,7 +88,13 @@ class Research:
     def executor(self) -> Executor:
         if self._executor is None:
             self._executor = make_executor(
-                self.raw_config, self.settings.strategy, self.data, self.jobs, self.ray_address, self.runner
+                self.raw_config,
+                self.settings.strategy,
+                self.data,
+                self.jobs,
+                self.ray_address,
+                self.runner,
+                self.fast_path,
             )
         return self._executor
 

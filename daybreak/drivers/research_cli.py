@@ -71,6 +71,11 @@ def add_optimize_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write the JSON report here")
     p.add_argument("--html", dest="html_out", metavar="OUT", help="write the HTML report here")
     p.add_argument("--apply", action="store_true", help="write the best trial's patch into the config file")
+    p.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="run every trial through the engine (the sweep kernel off: the same results, slower)",
+    )
 
 
 def load_data(paths: list[str | Path], config: Config, start: int | None, end: int | None) -> ReplayData:
@@ -114,7 +119,16 @@ def run_optimize(
         return 2
     quiet_optuna()
     keep_freed_memory()
-    research = Research(settings, space, raw, data, storage_path(config), jobs=jobs, ray_address=args.ray)
+    research = Research(
+        settings,
+        space,
+        raw,
+        data,
+        storage_path(config),
+        jobs=jobs,
+        ray_address=args.ray,
+        fast_path=not args.no_fast_path,
+    )
     try:
         report = research.run()
     except (SearchError, SpaceError) as err:

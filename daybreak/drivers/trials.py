@@ -13,6 +13,11 @@ fees, slippage, market limits, risk and exit rules). What is shared, per :class:
   run that starts at the window with the warm-up a live bot would have had, and nothing of the
   window's future leaks into it.
 
+A config the sweep kernel implements (:func:`daybreak.drivers.sweep.unsupported` is None) runs
+through :func:`daybreak.drivers.sweep.run_sweep` instead of the engine, with the same result
+(pinned by ``tests/research/test_sweep.py``); ``fast_path=False`` (``bot.py optimize
+--no-fast-path``) runs every trial through the engine.
+
 Metrics are :func:`daybreak.reporting.metrics.scalar_metrics`, reduced to :data:`TRIAL_METRICS`.
 """
 
@@ -24,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from daybreak.core.config import Config, ConfigError
 from daybreak.core.search_space import apply_patch, config_patch
@@ -37,6 +43,7 @@ from daybreak.drivers.stepper import (
     needs_atr,
     window_arrays,
 )
+from daybreak.drivers.sweep import sweep, sweep_arrays, unsupported
 from daybreak.ops.config_file import parse_config
 from daybreak.reporting.metrics import scalar_metrics
 from daybreak.reporting.result import BacktestResult
@@ -103,11 +110,20 @@ class TrialRunner:
     """Backtests points of a search space for one strategy on one data set (see the module docstring).
 
     ``raw_config``: the decoded config.json the search starts from (:func:`search_config` is applied);
-    ``point``: ``{dimension key: value}`` (:mod:`daybreak.core.search_space`), fixed values included.
+    ``point``: ``{dimension key: value}`` (:mod:`daybreak.core.search_space`), fixed values included;
+    ``fast_path``: run the configs the sweep kernel implements through it (module docstring).
     """
 
-    def __init__(self, raw_config: dict, strategy: str, data: ReplayData, memo_bytes: int | None = None):
+    def __init__(
+        self,
+        raw_config: dict,
+        strategy: str,
+        data: ReplayData,
+        memo_bytes: int | None = None,
+        fast_path: bool = True,
+    ):
         self.strategy = strategy
+        self.fast_path = fast_path
         self.data = data
         self.raw_config = search_config(raw_config, strategy, sorted(data.frames))
         self.memo = IndicatorMemo(memo_bytes) if memo_bytes else IndicatorMemo()
@@ -123,12 +139,13 @@ class TrialRunner:
         patch = config_patch(self.strategy, self.raw_config, point)
         return parse_config(apply_patch(self.raw_config, patch, only=self.strategy), "trial")
 
-    def full_arrays(self, config: Config) -> dict[str, SymbolArrays]:
+    def full_arrays(self, config: Config, lean: bool = False) -> dict[str, SymbolArrays]:
         """Each symbol's candles and signals over the whole history for ``config``'s strategy
         (remembered per parameter combination, least recently used dropped past
-        :data:`SIGNAL_CACHE_BYTES`)."""
-        with_atr = needs_atr(config)
-        key = json.dumps([config.params.get(self.strategy), with_atr], sort_keys=True, default=str)
+        :data:`SIGNAL_CACHE_BYTES`). ``lean``: the sweep kernel's arrays
+        (:func:`~daybreak.drivers.sweep.sweep_arrays`: no per-candle signals, no ATR)."""
+        with_atr = needs_atr(config) and not lean
+        key = json.dumps([config.params.get(self.strategy), with_atr, lean], sort_keys=True, default=str)
         found = self._signals.get(key)
         if found is not None:
             self._signals.move_to_end(key)
@@ -139,6 +156,9 @@ class TrialRunner:
         with use_memo(self.memo):
             for sym, frame in self.data.frames.items():
                 flags = [base_aligned_flags(s, frame, tf) for s in strategies]
+                if lean:
+                    out[sym] = sweep_arrays(sym, frame, tf, [s.name for s in strategies], flags)
+                    continue
                 atr = self._atr_of(sym) if with_atr else None
                 out[sym] = arrays_from_flags(sym, frame, tf, [s.name for s in strategies], flags, atr)
         size = _signal_bytes(out)
@@ -161,8 +181,17 @@ class TrialRunner:
         config = self.config_for(point)
         return self._run(config, window)
 
+    def uses_sweep(self, config: Config) -> bool:
+        """Whether a trial of ``config`` runs through the sweep kernel (module docstring)."""
+        return self.fast_path and unsupported(config, sorted(self.data.frames)) is None
+
     def _run(self, config: Config, window: Window) -> BacktestResult:
-        full = self.full_arrays(config)
+        return self._run_trips(config, window)[0]
+
+    def _run_trips(self, config: Config, window: Window) -> tuple[BacktestResult, pd.DataFrame | None]:
+        """The backtest and, from the sweep kernel, its round trips (None: not computed yet)."""
+        fast = self.uses_sweep(config)
+        full = self.full_arrays(config, lean=fast)
         frames, arrays = {}, {}
         for sym, frame in self.data.frames.items():
             lo, hi = window.bounds(self._stamps[sym])
@@ -171,7 +200,9 @@ class TrialRunner:
                 arrays[sym] = window_arrays(full[sym], lo, hi)
         if not frames:
             raise ValueError(f"no candles in the window {window}")
-        return run_backtest(config, ReplayData(frames, self.data.timeframe), progress=False, arrays=arrays)
+        if fast:
+            return sweep(config, ReplayData(frames, self.data.timeframe), arrays)
+        return run_backtest(config, ReplayData(frames, self.data.timeframe), progress=False, arrays=arrays), None
 
     def evaluate(self, point: dict, windows: dict[str, Window]) -> TrialOutcome:
         """:data:`TRIAL_METRICS` of ``point`` on each named window; infeasible (with the reason)
@@ -180,12 +211,13 @@ class TrialRunner:
             config = self.config_for(point)
         except ConfigError as err:
             return TrialOutcome(infeasible=str(err))
-        return TrialOutcome({name: trial_metrics(self._run(config, w)) for name, w in windows.items()})
+        return TrialOutcome({name: trial_metrics(*self._run_trips(config, w)) for name, w in windows.items()})
 
 
-def trial_metrics(result: BacktestResult) -> dict[str, float]:
-    """:data:`TRIAL_METRICS` of a backtest as plain floats (nan where undefined)."""
-    m = scalar_metrics(result)
+def trial_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) -> dict[str, float]:
+    """:data:`TRIAL_METRICS` of a backtest as plain floats (nan where undefined); ``trips``: its
+    :func:`~daybreak.reporting.result.round_trips` when known."""
+    m = scalar_metrics(result, trips)
     return {k: float(m[k]) if m[k] is not None else math.nan for k in TRIAL_METRICS}
 
 

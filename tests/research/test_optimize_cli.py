@@ -217,3 +217,37 @@ def test_objectives_map_to_documented_metrics():
     for metric, _ in OBJECTIVES.values():
         assert metric in TRIAL_METRICS and f"`{metric}`" in doc
     assert not math.isnan(0.0)
+
+
+def test_the_fast_path_changes_nothing_but_the_time(tmp_path):
+    """A config the sweep kernel implements (one symbol, no exit rule) gives the same study with
+    and without ``--no-fast-path``, inline and in worker processes."""
+    raw = {
+        "symbols": ["BTC/USDT"],
+        "algos": {"MA_Crossover": True},
+        "order_size": {"default": {"stake": 500.0}},
+        "paper": {"fee_rate": 0.001, "slippage_bps": 2.0, "starting_balance": 10_000.0},
+        "risk": {},
+        "storage": {"backend": "sqlite", "path": str(tmp_path / "store.db")},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    btc = [p for p in DATA if "BTC" in p]
+    common = ["optimize", "--config", str(path), "--strategy", "MA_Crossover", "--data", *btc, "--sampler", "grid"]
+    common += ["--space", "short_period=4:16:4", "long_period=30:90:30", "--min-trades", "1", "--mc-runs", "0"]
+    reports = {}
+    for name, extra in (
+        ("fast", ["--jobs", "1"]),
+        ("plain", ["--jobs", "1", "--no-fast-path"]),
+        ("fast2", ["--jobs", "2"]),
+    ):
+        out = tmp_path / f"{name}.json"
+        assert main([*common, *extra, "--study", name, "--json", str(out)]) == 0
+        reports[name] = json.loads(out.read_text())
+    fast = reports["fast"]
+    assert sum(fast["trials"].values()) == 12 and fast["trials"].get("complete", 0) >= 6
+    assert fast["best"][0]["all"]["trades"] >= 1
+    for other in ("plain", "fast2"):
+        for key in ("trials", "best", "patch", "importances", "deflated_sharpe"):
+            assert reports[other][key] == fast[key], (other, key)
+        assert sorted(map(json.dumps, reports[other]["history"])) == sorted(map(json.dumps, fast["history"]))
