@@ -252,6 +252,8 @@ def _paired_trips(pairs: list[tuple[Trade, Trade]]) -> pd.DataFrame:
         "exit_reason": [t.exit_reason for t in sells],
         "entry_order_id": [t.order_id for t in buys],
         "exit_order_id": [t.order_id for t in sells],
+        "entry_order_type": [t.order_type for t in buys],
+        "exit_order_type": [t.order_type for t in sells],
     }
     return pd.DataFrame({c: columns[c] for c in ROUND_TRIP_COLUMNS})
 
