@@ -1,11 +1,13 @@
-"""The values built with :func:`daybreak.core.values.slots_init` are the frozen dataclasses they are
-declared as, and their ``__init__`` builds what the dataclass-generated one builds."""
+"""The values built with :func:`daybreak.core.values.built_unfrozen` are the frozen dataclasses they
+are declared as, and building one gives what the dataclass-generated ``__init__`` gives."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import math
+import pickle
 from dataclasses import dataclass
 
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from daybreak.core.domain import Action, ExitReason, Fill, Mode, Order, Signal, Trade
 from daybreak.core.engine import Declined, SignalOutcome
 from daybreak.core.risk import Rejection
-from daybreak.core.values import slots_init
+from daybreak.core.values import GENERATED_INIT, built_unfrozen
 
 ORDER = Order("db-1", "MA", "BTC/USDT", Action.SELL, 0.5, 1_000, ExitReason.STOP_LOSS, "limit", 101.5, 100.0)
 # each class with positional arguments for every field, and with the required ones only
@@ -54,9 +56,9 @@ CASES = [
 
 
 def _generated(cls, args: tuple, kwargs: dict | None = None):
-    """An instance built by the dataclass-generated ``__init__`` kept as ``__wrapped__``."""
+    """An instance built by the dataclass-generated ``__init__`` (:data:`GENERATED_INIT`)."""
     obj = object.__new__(cls)
-    cls.__init__.__wrapped__(obj, *args, **(kwargs or {}))
+    GENERATED_INIT[cls](obj, *args, **(kwargs or {}))
     return obj
 
 
@@ -73,8 +75,9 @@ def _same(a, b) -> bool:
 
 
 @pytest.mark.parametrize(("cls", "full", "required"), CASES, ids=lambda c: getattr(c, "__name__", ""))
-def test_the_direct_init_builds_what_the_generated_one_builds(cls, full, required):
-    assert inspect.signature(cls.__init__) == inspect.signature(cls.__init__.__wrapped__)
+def test_building_gives_what_the_generated_init_gives(cls, full, required):
+    generated = list(inspect.signature(GENERATED_INIT[cls]).parameters.values())[1:]  # without self
+    assert list(inspect.signature(cls).parameters.values()) == generated
     for args in (full, required):
         fast, plain = cls(*args), _generated(cls, args)
         assert _same(fast, plain) and fast == plain and repr(fast) == repr(plain)
@@ -98,7 +101,9 @@ def test_they_stay_frozen_slotted_dataclasses(cls):
     name = dataclasses.fields(cls)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(obj, name, None)
-    assert not hasattr(obj, "__dict__")
+    assert not hasattr(obj, "__dict__") and type(obj) is cls
+    for twin in (pickle.loads(pickle.dumps(obj)), copy.copy(obj), copy.deepcopy(obj)):
+        assert twin == obj and type(twin) is cls
     changed = dataclasses.replace(obj, **{name: getattr(obj, name)})
     assert changed == obj and changed is not obj
 
@@ -125,4 +130,4 @@ def test_only_plain_frozen_slotted_dataclasses_qualify():
 
     for cls in (NoSlots, NotFrozen, Factory, PostInit):
         with pytest.raises(TypeError):
-            slots_init(cls)
+            built_unfrozen(cls)

@@ -1,8 +1,8 @@
 """The domain: enums and the records that flow through the engine (signal -> order -> fill ->
 trade / position), each defined once. Values are frozen dataclasses; :class:`Position` is the one
 mutable entity (the ledger updates it). ``storage/records.py`` maps them to table rows. The values
-made per order are built by :func:`~daybreak.core.values.slots_init` (same fields, cheaper
-``__init__``).
+made per order are built by :func:`~daybreak.core.values.built_unfrozen` (the same frozen
+dataclasses, built without ``object.__setattr__`` per field).
 
 Units everywhere: ``amount`` in base currency, ``price`` in quote per base, ``cost``/``fee``/``pnl``
 in quote currency, timestamps in UTC epoch milliseconds.
@@ -17,7 +17,7 @@ from functools import lru_cache
 from hashlib import sha256
 from typing import Any
 
-from daybreak.core.values import slots_init
+from daybreak.core.values import built_unfrozen
 
 EXTERNAL_ALGO = "External"
 """Strategy name under which external signals (the Signals table) trade."""
@@ -95,7 +95,7 @@ FINAL_SIGNAL_STATUSES = frozenset(
 """Statuses a Signals row never leaves."""
 
 
-@slots_init
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Signal:
     """A strategy's (or an external system's) wish to buy or sell, decided at a candle close.
@@ -113,7 +113,7 @@ class Signal:
     ref: str = ""
 
 
-@slots_init
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order that passed the risk check, waiting for its fill.
@@ -137,7 +137,7 @@ class Order:
     ref_price: float | None = None
 
 
-@slots_init
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Fill:
     """The execution of an :class:`Order`: price after slippage (quote per base), ``amount``
@@ -155,7 +155,7 @@ class Fill:
         return self.amount * self.price
 
 
-@slots_init
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Trade:
     """One fill as booked: the Trades table's row (key ``trade_id`` + ``timestamp``).

@@ -47,7 +47,7 @@ from daybreak.core.exits import ExitHit, ExitPlan, candle_path, make_plan, walk
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
-from daybreak.core.values import slots_init
+from daybreak.core.values import built_unfrozen
 
 RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
 _MARKET, _LIMIT, _MAKER = OrderKind.MARKET.value, OrderKind.LIMIT.value, OrderKind.MAKER.value
@@ -63,7 +63,7 @@ class Declined(str, Enum):
     NO_SIZE = "no_size"  # sizing or the market's limits gave no valid amount
 
 
-@slots_init
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class SignalOutcome:
     """What :meth:`Engine.on_signal` did: ``order`` (now pending), or ``declined`` with, for
