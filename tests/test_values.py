@@ -108,6 +108,13 @@ def test_they_stay_frozen_slotted_dataclasses(cls):
     assert changed == obj and changed is not obj
 
 
+def test_they_cannot_be_subclassed():
+    with pytest.raises(TypeError):
+
+        class Sub(Trade):
+            pass
+
+
 def test_only_plain_frozen_slotted_dataclasses_qualify():
     @dataclass(frozen=True)
     class NoSlots:

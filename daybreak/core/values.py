@@ -18,7 +18,8 @@ assignment raises ``FrozenInstanceError``. The dataclass-generated ``__init__`` 
 :data:`GENERATED_INIT`; ``tests/test_values.py`` checks that both build the same objects.
 
 Only plain fields qualify (no ``__post_init__``, no ``default_factory``, no ``init=False``, no
-keyword-only fields): anything else raises TypeError rather than being built differently.
+keyword-only fields): anything else raises TypeError rather than being built differently; and
+such a class cannot be subclassed (its ``__new__`` builds exactly that class).
 """
 
 from __future__ import annotations
@@ -67,8 +68,13 @@ def built_unfrozen(cls: type[T]) -> type[T]:
         return tuple(getattr(self, n) for n in names)
 
     __getnewargs__.__qualname__ = f"{cls.__qualname__}.__getnewargs__"
+
+    def __init_subclass__(sub: type, **kwargs: Any) -> None:  # __new__ builds exactly ``cls``
+        raise TypeError(f"{sub.__name__}: {cls.__name__} is built by built_unfrozen and cannot be subclassed")
+
     GENERATED_INIT[cls] = generated
     type.__setattr__(cls, "__new__", staticmethod(new))
     type.__setattr__(cls, "__getnewargs__", __getnewargs__)
+    type.__setattr__(cls, "__init_subclass__", classmethod(__init_subclass__))
     type.__delattr__(cls, "__init__")  # object.__init__: __new__ built it already
     return cls
