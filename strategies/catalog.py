@@ -77,6 +77,6 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(line[i]) for line in cells) for i in range(len(TABLE_COLUMNS) - 1)]
     lines = []
     for line in cells:
-        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)] + [line[-1]]
+        padded = [cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=True)] + [line[-1]]
         lines.append("  ".join(padded).rstrip())
     return "\n".join(lines)
