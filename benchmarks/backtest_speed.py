@@ -20,7 +20,13 @@ Candles/s = candles / seconds of the run; reading the candle file is excluded (i
 printed on its own). Times are the best of ``--repeat`` runs (backtesting.py: ``--peer-repeat``).
 Each measured value is printed next to the issue's target.
 
-Usage: ``python benchmarks/backtest_speed.py [--data FILE] [--repeat N] [--peer-repeat N]``.
+With ``--against [REV]`` it only answers issue 10's question: the same MA crossover backtest on
+this tree and on ``REV`` (default ee81106, the tree before the layout redesign, checked out in a
+temporary ``git worktree``), alternately A B A B in fresh processes, the ratio of the best times,
+whether it is within the 25 % budget, and whether both made the same trades.
+
+Usage: ``python benchmarks/backtest_speed.py [--data FILE] [--repeat N] [--peer-repeat N]
+[--against [REV] [--rounds N]]``.
 Exits 0 with a message when the data file is missing. vectorbt is not a project dependency
 (install it into the venv with ``.venv/bin/pip install vectorbt``); without it that column says
 why it is unavailable.
@@ -33,6 +39,7 @@ import contextlib
 import cProfile
 import io
 import json
+import os
 import pstats
 import subprocess
 import sys
@@ -280,6 +287,99 @@ def command_run(data_path: Path, tmp: Path) -> dict:
     return run
 
 
+# -- against an earlier revision (issue 10's budget) ------------------------------------------------
+BASELINE_REV = "ee81106"
+"""The tree before the layout redesign (issue 10): the backtest may be at most 25 % slower than it."""
+BUDGET_SLOWER = 0.25
+
+# Run in a fresh process with the revision's checkout as working directory (``-c`` puts it first on
+# sys.path): the MA crossover backtest of :func:`bench_config`, best of argv[2] runs after one warm
+# run, printed as JSON with a digest of the trades. It speaks both layouts: ``daybreak.drivers`` (after
+# the redesign) and the flat ``daybreak.backtest`` before it (whose run_backtest applies mallopt itself).
+_TIMING_CHILD = """
+import hashlib, json, sys, time
+from pathlib import Path
+try:
+    from daybreak.drivers.backtest import run_backtest
+    from daybreak.drivers.replay import load_files
+    from daybreak.ops.config_file import parse_config
+    from daybreak.ops.heap import keep_freed_memory
+    keep_freed_memory()
+except ImportError:
+    from daybreak.backtest import run_backtest
+    from daybreak.replay import load_files
+    from daybreak.settings import parse_config
+config = parse_config(json.loads(sys.argv[3]))
+data = load_files([Path(sys.argv[1])], config)
+result = run_backtest(config, data, progress=False)
+best = float("inf")
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    result = run_backtest(config, data, progress=False)
+    best = min(best, time.perf_counter() - start)
+digest = hashlib.sha256()
+for t in result.trades:
+    action = getattr(t.action, "value", t.action)
+    digest.update(repr((t.timestamp, t.algo, t.symbol, action, t.amount, t.price, t.fee, t.pnl)).encode())
+print(json.dumps({"seconds": best, "fills": len(result.trades), "trades": digest.hexdigest()}))
+"""
+
+
+def time_tree(root: Path, data_path: Path, repeat: int) -> dict:
+    """Best-of-``repeat`` seconds of the benchmark backtest in a fresh process on the tree ``root``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    args = [sys.executable, "-c", _TIMING_CHILD, str(data_path), str(repeat), json.dumps(bench_config())]
+    run = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(f"timing run in {root} exited {run.returncode}:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def against(rev: str, data_path: Path, repeat: int, rounds: int) -> int:
+    """Time this tree and ``rev`` (checked out in a temporary ``git worktree``) alternately, A B A B,
+    each run in a fresh process; print both, the ratio of the best times and whether it is within
+    issue 10's budget. Exit code 1 when it is not or the trades differ."""
+    with tempfile.TemporaryDirectory(prefix="daybreak-against-") as tmpdir:
+        other = Path(tmpdir) / "tree"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", "--quiet", str(other), rev], check=True)
+        try:
+            here = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+            dirty = subprocess.run(
+                [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+            )
+            name = here.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+            print(
+                f"MA crossover {SHORT}/{LONG} on {data_path.name}: this tree ({name}) against {rev}, best of {repeat} runs"
+            )
+            print(f"per fresh process, {rounds} rounds alternating A B A B\n")
+            mine, theirs = [], []
+            for i in range(rounds):
+                mine.append(time_tree(ROOT, data_path, repeat))
+                theirs.append(time_tree(other, data_path, repeat))
+                ratio = mine[-1]["seconds"] / theirs[-1]["seconds"]
+                print(
+                    f"round {i + 1}: this tree {mine[-1]['seconds'] * 1e3:7.2f} ms   {rev} {theirs[-1]['seconds'] * 1e3:7.2f} ms   ratio {ratio:.3f}"
+                )
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(other)], check=False)
+    best_mine = min(r["seconds"] for r in mine)
+    best_theirs = min(r["seconds"] for r in theirs)
+    ratio = best_mine / best_theirs
+    ratios = sorted(a["seconds"] / b["seconds"] for a, b in zip(mine, theirs, strict=True))
+    ok = ratio <= 1.0 + BUDGET_SLOWER
+    same_trades = len({r["trades"] for r in mine + theirs}) == 1
+    print(
+        f"\nbest: this tree {best_mine * 1e3:.2f} ms, {rev} {best_theirs * 1e3:.2f} ms: ratio {ratio:.3f} "
+        f"({(ratio - 1) * 100:+.1f} %); median of the rounds' ratios {ratios[len(ratios) // 2]:.3f}"
+    )
+    print(f"within issue 10's budget (at most {BUDGET_SLOWER:.0%} slower than {rev}): {'yes' if ok else 'NO'}")
+    print(
+        f"same trades: {'yes' if same_trades else 'NO'} ({mine[0]['fills']} fills here, {theirs[0]['fills']} in {rev})"
+    )
+    return 0 if ok and same_trades else 1
+
+
 # -- printing ----------------------------------------------------------------------------------------
 def rate(candles: int, seconds: float) -> float:
     return candles / seconds if seconds > 0 else float("inf")
@@ -316,6 +416,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also print the N costliest functions (cProfile) of one Daybreak run",
     )
+    parser.add_argument(
+        "--against",
+        nargs="?",
+        const=BASELINE_REV,
+        metavar="REV",
+        help=f"only compare with git revision REV (default {BASELINE_REV}, before the layout redesign): "
+        "the MA crossover timed alternately in fresh processes, the ratio and issue 10's 25 %% budget",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="with --against: A B rounds (each a fresh process)")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
@@ -324,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.exists():
         print(f"skipped: {args.data} not found (the real 188,100-candle BTC/USDT 1m series in ../shared/data)")
         return 0
+    if args.against:
+        return against(args.against, args.data.resolve(), args.repeat, args.rounds)
 
     config = parse_config(bench_config())
     start = time.perf_counter()

@@ -1,6 +1,8 @@
 """The domain: enums and the records that flow through the engine (signal -> order -> fill ->
 trade / position), each defined once. Values are frozen dataclasses; :class:`Position` is the one
-mutable entity (the ledger updates it). ``storage/records.py`` maps them to table rows.
+mutable entity (the ledger updates it). ``storage/records.py`` maps them to table rows. The values
+made per order are built by :func:`~daybreak.core.values.built_unfrozen` (the same frozen
+dataclasses, built without ``object.__setattr__`` per field).
 
 Units everywhere: ``amount`` in base currency, ``price`` in quote per base, ``cost``/``fee``/``pnl``
 in quote currency, timestamps in UTC epoch milliseconds.
@@ -14,6 +16,8 @@ from enum import Enum
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any
+
+from daybreak.core.values import built_unfrozen
 
 EXTERNAL_ALGO = "External"
 """Strategy name under which external signals (the Signals table) trade."""
@@ -91,6 +95,7 @@ FINAL_SIGNAL_STATUSES = frozenset(
 """Statuses a Signals row never leaves."""
 
 
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Signal:
     """A strategy's (or an external system's) wish to buy or sell, decided at a candle close.
@@ -108,6 +113,7 @@ class Signal:
     ref: str = ""
 
 
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order that passed the risk check, waiting for its fill.
@@ -131,6 +137,7 @@ class Order:
     ref_price: float | None = None
 
 
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Fill:
     """The execution of an :class:`Order`: price after slippage (quote per base), ``amount``
@@ -148,6 +155,7 @@ class Fill:
         return self.amount * self.price
 
 
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class Trade:
     """One fill as booked: the Trades table's row (key ``trade_id`` + ``timestamp``).
@@ -301,9 +309,9 @@ def client_order_id(algo: str, symbol: str, action: Action, decided_at: int, sal
     would need a 64-bit hash collision at the same millisecond. The hash is remembered per
     identity (a backtest makes an id per order; hashing each cost more than its fill).
     """
-    return f"db-{_identity_hash(algo, symbol, action.value, salt)}{decided_at:x}"
+    return f"db-{_identity_hash(algo, symbol, action, salt)}{decided_at:x}"
 
 
 @lru_cache(maxsize=4096)
-def _identity_hash(algo: str, symbol: str, action: str, salt: str) -> str:
-    return sha256(f"{algo}|{symbol}|{action}|{salt}".encode()).hexdigest()[:16]
+def _identity_hash(algo: str, symbol: str, action: Action, salt: str) -> str:
+    return sha256(f"{algo}|{symbol}|{action.value}|{salt}".encode()).hexdigest()[:16]

@@ -47,6 +47,7 @@ from daybreak.core.exits import ExitHit, ExitPlan, candle_path, make_plan, walk
 from daybreak.core.ledger import Ledger
 from daybreak.core.markets import MarketLimits
 from daybreak.core.risk import Rejection, RiskGate
+from daybreak.core.values import built_unfrozen
 
 RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
 _MARKET, _LIMIT, _MAKER = OrderKind.MARKET.value, OrderKind.LIMIT.value, OrderKind.MAKER.value
@@ -62,6 +63,7 @@ class Declined(str, Enum):
     NO_SIZE = "no_size"  # sizing or the market's limits gave no valid amount
 
 
+@built_unfrozen
 @dataclass(frozen=True, slots=True)
 class SignalOutcome:
     """What :meth:`Engine.on_signal` did: ``order`` (now pending), or ``declined`` with, for
@@ -85,6 +87,10 @@ class SignalOutcome:
             Declined.NOT_HELD: f"no open {signal.algo} position on {signal.symbol} to sell",
             Declined.ALREADY_HELD: f"{signal.algo} already holds {signal.symbol}",
         }[self.declined]
+
+
+_DECLINED = {reason: SignalOutcome(declined=reason) for reason in Declined}
+"""The outcome of each reason without a rejection: a value, so one of each is enough."""
 
 
 class Sink(Protocol):
@@ -372,57 +378,47 @@ class Engine:
         entry is recorded as a rejection event. Returns the outcome: the pending order, or why
         there is none (:class:`Declined`, with the rule and its numbers when the gate refused).
         """
-        key = (signal.algo, signal.symbol)
-        self.last_price.setdefault(signal.symbol, price)
+        algo, symbol, action = signal.algo, signal.symbol, signal.action
+        key = (algo, symbol)
+        self.last_price.setdefault(symbol, price)
         if key in self.pending:
-            return SignalOutcome(declined=Declined.ALREADY_PENDING)
+            return _DECLINED[Declined.ALREADY_PENDING]
         pos = self.ledger.positions.get(key)
-        if signal.action is Action.SELL:
+        if action is Action.SELL:
             if pos is None:
-                return SignalOutcome(declined=Declined.NOT_HELD)
-            reason = signal.reason or (ExitReason.EXTERNAL if signal.algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
+                return _DECLINED[Declined.NOT_HELD]
+            settings = self._execution.get(algo) or self.execution_for(algo)
+            reason = signal.reason or (ExitReason.EXTERNAL if algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
-            settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
             kind = _MAKER if settings.exit_order == "maker" else _MARKET
-            order = Order(
-                client_order_id(*key, Action.SELL, signal.timestamp, signal.ref),
-                signal.algo,
-                signal.symbol,
-                Action.SELL,
-                amount,
-                signal.timestamp,
-                reason,
-                kind,
-                None,
-                price,
-            )
         else:
             if pos is not None:
-                return SignalOutcome(declined=Declined.ALREADY_HELD)
-            settings = self._execution.get(signal.algo) or self.execution_for(signal.algo)
-            blocked = self.gate.blocking_rule(signal.algo, signal.symbol, now_ms, self.ledger, data_age_ms)
+                return _DECLINED[Declined.ALREADY_HELD]
+            settings = self._execution.get(algo) or self.execution_for(algo)
+            blocked = self.gate.blocking_rule(algo, symbol, now_ms, self.ledger, data_age_ms)
             if blocked is None and settings.max_spread_bps is not None:
-                blocked = spread_rejection(self.quotes.get(signal.symbol), settings)
+                blocked = spread_rejection(self.quotes.get(symbol), settings)
             if blocked is not None:
-                self._reject(signal.algo, signal.symbol, now_ms, blocked)
+                self._reject(algo, symbol, now_ms, blocked)
                 return SignalOutcome(declined=Declined.BLOCKED, rejection=blocked)
-            size = self.gate.size_entry(signal, price, self.atr.get(signal.symbol), self.ledger, self.last_price)
+            size = self.gate.size_entry(signal, price, self.atr.get(symbol), self.ledger, self.last_price)
             if isinstance(size, Rejection):
-                self._reject(signal.algo, signal.symbol, now_ms, size)
+                self._reject(algo, symbol, now_ms, size)
                 return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
+            reason, amount = None, size
             kind = _LIMIT if settings.entry_order == "limit" else _MARKET
-            order = Order(
-                client_order_id(*key, Action.BUY, signal.timestamp, signal.ref),
-                signal.algo,
-                signal.symbol,
-                Action.BUY,
-                size,
-                signal.timestamp,
-                None,
-                kind,
-                None,
-                price,
-            )
+        order = Order(
+            client_order_id(algo, symbol, action, signal.timestamp, signal.ref),
+            algo,
+            symbol,
+            action,
+            amount,
+            signal.timestamp,
+            reason,
+            kind,
+            None,
+            price,
+        )
         self.pending[key] = order
         return SignalOutcome(order=order)
 

@@ -89,7 +89,7 @@ class Ledger:
     def open(self, fill: Fill, trade_id: str, extra: dict | None = None) -> Trade:
         """Book a buy fill as a new position; returns the trade record."""
         o, price, amount, fee = fill.order, fill.price, fill.amount, fill.fee
-        self.cash += cash_flow(Action.BUY, amount, price, fee)
+        self.cash += cash_flow(o.action, amount, price, fee)
         info = {} if extra is None else dict(extra)
         info[LAST_ORDER] = o.client_order_id
         self.positions[(o.algo, o.symbol)] = Position(
@@ -99,7 +99,7 @@ class Ledger:
             trade_id,
             fill.timestamp,
             o.symbol,
-            Action.BUY,
+            o.action,
             amount,
             price,
             fee,
@@ -128,8 +128,9 @@ class Ledger:
         share = part / pos.amount
         entry_fee = pos.entry_fee * share
         pnl = (fill.price - pos.entry_price) * part - fill.fee - entry_fee + fill.price * from_dust
-        self.cash += cash_flow(Action.SELL, fill.amount, fill.price, fill.fee)
-        self._add_dust(o.symbol, -from_dust)
+        self.cash += cash_flow(o.action, fill.amount, fill.price, fill.fee)
+        if from_dust:
+            self._add_dust(o.symbol, -from_dust)
         pos.amount -= part
         pos.entry_fee -= entry_fee
         pos.extra[LAST_ORDER] = o.client_order_id
@@ -142,7 +143,7 @@ class Ledger:
             trade_id,
             fill.timestamp,
             o.symbol,
-            Action.SELL,
+            o.action,
             fill.amount,
             fill.price,
             fill.fee,

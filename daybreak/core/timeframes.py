@@ -7,7 +7,7 @@ in :mod:`strategies.base` (``timestamp`` = UTC epoch ms of the candle open, sort
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -149,6 +149,7 @@ def trading_day(ts_ms: int, tz: str) -> tuple[str, int, int]:
     (daily loss limit, entries per day, daily stats). Raises ``ZoneInfoNotFoundError`` for an
     unknown zone."""
     local = datetime.fromtimestamp(ts_ms / 1000, tz=ZoneInfo(tz))
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=1, hours=3)).replace(hour=0)  # next local midnight, DST-safe
-    return start.strftime("%Y-%m-%d"), int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    day, midnight = local.date(), time(0, tzinfo=local.tzinfo, fold=local.fold)
+    start = datetime.combine(day, midnight)
+    end = datetime.combine(day + timedelta(days=1), midnight)  # the next date's midnight, DST-safe
+    return day.isoformat(), int(start.timestamp() * 1000), int(end.timestamp() * 1000)

@@ -124,8 +124,10 @@ def arrays_from_flags(
     for name, (enter, exit_) in zip(names, flags, strict=True):
         buys[name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
         sells[name] = np.flatnonzero(exit_).tolist()
-        for k in np.flatnonzero(enter | exit_).tolist():
-            signal = signal_from_flags(name, symbol, bool(enter[k]), bool(exit_[k]), close_time.item(k))
+        flagged = np.flatnonzero(enter | exit_)
+        columns = (flagged, enter[flagged], exit_[flagged], close_time[flagged])
+        for k, enters, exits, close_ts in zip(*(c.tolist() for c in columns), strict=True):  # Python bools and ints
+            signal = signal_from_flags(name, symbol, enters, exits, close_ts)
             if signal is not None:  # k has a flag, so there is a signal
                 signals.setdefault(k, []).append(signal)
     o, h, l, c = (frame[col].to_numpy(float) for col in ("open", "high", "low", "close"))
