@@ -16,7 +16,6 @@ Outputs (trades, position changes, rejections) go to a :class:`Sink`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
@@ -50,7 +49,6 @@ from daybreak.core.risk import Rejection, RiskGate
 from daybreak.core.values import built_unfrozen
 
 RESTING = (OrderKind.LIMIT.value, OrderKind.MAKER.value)
-_MARKET, _LIMIT, _MAKER = OrderKind.MARKET.value, OrderKind.LIMIT.value, OrderKind.MAKER.value
 
 
 class Declined(str, Enum):
@@ -150,10 +148,6 @@ class Engine:
         self.atr: dict[str, float | None] = {}
         self._exit_rules: dict[str, bool] = {}
         self._restored_ids: set[str] = set()
-        self.before_send: Callable[[], None] | None = None
-        """Called when an exit or flatten order is about to go to the broker, with the order in
-        :attr:`pending` (live: stores its client id first, so that after a crash it is looked up
-        on the exchange rather than decided and sent again)."""
 
     # -- configuration ---------------------------------------------------------------------
     @property
@@ -226,7 +220,7 @@ class Engine:
             if resting and key in resting:
                 continue
             order = self.pending[key]
-            if order.kind is not _MARKET and order.kind in RESTING and not self.broker_rests:
+            if order.kind != OrderKind.MARKET.value and order.kind in RESTING and not self.broker_rests:
                 self.sim.place(key, order, open_price, timestamp)
                 continue
             del self.pending[key]
@@ -390,7 +384,7 @@ class Engine:
             settings = self._execution.get(algo) or self.execution_for(algo)
             reason = signal.reason or (ExitReason.EXTERNAL if algo == EXTERNAL_ALGO else ExitReason.SIGNAL)
             amount = pos.amount if signal.amount is None else min(signal.amount, pos.amount)
-            kind = _MAKER if settings.exit_order == "maker" else _MARKET
+            kind = OrderKind.MAKER.value if settings.exit_order == "maker" else OrderKind.MARKET.value
         else:
             if pos is not None:
                 return _DECLINED[Declined.ALREADY_HELD]
@@ -406,7 +400,7 @@ class Engine:
                 self._reject(algo, symbol, now_ms, size)
                 return SignalOutcome(declined=Declined.NO_SIZE, rejection=size)
             reason, amount = None, size
-            kind = _LIMIT if settings.entry_order == "limit" else _MARKET
+            kind = OrderKind.LIMIT.value if settings.entry_order == "limit" else OrderKind.MARKET.value
         order = Order(
             client_order_id(algo, symbol, action, signal.timestamp, signal.ref),
             algo,
@@ -457,13 +451,11 @@ class Engine:
         return trades
 
     def _send_now(self, order: Order, ref_price: float, timestamp: int) -> Trade | None:
-        """Execute ``order`` at once. It is pending while in flight: announced to
-        :attr:`before_send` first, and left pending when the broker raises, so the next attempt
-        (:meth:`fill_pending`) reuses its client id instead of a new decision making a new order."""
+        """Execute ``order`` at once. It is pending while in flight and left pending when the
+        broker raises, so the next attempt (:meth:`fill_pending`) reuses its client id instead of a
+        new decision making a new order (the live broker stores the order before sending it)."""
         key = (order.algo, order.symbol)
         self.pending[key] = order
-        if self.before_send is not None:
-            self.before_send()
         try:
             trade = self._execute(order, ref_price, timestamp)
         except Exception:
