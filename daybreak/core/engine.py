@@ -16,6 +16,7 @@ Outputs (trades, position changes, rejections) go to a :class:`Sink`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
@@ -201,7 +202,7 @@ class Engine:
         else:
             self.plans.pop(key, None)
 
-    def restore(self, trades: list[Trade], positions) -> None:
+    def restore(self, trades: list[Trade], positions: Iterable[Position]) -> None:
         """Rebuild cash, positions, exit plans and risk counters from storage."""
         self.ledger.restore(trades, positions)
         self.gate.replay_trades(trades)
@@ -305,7 +306,9 @@ class Engine:
         return trade
 
     # -- step 2: exits ---------------------------------------------------------------------
-    def check_exits(self, symbol: str, path, end_timestamp: int, start_timestamp: int | None = None) -> None:
+    def check_exits(
+        self, symbol: str, path: Sequence[float], end_timestamp: int, start_timestamp: int | None = None
+    ) -> None:
         """Walk ``path`` (prices in time order, from ``start_timestamp`` to ``end_timestamp``) for
         the resting orders and every position on ``symbol`` with exit rules."""
         if path:
@@ -336,7 +339,12 @@ class Engine:
         ]
 
     def exit_along(
-        self, pos: Position, plan: ExitPlan, path, end_timestamp: int, start_timestamp: int | None = None
+        self,
+        pos: Position,
+        plan: ExitPlan,
+        path: Sequence[float],
+        end_timestamp: int,
+        start_timestamp: int | None = None,
     ) -> None:
         before = (pos.high_watermark, pos.stop_price, pos.partial_taken)
         for hit in walk(pos, plan, path, end_timestamp, start_timestamp):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import sys
 from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
 import numpy as np
@@ -28,6 +29,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from daybreak.core.config import Config
+from daybreak.core.domain import Trade
 from daybreak.core.engine import Engine, ListSink, PaperBroker
 from daybreak.core.exits import first_candidate
 from daybreak.core.timeframes import timeframe_ms
@@ -137,7 +139,7 @@ def _progress_bar(total: int, progress: bool | None):
     return tqdm(total=total, unit="candle", unit_scale=True, desc="backtest", leave=False)
 
 
-def equity_curve(trades, arrays, starting_balance: float) -> pd.DataFrame:
+def equity_curve(trades: Sequence[Trade], arrays: Mapping[str, SymbolArrays], starting_balance: float) -> pd.DataFrame:
     """Cash plus holdings marked at each close, on the union of base candle close times.
 
     ``arrays``: symbol -> object with ``close_time`` (ms, ascending) and ``close`` arrays (e.g.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from daybreak.core.config import Config
 from daybreak.core.domain import Signal
 from daybreak.core.engine import Engine
 from daybreak.core.timeframes import resample, timeframe_ms
@@ -90,7 +91,7 @@ def base_aligned_flags(strategy: BaseStrategy, frame: pd.DataFrame, base_tf: str
     return enter, exit_
 
 
-def needs_atr(config) -> bool:
+def needs_atr(config: Config) -> bool:
     """Whether any risk rule of ``config`` uses ATR (so it is computed only then)."""
     sets = [config.risk, *config.risk_overrides.values()]
     return any(r.stop_loss_atr_mult is not None or r.trailing_atr_mult is not None for r in sets)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from daybreak.core.domain import Trade
 from daybreak.core.timeframes import CANDLE_COLUMNS, resample, timeframe_ms
 from daybreak.reporting.charts import chart_timeframe
 from daybreak.ui import charts, data
@@ -158,7 +159,7 @@ def indicators(strategy, candles: pd.DataFrame, since: int, shown_tf: str) -> tu
     return over, panels
 
 
-def marker_frame(fills) -> pd.DataFrame:
+def marker_frame(fills: list[Trade]) -> pd.DataFrame:
     """One marker per fill, oldest first: ``timestamp``, ``price``, ``action``, ``algo``,
     ``amount``, ``reason`` (the exit reason of a sell, ``entry`` for a buy), ``pnl``."""
     rows = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -74,7 +74,7 @@ def day_start(ms: int, zone: str) -> int:
     return int(midnight.timestamp() * 1000)
 
 
-def day_bounds(day, zone: str) -> tuple[int, int]:
+def day_bounds(day: date, zone: str) -> tuple[int, int]:
     """``[start, end]`` ms of the calendar ``day`` (a ``date``) in ``zone``, end inclusive."""
     start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
     end = start + timedelta(days=1)

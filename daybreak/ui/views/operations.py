@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from daybreak.core.domain import Position
 from daybreak.reporting.performance import (
     holdings,
     marked_curve,
@@ -140,7 +141,7 @@ def _replay_clock(status: StatusRecord, wall_ms: int) -> str:
     return " (wall clock)" if abs(at - wall) < abs(at - status.timestamp) else " (market time)"
 
 
-def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, positions, now: int) -> dict:
+def today_figures(ctx: PageContext, key: str, status: StatusRecord | None, positions: list[Position], now: int) -> dict:
     """``day_start`` (ms), ``realized`` (today's closed P&L), ``pnl`` (today's P&L),
     ``start_equity`` (equity at the day's start), ``max_drawdown_ratio`` of today and ``curve``
     (today's equity, thinned) (see the module docstring). Money in quote currency. Computed once

@@ -13,7 +13,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from daybreak.core.domain import EXTERNAL_ALGO
+from daybreak.core.domain import EXTERNAL_ALGO, Event
 from daybreak.ui import columns, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import utc_minute
@@ -128,7 +128,7 @@ def _signals(ctx: PageContext, key: str) -> None:
         st.caption(f"Newest {SHOWN} of {len(frame)} shown.")
 
 
-def events_frame(events) -> pd.DataFrame:
+def events_frame(events: list[Event]) -> pd.DataFrame:
     """Events in the order given (newest first): ``time``, ``kind``, ``rule``, ``strategy``,
     ``symbol``, ``message``, ``data`` (the rule's numbers as JSON)."""
     rows = [

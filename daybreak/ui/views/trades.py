@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from daybreak.core.domain import Trade
 from daybreak.ui import columns, data
 from daybreak.ui.context import PageContext
 from daybreak.ui.fmt import duration, in_zone, money, order_type, pct, utc_minute
@@ -168,7 +169,7 @@ def _trips(ctx: PageContext, trips: pd.DataFrame, total: int) -> None:
     )
 
 
-def fills_frame(fills) -> pd.DataFrame:
+def fills_frame(fills: list[Trade]) -> pd.DataFrame:
     """Fills as a frame of plain values (``pnl`` NaN on opening fills): the CSV and the table's source."""
     return pd.DataFrame(
         [{**t.to_json(), "time_utc": utc_minute(t.timestamp)} for t in fills],
