@@ -51,11 +51,23 @@ class DynaliteServer:
         self.proc: subprocess.Popen | None = None
 
     @property
+    def _log(self) -> Path:
+        return self.path.parent / f"{self.path.name}.stderr.log"
+
+    def stderr(self) -> str:
+        """What dynalite wrote to stderr (its crash message, if it died)."""
+        return self._log.read_text(errors="replace")[-3000:] if self._log.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> DynaliteServer:
         self.path.mkdir(parents=True, exist_ok=True)
+        log = self._log.open("ab")  # a file, not a pipe: a pipe nobody reads fills up and blocks dynalite
         self.proc = subprocess.Popen(
             [
                 str(DYNALITE),
@@ -73,12 +85,13 @@ class DynaliteServer:
                 "20",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
         )
+        log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"dynalite exited with {self.proc.returncode}: {self.proc.stderr.read()!r}")
+                raise RuntimeError(f"dynalite exited with {self.proc.returncode}: {self.stderr()!r}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self

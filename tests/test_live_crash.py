@@ -187,7 +187,12 @@ def test_sigkill_at_every_step_of_an_order_on_dynalite(tmp_path, fake_binance, d
         "region": settings.region,
     }
     crashes = Crashes(tmp_path, fake_binance, storage, monkeypatch)
-    _run_every_step(crashes)
+    try:
+        _run_every_step(crashes)
+    except Exception:
+        if not dynalite_server.alive():  # the test server itself died: say so, with its last words
+            pytest.fail(f"dynalite (the test's DynamoDB server) exited mid-test:\n{dynalite_server.stderr()}")
+        raise
     crashes.store.close()
 
 
