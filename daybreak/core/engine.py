@@ -278,11 +278,8 @@ class Engine:
         """Base amount a sell of ``wanted`` from ``pos`` sends: rounded down to the market step;
         the whole position plus the symbol's dust when what would be left, or the part itself, is
         dust (:meth:`~daybreak.core.markets.MarketLimits.is_dust`); 0.0 when nothing is sellable."""
-        limits = self.markets[pos.symbol]
-        amount = limits.round_amount(min(wanted, pos.amount))
-        if limits.is_dust(pos.amount - amount, price) or limits.is_dust(amount, price):
-            amount = limits.round_amount(pos.amount + self.ledger.dust.get(pos.symbol, 0.0))
-        return 0.0 if limits.is_dust(amount, price) else amount
+        dust = self.ledger.dust.get(pos.symbol, 0.0)
+        return self.markets[pos.symbol].sell_amount(pos.amount, wanted, price, dust)
 
     def book(self, result: Fill) -> Trade:
         """Book a fill (what the broker or the exchange says filled): the trade, the position,

@@ -180,6 +180,15 @@ class MarketLimits:
             return True
         return price is not None and sellable * price < self.min_notional
 
+    def sell_amount(self, held: float, wanted: float, price: float, dust: float = 0.0) -> float:
+        """Base amount a sell of ``wanted`` from a position of ``held`` sends: rounded down to the
+        step; the whole position plus the symbol's ``dust`` when what would be left, or the part
+        itself, is dust (:meth:`is_dust`); 0.0 when nothing is sellable."""
+        amount = self.round_amount(min(wanted, held))
+        if self.is_dust(held - amount, price) or self.is_dust(amount, price):
+            amount = self.round_amount(held + dust)
+        return 0.0 if self.is_dust(amount, price) else amount
+
     def rejection(self, amount: float, price: float) -> str | None:
         """Why the exchange would refuse a market order of ``amount`` (base) at ``price`` (quote).
 

@@ -168,7 +168,7 @@ def sweep(config: Config, data: ReplayData, arrays: dict[str, SymbolArrays]) -> 
         ref, at = opens.item(k), stamps.item(k)
         prices[symbol] = close.item(k)
         if held:
-            amount = _sell_amount(ledger, limits, positions[key].amount, order.amount, ref, symbol)
+            amount = limits.sell_amount(positions[key].amount, order.amount, ref, ledger.dust.get(symbol, 0.0))
             if amount <= 0:
                 ledger.to_dust(key)
                 paired = False
@@ -256,14 +256,6 @@ def _paired_trips(pairs: list[tuple[Trade, Trade]]) -> pd.DataFrame:
         "exit_order_type": [t.order_type for t in sells],
     }
     return pd.DataFrame({c: columns[c] for c in ROUND_TRIP_COLUMNS})
-
-
-def _sell_amount(ledger: Ledger, limits, held: float, wanted: float, price: float, symbol: str) -> float:
-    """:meth:`daybreak.core.engine.Engine.sell_amount` of a position of ``held`` base."""
-    amount = limits.round_amount(min(wanted, held))
-    if limits.is_dust(held - amount, price) or limits.is_dust(amount, price):
-        amount = limits.round_amount(held + ledger.dust.get(symbol, 0.0))
-    return 0.0 if limits.is_dust(amount, price) else amount
 
 
 def sweep_arrays(
