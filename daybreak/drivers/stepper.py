@@ -115,9 +115,12 @@ def arrays_from_flags(
     names: list[str],
     flags: list[tuple[np.ndarray, np.ndarray]],
     atr: np.ndarray | None,
+    with_signals: bool = True,
 ) -> SymbolArrays:
     """:class:`SymbolArrays` of ``frame`` (base candles) with the strategies ``names`` and their
-    base-aligned ``(enter_long, exit_long)`` flags (:func:`base_aligned_flags`), in that order."""
+    base-aligned ``(enter_long, exit_long)`` flags (:func:`base_aligned_flags`), in that order.
+    ``with_signals=False`` leaves the per-candle ``signals`` empty (a reader of ``buys`` and
+    ``sells`` only, the optimiser's sweep kernel, needs no Signal objects)."""
     ts = frame["timestamp"].to_numpy(np.int64)
     close_time = ts + timeframe_ms(base_tf)
     signals: dict[int, list[Signal]] = {}
@@ -125,6 +128,8 @@ def arrays_from_flags(
     for name, (enter, exit_) in zip(names, flags, strict=True):
         buys[name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
         sells[name] = np.flatnonzero(exit_).tolist()
+        if not with_signals:
+            continue
         flagged = np.flatnonzero(enter | exit_)
         columns = (flagged, enter[flagged], exit_[flagged], close_time[flagged])
         for k, enters, exits, close_ts in zip(*(c.tolist() for c in columns), strict=True):  # Python bools and ints

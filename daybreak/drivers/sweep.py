@@ -46,7 +46,7 @@ from daybreak.core.risk import Rejection, RiskGate
 from daybreak.core.timeframes import timeframe_ms
 from daybreak.drivers.backtest import equity_curve
 from daybreak.drivers.replay import ReplayData
-from daybreak.drivers.stepper import SymbolArrays, needs_atr
+from daybreak.drivers.stepper import SymbolArrays, arrays_from_flags, needs_atr
 from daybreak.drivers.wiring import market_limits
 from daybreak.exchange.candle_files import find_gaps
 from daybreak.reporting.result import ROUND_TRIP_COLUMNS, BacktestResult, round_trips
@@ -268,11 +268,4 @@ def sweep_arrays(
     """:func:`~daybreak.drivers.stepper.arrays_from_flags` without the per-candle ``signals``
     (empty: :func:`run_sweep` reads ``buys`` and ``sells`` only) and without ATR (a config that
     reads it is :func:`unsupported`): the same ``buys`` / ``sells`` and candle arrays."""
-    ts = frame["timestamp"].to_numpy(np.int64)
-    close_time = ts + timeframe_ms(base_tf)
-    buys, sells = {}, {}
-    for name, (enter, exit_) in zip(names, flags, strict=True):
-        buys[name] = np.flatnonzero(enter > exit_).tolist()  # enter and not exit
-        sells[name] = np.flatnonzero(exit_).tolist()
-    o, h, l, c = (frame[col].to_numpy(float) for col in ("open", "high", "low", "close"))
-    return SymbolArrays(symbol, ts, o, h, l, c, close_time, None, list(names), {}, buys, sells)
+    return arrays_from_flags(symbol, frame, base_tf, names, flags, None, with_signals=False)
