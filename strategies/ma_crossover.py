@@ -62,6 +62,7 @@ class MACrossover(BaseStrategy[MACrossoverParams]):
                 "exit_long": crossed_below(short, long),
             },
             index=candles.index,
+            copy=False,  # the columns are new arrays already: no copy into one block per dtype
         )
         # one concat instead of four column inserts (a third of the cost); ``candles`` stays as it is
         clash = [c for c in new if c in candles]  # populating a populated frame replaces the columns

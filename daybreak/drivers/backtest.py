@@ -146,22 +146,47 @@ def equity_curve(trades: Sequence[Trade], arrays: Mapping[str, SymbolArrays], st
     :class:`~daybreak.stepper.SymbolArrays`). A trade counts from the first close at or after its
     timestamp. Columns: timestamp (ms), equity.
     """
-    times = [a.close_time for a in arrays.values()]
-    grid = times[0] if len(times) == 1 else _sorted_union(times)
-    n = len(grid)
     # one pass over the trades; timestamps (ms < 2**53) are exact as floats
     rows = np.array(
         [x for t in trades for x in (t.timestamp, t.amount, t.price, t.fee, t.action == "sell")], dtype=float
     ).reshape(-1, 5)
-    ts, amount, price, fee = rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2], rows[:, 3]
-    sign = np.where(rows[:, 4] == 1.0, 1.0, -1.0)
+    symbols = np.array([t.symbol for t in trades], dtype=object) if len(arrays) > 1 else None
+    grid, equity = equity_values(
+        arrays,
+        starting_balance,
+        rows[:, 0].astype(np.int64),
+        rows[:, 1],
+        rows[:, 2],
+        rows[:, 3],
+        rows[:, 4] == 1.0,
+        symbols,
+    )
+    return pd.DataFrame({"timestamp": grid, "equity": equity}, copy=False)
+
+
+def equity_values(
+    arrays: Mapping[str, SymbolArrays],
+    starting_balance: float,
+    ts: np.ndarray,
+    amount: np.ndarray,
+    price: np.ndarray,
+    fee: np.ndarray,
+    is_sell: np.ndarray,
+    symbols: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`equity_curve` of fills given as arrays in booking order: ``ts`` (ms), ``amount``
+    (base), ``price`` and ``fee`` (quote), ``is_sell``; ``symbols`` (object array) when
+    ``arrays`` holds more than one symbol. Returns (grid of close times in ms, equity in quote)."""
+    times = [a.close_time for a in arrays.values()]
+    grid = times[0] if len(times) == 1 else _sorted_union(times)
+    n = len(grid)
+    sign = np.where(is_sell, 1.0, -1.0)
     cash_delta = amount * price * sign - fee
     pos = np.searchsorted(grid, ts, side="left")
     equity = _running_sum(pos, cash_delta, n)  # cash, in place from here on
     equity += starting_balance
-    symbols = np.array([t.symbol for t in trades], dtype=object) if len(arrays) > 1 else None
     for sym, a in arrays.items():
-        mask = np.ones(len(trades), bool) if symbols is None else symbols == sym
+        mask = np.ones(len(ts), bool) if symbols is None else symbols == sym
         if not mask.any():
             continue
         delta = amount[mask] * -sign[mask]
@@ -172,7 +197,7 @@ def equity_curve(trades: Sequence[Trade], arrays: Mapping[str, SymbolArrays], st
             idx = np.searchsorted(a.close_time, grid, side="right") - 1
             held *= np.where(idx >= 0, a.close[np.maximum(idx, 0)], 0.0)
         equity += held
-    return pd.DataFrame({"timestamp": grid, "equity": equity}, copy=False)
+    return grid, equity
 
 
 def _running_sum(pos: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:

@@ -15,8 +15,11 @@ fees, slippage, market limits, risk and exit rules). What is shared, per :class:
 
 A config the sweep kernel implements (:func:`daybreak.drivers.sweep.unsupported` is None) runs
 through :func:`daybreak.drivers.sweep.run_sweep` instead of the engine, with the same result
-(pinned by ``tests/research/test_sweep.py``); ``fast_path=False`` (``bot.py optimize
---no-fast-path``) runs every trial through the engine.
+(pinned by ``tests/research/test_sweep.py``), and its trial metrics, where the account cannot
+change the fills (:func:`daybreak.drivers.sweep_vector.vector_unsupported` is None too), come
+from :func:`daybreak.drivers.sweep_vector.vector_metrics` without building the trades (pinned
+by the same tests); ``fast_path=False`` (``bot.py optimize --no-fast-path``) runs every trial
+through the engine.
 
 Metrics are :func:`daybreak.reporting.metrics.scalar_metrics`, reduced to :data:`TRIAL_METRICS`.
 """
@@ -44,6 +47,7 @@ from daybreak.drivers.stepper import (
     window_arrays,
 )
 from daybreak.drivers.sweep import sweep, sweep_arrays, unsupported
+from daybreak.drivers.sweep_vector import WindowFacts, vector_metrics, vector_unsupported, window_facts
 from daybreak.ops.config_file import parse_config
 from daybreak.reporting.metrics import scalar_metrics
 from daybreak.reporting.result import BacktestResult
@@ -131,6 +135,7 @@ class TrialRunner:
         self._signal_bytes = 0
         self._atr: dict[str, np.ndarray] = {}
         self._stamps = {s: f["timestamp"].to_numpy(np.int64) for s, f in data.frames.items()}
+        self._facts: dict[tuple[str, int, int], WindowFacts] = {}
 
     # -- building ----------------------------------------------------------------------------
     def config_for(self, point: dict) -> Config:
@@ -185,6 +190,11 @@ class TrialRunner:
         """Whether a trial of ``config`` runs through the sweep kernel (module docstring)."""
         return self.fast_path and unsupported(config, sorted(self.data.frames)) is None
 
+    def uses_vector(self, config: Config) -> bool:
+        """Whether a trial of ``config`` may score through :func:`~daybreak.drivers.sweep_vector.vector_metrics`
+        (which still declines a trial whose account would change the fills)."""
+        return self.uses_sweep(config) and vector_unsupported(config) is None
+
     def _run(self, config: Config, window: Window) -> BacktestResult:
         return self._run_trips(config, window)[0]
 
@@ -211,7 +221,25 @@ class TrialRunner:
             config = self.config_for(point)
         except ConfigError as err:
             return TrialOutcome(infeasible=str(err))
-        return TrialOutcome({name: trial_metrics(*self._run_trips(config, w)) for name, w in windows.items()})
+        return TrialOutcome({name: self._metrics(config, w) for name, w in windows.items()})
+
+    def _metrics(self, config: Config, window: Window) -> dict[str, float]:
+        """:data:`TRIAL_METRICS` of ``config`` on ``window``: from the vectorised fills where they
+        apply and the trial does not decline, else from the backtest."""
+        if self.uses_vector(config):
+            (sym, stamps), full = next(iter(self._stamps.items())), self.full_arrays(config, lean=True)
+            lo, hi = window.bounds(stamps)
+            if hi > lo:
+                found = vector_metrics(config, window_arrays(full[sym], lo, hi), self._facts_of(sym, lo, hi))
+                if found is not None:
+                    return found
+        return trial_metrics(*self._run_trips(config, window))
+
+    def _facts_of(self, symbol: str, lo: int, hi: int) -> WindowFacts:
+        key = (symbol, lo, hi)
+        if key not in self._facts:
+            self._facts[key] = window_facts(symbol, self.data.frames[symbol].iloc[lo:hi], self.data.timeframe)
+        return self._facts[key]
 
 
 def trial_metrics(result: BacktestResult, trips: pd.DataFrame | None = None) -> dict[str, float]:

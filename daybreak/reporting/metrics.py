@@ -197,7 +197,14 @@ def trade_metrics(trips: pd.DataFrame) -> dict:
     ``expectancy`` = mean pnl, ``expectancy_ratio`` = mean return_ratio; ``sqn`` (see :func:`sqn`);
     ``avg_duration_ms`` mean holding time.
     """
-    pnl, ret = trips["pnl"].to_numpy(float), trips["return_ratio"].to_numpy(float)
+    return trade_metrics_arrays(
+        trips["pnl"].to_numpy(float), trips["return_ratio"].to_numpy(float), trips["duration_ms"].to_numpy(float)
+    )
+
+
+def trade_metrics_arrays(pnl: np.ndarray, ret: np.ndarray, duration: np.ndarray) -> dict:
+    """:func:`trade_metrics` of the round trips' ``pnl`` (quote), ``return_ratio`` and
+    ``duration_ms`` columns as float arrays."""
     win = pnl > 0
 
     def mean(x: np.ndarray) -> float:
@@ -223,7 +230,7 @@ def trade_metrics(trips: pd.DataFrame) -> dict:
         "expectancy": mean(pnl),
         "expectancy_ratio": mean(ret),
         "sqn": sqn(ret),
-        "avg_duration_ms": mean(trips["duration_ms"].to_numpy(float)),
+        "avg_duration_ms": mean(duration),
     }
 
 
