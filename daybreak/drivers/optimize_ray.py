@@ -62,10 +62,15 @@ class _Worker:
     def evaluate(self, tag: object, point: dict, windows: dict[str, Window]) -> tuple[object, TrialOutcome]:
         return tag, self.runner.evaluate(point, windows)
 
+    def ready(self) -> bool:
+        return True
+
 
 class RayExecutor:
-    """One Ray actor per slot; ``slots`` defaults to the cluster's CPU count. Up to two trials
-    are queued on each actor (``depth``), each submitted to the actor with the fewest."""
+    """One Ray actor per slot; ``slots`` defaults to the cluster's CPU count. The constructor
+    returns once every actor is up (its process started, the candles read from the object store).
+    Up to two trials are queued on each actor (``depth``), each submitted to the actor with the
+    fewest."""
 
     def __init__(
         self,
@@ -83,6 +88,7 @@ class RayExecutor:
         data_ref = ray.put(data)
         actor = ray.remote(num_cpus=1)(_Worker)
         self._actors = [actor.remote(raw_config, strategy, data_ref, fast_path) for _ in range(self.slots)]
+        ray.get([a.ready.remote() for a in self._actors])  # every worker up and holding the candles
         self._load = dict.fromkeys(range(len(self._actors)), 0)
         self._running: dict = {}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -78,6 +79,7 @@ class Research:
         self.runner = TrialRunner(raw_config, settings.strategy, data, fast_path=fast_path)
         self._storage: optuna.storages.RDBStorage | None = None
         self._executor: Executor | None = None
+        self._ran = [0, 0.0]  # trials run by this command and the wall seconds of running them
 
     @property
     def storage(self) -> optuna.storages.RDBStorage:
@@ -130,7 +132,10 @@ class Research:
         )
         grid = grid_points(self.space) if s.sampler == "grid" else None
         n = s.trials or (len(grid) if grid is not None else DEFAULT_TRIALS)
-        run_trials(study, self.space, self.executor(), windows, n, s, _score_window(windows), grid, desc)
+        executor = self.executor()  # started (workers up) before the clock
+        begin = time.perf_counter()
+        self._ran[0] += run_trials(study, self.space, executor, windows, n, s, _score_window(windows), grid, desc)
+        self._ran[1] += time.perf_counter() - begin
         return study
 
     def _walk_forward(self, n_folds: int) -> dict:
@@ -270,6 +275,11 @@ class Research:
                 "end": max(int(f["timestamp"].iat[-1]) for f in frames),
             },
             "windows": {k: [w.start, w.end] for k, w in windows.items()},
+            "run": {
+                "trials": self._ran[0],
+                "seconds": self._ran[1],
+                "trials_per_second": self._ran[0] / self._ran[1] if self._ran[0] and self._ran[1] > 0 else None,
+            },
         }
 
 

@@ -69,6 +69,7 @@ def optimize_tables(report: dict) -> list[Table]:
             ", ".join(f"{o} ({d})" for o, d in zip(s["objectives"], report.get("directions", []), strict=False)),
         ),
         ("trials", ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "0"),
+        ("this run", _run_line(report.get("run") or {})),
         (
             "data",
             f"{', '.join(report['data']['symbols'])} {report['data']['timeframe']} "
@@ -303,3 +304,12 @@ def write_optimize_html(report: dict, path: str | Path) -> None:
 </body></html>
 """
     Path(path).write_text(page, encoding="utf-8")
+
+
+def _run_line(run: dict) -> str:
+    """``N trials in S s (R/s)``: the trials this command ran and the wall time of running them
+    (asking, backtesting, telling, writing the study; not loading the data or the report)."""
+    n, seconds = run.get("trials") or 0, run.get("seconds") or 0.0
+    if not n:
+        return "no new trials"
+    return f"{n} trials in {seconds:.1f} s ({n / seconds:.1f}/s)" if seconds > 0 else f"{n} trials"

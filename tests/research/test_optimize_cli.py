@@ -71,6 +71,8 @@ def test_finds_resumes_and_reports_a_study_with_a_test_span(cfg, tmp_path, capsy
         assert words in text
     report = json.loads(out.read_text())
     assert sum(report["trials"].values()) == 12
+    assert report["run"]["trials"] == 12 and report["run"]["seconds"] > 0
+    assert "this run" in text and "12 trials in" in text
     best = report["best"][0]
     assert set(best) >= {"train", "test", "params", "values"} and best["test"]["trades"] >= 0
     assert report["windows"]["train"][1] == report["windows"]["test"][0]
@@ -124,10 +126,13 @@ def test_grid_runs_every_point_once_and_walk_forward_reports_its_folds(cfg, tmp_
     assert wf["folds"][0]["test"] == wf["folds"][1]["train"]  # one train block: fold 2 trains on fold 1's test
     assert {"return_ratio", "max_drawdown_ratio", "trades"} <= set(wf["oos"]) and "oos_monte_carlo" in wf
     assert wf["oos_equity"] and "efficiency" in wf
+    assert report["run"]["trials"] == 12  # both folds' trials, timed together
     assert report["patch"]["risk_overrides"]["MA_Crossover"]["time_stop_seconds"] is None
     # the grid is done: running it again adds nothing
     assert main(args) == 0
-    assert sum(json.loads(out.read_text())["walk_forward"]["folds"][0]["trials"].values()) == 6
+    again = json.loads(out.read_text())
+    assert sum(again["walk_forward"]["folds"][0]["trials"].values()) == 6
+    assert again["run"]["trials"] == 0 and again["run"]["trials_per_second"] is None
 
 
 def test_two_processes_and_a_two_objective_search(cfg, tmp_path):
