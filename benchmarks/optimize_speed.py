@@ -10,10 +10,15 @@ Rows, each in a fresh process (so each peak RSS is its own):
 
 * ``daybreak jobs=1`` / ``jobs=2`` / ``ray``: ``bot.py optimize --sampler grid`` through
   ``daybreak.cli.main`` (study in a temporary SQLite file; Ray: a local instance with 2 CPUs).
-  Timed from the call to its return, candle loading included (it is 0.3 s). The grid has 200
-  points; the 12 with short >= long are pruned as infeasible at once, and rates count the 188.
-* ``daybreak jobs=1 plain``: the same with ``--no-fast-path`` (every trial through the engine,
-  not the sweep kernel of :mod:`daybreak.drivers.sweep`; the same study).
+  Timed from the call to its return, candle loading included (it is 0.3 s), and, from the
+  command's report (``run.seconds``), its study phase alone: asking, running, telling and
+  writing the trials, without the start-up (imports, candles, storage, workers) and the report.
+  The grid has 200 points; the 12 with short >= long are pruned as infeasible at once, and rates
+  count the 188. These rows run without scikit-learn (as the bot's own install: vectorbt brings
+  it, and Optuna's importance package imports it when it is there, about 2 s).
+* ``daybreak jobs=1 plain`` / ``jobs=2 plain``: the same with ``--no-fast-path`` (every trial
+  through the engine, not the fast paths of :mod:`daybreak.drivers.sweep` and
+  :mod:`daybreak.drivers.sweep_vector`; the same study): process scaling where trials are heavy.
 * ``daybreak runner only``: the same 188 trials through ``TrialRunner.evaluate`` in a loop, no
   Optuna: what the study's bookkeeping (SQLite, sampler) costs is the difference.
 * ``vectorbt``: its broadcast sweep, each distinct window's MA computed once (``vbt.MA.run`` with
@@ -266,7 +271,7 @@ def main() -> int:
         print(f"skipped: {DATA} is missing")
         return 0
     rows = {}
-    for name in ("1", "1plain", "2", "ray", "runner", "vectorbt", "backtesting"):
+    for name in ("1", "1plain", "2", "2plain", "ray", "runner", "vectorbt", "backtesting"):
         if name in args.skip:
             continue
         rows[name] = r = run_child(name, args.quick)
@@ -274,6 +279,7 @@ def main() -> int:
             "1": "daybreak jobs=1",
             "1plain": "daybreak jobs=1 plain",
             "2": "daybreak jobs=2",
+            "2plain": "daybreak jobs=2 plain",
             "ray": "daybreak ray (2 CPUs)",
         }.get(name, name)
         if "unavailable" in r:
@@ -325,6 +331,13 @@ def main() -> int:
                     f"{label}, {name}: {fn(k) / fn('1'):.2f}x jobs=1, {per:.2f} per worker "
                     f"(target >= {TARGET_SCALING}: {'met' if per >= TARGET_SCALING else 'NOT met'})"
                 )
+    if "1plain" in ok and "2plain" in ok:  # heavier trials: every trial through the engine
+        for name, fn in (("whole command", rate), ("study phase", study_rate)):
+            per = fn("2plain") / fn("1plain") / 2
+            print(
+                f"2 processes, every trial through the engine (--no-fast-path), {name}: "
+                f"{fn('2plain') / fn('1plain'):.2f}x, {per:.2f} per worker"
+            )
     if "1" in ok and "runner" in ok:
         print(
             f"study bookkeeping (Optuna, SQLite, report): {ok['1']['seconds'] - ok['runner']['seconds']:.2f} s of "

@@ -31,7 +31,9 @@ NOTIONAL at the exit price, which the engine moves to dust).
 The metrics follow :func:`daybreak.reporting.metrics.scalar_metrics` formula by formula: the
 equity curve is :func:`daybreak.drivers.backtest.equity_values` of the fills, the daily
 returns the curve's last value per UTC day (:class:`WindowFacts` maps candles to days once per
-window, for every trial), and the formulas themselves are the metrics module's functions.
+window, for every trial), the deepest drawdown ``1 - min(equity / running peak)`` (the largest
+``1 - equity / peak`` of :func:`~daybreak.reporting.metrics.drawdown_series`: ``1 - x`` rounds
+monotonically), and the other formulas are the metrics module's functions.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ from daybreak.reporting.metrics import (
     DAY_MS,
     buy_and_hold_returns,
     cagr,
-    drawdown_series,
     safe_ratio,
     sharpe_ratio,
     sortino_ratio,
@@ -202,8 +203,10 @@ def _metrics(
     span = facts.end - facts.start
     days = np.r_[curve[0], curve[1:][facts.day_rows]]
     returns = days[1:] / days[:-1] - 1
-    dd = drawdown_series(curve)
-    drawdown = float(dd.max()) if len(curve) and dd.max() > 0 else 0.0
+    # drawdown_series(curve).max(): every running peak is >= the starting balance > 0, and
+    # 1 - x rounds monotonically, so the largest 1 - curve / peak is 1 - the smallest ratio
+    drawdown = float(1.0 - (curve / np.maximum.accumulate(curve)).min())
+    drawdown = drawdown if drawdown > 0 else 0.0
     total = safe_ratio(final, balance) - 1.0
     growth = cagr(balance, final, span)
     covered = int((exit_time - entry_time[: len(exit_time)]).sum())
