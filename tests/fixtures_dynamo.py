@@ -1,6 +1,6 @@
 """pytest fixtures for the storage backends: a real dynalite server, moto, SQLite.
 
-``dynalite_server`` starts ``.tools/node_modules/.bin/dynalite --port <free port> --path <tmp dir>``
+``dynalite_server`` starts ``node -r tests/dynalite_guard.js .tools/node_modules/.bin/dynalite --port <free port> --path <tmp dir>``
 (``make tools`` installs it), waits until it accepts connections and kills it afterwards; it can
 be killed (SIGKILL) and restarted on the same port and path mid-test. ``store_factory`` is
 parametrised over ``sqlite``, ``moto`` and ``dynalite``: calling it returns a fresh, empty store
@@ -24,6 +24,8 @@ from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE = ROOT / ".tools" / "node_modules" / ".bin" / "dynalite"
+GUARD = ROOT / "tests" / "dynalite_guard.js"
+"""Preloaded into dynalite: it survives a client that disconnects mid-request (the file says why)."""
 DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -70,6 +72,9 @@ class DynaliteServer:
         log = self._log.open("ab")  # a file, not a pipe: a pipe nobody reads fills up and blocks dynalite
         self.proc = subprocess.Popen(
             [
+                "node",
+                "-r",
+                str(GUARD),
                 str(DYNALITE),
                 "--port",
                 str(self.port),
