@@ -55,6 +55,7 @@ from daybreak.reporting.metrics import (
     DAY_MS,
     buy_and_hold_returns,
     cagr,
+    exposure_ratio,
     safe_ratio,
     sharpe_ratio,
     sortino_ratio,
@@ -209,9 +210,9 @@ def _metrics(
     drawdown = drawdown if drawdown > 0 else 0.0
     total = safe_ratio(final, balance) - 1.0
     growth = cagr(balance, final, span)
-    covered = int((exit_time - entry_time[: len(exit_time)]).sum())
+    held = list(zip(entry_time[: len(exit_time)].tolist(), exit_time.tolist(), strict=True))
     if len(entry_time) > len(exit_time):  # the open position counts to the end
-        covered += facts.end - int(entry_time[-1])
+        held.append((int(entry_time[-1]), facts.end))
     m = {
         "trades": trips["trades"],
         "profit": final - balance,
@@ -226,7 +227,7 @@ def _metrics(
         "win_rate": trips["win_rate"],
         "profit_factor": trips["profit_factor"],
         "expectancy_ratio": trips["expectancy_ratio"],
-        "exposure_ratio": covered / span if span > 0 else math.nan,
+        "exposure_ratio": exposure_ratio(held, facts.start, facts.end),
         "fees_paid": float(sum(fees.tolist())),
         "final_equity": final,
         "buy_and_hold_return_ratio": facts.buy_and_hold,
